@@ -1,0 +1,98 @@
+/**
+ * Glacier: data pipelines from plain TypeScript functions. A task is a
+ * function bound to an execution resource (this machine, AWS Lambda, a
+ * Databricks cluster, a VM); a pipeline is a function that calls tasks. The
+ * same pipeline runs locally, runs in the cloud, and becomes analysis,
+ * pictures, infrastructure code and orchestrator definitions.
+ *
+ * @example A two-task pipeline on the embedded local default
+ * ```ts
+ * import { pipeline, Provider } from "./mod.ts";
+ *
+ * const local = new Provider().local();
+ * const numbers = local.task(function numbers(n: number) { return Array.from({ length: n }, (_, i) => i); });
+ * const total = local.task(function total(xs: number[]) { return xs.reduce((a, b) => a + b, 0); });
+ *
+ * const sum = pipeline({ name: "sum" }, () => total(numbers(10)));
+ * console.assert((await sum.run({ workers: 0, quiet: true })) === 45);
+ * ```
+ *
+ * @module
+ */
+
+export { Provider } from "./src/provider.ts";
+export type { BucketOptions, ProviderOptions, ResourceOptions } from "./src/provider.ts";
+
+export {
+  AwsConfig,
+  AzureConfig,
+  AzureFunctionConfig,
+  AzureVMConfig,
+  CloudFunctionConfig,
+  ComputeEngineConfig,
+  DatabricksConfig,
+  DataprocConfig,
+  EC2Config,
+  EMRConfig,
+  GcpConfig,
+  LambdaConfig,
+  LocalConfig,
+  SparkConfig,
+} from "./src/config.ts";
+export type {
+  AwsConfigOptions,
+  AzureConfigOptions,
+  AzureFunctionConfigOptions,
+  AzureVMConfigOptions,
+  Cloud,
+  CloudFunctionConfigOptions,
+  ClusterConfig,
+  ComputeEngineConfigOptions,
+  DatabricksConfigOptions,
+  DatabricksNewCluster,
+  DataprocConfigOptions,
+  EC2ConfigOptions,
+  EMRConfigOptions,
+  ExecutionConfig,
+  GcpConfigOptions,
+  LambdaConfigOptions,
+  LocalConfigOptions,
+  ProviderConfig,
+  ResourceKind,
+  ServerlessConfig,
+  SparkConfigOptions,
+  VMConfig,
+  VMConfigOptions,
+} from "./src/config.ts";
+
+export { ExecutionResource } from "./src/resources/execution.ts";
+export { Bucket } from "./src/resources/storage.ts";
+export type { ObjectStore } from "./src/resources/object_store.ts";
+
+export { isTask } from "./src/task.ts";
+export type {
+  ResolvedTaskOptions,
+  Task,
+  TaskEstimate,
+  TaskInfo,
+  TaskOptions,
+  TaskPermissions,
+} from "./src/task.ts";
+
+export { Pipeline, pipeline, RUN_MODES } from "./src/pipeline.ts";
+export type { AnalyzeOptions, PipelineConfig, PipelineOptions, RunMode, RunOptions } from "./src/pipeline.ts";
+
+export { isRef } from "./src/trace/ref.ts";
+export type { Input, Inputs, Ref, RefArray, RefBase, Resolved } from "./src/trace/ref.ts";
+
+export { KIND_COLORS, PipelineDAG } from "./src/dag.ts";
+export type { DAGNode, DAGNodeInit, DataLocation, ResourceInfo } from "./src/dag.ts";
+
+export { PipelineAnalysis } from "./src/analyze/analysis.ts";
+export type { AnalysisMethod, ExecutorUse } from "./src/analyze/analysis.ts";
+
+export type { RunReport, TaskReport, TaskStatus } from "./src/run/report.ts";
+export type { Executor, TaskInvocation } from "./src/run/executor.ts";
+
+export { GlacierError, TaskError } from "./src/errors.ts";
+export type { GlacierErrorOptions, TaskErrorOptions } from "./src/errors.ts";

@@ -1,0 +1,302 @@
+/**
+ * `pipeline()`: a function that calls tasks becomes a {@linkcode Pipeline}
+ * that can run locally or in the cloud, be analyzed, drawn, turned into
+ * infrastructure code and deployed to an orchestrator.
+ *
+ * @module
+ */
+import { callerModule } from "./_caller.ts";
+import { PipelineAnalysis } from "./analyze/analysis.ts";
+import type { PipelineDAG } from "./dag.ts";
+import { errorMessage, GlacierError, TaskError } from "./errors.ts";
+import { runsSuppressed } from "./run/_guard.ts";
+import type { Executor } from "./run/executor.ts";
+import { inProcess } from "./run/inprocess.ts";
+import { localExecutorFactory } from "./run/local_executor.ts";
+import { createProgress } from "./run/progress.ts";
+import { newRunId, type RunReport, writeReport } from "./run/report.ts";
+import { Scheduler } from "./run/scheduler.ts";
+import { resolveAll } from "./trace/call.ts";
+import { PipelineContext, withContext } from "./trace/context.ts";
+import type { Resolved } from "./trace/ref.ts";
+import { callsToDAG } from "./trace/to_dag.ts";
+import { Tracer } from "./trace/tracer.ts";
+
+/** The modes of {@linkcode Pipeline.run}. */
+export type RunMode = "local" | "cloud" | "analyze" | "generate" | "deploy";
+
+/** Every valid mode, in the order they are listed to users. */
+export const RUN_MODES: readonly RunMode[] = Object.freeze([
+  "local",
+  "cloud",
+  "analyze",
+  "generate",
+  "deploy",
+]);
+
+/** Pipeline-level settings. */
+export interface PipelineConfig {
+  /** A 5-field cron schedule for deployed orchestrators. @default {undefined} */
+  schedule?: string;
+  /** Tags carried into generated code. @default {[]} */
+  tags?: readonly string[];
+}
+
+/** Options for {@linkcode pipeline}. */
+export interface PipelineOptions {
+  /** The pipeline's name: letters, digits, `_` and `-`. */
+  name: string;
+  /** A sentence for docs, pictures and generated code. @default {undefined} */
+  description?: string;
+  /** Pipeline-level settings. @default {{}} */
+  config?: PipelineConfig;
+}
+
+/** Options for {@linkcode Pipeline.run}. */
+export interface RunOptions<P> {
+  /** What to do. @default {"local"} */
+  mode?: RunMode;
+  /** The params object the pipeline function receives. @default {{}} */
+  params?: P;
+  /** Local worker count; `0` runs every task in this process. @default {navigator.hardwareConcurrency} */
+  workers?: number;
+  /** Show no progress. @default {false} */
+  quiet?: boolean;
+  /** Re-run only what failed or never ran in the last failed run of this pipeline. @default {false} */
+  resume?: boolean;
+}
+
+/** Options for {@linkcode Pipeline.analyze}. */
+export interface AnalyzeOptions<P> {
+  /** Trace the pipeline function (tasks are not executed) instead of reading its source. @default {true until static analysis is wired} */
+  trace?: boolean;
+  /** Params for tracing. @default {{}} */
+  params?: P;
+}
+
+// deno-lint-ignore no-explicit-any
+type AnyParams = any;
+
+/**
+ * A named pipeline. Build one with {@linkcode pipeline}.
+ */
+export class Pipeline<P = AnyParams, R = unknown> {
+  /** The pipeline's name. */
+  readonly name: string;
+  /** Its description. */
+  readonly description?: string;
+  /** Its settings. */
+  readonly config: PipelineConfig;
+  /** The pipeline function. */
+  readonly fn: (params: P) => R | Promise<R>;
+  /** The URL of the module that defined it. */
+  readonly module?: string;
+  #lastRun?: RunReport;
+
+  /** Use {@linkcode pipeline}, which builds this. */
+  constructor(options: PipelineOptions, fn: (params: P) => R | Promise<R>, module?: string) {
+    this.name = options.name;
+    this.description = options.description;
+    this.config = { ...options.config };
+    this.fn = fn;
+    this.module = module;
+  }
+
+  /** The report of the latest run in this process, if any. */
+  get lastRun(): RunReport | undefined {
+    return this.#lastRun;
+  }
+
+  /**
+   * Runs the pipeline in a mode. `local` (the default) runs every task on this
+   * machine and resolves to the pipeline's return value with every ref
+   * replaced by its value. Inside Glacier's workers and when the `glacier`
+   * command imports the module, `run()` does nothing and resolves to undefined.
+   *
+   * @param options The mode, params and run settings.
+   * @returns The pipeline's value (local, cloud) or the mode's result.
+   * @throws {RangeError} When the mode is unknown (the message lists the valid ones).
+   * @throws {TaskError} When a task fails, after every independent branch has finished.
+   * @throws {GlacierError} When the mode is not available.
+   */
+  async run(options: RunOptions<P> = {}): Promise<Resolved<R>> {
+    if (runsSuppressed()) return undefined as Resolved<R>;
+    const mode = options.mode ?? "local";
+    if (!RUN_MODES.includes(mode)) {
+      throw new RangeError(
+        `Pipeline "${this.name}": unknown mode ${JSON.stringify(mode)}; use one of ${
+          RUN_MODES.map((m) => `"${m}"`).join(", ")
+        }`,
+      );
+    }
+    if (mode === "local") return await this.#runLocal(options);
+    if (mode === "analyze") return await this.analyze({ params: options.params }) as Resolved<R>;
+    throw new GlacierError(
+      "USER:MODE_UNAVAILABLE",
+      `Pipeline "${this.name}": mode "${mode}" is not available yet in this version of Glacier; use "local" or "analyze"`,
+    );
+  }
+
+  /**
+   * Builds the DAG by calling the pipeline function with tasks recorded, not
+   * run. An `await` on a ref marks the calls after it as dynamic.
+   *
+   * @param params The params for the pipeline function.
+   * @returns The traced DAG.
+   * @throws {GlacierError} When the pipeline function throws while tracing.
+   */
+  async trace(params?: P): Promise<PipelineDAG> {
+    const tracer = new Tracer();
+    const context = new PipelineContext(this.name, tracer);
+    tracer.attach(context);
+    try {
+      await withContext(context, () => this.fn(this.#params(params)));
+    } catch (error) {
+      throw new GlacierError(
+        "USER:TRACE_FAILED",
+        `Cannot trace pipeline "${this.name}": its function threw ${
+          JSON.stringify(errorMessage(error))
+        } while no task ran; keep work that needs real values inside tasks`,
+        { cause: error },
+      );
+    }
+    return callsToDAG(this.name, context.calls);
+  }
+
+  /**
+   * Analyzes the pipeline: its DAG, executors, data sources and sinks.
+   *
+   * @param options How to analyze.
+   * @returns The analysis.
+   */
+  async analyze(options: AnalyzeOptions<P> = {}): Promise<PipelineAnalysis> {
+    return new PipelineAnalysis(await this.trace(options.params), "trace");
+  }
+
+  #params(params: P | undefined): P {
+    const value = params ?? {};
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+      throw new TypeError(
+        `Pipeline "${this.name}": params must be a plain object, got ${JSON.stringify(value)}`,
+      );
+    }
+    return value as P;
+  }
+
+  async #runLocal(options: RunOptions<P>): Promise<Resolved<R>> {
+    const params = this.#params(options.params);
+    const workers = options.workers ?? navigator.hardwareConcurrency;
+    if (!Number.isInteger(workers) || workers < 0) {
+      throw new RangeError(
+        `Pipeline "${this.name}": "workers" is ${workers}, it must be a whole number, 0 for in-process`,
+      );
+    }
+    const runId = newRunId(this.name);
+    const startedAt = new Date();
+    const started = performance.now();
+    const factory = localExecutorFactory();
+    const executor: Executor = workers === 0 || !factory
+      ? inProcess
+      : factory({ workers, pipeline: this.name, runId });
+    const progress = createProgress({ quiet: options.quiet, pipeline: this.name });
+    const scheduler = new Scheduler({
+      pipeline: this.name,
+      runId,
+      executorFor: () => executor,
+      onEvent: (event) => progress.event(event),
+    });
+    const context = new PipelineContext(this.name, scheduler);
+    let value: unknown;
+    let fnError: unknown;
+    let hasError = false;
+    try {
+      value = await resolveAll(await withContext(context, () => this.fn(params)));
+    } catch (error) {
+      fnError = error;
+      hasError = true;
+    }
+    await scheduler.settled();
+    await executor.close();
+    const failures = scheduler.failures();
+    const failed = failures.length > 0 || hasError;
+    const report: RunReport = {
+      runId,
+      pipeline: this.name,
+      mode: "local",
+      status: failed ? "failed" : "succeeded",
+      startedAt: startedAt.toISOString(),
+      finishedAt: new Date().toISOString(),
+      durationMs: Math.round(performance.now() - started),
+      params: params as Record<string, unknown>,
+      dag: callsToDAG(this.name, context.calls),
+      tasks: scheduler.reports(),
+    };
+    this.#lastRun = report;
+    const path = await writeReport(report);
+    const counts = report.tasks.reduce(
+      (acc, t) => (acc[t.status] = (acc[t.status] ?? 0) + 1, acc),
+      {} as Record<string, number>,
+    );
+    progress.finish(
+      `${failed ? "✗" : "✓"} pipeline "${this.name}" ${report.status} in ${report.durationMs} ms: ` +
+        Object.entries(counts).map(([s, n]) => `${n} ${s}`).join(", ") + ` — report ${path}`,
+    );
+    if (failures.length > 0) {
+      const [first, ...rest] = failures;
+      if (rest.length === 0) throw first;
+      throw new TaskError(
+        `${first.message.replace(/^Task .*? failed on attempt \d+: /, "")} (and ${rest.length} more failed: ${
+          rest.map((f) => `"${f.nodeId}"`).join(", ")
+        }; see pipeline.lastRun)`,
+        {
+          pipeline: this.name,
+          task: first.task,
+          nodeId: first.nodeId,
+          attempt: first.attempt,
+          cause: first.cause,
+        },
+      );
+    }
+    if (hasError) throw fnError;
+    return value as Resolved<R>;
+  }
+}
+
+/**
+ * Defines a pipeline: a function (sync or async, taking one params object)
+ * whose task calls make the DAG.
+ *
+ * @param options The name, description and settings.
+ * @param fn The pipeline function.
+ * @returns The pipeline.
+ * @throws {TypeError} When the name is missing or malformed, or `fn` is not a function.
+ *
+ * @example
+ * ```ts
+ * import { pipeline, Provider } from "../mod.ts";
+ * const local = new Provider().local();
+ * const add = local.task(function add(a: number, b: number) { return a + b; });
+ * const sum = pipeline({ name: "sum" }, () => add(add(1, 2), 3));
+ * console.assert((await sum.run({ workers: 0, quiet: true })) === 6);
+ * ```
+ */
+export function pipeline<P = AnyParams, R = unknown>(
+  options: PipelineOptions,
+  fn: (params: P) => R | Promise<R>,
+): Pipeline<P, R> {
+  const name = options?.name;
+  if (typeof name !== "string" || name === "") {
+    throw new TypeError('pipeline(): a pipeline needs a name: pipeline({ name: "etl" }, () => { ... })');
+  }
+  if (!/^[A-Za-z][\w-]{0,79}$/.test(name)) {
+    throw new TypeError(
+      `pipeline(): name ${
+        JSON.stringify(name)
+      } is invalid: use up to 80 letters, digits, "_" or "-", starting with a letter`,
+    );
+  }
+  if (typeof fn !== "function") {
+    throw new TypeError(`pipeline "${name}": expected a function as the second argument, got ${typeof fn}`);
+  }
+  return new Pipeline(options, fn, callerModule());
+}

@@ -1,0 +1,88 @@
+/**
+ * Execution resources: where tasks run. Each is created by one
+ * {@linkcode Provider} (`local()`, `serverless()`, `vm()`, `cluster()`) and
+ * binds the tasks created from it.
+ *
+ * @module
+ */
+import type { ExecutionConfig, ResourceKind } from "../config.ts";
+import type { ResourceInfo } from "../dag.ts";
+import { defineTask, type Task, type TaskOptions } from "../task.ts";
+
+// deno-lint-ignore no-explicit-any
+type AnyArgs = any[];
+
+/**
+ * A place tasks run: this machine, a serverless function, a VM or a cluster.
+ *
+ * @example
+ * ```ts
+ * import { Provider } from "../provider.ts";
+ * const local = new Provider().local();
+ * const double = local.task(function double(x: number) { return x * 2; });
+ * console.assert((await double(21)) === 42);
+ * ```
+ */
+export class ExecutionResource {
+  /** `local`, `serverless`, `vm` or `cluster`. */
+  readonly kind: ResourceKind;
+  /** The service: `local`, `lambda`, `databricks`, … */
+  readonly service: string;
+  /** The resource's name in its provider (unique there). */
+  readonly name: string;
+  /** The config, absent for `local`. */
+  readonly config?: ExecutionConfig;
+  /** The cloud of the provider that made it. */
+  readonly cloud: string;
+
+  /** Use the provider's methods, which build this. */
+  constructor(
+    init: { kind: ResourceKind; service: string; name: string; cloud: string; config?: ExecutionConfig },
+  ) {
+    this.kind = init.kind;
+    this.service = init.service;
+    this.name = init.name;
+    this.cloud = init.cloud;
+    this.config = init.config;
+  }
+
+  /**
+   * Binds a function to this resource as a task.
+   *
+   * @param fn A named function.
+   * @returns The task.
+   * @throws {TypeError} When `fn` is anonymous.
+   */
+  task<A extends AnyArgs, R>(fn: (...args: A) => R): Task<A, R>;
+  /**
+   * Binds a function to this resource as a task, with options.
+   *
+   * @param options Name, timeout, retries, cache, permissions, reads, writes.
+   * @param fn The function.
+   * @returns The task.
+   * @throws {TypeError} When `fn` is anonymous and no `name` is given.
+   * @throws {RangeError} When an option is out of range.
+   */
+  task<A extends AnyArgs, R>(options: TaskOptions, fn: (...args: A) => R): Task<A, R>;
+  task<A extends AnyArgs, R>(
+    optionsOrFn: TaskOptions | ((...args: A) => R),
+    maybeFn?: (...args: A) => R,
+  ): Task<A, R> {
+    if (typeof optionsOrFn === "function") return defineTask(this, {}, optionsOrFn);
+    if (optionsOrFn === null || typeof optionsOrFn !== "object") {
+      throw new TypeError(
+        `${this.name}.task(): expected a function or (options, function), got ${typeof optionsOrFn}`,
+      );
+    }
+    return defineTask(this, optionsOrFn, maybeFn as (...args: A) => R);
+  }
+
+  /** Plain data for the DAG and reports. */
+  info(): ResourceInfo {
+    const config: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(this.config ?? {})) {
+      if (key !== "kind" && key !== "service" && key !== "clouds" && value !== undefined) config[key] = value;
+    }
+    return { kind: this.kind, service: this.service, name: this.name, config };
+  }
+}

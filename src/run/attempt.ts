@@ -1,0 +1,106 @@
+/**
+ * Attempts with retries, backoff and timeouts: the same rule for every
+ * executor. Backoff doubles from the task's `retryDelay`, with ±25% jitter so
+ * a fan-out's retries do not stampede, capped at 30 s.
+ *
+ * @module
+ */
+import { errorMessage, TaskError } from "../errors.ts";
+import type { Task } from "../task.ts";
+
+/** Where an attempt runs, for error messages. */
+export interface AttemptScope {
+  /** The pipeline's name. */
+  readonly pipeline: string;
+  /** The call-site id. */
+  readonly nodeId: string;
+  /** The task. */
+  readonly task: Task;
+}
+
+/** The outcome of the attempts of one call. */
+export interface AttemptResult {
+  /** The value. */
+  readonly value: unknown;
+  /** How many attempts it took. */
+  readonly attempts: number;
+}
+
+/** Called before each retry, for progress and reports. */
+export type RetryListener = (error: TaskError, nextAttempt: number, delayMs: number) => void;
+
+const MAX_BACKOFF_MS = 30_000;
+
+/**
+ * Runs `attempt` until it succeeds or the task's retries are used up.
+ *
+ * @param scope The pipeline, call and task.
+ * @param attempt One try; gets the attempt number and a signal aborted on timeout.
+ * @param onRetry Told before each retry.
+ * @returns The value and the attempt count.
+ * @throws {TaskError} The last attempt's error, naming pipeline, task, call and attempt.
+ */
+export async function runAttempts(
+  scope: AttemptScope,
+  attempt: (n: number, signal: AbortSignal) => Promise<unknown>,
+  onRetry?: RetryListener,
+): Promise<AttemptResult> {
+  const { retries, retryDelay } = scope.task.options;
+  for (let n = 1;; n++) {
+    try {
+      return { value: await attemptOnce(scope, n, attempt), attempts: n };
+    } catch (error) {
+      const failure = toTaskError(scope, n, error);
+      if (n > retries || !failure.retryable) throw failure;
+      const delay = Math.min(MAX_BACKOFF_MS, retryDelay * 2 ** (n - 1)) * (0.75 + Math.random() * 0.5);
+      onRetry?.(failure, n + 1, delay);
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+}
+
+async function attemptOnce(
+  scope: AttemptScope,
+  n: number,
+  attempt: (n: number, signal: AbortSignal) => Promise<unknown>,
+): Promise<unknown> {
+  const timeout = scope.task.options.timeout;
+  const controller = new AbortController();
+  if (timeout === undefined) return await attempt(n, controller.signal);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const error = new TaskError(
+        `timed out after ${timeout} ms; raise its "timeout" option or make it faster`,
+        {
+          pipeline: scope.pipeline,
+          task: scope.task.name,
+          nodeId: scope.nodeId,
+          attempt: n,
+          code: "USER:TASK_TIMEOUT",
+          retryable: true,
+        },
+      );
+      controller.abort(error);
+      reject(error);
+    }, timeout);
+  });
+  try {
+    return await Promise.race([attempt(n, controller.signal), expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Wraps any thrown value as the TaskError of this attempt, keeping an existing one. */
+export function toTaskError(scope: AttemptScope, attempt: number, error: unknown): TaskError {
+  if (error instanceof TaskError) return error;
+  return new TaskError(errorMessage(error), {
+    pipeline: scope.pipeline,
+    task: scope.task.name,
+    nodeId: scope.nodeId,
+    attempt,
+    cause: error,
+    retryable: true,
+  });
+}

@@ -1,0 +1,45 @@
+/**
+ * The `Executor` contract: what the scheduler hands a task call to. The
+ * in-process executor lives here in the core; the worker pool, Lambda,
+ * Databricks and VM executors live under `executors/` and implement this.
+ *
+ * @module
+ */
+import type { Task } from "../task.ts";
+
+/** One attempt of one task call, as the scheduler hands it to an executor. */
+export interface TaskInvocation {
+  /** The pipeline's name. */
+  readonly pipeline: string;
+  /** The run's id. */
+  readonly runId: string;
+  /** The call-site id of the DAG node. */
+  readonly nodeId: string;
+  /** The task. */
+  readonly task: Task;
+  /** The arguments, every ref already replaced by its value. */
+  readonly args: readonly unknown[];
+  /** The attempt, from 1. */
+  readonly attempt: number;
+  /** Aborted when the attempt times out or the run is cancelled. */
+  readonly signal: AbortSignal;
+}
+
+/** Runs task invocations somewhere: in this process, on workers, or remotely. */
+export interface Executor {
+  /** Where it runs, for reports: `in-process`, `worker`, `lambda`, … */
+  readonly name: string;
+  /**
+   * Runs one attempt and resolves to the task's value.
+   * A `TaskError` it throws is kept as is; any other error is wrapped.
+   */
+  execute(invocation: TaskInvocation): Promise<unknown>;
+  /** Releases what the executor holds (workers, connections). */
+  close(): Promise<void>;
+}
+
+/** Makes the executors of one run. */
+export interface ExecutorFactory {
+  /** Builds an executor for a run with these options. */
+  (options: { workers?: number; pipeline: string; runId: string }): Executor;
+}

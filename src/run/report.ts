@@ -1,0 +1,85 @@
+/**
+ * `RunReport`: what a run did, per task — status, attempts, timings, cache
+ * hits and where it ran. `pipeline.lastRun` holds the latest in this process;
+ * every run also writes one to `.glacier/runs/<runId>.json`.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import type { PipelineDAG } from "../dag.ts";
+import { writeFileAtomic } from "../_fs.ts";
+
+/** The state of one task call in a run. */
+export type TaskStatus = "waiting" | "running" | "done" | "cached" | "failed" | "skipped";
+
+/** One task call of a run. */
+export interface TaskReport {
+  /** The call-site id. */
+  id: string;
+  /** The task's name. */
+  task: string;
+  /** The resource the task is bound to. */
+  executor: string;
+  /** What actually ran it in this run: `in-process`, `worker`, `lambda`, … */
+  ranOn?: string;
+  /** Its final state. */
+  status: TaskStatus;
+  /** Attempts made. */
+  attempts: number;
+  /** When the first attempt started, ISO 8601. */
+  startedAt?: string;
+  /** Milliseconds from first start to end. */
+  durationMs?: number;
+  /** Whether the value came from the cache. */
+  cached: boolean;
+  /** For a failed call: the error; for a skipped one: the failed upstream call. */
+  error?: { code: string; message: string; stack?: string };
+  /** For a skipped call: the id of the failed call upstream. */
+  skippedBecause?: string;
+}
+
+/** What one run of a pipeline did. */
+export interface RunReport {
+  /** The run's id, also the report's file name. */
+  runId: string;
+  /** The pipeline's name. */
+  pipeline: string;
+  /** The mode it ran in. */
+  mode: string;
+  /** `succeeded` or `failed`. */
+  status: "succeeded" | "failed";
+  /** ISO 8601. */
+  startedAt: string;
+  /** ISO 8601. */
+  finishedAt: string;
+  /** Milliseconds. */
+  durationMs: number;
+  /** The params the pipeline was called with. */
+  params: Record<string, unknown>;
+  /** The run id this run resumed, if any. */
+  resumedFrom?: string;
+  /** The DAG as traced during the run. */
+  dag: PipelineDAG;
+  /** One entry per task call, in recording order. */
+  tasks: TaskReport[];
+}
+
+/** The folder run reports go to, under the working directory. */
+export const RUNS_DIR: string = join(".glacier", "runs");
+
+/**
+ * Writes a report atomically to `.glacier/runs/<runId>.json`.
+ *
+ * @returns The file's path.
+ */
+export async function writeReport(report: RunReport, dir: string = RUNS_DIR): Promise<string> {
+  const path = join(dir, `${report.runId}.json`);
+  await writeFileAtomic(path, JSON.stringify(report, null, 2) + "\n");
+  return path;
+}
+
+/** A new run id: sortable by time, unique. */
+export function newRunId(pipeline: string): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+  return `${pipeline}-${stamp}-${crypto.randomUUID().slice(0, 8)}`;
+}

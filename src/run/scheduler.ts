@@ -1,0 +1,267 @@
+/**
+ * The scheduler: the run-mode observer of a pipeline context. A call runs as
+ * soon as its inputs are ready (stages are for pictures and generated
+ * orchestrators, not barriers); independent branches interleave; a failed
+ * call skips its dependents while every other branch finishes.
+ *
+ * @module
+ */
+import { GlacierError, type TaskError } from "../errors.ts";
+import type { Task } from "../task.ts";
+import type { CallObserver, RecordedCall } from "../trace/context.ts";
+import { followPath, type PathKey, substitute } from "../trace/ref.ts";
+import { runAttempts, toTaskError } from "./attempt.ts";
+import type { Executor } from "./executor.ts";
+import type { TaskReport, TaskStatus } from "./report.ts";
+
+/** Something that happened to a call, for progress displays. */
+export interface RunEvent {
+  /** What happened. */
+  type: "queued" | "start" | "retry" | "done" | "cached" | "failed" | "skipped";
+  /** The call-site id. */
+  id: string;
+  /** The task's name. */
+  task: string;
+  /** The resource the task is bound to. */
+  executor: string;
+  /** The attempt, from 1. */
+  attempt: number;
+  /** For `failed` and `retry`: the error. */
+  error?: TaskError;
+}
+
+/** A call's value found without running it (cache or checkpoint). */
+export interface Reuse {
+  /** The value. */
+  value: unknown;
+}
+
+/** Options for {@linkcode Scheduler}. */
+export interface SchedulerOptions {
+  /** The pipeline's name. */
+  pipeline: string;
+  /** The run's id. */
+  runId: string;
+  /** The executor for a task (by its resource and the run's mode). */
+  executorFor(task: Task): Executor;
+  /** Told of every state change. @default {undefined} */
+  onEvent?(event: RunEvent): void;
+  /** Looks up a value to reuse instead of running the call. @default {undefined} */
+  reuse?(call: RecordedCall, args: readonly unknown[]): Promise<Reuse | undefined>;
+  /** Told of every value a call produced by running. @default {undefined} */
+  produced?(call: RecordedCall, args: readonly unknown[], value: unknown): Promise<void>;
+}
+
+interface NodeRun {
+  readonly call: RecordedCall;
+  status: TaskStatus;
+  waiting: number;
+  readonly dependents: NodeRun[];
+  attempts: number;
+  value?: unknown;
+  error?: TaskError;
+  skippedBecause?: string;
+  ranOn?: string;
+  startedAt?: number;
+  startedWall?: string;
+  endedAt?: number;
+  waiters?: { resolve(value: unknown): void; reject(error: unknown): void }[];
+}
+
+/** Runs recorded calls as their inputs become ready. */
+export class Scheduler implements CallObserver {
+  readonly #options: SchedulerOptions;
+  readonly #nodes = new Map<string, NodeRun>();
+  #unsettled = 0;
+  #idle: (() => void)[] = [];
+
+  /** @param options The pipeline, run and executors. */
+  constructor(options: SchedulerOptions) {
+    this.#options = options;
+  }
+
+  /** Takes a new call: starts it now if its inputs are ready. */
+  onCall(call: RecordedCall): void {
+    const node: NodeRun = { call, status: "waiting", waiting: 0, dependents: [], attempts: 0 };
+    this.#nodes.set(call.nodeId, node);
+    this.#unsettled++;
+    this.#emit(node, "queued");
+    let failedDep: NodeRun | undefined;
+    for (const id of call.deps) {
+      const dep = this.#nodes.get(id)!;
+      if (dep.status === "failed" || dep.status === "skipped") failedDep ??= dep;
+      else if (dep.status !== "done" && dep.status !== "cached") {
+        dep.dependents.push(node);
+        node.waiting++;
+      }
+    }
+    if (failedDep) this.#skip(node, failedDep);
+    else if (node.waiting === 0) queueMicrotask(() => this.#start(node));
+  }
+
+  /** What `await ref` gives in a run: the value, once the call has run. */
+  resolve(call: RecordedCall, path: readonly PathKey[]): Promise<unknown> {
+    const node = this.#nodes.get(call.nodeId)!;
+    if (node.status === "done" || node.status === "cached") {
+      return Promise.resolve(followPath(node.value, path));
+    }
+    if (node.status === "failed" || node.status === "skipped") return Promise.reject(this.#rootError(node));
+    return new Promise((resolve, reject) => {
+      (node.waiters ??= []).push({ resolve: (v) => resolve(followPath(v, path)), reject });
+    });
+  }
+
+  /** Resolves when every call recorded so far has settled. */
+  settled(): Promise<void> {
+    if (this.#unsettled === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  /** The failures, in recording order. */
+  failures(): TaskError[] {
+    return [...this.#nodes.values()].filter((n) => n.status === "failed").map((n) => n.error!);
+  }
+
+  /** The value of a settled call. */
+  valueOf(id: string): unknown {
+    return this.#nodes.get(id)?.value;
+  }
+
+  /** The per-call reports, in recording order. */
+  reports(): TaskReport[] {
+    return [...this.#nodes.values()].map((n) => ({
+      id: n.call.nodeId,
+      task: n.call.task.name,
+      executor: n.call.task.resource.name,
+      ...(n.ranOn ? { ranOn: n.ranOn } : {}),
+      status: n.status,
+      attempts: n.attempts,
+      ...(n.startedWall ? { startedAt: n.startedWall } : {}),
+      ...(n.startedAt !== undefined && n.endedAt !== undefined
+        ? { durationMs: Math.round((n.endedAt - n.startedAt) * 1000) / 1000 }
+        : {}),
+      cached: n.status === "cached",
+      ...(n.error ? { error: { code: n.error.code, message: n.error.message, stack: n.error.stack } } : {}),
+      ...(n.skippedBecause ? { skippedBecause: n.skippedBecause } : {}),
+    }));
+  }
+
+  async #start(node: NodeRun): Promise<void> {
+    const { call } = node;
+    const options = this.#options;
+    node.status = "running";
+    node.startedAt = performance.now();
+    node.startedWall = new Date().toISOString();
+    let args: unknown[];
+    try {
+      args = substitute(call.args, (state) => this.#nodes.get(state.source.nodeId)!.value) as unknown[];
+      const reused = await options.reuse?.(call, args);
+      if (reused) {
+        node.ranOn = "cache";
+        return this.#settle(node, "cached", reused.value);
+      }
+    } catch (error) {
+      return this.#fail(node, toTaskError(this.#scope(call), 1, error));
+    }
+    const executor = options.executorFor(call.task);
+    node.ranOn = executor.name;
+    node.attempts = 1;
+    this.#emit(node, "start");
+    try {
+      const result = await runAttempts(
+        this.#scope(call),
+        (attempt, signal) => {
+          node.attempts = attempt;
+          return executor.execute({
+            pipeline: options.pipeline,
+            runId: options.runId,
+            nodeId: call.nodeId,
+            task: call.task,
+            args,
+            attempt,
+            signal,
+          });
+        },
+        (error, next) => {
+          node.attempts = next;
+          this.#emit(node, "retry", error);
+        },
+      );
+      await options.produced?.(call, args, result.value);
+      this.#settle(node, "done", result.value);
+    } catch (error) {
+      this.#fail(node, toTaskError(this.#scope(call), node.attempts || 1, error));
+    }
+  }
+
+  #emit(node: NodeRun, type: RunEvent["type"], error?: TaskError): void {
+    const { call } = node;
+    this.#options.onEvent?.({
+      type,
+      id: call.nodeId,
+      task: call.task.name,
+      executor: call.task.resource.name,
+      attempt: node.attempts,
+      ...(error ? { error } : {}),
+    });
+  }
+
+  #scope(call: RecordedCall) {
+    return { pipeline: this.#options.pipeline, nodeId: call.nodeId, task: call.task };
+  }
+
+  #settle(node: NodeRun, status: "done" | "cached", value: unknown): void {
+    node.status = status;
+    node.value = value;
+    node.endedAt = performance.now();
+    this.#emit(node, status);
+    for (const waiter of node.waiters ?? []) waiter.resolve(value);
+    node.waiters = undefined;
+    for (const dependent of node.dependents) {
+      if (dependent.status === "waiting" && --dependent.waiting === 0) this.#start(dependent);
+    }
+    this.#done();
+  }
+
+  #fail(node: NodeRun, error: TaskError): void {
+    node.status = "failed";
+    node.error = error;
+    node.endedAt = performance.now();
+    this.#emit(node, "failed", error);
+    this.#rejectWaiters(node, error);
+    for (const dependent of node.dependents) if (dependent.status === "waiting") this.#skip(dependent, node);
+    this.#done();
+  }
+
+  #skip(node: NodeRun, because: NodeRun): void {
+    node.status = "skipped";
+    node.skippedBecause = because.skippedBecause ?? because.call.nodeId;
+    this.#emit(node, "skipped");
+    this.#rejectWaiters(node, this.#rootError(node));
+    for (const dependent of node.dependents) if (dependent.status === "waiting") this.#skip(dependent, node);
+    this.#done();
+  }
+
+  #rootError(node: NodeRun): TaskError | GlacierError {
+    if (node.error) return node.error;
+    const root = this.#nodes.get(node.skippedBecause!);
+    return root?.error ??
+      new GlacierError(
+        "USER:UPSTREAM_FAILED",
+        `Task call "${node.call.nodeId}" was skipped: "${node.skippedBecause}" failed`,
+      );
+  }
+
+  #rejectWaiters(node: NodeRun, error: unknown): void {
+    for (const waiter of node.waiters ?? []) waiter.reject(error);
+    node.waiters = undefined;
+  }
+
+  #done(): void {
+    if (--this.#unsettled === 0) {
+      const idle = this.#idle;
+      this.#idle = [];
+      for (const resolve of idle) resolve();
+    }
+  }
+}

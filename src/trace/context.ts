@@ -1,0 +1,112 @@
+/**
+ * The pipeline context: while a pipeline function runs, every task call is
+ * recorded here as a {@linkcode RecordedCall} with a unique call-site id. An
+ * observer decides what a call means: the tracer only records, the scheduler
+ * also executes.
+ *
+ * @module
+ */
+import { AsyncLocalStorage } from "node:async_hooks";
+import { GlacierError } from "../errors.ts";
+import type { Task } from "../task.ts";
+import { forEachRef, makeRef, type PathKey, type Ref, type RefSource } from "./ref.ts";
+
+/** One task call inside a pipeline: a node of the DAG to be. */
+export interface RecordedCall extends RefSource {
+  /** The task called. */
+  readonly task: Task;
+  /** The arguments as given, refs included. */
+  readonly args: readonly unknown[];
+  /** The ids of the calls whose values this call needs, each once, in order. */
+  readonly deps: readonly string[];
+  /** Whether the call was recorded after an `await` in tracing (its count is known only at run time). */
+  readonly dynamic: boolean;
+  /** The position of the call in recording order. */
+  readonly index: number;
+}
+
+/** What a pipeline context does with calls. */
+export interface CallObserver {
+  /** Called once per recorded call, in order. */
+  onCall(call: RecordedCall): void;
+  /** What `await ref` gives for a call's value at a path. */
+  resolve(call: RecordedCall, path: readonly PathKey[]): Promise<unknown>;
+}
+
+/** The calls of one pipeline execution (a run or a trace). */
+export class PipelineContext {
+  /** The pipeline's name. */
+  readonly pipeline: string;
+  /** The calls in recording order. */
+  readonly calls: RecordedCall[] = [];
+  /** Set once tracing has passed an `await` on a ref: later calls are dynamic. */
+  dynamic = false;
+  readonly #observer: CallObserver;
+  readonly #byId = new Map<string, RecordedCall>();
+  readonly #counts = new Map<string, number>();
+
+  /**
+   * @param pipeline The pipeline's name.
+   * @param observer What to do with each call.
+   */
+  constructor(pipeline: string, observer: CallObserver) {
+    this.pipeline = pipeline;
+    this.#observer = observer;
+  }
+
+  /** The call with this id. */
+  get(id: string): RecordedCall | undefined {
+    return this.#byId.get(id);
+  }
+
+  /**
+   * Records a task call and returns its ref.
+   *
+   * @throws {GlacierError} When an argument holds a ref from another pipeline execution.
+   */
+  record(task: Task, args: readonly unknown[]): Ref<unknown> {
+    const count = (this.#counts.get(task.name) ?? 0) + 1;
+    this.#counts.set(task.name, count);
+    const id = count === 1 ? task.name : `${task.name}#${count}`;
+    const deps: string[] = [];
+    forEachRef(args, (state) => {
+      const depId = state.source.nodeId;
+      if (this.#byId.get(depId) !== state.source) {
+        throw new GlacierError(
+          "USER:FOREIGN_REF",
+          `Task "${task.name}" in pipeline "${this.pipeline}" was given a ref to "${depId}" from outside this pipeline run; await that value first and pass the value`,
+        );
+      }
+      if (!deps.includes(depId)) deps.push(depId);
+    });
+    const observer = this.#observer;
+    const call: RecordedCall = {
+      nodeId: id,
+      taskName: task.name,
+      task,
+      args,
+      deps,
+      dynamic: this.dynamic,
+      index: this.calls.length,
+      resolve(path) {
+        return observer.resolve(call, path);
+      },
+    };
+    this.calls.push(call);
+    this.#byId.set(id, call);
+    observer.onCall(call);
+    return makeRef(call);
+  }
+}
+
+const storage = new AsyncLocalStorage<PipelineContext | undefined>();
+
+/** The context of the pipeline execution this code runs in, if any. */
+export function currentContext(): PipelineContext | undefined {
+  return storage.getStore();
+}
+
+/** Runs `fn` with `context` as the current pipeline context (also across its awaits). */
+export function withContext<T>(context: PipelineContext | undefined, fn: () => T): T {
+  return storage.run(context, fn);
+}
