@@ -22,6 +22,8 @@ export interface ParamUsage {
   readonly params: readonly (string | undefined)[];
   /** Access per parameter name, for those the body calls bucket methods on. */
   readonly access: ReadonlyMap<string, Access>;
+  /** Parameters the body uses other than by calling bucket methods (passed on, stored, destructured). */
+  readonly escapes: ReadonlySet<string>;
 }
 
 const READS = new Set(["scan", "read", "list", "exists"]);
@@ -38,7 +40,7 @@ type Node = acorn.Node & Record<string, unknown>;
  */
 export function paramUsage(source: string): ParamUsage {
   const fn = parseFunction(source);
-  if (!fn) return { params: [], access: new Map() };
+  if (!fn) return { params: [], access: new Map(), escapes: new Set() };
   const params = (fn.params as Node[]).map((p) =>
     p.type === "Identifier"
       ? p.name as string
@@ -47,7 +49,17 @@ export function paramUsage(source: string): ParamUsage {
       : undefined
   );
   const access = new Map<string, Access>();
+  const seen = new Map<string, number>(); // references per parameter
+  const understood = new Map<string, number>(); // of which, bucket-method roots
   walk(fn.body as Node, (node) => {
+    if (node.type === "Identifier" && params.includes(node.name as string)) {
+      seen.set(node.name as string, (seen.get(node.name as string) ?? 0) + 1);
+    }
+    if (node.type === "MemberExpression" && !node.computed && (node.property as Node).type === "Identifier") {
+      // `x.param` is a property name, not a reference to the parameter.
+      const name = (node.property as Node).name as string;
+      if (params.includes(name)) seen.set(name, (seen.get(name) ?? 0) - 1);
+    }
     if (node.type !== "CallExpression") return;
     const callee = node.callee as Node;
     if (callee.type !== "MemberExpression" || callee.computed) return;
@@ -56,23 +68,29 @@ export function paramUsage(source: string): ParamUsage {
     if (!isRead && !isWrite) return;
     const root = rootName(callee.object as Node);
     if (root === undefined || !params.includes(root)) return;
+    understood.set(root, (understood.get(root) ?? 0) + 1);
     const entry = access.get(root) ?? { read: false, write: false };
     entry.read ||= isRead;
     entry.write ||= isWrite;
     access.set(root, entry);
   });
-  return { params, access };
+  const escapes = new Set(
+    [...seen].filter(([name, n]) => n > (understood.get(name) ?? 0)).map(([name]) => name),
+  );
+  return { params, access, escapes };
 }
 
 /**
  * The access of a task to the bucket given at an argument position. Unknown
- * use (passed on, destructured) counts as both, so nothing is under-granted.
+ * use (passed on, destructured, a rest parameter) counts as both, so nothing
+ * is under-granted; an unused parameter is neither.
  */
 export function accessAt(key: object, source: string, index: number): Access {
   let usage = cache.get(key);
   if (!usage) cache.set(key, usage = paramUsage(source));
   const name = usage.params[index];
-  return (name !== undefined ? usage.access.get(name) : undefined) ?? { read: true, write: true };
+  if (name === undefined || usage.escapes.has(name)) return { read: true, write: true };
+  return usage.access.get(name) ?? { read: false, write: false };
 }
 
 function parseFunction(source: string): Node | undefined {

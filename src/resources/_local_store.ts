@@ -74,7 +74,9 @@ export class LocalStore implements ObjectStore {
     // A prefix can end mid-name (`raw/2024-`): walk from its folder.
     const info = await Deno.stat(start).catch(() => undefined);
     if (info?.isFile) return [prefix];
-    await walk(info?.isDirectory ? start : join(start, ".."));
+    const from = info?.isDirectory ? start : join(start, "..");
+    if (relative(base, from).startsWith("..")) return []; // the bucket folder itself is missing
+    await walk(from);
     return keys.sort();
   }
 

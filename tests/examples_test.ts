@@ -1,0 +1,41 @@
+import assert from "node:assert/strict";
+
+// Each seed-pattern example runs as a user would run it, in its own process.
+const cases: [string, RegExp][] = [
+  ["sequential.ts", /sum of squares: 385/],
+  ["fan_out.ts", /min: 3, max: 19/],
+  ["fan_in.ts", /Lovelace: 35, Babbage: 12/],
+  ["conditional.ts", /first 10 of 100[\s\S]*all 100, mean 49.5/],
+  ["dynamic_fan_out.ts", /total bytes: 155/],
+  ["multi_output.ts", /train has 8 rows, test sums to 19/],
+];
+
+for (const [file, expected] of cases) {
+  Deno.test(`examples/patterns/${file} runs and prints its result`, async () => {
+    const cwd = await Deno.makeTempDir();
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", new URL(`../examples/patterns/${file}`, import.meta.url).pathname],
+      cwd,
+    }).output();
+    const stdout = new TextDecoder().decode(out.stdout);
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    assert.match(stdout, expected);
+    assert.ok([...Deno.readDirSync(`${cwd}/.glacier/runs`)].length >= 1, "a run report was written");
+  });
+}
+
+Deno.test("the demo ETL runs end to end on a small sample and writes its outputs", async () => {
+  const cwd = await Deno.makeTempDir();
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("../examples/etl.ts", import.meta.url).pathname],
+    cwd,
+    env: { ORDERS: "20000" },
+  }).output();
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  const report = JSON.parse(await Deno.readTextFile(`${cwd}/data/demo/output/report.json`));
+  assert.equal(report.validation.passed, true);
+  assert.equal(report.regions.length, 5);
+  assert.ok(report.customers > 1000);
+  assert.ok(Deno.statSync(`${cwd}/data/demo/output/customer_features.arrow`).size > 0);
+  assert.match(new TextDecoder().decode(out.stdout), /wrote file:\/\/.*customer_features.arrow/);
+});
