@@ -54,6 +54,7 @@ export type {
   EC2ConfigOptions,
   EMRConfigOptions,
   ExecutionConfig,
+  ExecutionConfigBase,
   GcpConfigOptions,
   LambdaConfigOptions,
   LocalConfigOptions,
@@ -67,10 +68,12 @@ export type {
 
 export { ExecutionResource } from "./src/resources/execution.ts";
 export { Bucket } from "./src/resources/storage.ts";
+export type { BucketLocation } from "./src/resources/storage.ts";
 export type { ObjectStore } from "./src/resources/object_store.ts";
 
 export { isTask } from "./src/task.ts";
 export type {
+  AnyArgs,
   ResolvedTaskOptions,
   Task,
   TaskEstimate,
@@ -80,10 +83,17 @@ export type {
 } from "./src/task.ts";
 
 export { Pipeline, pipeline, RUN_MODES } from "./src/pipeline.ts";
-export type { AnalyzeOptions, PipelineConfig, PipelineOptions, RunMode, RunOptions } from "./src/pipeline.ts";
+export type {
+  AnalyzeOptions,
+  AnyParams,
+  PipelineConfig,
+  PipelineOptions,
+  RunMode,
+  RunOptions,
+} from "./src/pipeline.ts";
 
 export { isRef } from "./src/trace/ref.ts";
-export type { Input, Inputs, Ref, RefArray, RefBase, Resolved } from "./src/trace/ref.ts";
+export type { Input, Inputs, Ref, RefArray, RefBase, RefFields, refType, Resolved } from "./src/trace/ref.ts";
 
 export { KIND_COLORS, PipelineDAG } from "./src/dag.ts";
 export type { DAGNode, DAGNodeInit, DataLocation, ResourceInfo } from "./src/dag.ts";

@@ -34,7 +34,10 @@ export class LocalConfig {
   readonly cloud = "local" as const;
   /** The folder under which each bucket is a sub-folder. */
   readonly root: string;
-  /** @param options The root folder. */
+  /**
+   * Builds it.
+   * @param options The root folder.
+   */
   constructor(options: LocalConfigOptions = {}) {
     this.root = options.root ?? "./data";
     if (typeof this.root !== "string" || this.root === "") {
@@ -86,6 +89,7 @@ export class AwsConfig {
   /** Path-style bucket addressing. */
   readonly forcePathStyle: boolean;
   /**
+   * Builds it.
    * @param options The region and account settings.
    * @throws {RangeError} When the region, account id or staging bucket are malformed.
    */
@@ -138,6 +142,7 @@ export class GcpConfig {
   /** Where data between executors is staged. */
   readonly stagingBucket?: string;
   /**
+   * Builds it.
    * @param options The project and region.
    * @throws {TypeError} When the project is missing.
    * @throws {RangeError} When the project or region is malformed.
@@ -202,6 +207,7 @@ export class AzureConfig {
   /** The storage account. */
   readonly storageAccount?: string;
   /**
+   * Builds it.
    * @param options The subscription, group and location.
    * @throws {RangeError} When a field is malformed.
    */
@@ -297,6 +303,7 @@ export class LambdaConfig implements ExecutionConfigBase {
   /** Environment variable names passed through. */
   readonly environment: readonly string[];
   /**
+   * Builds it.
    * @param options Memory, timeout and concurrency.
    * @throws {RangeError} When a field is outside Lambda's limits.
    */
@@ -356,6 +363,7 @@ export class CloudFunctionConfig implements ExecutionConfigBase {
   /** Maximum instances. */
   readonly maxInstances: number;
   /**
+   * Builds it.
    * @param options Memory, timeout and scale.
    * @throws {RangeError} When a field is outside Cloud Functions' limits.
    */
@@ -402,6 +410,7 @@ export class AzureFunctionConfig implements ExecutionConfigBase {
   /** Timeout in seconds. */
   readonly timeout: number;
   /**
+   * Builds it.
    * @param options Plan, memory and timeout.
    * @throws {RangeError} When a field is outside the plan's limits.
    */
@@ -485,6 +494,7 @@ export class EC2Config implements ExecutionConfigBase {
   /** The private key file. */
   readonly keyFile?: string;
   /**
+   * Builds it.
    * @param options The instance and how to reach it.
    * @throws {RangeError} When the instance type, id or port are malformed.
    */
@@ -550,6 +560,7 @@ export class ComputeEngineConfig implements ExecutionConfigBase {
   /** The private key file. */
   readonly keyFile?: string;
   /**
+   * Builds it.
    * @param options The machine and how to reach it.
    * @throws {RangeError} When the machine type, zone or port are malformed.
    */
@@ -611,6 +622,7 @@ export class AzureVMConfig implements ExecutionConfigBase {
   /** The private key file. */
   readonly keyFile?: string;
   /**
+   * Builds it.
    * @param options The size and how to reach it.
    * @throws {RangeError} When the size or port are malformed.
    */
@@ -682,6 +694,7 @@ export class DatabricksConfig implements ExecutionConfigBase {
   /** Node count for estimates. */
   readonly nodes: number;
   /**
+   * Builds it.
    * @param options The cluster to run on.
    * @throws {TypeError} When neither or both of `clusterId` and `newCluster` are given.
    * @throws {RangeError} When a field is malformed.
@@ -759,6 +772,7 @@ export class SparkConfig implements ExecutionConfigBase {
   /** Memory per executor in MB. */
   readonly executorMemory: number;
   /**
+   * Builds it.
    * @param options The cluster's shape.
    * @throws {RangeError} When a field is malformed.
    */
@@ -815,6 +829,7 @@ export class DataprocConfig implements ExecutionConfigBase {
   /** Machine type. */
   readonly machineType: string;
   /**
+   * Builds it.
    * @param options The cluster.
    * @throws {TypeError} When the cluster is missing.
    * @throws {RangeError} When a field is malformed.
@@ -880,6 +895,7 @@ export class EMRConfig implements ExecutionConfigBase {
   /** Node count. */
   readonly nodes: number;
   /**
+   * Builds it.
    * @param options The cluster.
    * @throws {TypeError} When the cluster id is missing.
    * @throws {RangeError} When a field is malformed.

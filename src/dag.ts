@@ -96,6 +96,7 @@ export class PipelineDAG {
   readonly #byId: Map<string, DAGNode>;
 
   /**
+   * Builds it.
    * @param name The pipeline's name.
    * @param nodes The nodes; inputs must name earlier or later nodes of the list.
    * @throws {GlacierError} When ids repeat, an input is unknown, or the graph has a cycle.

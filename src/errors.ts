@@ -32,6 +32,7 @@ export class GlacierError extends Error {
   readonly retryable: boolean;
 
   /**
+   * Builds it.
    * @param code A namespaced code (`USER:…` or `SYSTEM:…`).
    * @param message Sentence case, no trailing period; names the value and the way out.
    * @param options The cause and whether it is retryable.
@@ -80,6 +81,7 @@ export class TaskError extends GlacierError {
   readonly attempt: number;
 
   /**
+   * Builds it.
    * @param detail What went wrong, without the location (added here).
    * @param options Where it happened and why.
    */

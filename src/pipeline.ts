@@ -74,8 +74,9 @@ export interface AnalyzeOptions<P> {
   params?: P;
 }
 
+/** Params of a pipeline that does not declare their type. */
 // deno-lint-ignore no-explicit-any
-type AnyParams = any;
+export type AnyParams = any;
 
 /**
  * A named pipeline. Build one with {@linkcode pipeline}.

@@ -67,6 +67,7 @@ export class Provider {
   readonly #location: BucketLocation;
 
   /**
+   * Builds it.
    * @param options The cloud config.
    * @throws {TypeError} When the config is not one of Glacier's provider configs.
    */

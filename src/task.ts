@@ -66,8 +66,9 @@ export interface ResolvedTaskOptions {
   readonly estimate?: TaskEstimate;
 }
 
+/** Any parameter list. */
 // deno-lint-ignore no-explicit-any
-type AnyArgs = any[];
+export type AnyArgs = any[];
 
 /** What a task carries besides being callable. */
 export interface TaskInfo<A extends AnyArgs = AnyArgs, R = unknown> {

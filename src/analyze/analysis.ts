@@ -40,6 +40,7 @@ export class PipelineAnalysis {
   readonly undecided: readonly string[];
 
   /**
+   * Builds it.
    * @param dag The DAG.
    * @param method How it was obtained.
    * @param undecided What could not be decided statically.

@@ -21,7 +21,7 @@ import {
   type Vector,
   vectorFromArray,
 } from "apache-arrow";
-import { errorMessage, GlacierError } from "../errors.ts";
+import { GlacierError } from "../errors.ts";
 
 const INT = /^[-+]?\d+$/;
 const FLOAT = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;

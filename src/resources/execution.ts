@@ -7,10 +7,7 @@
  */
 import type { ExecutionConfig, ResourceKind } from "../config.ts";
 import type { ResourceInfo } from "../dag.ts";
-import { defineTask, type Task, type TaskOptions } from "../task.ts";
-
-// deno-lint-ignore no-explicit-any
-type AnyArgs = any[];
+import { type AnyArgs, defineTask, type Task, type TaskOptions } from "../task.ts";
 
 /**
  * A place tasks run: this machine, a serverless function, a VM or a cluster.

@@ -75,7 +75,10 @@ export class Scheduler implements CallObserver {
   #unsettled = 0;
   #idle: (() => void)[] = [];
 
-  /** @param options The pipeline, run and executors. */
+  /**
+   * Builds it.
+   * @param options The pipeline, run and executors.
+   */
   constructor(options: SchedulerOptions) {
     this.#options = options;
   }

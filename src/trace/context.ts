@@ -46,6 +46,7 @@ export class PipelineContext {
   readonly #counts = new Map<string, number>();
 
   /**
+   * Builds it.
    * @param pipeline The pipeline's name.
    * @param observer What to do with each call.
    */

@@ -17,8 +17,11 @@ export interface RefBase<T> extends PromiseLike<T> {
   readonly [refType]: T;
 }
 
-// Functions are not mapped: `ref.map(...)` on an unawaited ref is a mistake.
-type RefFields<T> = T extends readonly unknown[] ? (number extends T["length"] ? RefArray<T[number]>
+/**
+ * The fields of a ref: a tuple of refs for a tuple, a ref per field for an
+ * object. Functions are not mapped: `ref.map(...)` on an unawaited ref is a mistake.
+ */
+export type RefFields<T> = T extends readonly unknown[] ? (number extends T["length"] ? RefArray<T[number]>
     : { readonly [K in keyof T]: Ref<T[K]> })
   : T extends (...args: never[]) => unknown ? unknown
   : T extends object
