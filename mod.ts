@@ -20,6 +20,13 @@
  * @module
  */
 
+import { setLocalExecutorFactory } from "./src/run/local_executor.ts";
+import { createWorkerPool } from "./executors/local/pool.ts";
+
+// Wiring, not registration by side effect of a user's import: local runs use
+// the warm worker pool unless `workers: 0` asks for in-process execution.
+setLocalExecutorFactory(createWorkerPool);
+
 export { Provider } from "./src/provider.ts";
 export type { BucketOptions, ProviderOptions, ResourceOptions } from "./src/provider.ts";
 

@@ -211,7 +211,9 @@ export class Pipeline<P = AnyParams, R = unknown> {
     let fnError: unknown;
     let hasError = false;
     try {
-      value = await resolveAll(await withContext(context, () => this.fn(params)));
+      const returned = await withContext(context, () => this.fn(params));
+      scheduler.closeRecording();
+      value = await resolveAll(returned);
     } catch (error) {
       fnError = error;
       hasError = true;

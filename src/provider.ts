@@ -202,6 +202,17 @@ export class Provider {
   }
 }
 
+/**
+ * Rebuilds a bucket from plain data (what the payload codec sends), for the
+ * worker or remote runner that receives it.
+ *
+ * @param parts The provider config as data, the bucket and the path.
+ * @returns The bucket.
+ */
+export function reviveBucket(parts: { config: unknown; bucket: string; path: string }): Bucket {
+  return new Bucket(location(parts.config as ProviderConfig), parts.bucket, parts.path);
+}
+
 function location(config: ProviderConfig): BucketLocation {
   switch (config.cloud) {
     case "local": {

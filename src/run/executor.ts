@@ -23,6 +23,12 @@ export interface TaskInvocation {
   readonly attempt: number;
   /** Aborted when the attempt times out or the run is cancelled. */
   readonly signal: AbortSignal;
+  /**
+   * Whether the argument values may be lent away while the call runs: this
+   * call is the only consumer of each upstream value and nothing awaits them.
+   * Executors that move buffers use it to avoid a copy.
+   */
+  readonly lendable?: boolean;
 }
 
 /** Runs task invocations somewhere: in this process, on workers, or remotely. */

@@ -58,6 +58,10 @@ interface NodeRun {
   waiting: number;
   readonly dependents: NodeRun[];
   attempts: number;
+  /** Calls that take this call's value. */
+  consumers: number;
+  /** Whether the pipeline function awaited the value while still recording. */
+  awaited: boolean;
   value?: unknown;
   error?: TaskError;
   skippedBecause?: string;
@@ -73,6 +77,7 @@ export class Scheduler implements CallObserver {
   readonly #options: SchedulerOptions;
   readonly #nodes = new Map<string, NodeRun>();
   #unsettled = 0;
+  #closed = false;
   #idle: (() => void)[] = [];
 
   /**
@@ -85,13 +90,22 @@ export class Scheduler implements CallObserver {
 
   /** Takes a new call: starts it now if its inputs are ready. */
   onCall(call: RecordedCall): void {
-    const node: NodeRun = { call, status: "waiting", waiting: 0, dependents: [], attempts: 0 };
+    const node: NodeRun = {
+      call,
+      status: "waiting",
+      waiting: 0,
+      dependents: [],
+      attempts: 0,
+      consumers: 0,
+      awaited: false,
+    };
     this.#nodes.set(call.nodeId, node);
     this.#unsettled++;
     this.#emit(node, "queued");
     let failedDep: NodeRun | undefined;
     for (const id of call.deps) {
       const dep = this.#nodes.get(id)!;
+      dep.consumers++;
       if (dep.status === "failed" || dep.status === "skipped") failedDep ??= dep;
       else if (dep.status !== "done" && dep.status !== "cached") {
         dep.dependents.push(node);
@@ -112,6 +126,11 @@ export class Scheduler implements CallObserver {
     return new Promise((resolve, reject) => {
       (node.waiters ??= []).push({ resolve: (v) => resolve(followPath(v, path)), reject });
     });
+  }
+
+  /** Marks the end of recording: the pipeline function has returned, no call will be added. */
+  closeRecording(): void {
+    this.#closed = true;
   }
 
   /** Resolves when every call recorded so far has settled. */
@@ -183,6 +202,7 @@ export class Scheduler implements CallObserver {
             args,
             attempt,
             signal,
+            lendable: this.#lendable(call),
           });
         },
         (error, next) => {
@@ -195,6 +215,16 @@ export class Scheduler implements CallObserver {
     } catch (error) {
       this.#fail(node, toTaskError(this.#scope(call), node.attempts || 1, error));
     }
+  }
+
+  // Values may be lent away only once recording is over and this call is the
+  // sole consumer of each input that nothing else awaited.
+  #lendable(call: RecordedCall): boolean {
+    if (!this.#closed) return false;
+    return call.deps.every((id) => {
+      const dep = this.#nodes.get(id)!;
+      return dep.consumers === 1 && !dep.awaited;
+    });
   }
 
   #emit(node: NodeRun, type: RunEvent["type"], error?: TaskError): void {

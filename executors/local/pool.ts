@@ -1,0 +1,318 @@
+/**
+ * The warm worker pool: the default executor of local runs. Workers are
+ * started once per run (one per core unless told otherwise) and reused; a
+ * task with its own Deno `permissions` runs in workers started with exactly
+ * those. Arrow tables cross as their buffers: lent by transfer when the call
+ * is the value's only consumer and cannot be retried, else shared through a
+ * `SharedArrayBuffer` copied once. A worker that dies (`Deno.exit`, an
+ * uncaught error) or times out is replaced and the call fails with a
+ * retryable error, so the scheduler retries it within the task's `retries`.
+ *
+ * @module
+ */
+import { GlacierError, TaskError } from "../../src/errors.ts";
+import { assertCrossable, decodeValue, encodeValue, type Lent, reattach } from "../../src/data/payload.ts";
+import { reviveBucket } from "../../src/provider.ts";
+import type { Executor, TaskInvocation } from "../../src/run/executor.ts";
+import type { TaskPermissions } from "../../src/task.ts";
+import { PAYLOAD_VERSION, type TaskPayload } from "../runner.ts";
+
+/** Options for {@linkcode WorkerPool}. */
+export interface WorkerPoolOptions {
+  /** Workers per permission set. @default {navigator.hardwareConcurrency} */
+  workers?: number;
+}
+
+interface Job {
+  readonly id: number;
+  readonly invocation: TaskInvocation;
+  readonly lent: readonly Lent[];
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+interface Slot {
+  readonly worker: Worker;
+  ready: boolean;
+  /** Handed out: set when acquired, before the job is posted, so no two calls share it. */
+  busy: boolean;
+  job?: Job;
+  dead: boolean;
+}
+
+interface Waiter {
+  readonly permissions: TaskPermissions;
+  readonly take: (slot: Slot) => void;
+}
+
+const WORKER_URL = new URL("./worker.ts", import.meta.url);
+
+/** A warm pool of module workers that runs task calls. */
+export class WorkerPool implements Executor {
+  /** Reports say a task ran on `worker`. */
+  readonly name = "worker";
+  readonly #size: number;
+  readonly #groups = new Map<string, Slot[]>();
+  readonly #waiting: Waiter[] = [];
+  #nextId = 1;
+  #closed = false;
+
+  /**
+   * Starts the default workers at once so the first tasks find them warm.
+   *
+   * @param options How many workers.
+   * @throws {RangeError} When `workers` is not a positive whole number.
+   */
+  constructor(options: WorkerPoolOptions = {}) {
+    this.#size = options.workers ?? navigator.hardwareConcurrency;
+    if (!Number.isInteger(this.#size) || this.#size < 1) {
+      throw new RangeError(`WorkerPool: "workers" is ${this.#size}, it must be a whole number of at least 1`);
+    }
+    for (let i = 0; i < this.#size; i++) this.#spawn("inherit");
+  }
+
+  /** How many workers are alive, across permission sets. */
+  get size(): number {
+    let n = 0;
+    for (const slots of this.#groups.values()) n += slots.filter((s) => !s.dead).length;
+    return n;
+  }
+
+  /**
+   * Runs one attempt on a worker.
+   *
+   * @throws {TypeError} When an argument cannot cross to a worker (before anything is sent).
+   * @throws {GlacierError} When the worker dies (retryable) or the pool is closed.
+   */
+  async execute(invocation: TaskInvocation): Promise<unknown> {
+    const { task, nodeId, pipeline } = invocation;
+    invocation.args.forEach((arg, i) =>
+      assertCrossable(
+        arg,
+        `argument ${i + 1} of task "${task.name}" (call ${nodeId}) in pipeline "${pipeline}"`,
+      )
+    );
+    if (this.#closed) {
+      throw new GlacierError("SYSTEM:POOL_CLOSED", "The worker pool is closed: start a new run");
+    }
+    const slot = await this.#acquire(task.options.permissions);
+    // A lent table is detached here until the worker hands it back, so lend
+    // only what nothing else needs meanwhile and what a retry will not need.
+    const lend = invocation.lendable === true && task.options.retries === 0;
+    let encoded;
+    try {
+      encoded = encodeValue(invocation.args, lend ? "transfer" : "share");
+    } catch (error) {
+      this.#release(slot, keyOf(task.options.permissions));
+      throw error;
+    }
+    const payload: TaskPayload = {
+      version: PAYLOAD_VERSION,
+      pipeline,
+      runId: invocation.runId,
+      nodeId,
+      task: task.name,
+      module: task.module,
+      attempt: invocation.attempt,
+      args: encoded.value,
+    };
+    return await new Promise((resolve, reject) => {
+      const onAbort = () => this.#kill(slot, invocation.signal.reason);
+      const done = () => invocation.signal.removeEventListener("abort", onAbort);
+      slot.job = {
+        id: this.#nextId++,
+        invocation,
+        lent: encoded.lent,
+        resolve: (value) => (done(), resolve(value)),
+        reject: (error) => (done(), reject(error)),
+      };
+      invocation.signal.addEventListener("abort", onAbort, { once: true });
+      slot.worker.postMessage(
+        { type: "run", id: slot.job.id, payload, lent: encoded.transfer },
+        encoded.transfer,
+      );
+    });
+  }
+
+  /** Terminates every worker. */
+  close(): Promise<void> {
+    this.#closed = true;
+    for (const slots of this.#groups.values()) {
+      for (const slot of slots) {
+        slot.dead = true;
+        slot.worker.terminate();
+        slot.job?.reject(
+          new GlacierError("SYSTEM:POOL_CLOSED", "The worker pool was closed while a task ran"),
+        );
+      }
+    }
+    this.#groups.clear();
+    for (const waiter of this.#waiting.splice(0)) {
+      waiter.take({ dead: true } as Slot);
+    }
+    return Promise.resolve();
+  }
+
+  #acquire(permissions: TaskPermissions): Promise<Slot> {
+    const key = keyOf(permissions);
+    const slots = this.#groups.get(key) ?? [];
+    const idle = slots.find((s) => s.ready && !s.busy && !s.dead);
+    if (idle) {
+      idle.busy = true;
+      return Promise.resolve(idle);
+    }
+    if (slots.filter((s) => !s.dead).length < this.#size) this.#spawn(permissions);
+    return new Promise((resolve, reject) => {
+      this.#waiting.push({
+        permissions,
+        take: (slot) => {
+          if (slot.dead) return reject(new GlacierError("SYSTEM:POOL_CLOSED", "The worker pool was closed"));
+          slot.busy = true;
+          resolve(slot);
+        },
+      });
+    });
+  }
+
+  #spawn(permissions: TaskPermissions): Slot {
+    const key = keyOf(permissions);
+    const worker = new Worker(WORKER_URL, {
+      type: "module",
+      name: `glacier-${key}`,
+      ...(permissions === "inherit" ? {} : { deno: { permissions } }),
+    });
+    const slot: Slot = { worker, ready: false, busy: false, dead: false };
+    const slots = this.#groups.get(key) ?? [];
+    slots.push(slot);
+    this.#groups.set(key, slots);
+    worker.onmessage = (event) => this.#onMessage(slot, key, event.data);
+    worker.onerror = (event) => {
+      event.preventDefault(); // keep an uncaught error in a task from ending this process
+      this.#died(slot, key, `it threw an uncaught error: ${event.message}`);
+    };
+    worker.onmessageerror = () => {
+      slot.job?.reject(new GlacierError("SYSTEM:MESSAGE", "A task result could not be read from its worker"));
+    };
+    return slot;
+  }
+
+  #onMessage(slot: Slot, key: string, message: Record<string, unknown>): void {
+    switch (message.type) {
+      case "ready":
+        slot.ready = true;
+        this.#release(slot, key);
+        return;
+      case "exit":
+        return this.#died(slot, key, `it called Deno.exit(${message.code})`);
+      case "result":
+      case "error": {
+        const job = slot.job;
+        if (!job || job.id !== message.id) return;
+        slot.job = undefined;
+        reattach(job.lent, message.lent as ArrayBuffer[]);
+        if (message.type === "result") {
+          try {
+            job.resolve(decodeValue(message.value, reviveBucket));
+          } catch (error) {
+            job.reject(error);
+          }
+        } else {
+          job.reject(remoteError(job.invocation, message.error as RemoteError));
+        }
+        this.#release(slot, key);
+      }
+    }
+  }
+
+  #release(slot: Slot, key: string): void {
+    slot.busy = false;
+    const index = this.#waiting.findIndex((w) => keyOf(w.permissions) === key);
+    if (index >= 0 && !slot.dead) this.#waiting.splice(index, 1)[0].take(slot);
+  }
+
+  #died(slot: Slot, key: string, how: string): void {
+    if (slot.dead) return;
+    slot.dead = true;
+    slot.worker.terminate();
+    const job = slot.job;
+    slot.job = undefined;
+    this.#replace(slot, key);
+    if (job) {
+      const { task, nodeId, pipeline, attempt } = job.invocation;
+      job.reject(
+        new TaskError(`its worker died: ${how}; the worker was replaced`, {
+          pipeline,
+          task: task.name,
+          nodeId,
+          attempt,
+          code: "SYSTEM:WORKER_DIED",
+          retryable: true,
+        }),
+      );
+    }
+  }
+
+  #kill(slot: Slot, reason: unknown): void {
+    if (slot.dead) return;
+    const key = [...this.#groups].find(([, slots]) => slots.includes(slot))?.[0] ?? "inherit";
+    slot.dead = true;
+    slot.worker.terminate(); // the only way to stop a CPU-bound loop
+    const job = slot.job;
+    slot.job = undefined;
+    this.#replace(slot, key);
+    job?.reject(reason);
+  }
+
+  #replace(slot: Slot, key: string): void {
+    const slots = this.#groups.get(key);
+    if (!slots || this.#closed) return;
+    slots.splice(slots.indexOf(slot), 1);
+    const waiting = this.#waiting.find((w) => keyOf(w.permissions) === key);
+    if (key === "inherit" || waiting) this.#spawn(waiting?.permissions ?? "inherit");
+  }
+}
+
+interface RemoteError {
+  name: string;
+  message: string;
+  stack?: string;
+  code?: string;
+}
+
+function remoteError(invocation: TaskInvocation, error: RemoteError): Error {
+  const { task, nodeId, pipeline, attempt } = invocation;
+  if (error.name === "NotCapable" || error.name === "PermissionDenied") {
+    return new TaskError(
+      `permission denied: ${error.message}; grant it in the task's "permissions" option or leave the option out to inherit the process's`,
+      { pipeline, task: task.name, nodeId, attempt, code: "USER:PERMISSION_DENIED", retryable: false },
+    );
+  }
+  if (
+    error.code === "USER:TASK_NOT_FOUND" || error.code === "USER:TASK_AMBIGUOUS" ||
+    error.code === "SYSTEM:PAYLOAD_VERSION"
+  ) {
+    return new TaskError(error.message, {
+      pipeline,
+      task: task.name,
+      nodeId,
+      attempt,
+      code: error.code,
+      retryable: false,
+    });
+  }
+  const remote = new Error(error.message);
+  remote.name = error.name;
+  if (error.stack) remote.stack = error.stack;
+  return remote;
+}
+
+function keyOf(permissions: TaskPermissions): string {
+  return typeof permissions === "string"
+    ? permissions
+    : JSON.stringify(permissions, Object.keys(permissions).sort());
+}
+
+/** The factory `mod.ts` wires in as the default local executor. */
+export function createWorkerPool(options: { workers?: number }): Executor {
+  return new WorkerPool({ workers: options.workers });
+}

@@ -1,0 +1,65 @@
+/**
+ * The entry of Glacier's pool workers. A worker imports the module that
+ * defined a task, finds the task by name, runs it and sends the result back
+ * with its Arrow buffers transferred, along with the input buffers it was lent.
+ *
+ * @module
+ */
+/// <reference lib="deno.worker" />
+import { suppressRuns } from "../../src/run/_guard.ts";
+import { assertCrossable, decodeValue, encodeValue } from "../../src/data/payload.ts";
+import { reviveBucket } from "../../src/provider.ts";
+import { checkPayload, loadTask, type TaskPayload } from "../runner.ts";
+
+suppressRuns(); // a module imported here must not start its own run
+
+// `Deno.exit` in a worker ends it with no event: say so first.
+const exit = Deno.exit;
+Deno.exit = ((code?: number) => {
+  self.postMessage({ type: "exit", code: code ?? 0 });
+  return exit(code);
+}) as typeof Deno.exit;
+const close = self.close.bind(self);
+self.close = () => {
+  self.postMessage({ type: "exit", code: 0 });
+  close();
+};
+
+interface RunMessage {
+  type: "run";
+  id: number;
+  payload: TaskPayload;
+  lent: ArrayBuffer[];
+}
+
+self.onmessage = async (event: MessageEvent<RunMessage>) => {
+  const { id, payload, lent } = event.data;
+  try {
+    checkPayload(payload);
+    const task = await loadTask(payload.module, payload.task);
+    const args = decodeValue(payload.args, reviveBucket) as unknown[];
+    const value = await task.fn(...args);
+    assertCrossable(value, `the value returned by task "${payload.task}" (call ${payload.nodeId})`);
+    const encoded = encodeValue(value, "transfer");
+    const transfer = [...new Set([...encoded.transfer, ...lent.filter((b) => b.byteLength > 0)])];
+    self.postMessage({ type: "result", id, value: encoded.value, lent }, transfer);
+  } catch (error) {
+    const e = error as Error & { code?: string };
+    self.postMessage(
+      {
+        type: "error",
+        id,
+        error: {
+          name: e?.name ?? "Error",
+          message: e?.message ?? String(error),
+          stack: e?.stack,
+          code: e?.code,
+        },
+        lent,
+      },
+      lent.filter((b) => b.byteLength > 0),
+    );
+  }
+};
+
+self.postMessage({ type: "ready" });

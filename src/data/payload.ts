@@ -1,0 +1,335 @@
+/**
+ * The task payload codec: how values cross a boundary — to a worker thread,
+ * to a remote executor, into the cache. Arrow tables travel as their Arrow
+ * buffers; everything else as structured-clone data. Three table encodings:
+ *
+ * - `transfer`: the table's own buffers, moved (zero copy); the sender's
+ *   table is detached until the buffers come back ({@linkcode reattach}).
+ * - `share`: the buffers copied once into a `SharedArrayBuffer` and the
+ *   sender's table rewired onto it, so any number of receivers read the same
+ *   memory and later hand-offs are free. String bytes are the exception: a
+ *   receiver copies them once into its own memory, because decoding text
+ *   from shared memory copies on every read.
+ * - `ipc`: Arrow IPC stream bytes, for executors with no shared memory
+ *   (Lambda, clusters, VMs) and for the cache.
+ *
+ * A value that cannot cross (a function, a class instance with methods, a
+ * symbol) is refused before anything is sent, naming where it was found.
+ *
+ * @module
+ */
+import {
+  Data,
+  RecordBatch,
+  type Schema,
+  Struct,
+  Table,
+  tableFromIPC,
+  tableToIPC,
+  Type,
+  Vector,
+} from "apache-arrow";
+import type { DataType } from "apache-arrow";
+import { Bucket } from "../resources/storage.ts";
+
+/** How tables are encoded. */
+export type TableEncoding = "transfer" | "share" | "ipc";
+
+/** A typed-array view on a buffer, as data. */
+interface View {
+  buffer: ArrayBufferLike;
+  byteOffset: number;
+  length: number;
+  kind: string;
+}
+
+/** One Arrow `Data` node, as data. */
+interface EncodedData {
+  offset: number;
+  length: number;
+  nullCount: number;
+  buffers: (View | null)[];
+  children: EncodedData[];
+  dictionary?: EncodedData[];
+}
+
+/** A table in the `transfer` or `share` encoding. */
+interface EncodedTable {
+  $table: { schema: Uint8Array; batches: EncodedData[] };
+}
+
+/** A table in the `ipc` encoding. */
+interface EncodedIpc {
+  $arrow: Uint8Array;
+}
+
+/** A bucket, as the data to rebuild it. */
+interface EncodedBucket {
+  $bucket: { scheme: string; config: unknown; bucket: string; path: string };
+}
+
+/** What encoding produced: the data and the buffers to transfer with it. */
+export interface Encoded {
+  /** Structured-clone-able data. */
+  readonly value: unknown;
+  /** `ArrayBuffer`s to list as transferables (each once). */
+  readonly transfer: ArrayBuffer[];
+  /** For `transfer`: how to rewire the sender's tables when the buffers come back. */
+  readonly lent: Lent[];
+}
+
+/** A sender-side typed array lent out with `transfer`, to rewire when its buffer returns. */
+export interface Lent {
+  readonly data: Data;
+  readonly slot: "valueOffsets" | "values" | "nullBitmap" | "typeIds";
+  readonly bufferIndex: number;
+  readonly byteOffset: number;
+  readonly length: number;
+  readonly kind: string;
+}
+
+const SLOTS = ["valueOffsets", "values", "nullBitmap", "typeIds"] as const;
+const STRING_TYPES = new Set<number>([Type.Utf8, Type.LargeUtf8, Type.Binary, Type.LargeBinary]);
+const VIEWS: Record<
+  string,
+  new (buffer: ArrayBufferLike, byteOffset: number, length: number) => ArrayBufferView
+> = {
+  Int8Array,
+  Uint8Array,
+  Uint8ClampedArray,
+  Int16Array,
+  Uint16Array,
+  Int32Array,
+  Uint32Array,
+  Float32Array,
+  Float64Array,
+  BigInt64Array,
+  BigUint64Array,
+};
+
+/** Whether a value is an Arrow table (also one from another copy of the library). */
+export function isTable(value: unknown): value is Table {
+  return value instanceof Table ||
+    (typeof value === "object" && value !== null &&
+      (value as { [Symbol.toStringTag]?: string })[Symbol.toStringTag] === "Table" &&
+      Array.isArray((value as Table).batches));
+}
+
+/**
+ * Checks that a value can cross to another thread or machine.
+ *
+ * @param value The value.
+ * @param where What it is, for the message: `argument 2 of task "clean"`.
+ * @throws {TypeError} Naming the path to the offending part and what to do.
+ */
+export function assertCrossable(value: unknown, where: string): void {
+  const seen = new Set<unknown>();
+  const visit = (v: unknown, path: string): void => {
+    if (v === null || v === undefined) return;
+    const t = typeof v;
+    if (t === "function") {
+      throw new TypeError(
+        `Cannot send ${where}${path}: it is a function (${
+          (v as { name?: string }).name || "anonymous"
+        }); functions cannot cross to a worker or executor — make it a task, or pass plain data`,
+      );
+    }
+    if (t === "symbol") {
+      throw new TypeError(`Cannot send ${where}${path}: symbols cannot cross to a worker or executor`);
+    }
+    if (t !== "object" || seen.has(v)) return;
+    seen.add(v);
+    if (isTable(v) || v instanceof Bucket || ArrayBuffer.isView(v) || v instanceof ArrayBuffer) return;
+    if (v instanceof Date || v instanceof RegExp || v instanceof Error || v instanceof Blob) return;
+    if (typeof SharedArrayBuffer !== "undefined" && v instanceof SharedArrayBuffer) return;
+    if (v instanceof Map) {
+      for (const [k, item] of v) {
+        visit(k, `${path} (a Map key)`);
+        visit(item, `${path}.get(${JSON.stringify(k)})`);
+      }
+      return;
+    }
+    if (v instanceof Set) {
+      for (const item of v) visit(item, `${path} (a Set item)`);
+      return;
+    }
+    if (Array.isArray(v)) {
+      v.forEach((item, i) => visit(item, `${path}[${i}]`));
+      return;
+    }
+    const proto = Object.getPrototypeOf(v);
+    if (proto !== Object.prototype && proto !== null) {
+      const name = proto?.constructor?.name ?? "an object";
+      throw new TypeError(
+        `Cannot send ${where}${path}: it is a ${name} instance, and class instances lose their methods when they cross to a worker or executor; pass plain data (an object, array or Arrow table) and rebuild the ${name} inside the task`,
+      );
+    }
+    for (const key of Object.keys(v)) visit((v as Record<string, unknown>)[key], `${path}.${key}`);
+  };
+  visit(value, "");
+}
+
+/**
+ * Encodes a value for crossing a boundary.
+ *
+ * @param value The value (checked with {@linkcode assertCrossable} first).
+ * @param tables How tables travel.
+ * @returns The data, its transferables and, for `transfer`, what was lent.
+ */
+export function encodeValue(value: unknown, tables: TableEncoding): Encoded {
+  const transfer: ArrayBuffer[] = [];
+  const index = new Map<ArrayBufferLike, number>();
+  const lent: Lent[] = [];
+  const shared = new Map<ArrayBufferLike, SharedArrayBuffer>();
+
+  const view = (
+    owner: Data,
+    slot: (typeof SLOTS)[number],
+    array: ArrayBufferView | undefined,
+  ): View | null => {
+    if (!array || array.byteLength === 0 && array.buffer.byteLength === 0) return null;
+    const kind = array.constructor.name;
+    const length = (array as unknown as { length: number }).length;
+    if (tables === "share" && !(array.buffer instanceof SharedArrayBuffer)) {
+      // Copy each distinct buffer once, then rewire the sender onto the copy.
+      let sab = shared.get(array.buffer);
+      if (!sab) {
+        sab = new SharedArrayBuffer(array.buffer.byteLength);
+        new Uint8Array(sab).set(new Uint8Array(array.buffer));
+        shared.set(array.buffer, sab);
+      }
+      const rewired = new VIEWS[kind](sab, array.byteOffset, length);
+      (owner as unknown as Record<string, unknown>)[slot] = rewired;
+      return { buffer: sab, byteOffset: array.byteOffset, length, kind };
+    }
+    if (tables === "transfer" && array.buffer instanceof ArrayBuffer) {
+      let i = index.get(array.buffer);
+      if (i === undefined) {
+        index.set(array.buffer, i = transfer.length);
+        transfer.push(array.buffer);
+      }
+      lent.push({ data: owner, slot, bufferIndex: i, byteOffset: array.byteOffset, length, kind });
+    }
+    return { buffer: array.buffer, byteOffset: array.byteOffset, length, kind };
+  };
+
+  const data = (d: Data): EncodedData => ({
+    offset: d.offset,
+    length: d.length,
+    nullCount: d.nullCount,
+    buffers: SLOTS.map((slot) =>
+      view(d, slot, (d as unknown as Record<string, ArrayBufferView | undefined>)[slot])
+    ),
+    children: d.children.map(data),
+    ...(d.dictionary ? { dictionary: (d.dictionary as Vector).data.map(data) } : {}),
+  });
+
+  const walk = (v: unknown): unknown => {
+    if (v === null || typeof v !== "object") return v;
+    if (isTable(v)) {
+      if (tables === "ipc") {
+        const bytes = tableToIPC(v, "stream");
+        transfer.push(bytes.buffer as ArrayBuffer);
+        return { $arrow: bytes } satisfies EncodedIpc;
+      }
+      const schema = tableToIPC(new Table(v.schema), "stream");
+      return { $table: { schema, batches: v.batches.map((b) => data(b.data)) } } satisfies EncodedTable;
+    }
+    if (v instanceof Bucket) {
+      const location = v.location;
+      return {
+        $bucket: {
+          scheme: location.scheme,
+          config: { ...(location.config as object) },
+          bucket: v.bucket,
+          path: v.path,
+        },
+      } satisfies EncodedBucket;
+    }
+    if (Array.isArray(v)) return v.map(walk);
+    const proto = Object.getPrototypeOf(v);
+    if (proto === Object.prototype || proto === null) {
+      const out: Record<string, unknown> = {};
+      for (const key of Object.keys(v)) out[key] = walk((v as Record<string, unknown>)[key]);
+      return out;
+    }
+    if (v instanceof Map) return new Map([...v].map(([k, item]) => [walk(k), walk(item)]));
+    if (v instanceof Set) return new Set([...v].map(walk));
+    return v;
+  };
+  return { value: walk(value), transfer, lent };
+}
+
+/** Rebuilds a bucket from its encoded form; given by the side that knows how (the provider). */
+export type BucketReviver = (encoded: EncodedBucket["$bucket"]) => Bucket;
+
+/**
+ * Decodes a value encoded by {@linkcode encodeValue}.
+ *
+ * @param value The encoded data.
+ * @param revive Rebuilds buckets.
+ * @returns The value, tables rebuilt over the received buffers (no copy).
+ */
+export function decodeValue(value: unknown, revive: BucketReviver): unknown {
+  const walk = (v: unknown): unknown => {
+    if (v === null || typeof v !== "object") return v;
+    if ("$arrow" in v && (v as EncodedIpc).$arrow instanceof Uint8Array) {
+      return tableFromIPC((v as EncodedIpc).$arrow);
+    }
+    if ("$table" in v) return decodeTable((v as EncodedTable).$table);
+    if ("$bucket" in v) return revive((v as EncodedBucket).$bucket);
+    if (Array.isArray(v)) return v.map(walk);
+    const proto = Object.getPrototypeOf(v);
+    if (proto === Object.prototype || proto === null) {
+      const out: Record<string, unknown> = {};
+      for (const key of Object.keys(v)) out[key] = walk((v as Record<string, unknown>)[key]);
+      return out;
+    }
+    if (v instanceof Map) return new Map([...v].map(([k, item]) => [walk(k), walk(item)]));
+    if (v instanceof Set) return new Set([...v].map(walk));
+    return v;
+  };
+  return walk(value);
+}
+
+function decodeTable(encoded: EncodedTable["$table"]): Table {
+  const schema: Schema = tableFromIPC(encoded.schema).schema;
+  const build = (e: EncodedData, type: DataType): Data => {
+    const buffers = e.buffers.map((
+      b,
+    ) => (b ? new VIEWS[b.kind](b.buffer, b.byteOffset, b.length) : undefined));
+    // TextDecoder copies shared memory on every call (3x slower row-wise
+    // string access), so string bytes get one private copy on arrival.
+    if (STRING_TYPES.has(type.typeId) && buffers[1] && buffers[1].buffer instanceof SharedArrayBuffer) {
+      buffers[1] = new Uint8Array(buffers[1] as Uint8Array);
+    }
+    const children = e.children.map((c, i) => build(c, type.children[i].type));
+    const dictionary = e.dictionary
+      // deno-lint-ignore no-explicit-any
+      ? new Vector(e.dictionary.map((d) => build(d, (type as any).dictionary)))
+      : undefined;
+    // deno-lint-ignore no-explicit-any
+    return new Data(type, e.offset, e.length, e.nullCount, buffers as any, children, dictionary as any);
+  };
+  const struct = new Struct(schema.fields);
+  const batches = encoded.batches.map((b) => new RecordBatch(schema, build(b, struct) as Data<Struct>));
+  return new Table(schema, batches);
+}
+
+/**
+ * Rewires lent tables onto buffers that came back from the receiver.
+ *
+ * @param lent What {@linkcode encodeValue} lent.
+ * @param buffers The returned buffers, in the order of the transfer list.
+ */
+export function reattach(lent: readonly Lent[], buffers: readonly ArrayBuffer[]): void {
+  for (const l of lent) {
+    const buffer = buffers[l.bufferIndex];
+    if (!buffer) continue;
+    (l.data as unknown as Record<string, unknown>)[l.slot] = new VIEWS[l.kind](
+      buffer,
+      l.byteOffset,
+      l.length,
+    );
+  }
+}
