@@ -20,6 +20,12 @@
  * @module
  */
 
+import type { AwsConfig } from "./src/config.ts";
+import { registerStore } from "./src/resources/object_store.ts";
+
+// S3 is wired in here, loaded on first use, so a local run never loads the AWS SDK.
+registerStore("s3", async (config) => (await import("./stores/s3.ts")).createS3Store(config as AwsConfig));
+
 export { Provider } from "./src/provider.ts";
 export type { BucketOptions, ProviderOptions, ResourceOptions } from "./src/provider.ts";
 
@@ -67,7 +73,12 @@ export type {
 
 export { ExecutionResource } from "./src/resources/execution.ts";
 export { Bucket } from "./src/resources/storage.ts";
-export type { ObjectStore } from "./src/resources/object_store.ts";
+export type { BucketLocation, WriteOptions } from "./src/resources/storage.ts";
+export { registerStore } from "./src/resources/object_store.ts";
+export type { ObjectStore, StoreFactory } from "./src/resources/object_store.ts";
+export { registerFormat } from "./src/data/formats.ts";
+export type { EncodeOptions, TableFormat } from "./src/data/formats.ts";
+export type { ParquetCompression } from "./src/data/parquet.ts";
 
 export { isTask } from "./src/task.ts";
 export type {
