@@ -31,7 +31,10 @@ Deno.test("parseJson() makes a missing key or null a null, keeping first-seen co
 });
 
 Deno.test("parseJson() reads nested objects as structs and mixed values as JSON text", () => {
-  const table = parseJson('[{"p": {"x": 1, "y": "a"}, "m": 1}, {"p": {"x": 2, "y": "b"}, "m": "two"}]', "mem://x.json");
+  const table = parseJson(
+    '[{"p": {"x": 1, "y": "a"}, "m": 1}, {"p": {"x": 2, "y": "b"}, "m": "two"}]',
+    "mem://x.json",
+  );
   assert.match(String(table.schema.fields[0].type), /^Struct/);
   assert.equal(table.getChild("p")!.get(1)!.toJSON().y, "b");
   assert.deepEqual([...table.getChild("m")!], ["1", "two"]);
@@ -65,7 +68,13 @@ Deno.test("formatJson() and parseJson() round-trip a table's values", () => {
   const table = sampleTable(12);
   const back = parseJson(formatJson(table), "mem://x.json");
   assert.deepEqual(rowsOf(back), rowsOf(table));
-  assert.deepEqual(schemaOf(back), ["id: Int32", "score: Float64", "name: Utf8", "ok: Bool", "at: Timestamp<MILLISECOND>"]);
+  assert.deepEqual(schemaOf(back), [
+    "id: Int32",
+    "score: Float64",
+    "name: Utf8",
+    "ok: Bool",
+    "at: Timestamp<MILLISECOND>",
+  ]);
 });
 
 Deno.test("formatNdjson() writes one object a line that parseNdjson() reads back", () => {

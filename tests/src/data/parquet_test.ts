@@ -43,7 +43,8 @@ Deno.test("writeParquet() refuses an unknown codec with a RangeError listing the
   await assert.rejects(
     // deno-lint-ignore no-explicit-any
     () => writeParquet(sampleTable(1), "mem://x.parquet", { compression: "lzma" as any }),
-    (error: Error) => error instanceof RangeError && /"lzma"/.test(error.message) && /"zstd"/.test(error.message),
+    (error: Error) =>
+      error instanceof RangeError && /"lzma"/.test(error.message) && /"zstd"/.test(error.message),
   );
 });
 
