@@ -12,6 +12,8 @@ export interface S3rverHandle {
   readonly endpoint: string;
   /** The folder the server stores objects in. */
   readonly directory: string;
+  /** What the server did, one `"<event> <key>"` each, such as `"ObjectCreated:Post big.bin"` for a completed multipart upload. */
+  readonly events: string[];
   /** Stops the server (dropping open connections) and removes its folder; safe to call twice. */
   stop(): Promise<void>;
 }
@@ -40,11 +42,16 @@ export async function startS3rver(options: StartS3rverOptions = {}): Promise<S3r
     directory,
     configureBuckets: (options.buckets ?? []).map((name) => ({ name })),
   });
+  const events: string[] = [];
+  server.on("event", (event: { Records: { eventName: string; s3: { object: { key: string } } }[] }) => {
+    for (const record of event.Records) events.push(`${record.eventName} ${record.s3.object.key}`);
+  });
   const { port } = await server.run() as { port: number };
   let stopped = false;
   return {
     endpoint: `http://127.0.0.1:${port}`,
     directory,
+    events,
     async stop() {
       if (stopped) return;
       stopped = true;
