@@ -1,7 +1,6 @@
 // The S3 store against a real S3 HTTP server (s3rver on 127.0.0.1, a free
 // port, a temp folder), reached through the AWS SDK's standard environment.
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { tableFromArrays } from "apache-arrow";
 import { AwsConfig, GlacierError, LocalConfig, pipeline, Provider } from "../../mod.ts";
 import type { Bucket } from "../../mod.ts";
@@ -167,6 +166,7 @@ Deno.test("S3 store names the endpoint when it is dead, after its few retries", 
     );
   } finally {
     closeS3Stores();
+    restore();
   }
 });
 

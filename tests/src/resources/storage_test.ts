@@ -193,3 +193,24 @@ Deno.test("gs:// and az:// buckets are modelled but not readable at run time yet
     await assert.rejects(() => bucket.put("x"), glacierError("USER:STORE_UNSUPPORTED", bucket.uri));
   }
 });
+
+Deno.test("src/ imports no cloud SDK, and mod.ts loads the S3 store and parquet-wasm only on first use", async () => {
+  const root = new URL("../../../", import.meta.url);
+  const sources: [string, string][] = [["mod.ts", await Deno.readTextFile(new URL("mod.ts", root))]];
+  const walk = async (dir: URL, rel: string) => {
+    for await (const entry of Deno.readDir(dir)) {
+      if (entry.isDirectory) await walk(new URL(`${entry.name}/`, dir), `${rel}${entry.name}/`);
+      else if (entry.name.endsWith(".ts")) {
+        sources.push([`${rel}${entry.name}`, await Deno.readTextFile(new URL(entry.name, dir))]);
+      }
+    }
+  };
+  await walk(new URL("src/", root), "src/");
+  const staticImport = (name: string) => new RegExp(`^import(?!\\s+type)[^;]*from\\s+"(npm:)?${name}`, "m");
+  for (const [file, text] of sources) {
+    assert.doesNotMatch(text, /"(npm:)?@aws-sdk\//, `${file} names the AWS SDK`);
+    assert.doesNotMatch(text, staticImport("parquet-wasm"), `${file} imports parquet-wasm eagerly`);
+    assert.doesNotMatch(text, /^import[^;]*from\s+"\.\/stores\//m, `${file} imports a store eagerly`);
+  }
+  assert.match(sources[0][1], /registerStore\("s3", async[^\n]*await import\("\.\/stores\/s3\.ts"\)/);
+});
