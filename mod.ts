@@ -73,7 +73,7 @@ export type {
 
 export { ExecutionResource } from "./src/resources/execution.ts";
 export { Bucket } from "./src/resources/storage.ts";
-export type { BucketLocation, WriteOptions } from "./src/resources/storage.ts";
+export type { BucketData, BucketLocation, WriteOptions } from "./src/resources/storage.ts";
 export { registerStore } from "./src/resources/object_store.ts";
 export type { ObjectStore, StoreFactory } from "./src/resources/object_store.ts";
 export { registerFormat } from "./src/data/formats.ts";

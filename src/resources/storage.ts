@@ -11,7 +11,23 @@ import { formatFor, hasFormat } from "../data/formats.ts";
 import type { ParquetCompression } from "../data/parquet.ts";
 import { GlacierError } from "../errors.ts";
 import { isHidden, isMany, keyMatcher, listPrefix } from "./_glob.ts";
+import { LocalStore } from "./_local_store.ts";
 import { checkKey, type ObjectStore, storeFor } from "./object_store.ts";
+
+/**
+ * A bucket as plain, structured-clonable data: what a worker or a remote
+ * runner rebuilds it from with {@linkcode Bucket.fromData}.
+ */
+export interface BucketData {
+  /** `file`, `s3`, `gs` or `az`. */
+  scheme: string;
+  /** The provider config as plain data (a local one needs its `root`). */
+  config: unknown;
+  /** The bucket's name. */
+  bucket: string;
+  /** The key, prefix or glob. */
+  path: string;
+}
 
 /** Options for {@linkcode Bucket.write}. */
 export interface WriteOptions {
@@ -277,6 +293,49 @@ export class Bucket {
   async delete(): Promise<void> {
     this.#single("delete");
     await (await this.#store()).delete(this.bucket, this.path);
+  }
+
+  /**
+   * The bucket as plain data that survives `structuredClone` and JSON.
+   *
+   * @returns The scheme, config, bucket and path.
+   */
+  toData(): BucketData {
+    return { scheme: this.scheme, config: this.#location.config, bucket: this.bucket, path: this.path };
+  }
+
+  /**
+   * Rebuilds a bucket from {@linkcode Bucket.toData}, such as inside a worker.
+   *
+   * @param data The scheme, config, bucket and path.
+   * @returns The bucket.
+   * @throws {TypeError} When a `file` bucket's config has no `root`.
+   * @throws {RangeError} When the bucket name or path is invalid.
+   * @example
+   * ```ts
+   * import { Bucket } from "./storage.ts";
+   * import { Provider } from "../provider.ts";
+   * import { LocalConfig } from "../config.ts";
+   * const root = await Deno.makeTempDir();
+   * const out = new Provider({ config: new LocalConfig({ root }) }).bucket({ bucket: "lake", path: "x.txt" });
+   * await out.put("hi");
+   * const copy = Bucket.fromData(structuredClone(out.toData()));
+   * console.assert(copy.uri === out.uri && new TextDecoder().decode(await copy.read()) === "hi");
+   * ```
+   */
+  static fromData(data: BucketData): Bucket {
+    const { scheme, config } = data;
+    if (scheme === "file") {
+      const root = (config as { root?: unknown } | undefined)?.root;
+      if (typeof root !== "string") {
+        throw new TypeError(
+          `Cannot rebuild a "file" bucket: its config needs a "root" folder, got ${JSON.stringify(config)}`,
+        );
+      }
+      const store = new LocalStore(root);
+      return new Bucket({ scheme, config, uri: (b, k) => store.uri(b, k), store }, data.bucket, data.path);
+    }
+    return new Bucket({ scheme, config, uri: (b, k) => `${scheme}://${b}/${k}` }, data.bucket, data.path);
   }
 
   /**

@@ -2,8 +2,7 @@
 // port, a temp folder), reached through the AWS SDK's standard environment.
 import assert from "node:assert/strict";
 import { tableFromArrays } from "apache-arrow";
-import { AwsConfig, GlacierError, LocalConfig, pipeline, Provider } from "../../mod.ts";
-import type { Bucket } from "../../mod.ts";
+import { AwsConfig, Bucket, GlacierError, LocalConfig, pipeline, Provider } from "../../mod.ts";
 import { closeS3Stores, createS3Store } from "../../aws.ts";
 import { type S3rverHandle, startS3rver, useS3rverEnv } from "../support/s3rver.ts";
 import { assertFormatsRoundTrip, glacierError } from "../support/bucket_cases.ts";
@@ -200,4 +199,14 @@ Deno.test("A pipeline whose S3 server stops mid-run fails naming the endpoint an
       await Deno.remove(root, { recursive: true });
     }
   }, { AWS_MAX_ATTEMPTS: "2" });
+});
+
+Deno.test("Bucket.fromData() rebuilds an S3 bucket that reads the same object", async () => {
+  await withS3(async ({ lake }) => {
+    const out = lake.at("w/x.ndjson");
+    await out.write(sampleTable(3));
+    const copy = Bucket.fromData(JSON.parse(JSON.stringify(out.toData())));
+    assert.equal(copy.uri, "s3://lake/w/x.ndjson");
+    assert.deepEqual(rowsOf(await copy.scan()), rowsOf(sampleTable(3)));
+  });
 });

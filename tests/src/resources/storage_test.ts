@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { tableFromArrays } from "apache-arrow";
 import * as pw from "parquet-wasm";
-import { AzureConfig, GcpConfig, LocalConfig, Provider } from "../../../mod.ts";
+import { AzureConfig, Bucket, GcpConfig, LocalConfig, Provider } from "../../../mod.ts";
 import { assertFormatsRoundTrip, glacierError } from "../../support/bucket_cases.ts";
 import { rowsOf, sampleTable } from "../../support/tables.ts";
 
@@ -213,4 +213,16 @@ Deno.test("src/ imports no cloud SDK, and mod.ts loads the S3 store and parquet-
     assert.doesNotMatch(text, /^import[^;]*from\s+"\.\/stores\//m, `${file} imports a store eagerly`);
   }
   assert.match(sources[0][1], /registerStore\("s3", async[^\n]*await import\("\.\/stores\/s3\.ts"\)/);
+});
+
+Deno.test("Bucket.fromData() rebuilds a local bucket from its structured-cloned toData()", async () => {
+  await using local = await localProvider();
+  const out = local.provider.bucket({ bucket: "lake", path: "w/x.arrow" });
+  await out.write(sampleTable(4));
+  const data = structuredClone(out.toData());
+  assert.equal(data.scheme, "file");
+  const copy = Bucket.fromData(data);
+  assert.equal(copy.uri, out.uri);
+  assert.deepEqual(rowsOf(await copy.scan()), rowsOf(sampleTable(4)));
+  assert.throws(() => Bucket.fromData({ ...data, config: {} }), TypeError);
 });
