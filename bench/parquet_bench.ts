@@ -10,8 +10,7 @@
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import {
-  Float64,
-  Int32,
+  makeVector,
   Table,
   tableFromIPC,
   tableToIPC,
@@ -24,13 +23,13 @@ import { LocalConfig, Provider } from "../mod.ts";
 
 const { values } = parseArgs({ args: Deno.args, options: { quick: { type: "boolean", default: false } } });
 const rows = values.quick ? 200_000 : 1_000_000;
-const rounds = values.quick ? 3 : 5;
+const rounds = 10;
 
 function makeTable(n: number): Table {
   const ids = Int32Array.from({ length: n }, (_, i) => i);
   return new Table({
-    id: vectorFromArray(ids, new Int32()),
-    amount: vectorFromArray(Float64Array.from(ids, (i) => (i % 1000) * 0.25), new Float64()),
+    id: makeVector(ids),
+    amount: makeVector(Float64Array.from(ids, (i) => (i % 1000) * 0.25)),
     region: vectorFromArray(Array.from(ids, (i) => ["eu", "us", "apac", "latam"][i % 4]), new Utf8()),
     at: vectorFromArray(Array.from(ids, (i) => 1_700_000_000_000 + i * 1000), new TimestampMillisecond()),
   });
@@ -49,14 +48,20 @@ async function directScan(path: string): Promise<Table> {
   return tableFromIPC(pw.readParquet(await Deno.readFile(path)).intoIPCStream());
 }
 
-/** Median milliseconds of each function over `rounds` rounds, after a warm-up, alternating them each round. */
+/**
+ * Median milliseconds of each function over `rounds` rounds, after a warm-up.
+ * Rounds alternate the order (ABBA), so neither side always runs on the
+ * warmer or the more fragmented wasm heap.
+ */
 async function medians(fns: (() => Promise<unknown>)[]): Promise<number[]> {
   for (const fn of fns) await fn();
   const times = fns.map(() => [] as number[]);
   for (let r = 0; r < rounds; r++) {
-    for (const [i, fn] of fns.entries()) {
+    const order = fns.map((_, i) => i);
+    if (r % 2 === 1) order.reverse();
+    for (const i of order) {
       const start = performance.now();
-      await fn();
+      await fns[i]();
       times[i].push(performance.now() - start);
     }
   }
@@ -74,12 +79,11 @@ try {
   await bucket.write(table); // loads parquet-wasm and creates the folder before timing
   await directWrite(directPath, table);
 
-  const [directWriteMs, bucketWriteMs, directScanMs, bucketScanMs] = await medians([
+  const [directWriteMs, bucketWriteMs] = await medians([
     () => directWrite(directPath, table),
     () => bucket.write(table, { compression: "zstd" }),
-    () => directScan(directPath),
-    () => bucket.scan(),
   ]);
+  const [directScanMs, bucketScanMs] = await medians([() => directScan(directPath), () => bucket.scan()]);
 
   const check = await bucket.scan();
   if (check.numRows !== rows) throw new Error(`Bucket.scan() read ${check.numRows} rows, expected ${rows}`);
