@@ -20,12 +20,16 @@
  * @module
  */
 
+import type { AwsConfig } from "./src/config.ts";
+import { registerStore } from "./src/resources/object_store.ts";
 import { setLocalExecutorFactory } from "./src/run/local_executor.ts";
 import { createWorkerPool } from "./executors/local/pool.ts";
 
 // Wiring, not registration by side effect of a user's import: local runs use
-// the warm worker pool unless `workers: 0` asks for in-process execution.
+// the warm worker pool unless `workers: 0` asks for in-process execution, and
+// S3 is loaded on first use, so a local run never loads the AWS SDK.
 setLocalExecutorFactory(createWorkerPool);
+registerStore("s3", async (config) => (await import("./stores/s3.ts")).createS3Store(config as AwsConfig));
 
 export { Provider } from "./src/provider.ts";
 export type { BucketOptions, ProviderOptions, ResourceOptions } from "./src/provider.ts";
@@ -75,8 +79,12 @@ export type {
 
 export { ExecutionResource } from "./src/resources/execution.ts";
 export { Bucket } from "./src/resources/storage.ts";
-export type { BucketLocation } from "./src/resources/storage.ts";
-export type { ObjectStore } from "./src/resources/object_store.ts";
+export type { BucketData, BucketLocation, WriteOptions } from "./src/resources/storage.ts";
+export { registerStore } from "./src/resources/object_store.ts";
+export type { ObjectStore, StoreFactory } from "./src/resources/object_store.ts";
+export { registerFormat } from "./src/data/formats.ts";
+export type { EncodeOptions, TableFormat } from "./src/data/formats.ts";
+export type { ParquetCompression } from "./src/data/parquet.ts";
 
 export { isTask } from "./src/task.ts";
 export type {

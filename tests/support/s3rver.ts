@@ -1,0 +1,87 @@
+/**
+ * A real S3 HTTP server for tests: `s3rver` on 127.0.0.1, on a free port,
+ * storing into a fresh temp folder.
+ *
+ * @module
+ */
+import S3rver from "s3rver";
+
+/** A running s3rver. */
+export interface S3rverHandle {
+  /** The endpoint URL, such as `http://127.0.0.1:53211`. */
+  readonly endpoint: string;
+  /** The folder the server stores objects in. */
+  readonly directory: string;
+  /** What the server did, one `"<event> <key>"` each, such as `"ObjectCreated:Post big.bin"` for a completed multipart upload. */
+  readonly events: string[];
+  /** Stops the server (dropping open connections) and removes its folder; safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/** Options for {@linkcode startS3rver}. */
+export interface StartS3rverOptions {
+  /** Buckets to create before the server starts. @default {[]} */
+  buckets?: string[];
+}
+
+/** The dummy credentials s3rver accepts. */
+export const S3RVER_CREDENTIALS = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } as const;
+
+/**
+ * Starts s3rver on 127.0.0.1 on a port the OS picks.
+ *
+ * @param options Buckets to create.
+ * @returns The endpoint and a way to stop it.
+ */
+export async function startS3rver(options: StartS3rverOptions = {}): Promise<S3rverHandle> {
+  const directory = await Deno.makeTempDir({ prefix: "glacier-s3rver-" });
+  const server = new S3rver({
+    address: "127.0.0.1",
+    port: 0,
+    silent: true,
+    directory,
+    configureBuckets: (options.buckets ?? []).map((name) => ({ name })),
+  });
+  const events: string[] = [];
+  server.on("event", (event: { Records: { eventName: string; s3: { object: { key: string } } }[] }) => {
+    for (const record of event.Records) events.push(`${record.eventName} ${record.s3.object.key}`);
+  });
+  const { port } = await server.run() as { port: number };
+  let stopped = false;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    directory,
+    events,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      // deno-lint-ignore no-explicit-any
+      const http = (server as any).httpServer as { closeAllConnections?: () => void } | undefined;
+      const closing = server.close();
+      http?.closeAllConnections?.();
+      await closing;
+      await Deno.remove(directory, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+/**
+ * Points the AWS SDK's standard environment at a server with the dummy
+ * credentials, and gives back a function that restores the old values.
+ *
+ * @param endpoint The endpoint URL.
+ * @returns Restores the environment.
+ */
+export function useS3rverEnv(endpoint: string): () => void {
+  const values: Record<string, string> = {
+    AWS_ENDPOINT_URL_S3: endpoint,
+    AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+    AWS_REGION: "us-east-1",
+  };
+  const old = Object.fromEntries(Object.keys(values).map((k) => [k, Deno.env.get(k)]));
+  for (const [k, v] of Object.entries(values)) Deno.env.set(k, v);
+  return () => {
+    for (const [k, v] of Object.entries(old)) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
+  };
+}
