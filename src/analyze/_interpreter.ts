@@ -722,6 +722,12 @@ export class Interpreter {
       if (globalName === "Promise" && ["all", "allSettled", "race", "any"].includes(String(key))) {
         return this.#args(argNodes, scope, module)[0] ?? UNKNOWN;
       }
+      if (obj.t === "arr" && (key === "push" || key === "unshift")) {
+        const args = this.#args(argNodes, scope, module);
+        if (key === "push") obj.items.push(...args);
+        else obj.items.unshift(...args);
+        return { t: "lit", value: obj.items.length };
+      }
       if (typeof key === "string" && ITERATING.has(key)) {
         return this.#iterate(obj, key, e, argNodes, scope, module);
       }
