@@ -150,8 +150,12 @@ export async function main(args: string[]): Promise<number> {
     const { values, positionals } = parsed;
     const [command, file, ...extra] = positionals;
     if (!command) {
-      console.log(USAGE);
-      return values.help ? 0 : 2;
+      if (values.help) {
+        console.log(USAGE);
+        return 0;
+      }
+      console.error(USAGE);
+      return 2;
     }
     const spec = COMMANDS[command];
     if (!spec) {
