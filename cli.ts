@@ -48,7 +48,8 @@ const OPTION_HELP: Record<Option, string> = {
   "output-dir": "--output-dir <dir>   where to write files",
   orchestrator: "--orchestrator <o>   step-functions | airflow | prefect | dagster",
   schedule: "--schedule <cron>    a 5-field cron schedule",
-  trace: "--trace              trace the pipeline function (task bodies never run) instead of reading its source",
+  trace:
+    "--trace              trace the pipeline function (task bodies never run) instead of reading its source",
   workers: "--workers <n>        local worker count, 0 to run every task in this process",
 };
 
@@ -64,7 +65,8 @@ const COMMANDS: Record<string, Command> = {
   analyze: {
     summary: "show a pipeline's DAG, executors, data, infrastructure and cost",
     options: ["pipeline", "params", "json", "trace", "schedule"],
-    details: "Without --pipeline every pipeline the file exports is analyzed. --schedule sets runs per month for the cost.",
+    details:
+      "Without --pipeline every pipeline the file exports is analyzed. --schedule sets runs per month for the cost.",
   },
   graph: {
     summary: "draw a pipeline's DAG",
@@ -173,11 +175,18 @@ export async function main(args: string[]): Promise<number> {
         throw new UsageError(`"glacier ${command}" takes no --${key}`, help);
       }
     }
-    if (!file) throw new UsageError(`"glacier ${command}" needs a pipeline file: glacier ${command} pipeline.ts`, help);
+    if (!file) {
+      throw new UsageError(
+        `"glacier ${command}" needs a pipeline file: glacier ${command} pipeline.ts`,
+        help,
+      );
+    }
     if (extra.length) throw new UsageError(`Unexpected argument ${JSON.stringify(extra[0])}`, help);
     if (values.format !== undefined && !spec.formats!.includes(values.format)) {
       throw new UsageError(
-        `Unknown format ${JSON.stringify(values.format)} for "glacier ${command}"; use ${spec.formats!.join(", ")}`,
+        `Unknown format ${JSON.stringify(values.format)} for "glacier ${command}"; use ${
+          spec.formats!.join(", ")
+        }`,
         help,
       );
     }
@@ -185,7 +194,10 @@ export async function main(args: string[]): Promise<number> {
     if (values.workers !== undefined) {
       workers = Number(values.workers);
       if (!Number.isInteger(workers) || workers < 0) {
-        throw new UsageError(`--workers ${JSON.stringify(values.workers)} is not a whole number, 0 or more`, help);
+        throw new UsageError(
+          `--workers ${JSON.stringify(values.workers)} is not a whole number, 0 or more`,
+          help,
+        );
       }
     }
     const params = parseParams(values.params ?? [], help);
@@ -209,7 +221,9 @@ export async function main(args: string[]): Promise<number> {
         }
         if (values.json) {
           for (const { analysis } of out) warnUndecided(analysis);
-          console.log(JSON.stringify({ pipelines: out.map(({ analysis, cost }) => toJson(analysis, cost)) }, null, 2));
+          console.log(
+            JSON.stringify({ pipelines: out.map(({ analysis, cost }) => toJson(analysis, cost)) }, null, 2),
+          );
         } else {
           console.log(out.map(({ analysis, cost }) => summary(analysis, cost, file)).join("\n"));
         }
@@ -237,7 +251,9 @@ export async function main(args: string[]): Promise<number> {
       case "build":
         throw new GlacierError(
           "USER:MODE_UNAVAILABLE",
-          `Pipeline "${pipelines[0].name}": "glacier build" (the remote artifact) is not available yet in this version of Glacier; use "glacier run" to run locally`,
+          `Pipeline "${
+            pipelines[0].name
+          }": "glacier build" (the remote artifact) is not available yet in this version of Glacier; use "glacier run" to run locally`,
         );
       case "generate":
         await pipelines[0].run({ mode: "generate", params, format: values.format ?? "terraform", outputDir });
@@ -293,7 +309,9 @@ async function loadPipelines(file: string, help: string): Promise<Pipeline[]> {
   const pipelines = [...new Set(Object.values(module).filter((v): v is Pipeline => v instanceof Pipeline))];
   if (pipelines.length === 0) {
     throw new UsageError(
-      `${JSON.stringify(file)} exports no pipeline: add "export const etl = pipeline({ name: \\"etl\\" }, ...)"`,
+      `${
+        JSON.stringify(file)
+      } exports no pipeline: add "export const etl = pipeline({ name: \\"etl\\" }, ...)"`,
       help,
     );
   }
@@ -320,7 +338,9 @@ function choose(
     }
     if (found.length > 1) {
       throw new UsageError(
-        `--pipeline "${name}" is ambiguous: ${JSON.stringify(file)} exports ${found.length} pipelines named "${name}"; give them distinct names`,
+        `--pipeline "${name}" is ambiguous: ${
+          JSON.stringify(file)
+        } exports ${found.length} pipelines named "${name}"; give them distinct names`,
         help,
       );
     }
@@ -328,7 +348,9 @@ function choose(
   }
   if (pipelines.length > 1 && !many) {
     throw new UsageError(
-      `${JSON.stringify(file)} exports ${pipelines.length} pipelines (${names}): choose one with --pipeline <name>`,
+      `${
+        JSON.stringify(file)
+      } exports ${pipelines.length} pipelines (${names}): choose one with --pipeline <name>`,
       help,
     );
   }
@@ -438,7 +460,9 @@ function summary(analysis: PipelineAnalysis, cost: CostEstimate, file: string): 
     } runs)`,
   );
   for (const l of cost.lines) {
-    out.push(`  ${l.item.padEnd(30)} ${l.executor.padEnd(14)} ${l.quantity.padEnd(28)} ${money(l.perRun)}/run`);
+    out.push(
+      `  ${l.item.padEnd(30)} ${l.executor.padEnd(14)} ${l.quantity.padEnd(28)} ${money(l.perRun)}/run`,
+    );
   }
   out.push("  Assumptions:");
   for (const a of cost.assumptions) out.push(`    - ${a}`);

@@ -274,7 +274,9 @@ export class PipelineDAG {
     const data = new Set([...this.sources, ...this.sinks].map((l) => l.uri));
     for (const uri of data) {
       lines.push(
-        `  ${q(uri)} [shape=cylinder, fillcolor="#eeeeee", label=${q(shortUri(uri))}, tooltip=${q(uri)}, margin="0.3,0.08"];`,
+        `  ${q(uri)} [shape=cylinder, fillcolor="#eeeeee", label=${q(shortUri(uri))}, tooltip=${
+          q(uri)
+        }, margin="0.3,0.08"];`,
       );
     }
     for (const [from, to] of this.edges) lines.push(`  ${q(from)} -> ${q(to)};`);
@@ -283,7 +285,9 @@ export class PipelineDAG {
       for (const uri of node.writes) lines.push(`  ${q(node.id)} -> ${q(uri)} [style=dashed];`);
     }
     const kinds = [...new Set(this.nodes.map((n) => n.resource.kind))];
-    const legend = kinds.map((k) => `    "legend:${k}" [label=${q(k)}, shape=box, fillcolor=${q(KIND_COLORS[k])}];`);
+    const legend = kinds.map((k) =>
+      `    "legend:${k}" [label=${q(k)}, shape=box, fillcolor=${q(KIND_COLORS[k])}];`
+    );
     if (this.nodes.some((n) => n.condition)) {
       legend.push('    "legend:conditional" [label="conditional", shape=hexagon, fillcolor="#ffffff"];');
     }

@@ -26,7 +26,15 @@ Deno.test("glacier analyze --json prints the pipelines with nodes, edges, execut
   assert.deepEqual(Object.keys(json), ["pipelines"]);
   assert.equal(json.pipelines.length, 1);
   const p = json.pipelines[0];
-  assert.deepEqual(Object.keys(p), ["name", "nodes", "edges", "executors", "dataSources", "dataSinks", "cost"]);
+  assert.deepEqual(Object.keys(p), [
+    "name",
+    "nodes",
+    "edges",
+    "executors",
+    "dataSources",
+    "dataSinks",
+    "cost",
+  ]);
   assert.equal(p.name, "sequential");
   assert.deepEqual(p.nodes.map((n: { id: string }) => n.id), ["extract", "clean", "enrich", "save"]);
   assert.deepEqual(p.nodes[1].task, "clean");
@@ -42,7 +50,9 @@ Deno.test("glacier analyze --json prints the pipelines with nodes, edges, execut
 Deno.test("glacier analyze prints a readable summary by stages and analyzes every exported pipeline", async () => {
   const { code, stdout } = await glacier(["analyze", `${FIXTURES}/clouds.ts`, "--schedule", "0 * * * *"]);
   assert.equal(code, 0);
-  for (const name of ["gcp_pipeline", "azure_pipeline", "local_pipeline"]) assert.ok(stdout.includes(`"${name}"`));
+  for (const name of ["gcp_pipeline", "azure_pipeline", "local_pipeline"]) {
+    assert.ok(stdout.includes(`"${name}"`));
+  }
   assert.match(stdout, /stage 1\n {4}readA \[cloud_function\]/);
   assert.match(stdout, /Data sinks:\n {2}azWrite → az:\/\/container\/out\/b\.csv/);
   assert.match(stdout, /Cost: .* per month \(730 runs\)/);
@@ -52,7 +62,14 @@ Deno.test("glacier analyze reports what it could not decide, and --trace follows
   const stat = await glacier(["analyze", `${FIXTURES}/undecided.ts`]);
   assert.equal(stat.code, 0);
   assert.match(stat.stdout, /undecided\.ts:24:18: the task called by "pick\(\.\.\.\)" is chosen at run time/);
-  const traced = await glacier(["analyze", `${FIXTURES}/undecided.ts`, "--trace", "--params", "fast=true", "--json"]);
+  const traced = await glacier([
+    "analyze",
+    `${FIXTURES}/undecided.ts`,
+    "--trace",
+    "--params",
+    "fast=true",
+    "--json",
+  ]);
   assert.equal(traced.code, 0, traced.stderr);
   const ids = JSON.parse(traced.stdout).pipelines[0].nodes.map((n: { id: string }) => n.id);
   assert.deepEqual(ids, ["load", "quick", "quick#2", "save"]);
@@ -93,7 +110,14 @@ Deno.test("glacier graph prints Mermaid, DOT and SVG", async () => {
 Deno.test("glacier graph --output-dir writes the picture and prints its path", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const { code, stdout } = await glacier(["graph", `${FIXTURES}/fan_out.ts`, "--format", "dot", "--output-dir", dir]);
+    const { code, stdout } = await glacier([
+      "graph",
+      `${FIXTURES}/fan_out.ts`,
+      "--format",
+      "dot",
+      "--output-dir",
+      dir,
+    ]);
     assert.equal(code, 0);
     assert.equal(stdout.trim(), `${dir}/fan_out.dot`);
     assert.match(await Deno.readTextFile(`${dir}/fan_out.dot`), /"load" -> "byRegion"/);
@@ -103,7 +127,16 @@ Deno.test("glacier graph --output-dir writes the picture and prints its path", a
 });
 
 Deno.test("glacier run prints the result, and exits 1 when the pipeline fails", async () => {
-  const ok = await glacier(["run", `${FIXTURES}/failing.ts`, "--pipeline", "passing", "--params", "n=41", "--workers", "0"]);
+  const ok = await glacier([
+    "run",
+    `${FIXTURES}/failing.ts`,
+    "--pipeline",
+    "passing",
+    "--params",
+    "n=41",
+    "--workers",
+    "0",
+  ]);
   assert.equal(ok.code, 0, ok.stderr);
   assert.equal(ok.stdout.trim(), "42");
   const failed = await glacier(["run", `${FIXTURES}/failing.ts`, "--pipeline", "failing", "--workers", "0"]);
@@ -112,7 +145,9 @@ Deno.test("glacier run prints the result, and exits 1 when the pipeline fails", 
 });
 
 Deno.test("glacier build, generate and deploy say they are not available yet and exit 1", async () => {
-  for (const args of [["build"], ["generate", "--format", "pulumi"], ["deploy", "--orchestrator", "airflow"]]) {
+  for (
+    const args of [["build"], ["generate", "--format", "pulumi"], ["deploy", "--orchestrator", "airflow"]]
+  ) {
     const { code, stdout, stderr } = await glacier([args[0], `${FIXTURES}/fan_out.ts`, ...args.slice(1)]);
     assert.equal(code, 1, args[0]);
     assert.equal(stdout, "");
@@ -123,7 +158,9 @@ Deno.test("glacier build, generate and deploy say they are not available yet and
 Deno.test("glacier --help and <command> --help print usage and exit 0", async () => {
   const top = await glacier(["--help"]);
   assert.equal(top.code, 0);
-  for (const c of ["run", "analyze", "graph", "build", "generate", "deploy"]) assert.ok(top.stdout.includes(c));
+  for (const c of ["run", "analyze", "graph", "build", "generate", "deploy"]) {
+    assert.ok(top.stdout.includes(c));
+  }
   const graph = await glacier(["graph", "--help"]);
   assert.equal(graph.code, 0);
   assert.match(graph.stdout, /Usage: glacier graph <file\.ts>/);

@@ -24,7 +24,9 @@ function field(text: string, min: number, max: number, names: string[] = [], wha
   for (const part of text.split(",")) {
     const [range, stepText] = part.split("/");
     const step = stepText === undefined ? 1 : Number(stepText);
-    if (!Number.isInteger(step) || step < 1) throw new RangeError(`bad step ${JSON.stringify(part)} in ${what}`);
+    if (!Number.isInteger(step) || step < 1) {
+      throw new RangeError(`bad step ${JSON.stringify(part)} in ${what}`);
+    }
     let lo = min, hi = max;
     if (range !== "*") {
       const [a, b] = range.split("-");
@@ -50,7 +52,9 @@ export function runsPerMonth(schedule: string): number {
   const parts = expr.split(/\s+/);
   if (parts.length !== 5) {
     throw new RangeError(
-      `Schedule ${JSON.stringify(schedule)} is not a 5-field cron expression such as "0 2 * * *" (minute hour day month weekday)`,
+      `Schedule ${
+        JSON.stringify(schedule)
+      } is not a 5-field cron expression such as "0 2 * * *" (minute hour day month weekday)`,
     );
   }
   let fields: Set<number>[];

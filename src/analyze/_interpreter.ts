@@ -109,7 +109,9 @@ export class Interpreter {
     try {
       const fn = pipeline.fn;
       if (fn.t !== "fn") {
-        this.undecided.push(`${pipeline.where}: the function of pipeline "${pipeline.name}" is not written here`);
+        this.undecided.push(
+          `${pipeline.where}: the function of pipeline "${pipeline.name}" is not written here`,
+        );
         return;
       }
       this.#invokeFn(fn, [UNKNOWN], owner);
@@ -270,7 +272,8 @@ export class Interpreter {
     let a = NORMAL, b = NORMAL;
     this.#branches(s, scope, [
       () => a = this.#cond(text, () => this.#stmt(cons, new Scope(scope), module, frame)),
-      () => b = alt ? this.#cond(negate(text), () => this.#stmt(alt, new Scope(scope), module, frame)) : NORMAL,
+      () =>
+        b = alt ? this.#cond(negate(text), () => this.#stmt(alt, new Scope(scope), module, frame)) : NORMAL,
     ]);
     if (a.abrupt && b.abrupt) return { abrupt: true };
     if (a.abrupt) return { abrupt: false, narrow: negate(text) };
@@ -432,7 +435,13 @@ export class Interpreter {
             continue;
           }
           const key = this.#key(p, scope, module);
-          this.#bind(p.value as Node, key === undefined ? UNKNOWN : member(value, key), scope, module, declare);
+          this.#bind(
+            p.value as Node,
+            key === undefined ? UNKNOWN : member(value, key),
+            scope,
+            module,
+            declare,
+          );
         }
         return;
       case "AssignmentPattern": {
@@ -712,7 +721,9 @@ export class Interpreter {
           this.#note(
             module,
             e,
-            `the task called by "${textOf(module.parsed, calleeNode)}(...)" is chosen at run time (computed key)`,
+            `the task called by "${
+              textOf(module.parsed, calleeNode)
+            }(...)" is chosen at run time (computed key)`,
           );
         }
         return UNKNOWN;
@@ -773,7 +784,10 @@ export class Interpreter {
       return UNKNOWN;
     }
     try {
-      return { t: "real", value: (target as unknown as Record<string, (...a: unknown[]) => object>)[method](...plain) };
+      return {
+        t: "real",
+        value: (target as unknown as Record<string, (...a: unknown[]) => object>)[method](...plain),
+      };
     } catch (error) {
       this.#note(module, e, `"${method}(...)" would throw: ${errorMessage(error)}`);
       return UNKNOWN;
@@ -812,9 +826,13 @@ export class Interpreter {
     const args = this.#args(argNodes, scope, module);
     const fn = args[0] ?? UNKNOWN;
     if (obj.t === "arr" && obj.items.length <= MAX_UNROLL) {
-      const results = obj.items.map((item, i) => this.#invoke(fn, [item, { t: "lit", value: i }, obj], e, module));
+      const results = obj.items.map((item, i) =>
+        this.#invoke(fn, [item, { t: "lit", value: i }, obj], e, module)
+      );
       if (method === "map") return { t: "arr", items: results };
-      if (method === "flatMap") return { t: "arr", items: results.flatMap((r) => (r.t === "arr" ? r.items : [r])) };
+      if (method === "flatMap") {
+        return { t: "arr", items: results.flatMap((r) => (r.t === "arr" ? r.items : [r])) };
+      }
       if (method === "filter") return union(obj.items);
       return UNKNOWN;
     }
@@ -837,7 +855,9 @@ export class Interpreter {
     } finally {
       this.#loops--;
     }
-    return method === "map" || method === "flatMap" || method === "filter" ? { t: "arr", items: [result] } : UNKNOWN;
+    return method === "map" || method === "flatMap" || method === "filter"
+      ? { t: "arr", items: [result] }
+      : UNKNOWN;
   }
 
   #invoke(fn: Value, args: Value[], e: Node, module: ModuleRecord): Value {
@@ -854,9 +874,9 @@ export class Interpreter {
           this.#note(
             module,
             e,
-            `the task called by "${textOf(module.parsed, e.callee as Node)}(...)" is chosen at run time (one of ${
-              tasksIn(fn).map((t) => `"${t.name}"`).join(", ")
-            })`,
+            `the task called by "${
+              textOf(module.parsed, e.callee as Node)
+            }(...)" is chosen at run time (one of ${tasksIn(fn).map((t) => `"${t.name}"`).join(", ")})`,
           );
         }
         return UNKNOWN;
@@ -867,7 +887,11 @@ export class Interpreter {
 
   #invokeFn(fn: FnValue, args: Value[], module: ModuleRecord, e?: Node): Value {
     if (this.#depth >= MAX_DEPTH) {
-      this.#note(module, e ?? fn.node, `calls nest deeper than ${MAX_DEPTH} (recursion?); the rest is not followed`);
+      this.#note(
+        module,
+        e ?? fn.node,
+        `calls nest deeper than ${MAX_DEPTH} (recursion?); the rest is not followed`,
+      );
       return UNKNOWN;
     }
     this.#depth++;
@@ -883,7 +907,9 @@ export class Interpreter {
       if (body.type !== "BlockStatement") return this.#expr(body, scope, fn.module);
       const frame: Frame = { returns: [] };
       this.#block(body.body as Node[], scope, fn.module, frame);
-      const result = frame.returns.length === 0 ? { t: "lit", value: undefined } as Value : union(frame.returns);
+      const result = frame.returns.length === 0
+        ? { t: "lit", value: undefined } as Value
+        : union(frame.returns);
       return node.async ? awaited(result, true) : result;
     } finally {
       this.#depth--;
@@ -1071,7 +1097,9 @@ function patternNames(p: Node, out: Set<string>): void {
       (p.elements as (Node | null)[]).forEach((e) => e && patternNames(e, out));
       break;
     case "ObjectPattern":
-      (p.properties as Node[]).forEach((q) => patternNames(q.type === "RestElement" ? q : q.value as Node, out));
+      (p.properties as Node[]).forEach((q) =>
+        patternNames(q.type === "RestElement" ? q : q.value as Node, out)
+      );
       break;
     case "RestElement":
       patternNames(p.argument as Node, out);

@@ -74,7 +74,10 @@ export class ModuleGraph {
         if (source !== undefined) {
           later(target(source), (t) => {
             for (const spec of s.specifiers as Node[]) {
-              record.reexports.set(nameOf(spec.exported as Node), { module: t, name: nameOf(spec.local as Node) });
+              record.reexports.set(nameOf(spec.exported as Node), {
+                module: t,
+                name: nameOf(spec.local as Node),
+              });
             }
           });
         } else if (s.declaration) {
@@ -156,7 +159,11 @@ function declaredNames(decl: Node): string[] {
 }
 
 /** Thrown when no pipeline of that name is declared where it was defined. */
-export function noPipeline(name: string, module: string, found: readonly (string | undefined)[]): GlacierError {
+export function noPipeline(
+  name: string,
+  module: string,
+  found: readonly (string | undefined)[],
+): GlacierError {
   return new GlacierError(
     "USER:STATIC_NO_PIPELINE",
     `Cannot find pipeline "${name}" in the source of ${module}${

@@ -30,7 +30,9 @@ export async function parseModule(url: string): Promise<ParsedModule> {
   if (!url.startsWith("file:")) {
     throw new GlacierError(
       "USER:STATIC_UNREADABLE",
-      `Cannot read module ${JSON.stringify(url)} for static analysis: only file: modules can be read; use analyze({ trace: true })`,
+      `Cannot read module ${
+        JSON.stringify(url)
+      } for static analysis: only file: modules can be read; use analyze({ trace: true })`,
     );
   }
   let source: string;
@@ -59,9 +61,9 @@ export function parseSource(url: string, source: string): ParsedModule {
     } catch (error) {
       throw new GlacierError(
         "USER:STATIC_PARSE",
-        `Cannot strip the types of ${
-          JSON.stringify(displayPath(url))
-        }: ${errorMessage(error)}; enums and namespaces need analyze({ trace: true })`,
+        `Cannot strip the types of ${JSON.stringify(displayPath(url))}: ${
+          errorMessage(error)
+        }; enums and namespaces need analyze({ trace: true })`,
         { cause: error },
       );
     }

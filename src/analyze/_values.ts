@@ -76,8 +76,8 @@ export class Scope {
     this.parent = parent;
   }
   owner(name: string): Scope | undefined {
-    for (let s: Scope | undefined = this; s; s = s.parent) if (s.vars.has(name)) return s;
-    return undefined;
+    if (this.vars.has(name)) return this;
+    return this.parent?.owner(name);
   }
   get(name: string): Value | undefined {
     return this.owner(name)?.vars.get(name);

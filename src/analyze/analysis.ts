@@ -104,6 +104,8 @@ export class PipelineAnalysis {
   readonly #schedule?: string;
 
   /**
+   * Wraps a DAG; `pipeline.analyze()` builds this.
+   *
    * @param dag The DAG.
    * @param method How it was obtained.
    * @param undecided What could not be decided statically.
@@ -186,7 +188,9 @@ export class PipelineAnalysis {
         ...(typeof c.timeout === "number" ? { timeoutSeconds: c.timeout } : {}),
         ...(timeouts.length ? { taskTimeoutMs: Math.max(...timeouts) } : {}),
         ...(typeof machine === "string" ? { machine } : {}),
-        ...(typeof (c.nodes ?? c.numExecutors) === "number" ? { nodes: (c.nodes ?? c.numExecutors) as number } : {}),
+        ...(typeof (c.nodes ?? c.numExecutors) === "number"
+          ? { nodes: (c.nodes ?? c.numExecutors) as number }
+          : {}),
         denoPermissions: permissions,
         reads: e.reads,
         writes: e.writes,
@@ -228,10 +232,16 @@ function storagePermissions(reads: readonly string[], writes: readonly string[])
       if (!write) out.push(`s3:ListBucket on arn:aws:s3:::${bucket} (prefix "${key}")`);
     } else if (scheme === "gs") {
       out.push(
-        `${write ? "storage.objects.create, storage.objects.delete" : "storage.objects.get, storage.objects.list"} on gs://${bucket}/${pattern}`,
+        `${
+          write
+            ? "storage.objects.create, storage.objects.delete"
+            : "storage.objects.get, storage.objects.list"
+        } on gs://${bucket}/${pattern}`,
       );
     } else {
-      out.push(`${write ? "Storage Blob Data Contributor" : "Storage Blob Data Reader"} on container ${bucket}`);
+      out.push(
+        `${write ? "Storage Blob Data Contributor" : "Storage Blob Data Reader"} on container ${bucket}`,
+      );
     }
   };
   reads.forEach((u) => grant(u, false));

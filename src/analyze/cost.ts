@@ -116,7 +116,9 @@ export function estimateCost(
   let runs: number;
   if (options.runsPerMonth !== undefined) {
     if (!(options.runsPerMonth >= 0) || !Number.isFinite(options.runsPerMonth)) {
-      throw new RangeError(`"runsPerMonth" is ${options.runsPerMonth}, it must be a number of runs, 0 or more`);
+      throw new RangeError(
+        `"runsPerMonth" is ${options.runsPerMonth}, it must be a number of runs, 0 or more`,
+      );
     }
     runs = options.runsPerMonth;
     assumptions.push(`${runs} runs per month, as given`);
@@ -179,21 +181,42 @@ export function estimateCost(
           "Cloud Functions compute",
           executor,
           `${round(vcpu * seconds, 3)} vCPU-s, ${round((mb / 1024) * seconds, 3)} GiB-s`,
-          vcpu * seconds * PRICES.gcp.functionVcpuSecond + (mb / 1024) * seconds * PRICES.gcp.functionGibSecond,
+          vcpu * seconds * PRICES.gcp.functionVcpuSecond +
+            (mb / 1024) * seconds * PRICES.gcp.functionGibSecond,
         );
-        add("Cloud Functions invocations", executor, `${calls} invocations`, calls * PRICES.gcp.functionInvocation);
+        add(
+          "Cloud Functions invocations",
+          executor,
+          `${calls} invocations`,
+          calls * PRICES.gcp.functionInvocation,
+        );
         break;
       }
       case "azure-function": {
         const plan = String(c.plan ?? "flex");
         const gbs = (Number(c.memory ?? 2048) / 1024) * seconds;
         if (plan === "premium") {
-          add("Azure Functions Premium (EP1)", executor, `${round(seconds / 3600, 4)} h`, (seconds / 3600) * PRICES.azure.functionsPremiumHourly);
+          add(
+            "Azure Functions Premium (EP1)",
+            executor,
+            `${round(seconds / 3600, 4)} h`,
+            (seconds / 3600) * PRICES.azure.functionsPremiumHourly,
+          );
           assumptions.push(`"${executor}" on Premium is priced as EP1 instance time for its tasks only`);
         } else {
           const p = plan === "consumption" ? "consumption" : "flex";
-          add("Azure Functions compute", executor, `${round(gbs, 3)} GB-s`, gbs * PRICES.azure.functionsGbSecond[p]);
-          add("Azure Functions executions", executor, `${calls} executions`, calls * PRICES.azure.functionsExecution[p]);
+          add(
+            "Azure Functions compute",
+            executor,
+            `${round(gbs, 3)} GB-s`,
+            gbs * PRICES.azure.functionsGbSecond[p],
+          );
+          add(
+            "Azure Functions executions",
+            executor,
+            `${calls} executions`,
+            calls * PRICES.azure.functionsExecution[p],
+          );
         }
         break;
       }
@@ -221,12 +244,19 @@ export function estimateCost(
       case "databricks": {
         const sku = (c.sku ?? "jobs-compute") as keyof typeof PRICES.databricksDbu;
         const nodeCount = Number(c.nodes ?? 2);
-        const nodeType = String((c.newCluster as { nodeTypeId?: string } | undefined)?.nodeTypeId ?? "i3.xlarge");
+        const nodeType = String(
+          (c.newCluster as { nodeTypeId?: string } | undefined)?.nodeTypeId ?? "i3.xlarge",
+        );
         const dbuRate = PRICES.databricksDbuPerNodeHour[nodeType] ?? PRICES.databricksDbuPerNodeHour.default;
         const cloud = [...clouds][0] ?? "aws";
         const vmRate = PRICES.aws.ec2Hourly[nodeType] ?? PRICES.databricksNodeHourly[cloud];
         const hours = (seconds / 3600) * nodeCount;
-        add(`Databricks ${sku} DBUs`, executor, `${round(hours * dbuRate, 4)} DBU`, hours * dbuRate * PRICES.databricksDbu[sku]);
+        add(
+          `Databricks ${sku} DBUs`,
+          executor,
+          `${round(hours * dbuRate, 4)} DBU`,
+          hours * dbuRate * PRICES.databricksDbu[sku],
+        );
         add("Databricks node VMs", executor, `${round(hours, 4)} node-h`, hours * vmRate);
         assumptions.push(
           `"${executor}": ${nodeCount} ${nodeType} nodes at ${dbuRate} DBU per node-hour, billed only while its tasks run (no start-up time)`,
@@ -259,7 +289,11 @@ export function estimateCost(
   }
 
   // Storage: one request per call and URI; what a run writes is kept for a month.
-  const storage = { s3: { ops: [0, 0], bytes: 0 }, gs: { ops: [0, 0], bytes: 0 }, az: { ops: [0, 0], bytes: 0 } };
+  const storage = {
+    s3: { ops: [0, 0], bytes: 0 },
+    gs: { ops: [0, 0], bytes: 0 },
+    az: { ops: [0, 0], bytes: 0 },
+  };
   for (const node of dag.nodes) {
     const f = byId.get(node.id)!;
     for (const uri of node.reads) {
@@ -285,7 +319,12 @@ export function estimateCost(
     storageUsed = true;
     const [label, read, write, gbMonth, cloud] = storagePrices[key];
     clouds.add(cloud);
-    add(`${label} requests`, `${key}://`, `${s.ops[0]} reads, ${s.ops[1]} writes`, s.ops[0] * read + s.ops[1] * write);
+    add(
+      `${label} requests`,
+      `${key}://`,
+      `${s.ops[0]} reads, ${s.ops[1]} writes`,
+      s.ops[0] * read + s.ops[1] * write,
+    );
     const gb = s.bytes / 1e9;
     if (runs > 0) add(`${label} storage`, `${key}://`, `${round(gb, 4)} GB-month`, (gb * gbMonth) / runs);
   }
@@ -297,10 +336,23 @@ export function estimateCost(
   if (orchestrated > 0) {
     const cloud = [...clouds][0] ?? "aws";
     const steps = orchestrated + 2;
-    if (cloud === "aws") add("Step Functions transitions", "orchestrator", `${steps} transitions`, steps * PRICES.aws.stepFunctionsTransition);
-    if (cloud === "gcp") add("Workflows steps", "orchestrator", `${steps} steps`, steps * PRICES.gcp.workflowsStep);
-    if (cloud === "azure") add("Logic Apps actions", "orchestrator", `${steps} actions`, steps * PRICES.azure.logicAppsAction);
-    assumptions.push(`Orchestration on ${cloud.toUpperCase()}'s workflow service: one step per remote call plus two`);
+    if (cloud === "aws") {
+      add(
+        "Step Functions transitions",
+        "orchestrator",
+        `${steps} transitions`,
+        steps * PRICES.aws.stepFunctionsTransition,
+      );
+    }
+    if (cloud === "gcp") {
+      add("Workflows steps", "orchestrator", `${steps} steps`, steps * PRICES.gcp.workflowsStep);
+    }
+    if (cloud === "azure") {
+      add("Logic Apps actions", "orchestrator", `${steps} actions`, steps * PRICES.azure.logicAppsAction);
+    }
+    assumptions.push(
+      `Orchestration on ${cloud.toUpperCase()}'s workflow service: one step per remote call plus two`,
+    );
   }
   const perRun = sum(lines, (l) => l.perRun);
   return {

@@ -13,9 +13,7 @@
 import { PipelineDAG } from "../dag.ts";
 import { displayPath } from "./_source.ts";
 import { ModuleGraph, noPipeline } from "./_modules.ts";
-import type { TaskFacts } from "./_interpreter.ts";
-
-export type { TaskFacts };
+import type { NodeFacts } from "./analysis.ts";
 
 /** What static analysis found. */
 export interface StaticResult {
@@ -24,7 +22,7 @@ export interface StaticResult {
   /** What could not be decided, each as `file:line:col: what`. */
   readonly undecided: readonly string[];
   /** Per node id, the task's options as written. */
-  readonly facts: ReadonlyMap<string, TaskFacts>;
+  readonly facts: ReadonlyMap<string, NodeFacts>;
 }
 
 /** What static analysis needs to know about a pipeline. */
@@ -62,7 +60,13 @@ export async function analyzeStatic(target: StaticTarget): Promise<StaticResult>
   }
   interp.analyzePipeline(matches[0], root);
   if (matches.length > 1) {
-    interp.undecided.push(`${matches[1].where}: a second pipeline named "${target.name}"; the first one is analyzed`);
+    interp.undecided.push(
+      `${matches[1].where}: a second pipeline named "${target.name}"; the first one is analyzed`,
+    );
   }
-  return { dag: new PipelineDAG(target.name, interp.nodes), undecided: interp.undecided, facts: interp.facts };
+  return {
+    dag: new PipelineDAG(target.name, interp.nodes),
+    undecided: interp.undecided,
+    facts: interp.facts,
+  };
 }

@@ -35,7 +35,9 @@ export async function toSvg(dag: PipelineDAG): Promise<string> {
   } catch (error) {
     throw new GlacierError(
       "SYSTEM:SVG_RENDER",
-      `Cannot draw pipeline "${dag.name}" as SVG: ${errorMessage(error)}; use --format dot and Graphviz instead`,
+      `Cannot draw pipeline "${dag.name}" as SVG: ${
+        errorMessage(error)
+      }; use --format dot and Graphviz instead`,
       { cause: error },
     );
   }

@@ -36,7 +36,9 @@ Deno.test("PipelineAnalysis.requirements gives runtime, memory, timeouts, permis
   assert.deepEqual(local.writes, ["s3://data-lake/output/orders.parquet"]);
   assert.ok(local.storagePermissions.includes("s3:GetObject on arn:aws:s3:::data-lake/raw/orders.parquet"));
   assert.ok(
-    local.storagePermissions.includes("s3:PutObject, s3:DeleteObject on arn:aws:s3:::data-lake/output/orders.parquet"),
+    local.storagePermissions.includes(
+      "s3:PutObject, s3:DeleteObject on arn:aws:s3:::data-lake/output/orders.parquet",
+    ),
   );
   assert.equal(byName.get("databricks")!.nodes, 2);
 });
@@ -99,7 +101,12 @@ Deno.test("estimateCost() takes durations and dynamic call counts from the newes
       durationMs,
       cached: false,
     });
-    await writeReport({ ...base, runId: "priced-old", startedAt: "2026-01-01T00:00:00Z", tasks: [task("work", 1)] }, dir);
+    await writeReport({
+      ...base,
+      runId: "priced-old",
+      startedAt: "2026-01-01T00:00:00Z",
+      tasks: [task("work", 1)],
+    }, dir);
     await writeReport({
       ...base,
       runId: "priced-new",
@@ -135,7 +142,12 @@ Deno.test("estimateCost() prices clusters and VMs only while their tasks run, wi
 });
 
 Deno.test("estimateCost() of a local-only pipeline is zero", async () => {
-  const dag = new PipelineDAG("free", [{ id: "a", task: { name: "a" }, resource: local, reads: [join("file:///tmp", "x")] }]);
+  const dag = new PipelineDAG("free", [{
+    id: "a",
+    task: { name: "a" },
+    resource: local,
+    reads: [join("file:///tmp", "x")],
+  }]);
   const cost = await new PipelineAnalysis(dag, "static").estimateCost({ runsDir: false });
   assert.equal(cost.perRun, 0);
   assert.deepEqual(cost.lines, []);

@@ -40,7 +40,9 @@ function assertTraceWithin(stat: PipelineDAG, trace: PipelineDAG): void {
     assert.ok(s, `traced node "${node.id}" is in the static DAG`);
     assert.deepEqual(s.task, node.task);
     assert.deepEqual(s.resource, node.resource);
-    for (const input of node.inputs) assert.ok(s.inputs.includes(input), `"${node.id}" takes "${input}" statically`);
+    for (const input of node.inputs) {
+      assert.ok(s.inputs.includes(input), `"${node.id}" takes "${input}" statically`);
+    }
   }
 }
 
@@ -152,7 +154,16 @@ Deno.test("analyzeStatic() unrolls loops over literal lists and counts, and make
   const { dag } = await analyzeStatic(pipeline);
   assert.deepEqual(
     dag.nodes.map((n) => `${n.id}${n.dynamic ? "*" : ""}`),
-    ["extractRegion", "extractRegion#2", "extractRegion#3", "backfill", "backfill#2", "regional*", "poll*", "merge"],
+    [
+      "extractRegion",
+      "extractRegion#2",
+      "extractRegion#3",
+      "backfill",
+      "backfill#2",
+      "regional*",
+      "poll*",
+      "merge",
+    ],
   );
   assert.deepEqual(dag.get("merge")!.inputs, [
     "extractRegion",
@@ -196,7 +207,10 @@ Deno.test("analyzeStatic() reports a task chosen at run time with its line and c
   const pipeline = await load("undecided.ts");
   const result = await analyzeStatic(pipeline);
   assert.equal(result.undecided.length, 2);
-  assert.match(result.undecided[0], /undecided\.ts:24:18: the task called by "pick\(\.\.\.\)" is chosen at run time/);
+  assert.match(
+    result.undecided[0],
+    /undecided\.ts:24:18: the task called by "pick\(\.\.\.\)" is chosen at run time/,
+  );
   assert.match(result.undecided[0], /"quick", "thorough"/);
   assert.match(result.undecided[1], /undecided\.ts:26:18: .*computed key/);
   assert.deepEqual(result.dag.nodes.map((n) => n.id), ["load", "save"]);
