@@ -445,8 +445,12 @@ export class Interpreter {
         }
         return;
       case "AssignmentPattern": {
-        const v = value.t === "unknown" || (value.t === "lit" && value.value === undefined)
+        // A default applies only when the value is undefined; for a value known
+        // only at run time (a param) it is one possibility among others.
+        const v = value.t === "lit" && value.value === undefined
           ? this.#expr(pattern.right as Node, scope, module)
+          : value.t === "unknown"
+          ? union([value, this.#expr(pattern.right as Node, scope, module)])
           : value;
         this.#bind(pattern.left as Node, v, scope, module, declare);
         return;
@@ -645,7 +649,7 @@ export class Interpreter {
       case "obj":
         return obj.props.get(String(key)) ?? { t: "lit", value: undefined };
       case "any":
-        return union(obj.alts.map((a) => this.#member(a, key)));
+        return union([...obj.alts.map((a) => this.#member(a, key)), ...(obj.open ? [UNKNOWN] : [])]);
       case "lit": {
         const v = obj.value as Record<PathKey, unknown> | null | undefined;
         if (v === null || v === undefined) return UNKNOWN;
@@ -684,17 +688,17 @@ export class Interpreter {
     if (callee.t !== "glacier") return UNKNOWN;
     const Cls = callee.name === "Provider" ? Provider : CONFIG_CLASSES[callee.name];
     if (!Cls) return UNKNOWN;
-    let options: unknown;
-    try {
-      options = args.length === 0 ? undefined : toPlain(args[0]);
-    } catch (error) {
-      if (!(error instanceof NotLiteral)) throw error;
+    const { value: options, unknown } = args.length === 0
+      ? { value: undefined, unknown: [] }
+      : partial(args[0]);
+    if (unknown.length > 0) {
       this.#note(
         module,
         e,
-        `the options of new ${callee.name}(...) are computed at run time, so its settings are unknown`,
+        `new ${callee.name}(...): ${
+          unknown.map((k) => `"${k}"`).join(", ")
+        } computed at run time, so the default is assumed here`,
       );
-      return UNKNOWN;
     }
     try {
       return { t: "real", value: new (Cls as new (o: unknown) => object)(options) };
@@ -730,6 +734,15 @@ export class Interpreter {
       }
       // Glacier objects built for real from literal arguments.
       if (obj.t === "real") return this.#realMethod(obj.value, String(key), e, argNodes, scope, module);
+      if (key === "task" && obj.t === "unknown" && !this.#inPipeline) {
+        this.#note(
+          module,
+          e,
+          `the resource of "${
+            textOf(module.parsed, calleeNode.object as Node)
+          }.task(...)" is not known statically, so calls to this task are missing from the DAG`,
+        );
+      }
       if (globalName === "Promise" && ["all", "allSettled", "race", "any"].includes(String(key))) {
         return this.#args(argNodes, scope, module)[0] ?? UNKNOWN;
       }
@@ -775,13 +788,21 @@ export class Interpreter {
     const allowed = (target instanceof Provider && PROVIDER_METHODS.has(method)) ||
       (target instanceof Bucket && method === "at");
     if (!allowed) return UNKNOWN;
-    let plain: unknown[];
-    try {
-      plain = args.map(toPlain);
-    } catch (error) {
-      if (!(error instanceof NotLiteral)) throw error;
-      this.#note(module, e, `the arguments of "${method}(...)" are computed at run time`);
-      return UNKNOWN;
+    const parts = args.map(partial);
+    const plain = parts.map((p) => p.value);
+    const unknown = parts.flatMap((p) => p.unknown);
+    if (unknown.length > 0) {
+      const required = method === "bucket" || method === "at";
+      this.#note(
+        module,
+        e,
+        `"${method}(...)": ${unknown.map((k) => `"${k}"`).join(", ")} computed at run time${
+          required
+            ? ", so this bucket's URI is unknown and left out of sources and sinks"
+            : ", so the default is assumed here"
+        }`,
+      );
+      if (required) return UNKNOWN;
     }
     try {
       return {
@@ -961,6 +982,29 @@ export class Interpreter {
   }
 }
 
+// The literal part of a value: object fields known only at run time are left out and named.
+function partial(value: Value): { value: unknown; unknown: string[] } {
+  if (value.t === "obj") {
+    const out: Record<string, unknown> = {};
+    const unknown: string[] = [];
+    for (const [k, v] of value.props) {
+      try {
+        out[k] = toPlain(v);
+      } catch (error) {
+        if (!(error instanceof NotLiteral)) throw error;
+        unknown.push(k);
+      }
+    }
+    return { value: out, unknown };
+  }
+  try {
+    return { value: toPlain(value), unknown: [] };
+  } catch (error) {
+    if (!(error instanceof NotLiteral)) throw error;
+    return { value: undefined, unknown: ["(options)"] };
+  }
+}
+
 function stringList(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];
 }
@@ -982,7 +1026,7 @@ function member(value: Value, key: PathKey): Value {
     case "obj":
       return value.props.get(String(key)) ?? { t: "lit", value: undefined };
     case "any":
-      return union(value.alts.map((a) => member(a, key)));
+      return union([...value.alts.map((a) => member(a, key)), ...(value.open ? [UNKNOWN] : [])]);
     case "lit":
       return value.value && typeof value.value === "object"
         ? fromPlain((value.value as Record<PathKey, unknown>)[key])
@@ -996,7 +1040,7 @@ function member(value: Value, key: PathKey): Value {
 function elementOf(value: Value): Value {
   if (value.t === "dyn") return { t: "ref", id: value.id, path: [...value.path, 0] };
   if (value.t === "arr") return union(value.items);
-  if (value.t === "any") return union(value.alts.map(elementOf));
+  if (value.t === "any") return union([...value.alts.map(elementOf), ...(value.open ? [UNKNOWN] : [])]);
   return UNKNOWN;
 }
 
@@ -1008,7 +1052,7 @@ function awaited(value: Value, shallow = false): Value {
     case "arr":
       return shallow ? value : { t: "arr", items: value.items.map((v) => awaited(v, true)) };
     case "any":
-      return union(value.alts.map((v) => awaited(v, shallow)));
+      return union([...value.alts.map((v) => awaited(v, shallow)), ...(value.open ? [UNKNOWN] : [])]);
     default:
       return value;
   }

@@ -43,7 +43,7 @@ export type Value =
   | { readonly t: "dyn"; readonly id: string; readonly path: readonly PathKey[] }
   | { readonly t: "arr"; readonly items: Value[] }
   | { readonly t: "obj"; readonly props: Map<string, Value> }
-  | { readonly t: "any"; readonly alts: readonly Value[] }
+  | { readonly t: "any"; readonly alts: readonly Value[]; readonly open?: boolean }
   | { readonly t: "unknown" }
   | { readonly t: "real"; readonly value: object }
   | { readonly t: "glacier"; readonly name: string }
@@ -92,20 +92,26 @@ export class Scope {
 
 const MAX_ALTS = 32;
 
-/** One of several values (branches, or unknown). */
+/** One of several values (branches); `open` when it may also be something unknown. */
 export function union(values: readonly Value[]): Value {
   const alts: Value[] = [];
+  let open = false;
   const add = (v: Value) => {
-    if (v.t === "any") return v.alts.forEach(add);
-    if (v.t === "unknown") return;
+    if (v.t === "any") {
+      open ||= v.open === true;
+      return v.alts.forEach(add);
+    }
+    if (v.t === "unknown") {
+      open = true;
+      return;
+    }
     if (alts.some((a) => a === v || same(a, v))) return;
     if (alts.length < MAX_ALTS) alts.push(v);
   };
   values.forEach(add);
-  const known = values.every((v) => v.t !== "unknown" && (v.t !== "any"));
-  if (alts.length === 1 && known) return alts[0];
   if (alts.length === 0) return UNKNOWN;
-  return { t: "any", alts };
+  if (alts.length === 1 && !open) return alts[0];
+  return open ? { t: "any", alts, open } : { t: "any", alts };
 }
 
 function same(a: Value, b: Value): boolean {

@@ -267,3 +267,25 @@ Deno.test("Pipeline.analyze() reads the source by default and run({ mode: 'analy
   assert.equal(viaRun.method, "static");
   assert.equal(viaRun.dag.nodes.length, 4);
 });
+
+Deno.test("analyzeStatic() assumes defaults for config fields computed at run time and says so", async () => {
+  const module = new URL("computed_config.ts", FIXTURES).href;
+  const { dag, undecided } = await analyzeStatic({ name: "computed_config", module });
+  assert.deepEqual(dag.nodes.map((n) => `${n.id}@${n.executor}`), ["load@lambda"]);
+  assert.deepEqual(dag.get("load")!.reads, []);
+  assert.equal(undecided.length, 3);
+  assert.match(undecided[0], /new AwsConfig\(\.\.\.\): "region" computed at run time/);
+  assert.match(undecided[1], /new LambdaConfig\(\.\.\.\): "memory" computed at run time/);
+  assert.match(
+    undecided[2],
+    /"bucket\(\.\.\.\)": "path" computed at run time, so this bucket's URI is unknown/,
+  );
+});
+
+Deno.test("analyzeStatic() treats a param default as one possible value, not the value", async () => {
+  const pipeline = await load("param_defaults.ts");
+  const { dag } = await analyzeStatic(pipeline);
+  assert.deepEqual(dag.nodes.map((n) => [n.id, n.condition]), [["large", "full"], ["small", "!full"]]);
+  assertTraceWithin(dag, await pipeline.trace({}));
+  assertTraceWithin(dag, await pipeline.trace({ full: true }));
+});
