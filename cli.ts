@@ -437,7 +437,7 @@ function summary(analysis: PipelineAnalysis, cost: CostEstimate, file: string): 
       r.memoryMb !== undefined ? `${r.memoryMb} MB` : "",
       r.timeoutSeconds !== undefined ? `timeout ${r.timeoutSeconds} s` : "",
       r.machine ?? "",
-      r.nodes !== undefined ? `${r.nodes} nodes` : "",
+      r.nodeCount !== undefined ? `${r.nodeCount} nodes` : "",
     ].filter(Boolean).join(", ");
     const nodes = analysis.executors.find((e) => e.name === r.executor)!.nodes;
     out.push(`  ${r.executor} (${r.kind}, ${r.service}${size ? `, ${size}` : ""}): ${nodes.join(", ")}`);

@@ -884,7 +884,7 @@ export class Interpreter {
   #invoke(fn: Value, args: Value[], e: Node, module: ModuleRecord): Value {
     switch (fn.t) {
       case "task":
-        return this.#inPipeline ? this.#record(fn, args, e, module) : UNKNOWN;
+        return this.#inPipeline ? this.#record(fn, args) : UNKNOWN;
       case "fn":
         return this.#invokeFn(fn, args, module, e);
       case "glacier":
@@ -952,7 +952,7 @@ export class Interpreter {
     return p;
   }
 
-  #record(task: TaskValue, args: Value[], e: Node, module: ModuleRecord): Value {
+  #record(task: TaskValue, args: Value[]): Value {
     const count = (this.#counts.get(task.name) ?? 0) + 1;
     this.#counts.set(task.name, count);
     const id = count === 1 ? task.name : `${task.name}#${count}`;
@@ -977,7 +977,6 @@ export class Interpreter {
     };
     this.nodes.push(node);
     this.facts.set(id, { options: task.options });
-    void e, module;
     return { t: "ref", id, path: [] };
   }
 }

@@ -1,13 +1,22 @@
 // Reads a module, strips its TypeScript types (positions kept: types become
 // spaces) and parses it with acorn. Nothing in the module runs.
 import * as acorn from "acorn";
-import { transformSync } from "amaro";
 import { fileURLToPath } from "node:url";
 import { relative } from "node:path";
 import { errorMessage, GlacierError } from "../errors.ts";
 
 /** An ESTree node with its fields reachable by name. */
 export type Node = acorn.Node & Record<string, unknown> & { loc?: acorn.SourceLocation };
+
+type Strip = (source: string) => string;
+// amaro (swc compiled to WebAssembly) takes ~50 ms to load: only analysis loads it.
+let stripper: Promise<Strip> | undefined;
+
+function loadStripper(): Promise<Strip> {
+  return stripper ??= import("amaro").then((amaro) => (source: string) =>
+    amaro.transformSync(source, { mode: "strip-only" }).code
+  );
+}
 
 /** A parsed module. */
 export interface ParsedModule {
@@ -45,7 +54,7 @@ export async function parseModule(url: string): Promise<ParsedModule> {
       { cause: error },
     );
   }
-  return parseSource(url, source);
+  return parseSource(url, source, await loadStripper());
 }
 
 /**
@@ -53,11 +62,11 @@ export async function parseModule(url: string): Promise<ParsedModule> {
  *
  * @throws {GlacierError} When the source is not TypeScript that types can be stripped from.
  */
-export function parseSource(url: string, source: string): ParsedModule {
+export function parseSource(url: string, source: string, strip: Strip): ParsedModule {
   let code = source;
   if (!/\.(m?js|jsx)$/.test(url)) {
     try {
-      code = transformSync(source, { mode: "strip-only" }).code;
+      code = strip(source);
     } catch (error) {
       throw new GlacierError(
         "USER:STATIC_PARSE",

@@ -38,8 +38,8 @@ export interface ExecutorRequirements {
   readonly taskTimeoutMs?: number;
   /** The machine: instance type, machine type, VM size or node type. */
   readonly machine?: string;
-  /** Node count, for clusters. */
-  readonly nodes?: number;
+  /** Machine count, for clusters. */
+  readonly nodeCount?: number;
   /** The Deno permissions its tasks ask for, each distinct value once. */
   readonly denoPermissions: readonly TaskPermissions[];
   /** Storage URIs its tasks read. */
@@ -189,7 +189,7 @@ export class PipelineAnalysis {
         ...(timeouts.length ? { taskTimeoutMs: Math.max(...timeouts) } : {}),
         ...(typeof machine === "string" ? { machine } : {}),
         ...(typeof (c.nodes ?? c.numExecutors) === "number"
-          ? { nodes: (c.nodes ?? c.numExecutors) as number }
+          ? { nodeCount: (c.nodes ?? c.numExecutors) as number }
           : {}),
         denoPermissions: permissions,
         reads: e.reads,

@@ -40,7 +40,7 @@ Deno.test("PipelineAnalysis.requirements gives runtime, memory, timeouts, permis
       "s3:PutObject, s3:DeleteObject on arn:aws:s3:::data-lake/output/orders.parquet",
     ),
   );
-  assert.equal(byName.get("databricks")!.nodes, 2);
+  assert.equal(byName.get("databricks")!.nodeCount, 2);
 });
 
 Deno.test("estimateCost() prices Lambda GB-seconds and requests from the task's estimate option", async () => {
