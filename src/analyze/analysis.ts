@@ -229,7 +229,9 @@ function storagePermissions(reads: readonly string[], writes: readonly string[])
     if (scheme === "s3") {
       const actions = write ? ["s3:PutObject", "s3:DeleteObject"] : ["s3:GetObject"];
       out.push(`${actions.join(", ")} on arn:aws:s3:::${bucket}/${pattern}`);
-      if (!write) out.push(`s3:ListBucket on arn:aws:s3:::${bucket} (prefix "${key}")`);
+      if (!write && pattern.endsWith("*")) {
+        out.push(`s3:ListBucket on arn:aws:s3:::${bucket} (prefix "${key}")`);
+      }
     } else if (scheme === "gs") {
       out.push(
         `${
