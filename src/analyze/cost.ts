@@ -81,6 +81,13 @@ export const COST_DEFAULTS: Readonly<{
   runsPerMonth: number;
 }> = Object.freeze({ durationMs: 1000, dataBytes: 10 * 2 ** 20, dynamicCalls: 10, runsPerMonth: 30 });
 
+const CLOUD_LABEL: Record<string, string> = { aws: "AWS", gcp: "GCP", azure: "Azure" };
+const ORCHESTRATOR = {
+  aws: "AWS Step Functions",
+  gcp: "Google Workflows",
+  azure: "Azure Logic Apps",
+} as const;
+
 const CLOUD_OF: Record<string, "aws" | "gcp" | "azure"> = {
   lambda: "aws",
   ec2: "aws",
@@ -110,7 +117,7 @@ export function estimateCost(
 ): CostEstimate {
   const assumptions: string[] = [
     `Public on-demand list prices of ${PRICES.asOf} for ${
-      Object.entries(PRICES.regions).map(([c, r]) => `${c.toUpperCase()} ${r}`).join(", ")
+      Object.entries(PRICES.regions).map(([c, r]) => `${CLOUD_LABEL[c]} ${r}`).join(", ")
     }, in USD; no free tiers, discounts or data transfer`,
   ];
   let runs: number;
@@ -351,7 +358,7 @@ export function estimateCost(
       add("Logic Apps actions", "orchestrator", `${steps} actions`, steps * PRICES.azure.logicAppsAction);
     }
     assumptions.push(
-      `Orchestration on ${cloud.toUpperCase()}'s workflow service: one step per remote call plus two`,
+      `Orchestration on ${ORCHESTRATOR[cloud]}: one step per remote call plus two`,
     );
   }
   const perRun = sum(lines, (l) => l.perRun);
