@@ -356,6 +356,9 @@ export class Interpreter {
 
   #for(s: Node, scope: Scope, module: ModuleRecord, frame: Frame): Completion {
     const outer = new Scope(scope);
+    const init = s.init as Node | null;
+    if (init?.type === "VariableDeclaration") this.#stmt(init, outer, module, frame);
+    else if (init) this.#expr(init, outer, module);
     const count = this.#literalCount(s, outer, module);
     if (count !== undefined) {
       const init = s.init as Node;
@@ -380,7 +383,6 @@ export class Interpreter {
     const init = s.init as Node | null, test = s.test as Node | null, update = s.update as Node | null;
     if (init?.type !== "VariableDeclaration" || !test || !update) return undefined;
     if (init.kind === "var") return undefined;
-    this.#stmt(init, scope, module, { returns: [] });
     const decls = init.declarations as Node[];
     if (decls.length !== 1 || (decls[0].id as Node).type !== "Identifier") return undefined;
     const name = (decls[0].id as Node).name as string;

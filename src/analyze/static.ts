@@ -11,6 +11,7 @@
  * @module
  */
 import { PipelineDAG } from "../dag.ts";
+import { errorMessage, GlacierError } from "../errors.ts";
 import { displayPath } from "./_source.ts";
 import { ModuleGraph, noPipeline } from "./_modules.ts";
 import type { NodeFacts } from "./analysis.ts";
@@ -38,7 +39,8 @@ export interface StaticTarget {
  *
  * @param target The pipeline's name and defining module (a `Pipeline` has both).
  * @returns The DAG, what could not be decided, and per-node task options.
- * @throws {GlacierError} When the module cannot be read or parsed, or declares no pipeline of that name.
+ * @throws {GlacierError} When the module cannot be read or parsed, or declares no pipeline of that name
+ *   (`USER:STATIC_…`), or the analyzer itself fails (`SYSTEM:STATIC_ANALYSIS`).
  *
  * @example
  * ```ts
@@ -52,13 +54,27 @@ export async function analyzeStatic(target: StaticTarget): Promise<StaticResult>
   if (!target.module) throw noPipeline(target.name, "an unknown module", []);
   const graph = new ModuleGraph();
   const root = await graph.load(target.module);
-  graph.evaluate(root);
   const interp = graph.interpreter;
+  const guarded = (step: () => void) => {
+    try {
+      step();
+    } catch (error) {
+      if (error instanceof GlacierError) throw error;
+      throw new GlacierError(
+        "SYSTEM:STATIC_ANALYSIS",
+        `Static analysis of pipeline "${target.name}" failed: ${
+          errorMessage(error)
+        }; use analyze({ trace: true }) and report this`,
+        { cause: error },
+      );
+    }
+  };
+  guarded(() => graph.evaluate(root));
   const matches = interp.pipelines.filter((p) => p.name === target.name && p.module === target.module);
   if (matches.length === 0) {
     throw noPipeline(target.name, displayPath(target.module), interp.pipelines.map((p) => p.name));
   }
-  interp.analyzePipeline(matches[0], root);
+  guarded(() => interp.analyzePipeline(matches[0], root));
   if (matches.length > 1) {
     interp.undecided.push(
       `${matches[1].where}: a second pipeline named "${target.name}"; the first one is analyzed`,
