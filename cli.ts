@@ -2,40 +2,122 @@
 /**
  * The `glacier` command: `glacier <command> <file.ts> [options]`.
  *
+ * Commands: `run`, `analyze`, `graph`, `build`, `generate`, `deploy`; each has
+ * `--help`. Exit codes: 0 ok, 1 the pipeline (or the mode) failed, 2 bad usage.
+ * Importing the pipeline file never runs it: a top-level `await p.run()` is a
+ * no-op while the command imports the module, and `analyze` and `graph` read
+ * the DAG from the source unless `--trace` is given.
+ *
  * @example
  * ```sh
- * deno task glacier run examples/etl.ts
+ * deno task glacier run examples/etl.ts --params full=true
  * deno task analyze examples/etl.ts --json
+ * deno task glacier graph examples/etl.ts --format svg > etl.svg
+ * deno install -A -n glacier cli.ts
  * ```
  *
  * @module
  */
 import { parseArgs } from "node:util";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import "./mod.ts";
 import { Pipeline } from "./src/pipeline.ts";
 import { GlacierError } from "./src/errors.ts";
 import { suppressRuns } from "./src/run/_guard.ts";
+import type { PipelineAnalysis } from "./src/analyze/analysis.ts";
+import type { CostEstimate } from "./src/analyze/cost.ts";
+import { toSvg } from "./src/analyze/svg.ts";
+
+type Option =
+  | "pipeline"
+  | "params"
+  | "json"
+  | "format"
+  | "output-dir"
+  | "orchestrator"
+  | "schedule"
+  | "trace"
+  | "workers";
+
+const OPTION_HELP: Record<Option, string> = {
+  pipeline: "--pipeline <name>    the pipeline to use (default: the only one the file exports)",
+  params: "--params key=value   a param for the pipeline function; repeatable; values are JSON or text",
+  json: "--json               machine-readable output",
+  format: "--format <f>         ",
+  "output-dir": "--output-dir <dir>   where to write files",
+  orchestrator: "--orchestrator <o>   step-functions | airflow | prefect | dagster",
+  schedule: "--schedule <cron>    a 5-field cron schedule",
+  trace:
+    "--trace              trace the pipeline function (task bodies never run) instead of reading its source",
+  workers: "--workers <n>        local worker count, 0 to run every task in this process",
+};
+
+interface Command {
+  summary: string;
+  options: Option[];
+  formats?: string[];
+  details?: string;
+}
+
+const COMMANDS: Record<string, Command> = {
+  run: { summary: "run a pipeline on this machine", options: ["pipeline", "params", "workers", "json"] },
+  analyze: {
+    summary: "show a pipeline's DAG, executors, data, infrastructure and cost",
+    options: ["pipeline", "params", "json", "trace", "schedule"],
+    details:
+      "Without --pipeline every pipeline the file exports is analyzed. --schedule sets runs per month for the cost.",
+  },
+  graph: {
+    summary: "draw a pipeline's DAG",
+    options: ["pipeline", "params", "format", "output-dir", "trace"],
+    formats: ["mermaid", "dot", "svg"],
+    details: "Prints the picture, or writes <output-dir>/<pipeline>.<mmd|dot|svg> and prints its path.",
+  },
+  build: { summary: "build the remote artifact of a pipeline's tasks", options: ["pipeline", "output-dir"] },
+  generate: {
+    summary: "generate infrastructure code for a pipeline",
+    options: ["pipeline", "format", "output-dir"],
+    formats: ["terraform", "cloudformation", "pulumi"],
+  },
+  deploy: {
+    summary: "deploy a pipeline to an orchestrator",
+    options: ["pipeline", "orchestrator", "schedule", "output-dir"],
+  },
+};
 
 const USAGE = `Usage: glacier <command> <file.ts> [options]
 
 Commands:
-  run       run a pipeline locally
-  analyze   show a pipeline's DAG, executors and data
-  graph     draw a pipeline's DAG (--format mermaid|dot)
+${Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(9)} ${c.summary}`).join("\n")}
 
-Options:
-  --pipeline <name>   the pipeline to use (default: the only one the file exports)
-  --params k=v        a param for the pipeline function (repeatable)
-  --json              machine-readable output (analyze)
-  --format <f>        mermaid | dot (graph)
-  --workers <n>       local worker count, 0 for in-process (run)
-  -h, --help          this help
+Run "glacier <command> --help" for a command's options.
+Exit codes: 0 ok, 1 the pipeline failed, 2 bad usage.
 `;
 
+function commandHelp(name: string): string {
+  const c = COMMANDS[name];
+  const lines = c.options.map((o) =>
+    `  ${OPTION_HELP[o]}${o === "format" ? `${c.formats!.join(" | ")} (default ${c.formats![0]})` : ""}`
+  );
+  return `Usage: glacier ${name} <file.ts> [options]
+
+${c.summary[0].toUpperCase()}${c.summary.slice(1)}.${c.details ? `\n${c.details}` : ""}
+
+Options:
+${lines.join("\n")}
+  -h, --help           this help
+`;
+}
+
 /** A usage error: exit code 2. */
-class UsageError extends Error {}
+class UsageError extends Error {
+  readonly help: string;
+  constructor(message: string, help = USAGE) {
+    super(message);
+    this.help = help;
+  }
+}
 
 /**
  * Runs the command line and returns the exit code: 0 ok, 1 pipeline failed, 2 bad usage.
@@ -44,88 +126,152 @@ class UsageError extends Error {}
  * @returns The exit code.
  */
 export async function main(args: string[]): Promise<number> {
+  let help = USAGE;
   try {
-    const { values, positionals } = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        pipeline: { type: "string" },
-        params: { type: "string", multiple: true },
-        json: { type: "boolean" },
-        format: { type: "string" },
-        workers: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-    const [command, file] = positionals;
-    if (values.help || !command) {
-      console.log(USAGE);
-      return values.help ? 0 : 2;
+    let parsed;
+    try {
+      parsed = parseArgs({
+        args,
+        allowPositionals: true,
+        options: {
+          pipeline: { type: "string" },
+          params: { type: "string", multiple: true },
+          json: { type: "boolean" },
+          format: { type: "string" },
+          "output-dir": { type: "string" },
+          orchestrator: { type: "string" },
+          schedule: { type: "string" },
+          trace: { type: "boolean" },
+          workers: { type: "string" },
+          help: { type: "boolean", short: "h" },
+        },
+      });
+    } catch (error) {
+      throw new UsageError((error as Error).message);
     }
-    if (!["run", "analyze", "graph"].includes(command)) {
-      throw new UsageError(`Unknown command ${JSON.stringify(command)}; use run, analyze or graph`);
+    const { values, positionals } = parsed;
+    const [command, file, ...extra] = positionals;
+    if (!command) {
+      if (values.help) {
+        console.log(USAGE);
+        return 0;
+      }
+      console.error(USAGE);
+      return 2;
+    }
+    const spec = COMMANDS[command];
+    if (!spec) {
+      throw new UsageError(
+        `Unknown command ${JSON.stringify(command)}; use one of ${Object.keys(COMMANDS).join(", ")}`,
+      );
+    }
+    help = commandHelp(command);
+    if (values.help) {
+      console.log(help);
+      return 0;
+    }
+    for (const key of Object.keys(values) as (Option | "help")[]) {
+      if (key !== "help" && !spec.options.includes(key)) {
+        throw new UsageError(`"glacier ${command}" takes no --${key}`, help);
+      }
     }
     if (!file) {
-      throw new UsageError(`"glacier ${command}" needs a pipeline file: glacier ${command} pipeline.ts`);
+      throw new UsageError(
+        `"glacier ${command}" needs a pipeline file: glacier ${command} pipeline.ts`,
+        help,
+      );
     }
-    const pipeline = await loadPipeline(file, values.pipeline);
-    const params = parseParams(values.params ?? []);
-    if (command === "run") {
-      const workers = values.workers === undefined ? undefined : Number(values.workers);
-      const result = await pipeline.run({ params, workers });
-      if (result !== undefined) console.log(JSON.stringify(result, null, 2) ?? String(result));
-      return 0;
+    if (extra.length) throw new UsageError(`Unexpected argument ${JSON.stringify(extra[0])}`, help);
+    if (values.format !== undefined && !spec.formats!.includes(values.format)) {
+      throw new UsageError(
+        `Unknown format ${JSON.stringify(values.format)} for "glacier ${command}"; use ${
+          spec.formats!.join(", ")
+        }`,
+        help,
+      );
     }
-    const analysis = await pipeline.analyze({ params });
-    if (command === "graph") {
-      const format = values.format ?? "mermaid";
-      if (format !== "mermaid" && format !== "dot") {
-        throw new UsageError(`Unknown format ${JSON.stringify(format)}; use mermaid or dot`);
+    let workers: number | undefined;
+    if (values.workers !== undefined) {
+      workers = Number(values.workers);
+      if (!Number.isInteger(workers) || workers < 0) {
+        throw new UsageError(
+          `--workers ${JSON.stringify(values.workers)} is not a whole number, 0 or more`,
+          help,
+        );
       }
-      console.log(format === "dot" ? analysis.dag.toDot() : analysis.dag.toMermaid());
-      return 0;
     }
-    if (values.json) {
-      console.log(JSON.stringify(
-        {
-          pipelines: [{
-            name: analysis.name,
-            nodes: analysis.dag.nodes.map((n) => ({
-              id: n.id,
-              task: n.task.name,
-              executor: n.executor,
-              kind: n.resource.kind,
-              service: n.resource.service,
-              inputs: n.inputs,
-              reads: n.reads,
-              writes: n.writes,
-              dynamic: n.dynamic,
-            })),
-            edges: analysis.dag.edges.map(([from, to]) => ({ from, to })),
-            executors: analysis.executors,
-            dataSources: analysis.dataSources,
-            dataSinks: analysis.dataSinks,
-          }],
-        },
-        null,
-        2,
-      ));
-    } else {
-      console.log(`Pipeline "${analysis.name}" (${analysis.method})`);
-      for (const [i, stage] of analysis.dag.stages().entries()) {
-        console.log(`  stage ${i + 1}: ${stage.map((n) => `${n.id} [${n.executor}]`).join(", ")}`);
+    const params = parseParams(values.params ?? [], help);
+    const all = await loadPipelines(file, help);
+    const pipelines = choose(all, file, values.pipeline, command === "analyze", help);
+    const outputDir = values["output-dir"];
+
+    switch (command) {
+      case "run": {
+        const result = await pipelines[0].run({ params, workers });
+        if (values.json) console.log(JSON.stringify({ result: result ?? null }, null, 2));
+        else if (result !== undefined) console.log(JSON.stringify(result, null, 2) ?? String(result));
+        return 0;
       }
-      for (const s of analysis.dataSources) console.log(`  reads  ${s.uri}`);
-      for (const s of analysis.dataSinks) console.log(`  writes ${s.uri}`);
+      case "analyze": {
+        const out = [];
+        for (const p of pipelines) {
+          const analysis = await p.analyze({ params, trace: values.trace });
+          const cost = await analysis.estimateCost({ schedule: values.schedule });
+          out.push({ analysis, cost });
+        }
+        if (values.json) {
+          for (const { analysis } of out) warnUndecided(analysis);
+          console.log(
+            JSON.stringify({ pipelines: out.map(({ analysis, cost }) => toJson(analysis, cost)) }, null, 2),
+          );
+        } else {
+          console.log(out.map(({ analysis, cost }) => summary(analysis, cost, file)).join("\n"));
+        }
+        return 0;
+      }
+      case "graph": {
+        const analysis = await pipelines[0].analyze({ params, trace: values.trace });
+        warnUndecided(analysis);
+        const format = values.format ?? "mermaid";
+        const text = format === "svg"
+          ? await toSvg(analysis.dag)
+          : format === "dot"
+          ? analysis.dag.toDot()
+          : analysis.dag.toMermaid();
+        if (outputDir) {
+          await Deno.mkdir(outputDir, { recursive: true });
+          const path = join(outputDir, `${analysis.name}.${format === "mermaid" ? "mmd" : format}`);
+          await Deno.writeTextFile(path, text);
+          console.log(path);
+        } else {
+          await Deno.stdout.write(new TextEncoder().encode(text.endsWith("\n") ? text : text + "\n"));
+        }
+        return 0;
+      }
+      case "build":
+        throw new GlacierError(
+          "USER:MODE_UNAVAILABLE",
+          `Pipeline "${
+            pipelines[0].name
+          }": "glacier build" (the remote artifact) is not available yet in this version of Glacier; use "glacier run" to run locally`,
+        );
+      case "generate":
+        await pipelines[0].run({ mode: "generate", params, format: values.format ?? "terraform", outputDir });
+        return 0;
+      case "deploy":
+        await pipelines[0].run({
+          mode: "deploy",
+          params,
+          orchestrator: values.orchestrator,
+          schedule: values.schedule,
+          outputDir,
+        });
+        return 0;
     }
     return 0;
   } catch (error) {
-    if (
-      error instanceof UsageError ||
-      (error as Error)?.name === "TypeError" &&
-        (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")
-    ) {
-      console.error(`glacier: ${(error as Error).message}\n\n${USAGE}`);
+    if (error instanceof UsageError) {
+      console.error(`glacier: ${error.message}\n\n${error.help}`);
       return 2;
     }
     console.error(
@@ -135,45 +281,87 @@ export async function main(args: string[]): Promise<number> {
   }
 }
 
-async function loadPipeline(file: string, name: string | undefined): Promise<Pipeline> {
+async function loadPipelines(file: string, help: string): Promise<Pipeline[]> {
   const path = resolve(file);
   try {
-    await Deno.stat(path);
+    if (!(await Deno.stat(path)).isFile) throw new Error("not a file");
   } catch {
     throw new UsageError(
       `No such file ${JSON.stringify(file)}: give the path of a module that exports a pipeline`,
+      help,
     );
   }
+  // Importing must not run the pipeline: a top-level `await p.run()` is a no-op
+  // while the module loads. Task bodies never run at import.
   suppressRuns();
-  const module = await import(pathToFileURL(path).href);
-  const pipelines = Object.values(module).filter((v): v is Pipeline => v instanceof Pipeline);
-  if (pipelines.length === 0) {
-    throw new UsageError(`${file} exports no pipeline: add "export const etl = pipeline(...)"`);
+  let module: Record<string, unknown>;
+  try {
+    module = await import(pathToFileURL(path).href);
+  } catch (error) {
+    throw new GlacierError(
+      "USER:IMPORT_FAILED",
+      `Cannot import ${JSON.stringify(file)}: ${(error as Error)?.message ?? error}`,
+      { cause: error },
+    );
+  } finally {
+    allowRuns();
   }
+  const pipelines = [...new Set(Object.values(module).filter((v): v is Pipeline => v instanceof Pipeline))];
+  if (pipelines.length === 0) {
+    throw new UsageError(
+      `${
+        JSON.stringify(file)
+      } exports no pipeline: add "export const etl = pipeline({ name: \\"etl\\" }, ...)"`,
+      help,
+    );
+  }
+  return pipelines;
+}
+
+// Lets `pipeline.run()` work again once the module is loaded (see src/run/_guard.ts).
+function allowRuns(): void {
+  delete (globalThis as Record<symbol, unknown>)[Symbol.for("glacier.suppressRuns")];
+}
+
+function choose(
+  pipelines: Pipeline[],
+  file: string,
+  name: string | undefined,
+  many: boolean,
+  help: string,
+): Pipeline[] {
+  const names = pipelines.map((p) => `"${p.name}"`).join(", ");
   if (name !== undefined) {
-    const found = pipelines.find((p) => p.name === name);
-    if (!found) {
+    const found = pipelines.filter((p) => p.name === name);
+    if (found.length === 0) {
+      throw new UsageError(`${JSON.stringify(file)} has no pipeline "${name}"; it has ${names}`, help);
+    }
+    if (found.length > 1) {
       throw new UsageError(
-        `${file} has no pipeline "${name}"; it has ${pipelines.map((p) => `"${p.name}"`).join(", ")}`,
+        `--pipeline "${name}" is ambiguous: ${
+          JSON.stringify(file)
+        } exports ${found.length} pipelines named "${name}"; give them distinct names`,
+        help,
       );
     }
     return found;
   }
-  if (pipelines.length > 1) {
+  if (pipelines.length > 1 && !many) {
     throw new UsageError(
-      `${file} exports ${pipelines.length} pipelines (${
-        pipelines.map((p) => `"${p.name}"`).join(", ")
-      }): choose one with --pipeline`,
+      `${
+        JSON.stringify(file)
+      } exports ${pipelines.length} pipelines (${names}): choose one with --pipeline <name>`,
+      help,
     );
   }
-  return pipelines[0];
+  return pipelines;
 }
 
-function parseParams(pairs: string[]): Record<string, unknown> {
+function parseParams(pairs: string[], help: string): Record<string, unknown> {
   const params: Record<string, unknown> = {};
   for (const pair of pairs) {
     const eq = pair.indexOf("=");
-    if (eq < 1) throw new UsageError(`--params ${JSON.stringify(pair)} is not key=value`);
+    if (eq < 1) throw new UsageError(`--params ${JSON.stringify(pair)} is not key=value`, help);
     const raw = pair.slice(eq + 1);
     let value: unknown = raw;
     try {
@@ -182,6 +370,103 @@ function parseParams(pairs: string[]): Record<string, unknown> {
     params[pair.slice(0, eq)] = value;
   }
   return params;
+}
+
+function warnUndecided(analysis: PipelineAnalysis): void {
+  if (analysis.undecided.length === 0) return;
+  console.error(
+    `glacier: pipeline "${analysis.name}": static analysis could not decide ${analysis.undecided.length} thing(s); --trace follows one run's choices:\n${
+      analysis.undecided.map((u) => `  ${u}`).join("\n")
+    }`,
+  );
+}
+
+function toJson(analysis: PipelineAnalysis, cost: CostEstimate) {
+  const requirements = new Map(analysis.requirements.map((r) => [r.executor, r]));
+  return {
+    name: analysis.name,
+    nodes: analysis.dag.nodes.map((n) => ({
+      id: n.id,
+      task: n.task.name,
+      executor: n.executor,
+      kind: n.resource.kind,
+      service: n.resource.service,
+      inputs: n.inputs,
+      outputs: n.outputs,
+      reads: n.reads,
+      writes: n.writes,
+      dynamic: n.dynamic,
+      ...(n.condition === undefined ? {} : { condition: n.condition }),
+    })),
+    edges: analysis.dag.edges.map(([from, to]) => ({ from, to })),
+    executors: analysis.executors.map((e) => {
+      const { executor: _, kind: _k, service: _s, reads: _r, writes: _w, ...req } = requirements.get(e.name)!;
+      return { ...e, ...req };
+    }),
+    dataSources: analysis.dataSources,
+    dataSinks: analysis.dataSinks,
+    cost,
+  };
+}
+
+function money(n: number): string {
+  return n === 0 ? "$0" : n < 0.01 ? `$${n.toPrecision(2)}` : `$${n.toFixed(2)}`;
+}
+
+function summary(analysis: PipelineAnalysis, cost: CostEstimate, file: string): string {
+  const dag = analysis.dag;
+  const out: string[] = [];
+  const how = analysis.method === "static" ? "read from the source" : "traced";
+  out.push(`Pipeline "${analysis.name}" (${file}, ${how})`);
+  const stages = dag.stages();
+  out.push(`\nDAG: ${dag.nodes.length} tasks, ${dag.edges.length} edges, ${stages.length} stages`);
+  for (const [i, stage] of stages.entries()) {
+    out.push(`  stage ${i + 1}`);
+    for (const n of stage) {
+      const marks = [
+        n.inputs.length ? `← ${n.inputs.join(", ")}` : "",
+        n.dynamic ? "(dynamic: count known at run time)" : "",
+        n.condition ? `(if ${n.condition})` : "",
+      ].filter(Boolean).join(" ");
+      out.push(`    ${n.id} [${n.executor}]${marks ? " " + marks : ""}`);
+    }
+  }
+  out.push("\nExecutors:");
+  for (const r of analysis.requirements) {
+    const size = [
+      r.memoryMb !== undefined ? `${r.memoryMb} MB` : "",
+      r.timeoutSeconds !== undefined ? `timeout ${r.timeoutSeconds} s` : "",
+      r.machine ?? "",
+      r.nodeCount !== undefined ? `${r.nodeCount} nodes` : "",
+    ].filter(Boolean).join(", ");
+    const nodes = analysis.executors.find((e) => e.name === r.executor)!.nodes;
+    out.push(`  ${r.executor} (${r.kind}, ${r.service}${size ? `, ${size}` : ""}): ${nodes.join(", ")}`);
+    out.push(`    runtime: ${r.runtime}`);
+    for (const p of r.storagePermissions) out.push(`    needs ${p}`);
+  }
+  out.push("\nData sources:");
+  if (analysis.dataSources.length === 0) out.push("  (none)");
+  for (const s of analysis.dataSources) out.push(`  ${s.uri} → ${s.nodes.join(", ")}`);
+  out.push("Data sinks:");
+  if (analysis.dataSinks.length === 0) out.push("  (none)");
+  for (const s of analysis.dataSinks) out.push(`  ${s.nodes.join(", ")} → ${s.uri}`);
+  if (analysis.undecided.length) {
+    out.push("\nNot decided statically (glacier analyze --trace follows one run's choices):");
+    for (const u of analysis.undecided) out.push(`  ${u}`);
+  }
+  out.push(
+    `\nCost: ${money(cost.perRun)} per run, ${money(cost.perMonth)} per month (${
+      Math.round(cost.runsPerMonth * 100) / 100
+    } runs)`,
+  );
+  for (const l of cost.lines) {
+    out.push(
+      `  ${l.item.padEnd(30)} ${l.executor.padEnd(14)} ${l.quantity.padEnd(28)} ${money(l.perRun)}/run`,
+    );
+  }
+  out.push("  Assumptions:");
+  for (const a of cost.assumptions) out.push(`    - ${a}`);
+  return out.join("\n") + "\n";
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -114,7 +114,20 @@ export { KIND_COLORS, PipelineDAG } from "./src/dag.ts";
 export type { DAGNode, DAGNodeInit, DataLocation, ResourceInfo } from "./src/dag.ts";
 
 export { PipelineAnalysis } from "./src/analyze/analysis.ts";
-export type { AnalysisMethod, ExecutorUse } from "./src/analyze/analysis.ts";
+export type {
+  AnalysisMethod,
+  ExecutorRequirements,
+  ExecutorUse,
+  NodeFacts,
+  PipelineAnalysisOptions,
+} from "./src/analyze/analysis.ts";
+export { analyzeStatic } from "./src/analyze/static.ts";
+export type { StaticResult, StaticTarget } from "./src/analyze/static.ts";
+export { COST_DEFAULTS } from "./src/analyze/cost.ts";
+export type { CostEstimate, CostLine, CostOptions, TaskFigures } from "./src/analyze/cost.ts";
+export { PRICES } from "./src/analyze/pricing.ts";
+export type { PriceTable } from "./src/analyze/pricing.ts";
+export { toSvg } from "./src/analyze/svg.ts";
 
 export type { RunReport, TaskReport, TaskStatus } from "./src/run/report.ts";
 export type { Executor, TaskInvocation } from "./src/run/executor.ts";

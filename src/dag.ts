@@ -245,17 +245,26 @@ export class PipelineDAG {
     return lines.join("\n") + "\n";
   }
 
-  /** A Graphviz DOT digraph, coloured by executor kind. */
+  /**
+   * A Graphviz DOT digraph: tasks coloured by executor kind and labelled with
+   * their executor, conditional calls as hexagons with their condition,
+   * dynamic ones dashed with a double border, storage as cylinders, and a
+   * legend of what is used.
+   */
   toDot(): string {
     const q = (s: string) => JSON.stringify(s);
     const lines = [
       `digraph ${q(this.name)} {`,
       "  rankdir=LR;",
-      '  node [fontname="Helvetica", style=filled];',
+      '  node [fontname="Helvetica,Arial,sans-serif", fontsize=12, style=filled, margin="0.15,0.06"];',
+      '  edge [color="#555555"];',
     ];
     for (const node of this.nodes) {
+      const label = [node.id, node.executor];
+      if (node.condition) label.push(`if ${shorten(node.condition, 36)}`);
+      if (node.dynamic) label.push("(dynamic)");
       const attrs = [
-        `label=${q(`${node.id}\n${node.executor}`)}`,
+        `label=${q(label.join("\n"))}`,
         `fillcolor=${q(KIND_COLORS[node.resource.kind])}`,
         `shape=${node.condition ? "hexagon" : "box"}`,
       ];
@@ -264,11 +273,38 @@ export class PipelineDAG {
       lines.push(`  ${q(node.id)} [${attrs.join(", ")}];`);
     }
     const data = new Set([...this.sources, ...this.sinks].map((l) => l.uri));
-    for (const uri of data) lines.push(`  ${q(uri)} [shape=cylinder, fillcolor="#eeeeee"];`);
+    for (const uri of data) {
+      lines.push(
+        `  ${q(uri)} [shape=cylinder, fillcolor="#eeeeee", label=${q(shortUri(uri))}, tooltip=${
+          q(uri)
+        }, margin="0.3,0.08"];`,
+      );
+    }
     for (const [from, to] of this.edges) lines.push(`  ${q(from)} -> ${q(to)};`);
     for (const node of this.nodes) {
       for (const uri of node.reads) lines.push(`  ${q(uri)} -> ${q(node.id)} [style=dashed];`);
       for (const uri of node.writes) lines.push(`  ${q(node.id)} -> ${q(uri)} [style=dashed];`);
+    }
+    const kinds = [...new Set(this.nodes.map((n) => n.resource.kind))];
+    const legend = kinds.map((k) =>
+      `    "legend:${k}" [label=${q(k)}, shape=box, fillcolor=${q(KIND_COLORS[k])}];`
+    );
+    if (this.nodes.some((n) => n.condition)) {
+      legend.push('    "legend:conditional" [label="conditional", shape=hexagon, fillcolor="#ffffff"];');
+    }
+    if (this.nodes.some((n) => n.dynamic)) {
+      legend.push(
+        '    "legend:dynamic" [label="dynamic", shape=box, peripheries=2, style="filled,dashed", fillcolor="#ffffff"];',
+      );
+    }
+    if (this.nodes.length > 0) {
+      lines.push(
+        "  subgraph cluster_legend {",
+        '    label="legend"; fontname="Helvetica,Arial,sans-serif"; fontsize=10; style=dashed; color="#999999";',
+        '    node [fontsize=10, width=0, height=0, margin="0.08,0.03"];',
+        ...legend,
+        "  }",
+      );
     }
     lines.push("}");
     return lines.join("\n") + "\n";
@@ -299,6 +335,18 @@ export const KIND_COLORS: Readonly<Record<ResourceKind, string>> = {
   cluster: "#e2d4ff",
   vm: "#d4f5d4",
 };
+
+function shorten(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+// Long local paths are shown by their last folders; the tooltip has the full URI.
+function shortUri(uri: string): string {
+  if (!uri.startsWith("file://") || uri.length <= 40) return uri;
+  const parts = uri.slice("file://".length).split("/");
+  const tail = parts.slice(-(uri.endsWith("/") ? 4 : 3)).join("/");
+  return `file://…/${tail}`;
+}
 
 function locations(nodes: readonly DAGNode[], pick: (n: DAGNode) => readonly string[]): DataLocation[] {
   const byUri = new Map<string, string[]>();

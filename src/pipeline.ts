@@ -6,7 +6,8 @@
  * @module
  */
 import { callerModule } from "./_caller.ts";
-import { PipelineAnalysis } from "./analyze/analysis.ts";
+import { type NodeFacts, PipelineAnalysis } from "./analyze/analysis.ts";
+import { analyzeStatic } from "./analyze/static.ts";
 import type { PipelineDAG } from "./dag.ts";
 import { errorMessage, GlacierError, TaskError } from "./errors.ts";
 import { runsSuppressed } from "./run/_guard.ts";
@@ -64,13 +65,27 @@ export interface RunOptions<P> {
   quiet?: boolean;
   /** Re-run only what failed or never ran in the last failed run of this pipeline. @default {false} */
   resume?: boolean;
+  /** Mode `analyze`: trace the pipeline function instead of reading its source. @default {false} */
+  trace?: boolean;
+  /** Mode `generate`: `terraform`, `cloudformation` or `pulumi`. @default {undefined} */
+  format?: string;
+  /** Modes `generate` and `deploy`: where files are written. @default {undefined} */
+  outputDir?: string;
+  /** Mode `deploy`: the orchestrator, such as `step-functions` or `airflow`. @default {undefined} */
+  orchestrator?: string;
+  /** Mode `deploy`: a 5-field cron schedule, overriding `config.schedule`. @default {undefined} */
+  schedule?: string;
 }
 
 /** Options for {@linkcode Pipeline.analyze}. */
 export interface AnalyzeOptions<P> {
-  /** Trace the pipeline function (tasks are not executed) instead of reading its source. @default {true until static analysis is wired} */
+  /**
+   * Trace the pipeline function (task bodies never run, but the pipeline
+   * function and the modules it imports do) instead of reading its source.
+   * @default {false}
+   */
   trace?: boolean;
-  /** Params for tracing. @default {{}} */
+  /** Params for tracing (static analysis follows every branch and needs none). @default {{}} */
   params?: P;
 }
 
@@ -131,7 +146,9 @@ export class Pipeline<P = AnyParams, R = unknown> {
       );
     }
     if (mode === "local") return await this.#runLocal(options);
-    if (mode === "analyze") return await this.analyze({ params: options.params }) as Resolved<R>;
+    if (mode === "analyze") {
+      return await this.analyze({ params: options.params, trace: options.trace }) as Resolved<R>;
+    }
     throw new GlacierError(
       "USER:MODE_UNAVAILABLE",
       `Pipeline "${this.name}": mode "${mode}" is not available yet in this version of Glacier; use "local" or "analyze"`,
@@ -147,6 +164,11 @@ export class Pipeline<P = AnyParams, R = unknown> {
    * @throws {GlacierError} When the pipeline function throws while tracing.
    */
   async trace(params?: P): Promise<PipelineDAG> {
+    const context = await this.#trace(params);
+    return callsToDAG(this.name, context.calls);
+  }
+
+  async #trace(params?: P): Promise<PipelineContext> {
     const tracer = new Tracer();
     const context = new PipelineContext(this.name, tracer);
     tracer.attach(context);
@@ -161,17 +183,31 @@ export class Pipeline<P = AnyParams, R = unknown> {
         { cause: error },
       );
     }
-    return callsToDAG(this.name, context.calls);
+    return context;
   }
 
   /**
-   * Analyzes the pipeline: its DAG, executors, data sources and sinks.
+   * Analyzes the pipeline: its DAG, executors, data sources and sinks,
+   * infrastructure requirements and cost. By default the DAG is read from
+   * the pipeline's source (static analysis: nothing the user wrote runs, every
+   * branch is followed, and what cannot be decided is listed in `undecided`);
+   * `trace: true` calls the pipeline function with tasks recorded, not run.
    *
    * @param options How to analyze.
    * @returns The analysis.
+   * @throws {GlacierError} When the source cannot be read or declares no pipeline of this name (static), or the function throws (trace).
    */
   async analyze(options: AnalyzeOptions<P> = {}): Promise<PipelineAnalysis> {
-    return new PipelineAnalysis(await this.trace(options.params), "trace");
+    const schedule = this.config.schedule;
+    if (options.trace) {
+      const context = await this.#trace(options.params);
+      const facts = new Map<string, NodeFacts>(
+        context.calls.map((c) => [c.nodeId, { options: { ...c.task.options } }]),
+      );
+      return new PipelineAnalysis(callsToDAG(this.name, context.calls), "trace", [], { facts, schedule });
+    }
+    const result = await analyzeStatic(this);
+    return new PipelineAnalysis(result.dag, "static", result.undecided, { facts: result.facts, schedule });
   }
 
   #params(params: P | undefined): P {

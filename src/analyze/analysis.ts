@@ -1,10 +1,14 @@
 /**
  * `PipelineAnalysis`: what a pipeline needs, read from its DAG — the
- * executors and their tasks, the data it reads and writes.
+ * executors and their tasks, the data it reads and writes, the
+ * infrastructure each executor needs, and what running it would cost.
  *
  * @module
  */
 import type { DataLocation, PipelineDAG, ResourceInfo } from "../dag.ts";
+import type { TaskEstimate, TaskPermissions } from "../task.ts";
+import { newestRun } from "./_history.ts";
+import { type CostEstimate, type CostOptions, estimateCost } from "./cost.ts";
 
 /** An execution resource the pipeline uses, with the calls bound to it. */
 export interface ExecutorUse extends ResourceInfo {
@@ -16,8 +20,66 @@ export interface ExecutorUse extends ResourceInfo {
   readonly writes: readonly string[];
 }
 
+/** What one executor needs to be provisioned: for generated infrastructure and reviews. */
+export interface ExecutorRequirements {
+  /** The executor's name. */
+  readonly executor: string;
+  /** `local`, `serverless`, `vm` or `cluster`. */
+  readonly kind: ResourceInfo["kind"];
+  /** The service, such as `lambda`. */
+  readonly service: string;
+  /** What runs the task code there. */
+  readonly runtime: string;
+  /** Memory in MB, where the service sizes by memory. */
+  readonly memoryMb?: number;
+  /** The service's own timeout in seconds, where it has one. */
+  readonly timeoutSeconds?: number;
+  /** The longest task `timeout` option among its tasks, in ms. */
+  readonly taskTimeoutMs?: number;
+  /** The machine: instance type, machine type, VM size or node type. */
+  readonly machine?: string;
+  /** Machine count, for clusters. */
+  readonly nodeCount?: number;
+  /** The Deno permissions its tasks ask for, each distinct value once. */
+  readonly denoPermissions: readonly TaskPermissions[];
+  /** Storage URIs its tasks read. */
+  readonly reads: readonly string[];
+  /** Storage URIs its tasks write. */
+  readonly writes: readonly string[];
+  /** Least-privilege storage permissions in the cloud's own terms, such as `s3:GetObject on arn:aws:s3:::lake/raw/*`. */
+  readonly storagePermissions: readonly string[];
+}
+
 /** How the DAG was obtained. */
 export type AnalysisMethod = "static" | "trace";
+
+/** Task options per node that analysis reads beyond the DAG. */
+export interface NodeFacts {
+  /** The task's options as written (`timeout`, `permissions`, `estimate`, …). */
+  readonly options: Readonly<Record<string, unknown>>;
+}
+
+/** Options for the {@linkcode PipelineAnalysis} constructor. */
+export interface PipelineAnalysisOptions {
+  /** Per node id, the options of its task. @default {empty} */
+  facts?: ReadonlyMap<string, NodeFacts>;
+  /** The pipeline's cron schedule, for cost estimates. @default {undefined} */
+  schedule?: string;
+}
+
+const RUNTIMES: Record<string, string> = {
+  local: "Deno worker pool on this machine",
+  lambda: "Deno on the provided.al2023 custom runtime",
+  "cloud-function": "Deno in a Cloud Run functions container",
+  "azure-function": "Deno as an Azure Functions custom handler",
+  ec2: "Deno on the instance, over SSH",
+  "compute-engine": "Deno on the instance, over SSH",
+  "azure-vm": "Deno on the VM, over SSH",
+  databricks: "Deno on the driver node of a Jobs run",
+  spark: "Deno on the Spark driver",
+  emr: "Deno on the primary node, as a job-flow step",
+  dataproc: "Deno on the primary node, as a Dataproc job",
+};
 
 /**
  * The analysis of one pipeline.
@@ -36,19 +98,30 @@ export class PipelineAnalysis {
   readonly dag: PipelineDAG;
   /** How the DAG was obtained. */
   readonly method: AnalysisMethod;
-  /** What static analysis could not decide, with where; empty for traced DAGs. */
+  /** What static analysis could not decide, each as `file:line:col: what`; empty for traced DAGs. */
   readonly undecided: readonly string[];
+  readonly #facts: ReadonlyMap<string, NodeFacts>;
+  readonly #schedule?: string;
 
   /**
-   * Builds it.
+   * Wraps a DAG; `pipeline.analyze()` builds this.
+   *
    * @param dag The DAG.
    * @param method How it was obtained.
    * @param undecided What could not be decided statically.
+   * @param options Task options per node and the pipeline's schedule.
    */
-  constructor(dag: PipelineDAG, method: AnalysisMethod, undecided: readonly string[] = []) {
+  constructor(
+    dag: PipelineDAG,
+    method: AnalysisMethod,
+    undecided: readonly string[] = [],
+    options: PipelineAnalysisOptions = {},
+  ) {
     this.dag = dag;
     this.method = method;
     this.undecided = undecided;
+    this.#facts = options.facts ?? new Map();
+    this.#schedule = options.schedule;
   }
 
   /** The pipeline's name. */
@@ -91,4 +164,89 @@ export class PipelineAnalysis {
   get dataSinks(): DataLocation[] {
     return this.dag.sinks;
   }
+
+  /** What each executor needs: runtime, memory, timeouts, permissions and the storage it touches. */
+  get requirements(): ExecutorRequirements[] {
+    return this.executors.map((e) => {
+      const c = e.config as Record<string, unknown>;
+      const options = e.nodes.map((id) => this.#facts.get(id)?.options ?? {});
+      const timeouts = options.map((o) => o.timeout).filter((t): t is number => typeof t === "number");
+      const permissions: TaskPermissions[] = [];
+      for (const o of options) {
+        const p = (o.permissions ?? "inherit") as TaskPermissions;
+        if (!permissions.some((q) => JSON.stringify(q) === JSON.stringify(p))) permissions.push(p);
+      }
+      const machine = c.instanceType ?? c.machineType ?? c.size ??
+        (c.newCluster as { nodeTypeId?: string } | undefined)?.nodeTypeId;
+      const memory = c.memory ?? c.executorMemory;
+      return {
+        executor: e.name,
+        kind: e.kind,
+        service: e.service,
+        runtime: RUNTIMES[e.service] ?? e.service,
+        ...(typeof memory === "number" ? { memoryMb: memory } : {}),
+        ...(typeof c.timeout === "number" ? { timeoutSeconds: c.timeout } : {}),
+        ...(timeouts.length ? { taskTimeoutMs: Math.max(...timeouts) } : {}),
+        ...(typeof machine === "string" ? { machine } : {}),
+        ...(typeof (c.nodes ?? c.numExecutors) === "number"
+          ? { nodeCount: (c.nodes ?? c.numExecutors) as number }
+          : {}),
+        denoPermissions: permissions,
+        reads: e.reads,
+        writes: e.writes,
+        storagePermissions: storagePermissions(e.reads, e.writes),
+      };
+    });
+  }
+
+  /**
+   * Estimates what the pipeline costs per run and per month, from the dated
+   * price table in `pricing.ts`. Durations come from the newest run report
+   * of this pipeline in `.glacier/runs/`, else the tasks' `estimate` option,
+   * else stated defaults; every assumption is listed in the result.
+   *
+   * @param options Runs per month, or a cron schedule (default: the pipeline's `config.schedule`, else 30 runs).
+   * @returns The estimate with its lines and assumptions.
+   * @throws {RangeError} When `runsPerMonth` is negative or the schedule is not 5-field cron.
+   */
+  async estimateCost(options: CostOptions = {}): Promise<CostEstimate> {
+    const run = options.runsDir === false ? undefined : await newestRun(this.name, options.runsDir);
+    const estimates = new Map<string, TaskEstimate | undefined>();
+    for (const node of this.dag.nodes) {
+      estimates.set(node.id, this.#facts.get(node.id)?.options.estimate as TaskEstimate | undefined);
+    }
+    return estimateCost(this.dag, estimates, run, { ...options, pipelineSchedule: this.#schedule });
+  }
+}
+
+function storagePermissions(reads: readonly string[], writes: readonly string[]): string[] {
+  const out: string[] = [];
+  const grant = (uri: string, write: boolean) => {
+    const m = uri.match(/^(s3|gs|az):\/\/([^/]+)\/?(.*)$/);
+    if (!m) return;
+    const [, scheme, bucket, key] = m;
+    const pattern = key === "" || key.endsWith("/") ? `${key}*` : key;
+    if (scheme === "s3") {
+      const actions = write ? ["s3:PutObject", "s3:DeleteObject"] : ["s3:GetObject"];
+      out.push(`${actions.join(", ")} on arn:aws:s3:::${bucket}/${pattern}`);
+      if (!write && pattern.endsWith("*")) {
+        out.push(`s3:ListBucket on arn:aws:s3:::${bucket} (prefix "${key}")`);
+      }
+    } else if (scheme === "gs") {
+      out.push(
+        `${
+          write
+            ? "storage.objects.create, storage.objects.delete"
+            : "storage.objects.get, storage.objects.list"
+        } on gs://${bucket}/${pattern}`,
+      );
+    } else {
+      out.push(
+        `${write ? "Storage Blob Data Contributor" : "Storage Blob Data Reader"} on container ${bucket}`,
+      );
+    }
+  };
+  reads.forEach((u) => grant(u, false));
+  writes.forEach((u) => grant(u, true));
+  return [...new Set(out)];
 }

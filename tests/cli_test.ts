@@ -1,0 +1,195 @@
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+const FIXTURES = "tests/fixtures/analyze";
+
+async function glacier(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "cli.ts", ...args],
+    cwd: ROOT,
+    env: { NO_COLOR: "1", ...env },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
+}
+
+Deno.test("glacier analyze --json prints the pipelines with nodes, edges, executors, data and cost", async () => {
+  const { code, stdout, stderr } = await glacier(["analyze", `${FIXTURES}/sequential.ts`, "--json"]);
+  assert.equal(code, 0, stderr);
+  const json = JSON.parse(stdout);
+  assert.deepEqual(Object.keys(json), ["pipelines"]);
+  assert.equal(json.pipelines.length, 1);
+  const p = json.pipelines[0];
+  assert.deepEqual(Object.keys(p), [
+    "name",
+    "nodes",
+    "edges",
+    "executors",
+    "dataSources",
+    "dataSinks",
+    "cost",
+  ]);
+  assert.equal(p.name, "sequential");
+  assert.deepEqual(p.nodes.map((n: { id: string }) => n.id), ["extract", "clean", "enrich", "save"]);
+  assert.deepEqual(p.nodes[1].task, "clean");
+  assert.deepEqual(p.nodes[1].executor, "lambda");
+  assert.deepEqual(p.edges[0], { from: "extract", to: "clean" });
+  assert.deepEqual(p.executors.map((e: { name: string }) => e.name), ["local", "lambda", "databricks"]);
+  assert.deepEqual(p.dataSources[0].uri, "s3://data-lake/raw/orders.parquet");
+  assert.deepEqual(p.dataSinks[0].uri, "s3://data-lake/output/orders.parquet");
+  assert.equal(p.cost.currency, "USD");
+  assert.ok(p.cost.perRun > 0 && Array.isArray(p.cost.assumptions));
+});
+
+Deno.test("glacier analyze prints a readable summary by stages and analyzes every exported pipeline", async () => {
+  const { code, stdout } = await glacier(["analyze", `${FIXTURES}/clouds.ts`, "--schedule", "0 * * * *"]);
+  assert.equal(code, 0);
+  for (const name of ["gcp_pipeline", "azure_pipeline", "local_pipeline"]) {
+    assert.ok(stdout.includes(`"${name}"`));
+  }
+  assert.match(stdout, /stage 1\n {4}readA \[cloud_function\]/);
+  assert.match(stdout, /Data sinks:\n {2}azWrite → az:\/\/container\/out\/b\.csv/);
+  assert.match(stdout, /Cost: .* per month \(730 runs\)/);
+});
+
+Deno.test("glacier analyze reports what it could not decide, and --trace follows one run", async () => {
+  const stat = await glacier(["analyze", `${FIXTURES}/undecided.ts`]);
+  assert.equal(stat.code, 0);
+  assert.match(
+    stat.stdout,
+    /undecided\.ts:\d+:\d+: the task called by "pick\(\.\.\.\)" is chosen at run time/,
+  );
+  const traced = await glacier([
+    "analyze",
+    `${FIXTURES}/undecided.ts`,
+    "--trace",
+    "--params",
+    "fast=true",
+    "--json",
+  ]);
+  assert.equal(traced.code, 0, traced.stderr);
+  const ids = JSON.parse(traced.stdout).pipelines[0].nodes.map((n: { id: string }) => n.id);
+  assert.deepEqual(ids, ["load", "quick", "quick#2", "save"]);
+});
+
+Deno.test("glacier analyze and graph import the file without running its tasks or its top-level run()", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    for (const args of [["analyze", "--json"], ["graph"], ["analyze", "--trace"]]) {
+      const { code, stderr } = await glacier([args[0], `${FIXTURES}/no_run.ts`, ...args.slice(1)], {
+        GLACIER_MARKER_DIR: dir,
+      });
+      assert.equal(code, 0, stderr);
+    }
+    const markers = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+    // Importing ran the module's top level (the marker) and its run() returned undefined at once.
+    assert.deepEqual(markers, ["module-imported", "run-returned"]);
+    assert.equal(Deno.readTextFileSync(`${dir}/run-returned`), "null");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("glacier graph prints Mermaid, DOT and SVG", async () => {
+  const file = `${FIXTURES}/conditional.ts`;
+  const mermaid = await glacier(["graph", file]);
+  assert.equal(mermaid.code, 0);
+  assert.match(mermaid.stdout, /^flowchart LR/);
+  const dot = await glacier(["graph", file, "--format", "dot"]);
+  assert.match(dot.stdout, /^digraph "conditional"/);
+  assert.match(dot.stdout, /"heavy" \[.*shape=hexagon/);
+  const svg = await glacier(["graph", file, "--format", "svg"]);
+  assert.equal(svg.code, 0, svg.stderr);
+  assert.match(svg.stdout, /<svg/);
+  assert.ok(svg.stdout.includes("<title>light</title>"));
+});
+
+Deno.test("glacier graph --output-dir writes the picture and prints its path", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const { code, stdout } = await glacier([
+      "graph",
+      `${FIXTURES}/fan_out.ts`,
+      "--format",
+      "dot",
+      "--output-dir",
+      dir,
+    ]);
+    assert.equal(code, 0);
+    assert.equal(stdout.trim(), `${dir}/fan_out.dot`);
+    assert.match(await Deno.readTextFile(`${dir}/fan_out.dot`), /"load" -> "byRegion"/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("glacier run prints the result, and exits 1 when the pipeline fails", async () => {
+  const ok = await glacier([
+    "run",
+    `${FIXTURES}/failing.ts`,
+    "--pipeline",
+    "passing",
+    "--params",
+    "n=41",
+    "--workers",
+    "0",
+  ]);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.equal(ok.stdout.trim(), "42");
+  const failed = await glacier(["run", `${FIXTURES}/failing.ts`, "--pipeline", "failing", "--workers", "0"]);
+  assert.equal(failed.code, 1);
+  assert.match(failed.stderr, /this task always fails/);
+});
+
+Deno.test("glacier build, generate and deploy say they are not available yet and exit 1", async () => {
+  for (
+    const args of [["build"], ["generate", "--format", "pulumi"], ["deploy", "--orchestrator", "airflow"]]
+  ) {
+    const { code, stdout, stderr } = await glacier([args[0], `${FIXTURES}/fan_out.ts`, ...args.slice(1)]);
+    assert.equal(code, 1, args[0]);
+    assert.equal(stdout, "");
+    assert.match(stderr, /not available yet/);
+  }
+});
+
+Deno.test("glacier --help and <command> --help print usage and exit 0", async () => {
+  const top = await glacier(["--help"]);
+  assert.equal(top.code, 0);
+  for (const c of ["run", "analyze", "graph", "build", "generate", "deploy"]) {
+    assert.ok(top.stdout.includes(c));
+  }
+  const graph = await glacier(["graph", "--help"]);
+  assert.equal(graph.code, 0);
+  assert.match(graph.stdout, /Usage: glacier graph <file\.ts>/);
+  assert.match(graph.stdout, /mermaid \| dot \| svg/);
+  const generate = await glacier(["generate", "--help"]);
+  assert.match(generate.stdout, /terraform \| cloudformation \| pulumi/);
+});
+
+Deno.test("glacier exits 2 with a clear message on bad usage", async () => {
+  const cases: [string[], RegExp][] = [
+    [[], /Usage: glacier <command>/],
+    [["explode", "x.ts"], /Unknown command "explode"/],
+    [["analyze"], /needs a pipeline file/],
+    [["analyze", `${FIXTURES}/missing.ts`], /No such file ".*missing\.ts"/],
+    [["analyze", `${FIXTURES}/no_pipeline.ts`], /exports no pipeline/],
+    [["graph", `${FIXTURES}/clouds.ts`], /exports 3 pipelines .*choose one with --pipeline/],
+    [["analyze", `${FIXTURES}/same_name.ts`, "--pipeline", "twin"], /--pipeline "twin" is ambiguous/],
+    [["analyze", `${FIXTURES}/fan_out.ts`, "--pipeline", "nope"], /has no pipeline "nope"; it has "fan_out"/],
+    [["graph", `${FIXTURES}/fan_out.ts`, "--format", "png"], /Unknown format "png".*mermaid, dot, svg/],
+    [["run", `${FIXTURES}/fan_out.ts`, "--format", "dot"], /"glacier run" takes no --format/],
+    [["run", `${FIXTURES}/fan_out.ts`, "--params", "novalue"], /--params "novalue" is not key=value/],
+    [["analyze", `${FIXTURES}/fan_out.ts`, "--bogus"], /Unknown option '--bogus'/],
+  ];
+  for (const [args, message] of cases) {
+    const { code, stderr } = await glacier(args);
+    assert.equal(code, 2, `${args.join(" ")}: ${stderr}`);
+    assert.match(stderr, message, args.join(" "));
+  }
+});
