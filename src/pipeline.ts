@@ -15,7 +15,8 @@ import type { Executor } from "./run/executor.ts";
 import { inProcess } from "./run/inprocess.ts";
 import { localExecutorFactory } from "./run/local_executor.ts";
 import { createProgress } from "./run/progress.ts";
-import { newRunId, type RunReport, writeReport } from "./run/report.ts";
+import { latestReport, newRunId, type RunReport, writeReport } from "./run/report.ts";
+import { checkpoint, Reuse } from "./run/_reuse.ts";
 import { Scheduler } from "./run/scheduler.ts";
 import { resolveAll } from "./trace/call.ts";
 import { PipelineContext, withContext } from "./trace/context.ts";
@@ -220,8 +221,27 @@ export class Pipeline<P = AnyParams, R = unknown> {
     return value as P;
   }
 
+  // The latest run of this pipeline, when it failed: what `resume` continues.
+  async #resumable(): Promise<RunReport> {
+    const previous = await latestReport(this.name);
+    if (!previous) {
+      throw new GlacierError(
+        "USER:NOTHING_TO_RESUME",
+        `Pipeline "${this.name}" has no run in .glacier/runs to resume: run it without "resume" first`,
+      );
+    }
+    if (previous.status !== "failed") {
+      throw new GlacierError(
+        "USER:NOTHING_TO_RESUME",
+        `The latest run of pipeline "${this.name}" (${previous.runId}) succeeded, so there is nothing to resume: run it without "resume"`,
+      );
+    }
+    return previous;
+  }
+
   async #runLocal(options: RunOptions<P>): Promise<Resolved<R>> {
-    const params = this.#params(options.params);
+    const previous = options.resume ? await this.#resumable() : undefined;
+    const params = this.#params(options.params ?? previous?.params as P | undefined);
     const workers = options.workers ?? navigator.hardwareConcurrency;
     if (!Number.isInteger(workers) || workers < 0) {
       throw new RangeError(
@@ -236,11 +256,14 @@ export class Pipeline<P = AnyParams, R = unknown> {
       ? inProcess
       : factory({ workers, pipeline: this.name, runId });
     const progress = createProgress({ quiet: options.quiet, pipeline: this.name });
+    const reuse = new Reuse(previous);
     const scheduler = new Scheduler({
       pipeline: this.name,
       runId,
       executorFor: () => executor,
       onEvent: (event) => progress.event(event),
+      reuse: (call, args) => reuse.find(call, args),
+      produced: (call, args, value) => reuse.keep(call, args, value),
     });
     const context = new PipelineContext(this.name, scheduler);
     let value: unknown;
@@ -258,6 +281,7 @@ export class Pipeline<P = AnyParams, R = unknown> {
     await executor.close();
     const failures = scheduler.failures();
     const failed = failures.length > 0 || hasError;
+    if (failed) await checkpoint(runId, scheduler.finished());
     const report: RunReport = {
       runId,
       pipeline: this.name,
@@ -267,6 +291,7 @@ export class Pipeline<P = AnyParams, R = unknown> {
       finishedAt: new Date().toISOString(),
       durationMs: Math.round(performance.now() - started),
       params: params as Record<string, unknown>,
+      ...(previous ? { resumedFrom: previous.runId } : {}),
       dag: callsToDAG(this.name, context.calls),
       tasks: scheduler.reports(),
     };

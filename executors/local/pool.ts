@@ -16,6 +16,8 @@ import { reviveBucket } from "../../src/provider.ts";
 import type { Executor, TaskInvocation } from "../../src/run/executor.ts";
 import type { TaskPermissions } from "../../src/task.ts";
 import { PAYLOAD_VERSION, type TaskPayload } from "../runner.ts";
+import { dirname, join } from "node:path";
+import { fileURLToPath as fromFileUrl } from "node:url";
 
 /** Options for {@linkcode WorkerPool}. */
 export interface WorkerPoolOptions {
@@ -95,7 +97,8 @@ export class WorkerPool implements Executor {
     if (this.#closed) {
       throw new GlacierError("SYSTEM:POOL_CLOSED", "The worker pool is closed: start a new run");
     }
-    const slot = await this.#acquire(task.options.permissions);
+    const permissions = withModuleRead(task.options.permissions, task.module);
+    const slot = await this.#acquire(permissions);
     // A lent table is detached here until the worker hands it back, so lend
     // only what nothing else needs meanwhile and what a retry will not need.
     const lend = invocation.lendable === true && task.options.retries === 0;
@@ -103,7 +106,7 @@ export class WorkerPool implements Executor {
     try {
       encoded = encodeValue(invocation.args, lend ? "transfer" : "share");
     } catch (error) {
-      this.#release(slot, keyOf(task.options.permissions));
+      this.#release(slot, keyOf(permissions));
       throw error;
     }
     const payload: TaskPayload = {
@@ -304,6 +307,46 @@ function remoteError(invocation: TaskInvocation, error: RemoteError): Error {
   remote.name = error.name;
   if (error.stack) remote.stack = error.stack;
   return remote;
+}
+
+// A narrowed worker must still read the module graph it imports to find the
+// task: grant read on the project that holds the module (the nearest folder
+// with a deno.json), and nothing more than the task asked for elsewhere.
+function withModuleRead(permissions: TaskPermissions, module: string): TaskPermissions {
+  if (permissions === "inherit" || !module.startsWith("file:")) return permissions;
+  const base: Deno.PermissionOptionsObject = permissions === "none"
+    ? { env: false, ffi: false, net: false, read: false, run: false, sys: false, write: false, import: false }
+    : permissions;
+  if (base.read === true || base.read === "inherit") return permissions;
+  const root = projectRoot(fromFileUrl(module));
+  return { ...base, read: [...(Array.isArray(base.read) ? base.read : []), root] };
+}
+
+const roots = new Map<string, string>();
+
+function projectRoot(file: string): string {
+  const start = dirname(file);
+  let root = roots.get(start);
+  if (root) return root;
+  root = start;
+  for (let dir = start;; dir = dirname(dir)) {
+    if (["deno.json", "deno.jsonc"].some((name) => existsSync(join(dir, name)))) {
+      root = dir;
+      break;
+    }
+    if (dirname(dir) === dir) break;
+  }
+  roots.set(start, root);
+  return root;
+}
+
+function existsSync(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function keyOf(permissions: TaskPermissions): string {

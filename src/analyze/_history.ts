@@ -1,6 +1,6 @@
-// The newest run report of a pipeline in `.glacier/runs/`, for cost figures.
-import { join } from "node:path";
-import { RUNS_DIR, type TaskReport } from "../run/report.ts";
+// The newest run report of a pipeline, for cost figures: the same reader
+// `resume` uses, narrowed to what estimates need.
+import { latestReport, RUNS_DIR, type TaskReport } from "../run/report.ts";
 
 /** What cost estimates read from a run report. */
 export interface PastRun {
@@ -11,20 +11,9 @@ export interface PastRun {
 
 /** Reads the newest report of `pipeline` in `dir`; undefined when none is readable. */
 export async function newestRun(pipeline: string, dir: string = RUNS_DIR): Promise<PastRun | undefined> {
-  let best: PastRun | undefined;
   try {
-    for await (const entry of Deno.readDir(dir)) {
-      if (!entry.isFile || !entry.name.endsWith(".json") || !entry.name.startsWith(`${pipeline}-`)) continue;
-      try {
-        const report = JSON.parse(await Deno.readTextFile(join(dir, entry.name)));
-        if (report?.pipeline !== pipeline || !Array.isArray(report.tasks)) continue;
-        if (!best || String(report.startedAt) > best.startedAt) best = report;
-      } catch {
-        // a half-written or foreign file: not a report
-      }
-    }
+    return await latestReport(pipeline, dir);
   } catch {
-    return undefined; // no runs folder yet
+    return undefined; // an unreadable runs folder: estimate without history
   }
-  return best;
 }

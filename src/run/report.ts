@@ -7,7 +7,7 @@
  */
 import { join } from "node:path";
 import type { PipelineDAG } from "../dag.ts";
-import { writeFileAtomic } from "../_fs.ts";
+import { isNotFound, writeFileAtomic } from "../_fs.ts";
 
 /** The state of one task call in a run. */
 export type TaskStatus = "waiting" | "running" | "done" | "cached" | "failed" | "skipped";
@@ -82,4 +82,31 @@ export async function writeReport(report: RunReport, dir: string = RUNS_DIR): Pr
 export function newRunId(pipeline: string): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
   return `${pipeline}-${stamp}-${crypto.randomUUID().slice(0, 8)}`;
+}
+
+/**
+ * The newest run report of a pipeline in `.glacier/runs/`, if any: what
+ * `resume` continues from and what cost estimates measure.
+ *
+ * @param pipeline The pipeline's name.
+ * @param dir The reports folder.
+ * @returns The report with the latest start, or undefined when none is readable.
+ */
+export async function latestReport(pipeline: string, dir: string = RUNS_DIR): Promise<RunReport | undefined> {
+  let latest: RunReport | undefined;
+  try {
+    for await (const entry of Deno.readDir(dir)) {
+      if (!entry.isFile || !entry.name.startsWith(`${pipeline}-`) || !entry.name.endsWith(".json")) continue;
+      try {
+        const report = JSON.parse(await Deno.readTextFile(join(dir, entry.name))) as RunReport;
+        if (report?.pipeline !== pipeline || !Array.isArray(report.tasks)) continue;
+        if (!latest || String(report.startedAt) > latest.startedAt) latest = report;
+      } catch {
+        // a foreign or unreadable file is not a report
+      }
+    }
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+  }
+  return latest;
 }

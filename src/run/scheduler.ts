@@ -34,6 +34,8 @@ export interface RunEvent {
 export interface Reuse {
   /** The value. */
   value: unknown;
+  /** Where it came from, for the report: `cache`, `checkpoint`. */
+  from: string;
 }
 
 /** Options for {@linkcode Scheduler}. */
@@ -144,6 +146,13 @@ export class Scheduler implements CallObserver {
     return [...this.#nodes.values()].filter((n) => n.status === "failed").map((n) => n.error!);
   }
 
+  /** The calls that finished (ran or were reused), with their values. */
+  finished(): { call: RecordedCall; value: unknown }[] {
+    return [...this.#nodes.values()]
+      .filter((n) => n.status === "done" || n.status === "cached")
+      .map((n) => ({ call: n.call, value: n.value }));
+  }
+
   /** The value of a settled call. */
   valueOf(id: string): unknown {
     return this.#nodes.get(id)?.value;
@@ -179,7 +188,7 @@ export class Scheduler implements CallObserver {
       args = substitute(call.args, (state) => this.#nodes.get(state.source.nodeId)!.value) as unknown[];
       const reused = await options.reuse?.(call, args);
       if (reused) {
-        node.ranOn = "cache";
+        node.ranOn = reused.from;
         return this.#settle(node, "cached", reused.value);
       }
     } catch (error) {
