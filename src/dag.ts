@@ -310,17 +310,27 @@ export class PipelineDAG {
     return lines.join("\n") + "\n";
   }
 
-  /** Plain data: `{ name, nodes, edges, sources, sinks }`. */
+  /**
+   * Plain data: `{ name, resources, nodes, edges, sources, sinks }`. Each
+   * resource is listed once; a node names its resource in `executor`.
+   */
   toJSON(): {
     name: string;
-    nodes: DAGNode[];
+    resources: Record<string, ResourceInfo>;
+    nodes: Omit<DAGNode, "resource">[];
     edges: { from: string; to: string }[];
     sources: DataLocation[];
     sinks: DataLocation[];
   } {
+    const resources: Record<string, ResourceInfo> = {};
+    const nodes = this.nodes.map(({ resource, ...node }) => {
+      resources[resource.name] ??= resource;
+      return node;
+    });
     return {
       name: this.name,
-      nodes: [...this.nodes],
+      resources,
+      nodes,
       edges: this.edges.map(([from, to]) => ({ from, to })),
       sources: this.sources,
       sinks: this.sinks,

@@ -20,7 +20,7 @@ import { checkpoint, Reuse } from "./run/_reuse.ts";
 import { Scheduler } from "./run/scheduler.ts";
 import { resolveAll } from "./trace/call.ts";
 import { PipelineContext, withContext } from "./trace/context.ts";
-import type { Resolved } from "./trace/ref.ts";
+import { isRef, type Resolved } from "./trace/ref.ts";
 import { callsToDAG } from "./trace/to_dag.ts";
 import { Tracer } from "./trace/tracer.ts";
 
@@ -270,7 +270,10 @@ export class Pipeline<P = AnyParams, R = unknown> {
     let fnError: unknown;
     let hasError = false;
     try {
-      const returned = await withContext(context, () => this.fn(params));
+      const result = withContext(context, () => this.fn(params));
+      // A ref returned by a sync function is not awaited here: `await` would
+      // wait for its value, and recording is over as soon as the function returns.
+      const returned = isRef(result) ? result : await result;
       scheduler.closeRecording();
       value = await resolveAll(returned);
     } catch (error) {

@@ -14,7 +14,7 @@ import { GlacierError, TaskError } from "../../src/errors.ts";
 import { assertCrossable, decodeValue, encodeValue, type Lent, reattach } from "../../src/data/payload.ts";
 import { reviveBucket } from "../../src/provider.ts";
 import type { Executor, TaskInvocation } from "../../src/run/executor.ts";
-import type { TaskPermissions } from "../../src/task.ts";
+import type { Task, TaskPermissions } from "../../src/task.ts";
 import { PAYLOAD_VERSION, type TaskPayload } from "../runner.ts";
 import { dirname, join } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
@@ -58,6 +58,7 @@ export class WorkerPool implements Executor {
   readonly #waiting: Waiter[] = [];
   #nextId = 1;
   #closed = false;
+  readonly #modules = new Set<string>();
 
   /**
    * Starts the default workers at once so the first tasks find them warm.
@@ -137,6 +138,20 @@ export class WorkerPool implements Executor {
     });
   }
 
+  /**
+   * Starts importing a task's module in every worker, once per module, so the
+   * first call on each worker does not wait for the import.
+   */
+  prepare(task: Task): void {
+    if (this.#modules.has(task.module) || this.#closed) return;
+    this.#modules.add(task.module);
+    for (const slots of this.#groups.values()) {
+      for (const slot of slots) {
+        if (!slot.dead) slot.worker.postMessage({ type: "load", module: task.module });
+      }
+    }
+  }
+
   /** Terminates every worker. */
   close(): Promise<void> {
     this.#closed = true;
@@ -188,6 +203,7 @@ export class WorkerPool implements Executor {
     const slots = this.#groups.get(key) ?? [];
     slots.push(slot);
     this.#groups.set(key, slots);
+    for (const module of this.#modules) worker.postMessage({ type: "load", module });
     worker.onmessage = (event) => this.#onMessage(slot, key, event.data);
     worker.onerror = (event) => {
       event.preventDefault(); // keep an uncaught error in a task from ending this process

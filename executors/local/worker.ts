@@ -10,6 +10,7 @@ import { suppressRuns } from "../../src/run/_guard.ts";
 import { assertCrossable, decodeValue, encodeValue } from "../../src/data/payload.ts";
 import { reviveBucket } from "../../src/provider.ts";
 import { checkPayload, loadTask, type TaskPayload } from "../runner.ts";
+import type { Task } from "../../src/task.ts";
 
 suppressRuns(); // a module imported here must not start its own run
 
@@ -32,11 +33,26 @@ interface RunMessage {
   lent: ArrayBuffer[];
 }
 
+// Found tasks by module and name: a repeated dynamic import still costs a
+// trip through the module loader on every call.
+const tasks = new Map<string, Task>();
+
+async function find(module: string, name: string): Promise<Task> {
+  const key = `${module}#${name}`;
+  let task = tasks.get(key);
+  if (!task) tasks.set(key, task = await loadTask(module, name));
+  return task;
+}
+
 self.onmessage = async (event: MessageEvent<RunMessage>) => {
   const { id, payload, lent } = event.data;
+  if ((event.data as { type: string }).type === "load") {
+    await import((event.data as unknown as { module: string }).module).catch(() => {}); // errors surface on run
+    return;
+  }
   try {
     checkPayload(payload);
-    const task = await loadTask(payload.module, payload.task);
+    const task = await find(payload.module, payload.task);
     const args = decodeValue(payload.args, reviveBucket) as unknown[];
     const value = await task.fn(...args);
     assertCrossable(value, `the value returned by task "${payload.task}" (call ${payload.nodeId})`);

@@ -74,12 +74,15 @@ export class ExecutionResource {
     return defineTask(this, optionsOrFn, maybeFn as (...args: A) => R);
   }
 
-  /** Plain data for the DAG and reports. */
+  #info?: ResourceInfo;
+
+  /** Plain data for the DAG and reports (built once: configs are immutable). */
   info(): ResourceInfo {
+    if (this.#info) return this.#info;
     const config: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(this.config ?? {})) {
       if (key !== "kind" && key !== "service" && key !== "clouds" && value !== undefined) config[key] = value;
     }
-    return { kind: this.kind, service: this.service, name: this.name, config };
+    return this.#info = Object.freeze({ kind: this.kind, service: this.service, name: this.name, config });
   }
 }

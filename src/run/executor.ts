@@ -42,6 +42,11 @@ export interface Executor {
   execute(invocation: TaskInvocation): Promise<unknown>;
   /** Releases what the executor holds (workers, connections). */
   close(): Promise<void>;
+  /**
+   * Told when a call of `task` is recorded, before it can run, so the
+   * executor can get ready (a pool imports the task's module in every worker).
+   */
+  prepare?(task: Task): void;
 }
 
 /** Makes the executors of one run. */

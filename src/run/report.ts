@@ -74,7 +74,11 @@ export const RUNS_DIR: string = join(".glacier", "runs");
  */
 export async function writeReport(report: RunReport, dir: string = RUNS_DIR): Promise<string> {
   const path = join(dir, `${report.runId}.json`);
-  await writeFileAtomic(path, JSON.stringify(report, null, 2) + "\n");
+  // Pretty for people; compact past a thousand tasks, where nobody reads it by eye.
+  await writeFileAtomic(
+    path,
+    JSON.stringify(report, null, report.tasks.length > 1000 ? undefined : 2) + "\n",
+  );
   return path;
 }
 

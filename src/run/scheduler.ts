@@ -104,6 +104,7 @@ export class Scheduler implements CallObserver {
     this.#nodes.set(call.nodeId, node);
     this.#unsettled++;
     this.#emit(node, "queued");
+    this.#options.executorFor(call.task).prepare?.(call.task);
     let failedDep: NodeRun | undefined;
     for (const id of call.deps) {
       const dep = this.#nodes.get(id)!;

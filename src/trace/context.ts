@@ -69,16 +69,17 @@ export class PipelineContext {
     const count = (this.#counts.get(task.name) ?? 0) + 1;
     this.#counts.set(task.name, count);
     const id = count === 1 ? task.name : `${task.name}#${count}`;
-    const deps: string[] = [];
+    const deps = new Set<string>();
     forEachRef(args, (state) => {
       const depId = state.source.nodeId;
+      if (deps.has(depId)) return;
       if (this.#byId.get(depId) !== state.source) {
         throw new GlacierError(
           "USER:FOREIGN_REF",
           `Task "${task.name}" in pipeline "${this.pipeline}" was given a ref to "${depId}" from outside this pipeline run; await that value first and pass the value`,
         );
       }
-      if (!deps.includes(depId)) deps.push(depId);
+      deps.add(depId);
     });
     const observer = this.#observer;
     const call: RecordedCall = {
@@ -86,7 +87,7 @@ export class PipelineContext {
       taskName: task.name,
       task,
       args,
-      deps,
+      deps: [...deps],
       dynamic: this.dynamic,
       index: this.calls.length,
       resolve(path) {
