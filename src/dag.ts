@@ -127,20 +127,24 @@ export class PipelineDAG {
         edges.push([input, node.id]);
       }
     }
-    this.nodes = nodes.map((n) =>
-      Object.freeze({
+    // Nodes are frozen; their arrays are typed readonly (freezing each one
+    // cost more than the rest of building a 10,000-node DAG).
+    const EMPTY: readonly string[] = Object.freeze([]);
+    this.nodes = nodes.map((n) => {
+      const node: DAGNode = {
         id: n.id,
-        task: Object.freeze({ ...n.task }),
+        task: { ...n.task },
         executor: n.resource.name,
         resource: n.resource,
-        inputs: Object.freeze([...(n.inputs ?? [])]),
-        outputs: Object.freeze(outputs.get(n.id)!),
-        reads: Object.freeze([...(n.reads ?? [])]),
-        writes: Object.freeze([...(n.writes ?? [])]),
+        inputs: n.inputs?.length ? [...n.inputs] : EMPTY,
+        outputs: outputs.get(n.id)!,
+        reads: n.reads?.length ? [...n.reads] : EMPTY,
+        writes: n.writes?.length ? [...n.writes] : EMPTY,
         dynamic: n.dynamic ?? false,
-        ...(n.condition === undefined ? {} : { condition: n.condition }),
-      })
-    );
+      };
+      if (n.condition !== undefined) (node as { condition?: string }).condition = n.condition;
+      return Object.freeze(node);
+    });
     this.edges = edges;
     this.#byId = new Map(this.nodes.map((n) => [n.id, n]));
     this.topologicalSort(); // fails on a cycle, so a built DAG is always acyclic

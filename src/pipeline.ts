@@ -261,7 +261,7 @@ export class Pipeline<P = AnyParams, R = unknown> {
       pipeline: this.name,
       runId,
       executorFor: () => executor,
-      onEvent: (event) => progress.event(event),
+      onEvent: options.quiet ? undefined : (event) => progress.event(event),
       reuse: (call, args) => reuse.find(call, args),
       produced: (call, args, value) => reuse.keep(call, args, value),
     });

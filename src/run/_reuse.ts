@@ -32,8 +32,11 @@ export class Reuse {
     return hit && { value: hit.value, from: "cache" };
   }
 
-  async keep(call: RecordedCall, args: readonly unknown[], value: unknown): Promise<void> {
-    if (!call.task.options.cache) return;
+  keep(call: RecordedCall, args: readonly unknown[], value: unknown): Promise<void> | undefined {
+    return call.task.options.cache ? this.#store(call, args, value) : undefined;
+  }
+
+  async #store(call: RecordedCall, args: readonly unknown[], value: unknown): Promise<void> {
     const key = this.#keys.get(call) ?? cacheKey(call.task, args);
     try {
       await this.#cache.put(key, value);

@@ -48,10 +48,10 @@ export interface SchedulerOptions {
   executorFor(task: Task): Executor;
   /** Told of every state change. @default {undefined} */
   onEvent?(event: RunEvent): void;
-  /** Looks up a value to reuse instead of running the call. @default {undefined} */
-  reuse?(call: RecordedCall, args: readonly unknown[]): Promise<Reuse | undefined>;
-  /** Told of every value a call produced by running. @default {undefined} */
-  produced?(call: RecordedCall, args: readonly unknown[], value: unknown): Promise<void>;
+  /** Looks up a value to reuse instead of running the call; undefined when there is nothing to look up. @default {undefined} */
+  reuse?(call: RecordedCall, args: readonly unknown[]): Promise<Reuse | undefined> | undefined;
+  /** Told of every value a call produced by running; undefined when there is nothing to wait for. @default {undefined} */
+  produced?(call: RecordedCall, args: readonly unknown[], value: unknown): Promise<void> | undefined;
 }
 
 interface NodeRun {
@@ -187,7 +187,8 @@ export class Scheduler implements CallObserver {
     let args: unknown[];
     try {
       args = substitute(call.args, (state) => this.#nodes.get(state.source.nodeId)!.value) as unknown[];
-      const reused = await options.reuse?.(call, args);
+      const lookup = options.reuse?.(call, args);
+      const reused = lookup && await lookup;
       if (reused) {
         node.ranOn = reused.from;
         return this.#settle(node, "cached", reused.value);
@@ -220,7 +221,8 @@ export class Scheduler implements CallObserver {
           this.#emit(node, "retry", error);
         },
       );
-      await options.produced?.(call, args, result.value);
+      const stored = options.produced?.(call, args, result.value);
+      if (stored) await stored;
       this.#settle(node, "done", result.value);
     } catch (error) {
       this.#fail(node, toTaskError(this.#scope(call), node.attempts || 1, error));
@@ -238,8 +240,9 @@ export class Scheduler implements CallObserver {
   }
 
   #emit(node: NodeRun, type: RunEvent["type"], error?: TaskError): void {
+    if (!this.#options.onEvent) return;
     const { call } = node;
-    this.#options.onEvent?.({
+    this.#options.onEvent({
       type,
       id: call.nodeId,
       task: call.task.name,
