@@ -24,7 +24,7 @@ import { pathToFileURL } from "node:url";
 import "./mod.ts";
 import { Pipeline } from "./src/pipeline.ts";
 import { GlacierError } from "./src/errors.ts";
-import { suppressRuns } from "./src/run/_guard.ts";
+import { allowRuns, suppressRuns } from "./src/run/_guard.ts";
 import type { PipelineAnalysis } from "./src/analyze/analysis.ts";
 import type { CostEstimate } from "./src/analyze/cost.ts";
 import { toSvg } from "./src/analyze/svg.ts";
@@ -38,7 +38,9 @@ type Option =
   | "orchestrator"
   | "schedule"
   | "trace"
-  | "workers";
+  | "workers"
+  | "resume"
+  | "quiet";
 
 const OPTION_HELP: Record<Option, string> = {
   pipeline: "--pipeline <name>    the pipeline to use (default: the only one the file exports)",
@@ -51,6 +53,8 @@ const OPTION_HELP: Record<Option, string> = {
   trace:
     "--trace              trace the pipeline function (task bodies never run) instead of reading its source",
   workers: "--workers <n>        local worker count, 0 to run every task in this process",
+  resume: "--resume             re-run only what failed or never ran in the last failed run",
+  quiet: "--quiet              no progress display",
 };
 
 interface Command {
@@ -61,7 +65,10 @@ interface Command {
 }
 
 const COMMANDS: Record<string, Command> = {
-  run: { summary: "run a pipeline on this machine", options: ["pipeline", "params", "workers", "json"] },
+  run: {
+    summary: "run a pipeline on this machine",
+    options: ["pipeline", "params", "workers", "resume", "quiet", "json"],
+  },
   analyze: {
     summary: "show a pipeline's DAG, executors, data, infrastructure and cost",
     options: ["pipeline", "params", "json", "trace", "schedule"],
@@ -143,6 +150,8 @@ export async function main(args: string[]): Promise<number> {
           schedule: { type: "string" },
           trace: { type: "boolean" },
           workers: { type: "string" },
+          resume: { type: "boolean" },
+          quiet: { type: "boolean" },
           help: { type: "boolean", short: "h" },
         },
       });
@@ -207,7 +216,12 @@ export async function main(args: string[]): Promise<number> {
 
     switch (command) {
       case "run": {
-        const result = await pipelines[0].run({ params, workers });
+        const result = await pipelines[0].run({
+          params: values.params === undefined ? undefined : params,
+          workers,
+          resume: values.resume,
+          quiet: values.quiet,
+        });
         if (values.json) console.log(JSON.stringify({ result: result ?? null }, null, 2));
         else if (result !== undefined) console.log(JSON.stringify(result, null, 2) ?? String(result));
         return 0;
@@ -316,11 +330,6 @@ async function loadPipelines(file: string, help: string): Promise<Pipeline[]> {
     );
   }
   return pipelines;
-}
-
-// Lets `pipeline.run()` work again once the module is loaded (see src/run/_guard.ts).
-function allowRuns(): void {
-  delete (globalThis as Record<symbol, unknown>)[Symbol.for("glacier.suppressRuns")];
 }
 
 function choose(

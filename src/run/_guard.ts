@@ -10,3 +10,7 @@ export function suppressRuns(): void {
 export function runsSuppressed(): boolean {
   return (globalThis as Record<symbol, unknown>)[KEY] === true;
 }
+
+export function allowRuns(): void {
+  delete (globalThis as Record<symbol, unknown>)[KEY];
+}

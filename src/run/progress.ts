@@ -65,10 +65,12 @@ export function createProgress(options: ProgressOptions): Progress {
     const all = [...rows.values()];
     const counts: Record<string, number> = {};
     for (const row of all) counts[row.state] = (counts[row.state] ?? 0) + 1;
-    // Running and failed rows first, then the latest finished ones.
+    // Running and failed rows first, then the latest finished, then what waits in order.
+    const active = (r: Row) => r.state === "running" || r.state === "retry" || r.state === "failed";
     const shown = [
-      ...all.filter((r) => r.state === "running" || r.state === "retry" || r.state === "failed"),
-      ...all.filter((r) => r.state !== "running" && r.state !== "retry" && r.state !== "failed").reverse(),
+      ...all.filter(active),
+      ...all.filter((r) => !active(r) && r.state !== "waiting").reverse(),
+      ...all.filter((r) => r.state === "waiting"),
     ].slice(0, MAX_ROWS);
     const lines = [
       `\x1b[1m${options.pipeline}\x1b[0m  ${((performance.now() - started) / 1000).toFixed(1)} s  ` +
