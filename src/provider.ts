@@ -15,8 +15,7 @@ import {
 } from "./config.ts";
 import { GlacierError } from "./errors.ts";
 import { ExecutionResource } from "./resources/execution.ts";
-import { LocalStore } from "./resources/_local_store.ts";
-import { Bucket, type BucketLocation } from "./resources/storage.ts";
+import { Bucket, type BucketLocation, bucketLocation } from "./resources/storage.ts";
 
 /** Options for {@linkcode Provider}. */
 export interface ProviderOptions {
@@ -202,30 +201,10 @@ export class Provider {
   }
 }
 
-/**
- * Rebuilds a bucket from plain data (what the payload codec sends), for the
- * worker or remote runner that receives it.
- *
- * @param parts The provider config as data, the bucket and the path.
- * @returns The bucket.
- */
-export function reviveBucket(parts: { config: unknown; bucket: string; path: string }): Bucket {
-  return new Bucket(location(parts.config as ProviderConfig), parts.bucket, parts.path);
-}
+const SCHEMES: Record<Cloud, string> = { local: "file", aws: "s3", gcp: "gs", azure: "az" };
 
 function location(config: ProviderConfig): BucketLocation {
-  switch (config.cloud) {
-    case "local": {
-      const store = new LocalStore(config.root);
-      return { scheme: "file", config, uri: (b, k) => store.uri(b, k), store };
-    }
-    case "aws":
-      return { scheme: "s3", config, uri: (b, k) => `s3://${b}/${k}` };
-    case "gcp":
-      return { scheme: "gs", config, uri: (b, k) => `gs://${b}/${k}` };
-    case "azure":
-      return { scheme: "az", config, uri: (b, k) => `az://${b}/${k}` };
-  }
+  return bucketLocation(SCHEMES[config.cloud], config);
 }
 
 function describe(value: unknown): string {

@@ -12,7 +12,6 @@
  */
 import { GlacierError, TaskError } from "../../src/errors.ts";
 import { assertCrossable, decodeValue, encodeValue, type Lent, reattach } from "../../src/data/payload.ts";
-import { reviveBucket } from "../../src/provider.ts";
 import type { Executor, TaskInvocation } from "../../src/run/executor.ts";
 import type { Task, TaskPermissions } from "../../src/task.ts";
 import { PAYLOAD_VERSION, type TaskPayload } from "../runner.ts";
@@ -231,7 +230,7 @@ export class WorkerPool implements Executor {
         reattach(job.lent, message.lent as ArrayBuffer[]);
         if (message.type === "result") {
           try {
-            job.resolve(decodeValue(message.value, reviveBucket));
+            job.resolve(decodeValue(message.value));
           } catch (error) {
             job.reject(error);
           }

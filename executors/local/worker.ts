@@ -8,7 +8,6 @@
 /// <reference lib="deno.worker" />
 import { suppressRuns } from "../../src/run/_guard.ts";
 import { assertCrossable, decodeValue, encodeValue } from "../../src/data/payload.ts";
-import { reviveBucket } from "../../src/provider.ts";
 import { checkPayload, loadTask, type TaskPayload } from "../runner.ts";
 import type { Task } from "../../src/task.ts";
 
@@ -53,7 +52,7 @@ self.onmessage = async (event: MessageEvent<RunMessage>) => {
   try {
     checkPayload(payload);
     const task = await find(payload.module, payload.task);
-    const args = decodeValue(payload.args, reviveBucket) as unknown[];
+    const args = decodeValue(payload.args) as unknown[];
     const value = await task.fn(...args);
     assertCrossable(value, `the value returned by task "${payload.task}" (call ${payload.nodeId})`);
     const encoded = encodeValue(value, "transfer");

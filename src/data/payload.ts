@@ -30,7 +30,7 @@ import {
   Vector,
 } from "apache-arrow";
 import type { DataType } from "apache-arrow";
-import { Bucket } from "../resources/storage.ts";
+import { Bucket, type BucketData } from "../resources/storage.ts";
 
 /** How tables are encoded. */
 export type TableEncoding = "transfer" | "share" | "ipc";
@@ -65,7 +65,7 @@ interface EncodedIpc {
 
 /** A bucket, as the data to rebuild it. */
 interface EncodedBucket {
-  $bucket: { scheme: string; config: unknown; bucket: string; path: string };
+  $bucket: BucketData;
 }
 
 /** What encoding produced: the data and the buffers to transfer with it. */
@@ -236,60 +236,46 @@ export function encodeValue(value: unknown, tables: TableEncoding): Encoded {
       return { $table: { schema, batches: v.batches.map((b) => data(b.data)) } } satisfies EncodedTable;
     }
     if (v instanceof Bucket) {
-      const location = v.location;
-      return {
-        $bucket: {
-          scheme: location.scheme,
-          config: { ...(location.config as object) },
-          bucket: v.bucket,
-          path: v.path,
-        },
-      } satisfies EncodedBucket;
+      const data = v.toData();
+      return { $bucket: { ...data, config: { ...(data.config as object) } } } satisfies EncodedBucket;
     }
-    if (Array.isArray(v)) return v.map(walk);
-    const proto = Object.getPrototypeOf(v);
-    if (proto === Object.prototype || proto === null) {
-      const out: Record<string, unknown> = {};
-      for (const key of Object.keys(v)) out[key] = walk((v as Record<string, unknown>)[key]);
-      return out;
-    }
-    if (v instanceof Map) return new Map([...v].map(([k, item]) => [walk(k), walk(item)]));
-    if (v instanceof Set) return new Set([...v].map(walk));
-    return v;
+    return mapContainer(v, walk);
   };
   return { value: walk(value), transfer, lent };
 }
-
-/** Rebuilds a bucket from its encoded form; given by the side that knows how (the provider). */
-export type BucketReviver = (encoded: EncodedBucket["$bucket"]) => Bucket;
 
 /**
  * Decodes a value encoded by {@linkcode encodeValue}.
  *
  * @param value The encoded data.
- * @param revive Rebuilds buckets.
  * @returns The value, tables rebuilt over the received buffers (no copy).
  */
-export function decodeValue(value: unknown, revive: BucketReviver): unknown {
+export function decodeValue(value: unknown): unknown {
   const walk = (v: unknown): unknown => {
     if (v === null || typeof v !== "object") return v;
     if ("$arrow" in v && (v as EncodedIpc).$arrow instanceof Uint8Array) {
       return tableFromIPC((v as EncodedIpc).$arrow);
     }
     if ("$table" in v) return decodeTable((v as EncodedTable).$table);
-    if ("$bucket" in v) return revive((v as EncodedBucket).$bucket);
-    if (Array.isArray(v)) return v.map(walk);
-    const proto = Object.getPrototypeOf(v);
-    if (proto === Object.prototype || proto === null) {
-      const out: Record<string, unknown> = {};
-      for (const key of Object.keys(v)) out[key] = walk((v as Record<string, unknown>)[key]);
-      return out;
-    }
-    if (v instanceof Map) return new Map([...v].map(([k, item]) => [walk(k), walk(item)]));
-    if (v instanceof Set) return new Set([...v].map(walk));
-    return v;
+    if ("$bucket" in v) return Bucket.fromData((v as EncodedBucket).$bucket);
+    return mapContainer(v, walk);
   };
   return walk(value);
+}
+
+// Rebuilds arrays, plain objects, Maps and Sets with `walk` applied inside;
+// any other object is returned as it is.
+function mapContainer(v: object, walk: (item: unknown) => unknown): unknown {
+  if (Array.isArray(v)) return v.map(walk);
+  const proto = Object.getPrototypeOf(v);
+  if (proto === Object.prototype || proto === null) {
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(v)) out[key] = walk((v as Record<string, unknown>)[key]);
+    return out;
+  }
+  if (v instanceof Map) return new Map([...v].map(([k, item]) => [walk(k), walk(item)]));
+  if (v instanceof Set) return new Set([...v].map(walk));
+  return v;
 }
 
 function decodeTable(encoded: EncodedTable["$table"]): Table {

@@ -324,18 +324,7 @@ export class Bucket {
    * ```
    */
   static fromData(data: BucketData): Bucket {
-    const { scheme, config } = data;
-    if (scheme === "file") {
-      const root = (config as { root?: unknown } | undefined)?.root;
-      if (typeof root !== "string") {
-        throw new TypeError(
-          `Cannot rebuild a "file" bucket: its config needs a "root" folder, got ${JSON.stringify(config)}`,
-        );
-      }
-      const store = new LocalStore(root);
-      return new Bucket({ scheme, config, uri: (b, k) => store.uri(b, k), store }, data.bucket, data.path);
-    }
-    return new Bucket({ scheme, config, uri: (b, k) => `${scheme}://${b}/${k}` }, data.bucket, data.path);
+    return new Bucket(bucketLocation(data.scheme, data.config), data.bucket, data.path);
   }
 
   /**
@@ -361,4 +350,25 @@ const GLOB = /[*?{]/;
 
 function schemaText(table: Table): string {
   return table.schema.fields.map((f) => `${f.name}: ${f.type}`).join(", ");
+}
+
+/**
+ * Where a bucket of a scheme lives, from the provider config as data: the one
+ * place that turns a scheme and config into URIs and, for local folders, a store.
+ *
+ * @param scheme `file`, `s3`, `gs` or `az`.
+ * @param config The provider config (a local one needs its `root`).
+ * @returns The location.
+ * @throws {TypeError} When a `file` config has no `root`.
+ */
+export function bucketLocation(scheme: string, config: unknown): BucketLocation {
+  if (scheme !== "file") return { scheme, config, uri: (b, k) => `${scheme}://${b}/${k}` };
+  const root = (config as { root?: unknown } | undefined)?.root;
+  if (typeof root !== "string") {
+    throw new TypeError(
+      `Cannot rebuild a "file" bucket: its config needs a "root" folder, got ${JSON.stringify(config)}`,
+    );
+  }
+  const store = new LocalStore(root);
+  return { scheme, config, uri: (b, k) => store.uri(b, k), store };
 }

@@ -16,7 +16,6 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { deserialize, serialize } from "node:v8";
 import { decodeValue, encodeValue } from "../data/payload.ts";
-import { reviveBucket } from "../provider.ts";
 import type { Task } from "../task.ts";
 import { isNotFound, writeFileAtomic } from "../_fs.ts";
 
@@ -32,7 +31,7 @@ export function storeBytes(value: unknown): Uint8Array {
 
 /** Decodes bytes written by {@linkcode storeBytes}. */
 export function loadBytes(bytes: Uint8Array): unknown {
-  return decodeValue(deserialize(bytes), reviveBucket);
+  return decodeValue(deserialize(bytes));
 }
 
 /**
