@@ -49,6 +49,7 @@ export {
   LambdaConfig,
   LocalConfig,
   SparkConfig,
+  VMConfigBase,
 } from "./src/config.ts";
 export type {
   AwsConfigOptions,

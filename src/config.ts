@@ -434,7 +434,7 @@ export class AzureFunctionConfig implements ExecutionConfigBase {
   }
 }
 
-/** What the VM configs share. */
+/** What the VM configs share: how to reach the machine over SSH and run tasks there. */
 export interface VMConfigOptions {
   /** The host to reach over SSH; when absent the instance is resolved by id at run time. @default {undefined} */
   host?: string;
@@ -444,17 +444,58 @@ export interface VMConfigOptions {
   user?: string;
   /** A private key file; by default the SSH agent is used. Never copied into payloads. @default {undefined} */
   keyFile?: string;
+  /** A known_hosts file to check the host key against; host keys are always checked. @default {ssh's own} */
+  knownHostsFile?: string;
+  /** Where the project is on the machine, when not at the same path as here. @default {undefined} */
+  remoteDir?: string;
+  /** The Deno executable on the machine. @default {"deno"} */
+  deno?: string;
 }
 
-function vmFields(owner: string, options: VMConfigOptions) {
-  intInRange(owner, "port", options.port, 1, 65_535);
-  matches(owner, "host", options.host, /^[A-Za-z0-9.:[\]-]+$/, "a host name or IP address");
-  return {
-    host: options.host,
-    port: options.port ?? 22,
-    user: options.user ?? "glacier",
-    keyFile: options.keyFile,
-  };
+/**
+ * What the VM configs share. Subclasses add the cloud's machine fields.
+ */
+export abstract class VMConfigBase implements ExecutionConfigBase {
+  /** Always `"vm"`. */
+  readonly kind = "vm" as const;
+  /** The cloud service. */
+  abstract readonly service: string;
+  /** The clouds whose providers can bind it. */
+  abstract readonly clouds: readonly Cloud[];
+  /** The SSH host. */
+  readonly host?: string;
+  /** The SSH port. */
+  readonly port: number;
+  /** The SSH user. */
+  readonly user: string;
+  /** The private key file. */
+  readonly keyFile?: string;
+  /** The known_hosts file. */
+  readonly knownHostsFile?: string;
+  /** Where the project is on the machine. */
+  readonly remoteDir?: string;
+  /** The Deno executable on the machine. */
+  readonly deno: string;
+
+  /**
+   * Checks and keeps the SSH fields.
+   *
+   * @param owner The config's name, for errors.
+   * @param options The SSH fields.
+   * @throws {RangeError} When the host or port are malformed.
+   */
+  constructor(owner: string, options: VMConfigOptions) {
+    intInRange(owner, "port", options.port, 1, 65_535);
+    matches(owner, "host", options.host, /^[A-Za-z0-9.:[\]-]+$/, "a host name or IP address");
+    matches(owner, "user", options.user, /^[a-z_][a-z0-9_.-]{0,31}$/i, "a user name");
+    this.host = options.host;
+    this.port = options.port ?? 22;
+    this.user = options.user ?? "glacier";
+    this.keyFile = options.keyFile;
+    this.knownHostsFile = options.knownHostsFile;
+    this.remoteDir = options.remoteDir;
+    this.deno = options.deno ?? "deno";
+  }
 }
 
 /** Options for {@linkcode EC2Config}. */
@@ -474,31 +515,22 @@ export interface EC2ConfigOptions extends VMConfigOptions {
  * console.assert(new EC2Config({ instanceType: "c7g.xlarge" }).service === "ec2");
  * ```
  */
-export class EC2Config implements ExecutionConfigBase {
-  /** Always `"vm"`. */
-  readonly kind = "vm" as const;
+export class EC2Config extends VMConfigBase {
   /** Always `"ec2"`. */
-  readonly service = "ec2" as const;
+  override readonly service = "ec2" as const;
   /** Only AWS. */
-  readonly clouds: readonly Cloud[] = ["aws"];
+  override readonly clouds: readonly Cloud[] = ["aws"];
   /** The instance type. */
   readonly instanceType: string;
   /** An existing instance id. */
   readonly instanceId?: string;
-  /** The SSH host. */
-  readonly host?: string;
-  /** The SSH port. */
-  readonly port: number;
-  /** The SSH user. */
-  readonly user: string;
-  /** The private key file. */
-  readonly keyFile?: string;
   /**
    * Builds it.
    * @param options The instance and how to reach it.
    * @throws {RangeError} When the instance type, id or port are malformed.
    */
   constructor(options: EC2ConfigOptions = {}) {
+    super("EC2Config", options);
     matches(
       "EC2Config",
       "instanceType",
@@ -513,11 +545,6 @@ export class EC2Config implements ExecutionConfigBase {
       /^i-[0-9a-f]{8,17}$/,
       'an instance id such as "i-0abc12345def67890"',
     );
-    const vm = vmFields("EC2Config", options);
-    this.host = vm.host;
-    this.port = vm.port;
-    this.user = vm.user;
-    this.keyFile = vm.keyFile;
     this.instanceType = options.instanceType ?? "m7i.large";
     this.instanceId = options.instanceId;
   }
@@ -540,31 +567,22 @@ export interface ComputeEngineConfigOptions extends VMConfigOptions {
  * console.assert(new ComputeEngineConfig().zone === "us-central1-a");
  * ```
  */
-export class ComputeEngineConfig implements ExecutionConfigBase {
-  /** Always `"vm"`. */
-  readonly kind = "vm" as const;
+export class ComputeEngineConfig extends VMConfigBase {
   /** Always `"compute-engine"`. */
-  readonly service = "compute-engine" as const;
+  override readonly service = "compute-engine" as const;
   /** Only GCP. */
-  readonly clouds: readonly Cloud[] = ["gcp"];
+  override readonly clouds: readonly Cloud[] = ["gcp"];
   /** The machine type. */
   readonly machineType: string;
   /** The zone. */
   readonly zone: string;
-  /** The SSH host. */
-  readonly host?: string;
-  /** The SSH port. */
-  readonly port: number;
-  /** The SSH user. */
-  readonly user: string;
-  /** The private key file. */
-  readonly keyFile?: string;
   /**
    * Builds it.
    * @param options The machine and how to reach it.
    * @throws {RangeError} When the machine type, zone or port are malformed.
    */
   constructor(options: ComputeEngineConfigOptions = {}) {
+    super("ComputeEngineConfig", options);
     matches(
       "ComputeEngineConfig",
       "machineType",
@@ -579,11 +597,6 @@ export class ComputeEngineConfig implements ExecutionConfigBase {
       /^[a-z]+-[a-z]+\d+-[a-z]$/,
       'a zone such as "us-central1-a"',
     );
-    const vm = vmFields("ComputeEngineConfig", options);
-    this.host = vm.host;
-    this.port = vm.port;
-    this.user = vm.user;
-    this.keyFile = vm.keyFile;
     this.machineType = options.machineType ?? "e2-standard-4";
     this.zone = options.zone ?? "us-central1-a";
   }
@@ -604,29 +617,20 @@ export interface AzureVMConfigOptions extends VMConfigOptions {
  * console.assert(new AzureVMConfig().size === "Standard_D4s_v5");
  * ```
  */
-export class AzureVMConfig implements ExecutionConfigBase {
-  /** Always `"vm"`. */
-  readonly kind = "vm" as const;
+export class AzureVMConfig extends VMConfigBase {
   /** Always `"azure-vm"`. */
-  readonly service = "azure-vm" as const;
+  override readonly service = "azure-vm" as const;
   /** Only Azure. */
-  readonly clouds: readonly Cloud[] = ["azure"];
+  override readonly clouds: readonly Cloud[] = ["azure"];
   /** The VM size. */
   readonly size: string;
-  /** The SSH host. */
-  readonly host?: string;
-  /** The SSH port. */
-  readonly port: number;
-  /** The SSH user. */
-  readonly user: string;
-  /** The private key file. */
-  readonly keyFile?: string;
   /**
    * Builds it.
    * @param options The size and how to reach it.
    * @throws {RangeError} When the size or port are malformed.
    */
   constructor(options: AzureVMConfigOptions = {}) {
+    super("AzureVMConfig", options);
     matches(
       "AzureVMConfig",
       "size",
@@ -634,11 +638,6 @@ export class AzureVMConfig implements ExecutionConfigBase {
       /^(Standard|Basic)_[A-Za-z0-9_]+$/,
       'a VM size such as "Standard_D4s_v5"',
     );
-    const vm = vmFields("AzureVMConfig", options);
-    this.host = vm.host;
-    this.port = vm.port;
-    this.user = vm.user;
-    this.keyFile = vm.keyFile;
     this.size = options.size ?? "Standard_D4s_v5";
   }
 }

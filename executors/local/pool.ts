@@ -15,8 +15,8 @@ import { assertCrossable, decodeValue, encodeValue, type Lent, reattach } from "
 import type { Executor, TaskInvocation } from "../../src/run/executor.ts";
 import type { Task, TaskPermissions } from "../../src/task.ts";
 import { PAYLOAD_VERSION, type TaskPayload } from "../runner.ts";
-import { dirname, join } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
+import { projectRoot } from "../_project.ts";
 
 /** Options for {@linkcode WorkerPool}. */
 export interface WorkerPoolOptions {
@@ -335,33 +335,6 @@ function withModuleRead(permissions: TaskPermissions, module: string): TaskPermi
   if (base.read === true || base.read === "inherit") return permissions;
   const root = projectRoot(fromFileUrl(module));
   return { ...base, read: [...(Array.isArray(base.read) ? base.read : []), root] };
-}
-
-const roots = new Map<string, string>();
-
-function projectRoot(file: string): string {
-  const start = dirname(file);
-  let root = roots.get(start);
-  if (root) return root;
-  root = start;
-  for (let dir = start;; dir = dirname(dir)) {
-    if (["deno.json", "deno.jsonc"].some((name) => existsSync(join(dir, name)))) {
-      root = dir;
-      break;
-    }
-    if (dirname(dir) === dir) break;
-  }
-  roots.set(start, root);
-  return root;
-}
-
-function existsSync(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function keyOf(permissions: TaskPermissions): string {
