@@ -11,7 +11,13 @@
  * @module
  */
 import { GlacierError, TaskError } from "../../src/errors.ts";
-import { assertCrossable, decodeValue, encodeValue, type Lent, reattach } from "../../src/data/payload.ts";
+import {
+  assertArgsCrossable,
+  decodeValue,
+  encodeValue,
+  type Lent,
+  reattach,
+} from "../../src/data/payload.ts";
 import type { Executor, TaskInvocation } from "../../src/run/executor.ts";
 import type { Task, TaskPermissions } from "../../src/task.ts";
 import { PAYLOAD_VERSION, type TaskPayload } from "../runner.ts";
@@ -88,12 +94,7 @@ export class WorkerPool implements Executor {
    */
   async execute(invocation: TaskInvocation): Promise<unknown> {
     const { task, nodeId, pipeline } = invocation;
-    invocation.args.forEach((arg, i) =>
-      assertCrossable(
-        arg,
-        `argument ${i + 1} of task "${task.name}" (call ${nodeId}) in pipeline "${pipeline}"`,
-      )
-    );
+    assertArgsCrossable(invocation);
     if (this.#closed) {
       throw new GlacierError("SYSTEM:POOL_CLOSED", "The worker pool is closed: start a new run");
     }

@@ -10,7 +10,7 @@
 import { serialize } from "node:v8";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { VMConfigBase } from "../../src/config.ts";
-import { assertCrossable, decodeValue, encodeValue } from "../../src/data/payload.ts";
+import { assertArgsCrossable, decodeValue, encodeValue } from "../../src/data/payload.ts";
 import { GlacierError, TaskError } from "../../src/errors.ts";
 import type { Executor, TaskInvocation } from "../../src/run/executor.ts";
 import { PAYLOAD_VERSION, type TaskPayload } from "../runner.ts";
@@ -57,12 +57,7 @@ export class SshExecutor implements Executor {
         `Task "${task.name}" is bound to VM "${this.#resource}", which has no "host": set host (an address SSH can reach) in its config`,
       );
     }
-    invocation.args.forEach((arg, i) =>
-      assertCrossable(
-        arg,
-        `argument ${i + 1} of task "${task.name}" (call ${nodeId}) in pipeline "${pipeline}"`,
-      )
-    );
+    assertArgsCrossable(invocation);
     const payload: TaskPayload = {
       version: PAYLOAD_VERSION,
       pipeline,

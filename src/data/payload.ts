@@ -31,6 +31,8 @@ import {
 } from "apache-arrow";
 import type { DataType } from "apache-arrow";
 import { Bucket, type BucketData } from "../resources/storage.ts";
+import { TaskError } from "../errors.ts";
+import type { TaskInvocation } from "../run/executor.ts";
 
 /** How tables are encoded. */
 export type TableEncoding = "transfer" | "share" | "ipc";
@@ -167,6 +169,34 @@ export function assertCrossable(value: unknown, where: string): void {
     for (const key of Object.keys(v)) visit((v as Record<string, unknown>)[key], `${path}.${key}`);
   };
   visit(value, "");
+}
+
+/**
+ * Checks every argument of a call before it is sent anywhere: the one check
+ * every executor that leaves this process runs.
+ *
+ * @param invocation The call.
+ * @throws {TaskError} `USER:NOT_CROSSABLE` (never retried) naming the pipeline, task, argument and path.
+ */
+export function assertArgsCrossable(invocation: TaskInvocation): void {
+  const { task, nodeId, pipeline, attempt } = invocation;
+  invocation.args.forEach((arg, i) => {
+    try {
+      assertCrossable(
+        arg,
+        `argument ${i + 1} of task "${task.name}" (call ${nodeId}) in pipeline "${pipeline}"`,
+      );
+    } catch (error) {
+      throw new TaskError((error as Error).message, {
+        pipeline,
+        task: task.name,
+        nodeId,
+        attempt,
+        code: "USER:NOT_CROSSABLE",
+        cause: error,
+      });
+    }
+  });
 }
 
 /**
