@@ -154,11 +154,6 @@ export class Scheduler implements CallObserver {
       .map((n) => ({ call: n.call, value: n.value }));
   }
 
-  /** The value of a settled call. */
-  valueOf(id: string): unknown {
-    return this.#nodes.get(id)?.value;
-  }
-
   /** The per-call reports, in recording order. */
   reports(): TaskReport[] {
     return [...this.#nodes.values()].map((n) => ({
