@@ -79,6 +79,8 @@ const COMMANDS: Record<string, Command> = {
     summary: "generate infrastructure code for a pipeline",
     options: ["pipeline", "format", "output-dir"],
     formats: ["terraform", "cloudformation", "pulumi"],
+    details:
+      "Writes the files to --output-dir (a folder Glacier wrote before is replaced whole), or prints them without it.",
   },
   deploy: {
     summary: "deploy a pipeline to an orchestrator",
@@ -255,9 +257,20 @@ export async function main(args: string[]): Promise<number> {
             pipelines[0].name
           }": "glacier build" (the remote artifact) is not available yet in this version of Glacier; use "glacier run" to run locally`,
         );
-      case "generate":
-        await pipelines[0].run({ mode: "generate", params, format: values.format ?? "terraform", outputDir });
+      case "generate": {
+        const result = await pipelines[0].generate({ format: values.format ?? "terraform", outputDir });
+        if (outputDir === undefined) {
+          // No folder: the files go to stdout, each after a `==> name <==` line, the summary to stderr.
+          const text = Object.entries(result.files).map(([name, body]) => `==> ${name} <==\n${body}`).join(
+            "\n",
+          );
+          await Deno.stdout.write(new TextEncoder().encode(text));
+          console.error(result.summary);
+        } else {
+          console.log(`${result.summary}\nwrote ${Object.keys(result.files).length} files to ${outputDir}`);
+        }
         return 0;
+      }
       case "deploy":
         await pipelines[0].run({
           mode: "deploy",

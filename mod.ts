@@ -129,6 +129,17 @@ export { PRICES } from "./src/analyze/pricing.ts";
 export type { PriceTable } from "./src/analyze/pricing.ts";
 export { toSvg } from "./src/analyze/svg.ts";
 
+export { checkFormat, GENERATE_FORMATS, generateInfrastructure } from "./src/codegen/generate.ts";
+export type {
+  CodegenInput,
+  GenerateFormat,
+  GenerateOptions,
+  GenerateResult,
+} from "./src/codegen/generate.ts";
+export { writeFilesAtomically } from "./src/codegen/write_files.ts";
+export type { GeneratedFiles } from "./src/codegen/write_files.ts";
+export { artifactPath, functionName, stagingPrefix } from "./src/codegen/naming.ts";
+
 export type { RunReport, TaskReport, TaskStatus } from "./src/run/report.ts";
 export type { Executor, TaskInvocation } from "./src/run/executor.ts";
 

@@ -5,9 +5,19 @@
  *
  * @module
  */
+import { relative, resolve } from "node:path";
 import { callerModule } from "./_caller.ts";
 import { type NodeFacts, PipelineAnalysis } from "./analyze/analysis.ts";
 import { analyzeStatic } from "./analyze/static.ts";
+import {
+  type CodegenInput,
+  generateInfrastructure,
+  type GenerateOptions,
+  type GenerateResult,
+} from "./codegen/generate.ts";
+import { checkFormat } from "./codegen/generate.ts";
+import { providerConfigs } from "./codegen/_target.ts";
+import { writeFilesAtomically } from "./codegen/write_files.ts";
 import type { PipelineDAG } from "./dag.ts";
 import { errorMessage, GlacierError, TaskError } from "./errors.ts";
 import { runsSuppressed } from "./run/_guard.ts";
@@ -149,6 +159,12 @@ export class Pipeline<P = AnyParams, R = unknown> {
     if (mode === "analyze") {
       return await this.analyze({ params: options.params, trace: options.trace }) as Resolved<R>;
     }
+    if (mode === "generate") {
+      return await this.generate({
+        format: options.format as string,
+        outputDir: options.outputDir,
+      }) as Resolved<R>;
+    }
     throw new GlacierError(
       "USER:MODE_UNAVAILABLE",
       `Pipeline "${this.name}": mode "${mode}" is not available yet in this version of Glacier; use "local" or "analyze"`,
@@ -208,6 +224,53 @@ export class Pipeline<P = AnyParams, R = unknown> {
     }
     const result = await analyzeStatic(this);
     return new PipelineAnalysis(result.dag, "static", result.undecided, { facts: result.facts, schedule });
+  }
+
+  /**
+   * Generates infrastructure code for the pipeline (Terraform, CloudFormation
+   * or Pulumi) from its static analysis: nothing the user wrote runs. With
+   * `outputDir` the files are written all at once (a folder Glacier wrote
+   * before is replaced whole; any other non-empty folder is refused).
+   *
+   * @param options The format and where to write.
+   * @returns The files, a summary, and the paths written.
+   * @throws {RangeError} When the format is unknown (the message lists the valid ones).
+   * @throws {GlacierError} When the pipeline does not fit one cloud (the task is named), has nothing to provision, or the folder cannot be written.
+   */
+  async generate(options: GenerateOptions): Promise<GenerateResult> {
+    const format = checkFormat(options?.format);
+    const input = await this.#codegenInput();
+    const root = options.artifactRoot ??
+      (options.outputDir === undefined
+        ? "."
+        : relative(resolve(options.outputDir), Deno.cwd()).replaceAll("\\", "/") || ".");
+    const result = generateInfrastructure(input, format, root);
+    if (options.outputDir === undefined) return result;
+    return { ...result, written: await writeFilesAtomically(options.outputDir, result.files) };
+  }
+
+  // Generators read the static analysis (nothing user-written runs), each
+  // node's task options, and the provider configs declared with the pipeline.
+  async #codegenInput(): Promise<CodegenInput> {
+    const result = await analyzeStatic(this);
+    const analysis = new PipelineAnalysis(result.dag, "static", result.undecided, {
+      facts: result.facts,
+      schedule: this.config.schedule,
+    });
+    const options = new Map([...result.facts].map(([id, f]) => [id, f.options]));
+    let source = this.module ?? "unknown";
+    if (source.startsWith("file:")) {
+      const path = relative(Deno.cwd(), new URL(source).pathname).replaceAll("\\", "/");
+      source = path.startsWith("..") ? path.split("/").pop()! : path;
+    }
+    return {
+      analysis,
+      options,
+      providers: await providerConfigs(this.module),
+      source,
+      ...(this.description ? { description: this.description } : {}),
+      ...(this.config.schedule ? { schedule: this.config.schedule } : {}),
+    };
   }
 
   #params(params: P | undefined): P {
