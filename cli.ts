@@ -38,7 +38,8 @@ type Option =
   | "orchestrator"
   | "schedule"
   | "trace"
-  | "workers";
+  | "workers"
+  | "apply";
 
 const OPTION_HELP: Record<Option, string> = {
   pipeline: "--pipeline <name>    the pipeline to use (default: the only one the file exports)",
@@ -46,11 +47,12 @@ const OPTION_HELP: Record<Option, string> = {
   json: "--json               machine-readable output",
   format: "--format <f>         ",
   "output-dir": "--output-dir <dir>   where to write files",
-  orchestrator: "--orchestrator <o>   step-functions | airflow | prefect | dagster",
+  orchestrator: "--orchestrator <o>   step_functions | airflow | prefect | dagster",
   schedule: "--schedule <cron>    a 5-field cron schedule",
   trace:
     "--trace              trace the pipeline function (task bodies never run) instead of reading its source",
   workers: "--workers <n>        local worker count, 0 to run every task in this process",
+  apply: "--apply              create or update the deployment (step_functions, with AWS credentials)",
 };
 
 interface Command {
@@ -84,7 +86,9 @@ const COMMANDS: Record<string, Command> = {
   },
   deploy: {
     summary: "deploy a pipeline to an orchestrator",
-    options: ["pipeline", "orchestrator", "schedule", "output-dir"],
+    options: ["pipeline", "orchestrator", "schedule", "output-dir", "apply"],
+    details:
+      "Writes the definition to --output-dir (a folder Glacier wrote before is replaced whole), or prints it.\n--schedule overrides the pipeline's config.schedule.",
   },
 };
 
@@ -145,6 +149,7 @@ export async function main(args: string[]): Promise<number> {
           schedule: { type: "string" },
           trace: { type: "boolean" },
           workers: { type: "string" },
+          apply: { type: "boolean" },
           help: { type: "boolean", short: "h" },
         },
       });
@@ -271,15 +276,34 @@ export async function main(args: string[]): Promise<number> {
         }
         return 0;
       }
-      case "deploy":
-        await pipelines[0].run({
-          mode: "deploy",
-          params,
+      case "deploy": {
+        if (values.orchestrator === undefined) {
+          throw new UsageError(
+            `"glacier deploy" needs --orchestrator: step_functions, airflow, prefect or dagster`,
+            help,
+          );
+        }
+        const result = await pipelines[0].deploy({
           orchestrator: values.orchestrator,
           schedule: values.schedule,
           outputDir,
+          apply: values.apply,
         });
+        if (outputDir === undefined) {
+          const text = Object.entries(result.files).map(([name, body]) => `==> ${name} <==\n${body}`).join(
+            "\n",
+          );
+          await Deno.stdout.write(new TextEncoder().encode(text));
+          console.error(result.summary + (result.url ? `\n  url: ${result.url}` : ""));
+        } else {
+          console.log(
+            `${result.summary}\nwrote ${Object.keys(result.files).length} files to ${outputDir}${
+              result.url ? `\nurl: ${result.url}` : ""
+            }`,
+          );
+        }
         return 0;
+      }
     }
     return 0;
   } catch (error) {

@@ -24,12 +24,14 @@ import type { AwsConfig } from "./src/config.ts";
 import { registerStore } from "./src/resources/object_store.ts";
 import { setLocalExecutorFactory } from "./src/run/local_executor.ts";
 import { createWorkerPool } from "./executors/local/pool.ts";
+import { registerApplier } from "./src/codegen/appliers.ts";
 
 // Wiring, not registration by side effect of a user's import: local runs use
 // the warm worker pool unless `workers: 0` asks for in-process execution, and
 // S3 is loaded on first use, so a local run never loads the AWS SDK.
 setLocalExecutorFactory(createWorkerPool);
 registerStore("s3", async (config) => (await import("./stores/s3.ts")).createS3Store(config as AwsConfig));
+registerApplier("step_functions", async () => (await import("./deploy/aws_apply.ts")).applyStepFunctions);
 
 export { Provider } from "./src/provider.ts";
 export type { BucketOptions, ProviderOptions, ResourceOptions } from "./src/provider.ts";
@@ -139,6 +141,12 @@ export type {
 export { writeFilesAtomically } from "./src/codegen/write_files.ts";
 export type { GeneratedFiles } from "./src/codegen/write_files.ts";
 export { artifactPath, functionName, stagingPrefix } from "./src/codegen/naming.ts";
+export { checkOrchestrator, ORCHESTRATORS, planDeployment } from "./src/codegen/deploy.ts";
+export type { DeployOptions, DeployPlan, DeployResult, Orchestrator } from "./src/codegen/deploy.ts";
+export { parseSchedule, toEventBridgeCron } from "./src/codegen/cron.ts";
+export type { Schedule } from "./src/codegen/cron.ts";
+export { applierFor, registerApplier } from "./src/codegen/appliers.ts";
+export type { Applier, ApplyRequest, ApplyResult } from "./src/codegen/appliers.ts";
 
 export type { RunReport, TaskReport, TaskStatus } from "./src/run/report.ts";
 export type { Executor, TaskInvocation } from "./src/run/executor.ts";

@@ -107,6 +107,10 @@ export interface InfraModel {
   readonly schedule?: string;
   /** Things a reviewer should know (skipped URIs, manual steps). */
   readonly notes: readonly string[];
+  /** Task module URLs to paths relative to the project root (what remote runners import). */
+  readonly modules: Readonly<Record<string, string>>;
+  /** Node ids in the DAG's order (every node after its inputs). */
+  readonly order: readonly string[];
 }
 
 /** What {@linkcode buildModel} needs. */
@@ -121,6 +125,10 @@ export interface ModelInput {
   readonly what: string;
   /** Allow a pipeline with no cloud executor (orchestrators run local tasks remotely). */
   readonly allowLocalOnly?: boolean;
+  /** The cloud to assume when the pipeline names none (orchestrators). @default {undefined: refuse} */
+  readonly defaultCloud?: TargetCloud;
+  /** Task module URLs to project-relative paths. @default {{}} */
+  readonly modules?: Readonly<Record<string, string>>;
 }
 
 /** A lower-case identifier safe in HCL, CloudFormation logical ids (after casing), Python and TS. */
@@ -195,7 +203,7 @@ export function buildModel(input: ModelInput): InfraModel {
     ? cloudProviders[0].cloud
     : firstSpecific
     ? serviceCloud(firstSpecific.resource.service)
-    : cloudProviders[0]?.cloud;
+    : cloudProviders[0]?.cloud ?? input.defaultCloud;
   if (!cloud) {
     throw new GlacierError(
       "USER:GENERATE_NO_CLOUD",
@@ -291,6 +299,8 @@ export function buildModel(input: ModelInput): InfraModel {
     staging,
     ...(input.schedule ? { schedule: input.schedule } : {}),
     notes,
+    modules: { ...input.modules },
+    order: dag.topologicalSort().map((n) => n.id),
   };
 }
 

@@ -62,6 +62,8 @@ export interface CodegenInput {
   readonly description?: string;
   /** The pipeline's schedule. */
   readonly schedule?: string;
+  /** Task module URLs to paths relative to the project (never absolute). */
+  readonly modules?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -111,6 +113,7 @@ export function generateInfrastructure(
     source: input.source,
     description: input.description,
     schedule: input.schedule,
+    modules: input.modules,
     what: checked,
   });
   const files = checked === "terraform"

@@ -142,6 +142,8 @@ function aws(ctx: Context): Record<string, Block[]> {
       GLACIER_STAGING: `s3://${model.staging.bucket}/${model.staging.prefix}`,
     };
     for (const n of (c.environment as string[] | undefined) ?? []) env[n] = raw(`var.${envVar(n)}`);
+    // Deploy's launcher function submits Databricks runs to the workspace the provider uses.
+    if (e.resource.name === "launcher" && databricks.length) env.DATABRICKS_HOST = raw("var.databricks_host");
     return [
       block("resource", ["aws_cloudwatch_log_group", e.id], [
         ["name", `/aws/lambda/${e.name}`],
