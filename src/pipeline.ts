@@ -9,15 +9,15 @@ import { relative, resolve } from "node:path";
 import { callerModule } from "./_caller.ts";
 import { type NodeFacts, PipelineAnalysis } from "./analyze/analysis.ts";
 import { analyzeStatic } from "./analyze/static.ts";
+import { applierFor } from "./codegen/appliers.ts";
+import type { DeployOptions, DeployResult } from "./codegen/deploy.ts";
 import {
+  checkFormat,
   type CodegenInput,
   generateInfrastructure,
   type GenerateOptions,
   type GenerateResult,
 } from "./codegen/generate.ts";
-import { checkFormat } from "./codegen/generate.ts";
-import type { DeployOptions, DeployResult } from "./codegen/deploy.ts";
-import { applierFor } from "./codegen/appliers.ts";
 import { providerConfigs } from "./codegen/_target.ts";
 import { writeFilesAtomically } from "./codegen/write_files.ts";
 import type { PipelineDAG } from "./dag.ts";
