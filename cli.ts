@@ -40,7 +40,8 @@ type Option =
   | "trace"
   | "workers"
   | "resume"
-  | "quiet";
+  | "quiet"
+  | "apply";
 
 const OPTION_HELP: Record<Option, string> = {
   pipeline: "--pipeline <name>    the pipeline to use (default: the only one the file exports)",
@@ -48,13 +49,14 @@ const OPTION_HELP: Record<Option, string> = {
   json: "--json               machine-readable output",
   format: "--format <f>         ",
   "output-dir": "--output-dir <dir>   where to write files",
-  orchestrator: "--orchestrator <o>   step-functions | airflow | prefect | dagster",
+  orchestrator: "--orchestrator <o>   step_functions | airflow | prefect | dagster",
   schedule: "--schedule <cron>    a 5-field cron schedule",
   trace:
     "--trace              trace the pipeline function (task bodies never run) instead of reading its source",
   workers: "--workers <n>        local worker count, 0 to run every task in this process",
   resume: "--resume             re-run only what failed or never ran in the last failed run",
   quiet: "--quiet              no progress display",
+  apply: "--apply              create or update the deployment (step_functions, with AWS credentials)",
 };
 
 interface Command {
@@ -86,10 +88,14 @@ const COMMANDS: Record<string, Command> = {
     summary: "generate infrastructure code for a pipeline",
     options: ["pipeline", "format", "output-dir"],
     formats: ["terraform", "cloudformation", "pulumi"],
+    details:
+      "Writes the files to --output-dir (a folder Glacier wrote before is replaced whole), or prints them without it.",
   },
   deploy: {
     summary: "deploy a pipeline to an orchestrator",
-    options: ["pipeline", "orchestrator", "schedule", "output-dir"],
+    options: ["pipeline", "orchestrator", "schedule", "output-dir", "apply"],
+    details:
+      "Writes the definition to --output-dir (a folder Glacier wrote before is replaced whole), or prints it.\n--schedule overrides the pipeline's config.schedule.",
   },
 };
 
@@ -152,6 +158,7 @@ export async function main(args: string[]): Promise<number> {
           workers: { type: "string" },
           resume: { type: "boolean" },
           quiet: { type: "boolean" },
+          apply: { type: "boolean" },
           help: { type: "boolean", short: "h" },
         },
       });
@@ -269,18 +276,48 @@ export async function main(args: string[]): Promise<number> {
             pipelines[0].name
           }": "glacier build" (the remote artifact) is not available yet in this version of Glacier; use "glacier run" to run locally`,
         );
-      case "generate":
-        await pipelines[0].run({ mode: "generate", params, format: values.format ?? "terraform", outputDir });
+      case "generate": {
+        const result = await pipelines[0].generate({ format: values.format ?? "terraform", outputDir });
+        if (outputDir === undefined) {
+          // No folder: the files go to stdout, each after a `==> name <==` line, the summary to stderr.
+          const text = Object.entries(result.files).map(([name, body]) => `==> ${name} <==\n${body}`).join(
+            "\n",
+          );
+          await Deno.stdout.write(new TextEncoder().encode(text));
+          console.error(result.summary);
+        } else {
+          console.log(`${result.summary}\nwrote ${Object.keys(result.files).length} files to ${outputDir}`);
+        }
         return 0;
-      case "deploy":
-        await pipelines[0].run({
-          mode: "deploy",
-          params,
+      }
+      case "deploy": {
+        if (values.orchestrator === undefined) {
+          throw new UsageError(
+            `"glacier deploy" needs --orchestrator: step_functions, airflow, prefect or dagster`,
+            help,
+          );
+        }
+        const result = await pipelines[0].deploy({
           orchestrator: values.orchestrator,
           schedule: values.schedule,
           outputDir,
+          apply: values.apply,
         });
+        if (outputDir === undefined) {
+          const text = Object.entries(result.files).map(([name, body]) => `==> ${name} <==\n${body}`).join(
+            "\n",
+          );
+          await Deno.stdout.write(new TextEncoder().encode(text));
+          console.error(result.summary + (result.url ? `\n  url: ${result.url}` : ""));
+        } else {
+          console.log(
+            `${result.summary}\nwrote ${Object.keys(result.files).length} files to ${outputDir}${
+              result.url ? `\nurl: ${result.url}` : ""
+            }`,
+          );
+        }
         return 0;
+      }
     }
     return 0;
   } catch (error) {

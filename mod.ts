@@ -24,12 +24,14 @@ import type { AwsConfig } from "./src/config.ts";
 import { registerStore } from "./src/resources/object_store.ts";
 import { setLocalExecutorFactory } from "./src/run/local_executor.ts";
 import { createWorkerPool } from "./executors/local/pool.ts";
+import { registerApplier } from "./src/codegen/appliers.ts";
 
 // Wiring, not registration by side effect of a user's import: local runs use
 // the warm worker pool unless `workers: 0` asks for in-process execution, and
 // S3 is loaded on first use, so a local run never loads the AWS SDK.
 setLocalExecutorFactory(createWorkerPool);
 registerStore("s3", async (config) => (await import("./stores/s3.ts")).createS3Store(config as AwsConfig));
+registerApplier("step_functions", async () => (await import("./deploy/aws_apply.ts")).applyStepFunctions);
 
 export { Provider } from "./src/provider.ts";
 export type { BucketOptions, ProviderOptions, ResourceOptions } from "./src/provider.ts";
@@ -129,6 +131,23 @@ export type { CostEstimate, CostLine, CostOptions, TaskFigures } from "./src/ana
 export { PRICES } from "./src/analyze/pricing.ts";
 export type { PriceTable } from "./src/analyze/pricing.ts";
 export { toSvg } from "./src/analyze/svg.ts";
+
+export { checkFormat, GENERATE_FORMATS, generateInfrastructure } from "./src/codegen/generate.ts";
+export type {
+  CodegenInput,
+  GenerateFormat,
+  GenerateOptions,
+  GenerateResult,
+} from "./src/codegen/generate.ts";
+export { writeFilesAtomically } from "./src/codegen/write_files.ts";
+export type { GeneratedFiles } from "./src/codegen/write_files.ts";
+export { artifactPath, functionName, stagingPrefix } from "./src/codegen/naming.ts";
+export { checkOrchestrator, ORCHESTRATORS, planDeployment } from "./src/codegen/deploy.ts";
+export type { DeployOptions, DeployPlan, DeployResult, Orchestrator } from "./src/codegen/deploy.ts";
+export { parseSchedule, toEventBridgeCron } from "./src/codegen/cron.ts";
+export type { Schedule } from "./src/codegen/cron.ts";
+export { applierFor, registerApplier } from "./src/codegen/appliers.ts";
+export type { Applier, ApplyRequest, ApplyResult } from "./src/codegen/appliers.ts";
 
 export type { RunReport, TaskReport, TaskStatus } from "./src/run/report.ts";
 export type { Executor, TaskInvocation } from "./src/run/executor.ts";

@@ -5,9 +5,21 @@
  *
  * @module
  */
+import { relative, resolve } from "node:path";
 import { callerModule } from "./_caller.ts";
 import { type NodeFacts, PipelineAnalysis } from "./analyze/analysis.ts";
 import { analyzeStatic } from "./analyze/static.ts";
+import { applierFor } from "./codegen/appliers.ts";
+import type { DeployOptions, DeployResult } from "./codegen/deploy.ts";
+import {
+  checkFormat,
+  type CodegenInput,
+  generateInfrastructure,
+  type GenerateOptions,
+  type GenerateResult,
+} from "./codegen/generate.ts";
+import { providerConfigs } from "./codegen/_target.ts";
+import { writeFilesAtomically } from "./codegen/write_files.ts";
 import type { PipelineDAG } from "./dag.ts";
 import { errorMessage, GlacierError, TaskError } from "./errors.ts";
 import { runsSuppressed } from "./run/_guard.ts";
@@ -72,7 +84,7 @@ export interface RunOptions<P> {
   format?: string;
   /** Modes `generate` and `deploy`: where files are written. @default {undefined} */
   outputDir?: string;
-  /** Mode `deploy`: the orchestrator, such as `step-functions` or `airflow`. @default {undefined} */
+  /** Mode `deploy`: the orchestrator: `step_functions`, `airflow`, `prefect` or `dagster`. @default {undefined} */
   orchestrator?: string;
   /** Mode `deploy`: a 5-field cron schedule, overriding `config.schedule`. @default {undefined} */
   schedule?: string;
@@ -150,9 +162,22 @@ export class Pipeline<P = AnyParams, R = unknown> {
     if (mode === "analyze") {
       return await this.analyze({ params: options.params, trace: options.trace }) as Resolved<R>;
     }
+    if (mode === "generate") {
+      return await this.generate({
+        format: options.format as string,
+        outputDir: options.outputDir,
+      }) as Resolved<R>;
+    }
+    if (mode === "deploy") {
+      return await this.deploy({
+        orchestrator: options.orchestrator as string,
+        schedule: options.schedule,
+        outputDir: options.outputDir,
+      }) as Resolved<R>;
+    }
     throw new GlacierError(
       "USER:MODE_UNAVAILABLE",
-      `Pipeline "${this.name}": mode "${mode}" is not available yet in this version of Glacier; use "local" or "analyze"`,
+      `Pipeline "${this.name}": mode "${mode}" is not available yet in this version of Glacier; use "local", "analyze", "generate" or "deploy"`,
     );
   }
 
@@ -209,6 +234,118 @@ export class Pipeline<P = AnyParams, R = unknown> {
     }
     const result = await analyzeStatic(this);
     return new PipelineAnalysis(result.dag, "static", result.undecided, { facts: result.facts, schedule });
+  }
+
+  /**
+   * Generates infrastructure code for the pipeline (Terraform, CloudFormation
+   * or Pulumi) from its static analysis: nothing the user wrote runs. With
+   * `outputDir` the files are written all at once (a folder Glacier wrote
+   * before is replaced whole; any other non-empty folder is refused).
+   *
+   * @param options The format and where to write.
+   * @returns The files, a summary, and the paths written.
+   * @throws {RangeError} When the format is unknown (the message lists the valid ones).
+   * @throws {GlacierError} When the pipeline does not fit one cloud (the task is named), has nothing to provision, or the folder cannot be written.
+   */
+  async generate(options: GenerateOptions): Promise<GenerateResult> {
+    const format = checkFormat(options?.format);
+    const input = await this.#codegenInput();
+    const root = options.artifactRoot ??
+      (options.outputDir === undefined
+        ? "."
+        : relative(resolve(options.outputDir), Deno.cwd()).replaceAll("\\", "/") || ".");
+    const result = generateInfrastructure(input, format, root);
+    if (options.outputDir === undefined) return result;
+    return { ...result, written: await writeFilesAtomically(options.outputDir, result.files) };
+  }
+
+  /**
+   * Deploys the pipeline to an orchestrator: writes an AWS Step Functions
+   * state machine (with Terraform and an EventBridge schedule), an Airflow
+   * DAG, a Prefect flow or a Dagster job, from its static analysis. The
+   * orchestrator and the schedule are checked before anything is written;
+   * `apply: true` then creates or updates the Step Functions state machine and
+   * its schedules and returns the console URL.
+   *
+   * @param options The orchestrator, schedule, where to write, and whether to apply.
+   * @returns The files, a summary, and a URL when one is known.
+   * @throws {RangeError} When the orchestrator is unknown or the schedule is not a valid 5-field cron expression.
+   * @throws {GlacierError} When a task runs where the orchestrator cannot reach (the task is named), the folder cannot be written, or applying fails.
+   */
+  async deploy(options: DeployOptions): Promise<DeployResult> {
+    const { checkOrchestrator, planDeployment } = await import("./codegen/deploy.ts");
+    const { parseSchedule } = await import("./codegen/cron.ts");
+    const orchestrator = checkOrchestrator(options?.orchestrator);
+    const schedule = options.schedule ?? this.config.schedule;
+    if (schedule !== undefined) parseSchedule(schedule);
+    if (options.apply && !applierFor(orchestrator)) {
+      throw new GlacierError(
+        "USER:DEPLOY_APPLY_UNSUPPORTED",
+        `Cannot apply a ${orchestrator} deployment of pipeline "${this.name}" from Glacier: apply is available for "step_functions"; copy the generated file to your ${orchestrator} deployment instead`,
+      );
+    }
+    const input = await this.#codegenInput();
+    const root = options.artifactRoot ??
+      (options.outputDir === undefined
+        ? "."
+        : relative(resolve(options.outputDir), Deno.cwd()).replaceAll("\\", "/") || ".");
+    const plan = planDeployment(input, {
+      orchestrator,
+      schedule,
+      artifactRoot: root,
+      airflowUrl: options.airflowUrl ?? envVar("AIRFLOW__WEBSERVER__BASE_URL"),
+      roleArn: options.roleArn,
+    });
+    let result: DeployResult = plan.result;
+    if (options.outputDir !== undefined) {
+      result = { ...result, written: await writeFilesAtomically(options.outputDir, result.files) };
+    }
+    if (options.apply) {
+      if (!plan.request) {
+        throw new GlacierError(
+          "USER:DEPLOY_APPLY_ROLE",
+          `Cannot apply pipeline "${this.name}" to step_functions: the state machine's role is unknown; give AwsConfig({ accountId }) or deploy({ roleArn })`,
+        );
+      }
+      const applier = await applierFor(orchestrator)!();
+      const applied = await applier(plan.request);
+      result = {
+        ...result,
+        url: applied.url,
+        summary: `${result.summary}\n  applied: ${applied.created ? "created" : "updated"} ${applied.id}`,
+      };
+    }
+    return result;
+  }
+
+  // Generators read the static analysis (nothing user-written runs), each
+  // node's task options, and the provider configs declared with the pipeline.
+  async #codegenInput(): Promise<CodegenInput> {
+    const result = await analyzeStatic(this);
+    const analysis = new PipelineAnalysis(result.dag, "static", result.undecided, {
+      facts: result.facts,
+      schedule: this.config.schedule,
+    });
+    const options = new Map([...result.facts].map(([id, f]) => [id, f.options]));
+    const projectPath = (url: string) => {
+      if (!url.startsWith("file:")) return url;
+      const path = relative(Deno.cwd(), new URL(url).pathname).replaceAll("\\", "/");
+      return path.startsWith("..") ? path.split("/").pop()! : path;
+    };
+    const source = projectPath(this.module ?? "unknown");
+    const modules: Record<string, string> = {};
+    for (const node of result.dag.nodes) {
+      if (node.task.module) modules[node.task.module] = projectPath(node.task.module);
+    }
+    return {
+      modules,
+      analysis,
+      options,
+      providers: await providerConfigs(this.module),
+      source,
+      ...(this.description ? { description: this.description } : {}),
+      ...(this.config.schedule ? { schedule: this.config.schedule } : {}),
+    };
   }
 
   #params(params: P | undefined): P {
@@ -366,4 +503,12 @@ export function pipeline<P = AnyParams, R = unknown>(
     throw new TypeError(`pipeline "${name}": expected a function as the second argument, got ${typeof fn}`);
   }
   return new Pipeline(options, fn, callerModule());
+}
+
+function envVar(name: string): string | undefined {
+  try {
+    return Deno.env.get(name) || undefined;
+  } catch {
+    return undefined; // no --allow-env
+  }
 }

@@ -1,0 +1,219 @@
+/**
+ * An Airflow 2.x DAG file for a pipeline: Lambda tasks as
+ * `LambdaInvokeFunctionOperator`, Databricks tasks as
+ * `DatabricksSubmitRunOperator`, VM tasks as `SSHOperator`, and tasks bound to
+ * this machine as a `BashOperator` running Deno on the Airflow worker. Task
+ * `retries`, `retryDelay` and `timeout` map to `retries`, `retry_delay` and
+ * `execution_timeout`; a dynamic fan-out is `.partial(...).expand(...)`; a
+ * task conditional on a param waits on a `ShortCircuitOperator`.
+ *
+ * @module
+ */
+import { type FlowNode, pythonCondition } from "./_flow.ts";
+import type { InfraModel } from "./_model.ts";
+import { argsOf, callSite, databricksRun, payloadHelpers, py, pyStr, pythonHeader } from "./_python.ts";
+
+/** The Airflow DAG id of a pipeline. */
+export function airflowDagId(model: InfraModel): string {
+  return model.pipeline.replace(/[^A-Za-z0-9_.-]/g, "_");
+}
+
+/**
+ * Renders the DAG file.
+ *
+ * @param model The infrastructure model.
+ * @param flow The flow in topological order.
+ * @param schedule The 5-field cron schedule, if any.
+ * @returns The Python source.
+ */
+export function airflowDag(model: InfraModel, flow: readonly FlowNode[], schedule?: string): string {
+  const byId = new Map(flow.map((n) => [n.node.id, n]));
+  const v = (n: FlowNode) => `t_${n.key}`;
+  const vias = new Set(flow.map((n) => n.via));
+  const conditional = new Set<string>();
+  for (const n of flow) {
+    if (n.condition || n.node.inputs.some((i) => conditional.has(i))) conditional.add(n.node.id);
+  }
+  const out: string[] = [pythonHeader(model, "Airflow DAG", flow), ""];
+  out.push("import json");
+  if (vias.has("local") || vias.has("ssh")) out.push("import shlex");
+  out.push("from datetime import timedelta", "", "import pendulum", "from airflow import DAG");
+  if (flow.some((n) => n.mapOver)) out.push("from airflow.decorators import task");
+  if (vias.has("local")) out.push("from airflow.operators.bash import BashOperator");
+  if (flow.some((n) => n.mapOver)) out.push("from airflow.operators.python import get_current_context");
+  if (flow.some((n) => n.condition)) out.push("from airflow.operators.python import ShortCircuitOperator");
+  if (vias.has("lambda")) {
+    out.push(
+      "from airflow.providers.amazon.aws.operators.lambda_function import LambdaInvokeFunctionOperator",
+    );
+  }
+  if (vias.has("databricks")) {
+    out.push("from airflow.providers.databricks.operators.databricks import DatabricksSubmitRunOperator");
+  }
+  if (vias.has("ssh")) out.push("from airflow.providers.ssh.operators.ssh import SSHOperator");
+  out.push("", payloadHelpers(model), "", "");
+  out.push(`RUN_ID = "{{ run_id }}"
+ATTEMPT = "{{ ti.try_number }}"
+
+
+def templated(payload):
+    """The payload as JSON for a templated field; Airflow renders the run id and the attempt number."""
+    return json.dumps(payload).replace('"{{ ti.try_number }}"', "{{ ti.try_number }}")`);
+  if (vias.has("local")) {
+    out.push(
+      "",
+      "",
+      `def deno_command(payload_json):
+    """Runs one payload with Deno from the project checkout at GLACIER_PROJECT on the Airflow worker."""
+    return 'cd "\${GLACIER_PROJECT:-.}" && deno run -A --quiet executors/runner.ts --payload ' + shlex.quote(payload_json)`,
+    );
+  }
+  if (vias.has("ssh")) {
+    out.push(
+      "",
+      "",
+      `def ssh_command(payload_json):
+    """Runs one payload with Deno from the project checkout in ~/glacier on the VM."""
+    return "cd glacier && deno run -A --quiet executors/runner.ts --payload " + shlex.quote(payload_json)`,
+    );
+  }
+  if (flow.some((n) => n.mapOver)) {
+    out.push(
+      "",
+      "",
+      `def glacier_items(value, run_id, key):
+    """The list a mapped task iterates: inline, or read from the staged output."""
+    if isinstance(value, str):
+        value = json.loads(value) if value.strip() else None
+    if isinstance(value, list):
+        return value
+    uri = value["$ref"] if isinstance(value, dict) and "$ref" in value else f"{STAGING}{run_id}/{key}.out"
+    if not uri.startswith("s3://"):
+        raise ValueError(f"Cannot read the items of {key} from {uri}: only s3:// staging is read here")
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+    bucket, _, object_key = uri[len("s3://"):].partition("/")
+    return json.loads(S3Hook().read_key(object_key, bucket_name=bucket))`,
+    );
+  }
+
+  // What an operator is given for one payload expression (Python text).
+  const operatorArgs = (n: FlowNode, payloadExpr: string): string[] => {
+    switch (n.via) {
+      case "lambda":
+        return [`function_name=${pyStr(n.executor.name)}`, `payload=templated(${payloadExpr})`];
+      case "databricks": {
+        const run = databricksRun(model, n);
+        return [`json=databricks_run(${py(run, "        ")}, ${payloadExpr})`];
+      }
+      case "ssh":
+        return [
+          `ssh_conn_id=${pyStr(`glacier_${n.executor.id}`)}`,
+          `command=ssh_command(templated(${payloadExpr}))`,
+        ];
+      case "local":
+        return [`bash_command=deno_command(templated(${payloadExpr}))`];
+    }
+  };
+  if (vias.has("databricks")) {
+    out.push(
+      "",
+      "",
+      `def databricks_run(run, payload):
+    """A runs/submit body with the payload as the launcher's last parameter."""
+    body = json.loads(json.dumps(run))
+    body["tasks"][0]["spark_python_task"]["parameters"].append(templated(payload))
+    return body`,
+    );
+  }
+  const operator = {
+    lambda: "LambdaInvokeFunctionOperator",
+    databricks: "DatabricksSubmitRunOperator",
+    ssh: "SSHOperator",
+    local: "BashOperator",
+  };
+  const common = (n: FlowNode): string[] => [
+    ...(n.retries > 0
+      ? [
+        `retries=${n.retries}`,
+        `retry_delay=timedelta(milliseconds=${n.retryDelayMs})`,
+        "retry_exponential_backoff=True",
+      ]
+      : []),
+    ...(n.timeoutMs !== undefined ? [`execution_timeout=timedelta(milliseconds=${n.timeoutMs})`] : []),
+    ...(conditional.has(n.node.id) && !n.condition ? ['trigger_rule="none_failed_min_one_success"'] : []),
+  ];
+
+  out.push("", "", "with DAG(");
+  out.push(`    dag_id=${pyStr(airflowDagId(model))},`);
+  out.push(`    description=${pyStr(model.description ?? `Glacier pipeline ${model.pipeline}`)},`);
+  out.push(`    schedule=${schedule ? pyStr(schedule) : "None"},`);
+  out.push('    start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),');
+  out.push("    catchup=False,");
+  out.push("    max_active_runs=1,");
+  out.push('    tags=["glacier"],');
+  out.push(") as dag:");
+  for (const n of flow) {
+    const site = callSite(model, n);
+    const args = py(argsOf(n, byId), "        ");
+    if (n.condition) {
+      out.push(
+        `    ${v(n)}__if = ShortCircuitOperator(`,
+        `        task_id=${pyStr(`${n.name}__if`)},`,
+        `        python_callable=lambda params: ${pythonCondition(n.condition)},`,
+        "        ignore_downstream_trigger_rules=False,",
+        "    )",
+      );
+    }
+    if (n.mapOver) {
+      const source = byId.get(n.mapOver)!;
+      const field = n.via === "lambda"
+        ? "payload"
+        : n.via === "databricks"
+        ? "json"
+        : n.via === "ssh"
+        ? "command"
+        : "bash_command";
+      const fixed = operatorArgs(n, "payload").filter((a) => !a.startsWith(`${field}=`));
+      const value = operatorArgs(n, "payload").find((a) => a.startsWith(`${field}=`))!.slice(
+        field.length + 1,
+      );
+      out.push(
+        "",
+        `    @task(task_id=${pyStr(`${n.name}__items`)})`,
+        `    def ${n.key}__items(listing):`,
+        `        """One ${field} per item of ${source.node.id}'s output."""`,
+        '        run_id = get_current_context()["run_id"]',
+        "        calls = []",
+        `        for index, value in enumerate(glacier_items(listing, run_id, ${pyStr(source.key)})):`,
+        `            payload = glacier_payload(${site}, run_id, ATTEMPT, ${args}, f"${n.key}/{index}.out", {"value": value, "index": index})`,
+        `            calls.append(${value})`,
+        "        return calls",
+        "",
+        `    ${v(n)} = ${operator[n.via]}.partial(`,
+        `        task_id=${pyStr(n.name)},`,
+        ...[...fixed, ...common(n)].map((a) => `        ${a},`),
+        `    ).expand(${field}=${n.key}__items(${v(source)}.output))`,
+      );
+      continue;
+    }
+    out.push(
+      `    ${v(n)} = ${operator[n.via]}(`,
+      `        task_id=${pyStr(n.name)},`,
+      ...[
+        ...operatorArgs(n, `glacier_payload(${site}, RUN_ID, ATTEMPT, ${args}, ${pyStr(`${n.key}.out`)})`),
+        ...common(n),
+      ].map((a) => `        ${a},`),
+      "    )",
+    );
+  }
+  out.push("");
+  for (const n of flow) {
+    if (n.condition) {
+      for (const i of n.node.inputs) out.push(`    ${v(byId.get(i)!)} >> ${v(n)}__if`);
+      out.push(`    ${v(n)}__if >> ${v(n)}`);
+    }
+  }
+  for (const n of flow) for (const i of n.node.inputs) out.push(`    ${v(byId.get(i)!)} >> ${v(n)}`);
+  return out.join("\n") + "\n";
+}

@@ -1,0 +1,488 @@
+/**
+ * AWS Step Functions from a pipeline: an Amazon States Language state machine
+ * (`state_machine.asl.json`) and the Terraform that deploys it with the
+ * pipeline's infrastructure and an EventBridge Scheduler schedule.
+ *
+ * - Lambda tasks are `arn:aws:states:::lambda:invoke` Task states whose
+ *   payload is Glacier's task payload (see `_flow.ts`); outputs stay in the
+ *   staging bucket and arguments are references to them, so no state carries
+ *   more than a reference past Step Functions' 256 KB cap.
+ * - Tasks bound to this machine run on a generated launcher Lambda function
+ *   (`glacier-<pipeline>-launcher`, the `glacier build` artifact of resource
+ *   `launcher`), which also submits and polls Databricks runs.
+ * - Each stage of the DAG is one state; a stage with several tasks is a
+ *   Parallel state. A dynamic fan-out is a Map (Distributed past 40
+ *   concurrent items), a task conditional on a param is a Choice, and task
+ *   `retries`, `retryDelay` and `timeout` become Retry and TimeoutSeconds.
+ *
+ * @module
+ */
+import { type Cond, type FlowNode, OUTPUT_LIMIT_BYTES, PAYLOAD_VERSION, payloadModule } from "./_flow.ts";
+import { headerLines, type InfraModel } from "./_model.ts";
+import { type Block, block, hclFile, interp, raw } from "./_hcl.ts";
+
+/** Inline Map runs at most this many items at once; past it a Distributed Map is used. */
+export const INLINE_MAP_LIMIT = 40;
+/** How long a Databricks poll loop waits between polls. */
+export const DATABRICKS_POLL_SECONDS = 30;
+
+type State = Record<string, unknown>;
+interface Fragment {
+  start: string;
+  states: Record<string, State>;
+}
+
+/** The launcher function name for a model. */
+export function launcherName(model: InfraModel): string {
+  return model.executors.find((e) => e.resource.name === "launcher")?.name ??
+    `glacier-${model.pipeline}-launcher`;
+}
+
+/** The state machine's name. */
+export function stateMachineName(model: InfraModel): string {
+  return `glacier-${model.pipeline}`.replace(/[^A-Za-z0-9_-]/g, "-").slice(0, 80);
+}
+
+function stagingUri(model: InfraModel): string {
+  return `s3://${model.staging.bucket}/${model.staging.prefix}runs/`;
+}
+
+function choiceRule(c: Cond): State {
+  const variable = (p: readonly string[]) => `$.params.${p.join(".")}`;
+  const present = (p: readonly string[]) => ({ Variable: variable(p), IsPresent: true });
+  switch (c.op) {
+    case "truthy":
+      return {
+        And: [present(c.path), {
+          Not: {
+            Or: [
+              { Variable: variable(c.path), IsNull: true },
+              { Variable: variable(c.path), BooleanEquals: false },
+              { Variable: variable(c.path), StringEquals: "" },
+              { Variable: variable(c.path), NumericEquals: 0 },
+            ],
+          },
+        }],
+      };
+    case "not":
+      return { Not: choiceRule(c.c) };
+    case "and":
+      return { And: [choiceRule(c.a), choiceRule(c.b)] };
+    case "or":
+      return { Or: [choiceRule(c.a), choiceRule(c.b)] };
+    case "eq":
+    case "ne": {
+      const v = c.value;
+      const test = v === null
+        ? { Variable: variable(c.path), IsNull: true }
+        : typeof v === "boolean"
+        ? { Variable: variable(c.path), BooleanEquals: v }
+        : typeof v === "number"
+        ? { Variable: variable(c.path), NumericEquals: v }
+        : { Variable: variable(c.path), StringEquals: v };
+      const rule = { And: [present(c.path), test] };
+      return c.op === "eq" ? rule : { Not: rule };
+    }
+  }
+}
+
+/**
+ * Renders the state machine.
+ *
+ * @param model The infrastructure model (with the launcher function).
+ * @param flow The flow nodes in topological order.
+ * @returns The ASL definition as an object.
+ */
+export function stateMachine(model: InfraModel, flow: readonly FlowNode[]): Record<string, unknown> {
+  const byId = new Map(flow.map((n) => [n.node.id, n]));
+  const launcher = launcherName(model);
+  const staging = stagingUri(model);
+  // Map sources keep their (inline) result in the state, at this path.
+  const sourcePath = new Map<string, string>();
+  const sources = new Set(flow.map((n) => n.mapOver).filter((x): x is string => !!x));
+
+  const payload = (n: FlowNode, mapped: boolean): State => {
+    const args = n.node.inputs
+      .filter((i) => i !== n.mapOver)
+      .map((i) => {
+        const up = byId.get(i)!;
+        return up.mapOver ? { $refs: `${up.key}/` } : { $ref: `${up.key}.out` };
+      });
+    return {
+      version: PAYLOAD_VERSION,
+      pipeline: model.pipeline,
+      ...(mapped ? { "runId.$": "$.runId" } : { "runId.$": "$$.Execution.Name" }),
+      nodeId: n.node.id,
+      task: n.node.task.name,
+      module: payloadModule(model, n),
+      "attempt.$": "States.MathAdd($$.State.RetryCount, 1)",
+      args,
+      ...(mapped
+        ? {
+          "item.$": "$.item",
+          "staging.$": "$.staging",
+          "output.$": `States.Format('${n.key}/{}.out', $.item.index)`,
+        }
+        : { "staging.$": `States.Format('${staging}{}/', $$.Execution.Name)`, output: `${n.key}.out` }),
+      outputLimitBytes: OUTPUT_LIMIT_BYTES,
+      ...(n.via === "local" ? { executor: "local" } : {}),
+    };
+  };
+  const retry = (n: FlowNode): State[] => [
+    {
+      ErrorEquals: [
+        "Lambda.ServiceException",
+        "Lambda.AWSLambdaException",
+        "Lambda.SdkClientException",
+        "Lambda.TooManyRequestsException",
+      ],
+      IntervalSeconds: 2,
+      MaxAttempts: 6,
+      BackoffRate: 2,
+    },
+    ...(n.retries > 0
+      ? [{
+        ErrorEquals: ["States.ALL"],
+        IntervalSeconds: Math.max(1, Math.round(n.retryDelayMs / 1000)),
+        MaxAttempts: n.retries,
+        BackoffRate: 2,
+      }]
+      : []),
+  ];
+  const invoke = (fn: string, body: State, extra: State): State => ({
+    Type: "Task",
+    Resource: "arn:aws:states:::lambda:invoke",
+    Parameters: { FunctionName: fn, Payload: body },
+    ...extra,
+  });
+
+  // The states of one call (not mapped): a Task, or the Databricks submit/poll loop.
+  const call = (n: FlowNode, mapped: boolean, next: string | null, catchTo?: string): Fragment => {
+    // State names are unique across the machine: a mapped call's states are named after the item.
+    const id = mapped ? `${n.node.id} (item)` : n.node.id;
+    const end = next === null ? { End: true } : { Next: next };
+    const catcher = catchTo
+      ? { Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.error", Next: catchTo }] }
+      : {};
+    const timeout = n.timeoutMs !== undefined
+      ? { TimeoutSeconds: Math.max(1, Math.ceil(n.timeoutMs / 1000)) }
+      : {};
+    const keep = sources.has(n.node.id);
+    if (n.via === "databricks") {
+      const status = `$.databricks.${n.key}`;
+      return {
+        start: id,
+        states: {
+          [id]: invoke(launcher, {
+            submit: "databricks",
+            job: `${n.executor.name}-${n.node.id.toLowerCase().replace(/[^a-z0-9_-]+/g, "-")}`,
+            payload: payload(n, mapped),
+          }, {
+            ResultSelector: { "runId.$": "$.Payload.runId" },
+            ResultPath: status,
+            Retry: retry(n),
+            ...catcher,
+            Next: `${id} (wait)`,
+          }),
+          [`${id} (wait)`]: { Type: "Wait", Seconds: DATABRICKS_POLL_SECONDS, Next: `${id} (poll)` },
+          [`${id} (poll)`]: invoke(launcher, { poll: "databricks", [`runId.$`]: `${status}.runId` }, {
+            ResultSelector: { "state.$": "$.Payload.state" },
+            ResultPath: `${status}.poll`,
+            Retry: retry({ ...n, retries: 0 }),
+            ...catcher,
+            Next: `${id} (done?)`,
+          }),
+          [`${id} (done?)`]: {
+            Type: "Choice",
+            Choices: [
+              { Variable: `${status}.poll.state`, StringEquals: "SUCCESS", ...end },
+              {
+                Or: [
+                  { Variable: `${status}.poll.state`, StringEquals: "PENDING" },
+                  { Variable: `${status}.poll.state`, StringEquals: "RUNNING" },
+                ],
+                Next: `${id} (wait)`,
+              },
+            ],
+            Default: `${id} (failed)`,
+          },
+          [`${id} (failed)`]: {
+            Type: "Fail",
+            Error: "GlacierTaskFailed",
+            Cause: `Databricks run of node "${n.node.id}" did not succeed`,
+          },
+        },
+      };
+    }
+    const fn = n.via === "local" ? launcher : n.executor.name;
+    return {
+      start: id,
+      states: {
+        [id]: invoke(fn, payload(n, mapped), {
+          ...(keep
+            ? { ResultSelector: { "value.$": "$.Payload" }, ResultPath: `$.results.${n.key}` }
+            : { ResultPath: null }),
+          ...timeout,
+          Retry: retry(n),
+          ...catcher,
+          ...end,
+        }),
+      },
+    };
+  };
+
+  // One node: its call, a Map around it when mapped, a Choice before it when conditional.
+  const unit = (n: FlowNode, next: string | null, catchTo?: string): Fragment => {
+    const end = next === null ? { End: true } : { Next: next };
+    let fragment: Fragment;
+    if (n.mapOver) {
+      const source = byId.get(n.mapOver)!;
+      const concurrency = typeof n.executor.config.concurrency === "number"
+        ? n.executor.config.concurrency
+        : INLINE_MAP_LIMIT;
+      const distributed = concurrency > INLINE_MAP_LIMIT;
+      const inner = call(n, true, null);
+      fragment = {
+        start: n.node.id,
+        states: {
+          [n.node.id]: {
+            Type: "Map",
+            ...(distributed
+              ? {
+                ItemReader: {
+                  Resource: "arn:aws:states:::s3:getObject",
+                  ReaderConfig: { InputType: "JSON" },
+                  Parameters: {
+                    Bucket: model.staging.bucket,
+                    "Key.$":
+                      `States.Format('${model.staging.prefix}runs/{}/${source.key}.out', $$.Execution.Name)`,
+                  },
+                },
+              }
+              : { ItemsPath: `${sourcePath.get(source.node.id)}.value` }),
+            ItemSelector: {
+              item: { "value.$": "$$.Map.Item.Value", "index.$": "$$.Map.Item.Index" },
+              "runId.$": "$$.Execution.Name",
+              "staging.$": `States.Format('${staging}{}/', $$.Execution.Name)`,
+            },
+            ItemProcessor: {
+              ProcessorConfig: distributed
+                ? { Mode: "DISTRIBUTED", ExecutionType: "STANDARD" }
+                : { Mode: "INLINE" },
+              StartAt: inner.start,
+              States: inner.states,
+            },
+            MaxConcurrency: concurrency,
+            ResultPath: null,
+            ...(catchTo
+              ? { Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.error", Next: catchTo }] }
+              : {}),
+            ...end,
+          },
+        },
+      };
+    } else {
+      fragment = call(n, false, next, catchTo);
+    }
+    if (!n.condition) return fragment;
+    const skip = `${n.node.id} (skipped)`;
+    return {
+      start: `${n.node.id} (if)`,
+      states: {
+        [`${n.node.id} (if)`]: {
+          Type: "Choice",
+          Comment: `Runs "${n.node.id}" only if ${n.node.condition}`,
+          Choices: [{ ...choiceRule(n.condition), Next: fragment.start }],
+          Default: skip,
+        },
+        ...fragment.states,
+        [skip]: { Type: "Pass", ...end },
+      },
+    };
+  };
+
+  // Stages: each node after the latest of its inputs.
+  const stageOf = new Map<string, number>();
+  for (const n of flow) {
+    stageOf.set(n.node.id, Math.max(-1, ...n.node.inputs.map((i) => stageOf.get(i)!)) + 1);
+  }
+  const stages: FlowNode[][] = [];
+  for (const n of flow) (stages[stageOf.get(n.node.id)!] ??= []).push(n);
+
+  const states: Record<string, State> = {};
+  const FAILED = "PipelineFailed";
+  const names: string[] = stages.map((stage, i) => stage.length === 1 ? "" : `Stage ${i + 1}`);
+  stages.forEach((stage, i) => {
+    for (const n of stage) {
+      if (sources.has(n.node.id)) {
+        sourcePath.set(n.node.id, stage.length === 1 ? `$.results.${n.key}` : `$.stages.s${i + 1}.${n.key}`);
+      }
+    }
+  });
+  // Build back to front so each stage knows the state that follows it.
+  let next: string | null = null;
+  for (let i = stages.length - 1; i >= 0; i--) {
+    const stage = stages[i];
+    if (stage.length === 1) {
+      const f = unit(stage[0], next, FAILED);
+      Object.assign(states, f.states);
+      next = f.start;
+      continue;
+    }
+    const selector: Record<string, string> = {};
+    stage.forEach((n, b) => {
+      if (sources.has(n.node.id)) selector[`${n.key}.$`] = `$[${b}].results.${n.key}`;
+    });
+    const resultPath = Object.keys(selector).length ? `$.stages.s${i + 1}` : null;
+    states[names[i]] = {
+      Type: "Parallel",
+      Comment: `Runs ${stage.map((n) => `"${n.node.id}"`).join(", ")} at once`,
+      Branches: stage.map((n) => {
+        const f = unit(n, null);
+        return { StartAt: f.start, States: f.states };
+      }),
+      ...(resultPath ? { ResultSelector: selector } : {}),
+      ResultPath: resultPath,
+      Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.error", Next: FAILED }],
+      ...(next === null ? { End: true } : { Next: next }),
+    };
+    next = names[i];
+  }
+  states[FAILED] = {
+    Type: "Fail",
+    Error: "GlacierPipelineFailed",
+    Cause: `A task of pipeline "${model.pipeline}" failed; see the execution's events`,
+  };
+  return {
+    Comment:
+      `Glacier pipeline ${model.pipeline} (generated by Glacier ${model.version} from ${model.source}). Input: {"params": {...}}.`,
+    StartAt: next!,
+    States: sortStates(states),
+  };
+}
+
+// States sorted by name: the same pipeline always gives the same text.
+function sortStates(states: Record<string, State>): Record<string, State> {
+  return Object.fromEntries(Object.keys(states).sort().map((k) => [k, states[k]]));
+}
+
+/**
+ * `step_functions.tf`: the state machine (its definition read from the ASL
+ * file beside it), the EventBridge Scheduler schedules and their role, and
+ * what a Distributed Map needs.
+ *
+ * @param model The infrastructure model (with the launcher function).
+ * @param flow The flow.
+ * @param expressions EventBridge `cron(...)` expressions; none for no schedule.
+ * @returns The file's text.
+ */
+export function stepFunctionsTerraform(
+  model: InfraModel,
+  flow: readonly FlowNode[],
+  expressions: readonly string[],
+): string {
+  const distributed = flow.some((n) =>
+    n.mapOver && typeof n.executor.config.concurrency === "number" &&
+    n.executor.config.concurrency > INLINE_MAP_LIMIT
+  );
+  const name = stateMachineName(model);
+  const assume = (service: string) =>
+    raw(
+      `jsonencode({\n  Version = "2012-10-17"\n  Statement = [{ Effect = "Allow", Principal = { Service = "${service}" }, Action = "sts:AssumeRole" }]\n})`,
+    );
+  const blocks: Block[] = [
+    block("data", ["aws_caller_identity", "current"], []),
+    block("resource", ["aws_sfn_state_machine", "pipeline"], [
+      ["name", name],
+      ["type", "STANDARD"],
+      ["role_arn", raw("aws_iam_role.orchestrator.arn")],
+      ["definition", raw('file("${path.module}/state_machine.asl.json")')],
+    ], 'The pipeline\'s state machine; input {"params": {...}}.'),
+  ];
+  if (distributed) {
+    const self = `arn:aws:states:\${var.region}:\${data.aws_caller_identity.current.account_id}`;
+    blocks.push(block("resource", ["aws_iam_role_policy", "orchestrator_distributed_map"], [
+      ["name", "glacier-distributed-map"],
+      ["role", raw("aws_iam_role.orchestrator.id")],
+      [
+        "policy",
+        raw(`jsonencode({
+  Version = "2012-10-17"
+  Statement = [
+    {
+      Sid = "RunChildExecutions"
+      Effect = "Allow"
+      Action = ["states:StartExecution"]
+      Resource = ["${self}:stateMachine:${name}"]
+    },
+    {
+      Sid = "ManageChildExecutions"
+      Effect = "Allow"
+      Action = ["states:DescribeExecution", "states:StopExecution"]
+      Resource = ["${self}:execution:${name}/*"]
+    },
+    {
+      Sid = "ReadMapItems"
+      Effect = "Allow"
+      Action = ["s3:GetObject"]
+      Resource = ["\${aws_s3_bucket.staging.arn}/${model.staging.prefix}runs/*"]
+    },
+  ]
+})`),
+      ],
+    ], "A Distributed Map starts child executions of this state machine and reads its items from staging."));
+  }
+  if (expressions.length) {
+    blocks.push(
+      block("resource", ["aws_iam_role", "scheduler"], [
+        ["name", `${name}-scheduler`.slice(0, 64)],
+        ["assume_role_policy", assume("scheduler.amazonaws.com")],
+      ]),
+      block("resource", ["aws_iam_role_policy", "scheduler"], [
+        ["name", "glacier-start-pipeline"],
+        ["role", raw("aws_iam_role.scheduler.id")],
+        [
+          "policy",
+          raw(`jsonencode({
+  Version = "2012-10-17"
+  Statement = [{
+    Sid = "StartPipeline"
+    Effect = "Allow"
+    Action = ["states:StartExecution"]
+    Resource = [aws_sfn_state_machine.pipeline.arn]
+  }]
+})`),
+        ],
+      ]),
+      ...expressions.map((expression, i) =>
+        block("resource", ["aws_scheduler_schedule", i === 0 ? "pipeline" : `pipeline_${i + 1}`], [
+          ["name", `${name}${i === 0 ? "" : `-${i + 1}`}`.slice(0, 64)],
+          ["description", `Runs pipeline ${model.pipeline} on "${model.schedule}" (UTC)`],
+          ["schedule_expression", expression],
+          ["schedule_expression_timezone", "UTC"],
+          block("flexible_time_window", [], [["mode", "OFF"]]),
+          block("target", [], [
+            ["arn", raw("aws_sfn_state_machine.pipeline.arn")],
+            ["role_arn", raw("aws_iam_role.scheduler.arn")],
+            ["input", raw("jsonencode({ params = {} })")],
+          ]),
+        ])
+      ),
+    );
+  }
+  blocks.push(
+    block("output", ["state_machine_arn"], [["value", raw("aws_sfn_state_machine.pipeline.arn")]]),
+    block("output", ["console_url"], [[
+      "value",
+      interp(
+        "https://",
+        raw("var.region"),
+        ".console.aws.amazon.com/states/home?region=",
+        raw("var.region"),
+        "#/statemachines/view/",
+        raw("aws_sfn_state_machine.pipeline.arn"),
+      ),
+    ]]),
+  );
+  return hclFile(headerLines(model), blocks);
+}

@@ -1,0 +1,951 @@
+/**
+ * Terraform from a pipeline's infrastructure model: one file per concern
+ * (`main.tf` with providers and variables, then compute, storage, IAM,
+ * orchestration and outputs). A file that would be empty is left out.
+ *
+ * @module
+ */
+import { type ExecutorModel, headerLines, type InfraModel, remoteExecutors, shortName } from "./_model.ts";
+import { base64Heredoc, type Block, block, type Entry, hclFile, heredoc, interp, Raw, raw } from "./_hcl.ts";
+import { databricksLauncher, denoInstallScript } from "./_scripts.ts";
+import type { GeneratedFiles } from "./write_files.ts";
+import {
+  executorStatements,
+  type IamResource,
+  type IamStatement,
+  orchestratorStatements,
+  s3Statements,
+} from "./iam.ts";
+
+/** Options for {@linkcode generateTerraform}. */
+export interface TerraformOptions {
+  /**
+   * The project root (where `glacier build` writes `.glacier/build`) relative
+   * to the Terraform directory.
+   * @default {"."}
+   */
+  artifactRoot?: string;
+}
+
+/**
+ * Renders Terraform for a model.
+ *
+ * @param model The infrastructure model.
+ * @param options Where artifacts are found.
+ * @returns The files, keyed by name (`main.tf`, `lambda.tf`, …).
+ */
+export function generateTerraform(model: InfraModel, options: TerraformOptions = {}): GeneratedFiles {
+  const ctx = new Context(model, options.artifactRoot ?? ".");
+  const files = model.target.cloud === "aws"
+    ? aws(ctx)
+    : model.target.cloud === "gcp"
+    ? gcp(ctx)
+    : azure(ctx);
+  const out: GeneratedFiles = {};
+  for (const [name, blocks] of Object.entries(files)) {
+    if (blocks.length) out[name] = hclFile(headerLines(model), blocks);
+  }
+  return out;
+}
+
+class Context {
+  readonly model: InfraModel;
+  readonly artifactRoot: string;
+  constructor(model: InfraModel, artifactRoot: string) {
+    this.model = model;
+    this.artifactRoot = artifactRoot;
+  }
+  artifact(e: ExecutorModel): Raw {
+    return interp(raw("var.artifact_root"), `/${e.artifact}`);
+  }
+  get tags(): Record<string, string> {
+    return { "glacier:pipeline": this.model.pipeline, "glacier:version": this.model.version };
+  }
+}
+
+const variable = (name: string, description: string, def?: string | number, sensitive = false): Block =>
+  block("variable", [name], [
+    ["description", description],
+    ["type", raw("string")],
+    def !== undefined && ["default", def],
+    sensitive && ["sensitive", true],
+  ]);
+
+const output = (name: string, description: string, value: Raw): Block =>
+  block("output", [name], [["description", description], ["value", value]]);
+
+const envVar = (name: string) => `env_${name.toLowerCase().replace(/[^a-z0-9_]/g, "_")}`;
+
+function taskList(e: ExecutorModel): string {
+  return e.tasks.map((t) => t.node.id).join(", ");
+}
+
+// ---------------------------------------------------------------- AWS
+
+function aws(ctx: Context): Record<string, Block[]> {
+  const { model } = ctx;
+  const remote = remoteExecutors(model);
+  const lambdas = remote.filter((e) => e.resource.service === "lambda");
+  const databricks = remote.filter((e) => e.resource.service === "databricks");
+  const vms = remote.filter((e) => e.resource.service === "ec2");
+  const others = remote.filter((e) => !["lambda", "databricks", "ec2"].includes(e.resource.service));
+  const locals = model.executors.filter((e) => e.resource.kind === "local");
+  const envNames = [...new Set(lambdas.flatMap((e) => (e.config.environment as string[] | undefined) ?? []))]
+    .sort();
+
+  const main: Block[] = [
+    block("terraform", [], [
+      ["required_version", ">= 1.5.0"],
+      block("required_providers", [], [
+        ["aws", { source: "hashicorp/aws", version: "~> 5.0" }],
+        databricks.length > 0 && ["databricks", { source: "databricks/databricks", version: "~> 1.50" }],
+      ]),
+    ]),
+    block("provider", ["aws"], [
+      ["region", raw("var.region")],
+      block("default_tags", [], [["tags", raw("local.tags")]]),
+    ]),
+    ...(databricks.length
+      ? [block(
+        "provider",
+        ["databricks"],
+        [["host", raw("var.databricks_host")]],
+        "The token is read from DATABRICKS_TOKEN in the environment, never written here.",
+      )]
+      : []),
+    block("locals", [], [["pipeline", model.pipeline], ["tags", ctx.tags]]),
+    variable("region", "The AWS region.", model.target.region),
+    variable(
+      "artifact_root",
+      "The project root, where `glacier build` writes .glacier/build/, relative to this directory.",
+      ctx.artifactRoot,
+    ),
+    ...(databricks.length
+      ? [variable(
+        "databricks_host",
+        "The Databricks workspace URL.",
+        databricks.map((d) => d.config.host).find((h): h is string => typeof h === "string"),
+      )]
+      : []),
+    ...(vms.some((v) => !v.config.instanceId)
+      ? [variable("ssh_key_name", "The EC2 key pair for SSH to the task VMs.")]
+      : []),
+    ...envNames.map((n) =>
+      variable(envVar(n), `The value of ${n} for the pipeline's functions.`, undefined, true)
+    ),
+  ];
+
+  const lambdaTf: Block[] = lambdas.flatMap((e) => {
+    const c = e.config;
+    const env: Record<string, Raw | string> = {
+      GLACIER_PIPELINE: model.pipeline,
+      GLACIER_STAGING: `s3://${model.staging.bucket}/${model.staging.prefix}`,
+    };
+    for (const n of (c.environment as string[] | undefined) ?? []) env[n] = raw(`var.${envVar(n)}`);
+    // Deploy's launcher function submits Databricks runs to the workspace the provider uses.
+    if (e.resource.name === "launcher" && databricks.length) env.DATABRICKS_HOST = raw("var.databricks_host");
+    return [
+      block("resource", ["aws_cloudwatch_log_group", e.id], [
+        ["name", `/aws/lambda/${e.name}`],
+        ["retention_in_days", 14],
+      ]),
+      block("resource", ["aws_lambda_function", e.id], [
+        ["function_name", e.name],
+        ["description", `Glacier pipeline ${model.pipeline}: ${taskList(e)}`],
+        ["role", raw(`aws_iam_role.${e.id}.arn`)],
+        ["filename", ctx.artifact(e)],
+        ["source_code_hash", raw(`filebase64sha256(${ctx.artifact(e).text})`)],
+        ["runtime", "provided.al2023"],
+        ["handler", "bootstrap"],
+        ["architectures", [String(c.architecture ?? "x86_64")]],
+        ["memory_size", Number(c.memory ?? 1024)],
+        ["timeout", Number(c.timeout ?? 300)],
+        typeof c.concurrency === "number" && ["reserved_concurrent_executions", c.concurrency],
+        block("ephemeral_storage", [], [["size", Number(c.ephemeralStorage ?? 512)]]),
+        block("environment", [], [["variables", env]]),
+        ["depends_on", [raw(`aws_cloudwatch_log_group.${e.id}`)]],
+      ], `Tasks ${taskList(e)}: the artifact is built by \`glacier build\`.`),
+    ];
+  });
+
+  const databricksTf: Block[] = databricks.length
+    ? [
+      block("resource", ["databricks_workspace_file", "deno_init"], [
+        ["path", `/Shared/glacier/${model.pipeline}/init_deno.sh`],
+        ["content_base64", base64Heredoc(denoInstallScript())],
+      ], "Installs Deno on cluster nodes (attach as a cluster-scoped init script to existing clusters)."),
+      block("resource", ["databricks_workspace_file", "launcher"], [
+        ["path", `/Shared/glacier/${model.pipeline}/glacier_launcher.py`],
+        ["content_base64", base64Heredoc(databricksLauncher())],
+      ]),
+      ...databricks.flatMap((e) => [
+        block("resource", ["databricks_workspace_file", `${e.id}_artifact`], [
+          ["path", `/Shared/glacier/${model.pipeline}/${e.resource.name}.zip`],
+          ["source", ctx.artifact(e)],
+        ]),
+        ...e.tasks.map((t) => databricksJob(e, t.node.id, t.options)),
+      ]),
+    ]
+    : [];
+
+  const s3: Block[] = [
+    ...model.buckets.map((b) =>
+      block(
+        "data",
+        ["aws_s3_bucket", b.id],
+        [["bucket", b.name]],
+        `Existing data bucket: ${
+          [...b.reads.map((u) => `reads ${u}`), ...b.writes.map((u) => `writes ${u}`)].join(", ")
+        }`,
+      )
+    ),
+    block(
+      "resource",
+      ["aws_s3_bucket", "staging"],
+      [["bucket", model.staging.bucket]],
+      "Data handed between executors.",
+    ),
+    block("resource", ["aws_s3_bucket_public_access_block", "staging"], [
+      ["bucket", raw("aws_s3_bucket.staging.id")],
+      ["block_public_acls", true],
+      ["block_public_policy", true],
+      ["ignore_public_acls", true],
+      ["restrict_public_buckets", true],
+    ]),
+    block("resource", ["aws_s3_bucket_server_side_encryption_configuration", "staging"], [
+      ["bucket", raw("aws_s3_bucket.staging.id")],
+      block("rule", [], [
+        block("apply_server_side_encryption_by_default", [], [["sse_algorithm", "AES256"]]),
+      ]),
+    ]),
+    block("resource", ["aws_s3_bucket_lifecycle_configuration", "staging"], [
+      ["bucket", raw("aws_s3_bucket.staging.id")],
+      block("rule", [], [
+        ["id", "expire-glacier-runs"],
+        ["status", "Enabled"],
+        block("filter", [], [["prefix", `${model.staging.prefix}runs/`]]),
+        block("expiration", [], [["days", model.staging.expireDays]]),
+        block("abort_incomplete_multipart_upload", [], [["days_after_initiation", 1]]),
+      ]),
+    ]),
+  ];
+
+  const bucketArn = (bucket: string) =>
+    bucket === model.staging.bucket
+      ? "aws_s3_bucket.staging.arn"
+      : `data.aws_s3_bucket.${model.buckets.find((b) => b.name === bucket)!.id}.arn`;
+  const policy = (statements: readonly IamStatement[]) => awsPolicy(statements, bucketArn);
+
+  const iam: Block[] = [];
+  for (const e of [...lambdas, ...databricks, ...vms, ...others]) {
+    const service = e.resource.service === "lambda" ? "lambda.amazonaws.com" : "ec2.amazonaws.com";
+    iam.push(
+      block("resource", ["aws_iam_role", e.id], [
+        ["name", e.name],
+        [
+          "description",
+          `Glacier ${model.pipeline}: ${e.resource.service} executor "${e.resource.name}" (${taskList(e)})`,
+        ],
+        ["assume_role_policy", assumeRole(service)],
+      ]),
+      block("resource", ["aws_iam_role_policy", e.id], [
+        ["name", "glacier-least-privilege"],
+        ["role", raw(`aws_iam_role.${e.id}.id`)],
+        ["policy", policy(executorStatements(model, e))],
+      ]),
+    );
+    if (e.resource.service !== "lambda") {
+      iam.push(block("resource", ["aws_iam_instance_profile", e.id], [
+        ["name", e.name],
+        ["role", raw(`aws_iam_role.${e.id}.name`)],
+      ]));
+    }
+  }
+  for (const e of locals) {
+    iam.push(block(
+      "resource",
+      ["aws_iam_policy", e.id],
+      [
+        ["name", e.name],
+        [
+          "description",
+          `Glacier ${model.pipeline}: what the tasks on this machine (${taskList(e)}) may touch`,
+        ],
+        ["policy", policy(s3Statements(e.grants, model, true))],
+      ],
+      "Local tasks run where `glacier run` runs: attach this policy to that role or user.",
+    ));
+  }
+
+  const orchestration: Block[] = [];
+  const invoke = orchestratorStatements(model);
+  if (invoke.length) {
+    orchestration.push(
+      block("resource", ["aws_iam_role", "orchestrator"], [
+        ["name", orchestratorName(model)],
+        ["description", `Glacier ${model.pipeline}: may invoke exactly the pipeline's functions`],
+        ["assume_role_policy", assumeRole("states.amazonaws.com")],
+      ]),
+      block("resource", ["aws_iam_role_policy", "orchestrator"], [
+        ["name", "glacier-invoke-functions"],
+        ["role", raw("aws_iam_role.orchestrator.id")],
+        ["policy", policy(invoke)],
+      ]),
+    );
+  }
+
+  const vm: Block[] = [];
+  if (vms.some((v) => !v.config.instanceId)) {
+    vm.push(block("data", ["aws_ssm_parameter", "al2023"], [
+      ["name", "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"],
+    ]));
+  }
+  for (const e of vms) {
+    if (typeof e.config.instanceId === "string") {
+      vm.push(block(
+        "data",
+        ["aws_instance", e.id],
+        [["instance_id", e.config.instanceId]],
+        `Existing instance: associate aws_iam_instance_profile.${e.id} with it.`,
+      ));
+      continue;
+    }
+    vm.push(block("resource", ["aws_instance", e.id], [
+      ["ami", raw("data.aws_ssm_parameter.al2023.value")],
+      ["instance_type", String(e.config.instanceType ?? "m7i.large")],
+      ["iam_instance_profile", raw(`aws_iam_instance_profile.${e.id}.name`)],
+      ["key_name", raw("var.ssh_key_name")],
+      ["user_data", heredoc(denoInstallScript())],
+      ["tags", { Name: e.name }],
+    ]));
+  }
+
+  const outputs: Block[] = [
+    ...lambdas.map((e) =>
+      output(
+        `${e.id}_function_arn`,
+        `The Lambda function of "${e.resource.name}".`,
+        raw(`aws_lambda_function.${e.id}.arn`),
+      )
+    ),
+    ...databricks.flatMap((e) =>
+      e.tasks.map((t) =>
+        output(
+          `${jobId(e, t.node.id)}_job_id`,
+          `The Databricks job of node "${t.node.id}".`,
+          raw(`databricks_job.${jobId(e, t.node.id)}.id`),
+        )
+      )
+    ),
+    ...[...databricks, ...vms, ...others].map((e) =>
+      output(
+        `${e.id}_instance_profile_arn`,
+        `The instance profile for "${e.resource.name}".`,
+        raw(`aws_iam_instance_profile.${e.id}.arn`),
+      )
+    ),
+    ...vms.filter((e) => !e.config.instanceId).map((e) =>
+      output(
+        `${e.id}_private_ip`,
+        `The private IP of "${e.resource.name}".`,
+        raw(`aws_instance.${e.id}.private_ip`),
+      )
+    ),
+    ...locals.map((e) =>
+      output(
+        `${e.id}_policy_arn`,
+        "The policy for whoever runs the local tasks.",
+        raw(`aws_iam_policy.${e.id}.arn`),
+      )
+    ),
+    ...(invoke.length
+      ? [
+        output(
+          "orchestrator_role_arn",
+          "The role orchestrators assume.",
+          raw("aws_iam_role.orchestrator.arn"),
+        ),
+      ]
+      : []),
+    output("staging_bucket", "The staging bucket.", raw("aws_s3_bucket.staging.bucket")),
+  ];
+
+  return {
+    "main.tf": main,
+    "lambda.tf": lambdaTf,
+    "databricks.tf": databricksTf,
+    "vm.tf": vm,
+    "s3.tf": s3,
+    "iam.tf": iam,
+    "orchestration.tf": orchestration,
+    "outputs.tf": outputs,
+  };
+}
+
+/** The orchestration role's name. */
+export function orchestratorName(model: InfraModel): string {
+  return `glacier-${model.pipeline}-orchestrator`.toLowerCase().replace(/[^a-z0-9_-]/g, "-").slice(0, 64);
+}
+
+function jobId(e: ExecutorModel, node: string): string {
+  return `${e.id}_${node.toLowerCase().replace(/[^a-z0-9_]+/g, "_")}`;
+}
+
+function databricksJob(e: ExecutorModel, node: string, options: Readonly<Record<string, unknown>>): Block {
+  const c = e.config;
+  const cluster = c.newCluster as
+    | { sparkVersion: string; nodeTypeId: string; numWorkers: number }
+    | undefined;
+  const timeout = typeof options.timeout === "number" ? Math.ceil(options.timeout / 1000) : undefined;
+  return block("resource", ["databricks_job", jobId(e, node)], [
+    ["name", `${e.name}-${node.toLowerCase().replace(/[^a-z0-9_-]+/g, "-")}`],
+    ["max_concurrent_runs", 100],
+    block("task", [], [
+      ["task_key", node.replace(/[^A-Za-z0-9_-]+/g, "_")],
+      cluster === undefined && ["existing_cluster_id", String(c.clusterId)],
+      cluster !== undefined && block("new_cluster", [], [
+        ["spark_version", cluster.sparkVersion],
+        ["node_type_id", cluster.nodeTypeId],
+        ["num_workers", cluster.numWorkers],
+        block("aws_attributes", [], [["instance_profile_arn", raw(`aws_iam_instance_profile.${e.id}.arn`)]]),
+        block("init_scripts", [], [
+          block("workspace", [], [["destination", raw("databricks_workspace_file.deno_init.path")]]),
+        ]),
+      ]),
+      block("spark_python_task", [], [
+        ["python_file", raw("databricks_workspace_file.launcher.path")],
+        ["source", "WORKSPACE"],
+        ["parameters", [
+          interp("/Workspace", raw(`databricks_workspace_file.${e.id}_artifact.path`)),
+          interp("/Workspace", raw("databricks_workspace_file.deno_init.path")),
+          "{{job.parameters.payload}}",
+        ]],
+      ]),
+      timeout !== undefined && ["timeout_seconds", timeout],
+      typeof options.retries === "number" && options.retries > 0 && ["max_retries", options.retries],
+    ]),
+    block("parameter", [], [["name", "payload"], ["default", "{}"]]),
+  ], `Node "${node}" on "${e.resource.name}": runs one Glacier payload per run.`);
+}
+
+function assumeRole(service: string): Raw {
+  return raw(`jsonencode(${
+    hclValueText({
+      Version: "2012-10-17",
+      Statement: [{ Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole" }],
+    })
+  })`);
+}
+
+function awsPolicy(statements: readonly IamStatement[], bucketArn: (bucket: string) => string): Raw {
+  const resource = (r: IamResource): string | Raw => {
+    if (typeof r === "string") return r;
+    if (r.ref === "bucket") {
+      return r.path === undefined ? raw(bucketArn(r.bucket)) : interp(raw(bucketArn(r.bucket)), `/${r.path}`);
+    }
+    if (r.ref === "logGroup") return interp(raw(`aws_cloudwatch_log_group.${r.executor}.arn`), ":*");
+    return r.qualified
+      ? interp(raw(`aws_lambda_function.${r.executor}.arn`), ":*")
+      : raw(`aws_lambda_function.${r.executor}.arn`);
+  };
+  const doc = {
+    Version: "2012-10-17",
+    Statement: statements.map((s) => ({
+      Sid: s.sid,
+      Effect: "Allow",
+      Action: [...s.actions],
+      Resource: s.resources.map(resource),
+      ...(s.listPrefixes ? { Condition: { StringLike: { "s3:prefix": [...s.listPrefixes] } } } : {}),
+    })),
+  };
+  return raw(`jsonencode(${hclValueText(doc)})`);
+}
+
+// Renders a value the way an attribute would be, for use inside jsonencode().
+function hclValueText(v: unknown, indent = ""): string {
+  if (v instanceof Raw) return v.text;
+  if (typeof v === "string") return JSON.stringify(v).replace(/\$\{/g, "$${").replace(/%\{/g, "%%{");
+  if (typeof v === "number" || typeof v === "boolean") return String(v);
+  if (Array.isArray(v)) {
+    const items = v.map((x) => hclValueText(x, indent + "  "));
+    const flat = `[${items.join(", ")}]`;
+    return flat.length <= 90 ? flat : `[\n${items.map((i) => `${indent}  ${i},`).join("\n")}\n${indent}]`;
+  }
+  const o = v as Record<string, unknown>;
+  const keys = Object.keys(o); // policy documents keep AWS's conventional key order
+  const k = (s: string) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(s) ? s : JSON.stringify(s);
+  return `{\n${
+    keys.map((key) => `${indent}  ${k(key)} = ${hclValueText(o[key], indent + "  ")}`).join("\n")
+  }\n${indent}}`;
+}
+
+// ---------------------------------------------------------------- GCP
+
+function gcp(ctx: Context): Record<string, Block[]> {
+  const { model } = ctx;
+  const remote = remoteExecutors(model);
+  const functions = remote.filter((e) => e.resource.service === "cloud-function");
+  const dataproc = remote.filter((e) => e.resource.service === "dataproc");
+  const vms = remote.filter((e) => e.resource.service === "compute-engine");
+  const accounts = remote;
+
+  const main: Block[] = [
+    block("terraform", [], [
+      ["required_version", ">= 1.5.0"],
+      block("required_providers", [], [["google", { source: "hashicorp/google", version: "~> 6.0" }]]),
+    ]),
+    block("provider", ["google"], [
+      ["project", raw("var.project")],
+      ["region", raw("var.region")],
+      ["default_labels", raw("local.labels")],
+    ]),
+    block("locals", [], [["pipeline", model.pipeline], ["labels", {
+      "glacier-pipeline": model.pipeline.toLowerCase().replace(/[^a-z0-9_-]/g, "-"),
+      "glacier-version": model.version.replace(/\./g, "-"),
+    }]]),
+    variable("project", "The GCP project id.", model.target.project),
+    variable("region", "The GCP region.", model.target.region),
+    variable(
+      "artifact_root",
+      "The project root, where `glacier build` writes .glacier/build/, relative to this directory.",
+      ctx.artifactRoot,
+    ),
+  ];
+
+  const storage: Block[] = [
+    ...model.buckets.map((b) =>
+      block(
+        "data",
+        ["google_storage_bucket", b.id],
+        [["name", b.name]],
+        "Existing data bucket (needs uniform bucket-level access for the conditional grants).",
+      )
+    ),
+    block("resource", ["google_storage_bucket", "staging"], [
+      ["name", model.staging.bucket],
+      ["location", raw("upper(var.region)")],
+      ["uniform_bucket_level_access", true],
+      ["public_access_prevention", "enforced"],
+      block("lifecycle_rule", [], [
+        block("condition", [], [["age", model.staging.expireDays], ["matches_prefix", [
+          `${model.staging.prefix}runs/`,
+        ]]]),
+        block("action", [], [["type", "Delete"]]),
+      ]),
+    ], "Data handed between executors."),
+    ...functions.map((e) =>
+      block("resource", ["google_storage_bucket_object", `${e.id}_artifact`], [
+        ["name", `${model.staging.prefix}artifacts/${e.resource.name}.zip`],
+        ["bucket", raw("google_storage_bucket.staging.name")],
+        ["source", ctx.artifact(e)],
+      ])
+    ),
+  ];
+
+  const iam: Block[] = [];
+  for (const e of accounts) {
+    iam.push(block("resource", ["google_service_account", e.id], [
+      ["account_id", shortName(e.name.replace(/_/g, "-"), 30)],
+      ["display_name", `Glacier ${model.pipeline}: ${e.resource.name}`],
+    ]));
+    const grants = [
+      ...e.grants,
+      ...(["read", "write"] as const).map((access) => ({
+        bucket: model.staging.bucket,
+        pattern: `${model.staging.prefix}runs/*`,
+        prefix: `${model.staging.prefix}runs/`,
+        access,
+      })),
+    ];
+    for (const g of grants) {
+      const bucket = g.bucket === model.staging.bucket
+        ? "google_storage_bucket.staging.name"
+        : `data.google_storage_bucket.${model.buckets.find((b) => b.name === g.bucket)!.id}.name`;
+      const exact = !g.pattern.endsWith("*");
+      const id = `${e.id}_${g.access}_${g.bucket}_${g.prefix}`.toLowerCase().replace(/[^a-z0-9_]+/g, "_")
+        .replace(/_+$/, "");
+      iam.push(block("resource", ["google_storage_bucket_iam_member", id], [
+        ["bucket", raw(bucket)],
+        ["role", g.access === "read" ? "roles/storage.objectViewer" : "roles/storage.objectCreator"],
+        ["member", interp("serviceAccount:", raw(`google_service_account.${e.id}.email`))],
+        block("condition", [], [
+          ["title", `${g.access} ${g.pattern}`.slice(0, 100)],
+          [
+            "expression",
+            `resource.name${
+              exact ? " == " : ".startsWith("
+            }"projects/_/buckets/${g.bucket}/objects/${g.prefix}"${exact ? "" : ")"}`,
+          ],
+        ]),
+      ]));
+    }
+  }
+
+  const fns: Block[] = functions.map((e) =>
+    block("resource", ["google_cloudfunctions2_function", e.id], [
+      ["name", e.name.replace(/_/g, "-")],
+      ["location", raw("var.region")],
+      ["description", `Glacier pipeline ${model.pipeline}: ${taskList(e)}`],
+      block("build_config", [], [
+        ["runtime", "nodejs22"],
+        ["entry_point", "glacier"],
+        block("source", [], [block("storage_source", [], [
+          ["bucket", raw("google_storage_bucket.staging.name")],
+          ["object", raw(`google_storage_bucket_object.${e.id}_artifact.name`)],
+        ])]),
+      ]),
+      block("service_config", [], [
+        ["available_memory", `${Number(e.config.memory ?? 1024)}M`],
+        ["timeout_seconds", Number(e.config.timeout ?? 300)],
+        ["max_instance_count", Number(e.config.maxInstances ?? 100)],
+        ["service_account_email", raw(`google_service_account.${e.id}.email`)],
+        ["environment_variables", {
+          GLACIER_PIPELINE: model.pipeline,
+          GLACIER_STAGING: `gs://${model.staging.bucket}/${model.staging.prefix}`,
+        }],
+      ]),
+    ], "The artifact's Node.js shim starts Deno (Cloud Functions has no Deno runtime).")
+  );
+
+  const dp: Block[] = dataproc.length
+    ? [
+      block("resource", ["google_storage_bucket_object", "deno_init"], [
+        ["name", `${model.staging.prefix}scripts/init_deno.sh`],
+        ["bucket", raw("google_storage_bucket.staging.name")],
+        ["content", heredoc(denoInstallScript())],
+      ]),
+      ...dataproc.map((e) => {
+        const nodes = Number(e.config.nodes ?? 3);
+        const machine = String(e.config.machineType ?? "n2-standard-4");
+        return block("resource", ["google_dataproc_cluster", e.id], [
+          ["name", String(e.config.cluster)],
+          ["region", e.config.region ? String(e.config.region) : raw("var.region")],
+          block("cluster_config", [], [
+            ["staging_bucket", raw("google_storage_bucket.staging.name")],
+            block("master_config", [], [["num_instances", 1], ["machine_type", machine]]),
+            block("worker_config", [], [["num_instances", Math.max(2, nodes - 1)], [
+              "machine_type",
+              machine,
+            ]]),
+            block("gce_cluster_config", [], [
+              ["service_account", raw(`google_service_account.${e.id}.email`)],
+              ["service_account_scopes", ["cloud-platform"]],
+            ]),
+            block("initialization_action", [], [[
+              "script",
+              interp(
+                "gs://",
+                raw("google_storage_bucket.staging.name"),
+                "/",
+                raw("google_storage_bucket_object.deno_init.name"),
+              ),
+            ]]),
+          ]),
+        ], `Tasks ${taskList(e)}.`);
+      }),
+    ]
+    : [];
+
+  const vm: Block[] = vms.map((e) =>
+    block("resource", ["google_compute_instance", e.id], [
+      ["name", e.name.replace(/_/g, "-")],
+      ["machine_type", String(e.config.machineType ?? "e2-standard-4")],
+      ["zone", String(e.config.zone ?? "us-central1-a")],
+      block("boot_disk", [], [block("initialize_params", [], [["image", "debian-cloud/debian-12"]])]),
+      block("network_interface", [], [["network", "default"]]),
+      block("service_account", [], [["email", raw(`google_service_account.${e.id}.email`)], ["scopes", [
+        "cloud-platform",
+      ]]]),
+      ["metadata_startup_script", heredoc(denoInstallScript())],
+    ], `Tasks ${taskList(e)}, reached over SSH.`)
+  );
+
+  const outputs: Block[] = [
+    ...functions.map((e) =>
+      output(
+        `${e.id}_function_url`,
+        `The function of "${e.resource.name}".`,
+        raw(`google_cloudfunctions2_function.${e.id}.url`),
+      )
+    ),
+    ...dataproc.map((e) =>
+      output(
+        `${e.id}_cluster`,
+        `The Dataproc cluster of "${e.resource.name}".`,
+        raw(`google_dataproc_cluster.${e.id}.name`),
+      )
+    ),
+    ...vms.map((e) =>
+      output(
+        `${e.id}_internal_ip`,
+        `The VM of "${e.resource.name}".`,
+        raw(`google_compute_instance.${e.id}.network_interface[0].network_ip`),
+      )
+    ),
+    output("staging_bucket", "The staging bucket.", raw("google_storage_bucket.staging.name")),
+  ];
+  return {
+    "main.tf": main,
+    "functions.tf": fns,
+    "dataproc.tf": dp,
+    "vm.tf": vm,
+    "storage.tf": storage,
+    "iam.tf": iam,
+    "outputs.tf": outputs,
+  };
+}
+
+// ---------------------------------------------------------------- Azure
+
+function azure(ctx: Context): Record<string, Block[]> {
+  const { model } = ctx;
+  const remote = remoteExecutors(model);
+  const functions = remote.filter((e) => e.resource.service === "azure-function");
+  const vms = remote.filter((e) => e.resource.service === "azure-vm");
+  const account = model.target.storageAccount;
+  const accountRef = account ? "data.azurerm_storage_account.data" : "azurerm_storage_account.glacier";
+  const main: Block[] = [
+    block("terraform", [], [
+      ["required_version", ">= 1.5.0"],
+      block("required_providers", [], [["azurerm", { source: "hashicorp/azurerm", version: "~> 4.0" }]]),
+    ]),
+    block("provider", ["azurerm"], [block("features", [], [])]),
+    block("locals", [], [["pipeline", model.pipeline], ["tags", ctx.tags]]),
+    variable("location", "The Azure location.", model.target.region),
+    variable("resource_group", "The resource group.", model.target.resourceGroup),
+    variable(
+      "artifact_root",
+      "The project root, where `glacier build` writes .glacier/build/, relative to this directory.",
+      ctx.artifactRoot,
+    ),
+    ...(vms.length ? [variable("ssh_public_key", "The SSH public key for the task VMs.")] : []),
+    block("resource", ["azurerm_resource_group", "glacier"], [
+      ["name", raw("var.resource_group")],
+      ["location", raw("var.location")],
+      ["tags", raw("local.tags")],
+    ]),
+  ];
+  const accountName = account ??
+    `glacier${model.pipeline.toLowerCase().replace(/[^a-z0-9]/g, "")}`.slice(0, 24);
+  const storage: Block[] = [
+    account
+      ? block("data", ["azurerm_storage_account", "data"], [["name", account], [
+        "resource_group_name",
+        raw("azurerm_resource_group.glacier.name"),
+      ]], "Existing storage account with the data containers.")
+      : block("resource", ["azurerm_storage_account", "glacier"], [
+        ["name", accountName],
+        ["resource_group_name", raw("azurerm_resource_group.glacier.name")],
+        ["location", raw("azurerm_resource_group.glacier.location")],
+        ["account_tier", "Standard"],
+        ["account_replication_type", "LRS"],
+        ["allow_nested_items_to_be_public", false],
+        ["tags", raw("local.tags")],
+      ]),
+    block("resource", ["azurerm_storage_container", "staging"], [
+      ["name", model.staging.bucket],
+      ["storage_account_id", raw(`${accountRef}.id`)],
+      ["container_access_type", "private"],
+    ], "Data handed between executors."),
+    block("resource", ["azurerm_storage_management_policy", "staging"], [
+      ["storage_account_id", raw(`${accountRef}.id`)],
+      block("rule", [], [
+        ["name", "expire-glacier-runs"],
+        ["enabled", true],
+        block("filters", [], [["blob_types", ["blockBlob"]], ["prefix_match", [
+          `${model.staging.bucket}/${model.staging.prefix}runs/`,
+        ]]]),
+        block("actions", [], [
+          block("base_blob", [], [[
+            "delete_after_days_since_modification_greater_than",
+            model.staging.expireDays,
+          ]]),
+        ]),
+      ]),
+    ]),
+    ...(functions.some((f) => (f.config.plan ?? "flex") === "flex")
+      ? [block("resource", ["azurerm_storage_container", "deployments"], [
+        ["name", "glacier-deployments"],
+        ["storage_account_id", raw(`${accountRef}.id`)],
+        ["container_access_type", "private"],
+      ])]
+      : []),
+  ];
+  const principal = (e: ExecutorModel) =>
+    e.resource.service === "azure-function"
+      ? `${
+        (e.config.plan ?? "flex") === "flex"
+          ? "azurerm_function_app_flex_consumption"
+          : "azurerm_linux_function_app"
+      }.${e.id}.identity[0].principal_id`
+      : `azurerm_linux_virtual_machine.${e.id}.identity[0].principal_id`;
+  const fns: Block[] = functions.flatMap((e) => {
+    const plan = String(e.config.plan ?? "flex");
+    const sku = plan === "flex" ? "FC1" : plan === "premium" ? "EP1" : "Y1";
+    const common: Entry[] = [
+      ["name", e.name.replace(/_/g, "-")],
+      ["resource_group_name", raw("azurerm_resource_group.glacier.name")],
+      ["location", raw("azurerm_resource_group.glacier.location")],
+      ["service_plan_id", raw(`azurerm_service_plan.${e.id}.id`)],
+      block("identity", [], [["type", "SystemAssigned"]]),
+    ];
+    const settings = {
+      GLACIER_PIPELINE: model.pipeline,
+      GLACIER_STAGING: `az://${model.staging.bucket}/${model.staging.prefix}`,
+    };
+    return [
+      block("resource", ["azurerm_service_plan", e.id], [
+        ["name", `${e.name.replace(/_/g, "-")}-plan`],
+        ["resource_group_name", raw("azurerm_resource_group.glacier.name")],
+        ["location", raw("azurerm_resource_group.glacier.location")],
+        ["os_type", "Linux"],
+        ["sku_name", sku],
+      ]),
+      plan === "flex"
+        ? block(
+          "resource",
+          ["azurerm_function_app_flex_consumption", e.id],
+          [
+            ...common,
+            ["storage_container_type", "blobContainer"],
+            [
+              "storage_container_endpoint",
+              interp(
+                raw(`${accountRef}.primary_blob_endpoint`),
+                raw("azurerm_storage_container.deployments.name"),
+              ),
+            ],
+            ["storage_authentication_type", "SystemAssignedIdentity"],
+            ["runtime_name", "custom"],
+            ["runtime_version", "1.0"],
+            ["instance_memory_in_mb", Number(e.config.memory ?? 2048)],
+            ["app_settings", settings],
+            block("site_config", [], []),
+          ],
+          `Tasks ${
+            taskList(e)
+          }: Deno as a custom handler; deploy ${e.artifact} with \`az functionapp deployment\`.`,
+        )
+        : block("resource", ["azurerm_linux_function_app", e.id], [
+          ...common,
+          ["storage_account_name", raw(`${accountRef}.name`)],
+          ["storage_uses_managed_identity", true],
+          ["zip_deploy_file", ctx.artifact(e)],
+          ["app_settings", {
+            ...settings,
+            AzureFunctionsJobHost__functionTimeout: durationText(Number(e.config.timeout ?? 300)),
+          }],
+          block("site_config", [], [block("application_stack", [], [["use_custom_runtime", true]])]),
+        ], `Tasks ${taskList(e)}: Deno as a custom handler.`),
+    ];
+  });
+  const vm: Block[] = vms.length
+    ? [
+      block("resource", ["azurerm_virtual_network", "glacier"], [
+        ["name", `glacier-${model.pipeline}-vnet`.replace(/_/g, "-")],
+        ["resource_group_name", raw("azurerm_resource_group.glacier.name")],
+        ["location", raw("azurerm_resource_group.glacier.location")],
+        ["address_space", ["10.42.0.0/16"]],
+      ]),
+      block("resource", ["azurerm_subnet", "glacier"], [
+        ["name", "tasks"],
+        ["resource_group_name", raw("azurerm_resource_group.glacier.name")],
+        ["virtual_network_name", raw("azurerm_virtual_network.glacier.name")],
+        ["address_prefixes", ["10.42.1.0/24"]],
+      ]),
+      ...vms.flatMap((e) => [
+        block("resource", ["azurerm_network_interface", e.id], [
+          ["name", `${e.name.replace(/_/g, "-")}-nic`],
+          ["resource_group_name", raw("azurerm_resource_group.glacier.name")],
+          ["location", raw("azurerm_resource_group.glacier.location")],
+          block("ip_configuration", [], [
+            ["name", "internal"],
+            ["subnet_id", raw("azurerm_subnet.glacier.id")],
+            ["private_ip_address_allocation", "Dynamic"],
+          ]),
+        ]),
+        block("resource", ["azurerm_linux_virtual_machine", e.id], [
+          ["name", e.name.replace(/_/g, "-")],
+          ["resource_group_name", raw("azurerm_resource_group.glacier.name")],
+          ["location", raw("azurerm_resource_group.glacier.location")],
+          ["size", String(e.config.size ?? "Standard_D4s_v5")],
+          ["admin_username", String(e.config.user ?? "glacier")],
+          ["network_interface_ids", [raw(`azurerm_network_interface.${e.id}.id`)]],
+          ["custom_data", base64Heredoc(denoInstallScript())],
+          block("admin_ssh_key", [], [["username", String(e.config.user ?? "glacier")], [
+            "public_key",
+            raw("var.ssh_public_key"),
+          ]]),
+          block("identity", [], [["type", "SystemAssigned"]]),
+          block("os_disk", [], [["caching", "ReadWrite"], ["storage_account_type", "Standard_LRS"]]),
+          block("source_image_reference", [], [
+            ["publisher", "Canonical"],
+            ["offer", "ubuntu-24_04-lts"],
+            ["sku", "server"],
+            ["version", "latest"],
+          ]),
+        ], `Tasks ${taskList(e)}, reached over SSH.`),
+      ]),
+    ]
+    : [];
+  const iam: Block[] = [];
+  for (const e of remote) {
+    const containers = new Map<string, "read" | "write">();
+    for (const g of e.grants) {
+      containers.set(
+        g.bucket,
+        g.access === "write" || containers.get(g.bucket) === "write" ? "write" : "read",
+      );
+    }
+    containers.set(model.staging.bucket, "write");
+    for (const [container, access] of [...containers].sort()) {
+      iam.push(
+        block(
+          "resource",
+          ["azurerm_role_assignment", `${e.id}_${container.replace(/[^a-z0-9_]+/gi, "_").toLowerCase()}`],
+          [
+            ["scope", interp(raw(`${accountRef}.id`), `/blobServices/default/containers/${container}`)],
+            [
+              "role_definition_name",
+              access === "write" ? "Storage Blob Data Contributor" : "Storage Blob Data Reader",
+            ],
+            ["principal_id", raw(principal(e))],
+          ],
+          `${e.resource.name} ${
+            access === "write" ? "reads and writes" : "reads"
+          } container ${container} (Azure roles stop at the container).`,
+        ),
+      );
+    }
+  }
+  const outputs: Block[] = [
+    ...functions.map((e) =>
+      output(
+        `${e.id}_function_app`,
+        `The function app of "${e.resource.name}".`,
+        raw(`${principal(e).split(".identity")[0]}.name`),
+      )
+    ),
+    ...vms.map((e) =>
+      output(
+        `${e.id}_private_ip`,
+        `The VM of "${e.resource.name}".`,
+        raw(`azurerm_linux_virtual_machine.${e.id}.private_ip_address`),
+      )
+    ),
+    output("staging_container", "The staging container.", raw("azurerm_storage_container.staging.name")),
+  ];
+  return {
+    "main.tf": main,
+    "functions.tf": fns,
+    "vm.tf": vm,
+    "storage.tf": storage,
+    "iam.tf": iam,
+    "outputs.tf": outputs,
+  };
+}
+
+function durationText(seconds: number): string {
+  const h = Math.floor(seconds / 3600), m = Math.floor((seconds % 3600) / 60), s = seconds % 60;
+  return [h, m, s].map((n) => String(n).padStart(2, "0")).join(":");
+}

@@ -1,0 +1,52 @@
+import assert from "node:assert/strict";
+import { wide } from "../../fixtures/codegen/aws_wide.ts";
+import { mlInference } from "../../../examples/ml_inference.ts";
+import { denoCheckPulumi } from "../../support/codegen_checks.ts";
+import { artifactRootFor, assertGolden } from "../../support/golden.ts";
+
+const cases = [
+  { name: "ml_inference", pipeline: mlInference, golden: "examples/infra/pulumi" },
+  { name: "aws_wide", pipeline: wide, golden: "tests/fixtures/codegen/golden/aws_wide/pulumi" },
+];
+
+for (const c of cases) {
+  Deno.test(`generate pulumi for ${c.name}: the program type-checks with deno check against @pulumi/aws`, async () => {
+    const { files } = await c.pipeline.generate({
+      format: "pulumi",
+      artifactRoot: artifactRootFor(c.golden),
+    });
+    assert.ok(["index.ts", "Pulumi.yaml", "package.json", "tsconfig.json"].every((f) => f in files));
+    await denoCheckPulumi(files);
+    const pkg = JSON.parse(files["package.json"]);
+    assert.equal(pkg.dependencies["@pulumi/aws"], "7.48.0");
+    assert.match(files["Pulumi.yaml"], /runtime: nodejs/);
+    for (const text of Object.values(files)) {
+      assert.ok(!text.includes("file://") && !text.includes(Deno.cwd()));
+    }
+    await assertGolden(c.golden, files);
+  });
+}
+
+Deno.test("generate pulumi: the program declares the same AWS resources, least privilege, secrets from config", async () => {
+  const { files } = await wide.generate({ format: "pulumi" });
+  const program = files["index.ts"];
+  for (
+    const kind of [
+      "aws.s3.Bucket(",
+      "aws.s3.BucketLifecycleConfiguration(",
+      "aws.lambda.Function(",
+      "aws.iam.RolePolicy(",
+      "aws.iam.InstanceProfile(",
+      "aws.ec2.Instance(",
+      "aws.iam.Policy(",
+    ]
+  ) assert.ok(program.includes(kind), kind);
+  assert.match(program, /API_KEY: config\.requireSecret\("API_KEY"\)/);
+  assert.match(
+    program,
+    /code: new pulumi\.asset\.FileArchive\(`\$\{artifactRoot\}\/\.glacier\/build\/aws_wide\/api\.zip`\)/,
+  );
+  for (const m of program.matchAll(/Action: \[([^\]]*)\]/g)) assert.ok(!m[1].includes("*"), m[1]);
+  assert.ok(!/Resource: \[\s*"\*"/.test(program));
+  assert.ok(!program.includes("vault"));
+});

@@ -1,0 +1,155 @@
+// deno-lint-ignore-file no-explicit-any -- the ASL is navigated by path in assertions
+import assert from "node:assert/strict";
+import aslValidator from "asl-validator";
+import { patterns } from "../../fixtures/codegen/aws_patterns.ts";
+import { wide } from "../../fixtures/codegen/aws_wide.ts";
+import { mlInference } from "../../../examples/ml_inference.ts";
+import { dynamicFanOut } from "../../../examples/patterns/dynamic_fan_out.ts";
+import { gcpPipeline } from "../../fixtures/analyze/clouds.ts";
+import { GlacierError } from "../../../src/errors.ts";
+import { checkTerraformReferences, parseTerraform } from "../../support/codegen_checks.ts";
+import { artifactRootFor, assertGolden } from "../../support/golden.ts";
+
+function validAsl(text: string): any {
+  const asl = JSON.parse(text);
+  const result = aslValidator(asl);
+  assert.ok(result.isValid, `asl-validator: ${JSON.stringify(result.errors)}`);
+  return asl;
+}
+
+// Every state of a machine, nested ones included, by name.
+function allStates(machine: any, out: Record<string, any> = {}): Record<string, any> {
+  for (const [name, state] of Object.entries<any>(machine.States)) {
+    out[name] = state;
+    for (const branch of state.Branches ?? []) allStates(branch, out);
+    if (state.ItemProcessor) allStates(state.ItemProcessor, out);
+  }
+  return out;
+}
+
+const cases = [
+  { name: "ml_inference", pipeline: mlInference, golden: "examples/deploy/step_functions" },
+  {
+    name: "aws_patterns",
+    pipeline: patterns,
+    golden: "tests/fixtures/codegen/golden/aws_patterns/step_functions",
+  },
+];
+
+for (const c of cases) {
+  Deno.test(`deploy step_functions for ${c.name}: the ASL passes asl-validator and its Terraform resolves`, async () => {
+    const result = await c.pipeline.deploy({
+      orchestrator: "step_functions",
+      artifactRoot: artifactRootFor(c.golden),
+    });
+    validAsl(result.files["state_machine.asl.json"]);
+    const tf = Object.fromEntries(Object.entries(result.files).filter(([name]) => name.endsWith(".tf")));
+    checkTerraformReferences(await parseTerraform(tf));
+    assert.match(
+      result.files["step_functions.tf"],
+      /definition = file\("\$\{path\.module\}\/state_machine\.asl\.json"\)/,
+    );
+    await assertGolden(c.golden, result.files);
+  });
+}
+
+Deno.test("deploy step_functions for ml_inference: Lambda invoke with the Glacier payload, launcher for local and Databricks", async () => {
+  const { files, summary, url } = await mlInference.deploy({ orchestrator: "step_functions" });
+  const asl = validAsl(files["state_machine.asl.json"]);
+  assert.equal(asl.StartAt, "extract");
+  const states = allStates(asl);
+  const clean = states.clean;
+  assert.equal(clean.Resource, "arn:aws:states:::lambda:invoke");
+  assert.equal(clean.Parameters.FunctionName, "glacier-ml_inference-lambda");
+  assert.deepEqual(clean.Parameters.Payload, {
+    version: 1,
+    pipeline: "ml_inference",
+    "runId.$": "$$.Execution.Name",
+    nodeId: "clean",
+    task: "clean",
+    module: "examples/ml_inference.ts",
+    "attempt.$": "States.MathAdd($$.State.RetryCount, 1)",
+    args: [{ $ref: "extract.out" }],
+    "staging.$": "States.Format('s3://glacier-staging/ml/runs/{}/', $$.Execution.Name)",
+    output: "clean.out",
+    outputLimitBytes: 262144,
+  });
+  assert.equal(clean.TimeoutSeconds, 60);
+  assert.deepEqual(clean.Retry[1], {
+    ErrorEquals: ["States.ALL"],
+    IntervalSeconds: 1,
+    MaxAttempts: 2,
+    BackoffRate: 2,
+  });
+  assert.equal(clean.Catch[0].Next, "PipelineFailed");
+  assert.equal(clean.Next, "predict");
+  // Local tasks run on the launcher; Databricks runs are submitted and polled through it.
+  assert.equal(states.extract.Parameters.FunctionName, "glacier-ml_inference-launcher");
+  assert.equal(states.extract.Parameters.Payload.executor, "local");
+  assert.equal(states.predict.Parameters.Payload.submit, "databricks");
+  assert.equal(states["predict (done?)"].Choices[1].Next, "predict (wait)");
+  assert.equal(states.save.End, true);
+  assert.match(files["lambda.tf"], /resource "aws_lambda_function" "launcher"/);
+  assert.ok(!("local" in allStates(asl)));
+  assert.match(summary, /run on the launcher function glacier-ml_inference-launcher/);
+  // The pipeline's own schedule "0 6 * * *" becomes an EventBridge Scheduler schedule.
+  assert.match(files["step_functions.tf"], /schedule_expression = "cron\(0 6 \* \* \? \*\)"/);
+  assert.equal(url, "https://us-east-1.console.aws.amazon.com/states/home?region=us-east-1#/statemachines");
+});
+
+Deno.test("deploy step_functions: fan-out is Parallel, dynamic fan-out a Distributed Map past 40, params a Choice", async () => {
+  const { files, url } = await patterns.deploy({ orchestrator: "step_functions" });
+  const asl = validAsl(files["state_machine.asl.json"]);
+  const states = allStates(asl);
+  assert.equal(states["Stage 4"].Type, "Parallel");
+  assert.deepEqual(states["Stage 4"].Branches.map((b: any) => b.StartAt), ["stats", "audit", "deep (if)"]);
+  const map = states.sizeOf;
+  assert.equal(map.Type, "Map");
+  assert.equal(map.MaxConcurrency, 100);
+  assert.deepEqual(map.ItemProcessor.ProcessorConfig, { Mode: "DISTRIBUTED", ExecutionType: "STANDARD" });
+  assert.equal(map.ItemReader.Parameters.Bucket, "patterns-staging");
+  assert.equal(states["sizeOf (item)"].Parameters.Payload["item.$"], "$.item");
+  assert.deepEqual(states.total.Parameters.Payload.args, [{ $refs: "sizeof/" }]);
+  const choice = states["deep (if)"];
+  assert.equal(choice.Type, "Choice");
+  assert.equal(choice.Default, "deep (skipped)");
+  assert.deepEqual(choice.Choices[0].And[1], {
+    Not: {
+      And: [{ Variable: "$.params.mode", IsPresent: true }, {
+        Variable: "$.params.mode",
+        StringEquals: "quick",
+      }],
+    },
+  });
+  assert.match(files["step_functions.tf"], /states:StartExecution/);
+  // "30 2 1 * 1-5" fires on the 1st or on weekdays: two EventBridge schedules.
+  assert.match(files["step_functions.tf"], /schedule_expression = "cron\(30 2 1 \* \? \*\)"/);
+  assert.match(files["step_functions.tf"], /schedule_expression = "cron\(30 2 \? \* MON-FRI \*\)"/);
+  assert.equal(
+    url,
+    "https://us-west-2.console.aws.amazon.com/states/home?region=us-west-2#/statemachines/view/arn:aws:states:us-west-2:123456789012:stateMachine:glacier-aws_patterns",
+  );
+});
+
+Deno.test("deploy step_functions: an inline Map at 40 or less, for a pipeline that runs only on this machine", async () => {
+  const { files } = await dynamicFanOut.deploy({ orchestrator: "step_functions" });
+  const states = allStates(validAsl(files["state_machine.asl.json"]));
+  assert.deepEqual(states.processFile.ItemProcessor.ProcessorConfig, { Mode: "INLINE" });
+  assert.equal(states.processFile.MaxConcurrency, 40);
+  assert.equal(states.processFile.ItemsPath, "$.results.listfiles.value");
+  assert.deepEqual(states.listFiles.ResultSelector, { "value.$": "$.Payload" });
+});
+
+Deno.test("deploy step_functions refuses tasks it cannot reach and clouds other than AWS, naming the task", async () => {
+  await assert.rejects(
+    () => wide.deploy({ orchestrator: "step_functions" }),
+    (e: unknown) =>
+      e instanceof GlacierError && e.code === "USER:DEPLOY_UNSUPPORTED" &&
+      e.message.includes('task "old" (node "old") runs on "legacy" (ec2)') &&
+      e.message.includes("use another orchestrator"),
+  );
+  await assert.rejects(
+    () => gcpPipeline.deploy({ orchestrator: "step_functions" }),
+    (e: unknown) => e instanceof GlacierError && e.code === "USER:DEPLOY_CLOUD",
+  );
+});

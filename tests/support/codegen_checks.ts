@@ -1,0 +1,289 @@
+// Real validators for generated infrastructure: Terraform through
+// @cdktf/hcl2json (HashiCorp's HCL parser compiled to WebAssembly), CloudFormation
+// against the CloudFormation resource specification (@aws-cdk/cfnspec), Pulumi
+// through `deno check` against @pulumi/aws, and IAM statements structurally.
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { parse as parseHcl } from "@cdktf/hcl2json";
+import * as cfnspec from "@aws-cdk/cfnspec";
+import { parse as parseYaml } from "yaml";
+
+export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+// ------------------------------------------------------------------ Terraform
+
+type Json = Record<string, unknown>;
+
+/** Parses every .tf file and returns the merged JSON per file. */
+export async function parseTerraform(files: Record<string, string>): Promise<Record<string, Json>> {
+  const out: Record<string, Json> = {};
+  for (const [name, text] of Object.entries(files)) {
+    if (!name.endsWith(".tf")) continue;
+    out[name] = await parseHcl(name, text) as Json;
+  }
+  return out;
+}
+
+function strings(value: unknown, out: string[] = []): string[] {
+  if (typeof value === "string") out.push(value);
+  else if (Array.isArray(value)) value.forEach((v) => strings(v, out));
+  else if (value && typeof value === "object") Object.values(value).forEach((v) => strings(v, out));
+  return out;
+}
+
+// The expressions inside a string: `${ ... }` with nested braces.
+function expressions(text: string): string[] {
+  const out: string[] = [];
+  for (let i = text.indexOf("${"); i >= 0; i = text.indexOf("${", i + 2)) {
+    if (text[i - 1] === "$") continue;
+    let depth = 0, j = i + 1;
+    for (; j < text.length; j++) {
+      if (text[j] === "{") depth++;
+      else if (text[j] === "}" && --depth === 0) break;
+    }
+    out.push(text.slice(i + 2, j));
+  }
+  return out;
+}
+
+/**
+ * Every reference in every expression resolves to a declaration of the same
+ * configuration: `var.x`, `local.x`, `data.t.n`, `t.n` (resources).
+ * Returns the references found, for assertions.
+ */
+export function checkTerraformReferences(parsed: Record<string, Json>): string[] {
+  const declared = new Set<string>();
+  for (const json of Object.values(parsed)) {
+    for (const [type, byName] of Object.entries((json.resource ?? {}) as Record<string, Json>)) {
+      for (const name of Object.keys(byName)) declared.add(`${type}.${name}`);
+    }
+    for (const [type, byName] of Object.entries((json.data ?? {}) as Record<string, Json>)) {
+      for (const name of Object.keys(byName)) declared.add(`data.${type}.${name}`);
+    }
+    for (const name of Object.keys((json.variable ?? {}) as Json)) declared.add(`var.${name}`);
+    for (const block of (json.locals ?? []) as Json[]) {
+      for (const name of Object.keys(block)) declared.add(`local.${name}`);
+    }
+  }
+  const found: string[] = [];
+  for (const [file, json] of Object.entries(parsed)) {
+    for (const text of strings(json)) {
+      for (const expr of expressions(text)) {
+        // Drop string literals inside the expression (policy text, ARNs), then find references.
+        const code = expr.replace(/"(?:[^"\\]|\\.)*"/g, '""');
+        for (
+          const m of code.matchAll(
+            /(?<![\w.])(var|local|data\.[a-z0-9_]+|[a-z][a-z0-9]*_[a-z0-9_]+)\.([A-Za-z0-9_-]+)/g,
+          )
+        ) {
+          const ref = `${m[1]}.${m[2]}`;
+          if (/^(path|each|count|self|terraform)\./.test(ref)) continue;
+          found.push(ref);
+          assert.ok(
+            declared.has(ref),
+            `${file}: reference ${ref} in \${${expr.slice(0, 80)}} is not declared`,
+          );
+        }
+      }
+    }
+  }
+  return found;
+}
+
+/** Actions and resources of every `Statement` written with jsonencode in Terraform text. */
+export function terraformPolicyLines(text: string): { actions: string[]; resources: string[] } {
+  const actions = [...text.matchAll(/^\s*Action = (\[.*\]|".*")$/gm)].flatMap((m) =>
+    [].concat(JSON.parse(m[1]))
+  );
+  const resources = [...text.matchAll(/^\s*Resource = \[(.*)\]$/gm)].flatMap((m) => m[1].split(", "));
+  return { actions, resources };
+}
+
+// ------------------------------------------------------------------ CloudFormation
+
+interface SpecProperty {
+  Required?: boolean;
+  Type?: string;
+  ItemType?: string;
+  PrimitiveType?: string;
+  PrimitiveItemType?: string;
+}
+interface Spec {
+  ResourceTypes: Record<
+    string,
+    { Properties?: Record<string, SpecProperty>; Attributes?: Record<string, unknown> }
+  >;
+  PropertyTypes: Record<string, { Properties?: Record<string, SpecProperty> }>;
+}
+
+const spec = (cfnspec as unknown as { specification(): Spec }).specification();
+
+const isIntrinsic = (v: unknown) =>
+  v !== null && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length === 1 &&
+  /^(Ref|Fn::)/.test(Object.keys(v)[0]);
+
+function checkValue(where: string, resourceType: string, prop: SpecProperty, value: unknown): void {
+  if (isIntrinsic(value)) return;
+  const struct = (typeName: string, v: unknown) => {
+    const def = spec.PropertyTypes[`${resourceType}.${typeName}`] ?? spec.PropertyTypes[typeName];
+    assert.ok(def, `${where}: no property type ${typeName} in the specification`);
+    assert.ok(
+      v && typeof v === "object" && !Array.isArray(v),
+      `${where}: expected an object for ${typeName}`,
+    );
+    checkProperties(where, resourceType, def.Properties ?? {}, v as Json);
+  };
+  if (prop.Type === "List" || prop.Type === "Map") {
+    const items = prop.Type === "List" ? value : Object.values(value as Json);
+    assert.ok(prop.Type === "Map" || Array.isArray(items), `${where}: expected a list`);
+    for (const [i, item] of (items as unknown[]).entries()) {
+      if (isIntrinsic(item)) continue;
+      if (prop.ItemType) struct(prop.ItemType, item);
+      else checkPrimitive(`${where}[${i}]`, prop.PrimitiveItemType, item);
+    }
+  } else if (prop.Type) {
+    struct(prop.Type, value);
+  } else {
+    checkPrimitive(where, prop.PrimitiveType, value);
+  }
+}
+
+function checkPrimitive(where: string, type: string | undefined, value: unknown): void {
+  if (isIntrinsic(value) || type === undefined || type === "Json") return;
+  const ok = type === "String" || type === "Timestamp"
+    ? typeof value === "string"
+    : type === "Integer" || type === "Long" || type === "Double"
+    ? typeof value === "number"
+    : type === "Boolean"
+    ? typeof value === "boolean"
+    : true;
+  assert.ok(ok, `${where}: ${JSON.stringify(value)} is not a ${type}`);
+}
+
+function checkProperties(
+  where: string,
+  resourceType: string,
+  props: Record<string, SpecProperty>,
+  value: Json,
+): void {
+  for (const [name, prop] of Object.entries(props)) {
+    if (prop.Required) assert.ok(name in value, `${where}: required property ${name} is missing`);
+  }
+  for (const [name, v] of Object.entries(value)) {
+    assert.ok(props[name], `${where}: ${resourceType} has no property ${name}`);
+    checkValue(`${where}.${name}`, resourceType, props[name], v);
+  }
+}
+
+/**
+ * Parses a CloudFormation YAML template and checks it against the resource
+ * specification: resource types and properties exist, required properties are
+ * present, nested property types match, and every Ref, GetAtt, Sub and
+ * DependsOn target exists (GetAtt attributes per the specification).
+ */
+export function checkCloudFormation(text: string): Json {
+  const template = parseYaml(text) as Json;
+  assert.equal(template.AWSTemplateFormatVersion, "2010-09-09");
+  const resources = template.Resources as Record<
+    string,
+    { Type: string; Properties?: Json; DependsOn?: string[] }
+  >;
+  const parameters = Object.keys((template.Parameters ?? {}) as Json);
+  const names = new Set([...Object.keys(resources), ...parameters]);
+  for (const [id, r] of Object.entries(resources)) {
+    assert.match(id, /^[A-Za-z0-9]+$/, `logical id ${id}`);
+    const type = spec.ResourceTypes[r.Type];
+    assert.ok(type, `${id}: resource type ${r.Type} is not in the CloudFormation specification`);
+    checkProperties(id, r.Type, type.Properties ?? {}, r.Properties ?? {});
+    for (const d of r.DependsOn ?? []) assert.ok(resources[d], `${id}: DependsOn ${d} does not exist`);
+  }
+  const visit = (v: unknown, where: string) => {
+    if (Array.isArray(v)) return v.forEach((x, i) => visit(x, `${where}[${i}]`));
+    if (!v || typeof v !== "object") return;
+    for (const [k, x] of Object.entries(v as Json)) {
+      if (k === "Ref") {
+        assert.ok(names.has(x as string) || /^AWS::/.test(x as string), `${where}: Ref ${x} does not exist`);
+      } else if (k === "Fn::GetAtt") {
+        const [target, attr] = x as [string, string];
+        assert.ok(resources[target], `${where}: GetAtt target ${target} does not exist`);
+        const attrs = spec.ResourceTypes[resources[target].Type].Attributes ?? {};
+        assert.ok(attr in attrs, `${where}: ${resources[target].Type} has no attribute ${attr}`);
+      } else if (k === "Fn::Sub") {
+        for (const m of String(x).matchAll(/\$\{([^}!]+)\}/g)) {
+          const [target, attr] = m[1].split(".");
+          assert.ok(
+            names.has(target) || /^AWS::/.test(target),
+            `${where}: Sub target ${m[1]} does not exist`,
+          );
+          if (attr) {
+            const attrs = spec.ResourceTypes[resources[target].Type].Attributes ?? {};
+            assert.ok(attr in attrs, `${where}: ${resources[target].Type} has no attribute ${attr}`);
+          }
+        }
+      } else {
+        visit(x, `${where}.${k}`);
+      }
+    }
+  };
+  visit(template.Resources, "Resources");
+  visit(template.Outputs, "Outputs");
+  return template;
+}
+
+/** Every IAM statement in a parsed template (role inline policies and managed policies). */
+export function cloudFormationStatements(
+  template: Json,
+): { Action: string[]; Resource: unknown[]; Sid: string }[] {
+  const out: { Action: string[]; Resource: unknown[]; Sid: string }[] = [];
+  for (const r of Object.values(template.Resources as Record<string, { Properties?: Json }>)) {
+    const docs = [
+      ...((r.Properties?.Policies ?? []) as { PolicyDocument: Json }[]).map((p) => p.PolicyDocument),
+      ...(r.Properties?.PolicyDocument ? [r.Properties.PolicyDocument as Json] : []),
+    ];
+    for (const doc of docs) out.push(...(doc.Statement as typeof out));
+  }
+  return out;
+}
+
+/** No wildcard action; no data resource that is `*` or a whole-account pattern. */
+export function assertLeastPrivilege(statements: { Action: string[]; Resource: unknown[] }[]): void {
+  assert.ok(statements.length > 0);
+  for (const s of statements) {
+    for (const a of s.Action) assert.ok(!a.includes("*"), `wildcard action ${a}`);
+    for (const r of s.Resource) {
+      const text = JSON.stringify(r);
+      assert.notEqual(r, "*", "a statement grants Resource *");
+      assert.ok(!/s3:::\*|s3:::"|:::\$\{?\*/.test(text), `a data resource is too wide: ${text}`);
+    }
+  }
+}
+
+// ------------------------------------------------------------------ Pulumi
+
+/**
+ * Type-checks a generated Pulumi program with `deno check` against
+ * npm:@pulumi/aws, using this repository's deno.json and lock (frozen, so the
+ * check never reaches the network).
+ */
+export async function denoCheckPulumi(files: Record<string, string>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "glacier-pulumi-" });
+  try {
+    // Only the program: a package.json beside it would switch Deno to node_modules resolution.
+    await Deno.writeTextFile(`${dir}/index.ts`, files["index.ts"]);
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["check", "--quiet", "--frozen", "--config", `${ROOT}deno.json`, `${dir}/index.ts`],
+      cwd: ROOT,
+      env: { NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+    assert.equal(
+      out.code,
+      0,
+      `deno check of the Pulumi program failed:\n${decode(out.stderr)}${decode(out.stdout)}`,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
