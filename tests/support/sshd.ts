@@ -12,7 +12,7 @@ export interface Sshd {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
+function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
   listener.close();
@@ -33,7 +33,7 @@ export async function startSshd(): Promise<Sshd> {
   await Deno.copyFile(join(dir, "user_key.pub"), join(dir, "authorized_keys"));
   await Deno.chmod(join(dir, "authorized_keys"), 0o600);
   await Deno.mkdir("/run/sshd", { recursive: true }); // privilege separation needs it
-  const port = await freePort();
+  const port = freePort();
   await Deno.writeTextFile(
     join(dir, "sshd_config"),
     [
