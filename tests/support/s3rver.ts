@@ -22,6 +22,12 @@ export interface S3rverHandle {
 export interface StartS3rverOptions {
   /** Buckets to create before the server starts. @default {[]} */
   buckets?: string[];
+  /** The port, to bring a stopped server back where it was. @default {0: the OS picks} */
+  port?: number;
+  /** The folder to store into, to bring a stopped server back with its data. @default {a fresh temp folder} */
+  directory?: string;
+  /** Keep the folder when stopping. @default {false} */
+  keep?: boolean;
 }
 
 /** The dummy credentials s3rver accepts. */
@@ -34,10 +40,10 @@ export const S3RVER_CREDENTIALS = { accessKeyId: "S3RVER", secretAccessKey: "S3R
  * @returns The endpoint and a way to stop it.
  */
 export async function startS3rver(options: StartS3rverOptions = {}): Promise<S3rverHandle> {
-  const directory = await Deno.makeTempDir({ prefix: "glacier-s3rver-" });
+  const directory = options.directory ?? await Deno.makeTempDir({ prefix: "glacier-s3rver-" });
   const server = new S3rver({
     address: "127.0.0.1",
-    port: 0,
+    port: options.port ?? 0,
     silent: true,
     directory,
     configureBuckets: (options.buckets ?? []).map((name) => ({ name })),
@@ -60,7 +66,7 @@ export async function startS3rver(options: StartS3rverOptions = {}): Promise<S3r
       const closing = server.close();
       http?.closeAllConnections?.();
       await closing;
-      await Deno.remove(directory, { recursive: true }).catch(() => {});
+      if (!options.keep) await Deno.remove(directory, { recursive: true }).catch(() => {});
     },
   };
 }
