@@ -6,19 +6,21 @@
 type Base64Array = Uint8Array & { toBase64(): string };
 const fromBase64 = (Uint8Array as unknown as { fromBase64(text: string): Uint8Array }).fromBase64;
 
-const VIEWS: Record<string, new (buffer: ArrayBuffer, byteOffset?: number, length?: number) => ArrayBufferView> =
-  {
-    Int8Array,
-    Uint8ClampedArray,
-    Int16Array,
-    Uint16Array,
-    Int32Array,
-    Uint32Array,
-    Float32Array,
-    Float64Array,
-    BigInt64Array,
-    BigUint64Array,
-  };
+const VIEWS: Record<
+  string,
+  new (buffer: ArrayBuffer, byteOffset?: number, length?: number) => ArrayBufferView
+> = {
+  Int8Array,
+  Uint8ClampedArray,
+  Int16Array,
+  Uint16Array,
+  Int32Array,
+  Uint32Array,
+  Float32Array,
+  Float64Array,
+  BigInt64Array,
+  BigUint64Array,
+};
 
 function bytesOf(view: ArrayBufferView): Base64Array {
   return new Uint8Array(view.buffer, view.byteOffset, view.byteLength) as Base64Array;

@@ -14,7 +14,7 @@
 import { assertCrossable, decodeValue, encodeValue } from "../src/data/payload.ts";
 import { GlacierError } from "../src/errors.ts";
 import { reviveBucket } from "../src/provider.ts";
-import { Staging, stageValue } from "../src/run/staging.ts";
+import { stageValue, Staging } from "../src/run/staging.ts";
 import { lookupTask, type Task } from "../src/task.ts";
 
 /** The payload schema version; bump when the shape changes. */

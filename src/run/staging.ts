@@ -310,7 +310,9 @@ function isArrow(v: unknown): v is { $arrow: Uint8Array } {
 }
 
 function isStagedRef(v: unknown): v is StagedRef {
-  const s = typeof v === "object" && v !== null ? (v as { $staged?: StagedRef["$staged"] }).$staged : undefined;
+  const s = typeof v === "object" && v !== null
+    ? (v as { $staged?: StagedRef["$staged"] }).$staged
+    : undefined;
   return typeof s === "object" && s !== null && typeof s.key === "string" && typeof s.bucket === "string";
 }
 
