@@ -186,13 +186,15 @@ async function buildZip(pipeline: string, entry: string, options: BuildOptions):
   const sorted = [...modules].sort();
   for (const m of sorted) add(`app/${m}`, await Deno.readFile(join(root, m)));
   const config = await firstExisting(root, ["deno.json", "deno.jsonc"]);
-  add("app/deno.json", await Deno.readFile(join(root, config!)));
   const lock = await firstExisting(root, ["deno.lock"]);
-  if (lock) add("app/deno.lock", await Deno.readFile(join(root, lock)));
+  const pruned = await prunedConfig(join(root, config!), lock ? join(root, lock) : undefined, packages);
+  add("app/deno.json", encoder.encode(JSON.stringify(pruned.config, null, 2) + "\n"));
+  if (pruned.lock) add("app/deno.lock", encoder.encode(JSON.stringify(pruned.lock, null, 2) + "\n"));
   for (const id of [...packages].sort()) {
     const pkg = npm[id];
-    if (!pkg.localPath) continue;
-    const base = `deno_dir/npm/registry.npmjs.org/${pkg.name}/${pkg.version}`;
+    const at = pkg.localPath?.lastIndexOf("/npm/");
+    if (!pkg.localPath || at === undefined || at < 0) continue;
+    const base = `deno_dir${pkg.localPath.slice(at)}`;
     for await (const file of walkFiles(pkg.localPath)) {
       add(`${base}/${file.path}`, await Deno.readFile(join(pkg.localPath, file.path)), file.executable);
     }
@@ -208,6 +210,58 @@ async function buildZip(pipeline: string, entry: string, options: BuildOptions):
   const ordered: Zippable = {};
   for (const key of Object.keys(files).sort()) ordered[key] = files[key];
   return zipSync(ordered);
+}
+
+const encoder = new TextEncoder();
+
+// Deno installs every npm package deno.json and the lockfile name before it
+// runs anything, so the artifact's copies name only the packages it carries.
+async function prunedConfig(
+  configPath: string,
+  lockPath: string | undefined,
+  packages: Set<string>,
+): Promise<{ config: Record<string, unknown>; lock?: Record<string, unknown> }> {
+  let config: Record<string, unknown>;
+  try {
+    config = JSON.parse(await Deno.readTextFile(configPath));
+  } catch (error) {
+    throw new GlacierError(
+      "USER:BUILD_FAILED",
+      `Cannot read ${configPath} as JSON (${(error as Error).message}); the artifact needs its "imports"`,
+    );
+  }
+  const lock = lockPath ? JSON.parse(await Deno.readTextFile(lockPath)) : undefined;
+  const specifiers: Record<string, string> = lock?.specifiers ?? {};
+  const idOf = (spec: string): string | undefined => {
+    const resolved = specifiers[spec];
+    const name = spec.slice(4).replace(/@[^@/]*$/, "");
+    return resolved ? `${name}@${resolved}` : undefined;
+  };
+  const carried = (spec: string) => {
+    const id = idOf(spec);
+    return id !== undefined && (packages.has(id) || packages.has(id.replace(/_.*$/, "")));
+  };
+  const imports = Object.fromEntries(
+    Object.entries((config.imports ?? {}) as Record<string, string>).filter(([, v]) =>
+      !v.startsWith("npm:") || carried(v)
+    ),
+  );
+  const kept: Record<string, unknown> = { imports };
+  for (const key of ["compilerOptions", "unstable", "nodeModulesDir", "scopes"]) {
+    if (key in config) kept[key] = config[key];
+  }
+  if (!lock) return { config: kept };
+  const npmIds = new Set(Object.entries(specifiers).filter(([k]) => carried(k)).map(([k]) => idOf(k)!));
+  for (const id of packages) npmIds.add(id);
+  return {
+    config: kept,
+    lock: {
+      version: lock.version,
+      specifiers: Object.fromEntries(Object.entries(specifiers).filter(([k]) => carried(k))),
+      npm: Object.fromEntries(Object.entries(lock.npm ?? {}).filter(([k]) => npmIds.has(k))),
+      workspace: { dependencies: Object.values(imports).filter((v) => v.startsWith("npm:")).sort() },
+    },
+  };
 }
 
 function denoBinary(): string {
