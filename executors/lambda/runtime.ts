@@ -80,6 +80,12 @@ export async function serve(api: string): Promise<void> {
     } catch {
       Deno.exit(0); // the Runtime API is gone: the sandbox is being torn down
     }
+    if (!next.ok) {
+      console.error(
+        `glacier runtime: the Runtime API answered ${next.status} to the next-invocation poll; exiting`,
+      );
+      Deno.exit(1);
+    }
     const id = next.headers.get("Lambda-Runtime-Aws-Request-Id") ?? "";
     const text = await next.text();
     try {
