@@ -18,5 +18,5 @@ export const sequential = pipeline({ name: "sequential" }, () => total(square(lo
 
 // run() needs no import.meta.main guard: it is a no-op when Glacier imports
 // this file (to analyze it, say). Printing is this script's own business.
-const total = await sequential.run();
-if (import.meta.main) console.log("sum of squares:", total);
+const result = await sequential.run();
+if (import.meta.main) console.log("sum of squares:", result);
