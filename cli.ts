@@ -83,7 +83,12 @@ const COMMANDS: Record<string, Command> = {
     formats: ["mermaid", "dot", "svg"],
     details: "Prints the picture, or writes <output-dir>/<pipeline>.<mmd|dot|svg> and prints its path.",
   },
-  build: { summary: "build the remote artifact of a pipeline's tasks", options: ["pipeline", "output-dir"] },
+  build: {
+    summary: "build the remote artifact of a pipeline's tasks",
+    options: ["pipeline", "output-dir", "json"],
+    details:
+      "Writes <output-dir>/.glacier/build/<pipeline>/<resource>.zip per Lambda resource (output-dir defaults to the working directory).",
+  },
   generate: {
     summary: "generate infrastructure code for a pipeline",
     options: ["pipeline", "format", "output-dir"],
@@ -269,13 +274,22 @@ export async function main(args: string[]): Promise<number> {
         }
         return 0;
       }
-      case "build":
-        throw new GlacierError(
-          "USER:MODE_UNAVAILABLE",
-          `Pipeline "${
-            pipelines[0].name
-          }": "glacier build" (the remote artifact) is not available yet in this version of Glacier; use "glacier run" to run locally`,
-        );
+      case "build": {
+        // Loaded here only: building needs fflate and the Lambda executor's helpers.
+        const { buildLambdaArtifacts } = await import("./executors/lambda/build.ts");
+        const built = await buildLambdaArtifacts(pipelines[0], { cwd: outputDir });
+        if (values.json) console.log(JSON.stringify({ artifacts: built }, null, 2));
+        else {
+          for (const a of built) {
+            console.log(
+              `${a.path}  ${
+                (a.bytes / 1024 / 1024).toFixed(1)
+              } MB  function "${a.functionName}"  CodeSha256 ${a.codeSha256}`,
+            );
+          }
+        }
+        return 0;
+      }
       case "generate": {
         const result = await pipelines[0].generate({ format: values.format ?? "terraform", outputDir });
         if (outputDir === undefined) {

@@ -23,15 +23,20 @@
 import type { AwsConfig } from "./src/config.ts";
 import { registerStore } from "./src/resources/object_store.ts";
 import { setLocalExecutorFactory } from "./src/run/local_executor.ts";
+import { registerRemoteExecutor } from "./src/run/remote_executors.ts";
 import { createWorkerPool } from "./executors/local/pool.ts";
 import { registerApplier } from "./src/codegen/appliers.ts";
 
 // Wiring, not registration by side effect of a user's import: local runs use
 // the warm worker pool unless `workers: 0` asks for in-process execution, and
-// S3 is loaded on first use, so a local run never loads the AWS SDK.
+// S3 and Lambda are loaded on first use, so a local run never loads the AWS SDK.
 setLocalExecutorFactory(createWorkerPool);
 registerStore("s3", async (config) => (await import("./stores/s3.ts")).createS3Store(config as AwsConfig));
 registerApplier("step_functions", async () => (await import("./deploy/aws_apply.ts")).applyStepFunctions);
+registerRemoteExecutor(
+  "lambda",
+  async (options) => (await import("./executors/lambda/executor.ts")).createLambdaExecutor(options),
+);
 
 export { Provider } from "./src/provider.ts";
 export type { BucketOptions, ProviderOptions, ResourceOptions } from "./src/provider.ts";
@@ -151,6 +156,10 @@ export type { Applier, ApplyRequest, ApplyResult } from "./src/codegen/appliers.
 
 export type { RunReport, TaskReport, TaskStatus } from "./src/run/report.ts";
 export type { Executor, TaskInvocation } from "./src/run/executor.ts";
+export { registerRemoteExecutor } from "./src/run/remote_executors.ts";
+export type { RemoteExecutorFactory, RemoteExecutorOptions } from "./src/run/remote_executors.ts";
+export { Staging } from "./src/run/staging.ts";
+export type { StagedRef, StageOptions } from "./src/run/staging.ts";
 
 export { GlacierError, TaskError } from "./src/errors.ts";
 export type { GlacierErrorOptions, TaskErrorOptions } from "./src/errors.ts";

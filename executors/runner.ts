@@ -3,13 +3,29 @@
  * task by name, call it. Glacier's workers, the Lambda runtime and the
  * cluster and VM launchers all run tasks through here.
  *
+ * A payload's inputs are payload-codec values: inline values, Arrow IPC
+ * (inline bytes or transferred buffers) or staged references
+ * (`{ $staged: { uri, … } }`) that {@linkcode runPayload} reads back before
+ * the task runs. Its output target says how large an inline result may be
+ * and where a larger one is staged.
+ *
  * @module
  */
+import { assertCrossable, decodeValue, encodeValue } from "../src/data/payload.ts";
 import { GlacierError } from "../src/errors.ts";
+import { stageValue, Staging } from "../src/run/staging.ts";
 import { lookupTask, type Task } from "../src/task.ts";
 
 /** The payload schema version; bump when the shape changes. */
-export const PAYLOAD_VERSION = 1;
+export const PAYLOAD_VERSION = 2;
+
+/** Where a task's output goes: inline up to a cap, staged beyond it. */
+export interface OutputTarget {
+  /** The largest encoded result, in bytes, that may travel inline. */
+  readonly cap: number;
+  /** The provider's staging location and its config as data (no credentials), for larger results. */
+  readonly staging?: { readonly uri: string; readonly config: unknown };
+}
 
 /** Everything needed to run one task call, as data. */
 export interface TaskPayload {
@@ -27,8 +43,19 @@ export interface TaskPayload {
   readonly module: string;
   /** The attempt, from 1. */
   readonly attempt: number;
-  /** The encoded arguments. */
+  /** The encoded arguments: inline values, Arrow IPC, or staged references. */
   readonly args: unknown;
+  /** Where the output goes; absent means inline, whatever its size. @default {undefined} */
+  readonly output?: OutputTarget;
+}
+
+/** Options for {@linkcode runPayload}. */
+export interface RunPayloadOptions {
+  /**
+   * Maps the payload's module URL to where that module is on this machine
+   * (a remote runner's copy of the project). @default {the URL as is}
+   */
+  resolveModule?: (module: string) => string;
 }
 
 /**
@@ -71,4 +98,38 @@ export function checkPayload(payload: TaskPayload): void {
       } is not ${PAYLOAD_VERSION}: the executor runs another Glacier version; rebuild and redeploy it`,
     );
   }
+}
+
+/**
+ * Runs one serialized task payload: reads staged inputs back, decodes the
+ * arguments, runs the task and encodes its value with Arrow tables as IPC,
+ * staging tables when the result would exceed the output target's cap.
+ *
+ * @param payload The payload.
+ * @param options How to find the task's module here.
+ * @returns The encoded result: inline values, `{ $arrow }` IPC, or staged references.
+ * @throws {GlacierError} `SYSTEM:PAYLOAD_VERSION` when the payload comes from another Glacier version.
+ * @throws {GlacierError} `USER:TASK_NOT_FOUND` / `USER:TASK_AMBIGUOUS` when the task cannot be found by name.
+ * @throws {GlacierError} `SYSTEM:STAGING_READ` when a staged input cannot be read.
+ * @throws {TypeError} When the task returns a value that cannot cross back.
+ * @throws {Error} Whatever the task throws.
+ */
+export async function runPayload(payload: TaskPayload, options: RunPayloadOptions = {}): Promise<unknown> {
+  checkPayload(payload);
+  const module = options.resolveModule ? options.resolveModule(payload.module) : payload.module;
+  const task = await loadTask(module, payload.task);
+  const args = decodeValue(await Staging.resolve(payload.args)) as unknown[];
+  const value = await task.fn(...args);
+  assertCrossable(value, `the value returned by task "${payload.task}" (call ${payload.nodeId})`);
+  const encoded = encodeValue(value, "ipc").value;
+  const output = payload.output;
+  if (!output) return encoded;
+  const staging = output.staging
+    ? Staging.fromUri(output.staging.uri, output.staging.config, payload.runId)
+    : undefined;
+  return await stageValue(
+    encoded,
+    { cap: output.cap, name: `${payload.nodeId}/${payload.attempt}/out` },
+    staging,
+  );
 }

@@ -23,6 +23,7 @@ import { writeFilesAtomically } from "./codegen/write_files.ts";
 import type { PipelineDAG } from "./dag.ts";
 import { errorMessage, GlacierError, TaskError } from "./errors.ts";
 import { runsSuppressed } from "./run/_guard.ts";
+import { CloudExecutors } from "./run/cloud_executors.ts";
 import type { Executor } from "./run/executor.ts";
 import { inProcess } from "./run/inprocess.ts";
 import { localExecutorFactory } from "./run/local_executor.ts";
@@ -88,6 +89,10 @@ export interface RunOptions<P> {
   orchestrator?: string;
   /** Mode `deploy`: a 5-field cron schedule, overriding `config.schedule`. @default {undefined} */
   schedule?: string;
+  /** Mode `cloud`: upload the locally built artifact (`glacier build`) when the deployed code differs. @default {false} */
+  syncCode?: boolean;
+  /** Mode `cloud`: keep the run's staged data after it succeeds (it is always kept after a failure). @default {false} */
+  keepStaging?: boolean;
 }
 
 /** Options for {@linkcode Pipeline.analyze}. */
@@ -158,7 +163,7 @@ export class Pipeline<P = AnyParams, R = unknown> {
         }`,
       );
     }
-    if (mode === "local") return await this.#runLocal(options);
+    if (mode === "local" || mode === "cloud") return await this.#runLocal(options);
     if (mode === "analyze") {
       return await this.analyze({ params: options.params, trace: options.trace }) as Resolved<R>;
     }
@@ -392,12 +397,22 @@ export class Pipeline<P = AnyParams, R = unknown> {
     const executor: Executor = workers === 0 || !factory
       ? inProcess
       : factory({ workers, pipeline: this.name, runId });
+    // Cloud mode: local-bound tasks stay on `executor`, the rest go to their service's executor.
+    const cloud = options.mode === "cloud"
+      ? new CloudExecutors({
+        pipeline: this.name,
+        runId,
+        local: executor,
+        syncCode: options.syncCode,
+        keepStaging: options.keepStaging,
+      })
+      : undefined;
     const progress = createProgress({ quiet: options.quiet, pipeline: this.name });
     const reuse = new Reuse(previous);
     const scheduler = new Scheduler({
       pipeline: this.name,
       runId,
-      executorFor: () => executor,
+      executorFor: (task) => cloud?.executorFor(task) ?? executor,
       onEvent: options.quiet ? undefined : (event) => progress.event(event),
       reuse: (call, args) => reuse.find(call, args),
       produced: (call, args, value) => reuse.keep(call, args, value),
@@ -419,13 +434,14 @@ export class Pipeline<P = AnyParams, R = unknown> {
     }
     await scheduler.settled();
     await executor.close();
+    await cloud?.close(scheduler.failures().length === 0 && !hasError);
     const failures = scheduler.failures();
     const failed = failures.length > 0 || hasError;
     if (failed) await checkpoint(runId, scheduler.finished());
     const report: RunReport = {
       runId,
       pipeline: this.name,
-      mode: "local",
+      mode: cloud ? "cloud" : "local",
       status: failed ? "failed" : "succeeded",
       startedAt: startedAt.toISOString(),
       finishedAt: new Date().toISOString(),

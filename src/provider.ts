@@ -100,6 +100,7 @@ export class Provider {
       service: "local",
       name: this.#name(options.name, "local"),
       cloud: this.cloud,
+      provider: this.config,
     });
   }
 
@@ -178,6 +179,7 @@ export class Provider {
       name: this.#name(options.name, config.service.replace(/-/g, "_")),
       cloud: this.cloud,
       config,
+      provider: this.config,
     });
   }
 

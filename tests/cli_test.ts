@@ -147,11 +147,11 @@ Deno.test("glacier run prints the result, and exits 1 when the pipeline fails", 
   assert.match(failed.stderr, /this task always fails/);
 });
 
-Deno.test("glacier build says it is not available yet and exits 1", async () => {
+Deno.test("glacier build of a pipeline with no Lambda task exits 1 and says how to bind one", async () => {
   const { code, stdout, stderr } = await glacier(["build", `${FIXTURES}/fan_out.ts`]);
   assert.equal(code, 1);
   assert.equal(stdout, "");
-  assert.match(stderr, /not available yet/);
+  assert.match(stderr, /no task bound to a Lambda resource, so there is nothing to build; bind a task with provider\.serverless/);
 });
 
 Deno.test("glacier generate of a pipeline that runs only on this machine exits 1 and says why", async () => {

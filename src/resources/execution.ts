@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { ExecutionConfig, ResourceKind } from "../config.ts";
+import type { ExecutionConfig, ProviderConfig, ResourceKind } from "../config.ts";
 import type { ResourceInfo } from "../dag.ts";
 import { type AnyArgs, defineTask, type Task, type TaskOptions } from "../task.ts";
 
@@ -31,11 +31,20 @@ export class ExecutionResource {
   readonly config?: ExecutionConfig;
   /** The cloud of the provider that made it. */
   readonly cloud: string;
+  readonly #provider?: ProviderConfig;
 
   /** Use the provider's methods, which build this. */
   constructor(
-    init: { kind: ResourceKind; service: string; name: string; cloud: string; config?: ExecutionConfig },
+    init: {
+      kind: ResourceKind;
+      service: string;
+      name: string;
+      cloud: string;
+      config?: ExecutionConfig;
+      provider?: ProviderConfig;
+    },
   ) {
+    this.#provider = init.provider;
     this.kind = init.kind;
     this.service = init.service;
     this.name = init.name;
@@ -72,6 +81,11 @@ export class ExecutionResource {
       );
     }
     return defineTask(this, optionsOrFn, maybeFn as (...args: A) => R);
+  }
+
+  /** The config of the provider that made it (cloud runs read its region and staging location). */
+  get providerConfig(): ProviderConfig | undefined {
+    return this.#provider;
   }
 
   #info?: ResourceInfo;

@@ -1,0 +1,331 @@
+/**
+ * `glacier build`: the deployable zip of a pipeline's Lambda resources, for
+ * the `provided.al2023` runtime. Written to `.glacier/build/<pipeline>/<resource>.zip`
+ * (the path generated Terraform and cloud runs use too):
+ *
+ * ```
+ * bootstrap        the custom runtime's entry (a shell script)
+ * bin/deno         Deno for linux-x64, from the npm package @deno/linux-x64-glibc
+ * glacier.json     the manifest: pipeline, build root, runtime, modules
+ * app/…            the project's modules the pipeline and the runtime import, as they are, with deno.json and deno.lock
+ * deno_dir/npm/…   the npm packages those modules use, from the local Deno cache
+ * ```
+ *
+ * The project's own files are copied rather than bundled so each task keeps
+ * the module URL it is registered under (tasks are found by module and name);
+ * npm packages come from the cache `deno info` reports, so the build works
+ * offline, and the function runs them with `--cached-only --frozen`. The zip
+ * is deterministic (sorted entries, fixed times), so the same sources give the
+ * same `CodeSha256` and a cloud run can tell whether the deployed code is current.
+ *
+ * @module
+ */
+import { type Zippable, zipSync } from "fflate";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { artifactPath, functionName } from "../../src/codegen/naming.ts";
+import type { LambdaConfig } from "../../src/config.ts";
+import { GlacierError } from "../../src/errors.ts";
+import type { Pipeline } from "../../src/pipeline.ts";
+import { codeSha256 } from "./executor.ts";
+import type { ArtifactManifest } from "./runtime.ts";
+
+/** Options for {@linkcode buildLambdaArtifacts}. */
+export interface BuildOptions {
+  /** The folder `.glacier/build/…` is written under. @default {Deno.cwd()} */
+  cwd?: string;
+  /** The Deno binary to package. @default {the `deno` of the npm package @deno/linux-x64-glibc} */
+  denoBinary?: string;
+  /** Deflate level, 0–9. @default {6} */
+  level?: 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9;
+}
+
+/** One artifact `glacier build` wrote. */
+export interface BuiltArtifact {
+  /** The resource's name. */
+  readonly resource: string;
+  /** The function it is deployed as. */
+  readonly functionName: string;
+  /** The zip's path, relative to `cwd`. */
+  readonly path: string;
+  /** The zip's SHA-256, base64, as Lambda's `CodeSha256`. */
+  readonly codeSha256: string;
+  /** The zip's size in bytes. */
+  readonly bytes: number;
+}
+
+interface InfoModule {
+  specifier: string;
+  kind?: string;
+  npmPackage?: string;
+  error?: string;
+}
+
+interface Info {
+  modules: InfoModule[];
+  npmPackages: Record<string, { name: string; version: string; dependencies: string[]; localPath?: string }>;
+}
+
+// Fixed entry times keep the zip byte-identical for identical sources.
+const MTIME = new Date("2000-01-01T00:00:00Z");
+const EXECUTABLE = (0o100755 << 16) >>> 0;
+const REGULAR = (0o100644 << 16) >>> 0;
+
+/**
+ * Builds the Lambda artifact of every Lambda resource a pipeline uses. The
+ * pipeline's module is read, not run (its resources come from static analysis).
+ *
+ * @param pipeline The pipeline (its `module` is the entry point).
+ * @param options Where to write and what to package.
+ * @returns One entry per Lambda resource.
+ * @throws {GlacierError} `USER:NOTHING_TO_BUILD` when the pipeline has no Lambda task.
+ * @throws {GlacierError} `USER:BUILD_FAILED` when the module graph cannot be read or holds what cannot be packaged.
+ */
+export async function buildLambdaArtifacts(
+  pipeline: Pipeline,
+  options: BuildOptions = {},
+): Promise<BuiltArtifact[]> {
+  const analysis = await pipeline.analyze();
+  const resources = new Map(
+    analysis.dag.nodes.filter((n) => n.resource.service === "lambda").map((
+      n,
+    ) => [n.resource.name, n.resource]),
+  );
+  if (resources.size === 0) {
+    throw new GlacierError(
+      "USER:NOTHING_TO_BUILD",
+      `Pipeline "${pipeline.name}" has no task bound to a Lambda resource, so there is nothing to build; bind a task with provider.serverless({ config: new LambdaConfig() })`,
+    );
+  }
+  for (const resource of resources.values()) {
+    const arch = (resource.config as Partial<LambdaConfig>).architecture ?? "x86_64";
+    if (arch !== "x86_64") {
+      throw new GlacierError(
+        "USER:BUILD_FAILED",
+        `Cannot build resource "${resource.name}": architecture "${arch}" is not supported yet; use LambdaConfig({ architecture: "x86_64" })`,
+      );
+    }
+  }
+  if (!pipeline.module?.startsWith("file:")) {
+    throw new GlacierError(
+      "USER:BUILD_FAILED",
+      `Cannot build pipeline "${pipeline.name}": its module ${
+        JSON.stringify(pipeline.module)
+      } is not a local file; build from the project that defines it`,
+    );
+  }
+  const zip = await buildZip(pipeline.name, fileURLToPath(pipeline.module), options);
+  const sha = await codeSha256(zip);
+  const cwd = options.cwd ?? Deno.cwd();
+  const built: BuiltArtifact[] = [];
+  for (const resource of resources.values()) {
+    const path = artifactPath(pipeline.name, resource.name);
+    await Deno.mkdir(dirname(resolve(cwd, path)), { recursive: true });
+    const temp = `${resolve(cwd, path)}.tmp-${crypto.randomUUID().slice(0, 8)}`;
+    await Deno.writeFile(temp, zip);
+    await Deno.rename(temp, resolve(cwd, path));
+    built.push({
+      resource: resource.name,
+      functionName: functionName(pipeline.name, resource),
+      path,
+      codeSha256: sha,
+      bytes: zip.byteLength,
+    });
+  }
+  return built;
+}
+
+async function buildZip(pipeline: string, entry: string, options: BuildOptions): Promise<Uint8Array> {
+  const root = await projectRoot(dirname(entry));
+  const runtime = fileURLToPath(new URL("./runtime.ts", import.meta.url));
+  const s3 = fileURLToPath(new URL("../../stores/s3.ts", import.meta.url));
+  const infos = await Promise.all([entry, runtime, s3].map((file) => denoInfo(file, root)));
+  const modules = new Set<string>();
+  const npmRoots = new Set<string>();
+  const npm: Info["npmPackages"] = {};
+  const rootUrl = pathToFileURL(root).href.replace(/\/?$/, "/");
+  for (const info of infos) {
+    Object.assign(npm, info.npmPackages);
+    for (const m of info.modules) {
+      if (m.error) {
+        throw new GlacierError("USER:BUILD_FAILED", `Cannot package ${m.specifier}: ${m.error}`);
+      }
+      if (m.npmPackage) npmRoots.add(m.npmPackage);
+      else if (m.specifier.startsWith("file:")) {
+        if (!m.specifier.startsWith(rootUrl)) {
+          throw new GlacierError(
+            "USER:BUILD_FAILED",
+            `Cannot package ${m.specifier}: it is outside the project root ${root}; move it into the project or import it as a package`,
+          );
+        }
+        modules.add(decodeURIComponent(m.specifier.slice(rootUrl.length)));
+      } else if (!m.specifier.startsWith("node:") && !m.specifier.startsWith("npm:")) {
+        throw new GlacierError(
+          "USER:BUILD_FAILED",
+          `Cannot package ${m.specifier}: remote (https:, jsr:) modules are not packaged yet; use a local file or an npm: package`,
+        );
+      }
+    }
+  }
+  // Every npm package reachable from the graph's npm imports, and nothing else.
+  const packages = new Set<string>();
+  const visit = (id: string) => {
+    if (packages.has(id) || !npm[id]) return;
+    packages.add(id);
+    for (const dep of npm[id].dependencies) visit(dep);
+  };
+  for (const id of npmRoots) visit(id);
+
+  const level = options.level ?? 6;
+  const files: Zippable = {};
+  const add = (path: string, data: Uint8Array, executable = false) => {
+    files[path] = [data, { level, mtime: MTIME, os: 3, attrs: executable ? EXECUTABLE : REGULAR }];
+  };
+  add("bootstrap", await Deno.readFile(new URL("./bootstrap", import.meta.url)), true);
+  add("bin/deno", await Deno.readFile(options.denoBinary ?? denoBinary()), true);
+  const sorted = [...modules].sort();
+  for (const m of sorted) add(`app/${m}`, await Deno.readFile(join(root, m)));
+  const config = await firstExisting(root, ["deno.json", "deno.jsonc"]);
+  const lock = await firstExisting(root, ["deno.lock"]);
+  const pruned = await prunedConfig(join(root, config!), lock ? join(root, lock) : undefined, packages);
+  add("app/deno.json", encoder.encode(JSON.stringify(pruned.config, null, 2) + "\n"));
+  if (pruned.lock) add("app/deno.lock", encoder.encode(JSON.stringify(pruned.lock, null, 2) + "\n"));
+  for (const id of [...packages].sort()) {
+    const pkg = npm[id];
+    const at = pkg.localPath?.lastIndexOf("/npm/");
+    if (!pkg.localPath || at === undefined || at < 0) continue;
+    const base = `deno_dir${pkg.localPath.slice(at)}`;
+    for await (const file of walkFiles(pkg.localPath)) {
+      add(`${base}/${file.path}`, await Deno.readFile(join(pkg.localPath, file.path)), file.executable);
+    }
+  }
+  const manifest: ArtifactManifest = {
+    version: 1,
+    pipeline,
+    root: rootUrl,
+    runtime: relative(root, runtime),
+    modules: sorted,
+  };
+  add("glacier.json", new TextEncoder().encode(JSON.stringify(manifest, null, 2) + "\n"));
+  const ordered: Zippable = {};
+  for (const key of Object.keys(files).sort()) ordered[key] = files[key];
+  return zipSync(ordered);
+}
+
+const encoder = new TextEncoder();
+
+// Deno installs every npm package deno.json and the lockfile name before it
+// runs anything, so the artifact's copies name only the packages it carries.
+async function prunedConfig(
+  configPath: string,
+  lockPath: string | undefined,
+  packages: Set<string>,
+): Promise<{ config: Record<string, unknown>; lock?: Record<string, unknown> }> {
+  let config: Record<string, unknown>;
+  try {
+    config = JSON.parse(await Deno.readTextFile(configPath));
+  } catch (error) {
+    throw new GlacierError(
+      "USER:BUILD_FAILED",
+      `Cannot read ${configPath} as JSON (${(error as Error).message}); the artifact needs its "imports"`,
+    );
+  }
+  const lock = lockPath ? JSON.parse(await Deno.readTextFile(lockPath)) : undefined;
+  const specifiers: Record<string, string> = lock?.specifiers ?? {};
+  const idOf = (spec: string): string | undefined => {
+    const resolved = specifiers[spec];
+    const name = spec.slice(4).replace(/@[^@/]*$/, "");
+    return resolved ? `${name}@${resolved}` : undefined;
+  };
+  const carried = (spec: string) => {
+    const id = idOf(spec);
+    return id !== undefined && (packages.has(id) || packages.has(id.replace(/_.*$/, "")));
+  };
+  const imports = Object.fromEntries(
+    Object.entries((config.imports ?? {}) as Record<string, string>).filter(([, v]) =>
+      !v.startsWith("npm:") || carried(v)
+    ),
+  );
+  const kept: Record<string, unknown> = { imports };
+  for (const key of ["compilerOptions", "unstable", "nodeModulesDir", "scopes"]) {
+    if (key in config) kept[key] = config[key];
+  }
+  if (!lock) return { config: kept };
+  const npmIds = new Set(Object.entries(specifiers).filter(([k]) => carried(k)).map(([k]) => idOf(k)!));
+  for (const id of packages) npmIds.add(id);
+  return {
+    config: kept,
+    lock: {
+      version: lock.version,
+      specifiers: Object.fromEntries(Object.entries(specifiers).filter(([k]) => carried(k))),
+      npm: Object.fromEntries(Object.entries(lock.npm ?? {}).filter(([k]) => npmIds.has(k))),
+      workspace: { dependencies: Object.values(imports).filter((v) => v.startsWith("npm:")).sort() },
+    },
+  };
+}
+
+function denoBinary(): string {
+  try {
+    return join(dirname(fileURLToPath(import.meta.resolve("@deno/linux-x64-glibc/package.json"))), "deno");
+  } catch (error) {
+    throw new GlacierError(
+      "USER:BUILD_FAILED",
+      `Cannot find the Deno binary to package: the npm package "@deno/linux-x64-glibc" is not resolvable (${
+        (error as Error).message
+      }); add "@deno/linux-x64-glibc": "npm:@deno/linux-x64-glibc@${Deno.version.deno}" to deno.json imports, or pass denoBinary`,
+      { cause: error },
+    );
+  }
+}
+
+async function projectRoot(from: string): Promise<string> {
+  for (let dir = from;; dir = dirname(dir)) {
+    if (await firstExisting(dir, ["deno.json", "deno.jsonc"])) return dir;
+    if (dirname(dir) === dir) {
+      throw new GlacierError(
+        "USER:BUILD_FAILED",
+        `Cannot build: no deno.json above ${from}; the artifact takes its imports and lockfile from the project's deno.json`,
+      );
+    }
+  }
+}
+
+async function firstExisting(dir: string, names: string[]): Promise<string | undefined> {
+  for (const name of names) {
+    try {
+      if ((await Deno.stat(join(dir, name))).isFile) return name;
+    } catch { /* absent */ }
+  }
+  return undefined;
+}
+
+async function denoInfo(file: string, cwd: string): Promise<Info> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", file],
+    cwd,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  if (!output.success) {
+    throw new GlacierError(
+      "USER:BUILD_FAILED",
+      `Cannot read the module graph of ${file}: ${new TextDecoder().decode(output.stderr).trim()}`,
+    );
+  }
+  return JSON.parse(new TextDecoder().decode(output.stdout)) as Info;
+}
+
+async function* walkFiles(dir: string, prefix = ""): AsyncGenerator<{ path: string; executable: boolean }> {
+  const entries = [];
+  for await (const entry of Deno.readDir(join(dir, prefix))) entries.push(entry);
+  entries.sort((a, b) => a.name < b.name ? -1 : 1);
+  for (const entry of entries) {
+    const path = prefix ? `${prefix}/${entry.name}` : entry.name;
+    if (entry.isDirectory) yield* walkFiles(dir, path);
+    else if (entry.isFile) {
+      const mode = (await Deno.stat(join(dir, path))).mode ?? 0;
+      yield { path, executable: (mode & 0o111) !== 0 };
+    }
+  }
+}

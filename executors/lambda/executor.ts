@@ -1,0 +1,407 @@
+/**
+ * The Lambda executor: runs task calls on the AWS Lambda function of their
+ * serverless resource (one function per resource, `glacier-<pipeline>-<resource>`
+ * unless the config names it; the task is chosen by the payload). Each
+ * attempt is one synchronous `Invoke` (RequestResponse) of Glacier's task
+ * payload as JSON; tables travel as Arrow IPC, staged through the provider's
+ * staging location when a request or response would pass Lambda's 6 MB cap.
+ *
+ * Before the first call it compares the deployed code (`CodeSha256`) with the
+ * artifact `glacier build` wrote, uploading it when the run allows
+ * (`syncCode: true`). A task that throws on Lambda fails with a `TaskError`
+ * that carries the remote error type, message and stack; throttling (429) and
+ * service errors (5xx) are retryable within the task's `retries`, with the
+ * scheduler's backoff and jitter. `LambdaConfig({ concurrency })` bounds the
+ * invocations in flight.
+ *
+ * The client follows the SDK's standard environment (region, credentials,
+ * `AWS_ENDPOINT_URL_LAMBDA` for an emulator).
+ *
+ * @module
+ */
+import {
+  GetFunctionCommand,
+  InvokeCommand,
+  LambdaClient,
+  type LambdaClientConfig,
+  UpdateFunctionCodeCommand,
+} from "@aws-sdk/client-lambda";
+import { resolve } from "node:path";
+import type { AwsConfig, LambdaConfig } from "../../src/config.ts";
+import { artifactPath, functionName } from "../../src/codegen/naming.ts";
+import { assertCrossable, decodeValue, encodeValue } from "../../src/data/payload.ts";
+import { errorMessage, GlacierError, TaskError } from "../../src/errors.ts";
+import type { Executor, TaskInvocation } from "../../src/run/executor.ts";
+import type { RemoteExecutorOptions } from "../../src/run/remote_executors.ts";
+import { stageValue, Staging } from "../../src/run/staging.ts";
+import { fromWireJson, toWireJson } from "../_wire.ts";
+import { PAYLOAD_VERSION, type TaskPayload } from "../runner.ts";
+
+/** Lambda's cap on a synchronous request and response payload, in bytes. */
+export const LAMBDA_PAYLOAD_CAP: number = 6 * 1024 * 1024;
+
+/** Options for {@linkcode LambdaExecutor}, beyond what a cloud run gives. */
+export interface LambdaExecutorOptions extends RemoteExecutorOptions {
+  /** A ready client (tests, custom middleware). @default {a client from the SDK's standard environment} */
+  client?: LambdaClient;
+  /** In-flight invocations when the config sets no `concurrency`. @default {64} */
+  defaultConcurrency?: number;
+  /** Where relative artifact paths are resolved. @default {Deno.cwd()} */
+  cwd?: string;
+}
+
+/** Runs task calls on one Lambda function. */
+export class LambdaExecutor implements Executor {
+  /** Reports say a task ran on `lambda`. */
+  readonly name = "lambda";
+  /** The function's name. */
+  readonly functionName: string;
+  /** The endpoint requests go to, for messages. */
+  readonly endpoint: string;
+  readonly #options: LambdaExecutorOptions;
+  readonly #client: LambdaClient;
+  readonly #ownsClient: boolean;
+  readonly #limit: number;
+  #inFlight = 0;
+  readonly #queue: (() => void)[] = [];
+  #codeChecked?: Promise<void>;
+
+  /**
+   * Builds it; nothing is sent until the first call.
+   *
+   * @param options The run, the resource and the client.
+   * @throws {TypeError} When the resource is not a Lambda resource.
+   */
+  constructor(options: LambdaExecutorOptions) {
+    const { resource } = options;
+    if (resource.service !== "lambda") {
+      throw new TypeError(`LambdaExecutor: resource "${resource.name}" is a "${resource.service}" resource`);
+    }
+    this.#options = options;
+    this.functionName = functionName(options.pipeline, resource.info());
+    const aws = options.provider?.cloud === "aws" ? options.provider as AwsConfig : undefined;
+    const region = aws?.region ?? Deno.env.get("AWS_REGION") ?? "us-east-1";
+    const endpoint = Deno.env.get("AWS_ENDPOINT_URL_LAMBDA") ?? Deno.env.get("AWS_ENDPOINT_URL");
+    this.endpoint = endpoint ?? `https://lambda.${region}.amazonaws.com`;
+    const config: LambdaClientConfig = {
+      region,
+      // Retries belong to the task: the scheduler backs off with jitter
+      // within the task's `retries`, so the client makes one try.
+      maxAttempts: 1,
+      ...(endpoint ? { endpoint } : {}),
+      ...(aws?.profile ? { profile: aws.profile } : {}),
+    };
+    this.#ownsClient = !options.client;
+    this.#client = options.client ?? new LambdaClient(config);
+    const concurrency = (resource.config as LambdaConfig | undefined)?.concurrency;
+    this.#limit = concurrency ?? options.defaultConcurrency ?? 64;
+  }
+
+  /**
+   * Runs one attempt of a task call on the function.
+   *
+   * @param invocation The call.
+   * @returns The task's value.
+   * @throws {TypeError} When an argument cannot cross to Lambda (before anything is sent).
+   * @throws {TaskError} When the deployed code is missing or out of date, the task throws on Lambda, Lambda throttles or fails, or the endpoint is unreachable.
+   */
+  async execute(invocation: TaskInvocation): Promise<unknown> {
+    const { task, nodeId, pipeline, attempt } = invocation;
+    invocation.args.forEach((arg, i) =>
+      assertCrossable(
+        arg,
+        `argument ${i + 1} of task "${task.name}" (call ${nodeId}) in pipeline "${pipeline}"`,
+      )
+    );
+    const fail = (detail: string, code: string, retryable: boolean, cause?: unknown) =>
+      new TaskError(detail, { pipeline, task: task.name, nodeId, attempt, code, retryable, cause });
+    try {
+      await (this.#codeChecked ??= this.#checkCode().catch((error) => {
+        this.#codeChecked = undefined; // a transient failure must not poison the run
+        throw error;
+      }));
+    } catch (error) {
+      const e = error as GlacierError;
+      throw fail(errorMessage(error), e.code ?? "SYSTEM:LAMBDA_CODE", e.retryable ?? false, error);
+    }
+    const staging = this.#options.staging;
+    const args = await stageValue(
+      encodeValue(invocation.args, "ipc").value,
+      { cap: LAMBDA_PAYLOAD_CAP, name: `${nodeId}/${attempt}/in` },
+      staging,
+    ).catch((error) => {
+      throw fail(errorMessage(error), (error as GlacierError).code ?? "SYSTEM:STAGING", false, error);
+    });
+    const payload: TaskPayload = {
+      version: PAYLOAD_VERSION,
+      pipeline,
+      runId: invocation.runId,
+      nodeId,
+      task: task.name,
+      module: task.module,
+      attempt,
+      args,
+      output: {
+        cap: LAMBDA_PAYLOAD_CAP,
+        ...(staging ? { staging: { uri: this.#stagingUri()!, config: this.#providerData() } } : {}),
+      },
+    };
+    const body = new TextEncoder().encode(toWireJson(payload));
+    await this.#acquire();
+    let response;
+    try {
+      response = await this.#client.send(
+        new InvokeCommand({
+          FunctionName: this.functionName,
+          InvocationType: "RequestResponse",
+          LogType: "Tail",
+          Payload: body,
+        }),
+        { abortSignal: invocation.signal },
+      );
+    } catch (error) {
+      if (invocation.signal.aborted) throw invocation.signal.reason;
+      throw this.#invokeError(error, fail);
+    } finally {
+      this.#release();
+    }
+    const text = new TextDecoder().decode(response.Payload ?? new Uint8Array());
+    if (response.FunctionError) throw this.#functionError(text, response.LogResult, fail);
+    try {
+      return decodeValue(await Staging.resolve(fromWireJson(text)));
+    } catch (error) {
+      const e = error as GlacierError;
+      throw fail(
+        `its result from Lambda function "${this.functionName}" could not be read: ${errorMessage(error)}`,
+        e.code ?? "SYSTEM:LAMBDA_RESULT",
+        e.retryable ?? true,
+        error,
+      );
+    }
+  }
+
+  /** Closes the client's connections (when this executor made the client). */
+  close(): Promise<void> {
+    if (this.#ownsClient) this.#client.destroy();
+    return Promise.resolve();
+  }
+
+  #stagingUri(): string | undefined {
+    return (this.#options.provider as AwsConfig | undefined)?.stagingBucket;
+  }
+
+  // The provider config as plain data for the runner (region, endpoint,
+  // staging location: never credentials, which the function's role gives).
+  #providerData(): unknown {
+    return JSON.parse(JSON.stringify(this.#options.provider ?? {}));
+  }
+
+  async #acquire(): Promise<void> {
+    if (this.#inFlight < this.#limit) {
+      this.#inFlight++;
+      return;
+    }
+    await new Promise<void>((resolve) => this.#queue.push(resolve));
+  }
+
+  #release(): void {
+    const next = this.#queue.shift();
+    if (next) next();
+    else this.#inFlight--;
+  }
+
+  async #checkCode(): Promise<void> {
+    const { pipeline, resource } = this.#options;
+    const relative = artifactPath(pipeline, resource.name);
+    const path = resolve(this.#options.cwd ?? Deno.cwd(), relative);
+    const fn = `Lambda function "${this.functionName}" at ${this.endpoint}`;
+    const deploy =
+      `build it with "glacier build <file>" and deploy it with run({ mode: "cloud", syncCode: true }) or the generated Terraform ("glacier generate <file> --format terraform")`;
+    let zip: Uint8Array;
+    try {
+      zip = await Deno.readFile(path);
+    } catch {
+      throw new GlacierError(
+        "USER:LAMBDA_ARTIFACT_MISSING",
+        `No artifact for ${fn}: ${JSON.stringify(relative)} does not exist; ${deploy}`,
+      );
+    }
+    const local = await codeSha256(zip);
+    let deployed: string | undefined;
+    try {
+      const got = await this.#client.send(new GetFunctionCommand({ FunctionName: this.functionName }));
+      deployed = got.Configuration?.CodeSha256;
+    } catch (error) {
+      if ((error as Error).name !== "ResourceNotFoundException") {
+        throw this.#serviceError(error, `Cannot read ${fn}`);
+      }
+      throw new GlacierError("USER:LAMBDA_NOT_DEPLOYED", `${fn} does not exist; ${deploy}`, { cause: error });
+    }
+    if (deployed === local) return;
+    if (!this.#options.syncCode) {
+      throw new GlacierError(
+        "USER:LAMBDA_CODE_OUTDATED",
+        `${fn} runs other code than the local artifact ${
+          JSON.stringify(relative)
+        } (deployed CodeSha256 "${deployed}", local "${local}"); deploy it with run({ mode: "cloud", syncCode: true }), or apply the generated Terraform after "glacier build <file>"`,
+      );
+    }
+    try {
+      await this.#client.send(
+        new UpdateFunctionCodeCommand({ FunctionName: this.functionName, ZipFile: zip }),
+      );
+      // The new code serves invocations once the update is done.
+      for (let i = 0; i < 600; i++) {
+        const got = await this.#client.send(new GetFunctionCommand({ FunctionName: this.functionName }));
+        const status = got.Configuration?.LastUpdateStatus;
+        if (status === undefined || status === "Successful") return;
+        if (status === "Failed") {
+          throw new GlacierError(
+            "SYSTEM:LAMBDA_UPDATE_FAILED",
+            `Updating the code of ${fn} failed: ${
+              got.Configuration?.LastUpdateStatusReason ?? "no reason given"
+            }`,
+          );
+        }
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    } catch (error) {
+      if (error instanceof GlacierError) throw error;
+      throw this.#serviceError(error, `Cannot upload the artifact ${JSON.stringify(relative)} to ${fn}`);
+    }
+  }
+
+  #serviceError(error: unknown, what: string): GlacierError {
+    const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    const retryable = status === undefined || status === 429 || status >= 500;
+    return new GlacierError(
+      status === undefined ? "SYSTEM:LAMBDA_UNREACHABLE" : "SYSTEM:LAMBDA_SERVICE",
+      `${what}: ${(error as Error).name}: ${errorMessage(error)}${
+        status === undefined ? `; check that the endpoint ${this.endpoint} is up and reachable` : ""
+      }`,
+      { cause: error, retryable },
+    );
+  }
+
+  #invokeError(
+    error: unknown,
+    fail: (detail: string, code: string, retryable: boolean, cause?: unknown) => TaskError,
+  ): TaskError {
+    const name = (error as Error)?.name ?? "Error";
+    const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    const fn = `Lambda function "${this.functionName}"`;
+    if (status === 429 || name === "TooManyRequestsException") {
+      return fail(
+        `${fn} was throttled (${name}: ${
+          errorMessage(error)
+        }); it is retried within the task's "retries" — raise them, or lower LambdaConfig({ concurrency })`,
+        "SYSTEM:LAMBDA_THROTTLED",
+        true,
+        error,
+      );
+    }
+    if (name === "ResourceNotFoundException") {
+      return fail(
+        `${fn} does not exist at ${this.endpoint}; deploy it (glacier build, then syncCode: true or the generated Terraform)`,
+        "USER:LAMBDA_NOT_DEPLOYED",
+        false,
+        error,
+      );
+    }
+    if (status === 413 || name === "RequestTooLargeException") {
+      return fail(
+        `the request to ${fn} is over Lambda's payload cap (${name}); set AwsConfig({ stagingBucket }) so tables are staged`,
+        "USER:PAYLOAD_TOO_LARGE",
+        false,
+        error,
+      );
+    }
+    if (status !== undefined && status >= 500) {
+      return fail(
+        `${fn} failed in the Lambda service (${status} ${name}: ${errorMessage(error)})`,
+        "SYSTEM:LAMBDA_SERVICE",
+        true,
+        error,
+      );
+    }
+    if (status === undefined) {
+      return fail(
+        `the Lambda endpoint ${this.endpoint} did not answer the invocation of ${fn} (${name}: ${
+          errorMessage(error)
+        }); check that it is up and reachable, then rerun (or resume)`,
+        "SYSTEM:LAMBDA_UNREACHABLE",
+        true,
+        error,
+      );
+    }
+    return fail(
+      `invoking ${fn} failed (${status} ${name}: ${errorMessage(error)})`,
+      "SYSTEM:LAMBDA_INVOKE",
+      false,
+      error,
+    );
+  }
+
+  #functionError(
+    text: string,
+    logResult: string | undefined,
+    fail: (detail: string, code: string, retryable: boolean, cause?: unknown) => TaskError,
+  ): TaskError {
+    let body: { errorType?: string; errorMessage?: string; stackTrace?: string[] | string; code?: string } =
+      {};
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = { errorMessage: text };
+    }
+    const type = body.errorType ?? "Error";
+    const message = body.errorMessage ?? "no message";
+    const stack = Array.isArray(body.stackTrace) ? body.stackTrace.join("\n") : body.stackTrace ?? "";
+    const remote = new Error(message);
+    remote.name = type;
+    remote.stack = stack.startsWith(type) ? stack : `${type}: ${message}\n${stack}`;
+    const glacierCode = typeof body.code === "string" && /^(USER|SYSTEM):/.test(body.code)
+      ? body.code
+      : undefined;
+    const fatal = glacierCode === "USER:TASK_NOT_FOUND" || glacierCode === "USER:TASK_AMBIGUOUS" ||
+      glacierCode === "SYSTEM:PAYLOAD_VERSION" || glacierCode === "USER:MODULE_NOT_IN_ARTIFACT" ||
+      glacierCode === "USER:PAYLOAD_TOO_LARGE";
+    const error = fail(
+      `${type}: ${message} (on Lambda function "${this.functionName}")`,
+      glacierCode ??
+        (type.startsWith("Runtime.") || type.startsWith("Sandbox.")
+          ? "SYSTEM:LAMBDA_RUNTIME"
+          : "USER:TASK_FAILED"),
+      !fatal,
+      remote,
+    );
+    const logs = logResult
+      ? new TextDecoder().decode(Uint8Array.from(atob(logResult), (c) => c.charCodeAt(0)))
+      : "";
+    error.stack = `${error.stack}\nRemote stack (Lambda function "${this.functionName}"):\n${remote.stack}${
+      logs ? `\nLog tail:\n${logs.trimEnd()}` : ""
+    }`;
+    return error;
+  }
+}
+
+/**
+ * The SHA-256 of a zip as Lambda reports it in `CodeSha256` (base64).
+ *
+ * @param zip The zip's bytes.
+ * @returns The base64 digest.
+ */
+export async function codeSha256(zip: Uint8Array): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", zip as Uint8Array<ArrayBuffer>));
+  return (digest as Uint8Array & { toBase64(): string }).toBase64();
+}
+
+/**
+ * The factory `mod.ts` wires in for the `lambda` service.
+ *
+ * @param options The run and the resource.
+ * @returns The executor.
+ */
+export function createLambdaExecutor(options: RemoteExecutorOptions): LambdaExecutor {
+  return new LambdaExecutor(options);
+}

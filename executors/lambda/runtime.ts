@@ -1,0 +1,148 @@
+/**
+ * The Lambda side of the Lambda executor: a custom runtime (the artifact's
+ * `bootstrap` starts Deno on this module) that speaks the Lambda Runtime API —
+ * `GET /2018-06-01/runtime/invocation/next`, then `POST
+ * …/invocation/{id}/response` or `…/invocation/{id}/error`, and
+ * `/runtime/init/error` when it cannot start — and runs each invocation's
+ * task payload with `runPayload` from `executors/runner.ts`.
+ *
+ * @module
+ */
+import type { AwsConfig } from "../../src/config.ts";
+import { errorMessage, GlacierError } from "../../src/errors.ts";
+import { registerStore } from "../../src/resources/object_store.ts";
+import { suppressRuns } from "../../src/run/_guard.ts";
+import { fromWireJson, toWireJson } from "../_wire.ts";
+import { runPayload, type TaskPayload } from "../runner.ts";
+
+/** What `glacier build` writes to `glacier.json` in the artifact. */
+export interface ArtifactManifest {
+  /** The manifest's version. */
+  readonly version: 1;
+  /** The pipeline the artifact was built for. */
+  readonly pipeline: string;
+  /** The URL of the project root on the machine that built it. */
+  readonly root: string;
+  /** The runtime module, relative to the project root. */
+  readonly runtime: string;
+  /** Every project module in the artifact, relative to the project root. */
+  readonly modules: readonly string[];
+}
+
+const API_PATH = "/2018-06-01/runtime";
+
+/**
+ * Maps a task's module URL (as the scheduler's machine saw it) to the copy in
+ * the artifact: by the build root, else by the longest matching path suffix.
+ *
+ * @param module The module URL from the payload.
+ * @param manifest The artifact's manifest.
+ * @param appRoot The artifact's project folder, as a file URL ending in `/`.
+ * @returns The URL to import.
+ * @throws {GlacierError} `USER:MODULE_NOT_IN_ARTIFACT` when the artifact has no such module.
+ */
+export function resolveArtifactModule(module: string, manifest: ArtifactManifest, appRoot: string): string {
+  if (module.startsWith(manifest.root)) {
+    const relative = module.slice(manifest.root.length);
+    if (manifest.modules.includes(relative)) return new URL(relative, appRoot).href;
+  }
+  const path = module.replace(/^[a-z]+:\/\/[^/]*/, "");
+  const match = manifest.modules.filter((m) => path.endsWith(`/${m}`)).sort((a, b) => b.length - a.length)[0];
+  if (match) return new URL(match, appRoot).href;
+  throw new GlacierError(
+    "USER:MODULE_NOT_IN_ARTIFACT",
+    `Module ${module} is not in this function's artifact (built for pipeline "${manifest.pipeline}"); rebuild it with "glacier build <file>" and deploy it (syncCode: true or the generated Terraform)`,
+  );
+}
+
+/**
+ * Serves invocations until the Runtime API goes away.
+ *
+ * @param api The Runtime API's `host:port` (`AWS_LAMBDA_RUNTIME_API`).
+ * @throws {GlacierError} Never: start-up failures are posted to `/runtime/init/error` and end the process.
+ */
+export async function serve(api: string): Promise<void> {
+  const base = `http://${api}${API_PATH}`;
+  let manifest: ArtifactManifest;
+  let appRoot: string;
+  try {
+    manifest = JSON.parse(await Deno.readTextFile(Deno.env.get("GLACIER_MANIFEST") ?? "glacier.json"));
+    const root = Deno.env.get("GLACIER_APP_ROOT") ?? Deno.cwd();
+    appRoot = new URL(`file://${root.replace(/\/?$/, "/")}`).href;
+  } catch (error) {
+    await post(`${base}/init/error`, errorBody(error), "Runtime.InitError");
+    Deno.exit(1);
+  }
+  for (;;) {
+    let next: Response;
+    try {
+      next = await fetch(`${base}/invocation/next`);
+    } catch {
+      Deno.exit(0); // the Runtime API is gone: the sandbox is being torn down
+    }
+    if (!next.ok) {
+      console.error(
+        `glacier runtime: the Runtime API answered ${next.status} to the next-invocation poll; exiting`,
+      );
+      Deno.exit(1);
+    }
+    const id = next.headers.get("Lambda-Runtime-Aws-Request-Id") ?? "";
+    const text = await next.text();
+    try {
+      const payload = fromWireJson(text) as TaskPayload;
+      const result = await runPayload(payload, {
+        resolveModule: (module) => resolveArtifactModule(module, manifest, appRoot),
+      });
+      const posted = await fetch(`${base}/invocation/${id}/response`, {
+        method: "POST",
+        body: toWireJson(result),
+      });
+      if (!posted.ok) {
+        console.error(`glacier runtime: response rejected: ${posted.status} ${await posted.text()}`);
+      } else await posted.body?.cancel();
+    } catch (error) {
+      console.error(error);
+      try {
+        await post(`${base}/invocation/${id}/error`, errorBody(error), (error as Error)?.name ?? "Error");
+      } catch {
+        Deno.exit(0);
+      }
+    }
+  }
+}
+
+function errorBody(error: unknown): Record<string, unknown> {
+  const e = error as Error & { code?: string };
+  const stack = typeof e?.stack === "string" ? e.stack.split("\n") : [];
+  return {
+    errorType: e?.name ?? "Error",
+    errorMessage: errorMessage(error),
+    stackTrace: stack,
+    ...(typeof e?.code === "string" ? { code: e.code } : {}),
+  };
+}
+
+async function post(url: string, body: unknown, type: string): Promise<void> {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", "Lambda-Runtime-Function-Error-Type": type },
+    body: JSON.stringify(body),
+  });
+  await response.body?.cancel();
+}
+
+if (import.meta.main) {
+  suppressRuns(); // importing a task's module must not start its pipeline
+  registerStore(
+    "s3",
+    async (config) => (await import("../../stores/s3.ts")).createS3Store(config as AwsConfig),
+  );
+  const api = Deno.env.get("AWS_LAMBDA_RUNTIME_API");
+  if (!api) {
+    console.error(
+      "glacier runtime: AWS_LAMBDA_RUNTIME_API is not set; this module runs inside a Lambda sandbox",
+    );
+    Deno.exit(2);
+  }
+  await serve(api);
+}

@@ -1,0 +1,57 @@
+import assert from "node:assert/strict";
+import { AwsConfig, DatabricksConfig, pipeline, Provider, TaskError } from "../../../mod.ts";
+import { registerRemoteExecutor } from "../../../src/run/remote_executors.ts";
+import type { TaskInvocation } from "../../../src/run/executor.ts";
+
+const provider = new Provider({ config: new AwsConfig({ region: "us-east-1" }) });
+const local = provider.local();
+const spark = provider.cluster({ config: new DatabricksConfig({ clusterId: "0101-123456-abcdefgh" }) });
+
+export const prepare = local.task(function prepare(n: number) {
+  return n + 1;
+});
+export const score = spark.task(function score(n: number) {
+  return n * 10;
+});
+
+const scored = pipeline({ name: "cloud_routing" }, () => score(prepare(1)));
+
+Deno.test("A cloud run fails a task whose service has no executor, naming the task and the service", async () => {
+  const error = await scored.run({ mode: "cloud", workers: 0, quiet: true }).then(
+    () => assert.fail("the run should fail"),
+    (e) => e,
+  );
+  assert.ok(error instanceof TaskError);
+  assert.equal(error.code, "USER:EXECUTOR_UNAVAILABLE");
+  assert.equal(error.task, "score");
+  assert.equal(error.attempt, 1, "not retried");
+  assert.match(error.message, /"score"/);
+  assert.match(error.message, /service "databricks"/);
+  const report = scored.lastRun!;
+  assert.equal(report.mode, "cloud");
+  assert.equal(
+    report.tasks.find((t) => t.id === "prepare")!.status,
+    "done",
+    "the local task still ran locally",
+  );
+});
+
+Deno.test("A cloud run sends a remote task to its service's executor and local ones to the local executor", async () => {
+  const seen: TaskInvocation[] = [];
+  registerRemoteExecutor("databricks", (options) => {
+    assert.equal(options.resource.name, "databricks");
+    assert.equal(options.provider?.cloud, "aws");
+    return {
+      name: "fake-databricks",
+      execute(invocation) {
+        seen.push(invocation);
+        return Promise.resolve((invocation.args[0] as number) * 100);
+      },
+      close: () => Promise.resolve(),
+    };
+  });
+  assert.equal(await scored.run({ mode: "cloud", workers: 0, quiet: true }), 200);
+  assert.deepEqual(seen.map((i) => i.task.name), ["score"]);
+  const ranOn = Object.fromEntries(scored.lastRun!.tasks.map((t) => [t.id, t.ranOn]));
+  assert.deepEqual(ranOn, { prepare: "in-process", score: "databricks" });
+});
