@@ -88,8 +88,10 @@ interface Sandbox {
   busy: boolean;
   dead: boolean;
   current?: Invocation;
-  /** A pending `GET …/invocation/next`. */
-  poll?: (invocation: Invocation) => void;
+  /** A pending `GET …/invocation/next`; `null` ends it (the sandbox is going away). */
+  poll?: (invocation: Invocation | null) => void;
+  /** Resolves once the sandbox's Runtime API server is closed. */
+  closed?: Promise<void>;
   /** An invocation handed over before the sandbox polled. */
   queued?: Invocation;
 }
@@ -194,7 +196,9 @@ export async function startLambdaEmulator(options: LambdaEmulatorOptions = {}): 
     try {
       sandbox.process.kill("SIGKILL");
     } catch { /* gone */ }
-    sandbox.server.shutdown().catch(() => {});
+    // A pending next-invocation poll would hold the graceful shutdown open forever.
+    sandbox.poll?.(null);
+    sandbox.closed = sandbox.server.shutdown().catch(() => {});
     const list = sandboxes.get(sandbox.fn) ?? [];
     list.splice(list.indexOf(sandbox), 1);
     waiting.get(sandbox.fn)?.shift()?.();
@@ -273,9 +277,11 @@ export async function startLambdaEmulator(options: LambdaEmulatorOptions = {}): 
     const path = new URL(request.url).pathname;
     const prefix = "/2018-06-01/runtime";
     if (request.method === "GET" && path === `${prefix}/invocation/next`) {
-      const invocation = sandbox.queued ?? await new Promise<Invocation>((resolve) => sandbox.poll = resolve);
+      const invocation = sandbox.queued ??
+        await new Promise<Invocation | null>((resolve) => sandbox.poll = resolve);
       sandbox.queued = undefined;
       sandbox.poll = undefined;
+      if (!invocation) return new Response("the sandbox is shutting down", { status: 410 });
       sandbox.current = invocation;
       invocation.log = `START RequestId: ${invocation.id} Version: $LATEST\n`;
       return new Response(invocation.body, {
@@ -516,8 +522,9 @@ export async function startLambdaEmulator(options: LambdaEmulatorOptions = {}): 
     async stop() {
       if (stopped) return;
       stopped = true;
-      for (const list of [...sandboxes.values()]) for (const sandbox of [...list]) kill(sandbox);
-      await Promise.all([...sandboxes.values()].flat().map((s) => s.process.status.catch(() => {})));
+      const all = [...sandboxes.values()].flat();
+      for (const sandbox of all) kill(sandbox);
+      await Promise.all(all.map((s) => Promise.all([s.process.status.catch(() => {}), s.closed])));
       await server.shutdown();
       if (ownsDir) await Deno.remove(functionsDir, { recursive: true }).catch(() => {});
     },
