@@ -21,7 +21,9 @@
  */
 import {
   GetFunctionCommand,
+  type GetFunctionCommandOutput,
   InvokeCommand,
+  type InvokeCommandOutput,
   LambdaClient,
   type LambdaClientConfig,
   UpdateFunctionCodeCommand,
@@ -41,10 +43,25 @@ import { PAYLOAD_VERSION, type TaskPayload } from "../runner.ts";
 /** Lambda's cap on a synchronous request and response payload, in bytes. */
 export const LAMBDA_PAYLOAD_CAP: number = 6 * 1024 * 1024;
 
+/** What the executor needs of the SDK's `LambdaClient` (which is one). */
+export interface LambdaSender {
+  /**
+   * Sends one command, as `LambdaClient.send` does.
+   *
+   * @param command An `InvokeCommand`, `GetFunctionCommand` or `UpdateFunctionCodeCommand`.
+   * @param options An abort signal.
+   * @returns The command's output.
+   */
+  // deno-lint-ignore no-explicit-any
+  send(command: any, options?: { abortSignal?: AbortSignal }): Promise<any>;
+  /** Closes the client's connections. */
+  destroy(): void;
+}
+
 /** Options for {@linkcode LambdaExecutor}, beyond what a cloud run gives. */
 export interface LambdaExecutorOptions extends RemoteExecutorOptions {
   /** A ready client (tests, custom middleware). @default {a client from the SDK's standard environment} */
-  client?: LambdaClient;
+  client?: LambdaSender;
   /** In-flight invocations when the config sets no `concurrency`. @default {64} */
   defaultConcurrency?: number;
   /** Where relative artifact paths are resolved. @default {Deno.cwd()} */
@@ -60,7 +77,7 @@ export class LambdaExecutor implements Executor {
   /** The endpoint requests go to, for messages. */
   readonly endpoint: string;
   readonly #options: LambdaExecutorOptions;
-  readonly #client: LambdaClient;
+  readonly #client: LambdaSender;
   readonly #ownsClient: boolean;
   readonly #limit: number;
   #inFlight = 0;
@@ -149,7 +166,7 @@ export class LambdaExecutor implements Executor {
     };
     const body = new TextEncoder().encode(toWireJson(payload));
     await this.#acquire();
-    let response;
+    let response: InvokeCommandOutput;
     try {
       response = await this.#client.send(
         new InvokeCommand({
@@ -230,7 +247,9 @@ export class LambdaExecutor implements Executor {
     const local = await codeSha256(zip);
     let deployed: string | undefined;
     try {
-      const got = await this.#client.send(new GetFunctionCommand({ FunctionName: this.functionName }));
+      const got: GetFunctionCommandOutput = await this.#client.send(
+        new GetFunctionCommand({ FunctionName: this.functionName }),
+      );
       deployed = got.Configuration?.CodeSha256;
     } catch (error) {
       if ((error as Error).name !== "ResourceNotFoundException") {
@@ -253,7 +272,9 @@ export class LambdaExecutor implements Executor {
       );
       // The new code serves invocations once the update is done.
       for (let i = 0; i < 600; i++) {
-        const got = await this.#client.send(new GetFunctionCommand({ FunctionName: this.functionName }));
+        const got: GetFunctionCommandOutput = await this.#client.send(
+          new GetFunctionCommand({ FunctionName: this.functionName }),
+        );
         const status = got.Configuration?.LastUpdateStatus;
         if (status === undefined || status === "Successful") return;
         if (status === "Failed") {
