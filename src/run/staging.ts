@@ -58,11 +58,11 @@ const ENVELOPE_BYTES = 16 * 1024;
  * const root = await Deno.makeTempDir();
  * const where = new Provider({ config: new LocalConfig({ root }) }).bucket({ bucket: "stage", path: "g/" });
  * const staging = new Staging(where, "run-1");
- * const value = { $arrow: new Uint8Array(1000) };
- * const staged = await staging.stage(value, { cap: 100, name: "t/out" });
+ * const value = { $arrow: new Uint8Array(100_000) };
+ * const staged = await staging.stage(value, { cap: 50_000, name: "t/out" });
  * console.assert(Staging.hasRefs(staged));
  * const back = await Staging.resolve(staged) as { $arrow: Uint8Array };
- * console.assert(back.$arrow.length === 1000);
+ * console.assert(back.$arrow.length === 100_000);
  * await staging.cleanup();
  * ```
  */
