@@ -405,6 +405,8 @@ export async function startLambdaEmulator(options: LambdaEmulatorOptions = {}): 
     }, config.Timeout * 1000);
     const result = await invocation.done.promise;
     clearTimeout(timer);
+    // What the runtime printed just before answering may still be in the pipe.
+    await new Promise((resolve) => setTimeout(resolve, 5));
     const elapsed = (performance.now() - started).toFixed(2);
     const log = invocation.log +
       `END RequestId: ${invocation.id}\nREPORT RequestId: ${invocation.id}\tDuration: ${elapsed} ms\tMemory Size: ${config.MemorySize} MB\n`;
