@@ -34,6 +34,8 @@ try {
     resource: scale.resource,
     provider: scale.resource.providerConfig,
     syncCode: false,
+    client: fx.client, // the same client as the raw side
+    endpoint: fx.emulator.endpoint,
   });
   const signal = new AbortController().signal;
   const glacier = async () => {

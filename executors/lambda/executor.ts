@@ -62,6 +62,8 @@ export interface LambdaSender {
 export interface LambdaExecutorOptions extends RemoteExecutorOptions {
   /** A ready client (tests, custom middleware). @default {a client from the SDK's standard environment} */
   client?: LambdaSender;
+  /** The Lambda endpoint, for the client built here and for messages. @default {Deno.env AWS_ENDPOINT_URL_LAMBDA, else AWS's regional one} */
+  endpoint?: string;
   /** In-flight invocations when the config sets no `concurrency`. @default {64} */
   defaultConcurrency?: number;
   /** Where relative artifact paths are resolved. @default {Deno.cwd()} */
@@ -99,7 +101,8 @@ export class LambdaExecutor implements Executor {
     this.functionName = functionName(options.pipeline, resource.info());
     const aws = options.provider?.cloud === "aws" ? options.provider as AwsConfig : undefined;
     const region = aws?.region ?? Deno.env.get("AWS_REGION") ?? "us-east-1";
-    const endpoint = Deno.env.get("AWS_ENDPOINT_URL_LAMBDA") ?? Deno.env.get("AWS_ENDPOINT_URL");
+    const endpoint = options.endpoint ?? Deno.env.get("AWS_ENDPOINT_URL_LAMBDA") ??
+      Deno.env.get("AWS_ENDPOINT_URL");
     this.endpoint = endpoint ?? `https://lambda.${region}.amazonaws.com`;
     const config: LambdaClientConfig = {
       region,
