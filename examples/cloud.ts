@@ -97,13 +97,16 @@ if (import.meta.main) {
       console.error(
         `  ${artifact.path}: ${(artifact.bytes / 2 ** 20).toFixed(1)} MB → ${artifact.functionName}`,
       );
+      // Over Lambda's 50 MB inline upload limit: the code goes through S3, as Terraform does it.
+      const code = provider.bucket({ bucket: "glacier-staging", path: `code/${artifact.functionName}.zip` });
+      await code.put(await Deno.readFile(artifact.path));
       await client.send(
         new CreateFunctionCommand({
           FunctionName: artifact.functionName,
           Runtime: "provided.al2023",
           Role: "arn:aws:iam::000000000000:role/glacier-demo",
           Handler: "bootstrap",
-          Code: { ZipFile: await Deno.readFile(artifact.path) },
+          Code: { S3Bucket: code.bucket, S3Key: code.path },
           MemorySize: 1024,
           Timeout: 120,
         }),

@@ -58,6 +58,9 @@ export interface LambdaSender {
   destroy(): void;
 }
 
+/** Lambda's cap on a zip uploaded inline (`ZipFile`); larger ones are uploaded through S3. */
+export const LAMBDA_ZIP_UPLOAD_CAP: number = 50 * 1024 * 1024;
+
 /** Options for {@linkcode LambdaExecutor}, beyond what a cloud run gives. */
 export interface LambdaExecutorOptions extends RemoteExecutorOptions {
   /** A ready client (tests, custom middleware). @default {a client from the SDK's standard environment} */
@@ -269,10 +272,23 @@ export class LambdaExecutor implements Executor {
         } (deployed CodeSha256 "${deployed}", local "${local}"); deploy it with run({ mode: "cloud", syncCode: true }), or apply the generated Terraform after "glacier build <file>"`,
       );
     }
+    // Lambda takes a zip inline up to 50 MB; larger ones go through S3.
+    let code: { ZipFile: Uint8Array } | { S3Bucket: string; S3Key: string } = { ZipFile: zip };
+    if (zip.byteLength > LAMBDA_ZIP_UPLOAD_CAP) {
+      const staging = this.#options.staging;
+      if (!staging) {
+        throw new GlacierError(
+          "USER:LAMBDA_ARTIFACT_TOO_LARGE",
+          `Cannot upload ${JSON.stringify(relative)} to ${fn}: it is ${
+            (zip.byteLength / 2 ** 20).toFixed(1)
+          } MB, over Lambda's 50 MB inline upload limit; set AwsConfig({ stagingBucket }) so syncCode uploads it through S3, or deploy it with the generated Terraform`,
+        );
+      }
+      const ref = await staging.put(`code/${this.functionName}`, zip, ".zip");
+      code = { S3Bucket: ref.$staged.bucket, S3Key: ref.$staged.key };
+    }
     try {
-      await this.#client.send(
-        new UpdateFunctionCodeCommand({ FunctionName: this.functionName, ZipFile: zip }),
-      );
+      await this.#client.send(new UpdateFunctionCodeCommand({ FunctionName: this.functionName, ...code }));
       // The new code serves invocations once the update is done.
       for (let i = 0; i < 600; i++) {
         const got: GetFunctionCommandOutput = await this.#client.send(

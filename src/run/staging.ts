@@ -124,12 +124,13 @@ export class Staging {
    * Writes one blob under this run's prefix.
    *
    * @param name The object name under the prefix (no extension).
-   * @param bytes The Arrow IPC bytes.
+   * @param bytes The bytes: Arrow IPC unless the extension says otherwise.
+   * @param extension The object's extension. @default {".arrow"}
    * @returns The reference.
    * @throws {GlacierError} When the store fails.
    */
-  async put(name: string, bytes: Uint8Array): Promise<StagedRef> {
-    const object = this.root.at(`${this.root.path}${name}-${++this.#count}.arrow`);
+  async put(name: string, bytes: Uint8Array, extension = ".arrow"): Promise<StagedRef> {
+    const object = this.root.at(`${this.root.path}${name}-${++this.#count}${extension}`);
     await object.put(bytes);
     const data = object.toData();
     return {

@@ -21,6 +21,7 @@
  *
  * @module
  */
+import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { unzipSync } from "fflate";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
@@ -99,6 +100,7 @@ interface Sandbox {
 type Bytes = Uint8Array<ArrayBuffer>;
 
 const PAYLOAD_CAP = 6 * 1024 * 1024;
+const ZIP_UPLOAD_CAP = 50 * 1024 * 1024;
 const ACCOUNT = "000000000000";
 const encoder = new TextEncoder();
 
@@ -161,15 +163,59 @@ export async function startLambdaEmulator(options: LambdaEmulatorOptions = {}): 
     functions.set(config.FunctionName, config);
   }
 
-  async function setCode(config: FunctionConfig, zipBase64: unknown): Promise<Response | undefined> {
-    if (typeof zipBase64 !== "string") {
-      return awsError(
-        400,
-        "InvalidParameterValueException",
-        "Code.ZipFile is required (S3 code is not emulated)",
-      );
+  // Code from S3 is read with the S3 endpoint and credentials the sandboxes get.
+  async function fromS3(bucket: string, key: string): Promise<Bytes> {
+    const env = options.env ?? {};
+    const client = new S3Client({
+      region,
+      endpoint: env.AWS_ENDPOINT_URL_S3,
+      forcePathStyle: true,
+      ...(env.AWS_ACCESS_KEY_ID
+        ? {
+          credentials: {
+            accessKeyId: env.AWS_ACCESS_KEY_ID,
+            secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? "",
+          },
+        }
+        : {}),
+    });
+    try {
+      const got = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      return new Uint8Array(await got.Body!.transformToByteArray());
+    } finally {
+      client.destroy();
     }
-    const zip = (Uint8Array as unknown as { fromBase64(s: string): Bytes }).fromBase64(zipBase64);
+  }
+
+  async function setCode(
+    config: FunctionConfig,
+    code: Record<string, unknown>,
+  ): Promise<Response | undefined> {
+    let zip: Bytes;
+    if (typeof code.ZipFile === "string") {
+      zip = (Uint8Array as unknown as { fromBase64(s: string): Bytes }).fromBase64(code.ZipFile);
+      if (zip.byteLength > ZIP_UPLOAD_CAP) {
+        return awsError(
+          413,
+          "RequestEntityTooLargeException",
+          "Request must be smaller than 70167211 bytes for the UpdateFunctionCode operation",
+        );
+      }
+    } else if (typeof code.S3Bucket === "string" && typeof code.S3Key === "string") {
+      try {
+        zip = await fromS3(code.S3Bucket, code.S3Key);
+      } catch (error) {
+        return awsError(
+          400,
+          "InvalidParameterValueException",
+          `Error occurred while GetObject. S3 Error Code: ${(error as Error).name}. S3 Error Message: ${
+            (error as Error).message
+          }`,
+        );
+      }
+    } else {
+      return awsError(400, "InvalidParameterValueException", "Code needs ZipFile, or S3Bucket and S3Key");
+    }
     const sha = await sha256(zip);
     try {
       await unpack(zip, sha);
@@ -464,7 +510,7 @@ export async function startLambdaEmulator(options: LambdaEmulatorOptions = {}): 
         Architectures: input.Architectures ?? ["x86_64"],
         Environment: { Variables: input.Environment?.Variables ?? {} },
       };
-      const failed = await setCode(config, input.Code?.ZipFile);
+      const failed = await setCode(config, input.Code ?? {});
       if (failed) return failed;
       await saveFunction(config);
       return new Response(json(config), { status: 201, headers: { "Content-Type": "application/json" } });
@@ -477,7 +523,7 @@ export async function startLambdaEmulator(options: LambdaEmulatorOptions = {}): 
     if (match[2] === "/invocations" && request.method === "POST") return await invoke(config, request);
     if (match[2] === "/code" && request.method === "PUT") {
       const input = await request.json();
-      const failed = await setCode(config, input.ZipFile);
+      const failed = await setCode(config, input);
       if (failed) return failed;
       await saveFunction(config);
       retire(name, false);

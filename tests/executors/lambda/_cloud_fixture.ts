@@ -77,13 +77,16 @@ export async function startCloudFixture(): Promise<CloudFixture> {
     maxAttempts: 1,
     credentials: S3RVER_CREDENTIALS,
   });
+  // Over Lambda's 50 MB inline limit, so through S3, as Terraform does it.
+  const codeKey = `code/${built.functionName}.zip`;
+  await store.put(STAGING_BUCKET, codeKey, await Deno.readFile(built.path));
   await client.send(
     new CreateFunctionCommand({
       FunctionName: built.functionName,
       Runtime: "provided.al2023",
       Role: "arn:aws:iam::000000000000:role/glacier-test",
       Handler: "bootstrap",
-      Code: { ZipFile: await Deno.readFile(built.path) },
+      Code: { S3Bucket: STAGING_BUCKET, S3Key: codeKey },
       Timeout: 120,
       MemorySize: 512,
     }),

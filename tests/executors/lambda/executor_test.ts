@@ -108,6 +108,11 @@ Deno.test({
           assert.match(error.message, /glacier build/);
 
           assert.equal(await lambdaPipeline.run({ mode: "cloud", syncCode: true, quiet: true }), 90);
+          const runId = lambdaPipeline.lastRun!.runId;
+          assert.ok(
+            fx.s3.events.some((e) => e.includes(`/runs/${runId}/code/${fx.built.functionName}-`)),
+            "the 56 MB zip is over Lambda's 50 MB inline limit, so it went up through S3",
+          );
           const deployed = await fx.client.send(
             new GetFunctionCommand({ FunctionName: fx.built.functionName }),
           );
