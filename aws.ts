@@ -29,6 +29,7 @@ export {
   codeSha256,
   createLambdaExecutor,
   LAMBDA_PAYLOAD_CAP,
+  LAMBDA_ZIP_UPLOAD_CAP,
   LambdaExecutor,
 } from "./executors/lambda/executor.ts";
 export type { LambdaExecutorOptions, LambdaSender } from "./executors/lambda/executor.ts";
