@@ -1,7 +1,10 @@
 /**
- * Glacier's AWS storage adapter: the S3 object store behind `s3://` buckets.
- * `mod.ts` already loads it lazily when an `s3://` bucket is first used; import
- * this entry to build a store yourself (custom retries, multipart sizes) or to
+ * Glacier's AWS adapters: the S3 object store behind `s3://` buckets, and the
+ * Lambda executor of cloud runs with the builder of its artifact.
+ * `mod.ts` already loads both lazily (an `s3://` bucket's first use, a cloud
+ * run's first Lambda task); import this entry to build a store or an executor
+ * yourself (custom retries, a client with middleware), to build Lambda
+ * artifacts from code (`glacier build` does it from the command line), or to
  * close the shared clients' connections.
  *
  * @example Build a store for an S3-compatible server
@@ -22,3 +25,13 @@
 
 export { closeS3Stores, createS3Store, S3Store } from "./stores/s3.ts";
 export type { S3StoreOptions } from "./stores/s3.ts";
+export {
+  codeSha256,
+  createLambdaExecutor,
+  LAMBDA_PAYLOAD_CAP,
+  LAMBDA_ZIP_UPLOAD_CAP,
+  LambdaExecutor,
+} from "./executors/lambda/executor.ts";
+export type { LambdaExecutorOptions, LambdaSender } from "./executors/lambda/executor.ts";
+export { buildLambdaArtifacts } from "./executors/lambda/build.ts";
+export type { BuildOptions, BuiltArtifact } from "./executors/lambda/build.ts";

@@ -21,7 +21,9 @@
  */
 import {
   GetFunctionCommand,
+  type GetFunctionCommandOutput,
   InvokeCommand,
+  type InvokeCommandOutput,
   LambdaClient,
   type LambdaClientConfig,
   UpdateFunctionCodeCommand,
@@ -40,10 +42,30 @@ import { PAYLOAD_VERSION, type TaskPayload } from "../runner.ts";
 /** Lambda's cap on a synchronous request and response payload, in bytes. */
 export const LAMBDA_PAYLOAD_CAP: number = 6 * 1024 * 1024;
 
+/** What the executor needs of the SDK's `LambdaClient` (which is one). */
+export interface LambdaSender {
+  /**
+   * Sends one command, as `LambdaClient.send` does.
+   *
+   * @param command An `InvokeCommand`, `GetFunctionCommand` or `UpdateFunctionCodeCommand`.
+   * @param options An abort signal.
+   * @returns The command's output.
+   */
+  // deno-lint-ignore no-explicit-any
+  send(command: any, options?: { abortSignal?: AbortSignal }): Promise<any>;
+  /** Closes the client's connections. */
+  destroy(): void;
+}
+
+/** Lambda's cap on a zip uploaded inline (`ZipFile`); larger ones are uploaded through S3. */
+export const LAMBDA_ZIP_UPLOAD_CAP: number = 50 * 1024 * 1024;
+
 /** Options for {@linkcode LambdaExecutor}, beyond what a cloud run gives. */
 export interface LambdaExecutorOptions extends RemoteExecutorOptions {
   /** A ready client (tests, custom middleware). @default {a client from the SDK's standard environment} */
-  client?: LambdaClient;
+  client?: LambdaSender;
+  /** The Lambda endpoint, for the client built here and for messages. @default {Deno.env AWS_ENDPOINT_URL_LAMBDA, else AWS's regional one} */
+  endpoint?: string;
   /** In-flight invocations when the config sets no `concurrency`. @default {64} */
   defaultConcurrency?: number;
   /** Where relative artifact paths are resolved. @default {Deno.cwd()} */
@@ -59,7 +81,7 @@ export class LambdaExecutor implements Executor {
   /** The endpoint requests go to, for messages. */
   readonly endpoint: string;
   readonly #options: LambdaExecutorOptions;
-  readonly #client: LambdaClient;
+  readonly #client: LambdaSender;
   readonly #ownsClient: boolean;
   readonly #limit: number;
   #inFlight = 0;
@@ -81,7 +103,8 @@ export class LambdaExecutor implements Executor {
     this.functionName = functionName(options.pipeline, resource.info());
     const aws = options.provider?.cloud === "aws" ? options.provider as AwsConfig : undefined;
     const region = aws?.region ?? Deno.env.get("AWS_REGION") ?? "us-east-1";
-    const endpoint = Deno.env.get("AWS_ENDPOINT_URL_LAMBDA") ?? Deno.env.get("AWS_ENDPOINT_URL");
+    const endpoint = options.endpoint ?? Deno.env.get("AWS_ENDPOINT_URL_LAMBDA") ??
+      Deno.env.get("AWS_ENDPOINT_URL");
     this.endpoint = endpoint ?? `https://lambda.${region}.amazonaws.com`;
     const config: LambdaClientConfig = {
       region,
@@ -148,7 +171,7 @@ export class LambdaExecutor implements Executor {
     };
     const body = new TextEncoder().encode(toWireJson(payload));
     await this.#acquire();
-    let response;
+    let response: InvokeCommandOutput;
     try {
       response = await this.#client.send(
         new InvokeCommand({
@@ -229,7 +252,9 @@ export class LambdaExecutor implements Executor {
     const local = await codeSha256(zip);
     let deployed: string | undefined;
     try {
-      const got = await this.#client.send(new GetFunctionCommand({ FunctionName: this.functionName }));
+      const got: GetFunctionCommandOutput = await this.#client.send(
+        new GetFunctionCommand({ FunctionName: this.functionName }),
+      );
       deployed = got.Configuration?.CodeSha256;
     } catch (error) {
       if ((error as Error).name !== "ResourceNotFoundException") {
@@ -246,13 +271,28 @@ export class LambdaExecutor implements Executor {
         } (deployed CodeSha256 "${deployed}", local "${local}"); deploy it with run({ mode: "cloud", syncCode: true }), or apply the generated Terraform after "glacier build <file>"`,
       );
     }
+    // Lambda takes a zip inline up to 50 MB; larger ones go through S3.
+    let code: { ZipFile: Uint8Array } | { S3Bucket: string; S3Key: string } = { ZipFile: zip };
+    if (zip.byteLength > LAMBDA_ZIP_UPLOAD_CAP) {
+      const staging = this.#options.staging;
+      if (!staging) {
+        throw new GlacierError(
+          "USER:LAMBDA_ARTIFACT_TOO_LARGE",
+          `Cannot upload ${JSON.stringify(relative)} to ${fn}: it is ${
+            (zip.byteLength / 2 ** 20).toFixed(1)
+          } MB, over Lambda's 50 MB inline upload limit; set AwsConfig({ stagingBucket }) so syncCode uploads it through S3, or deploy it with the generated Terraform`,
+        );
+      }
+      const ref = await staging.put(`code/${this.functionName}`, zip, ".zip");
+      code = { S3Bucket: ref.$staged.bucket, S3Key: ref.$staged.key };
+    }
     try {
-      await this.#client.send(
-        new UpdateFunctionCodeCommand({ FunctionName: this.functionName, ZipFile: zip }),
-      );
+      await this.#client.send(new UpdateFunctionCodeCommand({ FunctionName: this.functionName, ...code }));
       // The new code serves invocations once the update is done.
       for (let i = 0; i < 600; i++) {
-        const got = await this.#client.send(new GetFunctionCommand({ FunctionName: this.functionName }));
+        const got: GetFunctionCommandOutput = await this.#client.send(
+          new GetFunctionCommand({ FunctionName: this.functionName }),
+        );
         const status = got.Configuration?.LastUpdateStatus;
         if (status === undefined || status === "Successful") return;
         if (status === "Failed") {

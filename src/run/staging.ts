@@ -58,11 +58,11 @@ const ENVELOPE_BYTES = 16 * 1024;
  * const root = await Deno.makeTempDir();
  * const where = new Provider({ config: new LocalConfig({ root }) }).bucket({ bucket: "stage", path: "g/" });
  * const staging = new Staging(where, "run-1");
- * const value = { $arrow: new Uint8Array(1000) };
- * const staged = await staging.stage(value, { cap: 100, name: "t/out" });
+ * const value = { $arrow: new Uint8Array(100_000) };
+ * const staged = await staging.stage(value, { cap: 50_000, name: "t/out" });
  * console.assert(Staging.hasRefs(staged));
  * const back = await Staging.resolve(staged) as { $arrow: Uint8Array };
- * console.assert(back.$arrow.length === 1000);
+ * console.assert(back.$arrow.length === 100_000);
  * await staging.cleanup();
  * ```
  */
@@ -124,12 +124,13 @@ export class Staging {
    * Writes one blob under this run's prefix.
    *
    * @param name The object name under the prefix (no extension).
-   * @param bytes The Arrow IPC bytes.
+   * @param bytes The bytes: Arrow IPC unless the extension says otherwise.
+   * @param extension The object's extension. @default {".arrow"}
    * @returns The reference.
    * @throws {GlacierError} When the store fails.
    */
-  async put(name: string, bytes: Uint8Array): Promise<StagedRef> {
-    const object = this.root.at(`${this.root.path}${name}-${++this.#count}.arrow`);
+  async put(name: string, bytes: Uint8Array, extension = ".arrow"): Promise<StagedRef> {
+    const object = this.root.at(`${this.root.path}${name}-${++this.#count}${extension}`);
     await object.put(bytes);
     const data = object.toData();
     return {

@@ -21,6 +21,7 @@
  *
  * @module
  */
+import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { unzipSync } from "fflate";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
@@ -88,8 +89,10 @@ interface Sandbox {
   busy: boolean;
   dead: boolean;
   current?: Invocation;
-  /** A pending `GET …/invocation/next`. */
-  poll?: (invocation: Invocation) => void;
+  /** A pending `GET …/invocation/next`; `null` ends it (the sandbox is going away). */
+  poll?: (invocation: Invocation | null) => void;
+  /** Resolves once the sandbox's Runtime API server is closed. */
+  closed?: Promise<void>;
   /** An invocation handed over before the sandbox polled. */
   queued?: Invocation;
 }
@@ -97,6 +100,7 @@ interface Sandbox {
 type Bytes = Uint8Array<ArrayBuffer>;
 
 const PAYLOAD_CAP = 6 * 1024 * 1024;
+const ZIP_UPLOAD_CAP = 50 * 1024 * 1024;
 const ACCOUNT = "000000000000";
 const encoder = new TextEncoder();
 
@@ -159,15 +163,59 @@ export async function startLambdaEmulator(options: LambdaEmulatorOptions = {}): 
     functions.set(config.FunctionName, config);
   }
 
-  async function setCode(config: FunctionConfig, zipBase64: unknown): Promise<Response | undefined> {
-    if (typeof zipBase64 !== "string") {
-      return awsError(
-        400,
-        "InvalidParameterValueException",
-        "Code.ZipFile is required (S3 code is not emulated)",
-      );
+  // Code from S3 is read with the S3 endpoint and credentials the sandboxes get.
+  async function fromS3(bucket: string, key: string): Promise<Bytes> {
+    const env = options.env ?? {};
+    const client = new S3Client({
+      region,
+      endpoint: env.AWS_ENDPOINT_URL_S3,
+      forcePathStyle: true,
+      ...(env.AWS_ACCESS_KEY_ID
+        ? {
+          credentials: {
+            accessKeyId: env.AWS_ACCESS_KEY_ID,
+            secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? "",
+          },
+        }
+        : {}),
+    });
+    try {
+      const got = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      return new Uint8Array(await got.Body!.transformToByteArray());
+    } finally {
+      client.destroy();
     }
-    const zip = (Uint8Array as unknown as { fromBase64(s: string): Bytes }).fromBase64(zipBase64);
+  }
+
+  async function setCode(
+    config: FunctionConfig,
+    code: Record<string, unknown>,
+  ): Promise<Response | undefined> {
+    let zip: Bytes;
+    if (typeof code.ZipFile === "string") {
+      zip = (Uint8Array as unknown as { fromBase64(s: string): Bytes }).fromBase64(code.ZipFile);
+      if (zip.byteLength > ZIP_UPLOAD_CAP) {
+        return awsError(
+          413,
+          "RequestEntityTooLargeException",
+          "Request must be smaller than 70167211 bytes for the UpdateFunctionCode operation",
+        );
+      }
+    } else if (typeof code.S3Bucket === "string" && typeof code.S3Key === "string") {
+      try {
+        zip = await fromS3(code.S3Bucket, code.S3Key);
+      } catch (error) {
+        return awsError(
+          400,
+          "InvalidParameterValueException",
+          `Error occurred while GetObject. S3 Error Code: ${(error as Error).name}. S3 Error Message: ${
+            (error as Error).message
+          }`,
+        );
+      }
+    } else {
+      return awsError(400, "InvalidParameterValueException", "Code needs ZipFile, or S3Bucket and S3Key");
+    }
     const sha = await sha256(zip);
     try {
       await unpack(zip, sha);
@@ -194,7 +242,9 @@ export async function startLambdaEmulator(options: LambdaEmulatorOptions = {}): 
     try {
       sandbox.process.kill("SIGKILL");
     } catch { /* gone */ }
-    sandbox.server.shutdown().catch(() => {});
+    // A pending next-invocation poll would hold the graceful shutdown open forever.
+    sandbox.poll?.(null);
+    sandbox.closed = sandbox.server.shutdown().catch(() => {});
     const list = sandboxes.get(sandbox.fn) ?? [];
     list.splice(list.indexOf(sandbox), 1);
     waiting.get(sandbox.fn)?.shift()?.();
@@ -273,9 +323,11 @@ export async function startLambdaEmulator(options: LambdaEmulatorOptions = {}): 
     const path = new URL(request.url).pathname;
     const prefix = "/2018-06-01/runtime";
     if (request.method === "GET" && path === `${prefix}/invocation/next`) {
-      const invocation = sandbox.queued ?? await new Promise<Invocation>((resolve) => sandbox.poll = resolve);
+      const invocation = sandbox.queued ??
+        await new Promise<Invocation | null>((resolve) => sandbox.poll = resolve);
       sandbox.queued = undefined;
       sandbox.poll = undefined;
+      if (!invocation) return new Response("the sandbox is shutting down", { status: 410 });
       sandbox.current = invocation;
       invocation.log = `START RequestId: ${invocation.id} Version: $LATEST\n`;
       return new Response(invocation.body, {
@@ -399,6 +451,8 @@ export async function startLambdaEmulator(options: LambdaEmulatorOptions = {}): 
     }, config.Timeout * 1000);
     const result = await invocation.done.promise;
     clearTimeout(timer);
+    // What the runtime printed just before answering may still be in the pipe.
+    await new Promise((resolve) => setTimeout(resolve, 5));
     const elapsed = (performance.now() - started).toFixed(2);
     const log = invocation.log +
       `END RequestId: ${invocation.id}\nREPORT RequestId: ${invocation.id}\tDuration: ${elapsed} ms\tMemory Size: ${config.MemorySize} MB\n`;
@@ -456,7 +510,7 @@ export async function startLambdaEmulator(options: LambdaEmulatorOptions = {}): 
         Architectures: input.Architectures ?? ["x86_64"],
         Environment: { Variables: input.Environment?.Variables ?? {} },
       };
-      const failed = await setCode(config, input.Code?.ZipFile);
+      const failed = await setCode(config, input.Code ?? {});
       if (failed) return failed;
       await saveFunction(config);
       return new Response(json(config), { status: 201, headers: { "Content-Type": "application/json" } });
@@ -469,7 +523,7 @@ export async function startLambdaEmulator(options: LambdaEmulatorOptions = {}): 
     if (match[2] === "/invocations" && request.method === "POST") return await invoke(config, request);
     if (match[2] === "/code" && request.method === "PUT") {
       const input = await request.json();
-      const failed = await setCode(config, input.ZipFile);
+      const failed = await setCode(config, input);
       if (failed) return failed;
       await saveFunction(config);
       retire(name, false);
@@ -516,8 +570,9 @@ export async function startLambdaEmulator(options: LambdaEmulatorOptions = {}): 
     async stop() {
       if (stopped) return;
       stopped = true;
-      for (const list of [...sandboxes.values()]) for (const sandbox of [...list]) kill(sandbox);
-      await Promise.all([...sandboxes.values()].flat().map((s) => s.process.status.catch(() => {})));
+      const all = [...sandboxes.values()].flat();
+      for (const sandbox of all) kill(sandbox);
+      await Promise.all(all.map((s) => Promise.all([s.process.status.catch(() => {}), s.closed])));
       await server.shutdown();
       if (ownsDir) await Deno.remove(functionsDir, { recursive: true }).catch(() => {});
     },

@@ -1,11 +1,20 @@
 // One s3rver, one Lambda emulator and one built artifact for the Lambda
 // executor tests: building (a 56 MB zip) and creating the function are the
 // slow part, so the tests of a file share them.
+//
+// `deno test --parallel` runs test files in one process, so the process
+// environment is shared with other files' S3 tests: nothing here reads or
+// sets AWS_* variables. The S3 store and the Lambda executor of this file get
+// their endpoints and s3rver's dummy credentials explicitly, and the sandboxes
+// get them in their own environment.
 import { CreateFunctionCommand, LambdaClient } from "@aws-sdk/client-lambda";
+import { S3Client } from "@aws-sdk/client-s3";
 import { buildLambdaArtifacts, type BuiltArtifact } from "../../../executors/lambda/build.ts";
-import { closeS3Stores } from "../../../stores/s3.ts";
+import { LambdaExecutor } from "../../../executors/lambda/executor.ts";
+import { registerRemoteExecutor, registerStore } from "../../../mod.ts";
+import { S3Store } from "../../../stores/s3.ts";
 import { type LambdaEmulator, startLambdaEmulator } from "../../support/lambda_emulator.ts";
-import { type S3rverHandle, startS3rver, useS3rverEnv } from "../../support/s3rver.ts";
+import { S3RVER_CREDENTIALS, type S3rverHandle, startS3rver } from "../../support/s3rver.ts";
 import { lambdaPipeline } from "./fixtures/lambda_pipeline.ts";
 
 export interface CloudFixture {
@@ -15,27 +24,69 @@ export interface CloudFixture {
   built: BuiltArtifact;
   /** The AWS_* variables a sandbox gets (s3rver endpoint and its dummy credentials). */
   env: Record<string, string>;
+  /** Points this file's Lambda executors at another endpoint (a restarted emulator). */
+  useLambdaEndpoint(endpoint: string): void;
   stop(): Promise<void>;
 }
 
 export const STAGING_BUCKET = "glacier-staging";
+const REGION = "us-east-1";
 
 export async function startCloudFixture(): Promise<CloudFixture> {
   const s3 = await startS3rver({ buckets: [STAGING_BUCKET] });
-  const restoreS3 = useS3rverEnv(s3.endpoint);
-  const env = Object.fromEntries(Object.entries(Deno.env.toObject()).filter(([k]) => k.startsWith("AWS_")));
+  const env = {
+    AWS_ENDPOINT_URL_S3: s3.endpoint,
+    AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+    AWS_REGION: REGION,
+  };
+  const store = new S3Store(
+    new S3Client({
+      region: REGION,
+      endpoint: s3.endpoint,
+      forcePathStyle: true,
+      credentials: S3RVER_CREDENTIALS,
+      requestChecksumCalculation: "WHEN_REQUIRED",
+      responseChecksumValidation: "WHEN_REQUIRED",
+    }),
+    s3.endpoint,
+  );
+  registerStore("s3", () => store);
   const emulator = await startLambdaEmulator({ env });
-  const oldEndpoint = Deno.env.get("AWS_ENDPOINT_URL_LAMBDA");
-  Deno.env.set("AWS_ENDPOINT_URL_LAMBDA", emulator.endpoint);
+  let lambdaEndpoint = emulator.endpoint;
+  registerRemoteExecutor("lambda", (options) => {
+    const endpoint = lambdaEndpoint;
+    const client = new LambdaClient({
+      endpoint,
+      region: REGION,
+      maxAttempts: 1,
+      credentials: S3RVER_CREDENTIALS,
+    });
+    const executor = new LambdaExecutor({ ...options, client, endpoint });
+    const close = executor.close.bind(executor);
+    executor.close = async () => {
+      await close();
+      client.destroy();
+    };
+    return executor;
+  });
   const [built] = await buildLambdaArtifacts(lambdaPipeline);
-  const client = new LambdaClient({ endpoint: emulator.endpoint, region: "us-east-1", maxAttempts: 1 });
+  const client = new LambdaClient({
+    endpoint: emulator.endpoint,
+    region: REGION,
+    maxAttempts: 1,
+    credentials: S3RVER_CREDENTIALS,
+  });
+  // Over Lambda's 50 MB inline limit, so through S3, as Terraform does it.
+  const codeKey = `code/${built.functionName}.zip`;
+  await store.put(STAGING_BUCKET, codeKey, await Deno.readFile(built.path));
   await client.send(
     new CreateFunctionCommand({
       FunctionName: built.functionName,
       Runtime: "provided.al2023",
       Role: "arn:aws:iam::000000000000:role/glacier-test",
       Handler: "bootstrap",
-      Code: { ZipFile: await Deno.readFile(built.path) },
+      Code: { S3Bucket: STAGING_BUCKET, S3Key: codeKey },
       Timeout: 120,
       MemorySize: 512,
     }),
@@ -46,19 +97,19 @@ export async function startCloudFixture(): Promise<CloudFixture> {
     client,
     built,
     env,
+    useLambdaEndpoint(endpoint: string) {
+      lambdaEndpoint = endpoint;
+    },
     async stop() {
       client.destroy();
-      closeS3Stores();
+      store.close();
       await emulator.stop();
       await s3.stop();
-      restoreS3();
-      if (oldEndpoint === undefined) Deno.env.delete("AWS_ENDPOINT_URL_LAMBDA");
-      else Deno.env.set("AWS_ENDPOINT_URL_LAMBDA", oldEndpoint);
     },
   };
 }
 
-/** Keys under the staging bucket, through s3rver's folder-free listing. */
+/** Keys under the staging bucket's test prefix. */
 export async function stagedKeys(): Promise<string[]> {
   const { Provider, AwsConfig } = await import("../../../mod.ts");
   const bucket = new Provider({ config: new AwsConfig({ forcePathStyle: true }) }).bucket({

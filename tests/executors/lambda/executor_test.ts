@@ -108,6 +108,11 @@ Deno.test({
           assert.match(error.message, /glacier build/);
 
           assert.equal(await lambdaPipeline.run({ mode: "cloud", syncCode: true, quiet: true }), 90);
+          const runId = lambdaPipeline.lastRun!.runId;
+          assert.ok(
+            fx.s3.events.some((e) => e.includes(`/runs/${runId}/code/${fx.built.functionName}-`)),
+            "the 56 MB zip is over Lambda's 50 MB inline limit, so it went up through S3",
+          );
           const deployed = await fx.client.send(
             new GetFunctionCommand({ FunctionName: fx.built.functionName }),
           );
@@ -130,9 +135,8 @@ Deno.test({
 async function killAndRestart(fx: CloudFixture): Promise<void> {
   const port = freePort();
   const gate = join(await Deno.makeTempDir(), "gate");
-  const previous = Deno.env.get("AWS_ENDPOINT_URL_LAMBDA");
-  let emulator = await spawnEmulator(port, fx.emulator.functionsDir);
-  Deno.env.set("AWS_ENDPOINT_URL_LAMBDA", `http://127.0.0.1:${port}`);
+  let emulator = await spawnEmulator(port, fx);
+  fx.useLambdaEndpoint(`http://127.0.0.1:${port}`);
   try {
     const run = lambdaPipeline.run({ mode: "cloud", params: { gate }, quiet: true }).then(
       () => assert.fail("the run should fail"),
@@ -147,7 +151,7 @@ async function killAndRestart(fx: CloudFixture): Promise<void> {
     assert.equal(error.code, "SYSTEM:LAMBDA_UNREACHABLE");
     assert.ok(error.message.includes(`http://127.0.0.1:${port}`), error.message);
 
-    emulator = await spawnEmulator(port, fx.emulator.functionsDir);
+    emulator = await spawnEmulator(port, fx);
     // `resume: true` re-runs what failed once the core supports resume; a rerun until then.
     assert.equal(await lambdaPipeline.run({ mode: "cloud", resume: true, quiet: true }), 90);
   } finally {
@@ -155,14 +159,16 @@ async function killAndRestart(fx: CloudFixture): Promise<void> {
       emulator.kill("SIGTERM");
     } catch { /* already gone */ }
     await emulator.status;
-    if (previous === undefined) Deno.env.delete("AWS_ENDPOINT_URL_LAMBDA");
-    else Deno.env.set("AWS_ENDPOINT_URL_LAMBDA", previous);
+    fx.useLambdaEndpoint(fx.emulator.endpoint);
   }
 }
 
-async function spawnEmulator(port: number, functionsDir: string): Promise<Deno.ChildProcess> {
+async function spawnEmulator(port: number, fx: CloudFixture): Promise<Deno.ChildProcess> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", EMULATOR, "--port", String(port), "--functions-dir", functionsDir],
+    args: ["run", "-A", EMULATOR, "--port", String(port), "--functions-dir", fx.emulator.functionsDir],
+    // Its sandboxes get the AWS_* variables it was started with.
+    env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", HOME: Deno.env.get("HOME") ?? "/tmp", ...fx.env },
+    clearEnv: true,
     stdout: "piped",
     stderr: "inherit",
   }).spawn();

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { tableFromArrays, tableFromIPC } from "apache-arrow";
 import { encodeValue } from "../../../src/data/payload.ts";
-import { GlacierError } from "../../../src/errors.ts";
+import type { GlacierError } from "../../../src/errors.ts";
 import { LocalConfig } from "../../../src/config.ts";
 import { Provider } from "../../../src/provider.ts";
 import { estimateWireSize, stageValue, Staging } from "../../../src/run/staging.ts";

@@ -1,0 +1,53 @@
+// `glacier build`: the Lambda artifact from the command line.
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { unzipSync } from "fflate";
+import { codeSha256 } from "../../../executors/lambda/executor.ts";
+
+const CLI = new URL("../../../cli.ts", import.meta.url).pathname;
+const FIXTURE = new URL("./fixtures/lambda_pipeline.ts", import.meta.url).pathname;
+const NO_LAMBDA = new URL("../../fixtures/analyze/fan_out.ts", import.meta.url).pathname;
+
+async function glacier(args: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", CLI, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  })
+    .output();
+  const decoder = new TextDecoder();
+  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+}
+
+Deno.test("glacier build writes the Lambda artifact with bootstrap, Deno, the module graph and a manifest", async () => {
+  const dir = await Deno.makeTempDir();
+  const { code, stdout, stderr } = await glacier(["build", FIXTURE, "--output-dir", dir, "--json"]);
+  assert.equal(code, 0, stderr);
+  const [artifact] = JSON.parse(stdout).artifacts;
+  assert.equal(artifact.path, ".glacier/build/lambda_fixture/lambda.zip");
+  assert.equal(artifact.functionName, "glacier-lambda_fixture-lambda");
+  const zip = await Deno.readFile(join(dir, artifact.path));
+  assert.equal(artifact.codeSha256, await codeSha256(zip));
+  const files = unzipSync(zip, {
+    filter: (f) => !f.name.startsWith("deno_dir/") && f.name !== "bin/deno",
+  });
+  assert.match(new TextDecoder().decode(files.bootstrap), /^#!\/bin\/sh/);
+  const manifest = JSON.parse(new TextDecoder().decode(files["glacier.json"]));
+  assert.equal(manifest.pipeline, "lambda_fixture");
+  assert.equal(manifest.runtime, "executors/lambda/runtime.ts");
+  assert.ok(manifest.modules.includes("tests/executors/lambda/fixtures/lambda_pipeline.ts"));
+  assert.ok("app/executors/runner.ts" in files);
+  const config = JSON.parse(new TextDecoder().decode(files["app/deno.json"]));
+  assert.ok("apache-arrow" in config.imports);
+  assert.ok(!("s3rver" in config.imports), "test-only packages stay out of the artifact");
+  const names = Object.keys(
+    unzipSync(zip, { filter: (f) => f.name.endsWith("/package.json") && f.name.split("/").length === 6 }),
+  );
+  assert.ok(names.some((n) => n.includes("/apache-arrow/")), "npm packages come along");
+});
+
+Deno.test("glacier build of a pipeline without Lambda tasks says there is nothing to build", async () => {
+  const { code, stderr } = await glacier(["build", NO_LAMBDA, "--output-dir", await Deno.makeTempDir()]);
+  assert.equal(code, 1);
+  assert.match(stderr, /no task bound to a Lambda resource, so there is nothing to build/);
+});
