@@ -466,8 +466,8 @@ export class Pipeline<P = AnyParams, R = unknown> {
       if (rest.length === 0) throw first;
       throw new TaskError(
         `${first.message.replace(/^Task .*? failed on attempt \d+: /, "")} (and ${rest.length} more failed: ${
-          rest.map((f) => `"${f.nodeId}"`).join(", ")
-        }; see pipeline.lastRun)`,
+          rest.slice(0, 5).map((f) => `"${f.nodeId}"`).join(", ")
+        }${rest.length > 5 ? ", …" : ""}; see pipeline.lastRun)`,
         {
           pipeline: this.name,
           task: first.task,

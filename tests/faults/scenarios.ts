@@ -7,6 +7,18 @@ import * as fx from "../fixtures/fault_tasks.ts";
 import { startS3rver, useS3rverEnv } from "../support/s3rver.ts";
 import { startFaultProxy } from "../support/fault_proxy.ts";
 import { tableFromArrays } from "apache-arrow";
+import { CreateFunctionCommand } from "@aws-sdk/client-lambda";
+import { TaskError } from "../../mod.ts";
+import { buildLambdaArtifacts } from "../../executors/lambda/build.ts";
+import {
+  type CloudFixture,
+  freePort,
+  spawnEmulator,
+  STAGING_BUCKET,
+  startCloudFixture,
+  waitForFile,
+} from "../executors/lambda/_cloud_fixture.ts";
+import { echo, lambdaFanOut, lambdaPipeline } from "../executors/lambda/fixtures/lambda_pipeline.ts";
 
 /** What one fault did to a run. */
 export interface Figures {
@@ -215,6 +227,154 @@ export const scenarios: Record<string, () => Promise<Figures>> = {
         independentFinished: report.tasks.filter((t) => t.status === "done").length === n + 2,
         checkpointsKept: true,
         completed: value === expected,
+        partialOutputs: await tempLeftovers(".glacier"),
+        notes: `${Math.round(performance.now() - started)} ms, peak RSS of this process ${
+          Math.round(peak / 2 ** 20)
+        } MiB`,
+      };
+    } finally {
+      clearInterval(sampler);
+    }
+  },
+};
+
+// The Lambda rows share one s3rver, one emulator and one built artifact (the
+// slow part); they run after the others, since the fixture wires its own S3
+// store and Lambda executor into this process.
+let shared: Promise<CloudFixture> | undefined;
+
+function cloud(): Promise<CloudFixture> {
+  return shared ??= (async () => {
+    const fx = await startCloudFixture();
+    // The fan-out pipeline's own function, from its own artifact.
+    const built = (await buildLambdaArtifacts(lambdaFanOut)).find((a) => a.resource === echo.resource.name)!;
+    const key = `code/${built.functionName}.zip`;
+    await fx.store.put(STAGING_BUCKET, key, await Deno.readFile(built.path));
+    await fx.client.send(
+      new CreateFunctionCommand({
+        FunctionName: built.functionName,
+        Runtime: "provided.al2023",
+        Role: "arn:aws:iam::000000000000:role/glacier-test",
+        Handler: "bootstrap",
+        Code: { S3Bucket: STAGING_BUCKET, S3Key: key },
+        Timeout: 60,
+        MemorySize: 256,
+      }),
+    );
+    return fx;
+  })();
+}
+
+/** Stops what the Lambda rows started. */
+export async function stopShared(): Promise<void> {
+  if (shared) await (await shared).stop();
+  shared = undefined;
+}
+
+const cloudRun = { mode: "cloud", quiet: true } as const;
+
+export const lambdaScenarios: Record<string, () => Promise<Figures>> = {
+  async "Lambda throttling"() {
+    const fx = await cloud();
+    fx.emulator.throttle(fx.built.functionName, 2);
+    const value = await lambdaPipeline.run({ ...cloudRun, params: { rows: 4 } });
+    const report = lambdaPipeline.lastRun!;
+    const scale = task(report, "scale")!;
+    return {
+      fault: "Invoke answers 429 TooManyRequestsException twice (retries: 2)",
+      detected: scale.attempts === 3,
+      attempts: `${scale.attempts} of 3 allowed`,
+      retriedAsConfigured: scale.attempts <= 3,
+      independentFinished: task(report, "make")?.status === "done",
+      checkpointsKept: true,
+      completed: value === 12,
+      partialOutputs: await tempLeftovers(".glacier"),
+      notes: "retried with backoff and jitter within the task's retries",
+    };
+  },
+
+  async "Lambda FunctionError"() {
+    await cloud();
+    const started = performance.now();
+    const error = await lambdaPipeline.run({ ...cloudRun, params: { fail: true } }).then(
+      () => undefined,
+      (e) => e,
+    );
+    const report = lambdaPipeline.lastRun!;
+    const first = report.runId;
+    const value = await lambdaPipeline.run({ ...cloudRun, params: { rows: 10 } });
+    return {
+      fault: "the task throws on Lambda every time (retries: 2)",
+      detected: error instanceof TaskError && /Remote stack/.test(error.stack ?? "") && error.attempt === 3,
+      attempts: `${(error as TaskError).attempt} of 3 allowed`,
+      retriedAsConfigured: (error as TaskError).attempt === 3,
+      independentFinished: task(report, "make")?.status === "done",
+      checkpointsKept: await exists(join(".glacier", "checkpoints", first, "make.bin")),
+      completed: value === 90,
+      partialOutputs: await tempLeftovers(".glacier"),
+      notes: `remote RangeError with its stack and log tail after ${
+        Math.round(performance.now() - started)
+      } ms`,
+    };
+  },
+
+  async "Lambda emulator killed mid-invoke"() {
+    const fx = await cloud();
+    const port = freePort();
+    const gate = join(await Deno.makeTempDir(), "gate");
+    let emulator = await spawnEmulator(port, fx);
+    fx.useLambdaEndpoint(`http://127.0.0.1:${port}`);
+    try {
+      const run = lambdaPipeline.run({ ...cloudRun, params: { gate } }).then(() => undefined, (e) => e);
+      await waitForFile(`${gate}.started`);
+      emulator.kill("SIGKILL");
+      await emulator.status;
+      const error = await run;
+      await Deno.writeTextFile(gate, "");
+      const first = lambdaPipeline.lastRun!;
+      emulator = await spawnEmulator(port, fx);
+      const value = await lambdaPipeline.run({ ...cloudRun, resume: true });
+      const second = lambdaPipeline.lastRun!;
+      return {
+        fault: "the Lambda service process is killed while a task runs, then restarted",
+        detected: (error as TaskError)?.code === "SYSTEM:LAMBDA_UNREACHABLE" &&
+          (error as Error).message.includes(`127.0.0.1:${port}`),
+        attempts: `${task(first, "scale")!.attempts} of 3 allowed`,
+        retriedAsConfigured: task(first, "scale")!.attempts <= 3,
+        independentFinished: task(first, "make")?.status === "done",
+        checkpointsKept: task(second, "make")?.ranOn === "checkpoint",
+        completed: value === 90 && second.resumedFrom === first.runId,
+        partialOutputs: await tempLeftovers(".glacier"),
+        notes: "resume re-ran only scale and total",
+      };
+    } finally {
+      try {
+        emulator.kill("SIGTERM");
+      } catch { /* already gone */ }
+      await emulator.status;
+      fx.useLambdaEndpoint(fx.emulator.endpoint);
+    }
+  },
+
+  async "load: 500 concurrent Lambda invocations"() {
+    await cloud();
+    const n = 500;
+    let peak = Deno.memoryUsage().rss;
+    const sampler = setInterval(() => (peak = Math.max(peak, Deno.memoryUsage().rss)), 25);
+    const started = performance.now();
+    try {
+      const value = await lambdaFanOut.run({ ...cloudRun, params: { n } });
+      const report = lambdaFanOut.lastRun!;
+      return {
+        fault: `${n} Lambda calls in flight at once (LambdaConfig concurrency 500; 4 sandboxes)`,
+        detected: true,
+        attempts: "n/a",
+        retriedAsConfigured: true,
+        independentFinished: report.tasks.filter((t) =>
+          t.status === "done" && t.ranOn === "lambda"
+        ).length === n,
+        checkpointsKept: true,
+        completed: value === (n * (n - 1)) / 2,
         partialOutputs: await tempLeftovers(".glacier"),
         notes: `${Math.round(performance.now() - started)} ms, peak RSS of this process ${
           Math.round(peak / 2 ** 20)

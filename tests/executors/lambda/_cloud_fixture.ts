@@ -22,12 +22,16 @@ export interface CloudFixture {
   emulator: LambdaEmulator;
   client: LambdaClient;
   built: BuiltArtifact;
+  /** The S3 store on s3rver that staging and code uploads use. */
+  store: S3Store;
   /** The AWS_* variables a sandbox gets (s3rver endpoint and its dummy credentials). */
   env: Record<string, string>;
   /** Points this file's Lambda executors at another endpoint (a restarted emulator). */
   useLambdaEndpoint(endpoint: string): void;
   stop(): Promise<void>;
 }
+
+const EMULATOR = new URL("../../support/lambda_emulator.ts", import.meta.url).pathname;
 
 export const STAGING_BUCKET = "glacier-staging";
 const REGION = "us-east-1";
@@ -96,6 +100,7 @@ export async function startCloudFixture(): Promise<CloudFixture> {
     emulator,
     client,
     built,
+    store,
     env,
     useLambdaEndpoint(endpoint: string) {
       lambdaEndpoint = endpoint;
@@ -117,4 +122,44 @@ export async function stagedKeys(): Promise<string[]> {
     path: "tests/",
   });
   return await bucket.list();
+}
+
+/** Starts the emulator as its own process on a port, to kill it mid-invoke. */
+export async function spawnEmulator(port: number, fx: CloudFixture): Promise<Deno.ChildProcess> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", EMULATOR, "--port", String(port), "--functions-dir", fx.emulator.functionsDir],
+    // Its sandboxes get the AWS_* variables it was started with.
+    env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", HOME: Deno.env.get("HOME") ?? "/tmp", ...fx.env },
+    clearEnv: true,
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("listening on")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`the emulator exited before listening: ${text}`);
+    text += value;
+  }
+  reader.releaseLock();
+  child.stdout.cancel().catch(() => {});
+  return child;
+}
+
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+export async function waitForFile(path: string): Promise<void> {
+  for (;;) {
+    try {
+      await Deno.stat(path);
+      return;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
 }

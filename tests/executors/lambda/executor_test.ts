@@ -7,10 +7,15 @@ import { GetFunctionCommand, UpdateFunctionCodeCommand } from "@aws-sdk/client-l
 import { zipSync } from "fflate";
 import { buildLambdaArtifacts } from "../../../executors/lambda/build.ts";
 import { TaskError } from "../../../mod.ts";
-import { type CloudFixture, stagedKeys, startCloudFixture } from "./_cloud_fixture.ts";
+import {
+  type CloudFixture,
+  freePort,
+  spawnEmulator,
+  stagedKeys,
+  startCloudFixture,
+  waitForFile,
+} from "./_cloud_fixture.ts";
 import { lambdaPipeline } from "./fixtures/lambda_pipeline.ts";
-
-const EMULATOR = new URL("../../support/lambda_emulator.ts", import.meta.url).pathname;
 
 Deno.test({
   name: "Lambda executor runs cloud-mode tasks on the emulator",
@@ -152,52 +157,15 @@ async function killAndRestart(fx: CloudFixture): Promise<void> {
     assert.ok(error.message.includes(`http://127.0.0.1:${port}`), error.message);
 
     emulator = await spawnEmulator(port, fx);
-    // `resume: true` re-runs what failed once the core supports resume; a rerun until then.
+    // `resume` re-runs only what failed: `make` comes from the failed run's checkpoint.
     assert.equal(await lambdaPipeline.run({ mode: "cloud", resume: true, quiet: true }), 90);
+    const resumed = lambdaPipeline.lastRun!.tasks.find((r) => r.id === "make")!;
+    assert.equal(resumed.ranOn, "checkpoint");
   } finally {
     try {
       emulator.kill("SIGTERM");
     } catch { /* already gone */ }
     await emulator.status;
     fx.useLambdaEndpoint(fx.emulator.endpoint);
-  }
-}
-
-async function spawnEmulator(port: number, fx: CloudFixture): Promise<Deno.ChildProcess> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", EMULATOR, "--port", String(port), "--functions-dir", fx.emulator.functionsDir],
-    // Its sandboxes get the AWS_* variables it was started with.
-    env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", HOME: Deno.env.get("HOME") ?? "/tmp", ...fx.env },
-    clearEnv: true,
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("listening on")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`the emulator exited before listening: ${text}`);
-    text += value;
-  }
-  reader.releaseLock();
-  child.stdout.cancel().catch(() => {});
-  return child;
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
-
-async function waitForFile(path: string): Promise<void> {
-  for (;;) {
-    try {
-      await Deno.stat(path);
-      return;
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
   }
 }
