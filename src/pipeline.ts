@@ -163,7 +163,7 @@ export class Pipeline<P = AnyParams, R = unknown> {
         }`,
       );
     }
-    if (mode === "local" || mode === "cloud") return await this.#runLocal(options);
+    if (mode === "local" || mode === "cloud") return await this.#execute(options);
     if (mode === "analyze") {
       return await this.analyze({ params: options.params, trace: options.trace }) as Resolved<R>;
     }
@@ -381,7 +381,7 @@ export class Pipeline<P = AnyParams, R = unknown> {
     return previous;
   }
 
-  async #runLocal(options: RunOptions<P>): Promise<Resolved<R>> {
+  async #execute(options: RunOptions<P>): Promise<Resolved<R>> {
     const previous = options.resume ? await this.#resumable() : undefined;
     const params = this.#params(options.params ?? previous?.params as P | undefined);
     const workers = options.workers ?? navigator.hardwareConcurrency;
