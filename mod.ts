@@ -149,8 +149,8 @@ export type { GeneratedFiles } from "./src/codegen/write_files.ts";
 export { artifactPath, functionName, stagingPrefix } from "./src/codegen/naming.ts";
 export { checkOrchestrator, ORCHESTRATORS, planDeployment } from "./src/codegen/deploy.ts";
 export type { DeployOptions, DeployPlan, DeployResult, Orchestrator } from "./src/codegen/deploy.ts";
-export { parseSchedule, toEventBridgeCron } from "./src/codegen/cron.ts";
-export type { Schedule } from "./src/codegen/cron.ts";
+export { parseSchedule, runsPerMonth, toEventBridgeCron } from "./src/schedule.ts";
+export type { Schedule } from "./src/schedule.ts";
 export { applierFor, registerApplier } from "./src/codegen/appliers.ts";
 export type { Applier, ApplyRequest, ApplyResult } from "./src/codegen/appliers.ts";
 

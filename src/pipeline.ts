@@ -279,7 +279,7 @@ export class Pipeline<P = AnyParams, R = unknown> {
    */
   async deploy(options: DeployOptions): Promise<DeployResult> {
     const { checkOrchestrator, planDeployment } = await import("./codegen/deploy.ts");
-    const { parseSchedule } = await import("./codegen/cron.ts");
+    const { parseSchedule } = await import("./schedule.ts");
     const orchestrator = checkOrchestrator(options?.orchestrator);
     const schedule = options.schedule ?? this.config.schedule;
     if (schedule !== undefined) parseSchedule(schedule);

@@ -9,7 +9,7 @@
  */
 import type { DAGNode, PipelineDAG } from "../dag.ts";
 import type { TaskEstimate } from "../task.ts";
-import { runsPerMonth as cronRunsPerMonth } from "./_cron.ts";
+import { runsPerMonth as cronRunsPerMonth } from "../schedule.ts";
 import type { PastRun } from "./_history.ts";
 import { PRICES } from "./pricing.ts";
 

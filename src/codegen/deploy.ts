@@ -12,7 +12,7 @@ import { buildFlow, type FlowNode } from "./_flow.ts";
 import { buildModel, type ExecutorModel, type InfraModel } from "./_model.ts";
 import { airflowDag, airflowDagId } from "./airflow.ts";
 import type { ApplyRequest } from "./appliers.ts";
-import { parseSchedule, toEventBridgeCron } from "./cron.ts";
+import { parseSchedule, toEventBridgeCron } from "../schedule.ts";
 import { dagsterDefinitions } from "./dagster.ts";
 import type { CodegenInput } from "./generate.ts";
 import { artifactPath, functionName } from "./naming.ts";

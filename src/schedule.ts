@@ -1,5 +1,5 @@
 /**
- * Schedules for deployed pipelines: a 5-field cron expression (minute hour
+ * Schedules: a 5-field cron expression (minute hour
  * day-of-month month day-of-week, or a macro such as `@daily`) is validated
  * with `cron-parser` and translated to each orchestrator's form. Amazon
  * EventBridge needs six fields (a year), names or 1–7 for weekdays (Sunday
@@ -30,6 +30,12 @@ export interface Schedule {
   readonly source: string;
   /** The 5-field form (macros expanded). */
   readonly cron: string;
+  /** Minutes it fires at, 0 to 59. */
+  readonly minutes: readonly number[];
+  /** Hours it fires at, 0 to 23. */
+  readonly hours: readonly number[];
+  /** Months it fires in, 1 to 12. */
+  readonly months: readonly number[];
   /** Weekdays it may fire on, 0 (Sunday) to 6. */
   readonly weekdays: readonly number[];
   /** Days of the month it may fire on, 1 to 31. */
@@ -45,7 +51,7 @@ export interface Schedule {
  *
  * @example
  * ```ts
- * import { parseSchedule } from "./cron.ts";
+ * import { parseSchedule } from "./schedule.ts";
  * console.assert(parseSchedule("@daily").cron === "0 0 * * *");
  * ```
  */
@@ -67,18 +73,57 @@ export function parseSchedule(schedule: string): Schedule {
       }; use ${form} with numbers, names, "*", ",", "-" and "/"`,
     );
   }
-  let weekdays: number[];
-  let monthDays: number[];
+  const sorted = (values: readonly (number | string)[], mod?: number) =>
+    [...new Set(values.map((v) => (mod ? Number(v) % mod : Number(v))))].filter(Number.isInteger).sort((
+      a,
+      b,
+    ) => a - b);
   try {
-    const parsed = CronExpressionParser.parse(cron, { tz: "UTC" });
-    weekdays = [...new Set(parsed.fields.dayOfWeek.values.map((d) => Number(d) % 7))].sort((a, b) => a - b);
-    monthDays = [...new Set(parsed.fields.dayOfMonth.values.map(Number))].sort((a, b) => a - b);
+    const { fields } = CronExpressionParser.parse(cron, { tz: "UTC" });
+    return {
+      source: schedule,
+      cron,
+      minutes: sorted(fields.minute.values),
+      hours: sorted(fields.hour.values),
+      months: sorted(fields.month.values),
+      weekdays: sorted(fields.dayOfWeek.values, 7),
+      monthDays: sorted(fields.dayOfMonth.values),
+    };
   } catch (error) {
     throw new RangeError(
       `Schedule ${JSON.stringify(schedule)} is invalid: ${(error as Error).message}; use ${form}`,
     );
   }
-  return { source: schedule, cron, weekdays, monthDays };
+}
+
+/**
+ * How many times a schedule fires in an average month: counted over a
+ * non-leap year and divided by 12. When both day fields are restricted, a
+ * day matches if either does (cron's rule).
+ *
+ * @param schedule The 5-field expression.
+ * @returns Runs per month.
+ * @throws {RangeError} When the schedule is invalid.
+ *
+ * @example
+ * ```ts
+ * import { runsPerMonth } from "./schedule.ts";
+ * console.assert(runsPerMonth("0 6 * * *") === 365 / 12);
+ * ```
+ */
+export function runsPerMonth(schedule: string): number {
+  const s = parseSchedule(schedule);
+  const [, , dom, , dow] = s.cron.split(" ");
+  const domAny = dom.startsWith("*"), dowAny = dow.startsWith("*");
+  const monthDays = new Set(s.monthDays), weekdays = new Set(s.weekdays), months = new Set(s.months);
+  let days = 0;
+  for (let t = Date.UTC(2025, 0, 1); t < Date.UTC(2026, 0, 1); t += 86_400_000) {
+    const d = new Date(t);
+    if (!months.has(d.getUTCMonth() + 1)) continue;
+    const byDom = monthDays.has(d.getUTCDate()), byDow = weekdays.has(d.getUTCDay());
+    if (domAny && dowAny ? true : domAny ? byDow : dowAny ? byDom : byDom || byDow) days++;
+  }
+  return (days * s.hours.length * s.minutes.length) / 12;
 }
 
 /**
@@ -91,7 +136,7 @@ export function parseSchedule(schedule: string): Schedule {
  *
  * @example
  * ```ts
- * import { toEventBridgeCron } from "./cron.ts";
+ * import { toEventBridgeCron } from "./schedule.ts";
  * console.assert(toEventBridgeCron("0 6 * * 1-5")[0] === "cron(0 6 ? * MON-FRI *)");
  * ```
  */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseSchedule, toEventBridgeCron } from "../../../src/codegen/cron.ts";
+import { parseSchedule, toEventBridgeCron } from "../../src/schedule.ts";
 
 const CASES: [string, string[]][] = [
   ["0 6 * * *", ["cron(0 6 * * ? *)"]],
