@@ -14,6 +14,7 @@ import {
   Provider,
 } from "../mod.ts";
 import * as fx from "./fixtures/bad_inputs.ts";
+import { mlInference } from "../examples/ml_inference.ts";
 
 type ErrorClass = typeof TypeError | typeof RangeError | typeof GlacierError;
 
@@ -229,6 +230,41 @@ const cases: Case[] = [
     run: (root) => local(root).bucket({ bucket: "Not A Bucket", path: "x" }),
     error: RangeError,
     message: /Bucket name "Not A Bucket" is invalid/,
+  },
+  // Generate and deploy options: refused before anything is written
+  {
+    name: "an unknown generate format",
+    run: (root) => mlInference.generate({ format: "ansible", outputDir: join(root, "infra") }),
+    error: RangeError,
+    message: /"ansible".*"terraform", "cloudformation", "pulumi"/,
+  },
+  {
+    name: "an unknown orchestrator",
+    run: (root) => mlInference.deploy({ orchestrator: "cron-job" as never, outputDir: join(root, "deploy") }),
+    error: RangeError,
+    message: /"cron-job".*step_functions/,
+  },
+  {
+    name: "a bad cron schedule",
+    run: (root) =>
+      mlInference.deploy({
+        orchestrator: "airflow",
+        schedule: "0 25 * * *",
+        outputDir: join(root, "deploy"),
+      }),
+    error: RangeError,
+    message: /Schedule "0 25 \* \* \*" is invalid/,
+  },
+  {
+    name: "a schedule with six fields",
+    run: (root) =>
+      mlInference.deploy({
+        orchestrator: "step_functions",
+        schedule: "0 6 * * * 2026",
+        outputDir: join(root, "deploy"),
+      }),
+    error: RangeError,
+    message: /has 6 fields; use 5 fields/,
   },
   // Command line (exit code 2, message on stderr)
   {

@@ -50,3 +50,38 @@ Deno.test("credentials in the environment appear in no report, checkpoint, cache
   }
   assert.ok(!logs.includes(SECRET.slice(0, 16)), "the logs hold a credential");
 });
+
+Deno.test("generated infrastructure and orchestrator files hold no credential from the environment", async () => {
+  const out = await Deno.makeTempDir();
+  const script = `
+    import { mlInference } from ${
+    JSON.stringify(new URL("../examples/ml_inference.ts", import.meta.url).href)
+  };
+    for (const format of ["terraform", "cloudformation", "pulumi"]) await mlInference.generate({ format, outputDir: ${
+    JSON.stringify(out)
+  } + "/" + format });
+    for (const orchestrator of ["step_functions", "airflow", "prefect", "dagster"]) {
+      await mlInference.deploy({ orchestrator, schedule: "0 6 * * *", outputDir: ${
+    JSON.stringify(out)
+  } + "/" + orchestrator });
+    }
+  `;
+  const file = join(await Deno.makeTempDir(), "generate.ts");
+  await Deno.writeTextFile(file, script);
+  const run = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--config", new URL("../deno.json", import.meta.url).pathname, file],
+    env: {
+      AWS_SECRET_ACCESS_KEY: SECRET,
+      DATABRICKS_TOKEN: "dapi" + SECRET,
+      AWS_ACCESS_KEY_ID: "AKIA" + SECRET.slice(0, 16),
+    },
+  }).output();
+  assert.equal(run.code, 0, new TextDecoder().decode(run.stderr));
+  const files = await filesUnder(out);
+  assert.ok(files.length >= 15, `${files.length} files generated`);
+  for (const path of files) {
+    const text = await Deno.readTextFile(path);
+    assert.ok(!text.includes(SECRET.slice(0, 16)), `${path} holds a credential`);
+    assert.doesNotMatch(text, /AKIA[0-9A-Z]{16}/, `${path} holds an access key id`);
+  }
+});
