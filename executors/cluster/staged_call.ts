@@ -8,7 +8,7 @@
  * @module
  */
 import { assertCrossable, decodeValue, encodeValue } from "../../src/data/payload.ts";
-import { errorMessage, GlacierError, TaskError } from "../../src/errors.ts";
+import { errorMessage, type GlacierError, TaskError } from "../../src/errors.ts";
 import { Bucket } from "../../src/resources/storage.ts";
 import type { TaskInvocation } from "../../src/run/executor.ts";
 import { stageValue, Staging } from "../../src/run/staging.ts";

@@ -19,7 +19,7 @@
  * @module
  */
 import type { DatabricksConfig } from "../../src/config.ts";
-import { errorMessage, GlacierError, TaskError } from "../../src/errors.ts";
+import { errorMessage, type GlacierError, TaskError } from "../../src/errors.ts";
 import type { Executor, TaskInvocation } from "../../src/run/executor.ts";
 import type { RemoteExecutorOptions } from "../../src/run/remote_executors.ts";
 import { pollDelays, sleep } from "../cluster/backoff.ts";
