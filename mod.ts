@@ -41,6 +41,10 @@ registerRemoteExecutor(
   "databricks",
   async (options) => (await import("./executors/databricks/executor.ts")).createDatabricksExecutor(options),
 );
+registerRemoteExecutor(
+  "emr",
+  async (options) => (await import("./executors/emr/executor.ts")).createEmrExecutor(options),
+);
 for (const service of ["ec2", "compute-engine", "azure-vm"]) {
   registerRemoteExecutor(service, async ({ resource }) => {
     const { SshExecutor } = await import("./executors/vm/ssh.ts");
