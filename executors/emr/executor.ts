@@ -247,9 +247,9 @@ export class EmrExecutor implements Executor {
     }
   }
 
-  // deno-lint-ignore no-explicit-any
   async #send<T>(
-    command: any,
+    // deno-lint-ignore no-explicit-any
+    command: any, // one of the EMR commands; the SDK's overloads do not unify
     fail: (d: string, c: string, r?: boolean, cause?: unknown) => TaskError,
   ): Promise<T> {
     try {
