@@ -87,4 +87,7 @@ if (import.meta.main) {
     await s3.stop();
     restoreS3();
   }
+  // Every server is stopped; an idle keep-alive timer of s3rver's Node HTTP
+  // server can outlive it, so end here rather than wait for it.
+  Deno.exit(0);
 }
