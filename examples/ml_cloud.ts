@@ -87,7 +87,7 @@ if (import.meta.main) {
     await s3.stop();
     restoreS3();
   }
-  // Every server is stopped; an idle keep-alive timer of s3rver's Node HTTP
-  // server can outlive it, so end here rather than wait for it.
+  // Every server is stopped, yet an idle handle of one of the emulators'
+  // HTTP stacks can keep the event loop alive: end here rather than hang.
   Deno.exit(0);
 }
