@@ -151,10 +151,7 @@ Deno.test("glacier build of a pipeline with no Lambda task exits 1 and says how 
   const { code, stdout, stderr } = await glacier(["build", `${FIXTURES}/fan_out.ts`]);
   assert.equal(code, 1);
   assert.equal(stdout, "");
-  assert.match(
-    stderr,
-    /no task bound to a Lambda resource, so there is nothing to build; bind a task with provider\.serverless/,
-  );
+  assert.match(stderr, /no task bound to a Lambda resource, so there is nothing to build; bind a task with provider\.serverless/);
 });
 
 Deno.test("glacier generate of a pipeline that runs only on this machine exits 1 and says why", async () => {
