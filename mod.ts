@@ -20,7 +20,7 @@
  * @module
  */
 
-import type { AwsConfig } from "./src/config.ts";
+import type { AwsConfig, VMConfigBase } from "./src/config.ts";
 import { registerStore } from "./src/resources/object_store.ts";
 import { setLocalExecutorFactory } from "./src/run/local_executor.ts";
 import { registerRemoteExecutor } from "./src/run/remote_executors.ts";
@@ -37,6 +37,20 @@ registerRemoteExecutor(
   "lambda",
   async (options) => (await import("./executors/lambda/executor.ts")).createLambdaExecutor(options),
 );
+registerRemoteExecutor(
+  "databricks",
+  async (options) => (await import("./executors/databricks/executor.ts")).createDatabricksExecutor(options),
+);
+registerRemoteExecutor(
+  "emr",
+  async (options) => (await import("./executors/emr/executor.ts")).createEmrExecutor(options),
+);
+for (const service of ["ec2", "compute-engine", "azure-vm"]) {
+  registerRemoteExecutor(service, async ({ resource }) => {
+    const { SshExecutor } = await import("./executors/vm/ssh.ts");
+    return new SshExecutor(resource.name, resource.config as VMConfigBase);
+  });
+}
 
 export { Provider } from "./src/provider.ts";
 export type { BucketOptions, ProviderOptions, ResourceOptions } from "./src/provider.ts";

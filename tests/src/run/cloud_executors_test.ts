@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { AwsConfig, DatabricksConfig, pipeline, Provider, TaskError } from "../../../mod.ts";
+import { AwsConfig, DatabricksConfig, pipeline, Provider, SparkConfig, TaskError } from "../../../mod.ts";
 import { registerRemoteExecutor } from "../../../src/run/remote_executors.ts";
 import type { TaskInvocation } from "../../../src/run/executor.ts";
 
@@ -16,18 +16,25 @@ export const score = spark.task(function score(n: number) {
 
 const scored = pipeline({ name: "cloud_routing" }, () => score(prepare(1)));
 
+// Plain Spark has no executor wired in (Databricks, EMR and the VMs do).
+const standalone = provider.cluster({ config: new SparkConfig() });
+export const rank = standalone.task(function rank(n: number) {
+  return n * 10;
+});
+const ranked = pipeline({ name: "cloud_unrouted" }, () => rank(prepare(1)));
+
 Deno.test("A cloud run fails a task whose service has no executor, naming the task and the service", async () => {
-  const error = await scored.run({ mode: "cloud", workers: 0, quiet: true }).then(
+  const error = await ranked.run({ mode: "cloud", workers: 0, quiet: true }).then(
     () => assert.fail("the run should fail"),
     (e) => e,
   );
   assert.ok(error instanceof TaskError);
   assert.equal(error.code, "USER:EXECUTOR_UNAVAILABLE");
-  assert.equal(error.task, "score");
+  assert.equal(error.task, "rank");
   assert.equal(error.attempt, 1, "not retried");
-  assert.match(error.message, /"score"/);
-  assert.match(error.message, /service "databricks"/);
-  const report = scored.lastRun!;
+  assert.match(error.message, /"rank"/);
+  assert.match(error.message, /service "spark"/);
+  const report = ranked.lastRun!;
   assert.equal(report.mode, "cloud");
   assert.equal(
     report.tasks.find((t) => t.id === "prepare")!.status,

@@ -1,0 +1,191 @@
+/**
+ * One task call through the staging bucket, shared by the cluster executors
+ * (Databricks, EMR, Dataproc): the scheduler side writes the task payload to
+ * `<staging>/runs/<runId>/<node>/<attempt>/payload.json` and passes its URI
+ * to the cluster; {@linkcode launch} in `launcher.ts` writes a
+ * {@linkcode ClusterResult} next to it, which the scheduler side reads back.
+ *
+ * @module
+ */
+import { assertCrossable, decodeValue, encodeValue } from "../../src/data/payload.ts";
+import { errorMessage, type GlacierError, TaskError } from "../../src/errors.ts";
+import { Bucket } from "../../src/resources/storage.ts";
+import type { TaskInvocation } from "../../src/run/executor.ts";
+import { stageValue, Staging } from "../../src/run/staging.ts";
+import { fromWireJson, toWireJson } from "../_wire.ts";
+import { PAYLOAD_VERSION, type TaskPayload } from "../runner.ts";
+
+/** Tables above this many encoded bytes go to their own staged object. */
+export const CLUSTER_INLINE_CAP: number = 4 * 1024 * 1024;
+
+/** A failed task as data. */
+export interface ErrorRecord {
+  /** The error's name, such as `RangeError`. */
+  readonly name: string;
+  /** Its message. */
+  readonly message: string;
+  /** Its stack, when it has one. */
+  readonly stack?: string;
+  /** Its Glacier code, when it has one. */
+  readonly code?: string;
+  /** Whether Glacier said retrying may help. */
+  readonly retryable?: boolean;
+}
+
+/** What the launcher writes to the result URI. */
+export type ClusterResult =
+  | { readonly ok: true; readonly value: unknown }
+  | { readonly ok: false; readonly error: ErrorRecord };
+
+/** A staged call: where the payload is and where the result will be. */
+export interface StagedCall {
+  /** The payload's URI. */
+  readonly payloadUri: string;
+  /** The result's URI. */
+  readonly resultUri: string;
+  /** The storage config as data (no credentials), for the launcher's third argument. */
+  readonly config: unknown;
+}
+
+/**
+ * An error as data, for the result object.
+ *
+ * @param error Anything thrown.
+ * @returns Its name, message, stack and Glacier code.
+ */
+export function errorRecord(error: unknown): ErrorRecord {
+  const e = error as Partial<GlacierError>;
+  return {
+    name: typeof e?.name === "string" ? e.name : "Error",
+    message: errorMessage(error),
+    ...(typeof e?.stack === "string" ? { stack: e.stack } : {}),
+    ...(typeof e?.code === "string" ? { code: e.code } : {}),
+    ...(typeof e?.retryable === "boolean" ? { retryable: e.retryable } : {}),
+  };
+}
+
+/**
+ * The object at a staging URI.
+ *
+ * @param uri `scheme://bucket/key`.
+ * @param config The provider config as data.
+ * @returns The object as a bucket path.
+ * @throws {RangeError} When the URI is malformed.
+ */
+export function stagedObject(uri: string, config: unknown): Bucket {
+  const match = /^([a-z0-9]+):\/\/([^/]+)\/(.+)$/.exec(uri);
+  if (!match) {
+    throw new RangeError(`Staged object ${JSON.stringify(uri)} is invalid: use "s3://bucket/key"`);
+  }
+  return Bucket.fromData({ scheme: match[1], config, bucket: match[2], path: match[3] });
+}
+
+/**
+ * Writes an invocation's payload to the staging area, large tables as their own objects.
+ *
+ * @param invocation The call.
+ * @param staging The run's staging area.
+ * @param location The provider's staging location (`stagingBucket`) and its config as data (no credentials).
+ * @returns Where the payload is and where the result will be.
+ * @throws {TypeError} When an argument cannot cross to a cluster.
+ * @throws {GlacierError} When the store fails.
+ */
+export async function stageCall(
+  invocation: TaskInvocation,
+  staging: Staging,
+  location: { readonly uri: string; readonly config: unknown },
+): Promise<StagedCall> {
+  const config = location.config;
+  const { task, nodeId, pipeline, attempt } = invocation;
+  invocation.args.forEach((arg, i) =>
+    assertCrossable(
+      arg,
+      `argument ${i + 1} of task "${task.name}" (call ${nodeId}) in pipeline "${pipeline}"`,
+    )
+  );
+  const name = `${nodeId}/${attempt}`;
+  const args = await stageValue(
+    encodeValue(invocation.args, "ipc").value,
+    { cap: CLUSTER_INLINE_CAP, name: `${name}/in` },
+    staging,
+  );
+  const payload: TaskPayload = {
+    version: PAYLOAD_VERSION,
+    pipeline,
+    runId: invocation.runId,
+    nodeId,
+    task: task.name,
+    module: task.module,
+    attempt,
+    args,
+    output: { cap: CLUSTER_INLINE_CAP, staging: { uri: location.uri, config } },
+  };
+  const root = staging.root;
+  const at = (file: string) => root.at(`${root.path}${name.replace(/[^A-Za-z0-9_./#-]+/g, "_")}/${file}`);
+  const payloadObject = at("payload.json");
+  await payloadObject.put(toWireJson(payload));
+  return { payloadUri: payloadObject.uri, resultUri: at("result.json").uri, config };
+}
+
+/**
+ * Reads a call's result, if the launcher wrote one.
+ *
+ * @param call The staged call.
+ * @returns The result, or undefined when there is none.
+ * @throws {GlacierError} When the store fails other than by a missing object.
+ */
+export async function readResult(call: StagedCall): Promise<ClusterResult | undefined> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await stagedObject(call.resultUri, call.config).read();
+  } catch (error) {
+    if ((error as GlacierError).code === "USER:OBJECT_NOT_FOUND") return undefined;
+    throw error;
+  }
+  return fromWireJson(new TextDecoder().decode(bytes)) as ClusterResult;
+}
+
+/**
+ * The value of a successful result, staged tables read back.
+ *
+ * @param result A successful result.
+ * @returns The task's value.
+ * @throws {GlacierError} `SYSTEM:STAGING_READ` when a staged table cannot be read.
+ */
+export async function resultValue(result: ClusterResult & { ok: true }): Promise<unknown> {
+  return decodeValue(await Staging.resolve(result.value));
+}
+
+/**
+ * A {@linkcode TaskError} for a task that threw on a cluster, carrying the
+ * remote name, message and stack.
+ *
+ * @param invocation The call.
+ * @param where Where it ran, such as `Databricks run 42`.
+ * @param record The remote error.
+ * @returns The error to throw.
+ */
+export function remoteTaskError(invocation: TaskInvocation, where: string, record: ErrorRecord): TaskError {
+  const remote = new Error(record.message);
+  remote.name = record.name;
+  remote.stack = record.stack ?? `${record.name}: ${record.message}`;
+  const code = record.code && /^(USER|SYSTEM):/.test(record.code) ? record.code : "USER:TASK_FAILED";
+  const fatal = [
+    "USER:TASK_NOT_FOUND",
+    "USER:TASK_AMBIGUOUS",
+    "SYSTEM:PAYLOAD_VERSION",
+    "USER:PAYLOAD_TOO_LARGE",
+  ]
+    .includes(code);
+  const error = new TaskError(`${record.name}: ${record.message} (on ${where})`, {
+    pipeline: invocation.pipeline,
+    task: invocation.task.name,
+    nodeId: invocation.nodeId,
+    attempt: invocation.attempt,
+    code,
+    retryable: record.retryable ?? !fatal,
+    cause: remote,
+  });
+  error.stack = `${error.stack}\nRemote stack (${where}):\n${remote.stack}`;
+  return error;
+}

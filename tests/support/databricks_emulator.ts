@@ -1,0 +1,236 @@
+/**
+ * A Databricks Jobs API 2.1 emulator for tests, over real HTTP on 127.0.0.1:
+ * `POST /api/2.1/jobs/runs/submit`, `GET /api/2.1/jobs/runs/get`,
+ * `GET /api/2.1/jobs/runs/get-output` and `POST /api/2.1/jobs/runs/cancel`.
+ * A submitted run's `spark_python_task` runs the real cluster launcher
+ * (`deno run -A executors/cluster/launcher.ts <payloadUri> <resultUri>
+ * <config>`, the last three parameters) as a subprocess; a failed run's
+ * `error` is the first line of its stderr and `error_trace` all of it.
+ * Cancel kills the subprocess. Requests without the expected bearer token
+ * get 401.
+ *
+ * @module
+ */
+
+/** One run the emulator knows. */
+export interface EmulatedRun {
+  /** The run's id. */
+  readonly runId: number;
+  /** The id of its one task run (what `get-output` takes). */
+  readonly taskRunId: number;
+  /** The submitted body. */
+  readonly body: Record<string, unknown>;
+  /** `PENDING`, `RUNNING`, `TERMINATED`, `INTERNAL_ERROR`, … */
+  lifeCycleState: string;
+  /** `SUCCESS`, `FAILED`, `CANCELED`, … once terminated. */
+  resultState?: string;
+  /** The subprocess's id, once started. */
+  pid?: number;
+  /** Whether its subprocess has exited (and been reaped). */
+  exited: boolean;
+  /** The subprocess's stderr. */
+  stderr: string;
+  /** When `runs/get` was called for it, in ms since the epoch. */
+  readonly polls: number[];
+}
+
+/** A failure the emulator answers instead of the real thing. */
+export interface DatabricksFault {
+  /** The endpoint, such as `runs/submit`. */
+  readonly endpoint: string;
+  /** The HTTP status. */
+  readonly status: number;
+  /** How many requests it answers. @default {1} */
+  times?: number;
+}
+
+/** A running emulator. */
+export interface DatabricksEmulator {
+  /** The workspace URL, such as `http://127.0.0.1:53211`. */
+  readonly host: string;
+  /** Every run, by id. */
+  readonly runs: Map<number, EmulatedRun>;
+  /** The run ids `runs/cancel` was called for. */
+  readonly cancels: number[];
+  /** Every request line and header, as received, for leak checks. */
+  readonly requests: string[];
+  /** Answers the next requests to an endpoint with an error. */
+  inject(fault: DatabricksFault): void;
+  /** Stops the server and kills every run still going. */
+  stop(): Promise<void>;
+}
+
+/** Options for {@linkcode startDatabricksEmulator}. */
+export interface DatabricksEmulatorOptions {
+  /** The bearer token to accept. */
+  readonly token: string;
+  /** The environment of run subprocesses, without `DATABRICKS_*`. @default {this process's} */
+  readonly env?: Record<string, string>;
+  /** The launcher module. @default {executors/cluster/launcher.ts} */
+  readonly launcher?: string;
+  /** Runs stay `PENDING` this many polls before starting. @default {0} */
+  readonly pendingPolls?: number;
+}
+
+/**
+ * Starts the emulator on a free port.
+ *
+ * @param options The token and the runs' environment.
+ * @returns The running emulator.
+ */
+export function startDatabricksEmulator(options: DatabricksEmulatorOptions): Promise<DatabricksEmulator> {
+  const launcher = options.launcher ??
+    new URL("../../executors/cluster/launcher.ts", import.meta.url).pathname;
+  const runs = new Map<number, EmulatedRun>();
+  const children = new Map<number, Deno.ChildProcess>();
+  const cancels: number[] = [];
+  const requests: string[] = [];
+  const faults: DatabricksFault[] = [];
+  let nextId = 1000;
+
+  const json = (status: number, body: unknown) =>
+    new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
+
+  const start = (run: EmulatedRun) => {
+    const task = (run.body.tasks as { spark_python_task?: { parameters?: string[] } }[] | undefined)?.[0];
+    const params = task?.spark_python_task?.parameters ?? [];
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", launcher, ...params.slice(2)],
+      // A cluster never sees the caller's Databricks credentials.
+      clearEnv: true,
+      env: Object.fromEntries(
+        Object.entries(options.env ?? Deno.env.toObject()).filter(([k]) => !k.startsWith("DATABRICKS_")),
+      ),
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    run.lifeCycleState = "RUNNING";
+    run.pid = child.pid;
+    children.set(run.runId, child);
+    (async () => {
+      const [status, stderr] = await Promise.all([
+        child.status,
+        new Response(child.stderr).text(),
+      ]);
+      run.stderr = stderr;
+      run.exited = true;
+      children.delete(run.runId);
+      if (run.resultState === "CANCELED") return;
+      run.lifeCycleState = "TERMINATED";
+      run.resultState = status.success ? "SUCCESS" : "FAILED";
+    })();
+  };
+
+  const state = (run: EmulatedRun) => ({
+    life_cycle_state: run.lifeCycleState,
+    ...(run.resultState ? { result_state: run.resultState } : {}),
+    state_message: run.resultState === "FAILED" ? "Workload failed, see run output for details" : "",
+  });
+
+  const handler = async (request: Request): Promise<Response> => {
+    const url = new URL(request.url);
+    requests.push(`${request.method} ${url.pathname}${url.search} ${JSON.stringify([...request.headers])}`);
+    if (request.headers.get("authorization") !== `Bearer ${options.token}`) {
+      return json(401, { error_code: "UNAUTHENTICATED", message: "Invalid access token." });
+    }
+    const endpoint = url.pathname.replace("/api/2.1/jobs/", "");
+    const fault = faults.find((f) => f.endpoint === endpoint);
+    if (fault) {
+      if (--fault.times! <= 0) faults.splice(faults.indexOf(fault), 1);
+      await request.body?.cancel();
+      return json(fault.status, { error_code: "TEMPORARILY_UNAVAILABLE", message: "Injected failure." });
+    }
+    const id = Number(url.searchParams.get("run_id"));
+    switch (`${request.method} ${endpoint}`) {
+      case "POST runs/submit": {
+        const body = await request.json();
+        const runId = ++nextId;
+        const run: EmulatedRun = {
+          runId,
+          taskRunId: runId + 500_000,
+          body,
+          lifeCycleState: "PENDING",
+          exited: false,
+          stderr: "",
+          polls: [],
+        };
+        runs.set(runId, run);
+        if (!options.pendingPolls) start(run);
+        return json(200, { run_id: runId });
+      }
+      case "GET runs/get": {
+        const run = runs.get(id);
+        if (!run) {
+          return json(400, { error_code: "INVALID_PARAMETER_VALUE", message: `Run ${id} does not exist.` });
+        }
+        run.polls.push(Date.now());
+        if (run.lifeCycleState === "PENDING" && run.polls.length > (options.pendingPolls ?? 0)) start(run);
+        return json(200, {
+          run_id: run.runId,
+          state: state(run),
+          tasks: [{ run_id: run.taskRunId, task_key: "glacier", state: state(run) }],
+        });
+      }
+      case "GET runs/get-output": {
+        const run = [...runs.values()].find((r) => r.taskRunId === id);
+        if (!run) {
+          return json(400, { error_code: "INVALID_PARAMETER_VALUE", message: `Run ${id} does not exist.` });
+        }
+        const lines = run.stderr.split("\n").filter((l) => l.trim() !== "");
+        return json(200, {
+          metadata: { run_id: run.taskRunId, state: state(run) },
+          ...(run.resultState === "FAILED" ? { error: lines[0] ?? "", error_trace: run.stderr } : {}),
+        });
+      }
+      case "POST runs/cancel": {
+        const { run_id } = await request.json();
+        cancels.push(run_id);
+        const run = runs.get(run_id);
+        if (run && run.lifeCycleState !== "TERMINATED") {
+          run.resultState = "CANCELED";
+          run.lifeCycleState = "TERMINATING";
+          const child = children.get(run_id);
+          if (child) {
+            try {
+              child.kill("SIGKILL");
+            } catch { /* already gone */ }
+            await child.status;
+          }
+          run.lifeCycleState = "TERMINATED";
+        }
+        return json(200, {});
+      }
+    }
+    return json(404, {
+      error_code: "ENDPOINT_NOT_FOUND",
+      message: `No API found for '${request.method} ${url.pathname}'`,
+    });
+  };
+
+  return new Promise((resolve) => {
+    const server = Deno.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      onListen: () => {},
+    }, handler);
+    const { port } = server.addr as Deno.NetAddr;
+    resolve({
+      host: `http://127.0.0.1:${port}`,
+      runs,
+      cancels,
+      requests,
+      inject(fault) {
+        faults.push({ ...fault, times: fault.times ?? 1 });
+      },
+      async stop() {
+        for (const child of children.values()) {
+          try {
+            child.kill("SIGKILL");
+          } catch { /* gone */ }
+          await child.status.catch(() => {});
+        }
+        await server.shutdown();
+      },
+    });
+  });
+}
