@@ -58,6 +58,8 @@ const WORKER_URL = new URL("./worker.ts", import.meta.url);
 export class WorkerPool implements Executor {
   /** Reports say a task ran on `worker`. */
   readonly name = "worker";
+  /** Workers say when a task starts, so its timeout excludes the module import. */
+  readonly reportsStart = true;
   readonly #size: number;
   readonly #groups = new Map<string, Slot[]>();
   readonly #waiting: Waiter[] = [];
@@ -223,6 +225,9 @@ export class WorkerPool implements Executor {
         return;
       case "exit":
         return this.#died(slot, key, `it called Deno.exit(${message.code})`);
+      case "started":
+        if (slot.job && slot.job.id === message.id) slot.job.invocation.onStart?.();
+        return;
       case "result":
       case "error": {
         const job = slot.job;

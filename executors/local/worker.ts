@@ -53,6 +53,7 @@ self.onmessage = async (event: MessageEvent<RunMessage>) => {
     checkPayload(payload);
     const task = await find(payload.module, payload.task);
     const args = decodeValue(payload.args) as unknown[];
+    self.postMessage({ type: "started", id }); // the task's timeout counts from here
     const value = await task.fn(...args);
     assertCrossable(value, `the value returned by task "${payload.task}" (call ${payload.nodeId})`);
     const encoded = encodeValue(value, "transfer");

@@ -37,18 +37,21 @@ const MAX_BACKOFF_MS = 30_000;
  * @param scope The pipeline, call and task.
  * @param attempt One try; gets the attempt number and a signal aborted on timeout.
  * @param onRetry Told before each retry.
+ * @param startsLate The timeout clock starts when the attempt calls `started` (an executor that must first
+ *   load the task, like a worker importing its module), not when the attempt begins.
  * @returns The value and the attempt count.
  * @throws {TaskError} The last attempt's error, naming pipeline, task, call and attempt.
  */
 export async function runAttempts(
   scope: AttemptScope,
-  attempt: (n: number, signal: AbortSignal) => Promise<unknown>,
+  attempt: (n: number, signal: AbortSignal, started: () => void) => Promise<unknown>,
   onRetry?: RetryListener,
+  startsLate = false,
 ): Promise<AttemptResult> {
   const { retries, retryDelay } = scope.task.options;
   for (let n = 1;; n++) {
     try {
-      return { value: await attemptOnce(scope, n, attempt), attempts: n };
+      return { value: await attemptOnce(scope, n, attempt, startsLate), attempts: n };
     } catch (error) {
       const failure = toTaskError(scope, n, error);
       if (n > retries || !failure.retryable) throw failure;
@@ -62,13 +65,17 @@ export async function runAttempts(
 async function attemptOnce(
   scope: AttemptScope,
   n: number,
-  attempt: (n: number, signal: AbortSignal) => Promise<unknown>,
+  attempt: (n: number, signal: AbortSignal, started: () => void) => Promise<unknown>,
+  startsLate: boolean,
 ): Promise<unknown> {
   const timeout = scope.task.options.timeout;
   const controller = new AbortController();
-  if (timeout === undefined) return await attempt(n, controller.signal);
+  if (timeout === undefined) return await attempt(n, controller.signal, () => {});
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const expired = new Promise<never>((_, reject) => {
+  let expire: (error: TaskError) => void = () => {};
+  const expired = new Promise<never>((_, reject) => (expire = reject));
+  const start = () => {
+    if (timer !== undefined) return;
     timer = setTimeout(() => {
       const error = new TaskError(
         `timed out after ${timeout} ms; raise its "timeout" option or make it faster`,
@@ -82,11 +89,12 @@ async function attemptOnce(
         },
       );
       controller.abort(error);
-      reject(error);
+      expire(error);
     }, timeout);
-  });
+  };
+  if (!startsLate) start();
   try {
-    return await Promise.race([attempt(n, controller.signal), expired]);
+    return await Promise.race([attempt(n, controller.signal, start), expired]);
   } finally {
     clearTimeout(timer);
   }

@@ -29,12 +29,22 @@ export interface TaskInvocation {
    * Executors that move buffers use it to avoid a copy.
    */
   readonly lendable?: boolean;
+  /**
+   * Call when the task itself starts running (after loading it); an executor
+   * with `reportsStart` must, since the task's timeout counts from here.
+   */
+  readonly onStart?: () => void;
 }
 
 /** Runs task invocations somewhere: in this process, on workers, or remotely. */
 export interface Executor {
   /** Where it runs, for reports: `in-process`, `worker`, `lambda`, … */
   readonly name: string;
+  /**
+   * Whether the executor calls `onStart` when the task starts: then a task's
+   * timeout does not count the time to load it (a worker importing a module).
+   */
+  readonly reportsStart?: boolean;
   /**
    * Runs one attempt and resolves to the task's value.
    * A `TaskError` it throws is kept as is; any other error is wrapped.

@@ -198,7 +198,7 @@ export class Scheduler implements CallObserver {
     try {
       const result = await runAttempts(
         this.#scope(call),
-        (attempt, signal) => {
+        (attempt, signal, started) => {
           node.attempts = attempt;
           return executor.execute({
             pipeline: options.pipeline,
@@ -209,12 +209,14 @@ export class Scheduler implements CallObserver {
             attempt,
             signal,
             lendable: this.#lendable(call),
+            onStart: started,
           });
         },
         (error, next) => {
           node.attempts = next;
           this.#emit(node, "retry", error);
         },
+        executor.reportsStart === true,
       );
       const stored = options.produced?.(call, args, result.value);
       if (stored) await stored;
