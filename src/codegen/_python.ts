@@ -64,8 +64,8 @@ STAGING = ${pyStr(runsPrefix(model))}
 OUTPUT_LIMIT_BYTES = ${OUTPUT_LIMIT_BYTES}
 
 
-def glacier_payload(node_id, task, module, run_id, attempt, args, output, item=None):
-    """Glacier's task payload (executors/runner.ts TaskPayload) for one call."""
+def glacier_payload(node_id, task, module, run_id, attempt, args, output, item=None, params=None):
+    """Glacier's orchestrator payload (executors/_replay.ts) for one call; the runner replays the pipeline with params."""
     payload = {
         "version": ${PAYLOAD_VERSION},
         "pipeline": PIPELINE,
@@ -75,6 +75,7 @@ def glacier_payload(node_id, task, module, run_id, attempt, args, output, item=N
         "module": module,
         "attempt": attempt,
         "args": args,
+        "params": params or {},
         "staging": f"{STAGING}{run_id}/",
         "output": output,
         "outputLimitBytes": OUTPUT_LIMIT_BYTES,

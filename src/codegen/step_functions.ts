@@ -117,6 +117,7 @@ export function stateMachine(model: InfraModel, flow: readonly FlowNode[]): Reco
       module: payloadModule(model, n),
       "attempt.$": "States.MathAdd($$.State.RetryCount, 1)",
       args,
+      "params.$": "$.params",
       ...(mapped
         ? {
           "item.$": "$.item",
@@ -263,6 +264,7 @@ export function stateMachine(model: InfraModel, flow: readonly FlowNode[]): Reco
             ItemSelector: {
               item: { "value.$": "$$.Map.Item.Value", "index.$": "$$.Map.Item.Index" },
               "runId.$": "$$.Execution.Name",
+              "params.$": "$.params",
               "staging.$": `States.Format('${staging}{}/', $$.Execution.Name)`,
             },
             ItemProcessor: {

@@ -62,7 +62,7 @@ Deno.test("deploy step_functions for ml_inference: Lambda invoke with the Glacie
   assert.equal(clean.Resource, "arn:aws:states:::lambda:invoke");
   assert.equal(clean.Parameters.FunctionName, "glacier-ml_inference-lambda");
   assert.deepEqual(clean.Parameters.Payload, {
-    version: 1,
+    version: 2,
     pipeline: "ml_inference",
     "runId.$": "$$.Execution.Name",
     nodeId: "clean",
