@@ -65,6 +65,7 @@ Deno.test("deploy step_functions for ml_inference: Lambda invoke with the Glacie
     version: 2,
     pipeline: "ml_inference",
     "runId.$": "$$.Execution.Name",
+    "params.$": "$.params",
     nodeId: "clean",
     task: "clean",
     module: "examples/ml_inference.ts",
