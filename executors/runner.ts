@@ -220,4 +220,6 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+// No top-level await: the task's module imports mod.ts, which imports this
+// module, and a dynamic import would wait forever on this one's evaluation.
+if (import.meta.main) main(Deno.args).then((code) => Deno.exit(code));

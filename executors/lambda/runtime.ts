@@ -140,10 +140,9 @@ async function post(url: string, body: unknown, type: string): Promise<void> {
 }
 
 if (import.meta.main && Deno.args.includes("--payload")) {
-  Deno.exit(await runOnce(Deno.args));
-}
-
-if (import.meta.main) {
+  // No top-level await here: the task's module may import this one's graph.
+  runOnce(Deno.args).then((code) => Deno.exit(code));
+} else if (import.meta.main) {
   suppressRuns(); // importing a task's module must not start its pipeline
   registerStore(
     "s3",
