@@ -90,8 +90,9 @@ export async function runOrchestratorPayload(payload: OrchestratorPayload, modul
   await Promise.all(replayed.call.deps.map(async (dep) => {
     if (dep === replayed.mapOver) return;
     const key = keys.get(dep)!;
-    if (replayed.mapped.has(dep)) gathered.set(dep, await readGathered(`${staging}${key}/`, dep, payload.nodeId));
-    else values.set(dep, await readStaged(`${staging}${key}.out`, dep, payload.nodeId));
+    if (replayed.mapped.has(dep)) {
+      gathered.set(dep, await readGathered(`${staging}${key}/`, dep, payload.nodeId));
+    } else values.set(dep, await readStaged(`${staging}${key}.out`, dep, payload.nodeId));
   }));
   if (replayed.mapOver !== undefined && payload.item === undefined) {
     throw new GlacierError(

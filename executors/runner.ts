@@ -186,7 +186,9 @@ export async function readPayloadArg(arg: string): Promise<TaskPayload | Orchest
   } catch (error) {
     throw new GlacierError(
       "USER:PAYLOAD_INVALID",
-      `--payload ${JSON.stringify(arg.slice(0, 60))} is neither JSON nor a storage URI: pass the payload JSON or s3://bucket/key of a JSON file`,
+      `--payload ${
+        JSON.stringify(arg.slice(0, 60))
+      } is neither JSON nor a storage URI: pass the payload JSON or s3://bucket/key of a JSON file`,
       { cause: error },
     );
   }

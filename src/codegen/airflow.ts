@@ -208,7 +208,10 @@ def templated(payload):
       `    ${v(n)} = ${operator[n.via]}(`,
       `        task_id=${pyStr(n.name)},`,
       ...[
-        ...operatorArgs(n, `glacier_payload(${site}, RUN_ID, ATTEMPT, ${args}, ${pyStr(`${n.key}.out`)}, params=PARAMS)`),
+        ...operatorArgs(
+          n,
+          `glacier_payload(${site}, RUN_ID, ATTEMPT, ${args}, ${pyStr(`${n.key}.out`)}, params=PARAMS)`,
+        ),
         ...common(n),
       ].map((a) => `        ${a},`),
       "    )",

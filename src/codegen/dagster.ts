@@ -105,7 +105,9 @@ export function dagsterDefinitions(model: InfraModel, flow: readonly FlowNode[],
     out.push(
       `    payload = glacier_payload(${callSite(model, n)}, context.run_id, context.retry_number + 1, ${
         py(argsOf(n, byId), "    ")
-      }, ${n.mapOver ? `f"${n.key}/{item['index']}.out", item` : pyStr(`${n.key}.out`)}, params=context.op_config["params"])`,
+      }, ${
+        n.mapOver ? `f"${n.key}/{item['index']}.out", item` : pyStr(`${n.key}.out`)
+      }, params=context.op_config["params"])`,
     );
     if (sources.has(n.node.id)) {
       out.push(

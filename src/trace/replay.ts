@@ -104,7 +104,9 @@ export function bindArgs(replayed: ReplayedCall, values: BindValues): unknown[] 
     const state = refState(v);
     if (state) {
       const id = state.source.nodeId;
-      if (id === mapOver && typeof state.path[0] === "number") return followPath(values.item, state.path.slice(1));
+      if (id === mapOver && typeof state.path[0] === "number") {
+        return followPath(values.item, state.path.slice(1));
+      }
       if (mapped.has(id)) return followPath(values.gathered(id), state.path);
       return followPath(values.value(id), state.path);
     }

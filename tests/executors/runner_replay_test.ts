@@ -39,8 +39,9 @@ function fill(template: Record<string, any>, runId: string, item?: { value: unkn
     }
     const name = key.slice(0, -2);
     const format = /^States\.Format\('(.*)', (.*)\)$/.exec(value);
-    if (format) payload[name] = format[1].replace("{}", format[2] === "$.item.index" ? String(item!.index) : runId);
-    else if (value === "$.params") payload[name] = PARAMS;
+    if (format) {
+      payload[name] = format[1].replace("{}", format[2] === "$.item.index" ? String(item!.index) : runId);
+    } else if (value === "$.params") payload[name] = PARAMS;
     else if (value === "$.item") payload[name] = item;
     else if (value === "$.runId" || value === "$$.Execution.Name") payload[name] = runId;
     else if (value === "$.staging") payload[name] = `s3://replay-staging/g/runs/${runId}/`;
