@@ -21,7 +21,15 @@ async function glacier(args: string[]) {
 
 Deno.test("glacier build writes the Lambda artifact with bootstrap, Deno, the module graph and a manifest", async () => {
   const dir = await Deno.makeTempDir();
-  const { code, stdout, stderr } = await glacier(["build", FIXTURE, "--output-dir", dir, "--json"]);
+  const { code, stdout, stderr } = await glacier([
+    "build",
+    FIXTURE,
+    "--pipeline",
+    "lambda_fixture",
+    "--output-dir",
+    dir,
+    "--json",
+  ]);
   assert.equal(code, 0, stderr);
   const [artifact] = JSON.parse(stdout).artifacts;
   assert.equal(artifact.path, ".glacier/build/lambda_fixture/lambda.zip");
