@@ -148,3 +148,89 @@ Deno.test("runner replays a generated Step Functions run: literal buckets, param
     await s3.stop();
   }
 });
+
+Deno.test("The Lambda runtime runs a Step Functions Payload event by replay and stages its output", async () => {
+  const s3 = await startS3rver({ buckets: ["replay-staging", "replay-lake"] });
+  const env = {
+    AWS_ENDPOINT_URL_S3: s3.endpoint,
+    AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+    AWS_REGION: "us-east-1",
+  };
+  const store = new S3Store(
+    new S3Client({
+      region: "us-east-1",
+      endpoint: s3.endpoint,
+      forcePathStyle: true,
+      credentials: S3RVER_CREDENTIALS,
+      requestChecksumCalculation: "WHEN_REQUIRED",
+      responseChecksumValidation: "WHEN_REQUIRED",
+    }),
+    s3.endpoint,
+  );
+  await store.put("replay-lake", "raw/scores.csv", new TextEncoder().encode("name,score\na,1\nb,2\n"));
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(
+    `${dir}/glacier.json`,
+    JSON.stringify({
+      version: 1,
+      pipeline: "replay_etl",
+      root: "file:///elsewhere/project/",
+      runtime: "executors/lambda/runtime.ts",
+      modules: ["tests/fixtures/replay_pipeline.ts"],
+    }),
+  );
+  const { files } = await replayEtl.deploy({ orchestrator: "step_functions" });
+  const template = allStates(JSON.parse(files["state_machine.asl.json"]))
+    .find((s) => s.Parameters?.Payload?.nodeId === "extract").Parameters.Payload;
+  const queue = [{ id: "sfn-1", body: JSON.stringify(fill(template, "exec-l")) }];
+  const posts: { path: string; body: string }[] = [];
+  const finished = Promise.withResolvers<void>();
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) => {
+    const path = new URL(request.url).pathname;
+    if (path === "/2018-06-01/runtime/invocation/next") {
+      const next = queue.shift();
+      if (!next) {
+        finished.resolve();
+        return new Response("gone", { status: 500 });
+      }
+      return new Response(next.body, { headers: { "Lambda-Runtime-Aws-Request-Id": next.id } });
+    }
+    posts.push({ path, body: await request.text() });
+    return new Response(JSON.stringify({ status: "OK" }), { status: 202 });
+  });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("../../executors/lambda/runtime.ts", import.meta.url).pathname],
+    cwd: ROOT.pathname,
+    env: {
+      ...env,
+      AWS_LAMBDA_RUNTIME_API: `127.0.0.1:${server.addr.port}`,
+      GLACIER_MANIFEST: `${dir}/glacier.json`,
+      GLACIER_APP_ROOT: ROOT.pathname,
+    },
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  try {
+    await finished.promise;
+    assert.deepEqual(
+      posts.map((p) => p.path),
+      ["/2018-06-01/runtime/invocation/sfn-1/response"],
+      posts[0]?.body,
+    );
+    const inline = decodeValue(fromWireJson(posts[0].body)) as Table;
+    assert.deepEqual(rows(inline), [{ name: "a", score: 1 }, { name: "b", score: 2 }]);
+    const staged = await store.get("replay-staging", "g/runs/exec-l/extract.out");
+    assert.deepEqual(
+      rows(decodeValue(fromWireJson(new TextDecoder().decode(staged))) as Table),
+      rows(inline),
+    );
+  } finally {
+    child.kill();
+    await child.status;
+    await child.stderr.cancel();
+    await server.shutdown();
+    store.close();
+    await s3.stop();
+  }
+});
