@@ -30,8 +30,10 @@ export interface OrchestratorPayload {
   readonly nodeId: string;
   /** The task's name. */
   readonly task: string;
-  /** The module that defines the task and the pipeline: a URL or a path relative to the working directory. */
+  /** The module that defines the task: a URL or a path relative to the working directory. */
   readonly module: string;
+  /** The module that exports the pipeline, when not `module`. @default {module} */
+  readonly source?: string;
   /** The attempt, from 1. */
   readonly attempt: number;
   /** Informational: the upstream outputs the call reads (the replay finds them itself). */
@@ -58,7 +60,7 @@ export function isOrchestratorPayload(payload: unknown): payload is Orchestrator
  * Runs an orchestrator payload by replay and stages its output.
  *
  * @param payload The payload.
- * @param module The module URL to import (the payload's, resolved on this machine).
+ * @param module The URL of the module that exports the pipeline (the payload's `source`, else its `module`, resolved on this machine).
  * @returns The output's encoded value when it fits `outputLimitBytes`, else `{ $ref: <staged uri> }`.
  * @throws {GlacierError} `USER:PIPELINE_NOT_FOUND` when the module exports no pipeline of that name.
  * @throws {GlacierError} `SYSTEM:STAGING_READ` naming the URI when an upstream output cannot be read.

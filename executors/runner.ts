@@ -141,7 +141,13 @@ export async function runPayload(
 ): Promise<unknown> {
   checkPayload(payload);
   const module = options.resolveModule ? options.resolveModule(payload.module) : moduleUrl(payload.module);
-  if (isOrchestratorPayload(payload)) return await runOrchestratorPayload(payload, module);
+  if (isOrchestratorPayload(payload)) {
+    const source = payload.source ?? payload.module;
+    return await runOrchestratorPayload(
+      payload,
+      options.resolveModule ? options.resolveModule(source) : moduleUrl(source),
+    );
+  }
   const task = await loadTask(module, payload.task);
   const args = decodeValue(await Staging.resolve(payload.args)) as unknown[];
   const value = await task.fn(...args);

@@ -60,6 +60,7 @@ export function pythonHeader(model: InfraModel, what: string, flow: readonly Flo
 /** Constants and the payload builder every Python output starts with. */
 export function payloadHelpers(model: InfraModel): string {
   return `PIPELINE = ${pyStr(model.pipeline)}
+SOURCE = ${pyStr(model.source)}
 STAGING = ${pyStr(runsPrefix(model))}
 OUTPUT_LIMIT_BYTES = ${OUTPUT_LIMIT_BYTES}
 
@@ -73,6 +74,7 @@ def glacier_payload(node_id, task, module, run_id, attempt, args, output, item=N
         "nodeId": node_id,
         "task": task,
         "module": module,
+        "source": SOURCE,
         "attempt": attempt,
         "args": args,
         "params": params or {},

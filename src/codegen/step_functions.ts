@@ -115,6 +115,7 @@ export function stateMachine(model: InfraModel, flow: readonly FlowNode[]): Reco
       nodeId: n.node.id,
       task: n.node.task.name,
       module: payloadModule(model, n),
+      source: model.source,
       "attempt.$": "States.MathAdd($$.State.RetryCount, 1)",
       args,
       "params.$": "$.params",

@@ -22,6 +22,7 @@ from airflow.providers.amazon.aws.operators.lambda_function import LambdaInvokeF
 from airflow.providers.databricks.operators.databricks import DatabricksSubmitRunOperator
 
 PIPELINE = "ml_inference"
+SOURCE = "examples/ml_inference.ts"
 STAGING = "s3://glacier-staging/ml/runs/"
 OUTPUT_LIMIT_BYTES = 262144
 
@@ -35,6 +36,7 @@ def glacier_payload(node_id, task, module, run_id, attempt, args, output, item=N
         "nodeId": node_id,
         "task": task,
         "module": module,
+        "source": SOURCE,
         "attempt": attempt,
         "args": args,
         "params": params or {},

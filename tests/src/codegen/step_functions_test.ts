@@ -69,6 +69,7 @@ Deno.test("deploy step_functions for ml_inference: Lambda invoke with the Glacie
     nodeId: "clean",
     task: "clean",
     module: "examples/ml_inference.ts",
+    source: "examples/ml_inference.ts",
     "attempt.$": "States.MathAdd($$.State.RetryCount, 1)",
     args: [{ $ref: "extract.out" }],
     "staging.$": "States.Format('s3://glacier-staging/ml/runs/{}/', $$.Execution.Name)",
