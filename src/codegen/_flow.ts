@@ -4,8 +4,8 @@
 //
 // Every orchestrator sends the same Glacier orchestrator payload
 // (executors/_replay.ts OrchestratorPayload: version, pipeline, runId,
-// nodeId, task, module, attempt, params, staging, output, outputLimitBytes,
-// item). The runner replays the pipeline function with `params` to rebuild
+// nodeId, task, module, source (the module exporting the pipeline), attempt,
+// params, staging, output, outputLimitBytes, item). The runner replays the pipeline function with `params` to rebuild
 // the call's arguments (literals and buckets from the user's code), reads
 // upstream outputs from `<staging><key>.out` (a mapped node's from
 // `<staging><key>/<index>.out`), writes its output to `<staging><output>`
