@@ -130,7 +130,19 @@ export type {
 } from "./src/pipeline.ts";
 
 export { isRef } from "./src/trace/ref.ts";
-export type { Input, Inputs, Ref, RefArray, RefBase, RefFields, refType, Resolved } from "./src/trace/ref.ts";
+export type {
+  Input,
+  Inputs,
+  PathKey,
+  Ref,
+  RefArray,
+  RefBase,
+  RefFields,
+  RefSource,
+  refType,
+  Resolved,
+} from "./src/trace/ref.ts";
+export type { RecordedCall } from "./src/trace/context.ts";
 
 export { KIND_COLORS, PipelineDAG } from "./src/dag.ts";
 export type { DAGNode, DAGNodeInit, DataLocation, ResourceInfo } from "./src/dag.ts";

@@ -9,12 +9,32 @@
  * the task runs. Its output target says how large an inline result may be
  * and where a larger one is staged.
  *
+ * A generated orchestrator's payload (`staging` and `output` instead of
+ * encoded args; see `src/codegen/_flow.ts`) is run by replaying the pipeline
+ * function with the run's `params` (see `executors/_replay.ts`). From the
+ * command line, for Databricks, VMs and Airflow/Prefect/Dagster local tasks:
+ *
+ * ```sh
+ * deno run -A executors/runner.ts --payload '<json>'   # or --payload s3://bucket/key.json
+ * ```
+ *
+ * prints the result as one JSON line on stdout.
+ *
  * @module
  */
 import { assertCrossable, decodeValue, encodeValue } from "../src/data/payload.ts";
 import { GlacierError } from "../src/errors.ts";
 import { stageValue, Staging } from "../src/run/staging.ts";
 import { lookupTask, type Task } from "../src/task.ts";
+import { parseArgs } from "node:util";
+import { registerStore } from "../src/resources/object_store.ts";
+import { suppressRuns } from "../src/run/_guard.ts";
+import type { AwsConfig } from "../src/config.ts";
+import { isOrchestratorPayload, type OrchestratorPayload, runOrchestratorPayload } from "./_replay.ts";
+import { fromWireJson, toWireJson } from "./_wire.ts";
+import { Bucket } from "../src/resources/storage.ts";
+
+export type { OrchestratorPayload } from "./_replay.ts";
 
 /** The payload schema version; bump when the shape changes. */
 export const PAYLOAD_VERSION = 2;
@@ -89,7 +109,7 @@ export async function loadTask(module: string, name: string): Promise<Task> {
  *
  * @throws {GlacierError} When it comes from another, incompatible version of Glacier.
  */
-export function checkPayload(payload: TaskPayload): void {
+export function checkPayload(payload: Pick<TaskPayload, "version">): void {
   if (payload?.version !== PAYLOAD_VERSION) {
     throw new GlacierError(
       "SYSTEM:PAYLOAD_VERSION",
@@ -110,13 +130,24 @@ export function checkPayload(payload: TaskPayload): void {
  * @returns The encoded result: inline values, `{ $arrow }` IPC, or staged references.
  * @throws {GlacierError} `SYSTEM:PAYLOAD_VERSION` when the payload comes from another Glacier version.
  * @throws {GlacierError} `USER:TASK_NOT_FOUND` / `USER:TASK_AMBIGUOUS` when the task cannot be found by name.
- * @throws {GlacierError} `SYSTEM:STAGING_READ` when a staged input cannot be read.
+ * @throws {GlacierError} `SYSTEM:STAGING_READ` when a staged input (or, for an orchestrator payload, an upstream output) cannot be read; the message names its URI.
+ * @throws {GlacierError} `USER:PIPELINE_NOT_FOUND` / `USER:REPLAY_NODE_MISSING` when an orchestrator payload's pipeline or call is not in its module.
  * @throws {TypeError} When the task returns a value that cannot cross back.
  * @throws {Error} Whatever the task throws.
  */
-export async function runPayload(payload: TaskPayload, options: RunPayloadOptions = {}): Promise<unknown> {
+export async function runPayload(
+  payload: TaskPayload | OrchestratorPayload,
+  options: RunPayloadOptions = {},
+): Promise<unknown> {
   checkPayload(payload);
-  const module = options.resolveModule ? options.resolveModule(payload.module) : payload.module;
+  const module = options.resolveModule ? options.resolveModule(payload.module) : moduleUrl(payload.module);
+  if (isOrchestratorPayload(payload)) {
+    const source = payload.source ?? payload.module;
+    return await runOrchestratorPayload(
+      payload,
+      options.resolveModule ? options.resolveModule(source) : moduleUrl(source),
+    );
+  }
   const task = await loadTask(module, payload.task);
   const args = decodeValue(await Staging.resolve(payload.args)) as unknown[];
   const value = await task.fn(...args);
@@ -133,3 +164,70 @@ export async function runPayload(payload: TaskPayload, options: RunPayloadOption
     staging,
   );
 }
+
+// A module given as a path (generated orchestrators send project-relative
+// paths) is resolved against the working directory, the project checkout.
+function moduleUrl(module: string): string {
+  if (/^[a-z][a-z0-9+.-]*:/i.test(module)) return module;
+  return new URL(module, `file://${Deno.cwd().replace(/\/?$/, "/")}`).href;
+}
+
+/**
+ * Reads a payload given on the command line: JSON text, or a `s3://` (any
+ * store scheme) URI of a JSON object.
+ *
+ * @param arg The `--payload` value.
+ * @returns The payload.
+ * @throws {GlacierError} `USER:PAYLOAD_INVALID` when it is neither.
+ */
+export async function readPayloadArg(arg: string): Promise<TaskPayload | OrchestratorPayload> {
+  let text = arg;
+  const ref = /^([a-z0-9]+):\/\/([^/]+)\/(.+)$/.exec(arg.trim());
+  if (ref) {
+    const bytes = await Bucket.fromData({ scheme: ref[1], config: {}, bucket: ref[2], path: ref[3] }).read();
+    text = new TextDecoder().decode(bytes);
+  }
+  try {
+    return fromWireJson(text) as TaskPayload | OrchestratorPayload;
+  } catch (error) {
+    throw new GlacierError(
+      "USER:PAYLOAD_INVALID",
+      `--payload ${
+        JSON.stringify(arg.slice(0, 60))
+      } is neither JSON nor a storage URI: pass the payload JSON or s3://bucket/key of a JSON file`,
+      { cause: error },
+    );
+  }
+}
+
+/**
+ * The command line: `runner.ts --payload <json | s3://…>` runs one payload and
+ * prints its result as one line of wire JSON.
+ *
+ * @param argv The arguments.
+ * @returns The exit code.
+ */
+export async function main(argv: readonly string[]): Promise<number> {
+  const { values } = parseArgs({ args: [...argv], options: { payload: { type: "string" } } });
+  if (!values.payload) {
+    console.error("usage: deno run -A executors/runner.ts --payload <json | s3://bucket/key.json>");
+    return 2;
+  }
+  suppressRuns(); // importing the task's module must not start its pipeline
+  registerStore(
+    "s3",
+    async (config) => (await import("../stores/s3.ts")).createS3Store(config as AwsConfig),
+  );
+  try {
+    const result = await runPayload(await readPayloadArg(values.payload));
+    console.log(toWireJson(result));
+    return 0;
+  } catch (error) {
+    console.error(error);
+    return 1;
+  }
+}
+
+// No top-level await: the task's module imports mod.ts, which imports this
+// module, and a dynamic import would wait forever on this one's evaluation.
+if (import.meta.main) main(Deno.args).then((code) => Deno.exit(code));

@@ -32,7 +32,7 @@ import { latestReport, newRunId, type RunReport, writeReport } from "./run/repor
 import { checkpoint, Reuse } from "./run/_reuse.ts";
 import { Scheduler } from "./run/scheduler.ts";
 import { resolveAll } from "./trace/call.ts";
-import { PipelineContext, withContext } from "./trace/context.ts";
+import { PipelineContext, type RecordedCall, withContext } from "./trace/context.ts";
 import { isRef, type Resolved } from "./trace/ref.ts";
 import { callsToDAG } from "./trace/to_dag.ts";
 import { Tracer } from "./trace/tracer.ts";
@@ -195,8 +195,21 @@ export class Pipeline<P = AnyParams, R = unknown> {
    * @throws {GlacierError} When the pipeline function throws while tracing.
    */
   async trace(params?: P): Promise<PipelineDAG> {
-    const context = await this.#trace(params);
-    return callsToDAG(this.name, context.calls);
+    return callsToDAG(this.name, await this.traceCalls(params));
+  }
+
+  /**
+   * Calls the pipeline function with tasks recorded, not run, and returns the
+   * recorded calls: what {@linkcode Pipeline.trace} builds the DAG from, and
+   * what a runner replays to rebuild one call's arguments (literals and
+   * buckets from the pipeline's own code, refs where task outputs go).
+   *
+   * @param params The params for the pipeline function.
+   * @returns The calls in recording order.
+   * @throws {GlacierError} `USER:TRACE_FAILED` when the pipeline function throws while tracing.
+   */
+  async traceCalls(params?: P): Promise<readonly RecordedCall[]> {
+    return (await this.#trace(params)).calls;
   }
 
   async #trace(params?: P): Promise<PipelineContext> {

@@ -4,7 +4,11 @@
  * `GET /2018-06-01/runtime/invocation/next`, then `POST
  * …/invocation/{id}/response` or `…/invocation/{id}/error`, and
  * `/runtime/init/error` when it cannot start — and runs each invocation's
- * task payload with `runPayload` from `executors/runner.ts`.
+ * task payload with `runPayload` from `executors/runner.ts`. The event may
+ * be Glacier's task payload or a generated orchestrator's payload (a Step
+ * Functions `lambda:invoke` Payload), which the runner runs by replay.
+ * With `--payload <json | s3://…>` (the artifact's `bootstrap --payload …`,
+ * as the Databricks launcher calls it) it runs that one payload and exits.
  *
  * @module
  */
@@ -13,7 +17,7 @@ import { errorMessage, GlacierError } from "../../src/errors.ts";
 import { registerStore } from "../../src/resources/object_store.ts";
 import { suppressRuns } from "../../src/run/_guard.ts";
 import { fromWireJson, toWireJson } from "../_wire.ts";
-import { runPayload, type TaskPayload } from "../runner.ts";
+import { main as runOnce, type OrchestratorPayload, runPayload, type TaskPayload } from "../runner.ts";
 
 /** What `glacier build` writes to `glacier.json` in the artifact. */
 export interface ArtifactManifest {
@@ -42,6 +46,10 @@ const API_PATH = "/2018-06-01/runtime";
  * @throws {GlacierError} `USER:MODULE_NOT_IN_ARTIFACT` when the artifact has no such module.
  */
 export function resolveArtifactModule(module: string, manifest: ArtifactManifest, appRoot: string): string {
+  // Generated orchestrators send project-relative paths.
+  if (!/^[a-z][a-z0-9+.-]*:/i.test(module) && manifest.modules.includes(module)) {
+    return new URL(module, appRoot).href;
+  }
   if (module.startsWith(manifest.root)) {
     const relative = module.slice(manifest.root.length);
     if (manifest.modules.includes(relative)) return new URL(relative, appRoot).href;
@@ -89,7 +97,7 @@ export async function serve(api: string): Promise<void> {
     const id = next.headers.get("Lambda-Runtime-Aws-Request-Id") ?? "";
     const text = await next.text();
     try {
-      const payload = fromWireJson(text) as TaskPayload;
+      const payload = fromWireJson(text) as TaskPayload | OrchestratorPayload;
       const result = await runPayload(payload, {
         resolveModule: (module) => resolveArtifactModule(module, manifest, appRoot),
       });
@@ -131,7 +139,10 @@ async function post(url: string, body: unknown, type: string): Promise<void> {
   await response.body?.cancel();
 }
 
-if (import.meta.main) {
+if (import.meta.main && Deno.args.includes("--payload")) {
+  // No top-level await here: the task's module may import this one's graph.
+  runOnce(Deno.args).then((code) => Deno.exit(code));
+} else if (import.meta.main) {
   suppressRuns(); // importing a task's module must not start its pipeline
   registerStore(
     "s3",

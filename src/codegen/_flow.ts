@@ -2,14 +2,18 @@
 // Prefect and Dagster generators: each DAG node with how it is reached, its
 // retries and timeout, its condition, and whether it maps over a runtime list.
 //
-// Every orchestrator sends the same Glacier task payload (executors/runner.ts
-// TaskPayload: version, pipeline, runId, nodeId, task, module, attempt, args)
-// plus two fields for remote runs: `output`, the staging URI the runner writes
-// the task's encoded output to, and `outputLimitBytes`, the size past which
-// the runner returns `{ "$ref": output }` instead of the value. Arguments are
-// references to upstream outputs in staging: `{ "$ref": "<uri>" }` for one
-// output, `{ "$refs": "<prefix>" }` for the outputs of a mapped node, and
-// `{ "value": item }` for the item of a mapped call.
+// Every orchestrator sends the same Glacier orchestrator payload
+// (executors/_replay.ts OrchestratorPayload: version, pipeline, runId,
+// nodeId, task, module, source (the module exporting the pipeline), attempt,
+// params, staging, output, outputLimitBytes, item). The runner replays the pipeline function with `params` to rebuild
+// the call's arguments (literals and buckets from the user's code), reads
+// upstream outputs from `<staging><key>.out` (a mapped node's from
+// `<staging><key>/<index>.out`), writes its output to `<staging><output>`
+// and returns the value when it fits `outputLimitBytes`, else
+// `{ "$ref": <uri> }`. `args` lists the upstream outputs the call reads
+// (`{ "$ref": "<key>.out" }`, `{ "$refs": "<key>/" }`), for people reading
+// the definitions; the replay finds them itself. A mapped call's `item` is
+// `{ "value", "index" }`.
 import type { DAGNode } from "../dag.ts";
 import { GlacierError } from "../errors.ts";
 import { type ExecutorModel, ident, type InfraModel } from "./_model.ts";
@@ -59,7 +63,7 @@ function listOr(items: string[]): string {
 }
 
 /** The Glacier payload schema version (executors/runner.ts PAYLOAD_VERSION). */
-export const PAYLOAD_VERSION = 1;
+export const PAYLOAD_VERSION = 2;
 /** Step Functions' payload cap; outputs past it travel as staging references. */
 export const OUTPUT_LIMIT_BYTES = 262_144;
 

@@ -60,12 +60,13 @@ export function pythonHeader(model: InfraModel, what: string, flow: readonly Flo
 /** Constants and the payload builder every Python output starts with. */
 export function payloadHelpers(model: InfraModel): string {
   return `PIPELINE = ${pyStr(model.pipeline)}
+SOURCE = ${pyStr(model.source)}
 STAGING = ${pyStr(runsPrefix(model))}
 OUTPUT_LIMIT_BYTES = ${OUTPUT_LIMIT_BYTES}
 
 
-def glacier_payload(node_id, task, module, run_id, attempt, args, output, item=None):
-    """Glacier's task payload (executors/runner.ts TaskPayload) for one call."""
+def glacier_payload(node_id, task, module, run_id, attempt, args, output, item=None, params=None):
+    """Glacier's orchestrator payload (executors/_replay.ts) for one call; the runner replays the pipeline with params."""
     payload = {
         "version": ${PAYLOAD_VERSION},
         "pipeline": PIPELINE,
@@ -73,8 +74,10 @@ def glacier_payload(node_id, task, module, run_id, attempt, args, output, item=N
         "nodeId": node_id,
         "task": task,
         "module": module,
+        "source": SOURCE,
         "attempt": attempt,
         "args": args,
+        "params": params or {},
         "staging": f"{STAGING}{run_id}/",
         "output": output,
         "outputLimitBytes": OUTPUT_LIMIT_BYTES,

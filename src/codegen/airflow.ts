@@ -54,11 +54,16 @@ export function airflowDag(model: InfraModel, flow: readonly FlowNode[], schedul
   out.push("", payloadHelpers(model), "", "");
   out.push(`RUN_ID = "{{ run_id }}"
 ATTEMPT = "{{ ti.try_number }}"
+PARAMS = "{{ dag_run.conf | tojson }}"
 
 
 def templated(payload):
-    """The payload as JSON for a templated field; Airflow renders the run id and the attempt number."""
-    return json.dumps(payload).replace('"{{ ti.try_number }}"', "{{ ti.try_number }}")`);
+    """The payload as JSON for a templated field; Airflow renders the run id, the attempt number and the run's conf (params)."""
+    return (
+        json.dumps(payload)
+        .replace('"{{ ti.try_number }}"', "{{ ti.try_number }}")
+        .replace('"{{ dag_run.conf | tojson }}"', "{{ dag_run.conf | tojson }}")
+    )`);
   if (vias.has("local")) {
     out.push(
       "",
@@ -183,10 +188,12 @@ def templated(payload):
         `    @task(task_id=${pyStr(`${n.name}__items`)})`,
         `    def ${n.key}__items(listing):`,
         `        """One ${field} per item of ${source.node.id}'s output."""`,
-        '        run_id = get_current_context()["run_id"]',
+        "        context = get_current_context()",
+        '        run_id = context["run_id"]',
+        '        params = context["dag_run"].conf or {}',
         "        calls = []",
         `        for index, value in enumerate(glacier_items(listing, run_id, ${pyStr(source.key)})):`,
-        `            payload = glacier_payload(${site}, run_id, ATTEMPT, ${args}, f"${n.key}/{index}.out", {"value": value, "index": index})`,
+        `            payload = glacier_payload(${site}, run_id, ATTEMPT, ${args}, f"${n.key}/{index}.out", {"value": value, "index": index}, params)`,
         `            calls.append(${value})`,
         "        return calls",
         "",
@@ -201,7 +208,10 @@ def templated(payload):
       `    ${v(n)} = ${operator[n.via]}(`,
       `        task_id=${pyStr(n.name)},`,
       ...[
-        ...operatorArgs(n, `glacier_payload(${site}, RUN_ID, ATTEMPT, ${args}, ${pyStr(`${n.key}.out`)})`),
+        ...operatorArgs(
+          n,
+          `glacier_payload(${site}, RUN_ID, ATTEMPT, ${args}, ${pyStr(`${n.key}.out`)}, params=PARAMS)`,
+        ),
         ...common(n),
       ].map((a) => `        ${a},`),
       "    )",

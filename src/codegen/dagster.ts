@@ -81,9 +81,7 @@ export function dagsterDefinitions(model: InfraModel, flow: readonly FlowNode[],
       ...(n.timeoutMs !== undefined
         ? [`tags={"dagster/max_runtime": ${Math.ceil(n.timeoutMs / 1000)}}`]
         : []),
-      ...(n.condition
-        ? ['config_schema={"params": Field(Permissive(), is_required=False, default_value={})}']
-        : []),
+      'config_schema={"params": Field(Permissive(), is_required=False, default_value={})}',
     ];
     // Nothing inputs order the ops but are not parameters.
     const params = n.node.inputs.flatMap((i) =>
@@ -107,7 +105,9 @@ export function dagsterDefinitions(model: InfraModel, flow: readonly FlowNode[],
     out.push(
       `    payload = glacier_payload(${callSite(model, n)}, context.run_id, context.retry_number + 1, ${
         py(argsOf(n, byId), "    ")
-      }, ${n.mapOver ? `f"${n.key}/{item['index']}.out", item` : pyStr(`${n.key}.out`)})`,
+      }, ${
+        n.mapOver ? `f"${n.key}/{item['index']}.out", item` : pyStr(`${n.key}.out`)
+      }, params=context.op_config["params"])`,
     );
     if (sources.has(n.node.id)) {
       out.push(

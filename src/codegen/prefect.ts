@@ -61,11 +61,11 @@ export function prefectFlow(model: InfraModel, flow: readonly FlowNode[], schedu
       "",
       "",
       `@task(${options.join(", ")})`,
-      `def ${fn(n)}(run_id${n.mapOver ? ", item" : ""}):`,
+      `def ${fn(n)}(run_id, params${n.mapOver ? ", item" : ""}):`,
       `    """Runs node ${n.node.id} (task ${n.node.task.name}) on ${n.executor.resource.name} (${n.executor.resource.service})."""`,
       `    payload = glacier_payload(${callSite(model, n)}, run_id, task_run.run_count, ${
         py(argsOf(n, byId), "    ")
-      }, ${n.mapOver ? `f"${n.key}/{item['index']}.out", item` : pyStr(`${n.key}.out`)})`,
+      }, ${n.mapOver ? `f"${n.key}/{item['index']}.out", item` : pyStr(`${n.key}.out`)}, params=params)`,
       `    return ${executorCall(model, n)}`,
     );
   }
@@ -92,9 +92,9 @@ export function prefectFlow(model: InfraModel, flow: readonly FlowNode[], schedu
         }))`,
         "    ]",
       );
-      call = `${fn(n)}.map(unmapped(run_id), ${n.key}_items, ${waits})`;
+      call = `${fn(n)}.map(unmapped(run_id), unmapped(params), ${n.key}_items, ${waits})`;
     } else {
-      call = `${fn(n)}.submit(run_id, ${waits})`;
+      call = `${fn(n)}.submit(run_id, params, ${waits})`;
     }
     out.push(
       n.condition

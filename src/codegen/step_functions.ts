@@ -115,8 +115,10 @@ export function stateMachine(model: InfraModel, flow: readonly FlowNode[]): Reco
       nodeId: n.node.id,
       task: n.node.task.name,
       module: payloadModule(model, n),
+      source: model.source,
       "attempt.$": "States.MathAdd($$.State.RetryCount, 1)",
       args,
+      "params.$": "$.params",
       ...(mapped
         ? {
           "item.$": "$.item",
@@ -263,6 +265,7 @@ export function stateMachine(model: InfraModel, flow: readonly FlowNode[]): Reco
             ItemSelector: {
               item: { "value.$": "$$.Map.Item.Value", "index.$": "$$.Map.Item.Index" },
               "runId.$": "$$.Execution.Name",
+              "params.$": "$.params",
               "staging.$": `States.Format('${staging}{}/', $$.Execution.Name)`,
             },
             ItemProcessor: {

@@ -22,21 +22,24 @@ from airflow.providers.amazon.aws.operators.lambda_function import LambdaInvokeF
 from airflow.providers.databricks.operators.databricks import DatabricksSubmitRunOperator
 
 PIPELINE = "ml_inference"
+SOURCE = "examples/ml_inference.ts"
 STAGING = "s3://glacier-staging/ml/runs/"
 OUTPUT_LIMIT_BYTES = 262144
 
 
-def glacier_payload(node_id, task, module, run_id, attempt, args, output, item=None):
-    """Glacier's task payload (executors/runner.ts TaskPayload) for one call."""
+def glacier_payload(node_id, task, module, run_id, attempt, args, output, item=None, params=None):
+    """Glacier's orchestrator payload (executors/_replay.ts) for one call; the runner replays the pipeline with params."""
     payload = {
-        "version": 1,
+        "version": 2,
         "pipeline": PIPELINE,
         "runId": run_id,
         "nodeId": node_id,
         "task": task,
         "module": module,
+        "source": SOURCE,
         "attempt": attempt,
         "args": args,
+        "params": params or {},
         "staging": f"{STAGING}{run_id}/",
         "output": output,
         "outputLimitBytes": OUTPUT_LIMIT_BYTES,
@@ -48,11 +51,16 @@ def glacier_payload(node_id, task, module, run_id, attempt, args, output, item=N
 
 RUN_ID = "{{ run_id }}"
 ATTEMPT = "{{ ti.try_number }}"
+PARAMS = "{{ dag_run.conf | tojson }}"
 
 
 def templated(payload):
-    """The payload as JSON for a templated field; Airflow renders the run id and the attempt number."""
-    return json.dumps(payload).replace('"{{ ti.try_number }}"', "{{ ti.try_number }}")
+    """The payload as JSON for a templated field; Airflow renders the run id, the attempt number and the run's conf (params)."""
+    return (
+        json.dumps(payload)
+        .replace('"{{ ti.try_number }}"', "{{ ti.try_number }}")
+        .replace('"{{ dag_run.conf | tojson }}"', "{{ dag_run.conf | tojson }}")
+    )
 
 
 def deno_command(payload_json):
@@ -78,12 +86,12 @@ with DAG(
 ) as dag:
     t_extract = BashOperator(
         task_id="extract",
-        bash_command=deno_command(templated(glacier_payload("extract", "extract", "examples/ml_inference.ts", RUN_ID, ATTEMPT, [], "extract.out"))),
+        bash_command=deno_command(templated(glacier_payload("extract", "extract", "examples/ml_inference.ts", RUN_ID, ATTEMPT, [], "extract.out", params=PARAMS))),
     )
     t_clean = LambdaInvokeFunctionOperator(
         task_id="clean",
         function_name="glacier-ml_inference-lambda",
-        payload=templated(glacier_payload("clean", "clean", "examples/ml_inference.ts", RUN_ID, ATTEMPT, [{"$ref": "extract.out"}], "clean.out")),
+        payload=templated(glacier_payload("clean", "clean", "examples/ml_inference.ts", RUN_ID, ATTEMPT, [{"$ref": "extract.out"}], "clean.out", params=PARAMS)),
         retries=2,
         retry_delay=timedelta(milliseconds=200),
         retry_exponential_backoff=True,
@@ -108,12 +116,12 @@ with DAG(
                     "timeout_seconds": 600,
                 },
             ],
-        }, glacier_payload("predict", "predict", "examples/ml_inference.ts", RUN_ID, ATTEMPT, [{"$ref": "clean.out"}], "predict.out")),
+        }, glacier_payload("predict", "predict", "examples/ml_inference.ts", RUN_ID, ATTEMPT, [{"$ref": "clean.out"}], "predict.out", params=PARAMS)),
         execution_timeout=timedelta(milliseconds=600000),
     )
     t_save = BashOperator(
         task_id="save",
-        bash_command=deno_command(templated(glacier_payload("save", "save", "examples/ml_inference.ts", RUN_ID, ATTEMPT, [{"$ref": "predict.out"}], "save.out"))),
+        bash_command=deno_command(templated(glacier_payload("save", "save", "examples/ml_inference.ts", RUN_ID, ATTEMPT, [{"$ref": "predict.out"}], "save.out", params=PARAMS))),
     )
 
     t_extract >> t_clean

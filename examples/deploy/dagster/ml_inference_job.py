@@ -35,21 +35,24 @@ from dagster import (
 )
 
 PIPELINE = "ml_inference"
+SOURCE = "examples/ml_inference.ts"
 STAGING = "s3://glacier-staging/ml/runs/"
 OUTPUT_LIMIT_BYTES = 262144
 
 
-def glacier_payload(node_id, task, module, run_id, attempt, args, output, item=None):
-    """Glacier's task payload (executors/runner.ts TaskPayload) for one call."""
+def glacier_payload(node_id, task, module, run_id, attempt, args, output, item=None, params=None):
+    """Glacier's orchestrator payload (executors/_replay.ts) for one call; the runner replays the pipeline with params."""
     payload = {
-        "version": 1,
+        "version": 2,
         "pipeline": PIPELINE,
         "runId": run_id,
         "nodeId": node_id,
         "task": task,
         "module": module,
+        "source": SOURCE,
         "attempt": attempt,
         "args": args,
+        "params": params or {},
         "staging": f"{STAGING}{run_id}/",
         "output": output,
         "outputLimitBytes": OUTPUT_LIMIT_BYTES,
@@ -126,10 +129,11 @@ def run_local(payload):
     name="extract",
     ins={},
     out=Out(Nothing),
+    config_schema={"params": Field(Permissive(), is_required=False, default_value={})},
 )
 def op_extract(context: OpExecutionContext):
     """Runs node extract (task extract) on local (local)."""
-    payload = glacier_payload("extract", "extract", "examples/ml_inference.ts", context.run_id, context.retry_number + 1, [], "extract.out")
+    payload = glacier_payload("extract", "extract", "examples/ml_inference.ts", context.run_id, context.retry_number + 1, [], "extract.out", params=context.op_config["params"])
     run_local(payload)
 
 
@@ -139,10 +143,11 @@ def op_extract(context: OpExecutionContext):
     out=Out(Nothing),
     retry_policy=RetryPolicy(max_retries=2, delay=0.2),
     tags={"dagster/max_runtime": 60},
+    config_schema={"params": Field(Permissive(), is_required=False, default_value={})},
 )
 def op_clean(context: OpExecutionContext):
     """Runs node clean (task clean) on lambda (lambda)."""
-    payload = glacier_payload("clean", "clean", "examples/ml_inference.ts", context.run_id, context.retry_number + 1, [{"$ref": "extract.out"}], "clean.out")
+    payload = glacier_payload("clean", "clean", "examples/ml_inference.ts", context.run_id, context.retry_number + 1, [{"$ref": "extract.out"}], "clean.out", params=context.op_config["params"])
     run_lambda("glacier-ml_inference-lambda", payload)
 
 
@@ -151,10 +156,11 @@ def op_clean(context: OpExecutionContext):
     ins={"after_clean": In(Nothing)},
     out=Out(Nothing),
     tags={"dagster/max_runtime": 600},
+    config_schema={"params": Field(Permissive(), is_required=False, default_value={})},
 )
 def op_predict(context: OpExecutionContext):
     """Runs node predict (task predict) on databricks (databricks)."""
-    payload = glacier_payload("predict", "predict", "examples/ml_inference.ts", context.run_id, context.retry_number + 1, [{"$ref": "clean.out"}], "predict.out")
+    payload = glacier_payload("predict", "predict", "examples/ml_inference.ts", context.run_id, context.retry_number + 1, [{"$ref": "clean.out"}], "predict.out", params=context.op_config["params"])
     run_databricks({
             "run_name": "glacier-ml_inference-databricks-predict",
             "tasks": [
@@ -179,10 +185,11 @@ def op_predict(context: OpExecutionContext):
     name="save",
     ins={"after_predict": In(Nothing)},
     out=Out(Nothing),
+    config_schema={"params": Field(Permissive(), is_required=False, default_value={})},
 )
 def op_save(context: OpExecutionContext):
     """Runs node save (task save) on local (local)."""
-    payload = glacier_payload("save", "save", "examples/ml_inference.ts", context.run_id, context.retry_number + 1, [{"$ref": "predict.out"}], "save.out")
+    payload = glacier_payload("save", "save", "examples/ml_inference.ts", context.run_id, context.retry_number + 1, [{"$ref": "predict.out"}], "save.out", params=context.op_config["params"])
     run_local(payload)
 
 

@@ -22,21 +22,24 @@ from prefect.futures import wait
 from prefect.runtime import flow_run, task_run
 
 PIPELINE = "ml_inference"
+SOURCE = "examples/ml_inference.ts"
 STAGING = "s3://glacier-staging/ml/runs/"
 OUTPUT_LIMIT_BYTES = 262144
 
 
-def glacier_payload(node_id, task, module, run_id, attempt, args, output, item=None):
-    """Glacier's task payload (executors/runner.ts TaskPayload) for one call."""
+def glacier_payload(node_id, task, module, run_id, attempt, args, output, item=None, params=None):
+    """Glacier's orchestrator payload (executors/_replay.ts) for one call; the runner replays the pipeline with params."""
     payload = {
-        "version": 1,
+        "version": 2,
         "pipeline": PIPELINE,
         "runId": run_id,
         "nodeId": node_id,
         "task": task,
         "module": module,
+        "source": SOURCE,
         "attempt": attempt,
         "args": args,
+        "params": params or {},
         "staging": f"{STAGING}{run_id}/",
         "output": output,
         "outputLimitBytes": OUTPUT_LIMIT_BYTES,
@@ -121,23 +124,23 @@ def deps(*futures):
 
 
 @task(name="extract")
-def task_extract(run_id):
+def task_extract(run_id, params):
     """Runs node extract (task extract) on local (local)."""
-    payload = glacier_payload("extract", "extract", "examples/ml_inference.ts", run_id, task_run.run_count, [], "extract.out")
+    payload = glacier_payload("extract", "extract", "examples/ml_inference.ts", run_id, task_run.run_count, [], "extract.out", params=params)
     return run_local(payload)
 
 
 @task(name="clean", retries=2, retry_delay_seconds=0.2, timeout_seconds=60)
-def task_clean(run_id):
+def task_clean(run_id, params):
     """Runs node clean (task clean) on lambda (lambda)."""
-    payload = glacier_payload("clean", "clean", "examples/ml_inference.ts", run_id, task_run.run_count, [{"$ref": "extract.out"}], "clean.out")
+    payload = glacier_payload("clean", "clean", "examples/ml_inference.ts", run_id, task_run.run_count, [{"$ref": "extract.out"}], "clean.out", params=params)
     return run_lambda("glacier-ml_inference-lambda", payload)
 
 
 @task(name="predict", timeout_seconds=600)
-def task_predict(run_id):
+def task_predict(run_id, params):
     """Runs node predict (task predict) on databricks (databricks)."""
-    payload = glacier_payload("predict", "predict", "examples/ml_inference.ts", run_id, task_run.run_count, [{"$ref": "clean.out"}], "predict.out")
+    payload = glacier_payload("predict", "predict", "examples/ml_inference.ts", run_id, task_run.run_count, [{"$ref": "clean.out"}], "predict.out", params=params)
     return run_databricks({
             "run_name": "glacier-ml_inference-databricks-predict",
             "tasks": [
@@ -159,9 +162,9 @@ def task_predict(run_id):
 
 
 @task(name="save")
-def task_save(run_id):
+def task_save(run_id, params):
     """Runs node save (task save) on local (local)."""
-    payload = glacier_payload("save", "save", "examples/ml_inference.ts", run_id, task_run.run_count, [{"$ref": "predict.out"}], "save.out")
+    payload = glacier_payload("save", "save", "examples/ml_inference.ts", run_id, task_run.run_count, [{"$ref": "predict.out"}], "save.out", params=params)
     return run_local(payload)
 
 
@@ -169,10 +172,10 @@ def task_save(run_id):
 def ml_inference_flow(params: dict | None = None):
     params = params or {}
     run_id = str(flow_run.id)
-    f_extract = task_extract.submit(run_id, wait_for=deps())
-    f_clean = task_clean.submit(run_id, wait_for=deps(f_extract))
-    f_predict = task_predict.submit(run_id, wait_for=deps(f_clean))
-    f_save = task_save.submit(run_id, wait_for=deps(f_predict))
+    f_extract = task_extract.submit(run_id, params, wait_for=deps())
+    f_clean = task_clean.submit(run_id, params, wait_for=deps(f_extract))
+    f_predict = task_predict.submit(run_id, params, wait_for=deps(f_clean))
+    f_save = task_save.submit(run_id, params, wait_for=deps(f_predict))
     wait(deps(f_extract, f_clean, f_predict, f_save))
 
 

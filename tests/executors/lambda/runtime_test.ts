@@ -77,6 +77,8 @@ Deno.test("resolveArtifactModule() maps a module to the artifact's copy, by buil
     resolveArtifactModule("file:///Users/me/project/src/etl.ts", manifest, app),
     `${app}src/etl.ts`,
   );
+  // Generated orchestrators send project-relative paths.
+  assert.equal(resolveArtifactModule("examples/etl.ts", manifest, app), `${app}examples/etl.ts`);
   assert.throws(
     () => resolveArtifactModule("file:///x/other.ts", manifest, app),
     (e: GlacierError) => e.code === "USER:MODULE_NOT_IN_ARTIFACT" && /glacier build/.test(e.message),

@@ -127,7 +127,10 @@ Deno.test("deploy prefect and dagster: the cron schedule, retries, mapping and t
   const prefect = (await patterns.deploy({ orchestrator: "prefect" })).files["aws_patterns_flow.py"];
   assert.match(prefect, /aws_patterns_flow\.serve\(name="aws_patterns", cron="30 2 1 \* 1-5"\)/);
   assert.match(prefect, /@task\(name="sizeOf", retries=2, retry_delay_seconds=1, timeout_seconds=30\)/);
-  assert.match(prefect, /task_sizeof\.map\(unmapped\(run_id\), sizeof_items, wait_for=deps\(f_listfiles\)\)/);
+  assert.match(
+    prefect,
+    /task_sizeof\.map\(unmapped\(run_id\), unmapped\(params\), sizeof_items, wait_for=deps\(f_listfiles\)\)/,
+  );
   const dagster =
     (await patterns.deploy({ orchestrator: "dagster", schedule: "0 6 * * *" })).files["aws_patterns_job.py"];
   assert.match(dagster, /cron_schedule="0 6 \* \* \*",\n\s+execution_timezone="UTC",/);

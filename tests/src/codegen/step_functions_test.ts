@@ -62,12 +62,14 @@ Deno.test("deploy step_functions for ml_inference: Lambda invoke with the Glacie
   assert.equal(clean.Resource, "arn:aws:states:::lambda:invoke");
   assert.equal(clean.Parameters.FunctionName, "glacier-ml_inference-lambda");
   assert.deepEqual(clean.Parameters.Payload, {
-    version: 1,
+    version: 2,
     pipeline: "ml_inference",
     "runId.$": "$$.Execution.Name",
+    "params.$": "$.params",
     nodeId: "clean",
     task: "clean",
     module: "examples/ml_inference.ts",
+    source: "examples/ml_inference.ts",
     "attempt.$": "States.MathAdd($$.State.RetryCount, 1)",
     args: [{ $ref: "extract.out" }],
     "staging.$": "States.Format('s3://glacier-staging/ml/runs/{}/', $$.Execution.Name)",
