@@ -42,3 +42,6 @@ const path = fileURLToPath(new URL("./RESULTS.md", import.meta.url));
 await Deno.writeTextFile(`${path}.tmp`, text);
 await Deno.rename(`${path}.tmp`, path);
 console.log(text);
+// The AWS SDK clients keep pooled keep-alive connections to the (stopped)
+// servers until their idle timeout; the report is written, so end now.
+Deno.exit(0);
