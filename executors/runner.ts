@@ -30,6 +30,7 @@ import { parseArgs } from "node:util";
 import { registerStore } from "../src/resources/object_store.ts";
 import { suppressRuns } from "../src/run/_guard.ts";
 import type { AwsConfig } from "../src/config.ts";
+import type { TaskInvocation } from "../src/run/executor.ts";
 import { isOrchestratorPayload, type OrchestratorPayload, runOrchestratorPayload } from "./_replay.ts";
 import { fromWireJson, toWireJson } from "./_wire.ts";
 import { Bucket } from "../src/resources/storage.ts";
@@ -67,6 +68,31 @@ export interface TaskPayload {
   readonly args: unknown;
   /** Where the output goes; absent means inline, whatever its size. @default {undefined} */
   readonly output?: OutputTarget;
+}
+
+/**
+ * The payload of one attempt of a call, as every executor sends it.
+ *
+ * @param invocation The attempt.
+ * @param args The encoded arguments (inline, or staged references).
+ * @param module The module URL as the executor's side sees it.
+ * @returns The payload, without an output target.
+ */
+export function payloadFor(
+  invocation: TaskInvocation,
+  args: unknown,
+  module: string = invocation.task.module,
+): TaskPayload {
+  return {
+    version: PAYLOAD_VERSION,
+    pipeline: invocation.pipeline,
+    runId: invocation.runId,
+    nodeId: invocation.nodeId,
+    task: invocation.task.name,
+    module,
+    attempt: invocation.attempt,
+    args,
+  };
 }
 
 /** Options for {@linkcode runPayload}. */

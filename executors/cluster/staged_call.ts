@@ -13,7 +13,7 @@ import { Bucket } from "../../src/resources/storage.ts";
 import type { TaskInvocation } from "../../src/run/executor.ts";
 import { stageValue, Staging } from "../../src/run/staging.ts";
 import { fromWireJson, toWireJson } from "../_wire.ts";
-import { PAYLOAD_VERSION, type TaskPayload } from "../runner.ts";
+import { payloadFor, type TaskPayload } from "../runner.ts";
 
 /** Tables above this many encoded bytes go to their own staged object. */
 export const CLUSTER_INLINE_CAP: number = 4 * 1024 * 1024;
@@ -110,14 +110,7 @@ export async function stageCall(
     staging,
   );
   const payload: TaskPayload = {
-    version: PAYLOAD_VERSION,
-    pipeline,
-    runId: invocation.runId,
-    nodeId,
-    task: task.name,
-    module: task.module,
-    attempt,
-    args,
+    ...payloadFor(invocation, args),
     output: { cap: CLUSTER_INLINE_CAP, staging: { uri: location.uri, config } },
   };
   const root = staging.root;

@@ -37,7 +37,7 @@ import type { Executor, TaskInvocation } from "../../src/run/executor.ts";
 import type { RemoteExecutorOptions } from "../../src/run/remote_executors.ts";
 import { stageValue, Staging } from "../../src/run/staging.ts";
 import { fromWireJson, toWireJson } from "../_wire.ts";
-import { PAYLOAD_VERSION, type TaskPayload } from "../runner.ts";
+import { payloadFor, type TaskPayload } from "../runner.ts";
 
 /** Lambda's cap on a synchronous request and response payload, in bytes. */
 export const LAMBDA_PAYLOAD_CAP: number = 6 * 1024 * 1024;
@@ -156,14 +156,7 @@ export class LambdaExecutor implements Executor {
       throw fail(errorMessage(error), (error as GlacierError).code ?? "SYSTEM:STAGING", false, error);
     });
     const payload: TaskPayload = {
-      version: PAYLOAD_VERSION,
-      pipeline,
-      runId: invocation.runId,
-      nodeId,
-      task: task.name,
-      module: task.module,
-      attempt,
-      args,
+      ...payloadFor(invocation, args),
       output: {
         cap: LAMBDA_PAYLOAD_CAP,
         ...(staging ? { staging: { uri: this.#stagingUri()!, config: this.#providerData() } } : {}),

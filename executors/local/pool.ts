@@ -20,7 +20,7 @@ import {
 } from "../../src/data/payload.ts";
 import type { Executor, TaskInvocation } from "../../src/run/executor.ts";
 import type { Task, TaskPermissions } from "../../src/task.ts";
-import { PAYLOAD_VERSION, type TaskPayload } from "../runner.ts";
+import { payloadFor } from "../runner.ts";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { projectRoot } from "../_project.ts";
 
@@ -95,7 +95,7 @@ export class WorkerPool implements Executor {
    * @throws {GlacierError} When the worker dies (retryable) or the pool is closed.
    */
   async execute(invocation: TaskInvocation): Promise<unknown> {
-    const { task, nodeId, pipeline } = invocation;
+    const { task } = invocation;
     assertArgsCrossable(invocation);
     if (this.#closed) {
       throw new GlacierError("SYSTEM:POOL_CLOSED", "The worker pool is closed: start a new run");
@@ -112,16 +112,7 @@ export class WorkerPool implements Executor {
       this.#release(slot, keyOf(permissions));
       throw error;
     }
-    const payload: TaskPayload = {
-      version: PAYLOAD_VERSION,
-      pipeline,
-      runId: invocation.runId,
-      nodeId,
-      task: task.name,
-      module: task.module,
-      attempt: invocation.attempt,
-      args: encoded.value,
-    };
+    const payload = payloadFor(invocation, encoded.value);
     return await new Promise((resolve, reject) => {
       const onAbort = () => this.#kill(slot, invocation.signal.reason);
       const done = () => invocation.signal.removeEventListener("abort", onAbort);

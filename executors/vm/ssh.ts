@@ -13,7 +13,7 @@ import type { VMConfigBase } from "../../src/config.ts";
 import { assertArgsCrossable, decodeValue, encodeValue } from "../../src/data/payload.ts";
 import { GlacierError, TaskError } from "../../src/errors.ts";
 import type { Executor, TaskInvocation } from "../../src/run/executor.ts";
-import { PAYLOAD_VERSION, type TaskPayload } from "../runner.ts";
+import { payloadFor } from "../runner.ts";
 import { projectRoot } from "../_project.ts";
 import { unframe } from "./_frame.ts";
 
@@ -58,16 +58,11 @@ export class SshExecutor implements Executor {
       );
     }
     assertArgsCrossable(invocation);
-    const payload: TaskPayload = {
-      version: PAYLOAD_VERSION,
-      pipeline,
-      runId: invocation.runId,
-      nodeId,
-      task: task.name,
-      module: this.#remoteUrl(task.module),
-      attempt: invocation.attempt,
-      args: encodeValue(invocation.args, "ipc").value,
-    };
+    const payload = payloadFor(
+      invocation,
+      encodeValue(invocation.args, "ipc").value,
+      this.#remoteUrl(task.module),
+    );
     const target = `${config.user}@${config.host}`;
     const child = new Deno.Command("ssh", {
       args: [...this.#sshOptions(), target, this.#remoteCommand(task.options.timeout)],
