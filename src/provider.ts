@@ -203,10 +203,16 @@ export class Provider {
   }
 }
 
-const SCHEMES: Record<Cloud, string> = { local: "file", aws: "s3", gcp: "gs", azure: "az" };
+/** The URI scheme of each cloud's storage. */
+export const STORAGE_SCHEMES: Readonly<Record<Cloud, string>> = {
+  local: "file",
+  aws: "s3",
+  gcp: "gs",
+  azure: "az",
+};
 
 function location(config: ProviderConfig): BucketLocation {
-  return bucketLocation(SCHEMES[config.cloud], config);
+  return bucketLocation(STORAGE_SCHEMES[config.cloud], config);
 }
 
 function describe(value: unknown): string {

@@ -19,7 +19,8 @@
  * @module
  */
 import type { DatabricksConfig } from "../../src/config.ts";
-import { errorMessage, type GlacierError, TaskError } from "../../src/errors.ts";
+import { errorMessage, type GlacierError, type TaskError } from "../../src/errors.ts";
+import { failFor, providerData } from "../_remote.ts";
 import type { Executor, TaskInvocation } from "../../src/run/executor.ts";
 import type { RemoteExecutorOptions } from "../../src/run/remote_executors.ts";
 import { pollDelays, sleep } from "../cluster/backoff.ts";
@@ -90,7 +91,7 @@ export class DatabricksExecutor implements Executor {
    * @throws {TaskError} When the task throws on the cluster (remote message and stack carried), the run fails, times out or is cancelled, or the workspace is unreachable.
    */
   async execute(invocation: TaskInvocation): Promise<unknown> {
-    const fail = this.#fail(invocation);
+    const fail = failFor(invocation);
     const staging = this.#options.staging;
     const stagingUri = (this.#options.provider as { stagingBucket?: string } | undefined)?.stagingBucket;
     if (this.host === "" || !this.#token || !staging || !stagingUri) {
@@ -106,7 +107,10 @@ export class DatabricksExecutor implements Executor {
     }
     let call: StagedCall;
     try {
-      call = await stageCall(invocation, staging, { uri: stagingUri, config: this.#providerData() });
+      call = await stageCall(invocation, staging, {
+        uri: stagingUri,
+        config: providerData(this.#options.provider),
+      });
     } catch (error) {
       if (error instanceof TypeError) throw error;
       const e = error as GlacierError;
@@ -334,17 +338,6 @@ export class DatabricksExecutor implements Executor {
       retryable ? "SYSTEM:DATABRICKS_SERVICE" : "USER:DATABRICKS_REQUEST",
       retryable,
     );
-  }
-
-  #fail(invocation: TaskInvocation) {
-    const { pipeline, task, nodeId, attempt } = invocation;
-    return (detail: string, code: string, retryable = false, cause?: unknown): TaskError =>
-      new TaskError(detail, { pipeline, task: task.name, nodeId, attempt, code, retryable, cause });
-  }
-
-  // The provider config as plain data for the launcher: never credentials.
-  #providerData(): unknown {
-    return JSON.parse(JSON.stringify(this.#options.provider ?? {}));
   }
 }
 

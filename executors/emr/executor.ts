@@ -22,7 +22,8 @@ import {
   type Step,
 } from "@aws-sdk/client-emr";
 import type { AwsConfig, EMRConfig } from "../../src/config.ts";
-import { errorMessage, type GlacierError, TaskError } from "../../src/errors.ts";
+import { errorMessage, type GlacierError, type TaskError } from "../../src/errors.ts";
+import { failFor, providerData } from "../_remote.ts";
 import type { Executor, TaskInvocation } from "../../src/run/executor.ts";
 import type { RemoteExecutorOptions } from "../../src/run/remote_executors.ts";
 import { pollDelays, sleep } from "../cluster/backoff.ts";
@@ -98,7 +99,7 @@ export class EmrExecutor implements Executor {
    * @throws {TaskError} When the task throws on the cluster (remote message and stack carried), the step fails or is cancelled, or EMR is unreachable.
    */
   async execute(invocation: TaskInvocation): Promise<unknown> {
-    const fail = this.#fail(invocation);
+    const fail = failFor(invocation);
     const staging = this.#options.staging;
     const stagingUri = (this.#options.provider as { stagingBucket?: string } | undefined)?.stagingBucket;
     if (!staging || !stagingUri) {
@@ -109,7 +110,10 @@ export class EmrExecutor implements Executor {
     }
     let call: StagedCall;
     try {
-      call = await stageCall(invocation, staging, { uri: stagingUri, config: this.#providerData() });
+      call = await stageCall(invocation, staging, {
+        uri: stagingUri,
+        config: providerData(this.#options.provider),
+      });
     } catch (error) {
       if (error instanceof TypeError) throw error;
       const e = error as GlacierError;
@@ -278,16 +282,6 @@ export class EmrExecutor implements Executor {
         error,
       );
     }
-  }
-
-  #fail(invocation: TaskInvocation) {
-    const { pipeline, task, nodeId, attempt } = invocation;
-    return (detail: string, code: string, retryable = false, cause?: unknown): TaskError =>
-      new TaskError(detail, { pipeline, task: task.name, nodeId, attempt, code, retryable, cause });
-  }
-
-  #providerData(): unknown {
-    return JSON.parse(JSON.stringify(this.#options.provider ?? {}));
   }
 }
 

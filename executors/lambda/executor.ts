@@ -31,8 +31,9 @@ import {
 import { resolve } from "node:path";
 import type { AwsConfig, LambdaConfig } from "../../src/config.ts";
 import { artifactPath, functionName } from "../../src/codegen/naming.ts";
-import { assertCrossable, decodeValue, encodeValue } from "../../src/data/payload.ts";
-import { errorMessage, GlacierError, TaskError } from "../../src/errors.ts";
+import { assertArgsCrossable, decodeValue, encodeValue } from "../../src/data/payload.ts";
+import { errorMessage, GlacierError, type TaskError } from "../../src/errors.ts";
+import { failFor, providerData } from "../_remote.ts";
 import type { Executor, TaskInvocation } from "../../src/run/executor.ts";
 import type { RemoteExecutorOptions } from "../../src/run/remote_executors.ts";
 import { stageValue, Staging } from "../../src/run/staging.ts";
@@ -125,19 +126,13 @@ export class LambdaExecutor implements Executor {
    *
    * @param invocation The call.
    * @returns The task's value.
-   * @throws {TypeError} When an argument cannot cross to Lambda (before anything is sent).
+   * @throws {TaskError} `USER:NOT_CROSSABLE` when an argument cannot cross to Lambda (before anything is sent).
    * @throws {TaskError} When the deployed code is missing or out of date, the task throws on Lambda, Lambda throttles or fails, or the endpoint is unreachable.
    */
   async execute(invocation: TaskInvocation): Promise<unknown> {
-    const { task, nodeId, pipeline, attempt } = invocation;
-    invocation.args.forEach((arg, i) =>
-      assertCrossable(
-        arg,
-        `argument ${i + 1} of task "${task.name}" (call ${nodeId}) in pipeline "${pipeline}"`,
-      )
-    );
-    const fail = (detail: string, code: string, retryable: boolean, cause?: unknown) =>
-      new TaskError(detail, { pipeline, task: task.name, nodeId, attempt, code, retryable, cause });
+    const { nodeId, attempt } = invocation;
+    assertArgsCrossable(invocation);
+    const fail = failFor(invocation);
     try {
       await (this.#codeChecked ??= this.#checkCode().catch((error) => {
         this.#codeChecked = undefined; // a transient failure must not poison the run
@@ -159,7 +154,9 @@ export class LambdaExecutor implements Executor {
       ...payloadFor(invocation, args),
       output: {
         cap: LAMBDA_PAYLOAD_CAP,
-        ...(staging ? { staging: { uri: this.#stagingUri()!, config: this.#providerData() } } : {}),
+        ...(staging
+          ? { staging: { uri: this.#stagingUri()!, config: providerData(this.#options.provider) } }
+          : {}),
       },
     };
     const body = new TextEncoder().encode(toWireJson(payload));
@@ -208,9 +205,6 @@ export class LambdaExecutor implements Executor {
 
   // The provider config as plain data for the runner (region, endpoint,
   // staging location: never credentials, which the function's role gives).
-  #providerData(): unknown {
-    return JSON.parse(JSON.stringify(this.#options.provider ?? {}));
-  }
 
   async #acquire(): Promise<void> {
     if (this.#inFlight < this.#limit) {

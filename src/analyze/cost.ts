@@ -10,6 +10,7 @@
 import type { DAGNode, PipelineDAG } from "../dag.ts";
 import type { TaskEstimate } from "../task.ts";
 import { runsPerMonth as cronRunsPerMonth } from "../schedule.ts";
+import { serviceCloud } from "../config.ts";
 import type { PastRun } from "./_history.ts";
 import { PRICES } from "./pricing.ts";
 
@@ -88,17 +89,6 @@ const ORCHESTRATOR = {
   azure: "Azure Logic Apps",
 } as const;
 
-const CLOUD_OF: Record<string, "aws" | "gcp" | "azure"> = {
-  lambda: "aws",
-  ec2: "aws",
-  emr: "aws",
-  "cloud-function": "gcp",
-  "compute-engine": "gcp",
-  dataproc: "gcp",
-  "azure-function": "azure",
-  "azure-vm": "azure",
-};
-
 /**
  * Estimates what a pipeline costs.
  *
@@ -168,7 +158,7 @@ export function estimateCost(
     const c = r.config as Record<string, unknown>;
     const calls = sum(nodes, (n) => byId.get(n.id)!.calls);
     const seconds = sum(nodes, (n) => (byId.get(n.id)!.calls * byId.get(n.id)!.durationMs) / 1000);
-    const cloud = CLOUD_OF[r.service];
+    const cloud = serviceCloud(r.service);
     if (cloud) clouds.add(cloud);
     if (r.kind !== "local") orchestrated += calls;
     switch (r.service) {

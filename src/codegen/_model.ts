@@ -4,7 +4,9 @@
 // the deploy outputs) describe exactly the same resources.
 import type { PipelineAnalysis } from "../analyze/analysis.ts";
 import type { DAGNode, ResourceInfo } from "../dag.ts";
+import { serviceCloud } from "../config.ts";
 import { GlacierError } from "../errors.ts";
+import { STORAGE_SCHEMES } from "../provider.ts";
 import type { TaskPermissions } from "../task.ts";
 import { artifactPath, functionName } from "./naming.ts";
 import type { CloudConfig } from "./_target.ts";
@@ -15,17 +17,6 @@ export const GLACIER_VERSION = "0.1.0";
 /** A cloud generators can target. */
 export type TargetCloud = "aws" | "gcp" | "azure";
 
-const SERVICE_CLOUD: Record<string, TargetCloud> = {
-  lambda: "aws",
-  ec2: "aws",
-  emr: "aws",
-  "cloud-function": "gcp",
-  "compute-engine": "gcp",
-  dataproc: "gcp",
-  "azure-function": "azure",
-  "azure-vm": "azure",
-};
-const SCHEME: Record<TargetCloud, string> = { aws: "s3", gcp: "gs", azure: "az" };
 /** Display names of the clouds. */
 export const CLOUD_LABEL: Record<TargetCloud, string> = { aws: "AWS", gcp: "GCP", azure: "Azure" };
 
@@ -185,11 +176,6 @@ function sortGrants(grants: Grant[]): Grant[] {
   return [...unique.keys()].sort().map((k) => unique.get(k)!);
 }
 
-/** The cloud of a service, or undefined for services of any cloud (local, databricks, spark). */
-export function serviceCloud(service: string): TargetCloud | undefined {
-  return SERVICE_CLOUD[service];
-}
-
 /**
  * Builds the model, refusing pipelines that do not fit one cloud.
  */
@@ -231,7 +217,7 @@ export function buildModel(input: ModelInput): InfraModel {
   }
   const config = cloudProviders.find((c) => c.cloud === cloud);
   const target = targetOf(cloud, config);
-  const scheme = SCHEME[cloud];
+  const scheme = STORAGE_SCHEMES[cloud];
 
   const byExecutor = new Map<string, TaskUse[]>();
   for (const node of dag.nodes) {
