@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { errorMessage, TaskError } from "../errors.ts";
+import { errorMessage, GlacierError, TaskError } from "../errors.ts";
 import type { Task } from "../task.ts";
 
 /** Where an attempt runs, for error messages. */
@@ -100,9 +100,14 @@ async function attemptOnce(
   }
 }
 
-/** Wraps any thrown value as the TaskError of this attempt, keeping an existing one. */
+/**
+ * Wraps any thrown value as the TaskError of this attempt, keeping an
+ * existing one, and the code of a GlacierError (such as `SYSTEM:SSH_CONNECT`)
+ * so callers can tell an unreachable executor from a task that threw.
+ */
 export function toTaskError(scope: AttemptScope, attempt: number, error: unknown): TaskError {
   if (error instanceof TaskError) return error;
+  const code = error instanceof GlacierError ? error.code : undefined;
   return new TaskError(errorMessage(error), {
     pipeline: scope.pipeline,
     task: scope.task.name,
@@ -110,5 +115,6 @@ export function toTaskError(scope: AttemptScope, attempt: number, error: unknown
     attempt,
     cause: error,
     retryable: true,
+    ...(code ? { code } : {}),
   });
 }

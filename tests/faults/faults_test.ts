@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type Figures, lambdaScenarios, scenarios, stopShared } from "./scenarios.ts";
+import { type Figures, lambdaScenarios, remoteScenarios, scenarios, stopShared } from "./scenarios.ts";
 
 function check(figures: Figures): void {
   assert.equal(figures.detected, true, `not detected: ${JSON.stringify(figures)}`);
@@ -15,6 +15,22 @@ for (const [name, scenario] of Object.entries(scenarios)) {
     check(await scenario());
   });
 }
+
+Deno.test({
+  name: "fault: SSH and Databricks faults are detected, retried as configured, and lose nothing",
+  // The emulators' subprocesses and sshd's sessions are reaped in stopShared.
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn(t) {
+    try {
+      for (const [name, scenario] of Object.entries(remoteScenarios)) {
+        await t.step(name, async () => check(await scenario()));
+      }
+    } finally {
+      await stopShared();
+    }
+  },
+});
 
 Deno.test({
   name: "fault: Lambda faults are detected, retried as configured, and lose nothing",

@@ -1,11 +1,11 @@
 #!/usr/bin/env -S deno run -A
 // `deno task faults`: runs every fault scenario and writes tests/faults/RESULTS.md.
 import { fileURLToPath } from "node:url";
-import { type Figures, lambdaScenarios, scenarios, stopShared } from "./scenarios.ts";
+import { type Figures, lambdaScenarios, remoteScenarios, scenarios, stopShared } from "./scenarios.ts";
 
 const yes = (b: boolean) => (b ? "yes" : "**no**");
 const rows: string[] = [];
-for (const [name, scenario] of Object.entries({ ...scenarios, ...lambdaScenarios })) {
+for (const [name, scenario] of Object.entries({ ...scenarios, ...remoteScenarios, ...lambdaScenarios })) {
   console.error(`running: ${name}`);
   let f: Figures;
   try {
@@ -30,7 +30,8 @@ const text = [
     new Date().toISOString().slice(0, 10)
   }, ${navigator.hardwareConcurrency} cores. Each row`,
   "injects one fault into a real run (real workers, a real S3 server and a fault-injecting proxy in front of",
-  "it, the Lambda emulator running the real bootstrap) and records what happened.",
+  "it, the Lambda emulator running the real bootstrap, a real OpenSSH server, the Databricks Jobs API emulator",
+  "running the real cluster launcher) and records what happened.",
   "`tests/faults/faults_test.ts` asserts the same figures in `deno task test`.",
   "",
   "| scenario | fault | detected | attempts (as configured) | independent work finished | checkpoints kept | resume / retry completed | partial outputs | figures |",

@@ -19,6 +19,9 @@ import {
   waitForFile,
 } from "../executors/lambda/_cloud_fixture.ts";
 import { echo, lambdaFanOut, lambdaPipeline } from "../executors/lambda/fixtures/lambda_pipeline.ts";
+import { type Sshd, startSshd } from "../support/sshd.ts";
+import { startDatabricksEmulator } from "../support/databricks_emulator.ts";
+import { closeS3Stores } from "../../stores/s3.ts";
 
 /** What one fault did to a run. */
 export interface Figures {
@@ -265,10 +268,15 @@ function cloud(): Promise<CloudFixture> {
   })();
 }
 
-/** Stops what the Lambda rows started. */
+/** Stops what the Lambda, SSH and Databricks rows started. */
 export async function stopShared(): Promise<void> {
   if (shared) await (await shared).stop();
   shared = undefined;
+  if (sshServer) {
+    await (await sshServer).stop();
+    Deno.env.delete("GLACIER_TEST_SSH");
+  }
+  sshServer = undefined;
 }
 
 const cloudRun = { mode: "cloud", quiet: true } as const;
@@ -382,6 +390,155 @@ export const lambdaScenarios: Record<string, () => Promise<Figures>> = {
       };
     } finally {
       clearInterval(sampler);
+    }
+  },
+};
+
+// The SSH and Databricks rows: a real OpenSSH server per row, and one s3rver
+// and one Databricks Jobs API emulator (running the real cluster launcher)
+// for the Databricks row, all started and stopped here.
+const DATABRICKS_TOKEN = `dapi-faults-${crypto.randomUUID()}`;
+
+async function waitForCount(dir: string, prefix: string, n: number): Promise<void> {
+  for (;;) {
+    let count = 0;
+    for await (const entry of Deno.readDir(dir)) if (entry.name.startsWith(prefix)) count++;
+    if (count >= n) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+// One OpenSSH server for both SSH rows: the fixture reads its port at import.
+let sshServer: Promise<Sshd> | undefined;
+
+function sshd(): Promise<Sshd> {
+  return sshServer ??= startSshd().then((server) => {
+    Deno.env.set(
+      "GLACIER_TEST_SSH",
+      JSON.stringify({
+        host: server.host,
+        port: server.port,
+        user: server.user,
+        keyFile: server.keyFile,
+        knownHostsFile: server.knownHostsFile,
+        deno: Deno.execPath(),
+      }),
+    );
+    return server;
+  });
+}
+
+// Imported on first use, once GLACIER_TEST_SSH is set: the VM config is read at import.
+function remote() {
+  return import("../fixtures/fault_remote_tasks.ts");
+}
+
+export const remoteScenarios: Record<string, () => Promise<Figures>> = {
+  async "SSH connection drop"() {
+    const server = await sshd();
+    const { sshPipeline } = await remote();
+    const dir = await Deno.makeTempDir();
+    const run = sshPipeline.run({ ...cloudRun, params: { dir } });
+    await waitForCount(dir, "started-", 1);
+    const dropped = await server.dropSessions(); // the connection and its remote process die
+    await waitForCount(dir, "started-", 2); // the retry connected again
+    await Deno.writeTextFile(join(dir, "open"), "");
+    const value = await run.catch((e) => `failed: ${e.message}`);
+    const report = sshPipeline.lastRun!;
+    const gated = task(report, "gated")!;
+    return {
+      fault: "the SSH session (and the task under it) is killed while the task runs (retries: 1)",
+      detected: gated.attempts === 2 && dropped > 0,
+      attempts: `${gated.attempts} of 2 allowed`,
+      retriedAsConfigured: gated.attempts === 2,
+      independentFinished: task(report, "independent")?.status === "done",
+      checkpointsKept: true,
+      completed: value === "ran on the VM + independent done",
+      partialOutputs: await tempLeftovers(".glacier") + await tempLeftovers(dir),
+      notes: `${dropped} session processes killed; the retry opened a new connection; no resume needed`,
+    };
+  },
+
+  async "VM down and back"() {
+    const server = await sshd();
+    const { sshPipeline } = await remote();
+    const dir = await Deno.makeTempDir();
+    const started = performance.now();
+    const run = sshPipeline.run({ ...cloudRun, params: { dir } }).then(() => undefined, (e) => e);
+    await waitForCount(dir, "started-", 1);
+    await server.kill(); // the server and every session: the retry finds nothing listening
+    const error = await run as GlacierError | undefined;
+    const detectMs = performance.now() - started;
+    const first = sshPipeline.lastRun!;
+    await server.restart();
+    await Deno.writeTextFile(join(dir, "open"), "");
+    const value = await sshPipeline.run({ ...cloudRun, resume: true }).catch((e) => `failed: ${e.message}`);
+    const second = sshPipeline.lastRun!;
+    const gated = task(first, "gated")!;
+    return {
+      fault: "the VM's SSH server dies with the task's session, and comes back on the same port",
+      detected: error?.code === "SYSTEM:SSH_CONNECT" && error.message.includes(`${server.port}`),
+      attempts: `${gated.attempts} of 2 allowed`,
+      retriedAsConfigured: gated.attempts === 2,
+      independentFinished: task(first, "independent")?.status === "done",
+      checkpointsKept: task(second, "independent")?.ranOn === "checkpoint",
+      completed: value === "ran on the VM + independent done" && second.resumedFrom === first.runId,
+      partialOutputs: await tempLeftovers(".glacier") + await tempLeftovers(dir),
+      notes: `SYSTEM:SSH_CONNECT naming port ${server.port} after ${
+        Math.round(detectMs)
+      } ms; resume re-ran gated only`,
+    };
+  },
+
+  async "Databricks run failure"() {
+    const s3 = await startS3rver({ buckets: ["glacier-staging"] });
+    const restoreS3 = useS3rverEnv(s3.endpoint);
+    const emulator = await startDatabricksEmulator({ token: DATABRICKS_TOKEN });
+    const old = { host: Deno.env.get("DATABRICKS_HOST"), token: Deno.env.get("DATABRICKS_TOKEN") };
+    Deno.env.set("DATABRICKS_HOST", emulator.host);
+    Deno.env.set("DATABRICKS_TOKEN", DATABRICKS_TOKEN);
+    try {
+      const { databricksPipeline } = await remote();
+      const dir = await Deno.makeTempDir();
+      const started = performance.now();
+      const error = await databricksPipeline.run({ ...cloudRun, params: { dir, failures: 2 } }).then(
+        () => undefined,
+        (e) => e as TaskError,
+      );
+      const detectMs = performance.now() - started;
+      const first = databricksPipeline.lastRun!;
+      const value = await databricksPipeline.run({ ...cloudRun, resume: true }).catch((e) =>
+        `failed: ${e.message}`
+      );
+      const second = databricksPipeline.lastRun!;
+      const score = task(first, "scoreOnCluster")!;
+      const failedRuns = [...emulator.runs.values()].filter((r) => r.resultState === "FAILED").length;
+      const leaked = [JSON.stringify(first), JSON.stringify(second), error?.stack ?? ""].some((s) =>
+        s.includes(DATABRICKS_TOKEN)
+      );
+      return {
+        fault: "the task's Databricks run fails on the cluster twice (retries: 1), then succeeds",
+        detected: error instanceof TaskError && /model input has 3 NaN rows/.test(error.message) &&
+          /Remote stack/.test(error.stack ?? "") && failedRuns === 2 && !leaked,
+        attempts: `${score.attempts} of 2 allowed`,
+        retriedAsConfigured: score.attempts === 2,
+        independentFinished: task(first, "independent")?.status === "done",
+        checkpointsKept: task(second, "independent")?.ranOn === "checkpoint",
+        completed: value === "scored on the cluster + independent done" && second.resumedFrom === first.runId,
+        partialOutputs: await tempLeftovers(".glacier") + await tempLeftovers(dir),
+        notes: `${failedRuns} FAILED runs; remote RangeError with its stack after ${
+          Math.round(detectMs)
+        } ms; the token in no report or error`,
+      };
+    } finally {
+      old.host === undefined ? Deno.env.delete("DATABRICKS_HOST") : Deno.env.set("DATABRICKS_HOST", old.host);
+      old.token === undefined
+        ? Deno.env.delete("DATABRICKS_TOKEN")
+        : Deno.env.set("DATABRICKS_TOKEN", old.token);
+      await emulator.stop();
+      closeS3Stores();
+      restoreS3();
+      await s3.stop();
     }
   },
 };

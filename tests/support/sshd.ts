@@ -1,5 +1,7 @@
 // A real OpenSSH server for the VM executor tests: started on a free port on
-// 127.0.0.1 with a throwaway host key and user key, stopped after.
+// 127.0.0.1 with a throwaway host key and user key, stopped after. The fault
+// suite also drops its sessions, and takes it down and back up on the same
+// port with the same host key, as a rebooted VM.
 import { join } from "node:path";
 
 export interface Sshd {
@@ -9,7 +11,44 @@ export interface Sshd {
   keyFile: string;
   knownHostsFile: string;
   dir: string;
+  /** Kills every session (and what it runs) with SIGKILL; the server keeps listening. */
+  dropSessions(): Promise<number>;
+  /** Kills the server and every session, as a VM that went away. */
+  kill(): Promise<void>;
+  /** Starts the server again on the same port, with the same keys. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
+}
+
+// The processes below a pid, from /proc (sessions fork from the listener).
+async function descendants(root: number): Promise<number[]> {
+  const parents = new Map<number, number[]>();
+  for await (const entry of Deno.readDir("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    const stat = await Deno.readTextFile(`/proc/${entry.name}/stat`).catch(() => "");
+    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    if (!parents.has(ppid)) parents.set(ppid, []);
+    parents.get(ppid)!.push(Number(entry.name));
+  }
+  const found: number[] = [];
+  const walk = (pid: number) => {
+    for (const child of parents.get(pid) ?? []) {
+      found.push(child);
+      walk(child);
+    }
+  };
+  walk(root);
+  return found;
+}
+
+function killAll(pids: readonly number[]): void {
+  for (const pid of pids) {
+    try {
+      Deno.kill(pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
 }
 
 function freePort(): number {
@@ -55,23 +94,27 @@ export async function startSshd(): Promise<Sshd> {
     " ",
   );
   await Deno.writeTextFile(join(dir, "known_hosts"), `[127.0.0.1]:${port} ${hostKey}\n`);
-  const process = new Deno.Command("/usr/sbin/sshd", {
-    args: ["-D", "-e", "-f", join(dir, "sshd_config")],
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  for (let i = 0;; i++) {
-    try {
-      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-      break;
-    } catch (error) {
-      if (i > 100) {
-        process.kill();
-        throw new Error(`sshd did not start on ${port}: ${error}`);
+  const spawn = async (): Promise<Deno.ChildProcess> => {
+    const child = new Deno.Command("/usr/sbin/sshd", {
+      args: ["-D", "-e", "-f", join(dir, "sshd_config")],
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    for (let i = 0;; i++) {
+      try {
+        (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+        return child;
+      } catch (error) {
+        if (i > 100) {
+          child.kill();
+          throw new Error(`sshd did not start on ${port}: ${error}`);
+        }
+        await new Promise((r) => setTimeout(r, 50));
       }
-      await new Promise((r) => setTimeout(r, 50));
     }
-  }
+  };
+  let process = await spawn();
+  let running = true;
   const user = new TextDecoder().decode((await new Deno.Command("id", { args: ["-un"] }).output()).stdout)
     .trim();
   return {
@@ -81,14 +124,31 @@ export async function startSshd(): Promise<Sshd> {
     keyFile: join(dir, "user_key"),
     knownHostsFile: join(dir, "known_hosts"),
     dir,
+    async dropSessions() {
+      const sessions = await descendants(process.pid);
+      killAll(sessions);
+      return sessions.length;
+    },
+    async kill() {
+      if (!running) return;
+      killAll([...await descendants(process.pid), process.pid]);
+      await process.status;
+      running = false;
+    },
+    async restart() {
+      if (running) throw new Error(`sshd on ${port} is still running`);
+      process = await spawn();
+      running = true;
+    },
     async stop() {
+      if (!running) return;
       try {
         process.kill("SIGTERM");
       } catch {
         // already gone
       }
-      await process.stderr.cancel().catch(() => {});
       await process.status;
+      running = false;
     },
   };
 }
