@@ -143,6 +143,8 @@ export type {
   Resolved,
 } from "./src/trace/ref.ts";
 export type { RecordedCall } from "./src/trace/context.ts";
+export { SiteIds } from "./src/trace/site.ts";
+export type { CallSite, SitedNode } from "./src/trace/site.ts";
 
 export { KIND_COLORS, PipelineDAG } from "./src/dag.ts";
 export type { DAGNode, DAGNodeInit, DataLocation, ResourceInfo } from "./src/dag.ts";

@@ -35,6 +35,7 @@ import { resolveAll } from "./trace/call.ts";
 import { PipelineContext, type RecordedCall, withContext } from "./trace/context.ts";
 import { isRef, type Resolved } from "./trace/ref.ts";
 import { callsToDAG } from "./trace/to_dag.ts";
+import type { SiteIds } from "./trace/site.ts";
 import { Tracer } from "./trace/tracer.ts";
 
 /** The modes of {@linkcode Pipeline.run}. */
@@ -205,16 +206,17 @@ export class Pipeline<P = AnyParams, R = unknown> {
    * buckets from the pipeline's own code, refs where task outputs go).
    *
    * @param params The params for the pipeline function.
+   * @param siteIds When given, calls take the ids of their call sites in the static DAG, as replays need.
    * @returns The calls in recording order.
    * @throws {GlacierError} `USER:TRACE_FAILED` when the pipeline function throws while tracing.
    */
-  async traceCalls(params?: P): Promise<readonly RecordedCall[]> {
-    return (await this.#trace(params)).calls;
+  async traceCalls(params?: P, siteIds?: SiteIds): Promise<readonly RecordedCall[]> {
+    return (await this.#trace(params, siteIds)).calls;
   }
 
-  async #trace(params?: P): Promise<PipelineContext> {
+  async #trace(params?: P, siteIds?: SiteIds): Promise<PipelineContext> {
     const tracer = new Tracer();
-    const context = new PipelineContext(this.name, tracer);
+    const context = new PipelineContext(this.name, tracer, siteIds);
     tracer.attach(context);
     try {
       await withContext(context, () => this.fn(this.#params(params)));

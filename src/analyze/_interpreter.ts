@@ -26,6 +26,7 @@ import {
   type Value,
 } from "./_values.ts";
 import type { DAGNodeInit } from "../dag.ts";
+import type { CallSite } from "../trace/site.ts";
 import { errorMessage } from "../errors.ts";
 
 const CONFIG_CLASSES: Record<string, new (options: never) => object> = {
@@ -77,6 +78,10 @@ export class Interpreter {
   #dynamic = false;
   #loops = 0;
   #depth = 0;
+  /** The lines (`url:line`) of the user calls being followed, outermost first. */
+  #via: string[] = [];
+  /** Per node id, where its call is written (see src/trace/site.ts). */
+  readonly sites = new Map<string, CallSite>();
 
   constructor(resolveImport: ImportResolver) {
     this.#resolveImport = resolveImport;
@@ -886,9 +891,16 @@ export class Interpreter {
   #invoke(fn: Value, args: Value[], e: Node, module: ModuleRecord): Value {
     switch (fn.t) {
       case "task":
-        return this.#inPipeline ? this.#record(fn, args) : UNKNOWN;
-      case "fn":
-        return this.#invokeFn(fn, args, module, e);
+        return this.#inPipeline ? this.#record(fn, args, callPosition(module, e)) : UNKNOWN;
+      case "fn": {
+        const at = callPosition(module, e);
+        this.#via.push(at.slice(0, at.lastIndexOf(":")));
+        try {
+          return this.#invokeFn(fn, args, module, e);
+        } finally {
+          this.#via.pop();
+        }
+      }
       case "glacier":
         if (fn.name === "pipeline") return this.#pipeline(args, e, module);
         return UNKNOWN;
@@ -954,7 +966,7 @@ export class Interpreter {
     return p;
   }
 
-  #record(task: TaskValue, args: Value[]): Value {
+  #record(task: TaskValue, args: Value[], at: string): Value {
     const count = (this.#counts.get(task.name) ?? 0) + 1;
     this.#counts.set(task.name, count);
     const id = count === 1 ? task.name : `${task.name}#${count}`;
@@ -979,6 +991,7 @@ export class Interpreter {
     };
     this.nodes.push(node);
     this.facts.set(id, { options: task.options });
+    this.sites.set(id, { at, via: [...this.#via] });
     return { t: "ref", id, path: [] };
   }
 }
@@ -1153,4 +1166,13 @@ function patternNames(p: Node, out: Set<string>): void {
       patternNames(p.left as Node, out);
       break;
   }
+}
+
+// Where V8 places a call in a stack frame: at the callee's name (the property
+// of a member call), 1-based, as `url:line:col`.
+function callPosition(module: ModuleRecord, e: Node): string {
+  const callee = e.callee as Node | undefined;
+  const target = callee?.type === "MemberExpression" ? callee.property as Node : callee ?? e;
+  const start = target.loc?.start ?? e.loc?.start;
+  return `${module.parsed.url}:${start?.line ?? 0}:${(start?.column ?? 0) + 1}`;
 }

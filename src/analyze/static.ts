@@ -5,8 +5,10 @@
  * declarations (`resource.task(...)`), resources and buckets are resolved
  * from their declarations (Glacier's own classes are built from the literal
  * arguments, so names and URIs are exactly what a run gives); the pipeline
- * function is followed on every branch. Node ids match tracing's: the first
- * call of a task is its name, later ones `name#2`, `name#3`… in source order.
+ * function is followed on every branch. Node ids are named as tracing's: the
+ * first call of a task is its name, later ones `name#2`, `name#3`… in source
+ * order. A trace counts only the branches its params take, so each node also
+ * keeps its call site (`sites`), by which a replay finds the traced call.
  *
  * @module
  */
@@ -15,6 +17,7 @@ import { errorMessage, GlacierError } from "../errors.ts";
 import { displayPath } from "./_source.ts";
 import { ModuleGraph, noPipeline } from "./_modules.ts";
 import type { NodeFacts } from "./analysis.ts";
+import type { CallSite } from "../trace/site.ts";
 
 /** What static analysis found. */
 export interface StaticResult {
@@ -24,6 +27,8 @@ export interface StaticResult {
   readonly undecided: readonly string[];
   /** Per node id, the task's options as written. */
   readonly facts: ReadonlyMap<string, NodeFacts>;
+  /** Per node id, where its call is written: what a replay matches traced calls by. */
+  readonly sites: ReadonlyMap<string, CallSite>;
 }
 
 /** What static analysis needs to know about a pipeline. */
@@ -84,5 +89,6 @@ export async function analyzeStatic(target: StaticTarget): Promise<StaticResult>
     dag: new PipelineDAG(target.name, interp.nodes),
     undecided: interp.undecided,
     facts: interp.facts,
+    sites: interp.sites,
   };
 }

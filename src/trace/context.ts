@@ -10,6 +10,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { GlacierError } from "../errors.ts";
 import type { Task } from "../task.ts";
 import { forEachRef, makeRef, type PathKey, type Ref, type RefSource } from "./ref.ts";
+import { currentCallSite, type SiteIds } from "./site.ts";
 
 /** One task call inside a pipeline: a node of the DAG to be. */
 export interface RecordedCall extends RefSource {
@@ -44,15 +45,18 @@ export class PipelineContext {
   readonly #observer: CallObserver;
   readonly #byId = new Map<string, RecordedCall>();
   readonly #counts = new Map<string, number>();
+  readonly #siteIds?: SiteIds;
 
   /**
    * Builds it.
    * @param pipeline The pipeline's name.
    * @param observer What to do with each call.
+   * @param siteIds When given, calls take the ids of their call sites in the static DAG (replays).
    */
-  constructor(pipeline: string, observer: CallObserver) {
+  constructor(pipeline: string, observer: CallObserver, siteIds?: SiteIds) {
     this.pipeline = pipeline;
     this.#observer = observer;
+    this.#siteIds = siteIds;
   }
 
   /** The call with this id. */
@@ -68,7 +72,11 @@ export class PipelineContext {
   record(task: Task, args: readonly unknown[]): Ref<unknown> {
     const count = (this.#counts.get(task.name) ?? 0) + 1;
     this.#counts.set(task.name, count);
-    const id = count === 1 ? task.name : `${task.name}#${count}`;
+    const id = this.#siteIds
+      ? this.#siteIds.take(task.name, currentCallSite()) ?? `${task.name}@?${count}`
+      : count === 1
+      ? task.name
+      : `${task.name}#${count}`;
     const deps = new Set<string>();
     forEachRef(args, (state) => {
       const depId = state.source.nodeId;

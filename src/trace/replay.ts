@@ -12,16 +12,20 @@
  *
  * @module
  */
+import { analyzeStatic } from "../analyze/static.ts";
 import { GlacierError } from "../errors.ts";
 import type { RecordedCall } from "./context.ts";
 import { followPath, isPlainContainer, refState } from "./ref.ts";
+import { SiteIds } from "./site.ts";
 
 /** What can be traced into calls: a {@linkcode Pipeline} (structurally, to keep `src/trace` below it). */
 export interface Traceable<P> {
   /** The pipeline's name. */
   readonly name: string;
+  /** The URL of the module that defines it, for static analysis. */
+  readonly module?: string;
   /** Records the calls of the pipeline function for some params. */
-  traceCalls(params?: P): Promise<readonly RecordedCall[]>;
+  traceCalls(params?: P, siteIds?: SiteIds): Promise<readonly RecordedCall[]>;
 }
 
 /** One call as a runner replays it. */
@@ -38,6 +42,11 @@ export interface ReplayedCall {
 
 /**
  * Traces a pipeline with params and finds one call by its call-site id.
+ * Generated orchestrators name calls as static analysis does, on every
+ * branch; a trace for some params counts only the calls it makes, so the
+ * traced calls take the ids of their call sites in the static DAG (see
+ * `site.ts`). When the source cannot be analyzed, ids are counted as in any
+ * trace.
  *
  * @param pipeline The pipeline.
  * @param params The run's params.
@@ -47,7 +56,7 @@ export interface ReplayedCall {
  * @throws {GlacierError} `USER:REPLAY_NODE_MISSING` when the call is not in the pipeline for these params.
  */
 export async function traceCall<P>(pipeline: Traceable<P>, params: P, nodeId: string): Promise<ReplayedCall> {
-  const calls = await pipeline.traceCalls(params);
+  const calls = await pipeline.traceCalls(params, await staticSites(pipeline));
   const call = calls.find((c) => c.nodeId === nodeId);
   if (!call) {
     throw new GlacierError(
@@ -59,6 +68,15 @@ export async function traceCall<P>(pipeline: Traceable<P>, params: P, nodeId: st
   }
   const mapped = mappedCalls(calls);
   return { call, calls, mapped, ...(mapped.has(nodeId) ? { mapOver: mapped.get(nodeId) } : {}) };
+}
+
+async function staticSites<P>(pipeline: Traceable<P>): Promise<SiteIds | undefined> {
+  try {
+    const { dag, sites } = await analyzeStatic(pipeline);
+    return new SiteIds(dag.nodes.map((n) => ({ id: n.id, task: n.task.name, site: sites.get(n.id)! })));
+  } catch {
+    return undefined; // the source is not readable here: count ids as a plain trace does
+  }
 }
 
 /**
