@@ -18,6 +18,7 @@
  * @module
  */
 import { type Cond, type FlowNode, OUTPUT_LIMIT_BYTES, PAYLOAD_VERSION, payloadModule } from "./_flow.ts";
+import { jobName } from "./_databricks.ts";
 import { headerLines, type InfraModel } from "./_model.ts";
 import { type Block, block, hclFile, interp, raw } from "./_hcl.ts";
 
@@ -25,6 +26,12 @@ import { type Block, block, hclFile, interp, raw } from "./_hcl.ts";
 export const INLINE_MAP_LIMIT = 40;
 /** How long a Databricks poll loop waits between polls. */
 export const DATABRICKS_POLL_SECONDS = 30;
+/**
+ * The error name of a task that failed on Databricks: the launcher's poll
+ * throws it with the remote message, and the Fail state of a run that did
+ * not succeed uses it.
+ */
+export const TASK_FAILED_ERROR = "GlacierTaskFailed";
 
 type State = Record<string, unknown>;
 interface Fragment {
@@ -177,7 +184,7 @@ export function stateMachine(model: InfraModel, flow: readonly FlowNode[]): Reco
         states: {
           [id]: invoke(launcher, {
             submit: "databricks",
-            job: `${n.executor.name}-${n.node.id.toLowerCase().replace(/[^a-z0-9_-]+/g, "-")}`,
+            job: jobName(n.executor, n.node.id),
             payload: payload(n, mapped),
           }, {
             ResultSelector: { "runId.$": "$.Payload.runId" },
@@ -210,7 +217,7 @@ export function stateMachine(model: InfraModel, flow: readonly FlowNode[]): Reco
           },
           [`${id} (failed)`]: {
             Type: "Fail",
-            Error: "GlacierTaskFailed",
+            Error: TASK_FAILED_ERROR,
             Cause: `Databricks run of node "${n.node.id}" did not succeed`,
           },
         },
