@@ -125,7 +125,9 @@ export class DatabricksClient {
     const taskRunId = run.tasks?.[0]?.run_id ?? runId;
     const output = await this.api("GET", `/api/2.1/jobs/runs/get-output?run_id=${taskRunId}`, fail)
       .catch(() => ({})) as { error?: string; error_trace?: string };
-    const message = this.mask(output.error ?? run.state?.state_message ?? "the run failed without a message");
+    const said = this.mask(output.error ?? run.state?.state_message ?? "the run failed without a message");
+    // The generated glacier_launcher.py wraps the task's own error line.
+    const message = said.replace(/^RuntimeError: Glacier task failed: /, "");
     const name = /^([A-Za-z_$][\w$.]*): /.exec(message)?.[1] ?? "Error";
     return {
       name,
