@@ -9,7 +9,15 @@
  *   more than a reference past Step Functions' 256 KB cap.
  * - Tasks bound to this machine run on a generated launcher Lambda function
  *   (`glacier-<pipeline>-launcher`, the `glacier build` artifact of resource
- *   `launcher`), which also submits and polls Databricks runs.
+ *   `launcher`), which also submits and polls Databricks runs: a Databricks
+ *   task is a submit state (`{ submit: "databricks", job, payload }` →
+ *   `{ runId }`: the launcher finds the generated job by name and starts it
+ *   with `run-now`, the payload as job parameter `payload`, or its staged
+ *   `s3://` URI past Databricks' 10,000-byte parameter limit), a Wait, and a
+ *   poll state (`{ poll: "databricks", runId }` → `{ state }`: `PENDING`,
+ *   `RUNNING` or `SUCCESS`) looped through a Choice. A run that fails makes
+ *   the poll throw `GlacierTaskFailed` with the task's remote error (see
+ *   `executors/lambda/databricks_launch.ts`).
  * - Each stage of the DAG is one state; a stage with several tasks is a
  *   Parallel state. A dynamic fan-out is a Map (Distributed past 40
  *   concurrent items), a task conditional on a param is a Choice, and task

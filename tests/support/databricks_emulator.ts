@@ -147,6 +147,22 @@ export function startDatabricksEmulator(options: DatabricksEmulatorOptions): Pro
     })();
   };
 
+  const addRun = (what: Pick<EmulatedRun, "body" | "jobId" | "jobParameters">): EmulatedRun => {
+    const runId = ++nextId;
+    const run: EmulatedRun = {
+      ...what,
+      runId,
+      taskRunId: runId + 500_000,
+      lifeCycleState: "PENDING",
+      exited: false,
+      stderr: "",
+      polls: [],
+    };
+    runs.set(runId, run);
+    if (!options.pendingPolls) start(run);
+    return run;
+  };
+
   const state = (run: EmulatedRun) => ({
     life_cycle_state: run.lifeCycleState,
     ...(run.resultState ? { result_state: run.resultState } : {}),
@@ -169,20 +185,8 @@ export function startDatabricksEmulator(options: DatabricksEmulatorOptions): Pro
     const id = Number(url.searchParams.get("run_id"));
     switch (`${request.method} ${endpoint}`) {
       case "POST runs/submit": {
-        const body = await request.json();
-        const runId = ++nextId;
-        const run: EmulatedRun = {
-          runId,
-          taskRunId: runId + 500_000,
-          body,
-          lifeCycleState: "PENDING",
-          exited: false,
-          stderr: "",
-          polls: [],
-        };
-        runs.set(runId, run);
-        if (!options.pendingPolls) start(run);
-        return json(200, { run_id: runId });
+        const run = addRun({ body: await request.json() });
+        return json(200, { run_id: run.runId });
       }
       case "POST create": {
         const settings = await request.json();
@@ -217,21 +221,12 @@ export function startDatabricksEmulator(options: DatabricksEmulatorOptions): Pro
           /\{\{job\.parameters\.([\w.-]+)\}\}/g,
           (_, name: string) => JSON.stringify(values[name] ?? "").slice(1, -1),
         );
-        const runId = ++nextId;
-        const run: EmulatedRun = {
-          runId,
-          taskRunId: runId + 500_000,
+        const run = addRun({
           body: { run_name: settings.name, tasks: JSON.parse(text) },
           jobId: body.job_id,
           jobParameters: values,
-          lifeCycleState: "PENDING",
-          exited: false,
-          stderr: "",
-          polls: [],
-        };
-        runs.set(runId, run);
-        if (!options.pendingPolls) start(run);
-        return json(200, { run_id: runId, number_in_job: runId });
+        });
+        return json(200, { run_id: run.runId, number_in_job: run.runId });
       }
       case "GET runs/get": {
         const run = runs.get(id);

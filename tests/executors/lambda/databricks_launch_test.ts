@@ -9,15 +9,13 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { CreateFunctionCommand, InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
-import { S3Client } from "@aws-sdk/client-s3";
 import type { Table } from "apache-arrow";
 import { buildLambdaArtifacts } from "../../../executors/lambda/build.ts";
 import { fromWireJson } from "../../../executors/_wire.ts";
 import { decodeValue } from "../../../src/data/payload.ts";
-import { S3Store } from "../../../stores/s3.ts";
 import { type DatabricksEmulator, startDatabricksEmulator } from "../../support/databricks_emulator.ts";
 import { startLambdaEmulator } from "../../support/lambda_emulator.ts";
-import { S3RVER_CREDENTIALS, startS3rver } from "../../support/s3rver.ts";
+import { S3RVER_CREDENTIALS, s3rverEnv, s3rverStore, startS3rver } from "../../support/s3rver.ts";
 import { dbxPipeline } from "../databricks/fixtures/dbx_pipeline.ts";
 
 const TOKEN = `dapi-glacier-secret-${crypto.randomUUID()}`;
@@ -62,23 +60,8 @@ Deno.test({
     const cwd = await Deno.makeTempDir({ prefix: "glacier-launch-" });
     const workspace = await Deno.makeTempDir({ prefix: "glacier-workspace-" });
     const s3 = await startS3rver({ buckets: [BUCKET] });
-    const awsEnv = {
-      AWS_ENDPOINT_URL_S3: s3.endpoint,
-      AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
-      AWS_REGION: REGION,
-    };
-    const store = new S3Store(
-      new S3Client({
-        region: REGION,
-        endpoint: s3.endpoint,
-        forcePathStyle: true,
-        credentials: S3RVER_CREDENTIALS,
-        requestChecksumCalculation: "WHEN_REQUIRED",
-        responseChecksumValidation: "WHEN_REQUIRED",
-      }),
-      s3.endpoint,
-    );
+    const awsEnv = s3rverEnv(s3.endpoint);
+    const store = s3rverStore(s3.endpoint);
     // The cluster's environment: no Databricks credentials (the emulator drops them), s3rver for staging.
     const dbx: DatabricksEmulator = await startDatabricksEmulator({
       token: TOKEN,
