@@ -204,7 +204,9 @@ Deno.test("The Lambda runtime runs a Step Functions Payload event by replay and 
       rows(inline),
     );
   } finally {
-    child.kill();
+    try {
+      child.kill();
+    } catch { /* it already exited on the "gone" answer */ }
     await child.status;
     await child.stderr.cancel();
     await server.shutdown();
