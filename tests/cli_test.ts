@@ -147,13 +147,18 @@ Deno.test("glacier run prints the result, and exits 1 when the pipeline fails", 
   assert.match(failed.stderr, /this task always fails/);
 });
 
-Deno.test("glacier build of a pipeline with no Lambda task exits 1 and says how to bind one", async () => {
-  const { code, stdout, stderr } = await glacier(["build", `${FIXTURES}/fan_out.ts`]);
+Deno.test("glacier build of a pipeline with nothing to package exits 1 and says how to bind a task", async () => {
+  const { code, stdout, stderr } = await glacier([
+    "build",
+    `${FIXTURES}/clouds.ts`,
+    "--pipeline",
+    "gcp_pipeline",
+  ]);
   assert.equal(code, 1);
   assert.equal(stdout, "");
   assert.match(
     stderr,
-    /no task bound to a Lambda resource, so there is nothing to build; bind a task with provider\.serverless/,
+    /no task bound to a Lambda resource, to Databricks or to this machine on AWS, so there is nothing to build; bind a task with provider\.serverless/,
   );
 });
 

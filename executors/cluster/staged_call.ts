@@ -153,12 +153,18 @@ export async function resultValue(result: ClusterResult & { ok: true }): Promise
  * A {@linkcode TaskError} for a task that threw on a cluster, carrying the
  * remote name, message and stack.
  *
- * @param invocation The call.
+ * @param invocation The call (an invocation, or the same facts from an orchestrator payload).
  * @param where Where it ran, such as `Databricks run 42`.
  * @param record The remote error.
  * @returns The error to throw.
  */
-export function remoteTaskError(invocation: TaskInvocation, where: string, record: ErrorRecord): TaskError {
+export function remoteTaskError(
+  invocation: Pick<TaskInvocation, "pipeline" | "nodeId" | "attempt"> & {
+    readonly task: { readonly name: string };
+  },
+  where: string,
+  record: ErrorRecord,
+): TaskError {
   const remote = new Error(record.message);
   remote.name = record.name;
   remote.stack = record.stack ?? `${record.name}: ${record.message}`;

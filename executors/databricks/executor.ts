@@ -19,8 +19,9 @@
  * @module
  */
 import type { DatabricksConfig } from "../../src/config.ts";
-import { errorMessage, type GlacierError, type TaskError } from "../../src/errors.ts";
+import { errorMessage, type GlacierError } from "../../src/errors.ts";
 import { failFor, providerData } from "../_remote.ts";
+import { DatabricksClient, FINAL_STATES, type RunInfo } from "./_client.ts";
 import type { Executor, TaskInvocation } from "../../src/run/executor.ts";
 import type { RemoteExecutorOptions } from "../../src/run/remote_executors.ts";
 import { pollDelays, sleep } from "../cluster/backoff.ts";
@@ -44,13 +45,6 @@ export interface DatabricksExecutorOptions extends RemoteExecutorOptions {
   maxPollInterval?: number;
 }
 
-/** A run's state, as `runs/get` reports it. */
-interface RunState {
-  life_cycle_state?: string;
-  result_state?: string;
-  state_message?: string;
-}
-
 /** Runs task calls as one-time Databricks job runs. */
 export class DatabricksExecutor implements Executor {
   /** Reports say a task ran on `databricks`. */
@@ -59,7 +53,7 @@ export class DatabricksExecutor implements Executor {
   readonly host: string;
   readonly #options: DatabricksExecutorOptions;
   readonly #config: DatabricksConfig;
-  readonly #token: string | undefined;
+  readonly #client: DatabricksClient;
 
   /**
    * Builds it; nothing is sent until the first call.
@@ -76,9 +70,11 @@ export class DatabricksExecutor implements Executor {
     }
     this.#options = options;
     this.#config = resource.config as DatabricksConfig;
-    const host = options.host ?? this.#config.host ?? Deno.env.get("DATABRICKS_HOST") ?? "";
-    this.host = host === "" ? "" : (/^https?:\/\//.test(host) ? host : `https://${host}`).replace(/\/+$/, "");
-    this.#token = options.token ?? Deno.env.get("DATABRICKS_TOKEN");
+    this.#client = new DatabricksClient(
+      options.host ?? this.#config.host ?? Deno.env.get("DATABRICKS_HOST") ?? "",
+      options.token ?? Deno.env.get("DATABRICKS_TOKEN"),
+    );
+    this.host = this.#client.host;
   }
 
   /**
@@ -94,10 +90,10 @@ export class DatabricksExecutor implements Executor {
     const fail = failFor(invocation);
     const staging = this.#options.staging;
     const stagingUri = (this.#options.provider as { stagingBucket?: string } | undefined)?.stagingBucket;
-    if (this.host === "" || !this.#token || !staging || !stagingUri) {
+    if (this.host === "" || !this.#client.hasToken || !staging || !stagingUri) {
       const missing = this.host === ""
         ? "no workspace URL: set DatabricksConfig({ host }) or DATABRICKS_HOST"
-        : !this.#token
+        : !this.#client.hasToken
         ? "no token: set DATABRICKS_TOKEN to a personal access token"
         : 'no staging location: set the provider\'s stagingBucket (AwsConfig({ stagingBucket: "s3://bucket/prefix" }))';
       throw fail(
@@ -121,7 +117,7 @@ export class DatabricksExecutor implements Executor {
         error,
       );
     }
-    const submitted = await this.#api(
+    const submitted = await this.#client.api(
       "POST",
       "/api/2.1/jobs/runs/submit",
       fail,
@@ -136,7 +132,7 @@ export class DatabricksExecutor implements Executor {
       );
     }
     const where = `Databricks run ${runId} at ${this.host}`;
-    let run: { state?: RunState; tasks?: { run_id?: number }[] };
+    let run: RunInfo;
     try {
       const delays = pollDelays({
         initial: this.#options.pollInterval ?? 500,
@@ -144,13 +140,12 @@ export class DatabricksExecutor implements Executor {
       });
       for (;;) {
         await sleep(delays.next().value, invocation.signal);
-        run = await this.#api("GET", `/api/2.1/jobs/runs/get?run_id=${runId}`, fail) as typeof run;
-        const life = run.state?.life_cycle_state;
-        if (life === "TERMINATED" || life === "SKIPPED" || life === "INTERNAL_ERROR") break;
+        run = await this.#client.api("GET", `/api/2.1/jobs/runs/get?run_id=${runId}`, fail) as RunInfo;
+        if (FINAL_STATES.includes(run.state?.life_cycle_state ?? "")) break;
       }
     } catch (error) {
       if (invocation.signal.aborted) {
-        await this.#cancel(runId);
+        await this.#client.cancel(runId);
         throw invocation.signal.reason;
       }
       throw error;
@@ -189,31 +184,9 @@ export class DatabricksExecutor implements Executor {
     const result = await readResult(call).catch(() => undefined);
     if (result && !result.ok) throw remoteTaskError(invocation, where, result.error);
     if (state.result_state === "FAILED") {
-      const taskRunId = run.tasks?.[0]?.run_id ?? runId;
-      const output = await this.#api("GET", `/api/2.1/jobs/runs/get-output?run_id=${taskRunId}`, fail)
-        .catch(() => ({})) as { error?: string; error_trace?: string };
-      const message = output.error ?? state.state_message ?? "the run failed without a message";
-      const name = /^([A-Za-z_$][\w$.]*): /.exec(message)?.[1] ?? "Error";
-      throw remoteTaskError(invocation, where, {
-        name,
-        message: message.startsWith(`${name}: `) ? message.slice(name.length + 2) : message,
-        stack: output.error_trace ?? message,
-      });
+      throw remoteTaskError(invocation, where, await this.#client.runError(run, runId, fail));
     }
-    const detail = `${where} ended ${state.life_cycle_state}${
-      state.result_state ? `/${state.result_state}` : ""
-    }${state.state_message ? ` (${this.#mask(state.state_message)})` : ""}`;
-    if (state.result_state === "TIMEDOUT") {
-      throw fail(
-        `${detail}; raise the task's timeout, or use a larger cluster`,
-        "SYSTEM:DATABRICKS_TIMEDOUT",
-        true,
-      );
-    }
-    if (state.result_state === "CANCELED") {
-      throw fail(`${detail}; it was cancelled outside Glacier, rerun it`, "SYSTEM:DATABRICKS_CANCELED", true);
-    }
-    throw fail(`${detail}; check the cluster in the workspace, then rerun`, "SYSTEM:DATABRICKS_RUN", true);
+    throw this.#client.endError(where, state, fail);
   }
 
   /** Nothing to release: every request is its own. */
@@ -254,90 +227,6 @@ export class DatabricksExecutor implements Executor {
         ...(typeof timeout === "number" ? { timeout_seconds: Math.ceil(timeout / 1000) } : {}),
       }],
     };
-  }
-
-  async #cancel(runId: number): Promise<void> {
-    try {
-      const response = await fetch(`${this.host}/api/2.1/jobs/runs/cancel`, {
-        method: "POST",
-        headers: this.#headers(),
-        body: JSON.stringify({ run_id: runId }),
-      });
-      await response.body?.cancel();
-    } catch (error) {
-      console.error(
-        `glacier: could not cancel Databricks run ${runId} at ${this.host}: ${
-          this.#mask(errorMessage(error))
-        }; cancel it in the workspace`,
-      );
-    }
-  }
-
-  #headers(): HeadersInit {
-    return { Authorization: `Bearer ${this.#token}`, "Content-Type": "application/json" };
-  }
-
-  // The token must never reach a message, even if a server echoes it.
-  #mask(text: string): string {
-    return this.#token ? text.replaceAll(this.#token, "***") : text;
-  }
-
-  async #api(
-    method: string,
-    path: string,
-    fail: (detail: string, code: string, retryable?: boolean, cause?: unknown) => TaskError,
-    body?: unknown,
-  ): Promise<unknown> {
-    const endpoint = path.replace(/\?.*$/, "").replace("/api/2.1/", "");
-    let response: Response;
-    try {
-      response = await fetch(`${this.host}${path}`, {
-        method,
-        headers: this.#headers(),
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-    } catch (error) {
-      throw fail(
-        `the Databricks workspace ${this.host} did not answer ${endpoint} (${
-          this.#mask(errorMessage(error))
-        }); check that it is up and reachable, then rerun`,
-        "SYSTEM:DATABRICKS_UNREACHABLE",
-        true,
-      );
-    }
-    const text = this.#mask(await response.text());
-    if (response.ok) {
-      try {
-        return JSON.parse(text);
-      } catch {
-        throw fail(
-          `Databricks at ${this.host} answered ${endpoint} with no JSON`,
-          "SYSTEM:DATABRICKS_SERVICE",
-          true,
-        );
-      }
-    }
-    let message = text.slice(0, 500);
-    try {
-      const parsed = JSON.parse(text) as { error_code?: string; message?: string };
-      message = `${parsed.error_code ?? ""} ${parsed.message ?? ""}`.trim() || message;
-    } catch { /* plain text */ }
-    const status = response.status;
-    if (status === 401 || status === 403) {
-      throw fail(
-        `Databricks at ${this.host} refused ${endpoint} (${status} ${message}); check DATABRICKS_TOKEN and its permissions on the cluster`,
-        "USER:DATABRICKS_AUTH",
-        false,
-      );
-    }
-    const retryable = status === 429 || status >= 500;
-    throw fail(
-      `Databricks at ${this.host} answered ${endpoint} with ${status} ${message}${
-        retryable ? '; it is retried within the task\'s "retries"' : "; check the resource's DatabricksConfig"
-      }`,
-      retryable ? "SYSTEM:DATABRICKS_SERVICE" : "USER:DATABRICKS_REQUEST",
-      retryable,
-    );
   }
 }
 

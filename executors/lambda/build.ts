@@ -1,7 +1,12 @@
 /**
  * `glacier build`: the deployable zip of a pipeline's Lambda resources, for
  * the `provided.al2023` runtime. Written to `.glacier/build/<pipeline>/<resource>.zip`
- * (the path generated Terraform and cloud runs use too):
+ * (the path generated Terraform and cloud runs use too). The same zip is also
+ * written for each Databricks resource (the workspace file its jobs' launcher
+ * unpacks and runs with `bootstrap --payload`) and, when the pipeline has
+ * tasks on this machine or on Databricks, as `launcher.zip`: the Step
+ * Functions launcher function that runs local tasks and submits and polls
+ * Databricks runs.
  *
  * ```
  * bootstrap        the custom runtime's entry (a shell script)
@@ -25,6 +30,8 @@ import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { artifactPath, functionName } from "../../src/codegen/naming.ts";
 import type { LambdaConfig } from "../../src/config.ts";
+import type { ResourceInfo } from "../../src/dag.ts";
+import { serviceCloud } from "../../src/config.ts";
 import { GlacierError } from "../../src/errors.ts";
 import type { Pipeline } from "../../src/pipeline.ts";
 import { codeSha256 } from "./executor.ts";
@@ -66,19 +73,25 @@ interface Info {
   npmPackages: Record<string, { name: string; version: string; dependencies: string[]; localPath?: string }>;
 }
 
+// As src/codegen/deploy.ts names it: the function is glacier-<pipeline>-launcher.
+const LAUNCHER: ResourceInfo = { kind: "serverless", service: "lambda", name: "launcher", config: {} };
+
 // Fixed entry times keep the zip byte-identical for identical sources.
 const MTIME = new Date("2000-01-01T00:00:00Z");
 const EXECUTABLE = (0o100755 << 16) >>> 0;
 const REGULAR = (0o100644 << 16) >>> 0;
 
 /**
- * Builds the Lambda artifact of every Lambda resource a pipeline uses. The
- * pipeline's module is read, not run (its resources come from static analysis).
+ * Builds the artifact of every Lambda and Databricks resource a pipeline
+ * uses, and of the Step Functions launcher function (resource `launcher`)
+ * when the pipeline has tasks on this machine or on Databricks and runs on
+ * AWS. The pipeline's module is read, not run (its resources come from
+ * static analysis).
  *
  * @param pipeline The pipeline (its `module` is the entry point).
  * @param options Where to write and what to package.
- * @returns One entry per Lambda resource.
- * @throws {GlacierError} `USER:NOTHING_TO_BUILD` when the pipeline has no Lambda task.
+ * @returns One entry per resource, the launcher last; all are the same zip.
+ * @throws {GlacierError} `USER:NOTHING_TO_BUILD` when the pipeline has no task on Lambda, Databricks or this machine.
  * @throws {GlacierError} `USER:BUILD_FAILED` when the module graph cannot be read or holds what cannot be packaged.
  */
 export async function buildLambdaArtifacts(
@@ -86,18 +99,25 @@ export async function buildLambdaArtifacts(
   options: BuildOptions = {},
 ): Promise<BuiltArtifact[]> {
   const analysis = await pipeline.analyze();
-  const resources = new Map(
-    analysis.dag.nodes.filter((n) => n.resource.service === "lambda").map((
+  const nodes = analysis.dag.nodes;
+  const resources = new Map<string, ResourceInfo>(
+    nodes.filter((n) => n.resource.service === "lambda" || n.resource.service === "databricks").map((
       n,
     ) => [n.resource.name, n.resource]),
   );
+  // Step Functions (AWS only) runs local tasks and Databricks submit/poll on the launcher function.
+  const onAws = nodes.every((n) => (serviceCloud(n.resource.service) ?? "aws") === "aws");
+  if (onAws && nodes.some((n) => n.resource.kind === "local" || n.resource.service === "databricks")) {
+    resources.set(LAUNCHER.name, LAUNCHER);
+  }
   if (resources.size === 0) {
     throw new GlacierError(
       "USER:NOTHING_TO_BUILD",
-      `Pipeline "${pipeline.name}" has no task bound to a Lambda resource, so there is nothing to build; bind a task with provider.serverless({ config: new LambdaConfig() })`,
+      `Pipeline "${pipeline.name}" has no task bound to a Lambda resource, to Databricks or to this machine on AWS, so there is nothing to build; bind a task with provider.serverless({ config: new LambdaConfig() })`,
     );
   }
   for (const resource of resources.values()) {
+    if (resource.service !== "lambda") continue;
     const arch = (resource.config as Partial<LambdaConfig>).architecture ?? "x86_64";
     if (arch !== "x86_64") {
       throw new GlacierError(

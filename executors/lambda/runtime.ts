@@ -6,7 +6,12 @@
  * `/runtime/init/error` when it cannot start — and runs each invocation's
  * task payload with `runPayload` from `executors/runner.ts`. The event may
  * be Glacier's task payload or a generated orchestrator's payload (a Step
- * Functions `lambda:invoke` Payload), which the runner runs by replay.
+ * Functions `lambda:invoke` Payload), which the runner runs by replay. On the
+ * Step Functions launcher function (`glacier-<pipeline>-launcher`) it may
+ * also be `{ submit: "databricks", job, payload }` or `{ poll: "databricks",
+ * runId }`, which start a node's Databricks job and report its run's state
+ * (see `databricks_launch.ts`; `DATABRICKS_HOST` and `DATABRICKS_TOKEN` come
+ * from the function's environment).
  * With `--payload <json | s3://…>` (the artifact's `bootstrap --payload …`,
  * as the Databricks launcher calls it) it runs that one payload and exits.
  *
@@ -18,6 +23,7 @@ import { registerStore } from "../../src/resources/object_store.ts";
 import { suppressRuns } from "../../src/run/_guard.ts";
 import { fromWireJson, toWireJson } from "../_wire.ts";
 import { main as runOnce, type OrchestratorPayload, runPayload, type TaskPayload } from "../runner.ts";
+import { isDatabricksLaunchEvent, launchDatabricks } from "./databricks_launch.ts";
 
 /** What `glacier build` writes to `glacier.json` in the artifact. */
 export interface ArtifactManifest {
@@ -64,7 +70,8 @@ export function resolveArtifactModule(module: string, manifest: ArtifactManifest
 }
 
 /**
- * Serves invocations until the Runtime API goes away.
+ * Serves invocations until the Runtime API goes away: task and orchestrator
+ * payloads run here, Databricks submit and poll events go to the workspace.
  *
  * @param api The Runtime API's `host:port` (`AWS_LAMBDA_RUNTIME_API`).
  * @throws {GlacierError} Never: start-up failures are posted to `/runtime/init/error` and end the process.
@@ -97,10 +104,12 @@ export async function serve(api: string): Promise<void> {
     const id = next.headers.get("Lambda-Runtime-Aws-Request-Id") ?? "";
     const text = await next.text();
     try {
-      const payload = fromWireJson(text) as TaskPayload | OrchestratorPayload;
-      const result = await runPayload(payload, {
-        resolveModule: (module) => resolveArtifactModule(module, manifest, appRoot),
-      });
+      const event = fromWireJson(text);
+      const result = isDatabricksLaunchEvent(event)
+        ? await launchDatabricks(event)
+        : await runPayload(event as TaskPayload | OrchestratorPayload, {
+          resolveModule: (module) => resolveArtifactModule(module, manifest, appRoot),
+        });
       const posted = await fetch(`${base}/invocation/${id}/response`, {
         method: "POST",
         body: toWireJson(result),

@@ -9,7 +9,15 @@
  *   more than a reference past Step Functions' 256 KB cap.
  * - Tasks bound to this machine run on a generated launcher Lambda function
  *   (`glacier-<pipeline>-launcher`, the `glacier build` artifact of resource
- *   `launcher`), which also submits and polls Databricks runs.
+ *   `launcher`), which also submits and polls Databricks runs: a Databricks
+ *   task is a submit state (`{ submit: "databricks", job, payload }` →
+ *   `{ runId }`: the launcher finds the generated job by name and starts it
+ *   with `run-now`, the payload as job parameter `payload`, or its staged
+ *   `s3://` URI past Databricks' 10,000-byte parameter limit), a Wait, and a
+ *   poll state (`{ poll: "databricks", runId }` → `{ state }`: `PENDING`,
+ *   `RUNNING` or `SUCCESS`) looped through a Choice. A run that fails makes
+ *   the poll throw `GlacierTaskFailed` with the task's remote error (see
+ *   `executors/lambda/databricks_launch.ts`).
  * - Each stage of the DAG is one state; a stage with several tasks is a
  *   Parallel state. A dynamic fan-out is a Map (Distributed past 40
  *   concurrent items), a task conditional on a param is a Choice, and task
@@ -18,6 +26,7 @@
  * @module
  */
 import { type Cond, type FlowNode, OUTPUT_LIMIT_BYTES, PAYLOAD_VERSION, payloadModule } from "./_flow.ts";
+import { jobName } from "./_databricks.ts";
 import { headerLines, type InfraModel } from "./_model.ts";
 import { type Block, block, hclFile, interp, raw } from "./_hcl.ts";
 
@@ -25,6 +34,12 @@ import { type Block, block, hclFile, interp, raw } from "./_hcl.ts";
 export const INLINE_MAP_LIMIT = 40;
 /** How long a Databricks poll loop waits between polls. */
 export const DATABRICKS_POLL_SECONDS = 30;
+/**
+ * The error name of a task that failed on Databricks: the launcher's poll
+ * throws it with the remote message, and the Fail state of a run that did
+ * not succeed uses it.
+ */
+export const TASK_FAILED_ERROR = "GlacierTaskFailed";
 
 type State = Record<string, unknown>;
 interface Fragment {
@@ -177,7 +192,7 @@ export function stateMachine(model: InfraModel, flow: readonly FlowNode[]): Reco
         states: {
           [id]: invoke(launcher, {
             submit: "databricks",
-            job: `${n.executor.name}-${n.node.id.toLowerCase().replace(/[^a-z0-9_-]+/g, "-")}`,
+            job: jobName(n.executor, n.node.id),
             payload: payload(n, mapped),
           }, {
             ResultSelector: { "runId.$": "$.Payload.runId" },
@@ -210,7 +225,7 @@ export function stateMachine(model: InfraModel, flow: readonly FlowNode[]): Reco
           },
           [`${id} (failed)`]: {
             Type: "Fail",
-            Error: "GlacierTaskFailed",
+            Error: TASK_FAILED_ERROR,
             Cause: `Databricks run of node "${n.node.id}" did not succeed`,
           },
         },

@@ -8,6 +8,7 @@
 import { type ExecutorModel, headerLines, type InfraModel, remoteExecutors, shortName } from "./_model.ts";
 import { base64Heredoc, type Block, block, type Entry, hclFile, heredoc, interp, Raw, raw } from "./_hcl.ts";
 import { databricksLauncher, denoInstallScript } from "./_scripts.ts";
+import { jobName } from "./_databricks.ts";
 import type { GeneratedFiles } from "./write_files.ts";
 import {
   executorStatements,
@@ -398,7 +399,7 @@ function databricksJob(e: ExecutorModel, node: string, options: Readonly<Record<
     | undefined;
   const timeout = typeof options.timeout === "number" ? Math.ceil(options.timeout / 1000) : undefined;
   return block("resource", ["databricks_job", jobId(e, node)], [
-    ["name", `${e.name}-${node.toLowerCase().replace(/[^a-z0-9_-]+/g, "-")}`],
+    ["name", jobName(e, node)],
     ["max_concurrent_runs", 100],
     block("task", [], [
       ["task_key", node.replace(/[^A-Za-z0-9_-]+/g, "_")],

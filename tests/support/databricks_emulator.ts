@@ -9,6 +9,14 @@
  * Cancel kills the subprocess. Requests without the expected bearer token
  * get 401.
  *
+ * Jobs: `POST /api/2.1/jobs/create`, `GET /api/2.1/jobs/list?name=` and
+ * `POST /api/2.1/jobs/run-now`, which substitutes the run's
+ * `job_parameters` into `{{job.parameters.<name>}}` of the job's task
+ * parameters and runs its `spark_python_task` for real: `python3
+ * <python_file> <parameters>`, with workspace paths (`/Workspace/Shared/…`,
+ * `/Shared/…`) mapped into `workspaceDir`. A failed job run's `error` is the
+ * last line of its stderr (the Python exception, as Databricks reports it).
+ *
  * @module
  */
 
@@ -30,6 +38,10 @@ export interface EmulatedRun {
   exited: boolean;
   /** The subprocess's stderr. */
   stderr: string;
+  /** For a run of a job (run-now): the job's id. */
+  readonly jobId?: number;
+  /** For a run of a job: its job parameters, as given or defaulted. */
+  readonly jobParameters?: Record<string, string>;
   /** When `runs/get` was called for it, in ms since the epoch. */
   readonly polls: number[];
 }
@@ -50,6 +62,8 @@ export interface DatabricksEmulator {
   readonly host: string;
   /** Every run, by id. */
   readonly runs: Map<number, EmulatedRun>;
+  /** Every job `jobs/create` made, by id: its settings. */
+  readonly jobs: Map<number, Record<string, unknown>>;
   /** The run ids `runs/cancel` was called for. */
   readonly cancels: number[];
   /** Every request line and header, as received, for leak checks. */
@@ -70,6 +84,8 @@ export interface DatabricksEmulatorOptions {
   readonly launcher?: string;
   /** Runs stay `PENDING` this many polls before starting. @default {0} */
   readonly pendingPolls?: number;
+  /** The local folder workspace paths map to: `/Workspace/Shared/x` and `/Shared/x` are `<workspaceDir>/Shared/x`. @default {a new temp folder} */
+  readonly workspaceDir?: string;
 }
 
 /**
@@ -82,6 +98,10 @@ export function startDatabricksEmulator(options: DatabricksEmulatorOptions): Pro
   const launcher = options.launcher ??
     new URL("../../executors/cluster/launcher.ts", import.meta.url).pathname;
   const runs = new Map<number, EmulatedRun>();
+  const jobs = new Map<number, Record<string, unknown>>();
+  const workspaceDir = options.workspaceDir ?? Deno.makeTempDirSync({ prefix: "glacier-workspace-" });
+  const local = (path: string) =>
+    path.startsWith("/") ? `${workspaceDir}${path.replace(/^\/Workspace\//, "/")}` : path;
   const children = new Map<number, Deno.ChildProcess>();
   const cancels: number[] = [];
   const requests: string[] = [];
@@ -92,10 +112,16 @@ export function startDatabricksEmulator(options: DatabricksEmulatorOptions): Pro
     new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
 
   const start = (run: EmulatedRun) => {
-    const task = (run.body.tasks as { spark_python_task?: { parameters?: string[] } }[] | undefined)?.[0];
+    const task = (run.body.tasks as
+      | { spark_python_task?: { python_file?: string; parameters?: string[] } }[]
+      | undefined)?.[0];
     const params = task?.spark_python_task?.parameters ?? [];
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", launcher, ...params.slice(2)],
+    // A job's run is its real python_file; a one-time run's launcher is Deno's.
+    const [command, args] = run.jobId !== undefined
+      ? ["python3", [local(task?.spark_python_task?.python_file ?? ""), ...params.map(local)]]
+      : [Deno.execPath(), ["run", "-A", launcher, ...params.slice(2)]];
+    const child = new Deno.Command(command, {
+      args,
       // A cluster never sees the caller's Databricks credentials.
       clearEnv: true,
       env: Object.fromEntries(
@@ -121,6 +147,22 @@ export function startDatabricksEmulator(options: DatabricksEmulatorOptions): Pro
     })();
   };
 
+  const addRun = (what: Pick<EmulatedRun, "body" | "jobId" | "jobParameters">): EmulatedRun => {
+    const runId = ++nextId;
+    const run: EmulatedRun = {
+      ...what,
+      runId,
+      taskRunId: runId + 500_000,
+      lifeCycleState: "PENDING",
+      exited: false,
+      stderr: "",
+      polls: [],
+    };
+    runs.set(runId, run);
+    if (!options.pendingPolls) start(run);
+    return run;
+  };
+
   const state = (run: EmulatedRun) => ({
     life_cycle_state: run.lifeCycleState,
     ...(run.resultState ? { result_state: run.resultState } : {}),
@@ -143,20 +185,48 @@ export function startDatabricksEmulator(options: DatabricksEmulatorOptions): Pro
     const id = Number(url.searchParams.get("run_id"));
     switch (`${request.method} ${endpoint}`) {
       case "POST runs/submit": {
-        const body = await request.json();
-        const runId = ++nextId;
-        const run: EmulatedRun = {
-          runId,
-          taskRunId: runId + 500_000,
-          body,
-          lifeCycleState: "PENDING",
-          exited: false,
-          stderr: "",
-          polls: [],
+        const run = addRun({ body: await request.json() });
+        return json(200, { run_id: run.runId });
+      }
+      case "POST create": {
+        const settings = await request.json();
+        const jobId = ++nextId;
+        jobs.set(jobId, settings);
+        return json(200, { job_id: jobId });
+      }
+      case "GET list": {
+        const name = url.searchParams.get("name");
+        const found = [...jobs].filter(([, settings]) => name === null || settings.name === name);
+        return json(200, {
+          ...(found.length ? { jobs: found.map(([job_id, settings]) => ({ job_id, settings })) } : {}),
+          has_more: false,
+        });
+      }
+      case "POST run-now": {
+        const body = await request.json() as { job_id?: number; job_parameters?: Record<string, string> };
+        const settings = jobs.get(body.job_id ?? -1);
+        if (!settings) {
+          return json(400, {
+            error_code: "INVALID_PARAMETER_VALUE",
+            message: `Job ${body.job_id} does not exist.`,
+          });
+        }
+        const defaults = (settings.parameters as { name: string; default: string }[] | undefined) ?? [];
+        const values: Record<string, string> = {
+          ...Object.fromEntries(defaults.map((p) => [p.name, p.default])),
+          ...body.job_parameters,
         };
-        runs.set(runId, run);
-        if (!options.pendingPolls) start(run);
-        return json(200, { run_id: runId });
+        // Databricks resolves dynamic value references before the task starts.
+        const text = JSON.stringify(settings.tasks ?? []).replace(
+          /\{\{job\.parameters\.([\w.-]+)\}\}/g,
+          (_, name: string) => JSON.stringify(values[name] ?? "").slice(1, -1),
+        );
+        const run = addRun({
+          body: { run_name: settings.name, tasks: JSON.parse(text) },
+          jobId: body.job_id,
+          jobParameters: values,
+        });
+        return json(200, { run_id: run.runId, number_in_job: run.runId });
       }
       case "GET runs/get": {
         const run = runs.get(id);
@@ -167,6 +237,16 @@ export function startDatabricksEmulator(options: DatabricksEmulatorOptions): Pro
         if (run.lifeCycleState === "PENDING" && run.polls.length > (options.pendingPolls ?? 0)) start(run);
         return json(200, {
           run_id: run.runId,
+          ...(run.jobId !== undefined
+            ? {
+              job_id: run.jobId,
+              run_name: run.body.run_name,
+              job_parameters: Object.entries(run.jobParameters ?? {}).map(([name, value]) => ({
+                name,
+                value,
+              })),
+            }
+            : {}),
           state: state(run),
           tasks: [{ run_id: run.taskRunId, task_key: "glacier", state: state(run) }],
         });
@@ -177,9 +257,10 @@ export function startDatabricksEmulator(options: DatabricksEmulatorOptions): Pro
           return json(400, { error_code: "INVALID_PARAMETER_VALUE", message: `Run ${id} does not exist.` });
         }
         const lines = run.stderr.split("\n").filter((l) => l.trim() !== "");
+        const error = (run.jobId !== undefined ? lines.at(-1) : lines[0]) ?? "";
         return json(200, {
           metadata: { run_id: run.taskRunId, state: state(run) },
-          ...(run.resultState === "FAILED" ? { error: lines[0] ?? "", error_trace: run.stderr } : {}),
+          ...(run.resultState === "FAILED" ? { error, error_trace: run.stderr } : {}),
         });
       }
       case "POST runs/cancel": {
@@ -217,6 +298,7 @@ export function startDatabricksEmulator(options: DatabricksEmulatorOptions): Pro
     resolve({
       host: `http://127.0.0.1:${port}`,
       runs,
+      jobs,
       cancels,
       requests,
       inject(fault) {

@@ -5,6 +5,8 @@
  * @module
  */
 import S3rver from "s3rver";
+import { S3Client } from "@aws-sdk/client-s3";
+import { S3Store } from "../../stores/s3.ts";
 
 /** A running s3rver. */
 export interface S3rverHandle {
@@ -79,15 +81,47 @@ export async function startS3rver(options: StartS3rverOptions = {}): Promise<S3r
  * @returns Restores the environment.
  */
 export function useS3rverEnv(endpoint: string): () => void {
-  const values: Record<string, string> = {
-    AWS_ENDPOINT_URL_S3: endpoint,
-    AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
-    AWS_REGION: "us-east-1",
-  };
+  const values = s3rverEnv(endpoint);
   const old = Object.fromEntries(Object.keys(values).map((k) => [k, Deno.env.get(k)]));
   for (const [k, v] of Object.entries(values)) Deno.env.set(k, v);
   return () => {
     for (const [k, v] of Object.entries(old)) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
   };
+}
+
+/**
+ * The AWS_* variables that point a process (a sandbox, a cluster run) at
+ * s3rver with its dummy credentials.
+ *
+ * @param endpoint The endpoint URL.
+ * @returns The variables.
+ */
+export function s3rverEnv(endpoint: string): Record<string, string> {
+  return {
+    AWS_ENDPOINT_URL_S3: endpoint,
+    AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+    AWS_REGION: "us-east-1",
+  };
+}
+
+/**
+ * An S3 store on s3rver that reads no AWS_* variables (path style, its dummy
+ * credentials), for tests that share the process environment.
+ *
+ * @param endpoint The endpoint URL.
+ * @returns The store; close it when done.
+ */
+export function s3rverStore(endpoint: string): S3Store {
+  return new S3Store(
+    new S3Client({
+      region: "us-east-1",
+      endpoint,
+      forcePathStyle: true,
+      credentials: S3RVER_CREDENTIALS,
+      requestChecksumCalculation: "WHEN_REQUIRED",
+      responseChecksumValidation: "WHEN_REQUIRED",
+    }),
+    endpoint,
+  );
 }

@@ -20,22 +20,39 @@ resource "databricks_workspace_file" "launcher" {
   content_base64 = base64encode(<<-EOT
 """Glacier launcher: runs one Glacier task payload with Deno on the Databricks driver."""
 import os
+import re
 import subprocess
 import sys
 import tempfile
 import zipfile
 
 
+def error_line(stderr):
+    """The first error header of a Deno stack trace, else the last line."""
+    lines = [l for l in stderr.splitlines() if l.strip()]
+    for i, line in enumerate(lines[:-1]):
+        if re.match(r"^[A-Za-z_$][\w$.]*: ", line) and lines[i + 1].lstrip().startswith("at "):
+            return line
+    return lines[-1] if lines else "the task exited without a message"
+
+
 def main(argv):
     artifact, init_script, payload = argv[1], argv[2], argv[3]
-    if not os.path.exists("/usr/local/bin/deno"):
-        subprocess.run(["bash", init_script], check=True)
     work = tempfile.mkdtemp(prefix="glacier-")
     with zipfile.ZipFile(artifact) as z:
-        z.extractall(work)
+        for info in z.infolist():
+            path = z.extract(info, work)
+            mode = (info.external_attr >> 16) & 0o777
+            if mode:
+                os.chmod(path, mode)
+    if not os.path.exists(os.path.join(work, "bin", "deno")) and not os.path.exists("/usr/local/bin/deno"):
+        subprocess.run(["bash", init_script], check=True)
     bootstrap = os.path.join(work, "bootstrap")
     os.chmod(bootstrap, 0o755)
-    subprocess.run([bootstrap, "--payload", payload], check=True, cwd=work)
+    done = subprocess.run([bootstrap, "--payload", payload], cwd=work, stderr=subprocess.PIPE, text=True)
+    sys.stderr.write(done.stderr)
+    if done.returncode != 0:
+        raise RuntimeError("Glacier task failed: " + error_line(done.stderr))
 
 
 if __name__ == "__main__":

@@ -8,13 +8,18 @@
 // their endpoints and s3rver's dummy credentials explicitly, and the sandboxes
 // get them in their own environment.
 import { CreateFunctionCommand, LambdaClient } from "@aws-sdk/client-lambda";
-import { S3Client } from "@aws-sdk/client-s3";
 import { buildLambdaArtifacts, type BuiltArtifact } from "../../../executors/lambda/build.ts";
 import { LambdaExecutor } from "../../../executors/lambda/executor.ts";
 import { registerRemoteExecutor, registerStore } from "../../../mod.ts";
-import { S3Store } from "../../../stores/s3.ts";
+import type { S3Store } from "../../../stores/s3.ts";
 import { type LambdaEmulator, startLambdaEmulator } from "../../support/lambda_emulator.ts";
-import { S3RVER_CREDENTIALS, type S3rverHandle, startS3rver } from "../../support/s3rver.ts";
+import {
+  S3RVER_CREDENTIALS,
+  s3rverEnv,
+  type S3rverHandle,
+  s3rverStore,
+  startS3rver,
+} from "../../support/s3rver.ts";
 import { lambdaPipeline } from "./fixtures/lambda_pipeline.ts";
 
 export interface CloudFixture {
@@ -38,23 +43,8 @@ const REGION = "us-east-1";
 
 export async function startCloudFixture(): Promise<CloudFixture> {
   const s3 = await startS3rver({ buckets: [STAGING_BUCKET] });
-  const env = {
-    AWS_ENDPOINT_URL_S3: s3.endpoint,
-    AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
-    AWS_REGION: REGION,
-  };
-  const store = new S3Store(
-    new S3Client({
-      region: REGION,
-      endpoint: s3.endpoint,
-      forcePathStyle: true,
-      credentials: S3RVER_CREDENTIALS,
-      requestChecksumCalculation: "WHEN_REQUIRED",
-      responseChecksumValidation: "WHEN_REQUIRED",
-    }),
-    s3.endpoint,
-  );
+  const env = s3rverEnv(s3.endpoint);
+  const store = s3rverStore(s3.endpoint);
   registerStore("s3", () => store);
   const emulator = await startLambdaEmulator({ env });
   let lambdaEndpoint = emulator.endpoint;

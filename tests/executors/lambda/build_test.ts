@@ -6,7 +6,8 @@ import { codeSha256 } from "../../../executors/lambda/executor.ts";
 
 const CLI = new URL("../../../cli.ts", import.meta.url).pathname;
 const FIXTURE = new URL("./fixtures/lambda_pipeline.ts", import.meta.url).pathname;
-const NO_LAMBDA = new URL("../../fixtures/analyze/fan_out.ts", import.meta.url).pathname;
+// Cloud Functions and Dataproc only: nothing Lambda, Databricks or this machine runs.
+const NO_LAMBDA = new URL("../../fixtures/analyze/clouds.ts", import.meta.url).pathname;
 
 async function glacier(args: string[]) {
   const out = await new Deno.Command(Deno.execPath(), {
@@ -31,9 +32,15 @@ Deno.test("glacier build writes the Lambda artifact with bootstrap, Deno, the mo
     "--json",
   ]);
   assert.equal(code, 0, stderr);
-  const [artifact] = JSON.parse(stdout).artifacts;
+  const [artifact, ...others] = JSON.parse(stdout).artifacts;
   assert.equal(artifact.path, ".glacier/build/lambda_fixture/lambda.zip");
   assert.equal(artifact.functionName, "glacier-lambda_fixture-lambda");
+  // Its local tasks run on the Step Functions launcher function: the same zip, written too.
+  const launcher = others.find((a: { resource: string }) => a.resource === "launcher");
+  assert.equal(launcher?.path, ".glacier/build/lambda_fixture/launcher.zip");
+  assert.equal(launcher.functionName, "glacier-lambda_fixture-launcher");
+  assert.equal(launcher.codeSha256, await codeSha256(await Deno.readFile(join(dir, launcher.path))));
+  assert.equal(launcher.codeSha256, artifact.codeSha256);
   const zip = await Deno.readFile(join(dir, artifact.path));
   assert.equal(artifact.codeSha256, await codeSha256(zip));
   const files = unzipSync(zip, {
@@ -55,7 +62,14 @@ Deno.test("glacier build writes the Lambda artifact with bootstrap, Deno, the mo
 });
 
 Deno.test("glacier build of a pipeline without Lambda tasks says there is nothing to build", async () => {
-  const { code, stderr } = await glacier(["build", NO_LAMBDA, "--output-dir", await Deno.makeTempDir()]);
+  const { code, stderr } = await glacier([
+    "build",
+    NO_LAMBDA,
+    "--pipeline",
+    "gcp_pipeline",
+    "--output-dir",
+    await Deno.makeTempDir(),
+  ]);
   assert.equal(code, 1);
-  assert.match(stderr, /no task bound to a Lambda resource, so there is nothing to build/);
+  assert.match(stderr, /no task bound to a Lambda resource, to Databricks or to this machine on AWS/);
 });
