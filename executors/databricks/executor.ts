@@ -25,11 +25,11 @@ import type { Executor, TaskInvocation } from "../../src/run/executor.ts";
 import type { RemoteExecutorOptions } from "../../src/run/remote_executors.ts";
 import { pollDelays, sleep } from "../cluster/backoff.ts";
 import {
-  readResult,
-  remoteTaskError,
-  resultValue,
+  remoteMessageError,
   stageCall,
   type StagedCall,
+  succeededValue,
+  throwRecordedFailure,
 } from "../cluster/staged_call.ts";
 
 /** Options for {@linkcode DatabricksExecutor}, beyond what a cloud run gives. */
@@ -157,48 +157,19 @@ export class DatabricksExecutor implements Executor {
     }
     const state = run.state ?? {};
     if (state.life_cycle_state === "TERMINATED" && state.result_state === "SUCCESS") {
-      const result = await readResult(call).catch((error) => {
-        throw fail(
-          `its result from ${where} could not be read: ${errorMessage(error)}`,
-          "SYSTEM:STAGING_READ",
-          true,
-          error,
-        );
+      return await succeededValue(invocation, call, where, fail, {
+        advice: "check the launcher on the cluster",
+        code: "SYSTEM:DATABRICKS_NO_RESULT",
       });
-      if (!result) {
-        throw fail(
-          `${where} succeeded but wrote no result to ${call.resultUri}; check the launcher on the cluster`,
-          "SYSTEM:DATABRICKS_NO_RESULT",
-          true,
-        );
-      }
-      if (!result.ok) throw remoteTaskError(invocation, where, result.error);
-      try {
-        return await resultValue(result);
-      } catch (error) {
-        const e = error as GlacierError;
-        throw fail(
-          `its result from ${where} could not be read: ${errorMessage(error)}`,
-          e.code ?? "SYSTEM:STAGING_READ",
-          e.retryable ?? true,
-          error,
-        );
-      }
     }
     // The launcher's own record is the most precise; else what Databricks says.
-    const result = await readResult(call).catch(() => undefined);
-    if (result && !result.ok) throw remoteTaskError(invocation, where, result.error);
+    await throwRecordedFailure(invocation, call, where);
     if (state.result_state === "FAILED") {
       const taskRunId = run.tasks?.[0]?.run_id ?? runId;
       const output = await this.#api("GET", `/api/2.1/jobs/runs/get-output?run_id=${taskRunId}`, fail)
         .catch(() => ({})) as { error?: string; error_trace?: string };
       const message = output.error ?? state.state_message ?? "the run failed without a message";
-      const name = /^([A-Za-z_$][\w$.]*): /.exec(message)?.[1] ?? "Error";
-      throw remoteTaskError(invocation, where, {
-        name,
-        message: message.startsWith(`${name}: `) ? message.slice(name.length + 2) : message,
-        stack: output.error_trace ?? message,
-      });
+      throw remoteMessageError(invocation, where, message, output.error_trace ?? message);
     }
     const detail = `${where} ended ${state.life_cycle_state}${
       state.result_state ? `/${state.result_state}` : ""

@@ -183,8 +183,9 @@ Deno.test({
           assert.equal(emulator.cancels.at(-1), job.jobId);
           assert.equal(job.state, "CANCELLED");
           assert.equal(job.exited, true, "the driver was killed and reaped");
-          assert.equal(existsSync(`/proc/${taskPid}`), false, `the task's Deno process ${taskPid} is gone`);
-          assert.equal(existsSync(`/proc/${job.pid}`), false, `the Python driver ${job.pid} is gone`);
+          assert.ok(taskPid > 0 && taskPid !== job.pid, "the task ran in Deno under the Python driver");
+          assert.deepEqual(groupMembers(job.pid!), [], "the driver and the task's Deno process are gone");
+          assert.equal(existsSync(`/proc/${job.pid}`), false, `the Python driver ${job.pid} was reaped`);
         },
       );
 
