@@ -19,8 +19,8 @@
  * @module
  */
 import type { DatabricksConfig } from "../../src/config.ts";
-import { errorMessage, type GlacierError, type TaskError } from "../../src/errors.ts";
-import { failFor, providerData } from "../_remote.ts";
+import { errorMessage, type TaskError } from "../../src/errors.ts";
+import { checkService, failFor, providerData, stagingFailure } from "../_remote.ts";
 import type { Executor, TaskInvocation } from "../../src/run/executor.ts";
 import type { RemoteExecutorOptions } from "../../src/run/remote_executors.ts";
 import { pollDelays, sleep } from "../cluster/backoff.ts";
@@ -69,11 +69,7 @@ export class DatabricksExecutor implements Executor {
    */
   constructor(options: DatabricksExecutorOptions) {
     const { resource } = options;
-    if (resource.service !== "databricks") {
-      throw new TypeError(
-        `DatabricksExecutor: resource "${resource.name}" is a "${resource.service}" resource`,
-      );
-    }
+    checkService(resource, "databricks", "DatabricksExecutor");
     this.#options = options;
     this.#config = resource.config as DatabricksConfig;
     const host = options.host ?? this.#config.host ?? Deno.env.get("DATABRICKS_HOST") ?? "";
@@ -112,14 +108,7 @@ export class DatabricksExecutor implements Executor {
         config: providerData(this.#options.provider),
       });
     } catch (error) {
-      if (error instanceof TypeError) throw error;
-      const e = error as GlacierError;
-      throw fail(
-        `its payload could not be staged: ${errorMessage(error)}`,
-        e.code ?? "SYSTEM:STAGING",
-        e.retryable ?? true,
-        error,
-      );
+      throw stagingFailure(error, fail);
     }
     const submitted = await this.#api(
       "POST",

@@ -36,7 +36,7 @@ import { errorMessage, GlacierError } from "../../src/errors.ts";
 import type { Executor, TaskInvocation } from "../../src/run/executor.ts";
 import type { RemoteExecutorOptions } from "../../src/run/remote_executors.ts";
 import { gcpAccessToken, gcpEnv, maskToken } from "../../stores/_gcp_auth.ts";
-import { type Fail, failFor, providerData } from "../_remote.ts";
+import { checkService, type Fail, failFor, providerData, stagingFailure } from "../_remote.ts";
 import { pollDelays, sleep } from "../cluster/backoff.ts";
 import {
   remoteMessageError,
@@ -99,11 +99,7 @@ export class DataprocExecutor implements Executor {
    */
   constructor(options: DataprocExecutorOptions) {
     const { resource } = options;
-    if (resource.service !== "dataproc") {
-      throw new TypeError(
-        `DataprocExecutor: resource "${resource.name}" is a "${resource.service}" resource`,
-      );
-    }
+    checkService(resource, "dataproc", "DataprocExecutor");
     this.#options = options;
     const config = resource.config as DataprocConfig;
     const gcp = options.provider?.cloud === "gcp" ? options.provider as GcpConfig : undefined;
@@ -146,14 +142,7 @@ export class DataprocExecutor implements Executor {
       });
       script = await this.#stageScript(stagingUri, call.config);
     } catch (error) {
-      if (error instanceof TypeError) throw error;
-      const e = error as GlacierError;
-      throw fail(
-        `its payload could not be staged: ${errorMessage(error)}`,
-        e.code ?? "SYSTEM:STAGING",
-        e.retryable ?? true,
-        error,
-      );
+      throw stagingFailure(error, fail);
     }
     const jobId = `glacier-${invocation.pipeline}-${invocation.nodeId}-${invocation.attempt}-${
       crypto.randomUUID().slice(0, 8)

@@ -22,8 +22,8 @@ import {
   type Step,
 } from "@aws-sdk/client-emr";
 import type { AwsConfig, EMRConfig } from "../../src/config.ts";
-import { errorMessage, type GlacierError, type TaskError } from "../../src/errors.ts";
-import { failFor, providerData } from "../_remote.ts";
+import { errorMessage, type TaskError } from "../../src/errors.ts";
+import { checkService, failFor, providerData, stagingFailure } from "../_remote.ts";
 import type { Executor, TaskInvocation } from "../../src/run/executor.ts";
 import type { RemoteExecutorOptions } from "../../src/run/remote_executors.ts";
 import { pollDelays, sleep } from "../cluster/backoff.ts";
@@ -70,9 +70,7 @@ export class EmrExecutor implements Executor {
    */
   constructor(options: EmrExecutorOptions) {
     const { resource } = options;
-    if (resource.service !== "emr") {
-      throw new TypeError(`EmrExecutor: resource "${resource.name}" is a "${resource.service}" resource`);
-    }
+    checkService(resource, "emr", "EmrExecutor");
     this.#options = options;
     this.clusterId = (resource.config as EMRConfig).clusterId;
     const aws = options.provider?.cloud === "aws" ? options.provider as AwsConfig : undefined;
@@ -115,14 +113,7 @@ export class EmrExecutor implements Executor {
         config: providerData(this.#options.provider),
       });
     } catch (error) {
-      if (error instanceof TypeError) throw error;
-      const e = error as GlacierError;
-      throw fail(
-        `its payload could not be staged: ${errorMessage(error)}`,
-        e.code ?? "SYSTEM:STAGING",
-        e.retryable ?? true,
-        error,
-      );
+      throw stagingFailure(error, fail);
     }
     const launcher = this.#options.launcher ?? Deno.env.get("GLACIER_EMR_LAUNCHER") ?? DEFAULT_EMR_LAUNCHER;
     const added = await this.#send<{ StepIds?: string[] }>(

@@ -21,3 +21,19 @@ export async function waitAtGate(gate: string): Promise<void> {
     }
   }
 }
+
+/**
+ * Waits until a file exists and returns its text, such as `<gate>.started`.
+ *
+ * @param path The file.
+ * @returns Its text.
+ */
+export async function waitForFile(path: string): Promise<string> {
+  for (;;) {
+    try {
+      return await Deno.readTextFile(path);
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+}

@@ -15,6 +15,7 @@ import {
 } from "../../support/dataproc_emulator.ts";
 import { type GcsEmulator, startGcsEmulator, useGcsEmulatorEnv } from "../../support/gcs_emulator.ts";
 import { dataprocPipeline, score } from "./fixtures/dataproc_pipeline.ts";
+import { waitForFile } from "../../support/gate.ts";
 
 const TOKEN = `ya29.glacier-secret-${crypto.randomUUID()}`;
 const LAUNCHER = new URL("../../../executors/cluster/launcher.ts", import.meta.url).pathname;
@@ -53,16 +54,6 @@ function invocation(args: unknown[], signal = new AbortController().signal): Tas
     attempt: 1,
     signal,
   };
-}
-
-async function waitFor(path: string): Promise<string> {
-  for (;;) {
-    try {
-      return await Deno.readTextFile(path);
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
 }
 
 async function filesUnder(dir: string): Promise<string[]> {
@@ -175,7 +166,7 @@ Deno.test({
           const running = executor(emulator.endpoint, "cancel").execute(
             invocation([tableFromArrays({ x: [1, 2] }), false, gate], controller.signal),
           );
-          const taskPid = Number(await waitFor(`${gate}.started`));
+          const taskPid = Number(await waitForFile(`${gate}.started`));
           const job = [...emulator.jobs.values()].at(-1)!;
           assert.equal(job.state, "RUNNING");
           controller.abort(new DOMException("attempt timed out", "TimeoutError"));
