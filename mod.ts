@@ -20,7 +20,7 @@
  * @module
  */
 
-import type { AwsConfig, VMConfigBase } from "./src/config.ts";
+import type { AwsConfig, GcpConfig, VMConfigBase } from "./src/config.ts";
 import { registerStore } from "./src/resources/object_store.ts";
 import { setLocalExecutorFactory } from "./src/run/local_executor.ts";
 import { registerRemoteExecutor } from "./src/run/remote_executors.ts";
@@ -29,9 +29,10 @@ import { registerApplier } from "./src/codegen/appliers.ts";
 
 // Wiring, not registration by side effect of a user's import: local runs use
 // the warm worker pool unless `workers: 0` asks for in-process execution, and
-// S3 and Lambda are loaded on first use, so a local run never loads the AWS SDK.
+// cloud stores and executors are loaded on first use, so a local run never loads a cloud SDK.
 setLocalExecutorFactory(createWorkerPool);
 registerStore("s3", async (config) => (await import("./stores/s3.ts")).createS3Store(config as AwsConfig));
+registerStore("gs", async (config) => (await import("./stores/gcs.ts")).createGcsStore(config as GcpConfig));
 registerApplier("step_functions", async () => (await import("./deploy/aws_apply.ts")).applyStepFunctions);
 registerRemoteExecutor(
   "lambda",
@@ -44,6 +45,10 @@ registerRemoteExecutor(
 registerRemoteExecutor(
   "emr",
   async (options) => (await import("./executors/emr/executor.ts")).createEmrExecutor(options),
+);
+registerRemoteExecutor(
+  "dataproc",
+  async (options) => (await import("./executors/dataproc/executor.ts")).createDataprocExecutor(options),
 );
 for (const service of ["ec2", "compute-engine", "azure-vm"]) {
   registerRemoteExecutor(service, async ({ resource }) => {

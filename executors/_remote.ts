@@ -15,3 +15,27 @@ export function failFor(invocation: TaskInvocation): Fail {
 export function providerData(provider: unknown): unknown {
   return JSON.parse(JSON.stringify(provider ?? {}));
 }
+
+// An executor built for another service's resource is a wiring bug.
+export function checkService(
+  resource: { name: string; service: string },
+  service: string,
+  executor: string,
+): void {
+  if (resource.service !== service) {
+    throw new TypeError(`${executor}: resource "${resource.name}" is a "${resource.service}" resource`);
+  }
+}
+
+// A payload that could not be staged: a TypeError (an argument that cannot
+// cross) as it is, anything else as the attempt's TaskError.
+export function stagingFailure(error: unknown, fail: Fail): Error {
+  if (error instanceof TypeError) return error;
+  const e = error as { code?: string; retryable?: boolean };
+  return fail(
+    `its payload could not be staged: ${(error as Error)?.message ?? String(error)}`,
+    e?.code ?? "SYSTEM:STAGING",
+    e?.retryable ?? true,
+    error,
+  );
+}

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { AwsConfig } from "../../src/config.ts";
+import type { AwsConfig, GcpConfig } from "../../src/config.ts";
 import { registerStore } from "../../src/resources/object_store.ts";
 import { suppressRuns } from "../../src/run/_guard.ts";
 import { runPayload, type TaskPayload } from "../runner.ts";
@@ -46,6 +46,10 @@ if (import.meta.main) {
   registerStore(
     "s3",
     async (config) => (await import("../../stores/s3.ts")).createS3Store(config as AwsConfig),
+  );
+  registerStore(
+    "gs",
+    async (config) => (await import("../../stores/gcs.ts")).createGcsStore(config as GcpConfig),
   );
   const [payloadUri, resultUri, config] = Deno.args;
   if (!payloadUri || !resultUri) {

@@ -13,6 +13,7 @@ import { Bucket } from "../../src/resources/storage.ts";
 import type { TaskInvocation } from "../../src/run/executor.ts";
 import { stageValue, Staging } from "../../src/run/staging.ts";
 import { fromWireJson, toWireJson } from "../_wire.ts";
+import type { Fail } from "../_remote.ts";
 import { payloadFor, type TaskPayload } from "../runner.ts";
 
 /** Tables above this many encoded bytes go to their own staged object. */
@@ -187,4 +188,95 @@ export function remoteTaskError(
   });
   error.stack = `${error.stack}\nRemote stack (${where}):\n${remote.stack}`;
   return error;
+}
+
+/**
+ * The value of a call whose cluster run succeeded: its result read back,
+ * or the failure it records.
+ *
+ * @param invocation The call.
+ * @param call The staged call.
+ * @param where Where it ran, such as `EMR step s-1 of cluster j-1`.
+ * @param fail Makes the attempt's TaskError.
+ * @param noResult What to check when the run wrote no result, and the error code for it.
+ * @returns The task's value.
+ * @throws {TaskError} The remote error when the task threw; `SYSTEM:STAGING_READ` when the result cannot be read; `noResult.code` when there is none.
+ */
+export async function succeededValue(
+  invocation: TaskInvocation,
+  call: StagedCall,
+  where: string,
+  fail: Fail,
+  noResult: { readonly advice: string; readonly code: string },
+): Promise<unknown> {
+  const result = await readResult(call).catch((error) => {
+    throw fail(
+      `its result from ${where} could not be read: ${errorMessage(error)}`,
+      "SYSTEM:STAGING_READ",
+      true,
+      error,
+    );
+  });
+  if (!result) {
+    throw fail(
+      `${where} succeeded but wrote no result to ${call.resultUri}; ${noResult.advice}`,
+      noResult.code,
+      true,
+    );
+  }
+  if (!result.ok) throw remoteTaskError(invocation, where, result.error);
+  try {
+    return await resultValue(result);
+  } catch (error) {
+    const e = error as GlacierError;
+    throw fail(
+      `its result from ${where} could not be read: ${errorMessage(error)}`,
+      e.code ?? "SYSTEM:STAGING_READ",
+      e.retryable ?? true,
+      error,
+    );
+  }
+}
+
+/**
+ * Throws the task's own error when the launcher recorded one for a run that
+ * failed: the most precise account there is. Returns when there is none.
+ *
+ * @param invocation The call.
+ * @param call The staged call.
+ * @param where Where it ran.
+ * @throws {TaskError} The recorded remote error.
+ */
+export async function throwRecordedFailure(
+  invocation: TaskInvocation,
+  call: StagedCall,
+  where: string,
+): Promise<void> {
+  const result = await readResult(call).catch(() => undefined);
+  if (result && !result.ok) throw remoteTaskError(invocation, where, result.error);
+}
+
+/**
+ * A {@linkcode TaskError} from a cluster's own failure text, when the
+ * launcher left no record: `Name: message` becomes the remote error's name
+ * and message.
+ *
+ * @param invocation The call.
+ * @param where Where it ran.
+ * @param message The failure message, such as `TypeError: out of disk`.
+ * @param stack The remote trace, if any. @default {the message}
+ * @returns The error to throw.
+ */
+export function remoteMessageError(
+  invocation: TaskInvocation,
+  where: string,
+  message: string,
+  stack: string = message,
+): TaskError {
+  const name = /^([A-Za-z_$][\w$.]*): /.exec(message)?.[1] ?? "Error";
+  return remoteTaskError(invocation, where, {
+    name,
+    message: message.startsWith(`${name}: `) ? message.slice(name.length + 2) : message,
+    stack,
+  });
 }

@@ -19,18 +19,17 @@
  * @module
  */
 import type { DatabricksConfig } from "../../src/config.ts";
-import { errorMessage, type GlacierError } from "../../src/errors.ts";
-import { failFor, providerData } from "../_remote.ts";
+import { checkService, failFor, providerData, stagingFailure } from "../_remote.ts";
 import { DatabricksClient, FINAL_STATES, type RunInfo } from "./_client.ts";
 import type { Executor, TaskInvocation } from "../../src/run/executor.ts";
 import type { RemoteExecutorOptions } from "../../src/run/remote_executors.ts";
 import { pollDelays, sleep } from "../cluster/backoff.ts";
 import {
-  readResult,
   remoteTaskError,
-  resultValue,
   stageCall,
   type StagedCall,
+  succeededValue,
+  throwRecordedFailure,
 } from "../cluster/staged_call.ts";
 
 /** Options for {@linkcode DatabricksExecutor}, beyond what a cloud run gives. */
@@ -63,11 +62,7 @@ export class DatabricksExecutor implements Executor {
    */
   constructor(options: DatabricksExecutorOptions) {
     const { resource } = options;
-    if (resource.service !== "databricks") {
-      throw new TypeError(
-        `DatabricksExecutor: resource "${resource.name}" is a "${resource.service}" resource`,
-      );
-    }
+    checkService(resource, "databricks", "DatabricksExecutor");
     this.#options = options;
     this.#config = resource.config as DatabricksConfig;
     this.#client = new DatabricksClient(
@@ -108,14 +103,7 @@ export class DatabricksExecutor implements Executor {
         config: providerData(this.#options.provider),
       });
     } catch (error) {
-      if (error instanceof TypeError) throw error;
-      const e = error as GlacierError;
-      throw fail(
-        `its payload could not be staged: ${errorMessage(error)}`,
-        e.code ?? "SYSTEM:STAGING",
-        e.retryable ?? true,
-        error,
-      );
+      throw stagingFailure(error, fail);
     }
     const submitted = await this.#client.api(
       "POST",
@@ -152,37 +140,13 @@ export class DatabricksExecutor implements Executor {
     }
     const state = run.state ?? {};
     if (state.life_cycle_state === "TERMINATED" && state.result_state === "SUCCESS") {
-      const result = await readResult(call).catch((error) => {
-        throw fail(
-          `its result from ${where} could not be read: ${errorMessage(error)}`,
-          "SYSTEM:STAGING_READ",
-          true,
-          error,
-        );
+      return await succeededValue(invocation, call, where, fail, {
+        advice: "check the launcher on the cluster",
+        code: "SYSTEM:DATABRICKS_NO_RESULT",
       });
-      if (!result) {
-        throw fail(
-          `${where} succeeded but wrote no result to ${call.resultUri}; check the launcher on the cluster`,
-          "SYSTEM:DATABRICKS_NO_RESULT",
-          true,
-        );
-      }
-      if (!result.ok) throw remoteTaskError(invocation, where, result.error);
-      try {
-        return await resultValue(result);
-      } catch (error) {
-        const e = error as GlacierError;
-        throw fail(
-          `its result from ${where} could not be read: ${errorMessage(error)}`,
-          e.code ?? "SYSTEM:STAGING_READ",
-          e.retryable ?? true,
-          error,
-        );
-      }
     }
     // The launcher's own record is the most precise; else what Databricks says.
-    const result = await readResult(call).catch(() => undefined);
-    if (result && !result.ok) throw remoteTaskError(invocation, where, result.error);
+    await throwRecordedFailure(invocation, call, where);
     if (state.result_state === "FAILED") {
       throw remoteTaskError(invocation, where, await this.#client.runError(run, runId, fail));
     }

@@ -22,17 +22,17 @@ import {
   type Step,
 } from "@aws-sdk/client-emr";
 import type { AwsConfig, EMRConfig } from "../../src/config.ts";
-import { errorMessage, type GlacierError, type TaskError } from "../../src/errors.ts";
-import { failFor, providerData } from "../_remote.ts";
+import { errorMessage, type TaskError } from "../../src/errors.ts";
+import { checkService, failFor, providerData, stagingFailure } from "../_remote.ts";
 import type { Executor, TaskInvocation } from "../../src/run/executor.ts";
 import type { RemoteExecutorOptions } from "../../src/run/remote_executors.ts";
 import { pollDelays, sleep } from "../cluster/backoff.ts";
 import {
-  readResult,
-  remoteTaskError,
-  resultValue,
+  remoteMessageError,
   stageCall,
   type StagedCall,
+  succeededValue,
+  throwRecordedFailure,
 } from "../cluster/staged_call.ts";
 
 /** Where the launcher is on the cluster unless `GLACIER_EMR_LAUNCHER` says otherwise. */
@@ -70,9 +70,7 @@ export class EmrExecutor implements Executor {
    */
   constructor(options: EmrExecutorOptions) {
     const { resource } = options;
-    if (resource.service !== "emr") {
-      throw new TypeError(`EmrExecutor: resource "${resource.name}" is a "${resource.service}" resource`);
-    }
+    checkService(resource, "emr", "EmrExecutor");
     this.#options = options;
     this.clusterId = (resource.config as EMRConfig).clusterId;
     const aws = options.provider?.cloud === "aws" ? options.provider as AwsConfig : undefined;
@@ -115,14 +113,7 @@ export class EmrExecutor implements Executor {
         config: providerData(this.#options.provider),
       });
     } catch (error) {
-      if (error instanceof TypeError) throw error;
-      const e = error as GlacierError;
-      throw fail(
-        `its payload could not be staged: ${errorMessage(error)}`,
-        e.code ?? "SYSTEM:STAGING",
-        e.retryable ?? true,
-        error,
-      );
+      throw stagingFailure(error, fail);
     }
     const launcher = this.#options.launcher ?? Deno.env.get("GLACIER_EMR_LAUNCHER") ?? DEFAULT_EMR_LAUNCHER;
     const added = await this.#send<{ StepIds?: string[] }>(
@@ -177,47 +168,16 @@ export class EmrExecutor implements Executor {
     }
     const state = step?.Status?.State;
     if (state === "COMPLETED") {
-      const result = await readResult(call).catch((error) => {
-        throw fail(
-          `its result from ${where} could not be read: ${errorMessage(error)}`,
-          "SYSTEM:STAGING_READ",
-          true,
-          error,
-        );
+      return await succeededValue(invocation, call, where, fail, {
+        advice: `check the launcher path ${JSON.stringify(launcher)} on the cluster`,
+        code: "SYSTEM:EMR_NO_RESULT",
       });
-      if (!result) {
-        throw fail(
-          `${where} completed but wrote no result to ${call.resultUri}; check the launcher path ${
-            JSON.stringify(launcher)
-          } on the cluster`,
-          "SYSTEM:EMR_NO_RESULT",
-          true,
-        );
-      }
-      if (!result.ok) throw remoteTaskError(invocation, where, result.error);
-      try {
-        return await resultValue(result);
-      } catch (error) {
-        const e = error as GlacierError;
-        throw fail(
-          `its result from ${where} could not be read: ${errorMessage(error)}`,
-          e.code ?? "SYSTEM:STAGING_READ",
-          e.retryable ?? true,
-          error,
-        );
-      }
     }
-    const result = await readResult(call).catch(() => undefined);
-    if (result && !result.ok) throw remoteTaskError(invocation, where, result.error);
+    await throwRecordedFailure(invocation, call, where);
     const details = step?.Status?.FailureDetails;
     if (state === "FAILED" && details?.Message) {
-      const message = details.Message;
-      const name = /^([A-Za-z_$][\w$.]*): /.exec(message)?.[1] ?? "Error";
-      throw remoteTaskError(invocation, where, {
-        name,
-        message: message.startsWith(`${name}: `) ? message.slice(name.length + 2) : message,
-        stack: `${message}${details.LogFile ? `\n    (log: ${details.LogFile})` : ""}`,
-      });
+      const log = details.LogFile ? `\n    (log: ${details.LogFile})` : "";
+      throw remoteMessageError(invocation, where, details.Message, `${details.Message}${log}`);
     }
     const reason = step?.Status?.StateChangeReason?.Message ?? details?.Reason;
     throw fail(

@@ -1,5 +1,5 @@
 // Shell and Python text shared by the generators: how a cluster or VM gets
-// Deno, and how a Databricks job runs one Glacier payload with it.
+// Deno, and how a Databricks or Dataproc job runs one Glacier payload with it.
 
 /** The Deno version remote machines install. */
 export const DENO_VERSION = "2.9.6";
@@ -67,6 +67,47 @@ export function databricksLauncher(header: readonly string[] = []): string {
     "",
     'if __name__ == "__main__":',
     "    main(sys.argv)",
+    "",
+  ].join("\n");
+}
+
+/** Where the Dataproc launcher lives under the staging prefix. */
+export const DATAPROC_LAUNCHER_OBJECT = "scripts/glacier_dataproc_launcher.py";
+
+/**
+ * The Dataproc launcher, the `mainPythonFileUri` of every Glacier PySpark
+ * job: Dataproc has no shell job type, and a PySpark driver is a plain
+ * `python3` process on the primary node, so it runs
+ * `deno run -A <launcher.ts> <payloadUri> <resultUri> <config>` and exits
+ * with Deno's code. SIGTERM and SIGINT (a cancelled job) are passed on, so
+ * cancelling the job stops the task.
+ */
+export function dataprocLauncher(header: readonly string[] = []): string {
+  return [
+    ...header.map((l) => `# ${l}`),
+    '"""Glacier launcher: runs one Glacier task payload with Deno on the Dataproc driver."""',
+    "import shutil",
+    "import signal",
+    "import subprocess",
+    "import sys",
+    "",
+    "",
+    "def main(argv):",
+    "    launcher, payload_uri, result_uri, config = argv[1:5]",
+    '    deno = shutil.which("deno") or "/usr/local/bin/deno"',
+    '    child = subprocess.Popen([deno, "run", "-A", launcher, payload_uri, result_uri, config])',
+    "",
+    "    def forward(signum, _frame):",
+    "        child.send_signal(signum)",
+    "",
+    "    signal.signal(signal.SIGTERM, forward)",
+    "    signal.signal(signal.SIGINT, forward)",
+    "    code = child.wait()",
+    "    return code if code >= 0 else 128 - code",
+    "",
+    "",
+    'if __name__ == "__main__":',
+    "    sys.exit(main(sys.argv))",
     "",
   ].join("\n");
 }

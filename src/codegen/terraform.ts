@@ -7,7 +7,12 @@
  */
 import { type ExecutorModel, headerLines, type InfraModel, remoteExecutors, shortName } from "./_model.ts";
 import { base64Heredoc, type Block, block, type Entry, hclFile, heredoc, interp, Raw, raw } from "./_hcl.ts";
-import { databricksLauncher, denoInstallScript } from "./_scripts.ts";
+import {
+  databricksLauncher,
+  DATAPROC_LAUNCHER_OBJECT,
+  dataprocLauncher,
+  denoInstallScript,
+} from "./_scripts.ts";
 import { jobName } from "./_databricks.ts";
 import type { GeneratedFiles } from "./write_files.ts";
 import {
@@ -615,6 +620,11 @@ function gcp(ctx: Context): Record<string, Block[]> {
         ["bucket", raw("google_storage_bucket.staging.name")],
         ["content", heredoc(denoInstallScript())],
       ]),
+      block("resource", ["google_storage_bucket_object", "dataproc_launcher"], [
+        ["name", `${model.staging.prefix}${DATAPROC_LAUNCHER_OBJECT}`],
+        ["bucket", raw("google_storage_bucket.staging.name")],
+        ["content", heredoc(dataprocLauncher())],
+      ], "The main file of every Dataproc job (a PySpark job): runs one task payload with Deno."),
       ...dataproc.map((e) => {
         const nodes = Number(e.config.nodes ?? 3);
         const machine = String(e.config.machineType ?? "n2-standard-4");

@@ -11,6 +11,7 @@ import { closeS3Stores } from "../../../stores/s3.ts";
 import { type DatabricksEmulator, startDatabricksEmulator } from "../../support/databricks_emulator.ts";
 import { type S3rverHandle, startS3rver, useS3rverEnv } from "../../support/s3rver.ts";
 import { dbxPipeline, score } from "./fixtures/dbx_pipeline.ts";
+import { waitForFile } from "../../support/gate.ts";
 
 const TOKEN = `dapi-glacier-secret-${crypto.randomUUID()}`;
 const CRASH = new URL("./fixtures/crash_launcher.ts", import.meta.url).pathname;
@@ -38,16 +39,6 @@ function executor(
 
 function invocation(args: unknown[], signal = new AbortController().signal): TaskInvocation {
   return { pipeline: "dbx_test", runId: "direct", nodeId: "score", task: score, args, attempt: 1, signal };
-}
-
-async function waitFor(path: string): Promise<string> {
-  for (;;) {
-    try {
-      return await Deno.readTextFile(path);
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
 }
 
 Deno.test({
@@ -135,7 +126,7 @@ Deno.test({
         const running = executor(emulator.host, "cancel").execute(
           invocation([tableFromArrays({ x: [1, 2] }), false, gate], controller.signal),
         );
-        const taskPid = Number(await waitFor(`${gate}.started`));
+        const taskPid = Number(await waitForFile(`${gate}.started`));
         const run = [...emulator.runs.values()].at(-1)!;
         assert.equal(run.lifeCycleState, "RUNNING");
         controller.abort(new DOMException("attempt timed out", "TimeoutError"));

@@ -11,6 +11,7 @@ import { closeS3Stores } from "../../../stores/s3.ts";
 import { type EmrEmulator, startEmrEmulator } from "../../support/emr_emulator.ts";
 import { type S3rverHandle, startS3rver, useS3rverEnv } from "../../support/s3rver.ts";
 import { emrPipeline, score } from "./fixtures/emr_pipeline.ts";
+import { waitForFile } from "../../support/gate.ts";
 
 const LAUNCHER = new URL("../../../executors/cluster/launcher.ts", import.meta.url).pathname;
 const CRASH = new URL("../databricks/fixtures/crash_launcher.ts", import.meta.url).pathname;
@@ -33,16 +34,6 @@ function executor(runId: string, overrides: Partial<ConstructorParameters<typeof
 
 function invocation(args: unknown[], signal = new AbortController().signal): TaskInvocation {
   return { pipeline: "emr_test", runId: "direct", nodeId: "score", task: score, args, attempt: 1, signal };
-}
-
-async function waitFor(path: string): Promise<string> {
-  for (;;) {
-    try {
-      return await Deno.readTextFile(path);
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
 }
 
 Deno.test({
@@ -102,7 +93,7 @@ Deno.test({
         const running = executor("cancel").execute(
           invocation([tableFromArrays({ x: [1, 2] }), false, gate], controller.signal),
         );
-        const taskPid = Number(await waitFor(`${gate}.started`));
+        const taskPid = Number(await waitForFile(`${gate}.started`));
         const step = [...emulator.steps.values()].at(-1)!;
         assert.equal(step.state, "RUNNING");
         controller.abort(new DOMException("attempt timed out", "TimeoutError"));

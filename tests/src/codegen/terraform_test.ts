@@ -116,6 +116,7 @@ Deno.test("generate terraform for GCP and Azure: Cloud Functions 2nd gen, Datapr
   const gcp = await gcpPipeline.generate({ format: "terraform" });
   assert.match(gcp.files["functions.tf"], /resource "google_cloudfunctions2_function" "cloud_function"/);
   assert.match(gcp.files["dataproc.tf"], /resource "google_dataproc_cluster" "etl"/);
+  assert.match(gcp.files["dataproc.tf"], /name = "scripts\/glacier_dataproc_launcher.py"/);
   assert.match(
     gcp.files["iam.tf"],
     /startsWith\(\\"projects\/_\/buckets\/gcs-lake\/objects\/raw\/a\.parquet\\"\)|resource\.name == \\"projects\/_\/buckets\/gcs-lake\/objects\/raw\/a\.parquet\\"/,
