@@ -27,9 +27,8 @@ import { GlacierError } from "../src/errors.ts";
 import { stageValue, Staging } from "../src/run/staging.ts";
 import { lookupTask, type Task } from "../src/task.ts";
 import { parseArgs } from "node:util";
-import { registerStore } from "../src/resources/object_store.ts";
+import { registerRemoteStores } from "./_stores.ts";
 import { suppressRuns } from "../src/run/_guard.ts";
-import type { AwsConfig } from "../src/config.ts";
 import type { TaskInvocation } from "../src/run/executor.ts";
 import { isOrchestratorPayload, type OrchestratorPayload, runOrchestratorPayload } from "./_replay.ts";
 import { fromWireJson, toWireJson } from "./_wire.ts";
@@ -231,21 +230,19 @@ export async function readPayloadArg(arg: string): Promise<TaskPayload | Orchest
  * prints its result as one line of wire JSON.
  *
  * @param argv The arguments.
+ * @param options How modules are found (the Lambda artifact maps them to its copy).
  * @returns The exit code.
  */
-export async function main(argv: readonly string[]): Promise<number> {
+export async function main(argv: readonly string[], options: RunPayloadOptions = {}): Promise<number> {
   const { values } = parseArgs({ args: [...argv], options: { payload: { type: "string" } } });
   if (!values.payload) {
     console.error("usage: deno run -A executors/runner.ts --payload <json | s3://bucket/key.json>");
     return 2;
   }
   suppressRuns(); // importing the task's module must not start its pipeline
-  registerStore(
-    "s3",
-    async (config) => (await import("../stores/s3.ts")).createS3Store(config as AwsConfig),
-  );
+  registerRemoteStores();
   try {
-    const result = await runPayload(await readPayloadArg(values.payload));
+    const result = await runPayload(await readPayloadArg(values.payload), options);
     console.log(toWireJson(result));
     return 0;
   } catch (error) {

@@ -9,10 +9,9 @@
  *
  * @module
  */
-import type { AwsConfig, GcpConfig } from "../../src/config.ts";
-import { registerStore } from "../../src/resources/object_store.ts";
 import { suppressRuns } from "../../src/run/_guard.ts";
-import { runPayload, type TaskPayload } from "../runner.ts";
+import { runPayload, type RunPayloadOptions, type TaskPayload } from "../runner.ts";
+import { registerRemoteStores } from "../_stores.ts";
 import { fromWireJson, toWireJson } from "../_wire.ts";
 import { type ClusterResult, errorRecord, stagedObject } from "./staged_call.ts";
 
@@ -22,14 +21,20 @@ import { type ClusterResult, errorRecord, stagedObject } from "./staged_call.ts"
  * @param payloadUri Where the payload is.
  * @param resultUri Where the result goes.
  * @param config The storage config as data (no credentials).
+ * @param options How modules are found (the Lambda artifact maps them to its copy).
  * @returns The exit code: 0 when the task succeeded, 1 when it failed.
  */
-export async function launch(payloadUri: string, resultUri: string, config: unknown): Promise<number> {
+export async function launch(
+  payloadUri: string,
+  resultUri: string,
+  config: unknown,
+  options: RunPayloadOptions = {},
+): Promise<number> {
   let result: ClusterResult;
   let failed: unknown;
   try {
     const payload = fromWireJson(new TextDecoder().decode(await stagedObject(payloadUri, config).read()));
-    result = { ok: true, value: await runPayload(payload as TaskPayload) };
+    result = { ok: true, value: await runPayload(payload as TaskPayload, options) };
   } catch (error) {
     failed = error;
     result = { ok: false, error: errorRecord(error) };
@@ -43,14 +48,7 @@ export async function launch(payloadUri: string, resultUri: string, config: unkn
 
 if (import.meta.main) {
   suppressRuns(); // importing a task's module must not start its pipeline
-  registerStore(
-    "s3",
-    async (config) => (await import("../../stores/s3.ts")).createS3Store(config as AwsConfig),
-  );
-  registerStore(
-    "gs",
-    async (config) => (await import("../../stores/gcs.ts")).createGcsStore(config as GcpConfig),
-  );
+  registerRemoteStores();
   const [payloadUri, resultUri, config] = Deno.args;
   if (!payloadUri || !resultUri) {
     console.error("glacier launcher: usage: launcher.ts <payloadUri> <resultUri> [<storageConfigJson>]");

@@ -13,16 +13,24 @@
  * (see `databricks_launch.ts`; `DATABRICKS_HOST` and `DATABRICKS_TOKEN` come
  * from the function's environment).
  * With `--payload <json | s3://…>` (the artifact's `bootstrap --payload …`,
- * as the Databricks launcher calls it) it runs that one payload and exits.
+ * as the Databricks launcher calls it) it runs that one payload and exits
+ * (see {@linkcode runInArtifact}).
  *
  * @module
  */
-import type { AwsConfig } from "../../src/config.ts";
+import { parseArgs } from "node:util";
 import { errorMessage, GlacierError } from "../../src/errors.ts";
-import { registerStore } from "../../src/resources/object_store.ts";
 import { suppressRuns } from "../../src/run/_guard.ts";
 import { fromWireJson, toWireJson } from "../_wire.ts";
-import { main as runOnce, type OrchestratorPayload, runPayload, type TaskPayload } from "../runner.ts";
+import { launch } from "../cluster/launcher.ts";
+import {
+  main as runOnce,
+  type OrchestratorPayload,
+  runPayload,
+  type RunPayloadOptions,
+  type TaskPayload,
+} from "../runner.ts";
+import { registerRemoteStores } from "../_stores.ts";
 import { isDatabricksLaunchEvent, launchDatabricks } from "./databricks_launch.ts";
 
 /** What `glacier build` writes to `glacier.json` in the artifact. */
@@ -82,8 +90,7 @@ export async function serve(api: string): Promise<void> {
   let appRoot: string;
   try {
     manifest = JSON.parse(await Deno.readTextFile(Deno.env.get("GLACIER_MANIFEST") ?? "glacier.json"));
-    const root = Deno.env.get("GLACIER_APP_ROOT") ?? Deno.cwd();
-    appRoot = new URL(`file://${root.replace(/\/?$/, "/")}`).href;
+    appRoot = appRootUrl();
   } catch (error) {
     await post(`${base}/init/error`, errorBody(error), "Runtime.InitError");
     Deno.exit(1);
@@ -128,6 +135,12 @@ export async function serve(api: string): Promise<void> {
   }
 }
 
+// The artifact's project folder, as a file URL ending in `/`.
+function appRootUrl(): string {
+  const root = Deno.env.get("GLACIER_APP_ROOT") ?? Deno.cwd();
+  return new URL(`file://${root.replace(/\/?$/, "/")}`).href;
+}
+
 function errorBody(error: unknown): Record<string, unknown> {
   const e = error as Error & { code?: string };
   const stack = typeof e?.stack === "string" ? e.stack.split("\n") : [];
@@ -148,15 +161,46 @@ async function post(url: string, body: unknown, type: string): Promise<void> {
   await response.body?.cancel();
 }
 
+/**
+ * Runs one payload inside the artifact and exits: `bootstrap --payload <json
+ * | s3://…>` prints the result (the generated Databricks job), `bootstrap
+ * --payload <uri> --result <uri> [--config <json>]` writes it as the cluster
+ * launcher does (a one-time Databricks run of a cloud run). Modules are the
+ * artifact's copies when its manifest is there.
+ *
+ * @param argv The arguments.
+ * @returns The exit code.
+ */
+export async function runInArtifact(argv: readonly string[]): Promise<number> {
+  const options = await artifactOptions();
+  const { values } = parseArgs({
+    args: [...argv],
+    options: { payload: { type: "string" }, result: { type: "string" }, config: { type: "string" } },
+  });
+  if (!values.result) return await runOnce(argv, options);
+  if (!values.payload) {
+    console.error("usage: bootstrap --payload <uri> --result <uri> [--config <json>]");
+    return 2;
+  }
+  suppressRuns(); // importing the task's module must not start its pipeline
+  registerRemoteStores();
+  return await launch(values.payload, values.result, JSON.parse(values.config ?? "{}"), options);
+}
+
+async function artifactOptions(): Promise<RunPayloadOptions> {
+  const path = Deno.env.get("GLACIER_MANIFEST");
+  if (!path) return {};
+  const manifest = JSON.parse(await Deno.readTextFile(path)) as ArtifactManifest;
+  const appRoot = appRootUrl();
+  return { resolveModule: (module) => resolveArtifactModule(module, manifest, appRoot) };
+}
+
 if (import.meta.main && Deno.args.includes("--payload")) {
   // No top-level await here: the task's module may import this one's graph.
-  runOnce(Deno.args).then((code) => Deno.exit(code));
+  runInArtifact(Deno.args).then((code) => Deno.exit(code));
 } else if (import.meta.main) {
   suppressRuns(); // importing a task's module must not start its pipeline
-  registerStore(
-    "s3",
-    async (config) => (await import("../../stores/s3.ts")).createS3Store(config as AwsConfig),
-  );
+  registerRemoteStores();
   const api = Deno.env.get("AWS_LAMBDA_RUNTIME_API");
   if (!api) {
     console.error(

@@ -23,7 +23,9 @@ export function denoInstallScript(header: readonly string[] = []): string {
  * and runs its `bootstrap` on one payload (`--payload <json or s3://
  * reference>`). When the task fails, the run fails with the task's error line
  * (`Name: message`, from Deno's stderr) as the Python exception, which is
- * what `runs/get-output` reports as `error`.
+ * what `runs/get-output` reports as `error`. A cloud run's one-time run also
+ * passes the result URI and the storage config, and the bootstrap writes the
+ * result there as the cluster launcher does.
  */
 export function databricksLauncher(header: readonly string[] = []): string {
   return [
@@ -47,7 +49,9 @@ export function databricksLauncher(header: readonly string[] = []): string {
     "",
     "",
     "def main(argv):",
+    '    """argv: artifact, init script, payload; a cloud run adds the result URI and the storage config."""',
     "    artifact, init_script, payload = argv[1], argv[2], argv[3]",
+    '    result = ["--result", argv[4], "--config", argv[5] if len(argv) > 5 else "{}"] if len(argv) > 4 else []',
     '    work = tempfile.mkdtemp(prefix="glacier-")',
     "    with zipfile.ZipFile(artifact) as z:",
     "        for info in z.infolist():",
@@ -59,7 +63,9 @@ export function databricksLauncher(header: readonly string[] = []): string {
     '        subprocess.run(["bash", init_script], check=True)',
     '    bootstrap = os.path.join(work, "bootstrap")',
     "    os.chmod(bootstrap, 0o755)",
-    '    done = subprocess.run([bootstrap, "--payload", payload], cwd=work, stderr=subprocess.PIPE, text=True)',
+    "    done = subprocess.run(",
+    '        [bootstrap, "--payload", payload, *result], cwd=work, stderr=subprocess.PIPE, text=True',
+    "    )",
     "    sys.stderr.write(done.stderr)",
     "    if done.returncode != 0:",
     '        raise RuntimeError("Glacier task failed: " + error_line(done.stderr))',

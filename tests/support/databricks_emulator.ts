@@ -2,10 +2,14 @@
  * A Databricks Jobs API 2.1 emulator for tests, over real HTTP on 127.0.0.1:
  * `POST /api/2.1/jobs/runs/submit`, `GET /api/2.1/jobs/runs/get`,
  * `GET /api/2.1/jobs/runs/get-output` and `POST /api/2.1/jobs/runs/cancel`.
- * A submitted run's `spark_python_task` runs the real cluster launcher
- * (`deno run -A executors/cluster/launcher.ts <payloadUri> <resultUri>
- * <config>`, the last three parameters) as a subprocess; a failed run's
- * `error` is the first line of its stderr and `error_trace` all of it.
+ * A submitted run's `spark_python_task` runs its real `python_file` with
+ * `python3` when the workspace holds it (as a deployed pipeline's does: the
+ * generated launcher and the built artifact); in a workspace without it, the
+ * cluster launcher the Python file would reach (`deno run -A
+ * executors/cluster/launcher.ts <payloadUri> <resultUri> <config>`, the last
+ * three parameters). A failed run's `error` is the Python exception (the
+ * last line of its stderr) or the launcher's first line, and `error_trace`
+ * all of it.
  * Cancel kills the subprocess. Requests without the expected bearer token
  * get 401.
  *
@@ -19,6 +23,7 @@
  *
  * @module
  */
+import { existsSync } from "node:fs";
 
 /** One run the emulator knows. */
 export interface EmulatedRun {
@@ -38,6 +43,8 @@ export interface EmulatedRun {
   exited: boolean;
   /** The subprocess's stderr. */
   stderr: string;
+  /** Whether the run's Python file ran (its error is the Python exception, the last stderr line). */
+  python?: boolean;
   /** For a run of a job (run-now): the job's id. */
   readonly jobId?: number;
   /** For a run of a job: its job parameters, as given or defaulted. */
@@ -116,10 +123,12 @@ export function startDatabricksEmulator(options: DatabricksEmulatorOptions): Pro
       | { spark_python_task?: { python_file?: string; parameters?: string[] } }[]
       | undefined)?.[0];
     const params = task?.spark_python_task?.parameters ?? [];
-    // A job's run is its real python_file; a one-time run's launcher is Deno's.
-    const [command, args] = run.jobId !== undefined
-      ? ["python3", [local(task?.spark_python_task?.python_file ?? ""), ...params.map(local)]]
+    // The real python_file when the workspace has it; else the Deno launcher it would run.
+    const file = local(task?.spark_python_task?.python_file ?? "");
+    const [command, args] = run.jobId !== undefined || existsSync(file)
+      ? ["python3", [file, ...params.map(local)]]
       : [Deno.execPath(), ["run", "-A", launcher, ...params.slice(2)]];
+    run.python = command === "python3";
     const child = new Deno.Command(command, {
       args,
       // A cluster never sees the caller's Databricks credentials.
@@ -257,7 +266,7 @@ export function startDatabricksEmulator(options: DatabricksEmulatorOptions): Pro
           return json(400, { error_code: "INVALID_PARAMETER_VALUE", message: `Run ${id} does not exist.` });
         }
         const lines = run.stderr.split("\n").filter((l) => l.trim() !== "");
-        const error = (run.jobId !== undefined ? lines.at(-1) : lines[0]) ?? "";
+        const error = (run.python ? lines.at(-1) : lines[0]) ?? "";
         return json(200, {
           metadata: { run_id: run.taskRunId, state: state(run) },
           ...(run.resultState === "FAILED" ? { error, error_trace: run.stderr } : {}),

@@ -37,7 +37,9 @@ def error_line(stderr):
 
 
 def main(argv):
+    """argv: artifact, init script, payload; a cloud run adds the result URI and the storage config."""
     artifact, init_script, payload = argv[1], argv[2], argv[3]
+    result = ["--result", argv[4], "--config", argv[5] if len(argv) > 5 else "{}"] if len(argv) > 4 else []
     work = tempfile.mkdtemp(prefix="glacier-")
     with zipfile.ZipFile(artifact) as z:
         for info in z.infolist():
@@ -49,7 +51,9 @@ def main(argv):
         subprocess.run(["bash", init_script], check=True)
     bootstrap = os.path.join(work, "bootstrap")
     os.chmod(bootstrap, 0o755)
-    done = subprocess.run([bootstrap, "--payload", payload], cwd=work, stderr=subprocess.PIPE, text=True)
+    done = subprocess.run(
+        [bootstrap, "--payload", payload, *result], cwd=work, stderr=subprocess.PIPE, text=True
+    )
     sys.stderr.write(done.stderr)
     if done.returncode != 0:
         raise RuntimeError("Glacier task failed: " + error_line(done.stderr))

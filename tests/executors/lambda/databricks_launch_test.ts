@@ -15,7 +15,14 @@ import { fromWireJson } from "../../../executors/_wire.ts";
 import { decodeValue } from "../../../src/data/payload.ts";
 import { type DatabricksEmulator, startDatabricksEmulator } from "../../support/databricks_emulator.ts";
 import { startLambdaEmulator } from "../../support/lambda_emulator.ts";
-import { S3RVER_CREDENTIALS, s3rverEnv, s3rverStore, startS3rver } from "../../support/s3rver.ts";
+import {
+  S3RVER_CREDENTIALS,
+  s3rverEnv,
+  s3rverStore,
+  startS3rver,
+  useS3rverEnv,
+} from "../../support/s3rver.ts";
+import { TaskError } from "../../../mod.ts";
 import { dbxPipeline } from "../databricks/fixtures/dbx_pipeline.ts";
 
 const TOKEN = `dapi-glacier-secret-${crypto.randomUUID()}`;
@@ -216,6 +223,37 @@ Deno.test({
           assert.equal(JSON.parse(staged).params.pad.length, 12_000);
           const out = await readOutput(`${submitted.event.payload.staging}score.out`) as Table;
           assert.deepEqual([...out.getChild("x")!.toArray()], [0, 2, 4, 6]);
+        },
+      );
+
+      await t.step(
+        "a cloud run's one-time runs go through the generated launcher and the built artifact",
+        async () => {
+          const restore = useS3rverEnv(s3.endpoint);
+          Deno.env.set("DATABRICKS_HOST", dbx.host);
+          Deno.env.set("DATABRICKS_TOKEN", TOKEN);
+          try {
+            const before = dbx.runs.size;
+            assert.equal(await dbxPipeline.run({ mode: "cloud", params: { rows: 10 }, quiet: true }), 90);
+            seen.push(JSON.stringify(dbxPipeline.lastRun));
+            const run = [...dbx.runs.values()].at(-1)!;
+            assert.equal(dbx.runs.size, before + 1);
+            assert.equal(run.jobId, undefined, "a one-time run, not a job's");
+            assert.equal(run.python, true, "the workspace's glacier_launcher.py ran the artifact");
+            const error = await dbxPipeline.run({
+              mode: "cloud",
+              params: { rows: 3, fail: true },
+              quiet: true,
+            })
+              .then(() => undefined, (e) => e);
+            seen.push(JSON.stringify(dbxPipeline.lastRun), String(error?.stack));
+            assert.ok(error instanceof TaskError, String(error));
+            assert.match(error.message, /RangeError: score was told to fail on 3 rows/);
+          } finally {
+            Deno.env.delete("DATABRICKS_HOST");
+            Deno.env.delete("DATABRICKS_TOKEN");
+            restore();
+          }
         },
       );
 
