@@ -134,8 +134,9 @@ export function startDataprocEmulator(options: DataprocEmulatorOptions): Promise
       Deno.kill(-child.pid, "SIGKILL"); // the driver and the Deno it started
     } catch { /* already gone */ }
     await child.status.catch(() => {});
-    // SIGKILL lands asynchronously: wait until no live process is left in the group.
-    for (let i = 0; i < 500 && groupMembers(child.pid).length > 0; i++) {
+    // SIGKILL lands asynchronously: wait until no live process is left in the group
+    // and the driver's end is recorded (its stderr closes after the last holder dies).
+    for (let i = 0; i < 500 && (groupMembers(child.pid).length > 0 || !job.exited); i++) {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
   };
