@@ -61,3 +61,38 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     signal?.addEventListener("abort", onAbort, { once: true });
   });
 }
+
+/** Options for {@linkcode pollUntil}. */
+export interface PollOptions<T> extends PollDelaysOptions {
+  /** The attempt's signal: its abort (a timeout) ends the polling. */
+  readonly signal: AbortSignal;
+  /** One status request. */
+  readonly get: () => Promise<T>;
+  /** Whether a status is final. */
+  readonly done: (status: T) => boolean;
+  /** Cancels the remote work; called when polling ends without a final status. */
+  readonly cancel: () => Promise<void>;
+}
+
+/**
+ * Polls a remote run at growing intervals until its status is final. When
+ * the attempt aborts or a status request fails, the run is cancelled first:
+ * a run nobody waits for is never left going (the retry submits a new one).
+ *
+ * @param options The schedule, the request, the end test and the cancel.
+ * @returns The final status.
+ * @throws {unknown} The signal's reason when the attempt aborts, else the failed request's error.
+ */
+export async function pollUntil<T>(options: PollOptions<T>): Promise<T> {
+  const delays = pollDelays(options);
+  try {
+    for (;;) {
+      await sleep(delays.next().value, options.signal);
+      const status = await options.get();
+      if (options.done(status)) return status;
+    }
+  } catch (error) {
+    await options.cancel();
+    throw options.signal.aborted ? options.signal.reason : error;
+  }
+}

@@ -11,7 +11,7 @@
  * The run is polled with `GET /api/2.1/jobs/runs/get` at growing intervals.
  * A task that throws fails with a `TaskError` carrying the remote message and
  * stack (from the result object, else `runs/get-output`'s `error` and
- * `error_trace`); an attempt that times out cancels its run
+ * `error_trace`); an attempt that times out (or whose polling fails) cancels its run
  * (`POST /api/2.1/jobs/runs/cancel`). Auth is a bearer token from
  * `DATABRICKS_TOKEN`, the workspace from `DatabricksConfig({ host })` or
  * `DATABRICKS_HOST`; the token never appears in messages.
@@ -23,7 +23,7 @@ import { checkService, failFor, providerData, stagingFailure } from "../_remote.
 import { DatabricksClient, FINAL_STATES, type RunInfo } from "./_client.ts";
 import type { Executor, TaskInvocation } from "../../src/run/executor.ts";
 import type { RemoteExecutorOptions } from "../../src/run/remote_executors.ts";
-import { pollDelays, sleep } from "../cluster/backoff.ts";
+import { pollUntil } from "../cluster/backoff.ts";
 import {
   remoteTaskError,
   stageCall,
@@ -120,24 +120,15 @@ export class DatabricksExecutor implements Executor {
       );
     }
     const where = `Databricks run ${runId} at ${this.host}`;
-    let run: RunInfo;
-    try {
-      const delays = pollDelays({
-        initial: this.#options.pollInterval ?? 500,
-        max: this.#options.maxPollInterval ?? 15_000,
-      });
-      for (;;) {
-        await sleep(delays.next().value, invocation.signal);
-        run = await this.#client.api("GET", `/api/2.1/jobs/runs/get?run_id=${runId}`, fail) as RunInfo;
-        if (FINAL_STATES.includes(run.state?.life_cycle_state ?? "")) break;
-      }
-    } catch (error) {
-      if (invocation.signal.aborted) {
-        await this.#client.cancel(runId);
-        throw invocation.signal.reason;
-      }
-      throw error;
-    }
+    const run = await pollUntil({
+      initial: this.#options.pollInterval ?? 500,
+      max: this.#options.maxPollInterval ?? 15_000,
+      signal: invocation.signal,
+      get: async () =>
+        await this.#client.api("GET", `/api/2.1/jobs/runs/get?run_id=${runId}`, fail) as RunInfo,
+      done: (run) => FINAL_STATES.includes(run.state?.life_cycle_state ?? ""),
+      cancel: () => this.#client.cancel(runId),
+    });
     const state = run.state ?? {};
     if (state.life_cycle_state === "TERMINATED" && state.result_state === "SUCCESS") {
       return await succeededValue(invocation, call, where, fail, {

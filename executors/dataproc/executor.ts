@@ -37,7 +37,7 @@ import type { Executor, TaskInvocation } from "../../src/run/executor.ts";
 import type { RemoteExecutorOptions } from "../../src/run/remote_executors.ts";
 import { gcpAccessToken, gcpEnv, maskToken } from "../../stores/_gcp_auth.ts";
 import { checkService, type Fail, failFor, providerData, stagingFailure } from "../_remote.ts";
-import { pollDelays, sleep } from "../cluster/backoff.ts";
+import { pollDelays, pollUntil, sleep } from "../cluster/backoff.ts";
 import {
   remoteMessageError,
   stageCall,
@@ -166,30 +166,22 @@ export class DataprocExecutor implements Executor {
       },
     });
     const where = `Dataproc job ${jobId} on cluster ${this.cluster}`;
-    let job: DataprocJob;
-    try {
-      const delays = pollDelays({
-        initial: this.#options.pollInterval ?? 1000,
-        max: this.#options.maxPollInterval ?? 20_000,
-      });
-      for (;;) {
-        await sleep(delays.next().value, invocation.signal);
-        job = await this.#api(
+    const job = await pollUntil({
+      initial: this.#options.pollInterval ?? 1000,
+      max: this.#options.maxPollInterval ?? 20_000,
+      signal: invocation.signal,
+      get: async () =>
+        await this.#api(
           "jobs.get",
           "GET",
           `${jobs}/${jobId}`,
           fail,
           undefined,
           invocation.signal,
-        ) as DataprocJob;
-        const state = job.status?.state;
-        if (state === "DONE" || state === "ERROR" || state === "CANCELLED") break;
-      }
-    } catch (error) {
-      // Never leave a job running that nobody waits for.
-      await this.#cancel(`${jobs}/${jobId}:cancel`, jobId, fail);
-      throw invocation.signal.aborted ? invocation.signal.reason : error;
-    }
+        ) as DataprocJob,
+      done: (job) => ["DONE", "ERROR", "CANCELLED"].includes(job.status?.state ?? ""),
+      cancel: () => this.#cancel(`${jobs}/${jobId}:cancel`, jobId, fail),
+    });
     const state = job.status?.state;
     if (state === "DONE") {
       return await succeededValue(invocation, call, where, fail, {

@@ -6,7 +6,7 @@
  * staging bucket. The step is polled with `DescribeStep` at growing
  * intervals; a task that throws fails with a `TaskError` carrying the remote
  * message and stack (from the result object, else the step's
- * `FailureDetails`); an attempt that times out cancels its step
+ * `FailureDetails`); an attempt that times out (or whose polling fails) cancels its step
  * (`CancelSteps`). The cluster needs Deno and the project at the launcher's
  * path (a bootstrap action); the client follows the SDK's standard
  * environment (`AWS_ENDPOINT_URL_EMR` for an emulator).
@@ -26,7 +26,7 @@ import { errorMessage, type TaskError } from "../../src/errors.ts";
 import { checkService, failFor, providerData, stagingFailure } from "../_remote.ts";
 import type { Executor, TaskInvocation } from "../../src/run/executor.ts";
 import type { RemoteExecutorOptions } from "../../src/run/remote_executors.ts";
-import { pollDelays, sleep } from "../cluster/backoff.ts";
+import { pollUntil } from "../cluster/backoff.ts";
 import {
   remoteMessageError,
   stageCall,
@@ -141,31 +141,19 @@ export class EmrExecutor implements Executor {
     const stepId = added.StepIds?.[0];
     if (!stepId) throw fail(`EMR at ${this.endpoint} added no step`, "SYSTEM:EMR_SERVICE", true);
     const where = `EMR step ${stepId} of cluster ${this.clusterId}`;
-    let step: Step | undefined;
-    try {
-      const delays = pollDelays({
-        initial: this.#options.pollInterval ?? 1000,
-        max: this.#options.maxPollInterval ?? 20_000,
-      });
-      for (;;) {
-        await sleep(delays.next().value, invocation.signal);
-        step = (await this.#send<{ Step?: Step }>(
+    const step = (await pollUntil({
+      initial: this.#options.pollInterval ?? 1000,
+      max: this.#options.maxPollInterval ?? 20_000,
+      signal: invocation.signal,
+      get: () =>
+        this.#send<{ Step?: Step }>(
           new DescribeStepCommand({ ClusterId: this.clusterId, StepId: stepId }),
           fail,
-        ))
-          .Step;
-        const state = step?.Status?.State;
-        if (state === "COMPLETED" || state === "CANCELLED" || state === "FAILED" || state === "INTERRUPTED") {
-          break;
-        }
-      }
-    } catch (error) {
-      if (invocation.signal.aborted) {
-        await this.#cancel(stepId);
-        throw invocation.signal.reason;
-      }
-      throw error;
-    }
+        ),
+      done: (out) =>
+        ["COMPLETED", "CANCELLED", "FAILED", "INTERRUPTED"].includes(out.Step?.Status?.State ?? ""),
+      cancel: () => this.#cancel(stepId),
+    })).Step;
     const state = step?.Status?.State;
     if (state === "COMPLETED") {
       return await succeededValue(invocation, call, where, fail, {
