@@ -143,13 +143,4 @@ export function freePort(): number {
   return port;
 }
 
-export async function waitForFile(path: string): Promise<void> {
-  for (;;) {
-    try {
-      await Deno.stat(path);
-      return;
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
-}
+export { waitForFile } from "../../support/gate.ts";
