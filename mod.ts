@@ -57,6 +57,8 @@ for (const service of ["ec2", "compute-engine", "azure-vm"]) {
   });
 }
 
+export { openWorkerPool, WorkerPool } from "./executors/local/pool.ts";
+export type { WorkerPoolOptions } from "./executors/local/pool.ts";
 export { Provider } from "./src/provider.ts";
 export type { BucketOptions, ProviderOptions, ResourceOptions } from "./src/provider.ts";
 

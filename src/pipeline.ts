@@ -76,6 +76,13 @@ export interface RunOptions<P> {
   params?: P;
   /** Local worker count; `0` runs every task in this process. @default {navigator.hardwareConcurrency} */
   workers?: number;
+  /**
+   * An open worker pool (`openWorkerPool()`) for the local tasks, left open
+   * after the run so the next run finds its workers started and its modules
+   * imported; `workers` is then not used. Close it when done.
+   * @default {a pool of `workers` workers, started for this run and closed after it}
+   */
+  pool?: Executor;
   /** Show no progress. @default {false} */
   quiet?: boolean;
   /** Re-run only what failed or never ran in the last failed run of this pipeline. @default {false} */
@@ -409,9 +416,8 @@ export class Pipeline<P = AnyParams, R = unknown> {
     const startedAt = new Date();
     const started = performance.now();
     const factory = localExecutorFactory();
-    const executor: Executor = workers === 0 || !factory
-      ? inProcess
-      : factory({ workers, pipeline: this.name, runId });
+    const executor: Executor = options.pool ??
+      (workers === 0 || !factory ? inProcess : factory({ workers, pipeline: this.name, runId }));
     // Cloud mode: local-bound tasks stay on `executor`, the rest go to their service's executor.
     const cloud = options.mode === "cloud"
       ? new CloudExecutors({
@@ -448,7 +454,7 @@ export class Pipeline<P = AnyParams, R = unknown> {
       hasError = true;
     }
     await scheduler.settled();
-    await executor.close();
+    if (!options.pool) await executor.close();
     await cloud?.close(scheduler.failures().length === 0 && !hasError);
     const failures = scheduler.failures();
     const failed = failures.length > 0 || hasError;

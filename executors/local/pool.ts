@@ -98,7 +98,10 @@ export class WorkerPool implements Executor {
     const { task } = invocation;
     assertArgsCrossable(invocation);
     if (this.#closed) {
-      throw new GlacierError("SYSTEM:POOL_CLOSED", "The worker pool is closed: start a new run");
+      throw new GlacierError(
+        "SYSTEM:POOL_CLOSED",
+        "The worker pool is closed: open a new one with openWorkerPool(), or run without the pool option",
+      );
     }
     const permissions = withModuleRead(task.options.permissions, task.module);
     const slot = await this.#acquire(permissions);
@@ -124,8 +127,10 @@ export class WorkerPool implements Executor {
         reject: (error) => (done(), reject(error)),
       };
       invocation.signal.addEventListener("abort", onAbort, { once: true });
+      // Only a task with a timeout needs to hear when it starts: one message less per call.
+      const reportStart = task.options.timeout !== undefined;
       slot.worker.postMessage(
-        { type: "run", id: slot.job.id, payload, lent: encoded.transfer },
+        { type: "run", id: slot.job.id, payload, lent: encoded.transfer, reportStart },
         encoded.transfer,
       );
     });
@@ -343,4 +348,31 @@ function keyOf(permissions: TaskPermissions): string {
 /** The factory `mod.ts` wires in as the default local executor. */
 export function createWorkerPool(options: { workers?: number }): Executor {
   return new WorkerPool({ workers: options.workers });
+}
+
+/**
+ * Starts a worker pool that outlives runs: pass it as `run({ pool })` to
+ * several runs in one process (a service, a notebook, a test suite) and they
+ * skip starting workers and importing modules. Open workers keep the process
+ * alive, so close the pool when done.
+ *
+ * @param options How many workers per permission set.
+ * @returns The open pool.
+ * @throws {RangeError} When `workers` is not a positive whole number.
+ *
+ * @example
+ * ```ts
+ * import { openWorkerPool } from "./pool.ts";
+ * import { sequential } from "../../examples/patterns/sequential.ts";
+ * const pool = openWorkerPool({ workers: 1 });
+ * try {
+ *   const first = await sequential.run({ pool, quiet: true });
+ *   console.assert((await sequential.run({ pool, quiet: true })) === first);
+ * } finally {
+ *   await pool.close();
+ * }
+ * ```
+ */
+export function openWorkerPool(options: WorkerPoolOptions = {}): WorkerPool {
+  return new WorkerPool(options);
 }

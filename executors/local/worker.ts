@@ -30,6 +30,8 @@ interface RunMessage {
   id: number;
   payload: TaskPayload;
   lent: ArrayBuffer[];
+  /** Say when the task starts (it has a timeout, which counts from then). */
+  reportStart: boolean;
 }
 
 // Found tasks by module and name: a repeated dynamic import still costs a
@@ -44,7 +46,7 @@ async function find(module: string, name: string): Promise<Task> {
 }
 
 self.onmessage = async (event: MessageEvent<RunMessage>) => {
-  const { id, payload, lent } = event.data;
+  const { id, payload, lent, reportStart } = event.data;
   if ((event.data as { type: string }).type === "load") {
     await import((event.data as unknown as { module: string }).module).catch(() => {}); // errors surface on run
     return;
@@ -53,7 +55,7 @@ self.onmessage = async (event: MessageEvent<RunMessage>) => {
     checkPayload(payload);
     const task = await find(payload.module, payload.task);
     const args = decodeValue(payload.args) as unknown[];
-    self.postMessage({ type: "started", id }); // the task's timeout counts from here
+    if (reportStart) self.postMessage({ type: "started", id }); // the task's timeout counts from here
     const value = await task.fn(...args);
     assertCrossable(value, `the value returned by task "${payload.task}" (call ${payload.nodeId})`);
     const encoded = encodeValue(value, "transfer");

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { Provider, TaskError } from "../../../mod.ts";
+import { openWorkerPool, Provider, TaskError } from "../../../mod.ts";
 import * as fx from "../../fixtures/pool_tasks.ts";
 
 const quiet = { quiet: true, workers: 2 } as const;
@@ -132,4 +132,26 @@ Deno.test("random DAG shapes give the same values on the pool as in-process", as
     }),
     { numRuns: 12 },
   );
+});
+
+Deno.test("an open pool serves several runs with the same workers and stays open until closed", async () => {
+  const isolates = async (options: Parameters<typeof fx.isolatesPipeline.run>[0]) => {
+    const out = await fx.isolatesPipeline.run({ quiet: true, ...options }) as string[];
+    assert.deepEqual(out.map((s) => Number(s.split(":")[0])), [0, 1, 2, 3, 4, 5]);
+    assert.ok(fx.isolatesPipeline.lastRun!.tasks.every((t) => t.ranOn === "worker"));
+    return new Set(out.map((s) => s.split(":")[1]));
+  };
+  const pool = openWorkerPool({ workers: 2 });
+  try {
+    const first = await isolates({ pool });
+    const second = await isolates({ pool });
+    assert.ok(first.size >= 1 && first.size <= 2, `${first.size} workers`);
+    assert.ok([...second].every((id) => first.has(id)), "the second run found the first run's workers");
+    // Without a pool, each run starts its own workers.
+    const fresh = await isolates({ workers: 2 });
+    assert.ok([...fresh].every((id) => !first.has(id)), "a run without a pool starts new workers");
+  } finally {
+    await pool.close();
+  }
+  await assert.rejects(() => fx.isolatesPipeline.run({ pool, quiet: true }), /pool is closed/);
 });
