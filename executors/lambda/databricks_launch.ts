@@ -11,7 +11,9 @@
  *   past Databricks' 10,000-byte limit on run parameters, the `s3://` URI of
  *   the payload staged under the function's `GLACIER_STAGING`. The job's
  *   `glacier_launcher.py` passes it to the artifact's `bootstrap --payload`.
- *   Returns `{ runId }`.
+ *   The run's idempotency token is derived from the execution, the node and
+ *   the item, so a retried submit finds the run already started. Returns
+ *   `{ runId }`.
  * - `{ poll: "databricks", runId }` reads the run (`GET
  *   /api/2.1/jobs/runs/get`) and returns `{ state }`: `PENDING`, `RUNNING`
  *   or `SUCCESS`. A run that failed throws a `TaskError` named
@@ -183,6 +185,7 @@ async function submit(
   const started = await client.api("POST", "/api/2.1/jobs/run-now", fail, {
     job_id: jobs[0].job_id,
     job_parameters: { payload: parameter },
+    idempotency_token: await idempotencyToken(payload),
   }) as { run_id?: number };
   if (typeof started.run_id !== "number") {
     throw fail(
@@ -244,4 +247,13 @@ async function callOf(run: RunInfo, pipeline: string): Promise<Call> {
     }
   } catch { /* the run's own name will do */ }
   return { ...fallback, nodeId: fallback.task };
+}
+
+// One run per call of an execution (and per item of a mapped call): when Step
+// Functions retries a submit whose answer was lost, Databricks gives back the
+// run the first submit started instead of starting another (at most 64 characters).
+async function idempotencyToken(payload: OrchestratorPayload): Promise<string> {
+  const key = [payload.pipeline, payload.runId, payload.nodeId, payload.item?.index ?? ""].join("\n");
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key)));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
 }

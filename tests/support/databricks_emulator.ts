@@ -14,7 +14,8 @@
  * get 401.
  *
  * Jobs: `POST /api/2.1/jobs/create`, `GET /api/2.1/jobs/list?name=` and
- * `POST /api/2.1/jobs/run-now`, which substitutes the run's
+ * `POST /api/2.1/jobs/run-now` (a repeated `idempotency_token` gets the
+ * run it started back), which substitutes the run's
  * `job_parameters` into `{{job.parameters.<name>}}` of the job's task
  * parameters and runs its `spark_python_task` for real: `python3
  * <python_file> <parameters>`, with workspace paths (`/Workspace/Shared/…`,
@@ -106,6 +107,7 @@ export function startDatabricksEmulator(options: DatabricksEmulatorOptions): Pro
     new URL("../../executors/cluster/launcher.ts", import.meta.url).pathname;
   const runs = new Map<number, EmulatedRun>();
   const jobs = new Map<number, Record<string, unknown>>();
+  const tokens = new Map<string, number>(); // run-now idempotency tokens → run ids
   const workspaceDir = options.workspaceDir ?? Deno.makeTempDirSync({ prefix: "glacier-workspace-" });
   const local = (path: string) =>
     path.startsWith("/") ? `${workspaceDir}${path.replace(/^\/Workspace\//, "/")}` : path;
@@ -212,7 +214,14 @@ export function startDatabricksEmulator(options: DatabricksEmulatorOptions): Pro
         });
       }
       case "POST run-now": {
-        const body = await request.json() as { job_id?: number; job_parameters?: Record<string, string> };
+        const body = await request.json() as {
+          job_id?: number;
+          job_parameters?: Record<string, string>;
+          idempotency_token?: string;
+        };
+        // A token already used answers with the run it started, as Databricks does.
+        const again = body.idempotency_token ? tokens.get(body.idempotency_token) : undefined;
+        if (again !== undefined) return json(200, { run_id: again, number_in_job: again });
         const settings = jobs.get(body.job_id ?? -1);
         if (!settings) {
           return json(400, {
@@ -235,6 +244,7 @@ export function startDatabricksEmulator(options: DatabricksEmulatorOptions): Pro
           jobId: body.job_id,
           jobParameters: values,
         });
+        if (body.idempotency_token) tokens.set(body.idempotency_token, run.runId);
         return json(200, { run_id: run.runId, number_in_job: run.runId });
       }
       case "GET runs/get": {

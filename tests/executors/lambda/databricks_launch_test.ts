@@ -174,6 +174,11 @@ Deno.test({
         assert.equal(polled.body.state, "SUCCESS");
         const run = dbx.runs.get(submitted.body.runId)!;
         assert.equal(run.body.run_name, submitted.event.job);
+        // Step Functions retrying the submit (its answer lost) starts no second run.
+        const runs = dbx.runs.size;
+        const again = await invoke("score", { params: { rows: 10 } }, "exec-ok");
+        assert.equal(again.body.runId, submitted.body.runId);
+        assert.equal(dbx.runs.size, runs);
         assert.equal(JSON.parse(run.jobParameters!.payload).nodeId, "score", "the payload went inline");
         const out = await readOutput(`${submitted.event.payload.staging}score.out`) as Table;
         assert.deepEqual([...out.getChild("x")!.toArray()], [0, 2, 4, 6, 8, 10, 12, 14, 16, 18]);
