@@ -14,6 +14,7 @@ import {
   Provider,
 } from "../mod.ts";
 import * as fx from "./fixtures/bad_inputs.ts";
+import { takesLauncherName } from "./fixtures/launcher_name.ts";
 import { mlInference } from "../examples/ml_inference.ts";
 
 type ErrorClass = typeof TypeError | typeof RangeError | typeof GlacierError;
@@ -265,6 +266,15 @@ const cases: Case[] = [
       }),
     error: RangeError,
     message: /has 6 fields; use 5 fields/,
+  },
+  {
+    name: "a Lambda resource named like the Step Functions launcher",
+    run: (root) =>
+      takesLauncherName.deploy({ orchestrator: "step_functions", outputDir: join(root, "deploy") }),
+    error: GlacierError,
+    code: "USER:RESERVED_NAME",
+    message:
+      /resource "launcher" \(lambda\) has the name of the function Step Functions needs.*give the resource another name/,
   },
   // Command line (exit code 2, message on stderr)
   {

@@ -147,6 +147,15 @@ function withLauncher(model: InfraModel): InfraModel {
   const locals = model.executors.filter((e) => e.resource.kind === "local");
   const databricks = model.executors.some((e) => e.resource.service === "databricks");
   if (locals.length === 0 && !databricks) return model;
+  const taken = model.executors.find((e) => e.resource.name === "launcher");
+  if (taken) {
+    throw new GlacierError(
+      "USER:RESERVED_NAME",
+      `Pipeline "${model.pipeline}": resource "launcher" (${taken.resource.service}) has the name of the function Step Functions needs for its ${
+        locals.length ? "local" : "Databricks"
+      } tasks (glacier-${model.pipeline}-launcher); give the resource another name, such as provider.serverless({ name: "launcher_fn" })`,
+    );
+  }
   const resource = {
     kind: "serverless" as const,
     service: "lambda",
