@@ -3,24 +3,10 @@
 // structured-clone types JSON lacks (undefined, Map, Set, Date, bigint,
 // non-finite numbers, typed arrays) as one-key tagged objects.
 
+import { TYPED_ARRAYS } from "../src/data/payload.ts";
+
 type Base64Array = Uint8Array & { toBase64(): string };
 const fromBase64 = (Uint8Array as unknown as { fromBase64(text: string): Uint8Array }).fromBase64;
-
-const VIEWS: Record<
-  string,
-  new (buffer: ArrayBuffer, byteOffset?: number, length?: number) => ArrayBufferView
-> = {
-  Int8Array,
-  Uint8ClampedArray,
-  Int16Array,
-  Uint16Array,
-  Int32Array,
-  Uint32Array,
-  Float32Array,
-  Float64Array,
-  BigInt64Array,
-  BigUint64Array,
-};
 
 function bytesOf(view: ArrayBufferView): Base64Array {
   return new Uint8Array(view.buffer, view.byteOffset, view.byteLength) as Base64Array;
@@ -59,7 +45,7 @@ function fromWire(v: unknown): unknown {
     if ("$big" in o) return BigInt(o.$big as string);
     if ("$b64" in o && "$ta" in o) {
       const bytes = fromBase64(o.$b64 as string);
-      const View = VIEWS[o.$ta as string];
+      const View = TYPED_ARRAYS[o.$ta as string];
       return View ? new View(bytes.buffer as ArrayBuffer) : bytes;
     }
     if ("$b64" in o) return fromBase64(o.$b64 as string);

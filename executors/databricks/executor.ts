@@ -21,6 +21,7 @@
 import type { DatabricksConfig } from "../../src/config.ts";
 import { checkService, failFor, providerData, stagingFailure } from "../_remote.ts";
 import { DatabricksClient, FINAL_STATES, type RunInfo } from "./_client.ts";
+import { launcherTask } from "../../src/codegen/_databricks.ts";
 import type { Executor, TaskInvocation } from "../../src/run/executor.ts";
 import type { RemoteExecutorOptions } from "../../src/run/remote_executors.ts";
 import { pollUntil } from "../cluster/backoff.ts";
@@ -151,36 +152,17 @@ export class DatabricksExecutor implements Executor {
 
   #submitBody(invocation: TaskInvocation, call: StagedCall): Record<string, unknown> {
     const { pipeline, resource } = this.#options;
-    const dir = `/Shared/glacier/${pipeline}`;
-    const cluster = this.#config.newCluster;
     const timeout = invocation.task.options.timeout;
     return {
       run_name: `glacier-${pipeline}-${invocation.nodeId}-${invocation.attempt}`,
-      tasks: [{
-        task_key: invocation.nodeId.replace(/[^A-Za-z0-9_-]+/g, "_"),
-        ...(cluster
-          ? {
-            new_cluster: {
-              spark_version: cluster.sparkVersion,
-              node_type_id: cluster.nodeTypeId,
-              num_workers: cluster.numWorkers,
-              init_scripts: [{ workspace: { destination: `${dir}/init_deno.sh` } }],
-            },
-          }
-          : { existing_cluster_id: this.#config.clusterId }),
-        spark_python_task: {
-          python_file: `${dir}/glacier_launcher.py`,
-          source: "WORKSPACE",
-          parameters: [
-            `/Workspace${dir}/${resource.name}.zip`,
-            `/Workspace${dir}/init_deno.sh`,
-            call.payloadUri,
-            call.resultUri,
-            JSON.stringify(call.config),
-          ],
-        },
-        ...(typeof timeout === "number" ? { timeout_seconds: Math.ceil(timeout / 1000) } : {}),
-      }],
+      tasks: [launcherTask({
+        pipeline,
+        resource: resource.name,
+        config: { ...this.#config },
+        key: invocation.nodeId.replace(/[^A-Za-z0-9_-]+/g, "_"),
+        args: [call.payloadUri, call.resultUri, JSON.stringify(call.config)],
+        timeoutMs: typeof timeout === "number" ? timeout : undefined,
+      })],
     };
   }
 }

@@ -7,6 +7,59 @@ export function workspaceDir(model: InfraModel): string {
   return `/Shared/glacier/${model.pipeline}`;
 }
 
+/** What {@linkcode launcherTask} needs to know. */
+export interface LauncherTaskSpec {
+  /** The pipeline: its workspace folder is `/Shared/glacier/<pipeline>`. */
+  readonly pipeline: string;
+  /** The Databricks resource's name: its artifact is `<resource>.zip` there. */
+  readonly resource: string;
+  /** The resource's config: `clusterId` or `newCluster`. */
+  readonly config: Readonly<Record<string, unknown>>;
+  /** The task's key. */
+  readonly key: string;
+  /** The launcher's parameters after the artifact and the init script. */
+  readonly args: readonly string[];
+  /** The task's timeout, in ms. */
+  readonly timeoutMs?: number;
+  /** For a job cluster: the instance profile to give it. */
+  readonly instanceProfileArn?: string;
+}
+
+/**
+ * A Jobs API 2.1 task that runs Glacier's launcher (`glacier_launcher.py` in
+ * the workspace folder) on the resource's cluster with the artifact, the init
+ * script and `args`: what a cloud run submits, what generated jobs hold, and
+ * what generated orchestrators submit.
+ */
+export function launcherTask(spec: LauncherTaskSpec): Record<string, unknown> {
+  const dir = `/Shared/glacier/${spec.pipeline}`;
+  const cluster = spec.config.newCluster as
+    | { sparkVersion: string; nodeTypeId: string; numWorkers: number }
+    | undefined;
+  return {
+    task_key: spec.key,
+    ...(cluster
+      ? {
+        new_cluster: {
+          spark_version: cluster.sparkVersion,
+          node_type_id: cluster.nodeTypeId,
+          num_workers: cluster.numWorkers,
+          ...(spec.instanceProfileArn
+            ? { aws_attributes: { instance_profile_arn: spec.instanceProfileArn } }
+            : {}),
+          init_scripts: [{ workspace: { destination: `${dir}/init_deno.sh` } }],
+        },
+      }
+      : { existing_cluster_id: String(spec.config.clusterId) }),
+    spark_python_task: {
+      python_file: `${dir}/glacier_launcher.py`,
+      source: "WORKSPACE",
+      parameters: [`/Workspace${dir}/${spec.resource}.zip`, `/Workspace${dir}/init_deno.sh`, ...spec.args],
+    },
+    ...(spec.timeoutMs !== undefined ? { timeout_seconds: Math.ceil(spec.timeoutMs / 1000) } : {}),
+  };
+}
+
 /** The job name of a node on a Databricks executor. */
 export function jobName(e: ExecutorModel, node: string): string {
   return `${e.name}-${node.toLowerCase().replace(/[^a-z0-9_-]+/g, "-")}`;
@@ -22,11 +75,6 @@ export function databricksJobsJson(model: InfraModel): string | undefined {
   const dir = workspaceDir(model);
   const jobs = dbx.flatMap((e) =>
     e.tasks.map((t) => {
-      const c = e.config;
-      const cluster = c.newCluster as
-        | { sparkVersion: string; nodeTypeId: string; numWorkers: number }
-        | undefined;
-      const timeout = typeof t.options.timeout === "number" ? Math.ceil(t.options.timeout / 1000) : undefined;
       const retries = typeof t.options.retries === "number" && t.options.retries > 0
         ? t.options.retries
         : undefined;
@@ -35,28 +83,15 @@ export function databricksJobsJson(model: InfraModel): string | undefined {
         max_concurrent_runs: 100,
         parameters: [{ name: "payload", default: "{}" }],
         tasks: [{
-          task_key: t.node.id.replace(/[^A-Za-z0-9_-]+/g, "_"),
-          ...(cluster
-            ? {
-              new_cluster: {
-                spark_version: cluster.sparkVersion,
-                node_type_id: cluster.nodeTypeId,
-                num_workers: cluster.numWorkers,
-                aws_attributes: { instance_profile_arn: `<${e.id} instance profile ARN output>` },
-                init_scripts: [{ workspace: { destination: `${dir}/init_deno.sh` } }],
-              },
-            }
-            : { existing_cluster_id: String(c.clusterId) }),
-          spark_python_task: {
-            python_file: `${dir}/glacier_launcher.py`,
-            source: "WORKSPACE",
-            parameters: [
-              `/Workspace${dir}/${e.resource.name}.zip`,
-              `/Workspace${dir}/init_deno.sh`,
-              "{{job.parameters.payload}}",
-            ],
-          },
-          ...(timeout !== undefined ? { timeout_seconds: timeout } : {}),
+          ...launcherTask({
+            pipeline: model.pipeline,
+            resource: e.resource.name,
+            config: e.config,
+            key: t.node.id.replace(/[^A-Za-z0-9_-]+/g, "_"),
+            args: ["{{job.parameters.payload}}"],
+            timeoutMs: typeof t.options.timeout === "number" ? t.options.timeout : undefined,
+            instanceProfileArn: `<${e.id} instance profile ARN output>`,
+          }),
           ...(retries !== undefined ? { max_retries: retries } : {}),
         }],
       };

@@ -4,6 +4,7 @@
 import { type FlowNode, OUTPUT_LIMIT_BYTES, PAYLOAD_VERSION, payloadModule, runsPrefix } from "./_flow.ts";
 import type { InfraModel } from "./_model.ts";
 import { DENO_VERSION } from "./_scripts.ts";
+import { launcherTask } from "./_databricks.ts";
 
 /** A Python literal for JSON-shaped data; dict keys in insertion order. */
 export function py(v: unknown, indent = ""): string {
@@ -102,39 +103,17 @@ export function callSite(model: InfraModel, n: FlowNode): string {
 
 /** The Databricks `jobs/runs/submit` body for a node (the launcher on the task's cluster), without the payload parameter. */
 export function databricksRun(model: InfraModel, n: FlowNode): Record<string, unknown> {
-  const c = n.executor.config;
-  const cluster = c.newCluster as
-    | { sparkVersion: string; nodeTypeId: string; numWorkers: number }
-    | undefined;
-  const dir = `/Shared/glacier/${model.pipeline}`;
   return {
     run_name: `${n.executor.name}-${n.node.id}`,
-    tasks: [{
-      task_key: n.key,
-      ...(cluster
-        ? {
-          new_cluster: {
-            spark_version: cluster.sparkVersion,
-            node_type_id: cluster.nodeTypeId,
-            num_workers: cluster.numWorkers,
-            init_scripts: [{ workspace: { destination: `${dir}/init_deno.sh` } }],
-          },
-        }
-        : { existing_cluster_id: String(c.clusterId) }),
-      spark_python_task: {
-        python_file: `${dir}/glacier_launcher.py`,
-        source: "WORKSPACE",
-        parameters: databricksParameters(model, n),
-      },
-      ...(n.timeoutMs !== undefined ? { timeout_seconds: Math.ceil(n.timeoutMs / 1000) } : {}),
-    }],
+    tasks: [launcherTask({
+      pipeline: model.pipeline,
+      resource: n.executor.resource.name,
+      config: n.executor.config,
+      key: n.key,
+      args: [],
+      timeoutMs: n.timeoutMs,
+    })],
   };
-}
-
-/** The launcher's two fixed parameters (artifact and init script) for a Databricks node. */
-export function databricksParameters(model: InfraModel, n: FlowNode): string[] {
-  const dir = `/Workspace/Shared/glacier/${model.pipeline}`;
-  return [`${dir}/${n.executor.resource.name}.zip`, `${dir}/init_deno.sh`];
 }
 
 /** Python helpers that reach each executor directly (Prefect and Dagster). */

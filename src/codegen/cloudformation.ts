@@ -18,6 +18,7 @@ import {
   type IamResource,
   type IamStatement,
   orchestratorStatements,
+  policyDocument,
   s3Statements,
 } from "./iam.ts";
 import type { GeneratedFiles } from "./write_files.ts";
@@ -97,16 +98,7 @@ export function generateCloudFormation(model: InfraModel): GeneratedFiles {
       ? { "Fn::Sub": `\${${logicalId(e, "Function")}.Arn}:*` }
       : { "Fn::GetAtt": [logicalId(e, "Function"), "Arn"] };
   };
-  const policy = (statements: readonly IamStatement[]) => ({
-    Version: "2012-10-17",
-    Statement: statements.map((s) => ({
-      Sid: s.sid,
-      Effect: "Allow",
-      Action: [...s.actions],
-      Resource: s.resources.map(resource),
-      ...(s.listPrefixes ? { Condition: { StringLike: { "s3:prefix": [...s.listPrefixes] } } } : {}),
-    })),
-  });
+  const policy = (statements: readonly IamStatement[]) => policyDocument(statements, resource);
   const assume = (service: string) => ({
     Version: "2012-10-17",
     Statement: [{ Effect: "Allow", Principal: { Service: [service] }, Action: ["sts:AssumeRole"] }],

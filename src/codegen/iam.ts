@@ -29,6 +29,26 @@ export interface IamStatement {
   readonly listPrefixes?: readonly string[];
 }
 
+/**
+ * The IAM policy document of statements, with each resource written the way
+ * the output's language refers to it (a literal ARN, a reference, an interpolation).
+ */
+export function policyDocument<R>(
+  statements: readonly IamStatement[],
+  resource: (r: IamResource) => R,
+): { Version: string; Statement: Record<string, unknown>[] } {
+  return {
+    Version: "2012-10-17",
+    Statement: statements.map((s) => ({
+      Sid: s.sid,
+      Effect: "Allow",
+      Action: [...s.actions],
+      Resource: s.resources.map(resource),
+      ...(s.listPrefixes ? { Condition: { StringLike: { "s3:prefix": [...s.listPrefixes] } } } : {}),
+    })),
+  };
+}
+
 const READ = ["s3:GetObject"];
 const WRITE = ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:PutObject"];
 

@@ -15,6 +15,7 @@ import {
   type IamResource,
   type IamStatement,
   orchestratorStatements,
+  policyDocument,
   s3Statements,
 } from "./iam.ts";
 import type { GeneratedFiles } from "./write_files.ts";
@@ -111,18 +112,7 @@ export function generatePulumi(model: InfraModel, options: { artifactRoot?: stri
     );
   };
   const policy = (statements: readonly IamStatement[], indent: string) =>
-    code(`pulumi.jsonStringify(${
-      ts({
-        Version: "2012-10-17",
-        Statement: statements.map((s) => ({
-          Sid: s.sid,
-          Effect: "Allow",
-          Action: [...s.actions],
-          Resource: s.resources.map(resource),
-          ...(s.listPrefixes ? { Condition: { StringLike: { "s3:prefix": [...s.listPrefixes] } } } : {}),
-        })),
-      }, indent)
-    })`);
+    code(`pulumi.jsonStringify(${ts(policyDocument(statements, resource), indent)})`);
   const assume = (service: string) =>
     code(`JSON.stringify(${
       ts({

@@ -20,6 +20,7 @@ import {
   type IamResource,
   type IamStatement,
   orchestratorStatements,
+  policyDocument,
   s3Statements,
 } from "./iam.ts";
 
@@ -454,16 +455,7 @@ function awsPolicy(statements: readonly IamStatement[], bucketArn: (bucket: stri
       ? interp(raw(`aws_lambda_function.${r.executor}.arn`), ":*")
       : raw(`aws_lambda_function.${r.executor}.arn`);
   };
-  const doc = {
-    Version: "2012-10-17",
-    Statement: statements.map((s) => ({
-      Sid: s.sid,
-      Effect: "Allow",
-      Action: [...s.actions],
-      Resource: s.resources.map(resource),
-      ...(s.listPrefixes ? { Condition: { StringLike: { "s3:prefix": [...s.listPrefixes] } } } : {}),
-    })),
-  };
+  const doc = policyDocument(statements, resource);
   return raw(`jsonencode(${hclValueText(doc)})`);
 }
 

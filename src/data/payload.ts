@@ -92,9 +92,10 @@ export interface Lent {
 
 const SLOTS = ["valueOffsets", "values", "nullBitmap", "typeIds"] as const;
 const STRING_TYPES = new Set<number>([Type.Utf8, Type.LargeUtf8, Type.Binary, Type.LargeBinary]);
-const VIEWS: Record<
+/** The typed-array constructors by name: how a view is rebuilt on the far side of a boundary. */
+export const TYPED_ARRAYS: Record<
   string,
-  new (buffer: ArrayBufferLike, byteOffset: number, length: number) => ArrayBufferView
+  new (buffer: ArrayBufferLike, byteOffset?: number, length?: number) => ArrayBufferView
 > = {
   Int8Array,
   Uint8Array,
@@ -228,7 +229,7 @@ export function encodeValue(value: unknown, tables: TableEncoding): Encoded {
         new Uint8Array(sab).set(new Uint8Array(array.buffer));
         shared.set(array.buffer, sab);
       }
-      const rewired = new VIEWS[kind](sab, array.byteOffset, length);
+      const rewired = new TYPED_ARRAYS[kind](sab, array.byteOffset, length);
       (owner as unknown as Record<string, unknown>)[slot] = rewired;
       return { buffer: sab, byteOffset: array.byteOffset, length, kind };
     }
@@ -313,7 +314,7 @@ function decodeTable(encoded: EncodedTable["$table"]): Table {
   const build = (e: EncodedData, type: DataType): Data => {
     const buffers = e.buffers.map((
       b,
-    ) => (b ? new VIEWS[b.kind](b.buffer, b.byteOffset, b.length) : undefined));
+    ) => (b ? new TYPED_ARRAYS[b.kind](b.buffer, b.byteOffset, b.length) : undefined));
     // TextDecoder copies shared memory on every call (3x slower row-wise
     // string access), so string bytes get one private copy on arrival.
     if (STRING_TYPES.has(type.typeId) && buffers[1] && buffers[1].buffer instanceof SharedArrayBuffer) {
@@ -342,7 +343,7 @@ export function reattach(lent: readonly Lent[], buffers: readonly ArrayBuffer[])
   for (const l of lent) {
     const buffer = buffers[l.bufferIndex];
     if (!buffer) continue;
-    (l.data as unknown as Record<string, unknown>)[l.slot] = new VIEWS[l.kind](
+    (l.data as unknown as Record<string, unknown>)[l.slot] = new TYPED_ARRAYS[l.kind](
       buffer,
       l.byteOffset,
       l.length,
