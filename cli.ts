@@ -28,6 +28,8 @@ import { allowRuns, suppressRuns } from "./src/run/_guard.ts";
 import type { PipelineAnalysis } from "./src/analyze/analysis.ts";
 import type { CostEstimate } from "./src/analyze/cost.ts";
 import { toSvg } from "./src/analyze/svg.ts";
+import { exportedPipelines } from "./src/analyze/static.ts";
+import { traceIsolated } from "./src/analyze/trace_isolated.ts";
 
 type Option =
   | "pipeline"
@@ -222,7 +224,7 @@ export async function main(args: string[]): Promise<number> {
       }
     }
     const params = parseParams(values.params ?? [], help);
-    const all = await loadPipelines(file, help);
+    const all = command === "run" ? await importPipelines(file, help) : await readPipelines(file, help);
     const pipelines = choose(all, file, values.pipeline, command === "analyze", help);
     const outputDir = values["output-dir"];
 
@@ -241,7 +243,7 @@ export async function main(args: string[]): Promise<number> {
       case "analyze": {
         const out = [];
         for (const p of pipelines) {
-          const analysis = await p.analyze({ params, trace: values.trace });
+          const analysis = await analyzeWith(p, file, params, values.trace);
           const cost = await analysis.estimateCost({ schedule: values.schedule });
           out.push({ analysis, cost });
         }
@@ -256,7 +258,7 @@ export async function main(args: string[]): Promise<number> {
         return 0;
       }
       case "graph": {
-        const analysis = await pipelines[0].analyze({ params, trace: values.trace });
+        const analysis = await analyzeWith(pipelines[0], file, params, values.trace);
         warnUndecided(analysis);
         const format = values.format ?? "mermaid";
         const text = format === "svg"
@@ -346,7 +348,7 @@ export async function main(args: string[]): Promise<number> {
   }
 }
 
-async function loadPipelines(file: string, help: string): Promise<Pipeline[]> {
+async function checkFile(file: string, help: string): Promise<string> {
   const path = resolve(file);
   try {
     if (!(await Deno.stat(path)).isFile) throw new Error("not a file");
@@ -356,8 +358,59 @@ async function loadPipelines(file: string, help: string): Promise<Pipeline[]> {
       help,
     );
   }
+  return path;
+}
+
+// Every command but `run` finds pipelines by reading the source: nothing the
+// user wrote runs. The pipeline function of such a Pipeline is never called
+// here; `--trace` runs the module in a sandboxed subprocess instead.
+async function readPipelines(file: string, help: string): Promise<Pipeline[]> {
+  const path = await checkFile(file, help);
+  const found = await exportedPipelines(pathToFileURL(path).href);
+  if (found.length === 0) throw noPipelineExported(file, help);
+  return found.map((p) =>
+    new Pipeline(
+      { name: p.name, description: p.description, config: p.config },
+      () => {
+        throw new GlacierError(
+          "SYSTEM:PIPELINE_NOT_IMPORTED",
+          `Pipeline "${p.name}" was read from ${file}, not imported, so its function cannot run here`,
+        );
+      },
+      p.module,
+    )
+  );
+}
+
+function analyzeWith(
+  p: Pipeline,
+  file: string,
+  params: Record<string, unknown>,
+  trace: boolean | undefined,
+): Promise<PipelineAnalysis> {
+  if (!trace) return p.analyze();
+  const timeout = Number(Deno.env.get("GLACIER_TRACE_TIMEOUT_MS") ?? 60_000);
+  console.error(
+    `glacier: tracing "${p.name}" runs ${file} in a subprocess that may only read the project (no network, environment, writes or subprocesses; stopped after ${
+      timeout / 1000
+    } s)`,
+  );
+  return traceIsolated(file, p.name, { params, timeoutMs: timeout, schedule: p.config.schedule });
+}
+
+function noPipelineExported(file: string, help: string): UsageError {
+  return new UsageError(
+    `${
+      JSON.stringify(file)
+    } exports no pipeline: add "export const etl = pipeline({ name: \\"etl\\" }, ...)"`,
+    help,
+  );
+}
+
+async function importPipelines(file: string, help: string): Promise<Pipeline[]> {
+  const path = await checkFile(file, help);
   // Importing must not run the pipeline: a top-level `await p.run()` is a no-op
-  // while the module loads. Task bodies never run at import.
+  // while the module loads; `glacier run` then runs the one chosen.
   suppressRuns();
   let module: Record<string, unknown>;
   try {
@@ -372,14 +425,7 @@ async function loadPipelines(file: string, help: string): Promise<Pipeline[]> {
     allowRuns();
   }
   const pipelines = [...new Set(Object.values(module).filter((v): v is Pipeline => v instanceof Pipeline))];
-  if (pipelines.length === 0) {
-    throw new UsageError(
-      `${
-        JSON.stringify(file)
-      } exports no pipeline: add "export const etl = pipeline({ name: \\"etl\\" }, ...)"`,
-      help,
-    );
-  }
+  if (pipelines.length === 0) throw noPipelineExported(file, help);
   return pipelines;
 }
 

@@ -368,7 +368,9 @@ export class Pipeline<P = AnyParams, R = unknown> {
       modules,
       analysis,
       options,
-      providers: await providerConfigs(this.module),
+      // The providers this pipeline's resources and buckets come from; the
+      // module's declarations only when its tasks name none (all local).
+      providers: result.providers.length ? result.providers : await providerConfigs(this.module),
       source,
       ...(this.description ? { description: this.description } : {}),
       ...(this.config.schedule ? { schedule: this.config.schedule } : {}),

