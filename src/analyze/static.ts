@@ -160,7 +160,9 @@ export async function exportedPipelines(module: string): Promise<ExportedPipelin
     if (p.name === undefined) {
       throw new GlacierError(
         "USER:STATIC_PIPELINE_NAME",
-        `${p.where}: the pipeline exported as "${names[0]}" has no literal name, so Glacier cannot find it without running the module; write its name as a string literal: pipeline({ name: "etl" }, ...)`,
+        `${p.where}: the pipeline exported as "${
+          names[0]
+        }" has no literal name, so Glacier cannot find it without running the module; write its name as a string literal: pipeline({ name: "etl" }, ...)`,
       );
     }
     const { description, config } = p.options;

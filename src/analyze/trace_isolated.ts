@@ -104,7 +104,10 @@ export async function traceIsolated(
   }
   const line = stdout.split("\n").find((l) => l.startsWith(`${nonce} `));
   if (out.code !== 0 || !line) {
-    const denial = stderr.match(/NotCapable: (.*)/)?.[1]?.replace(/, run again with the --allow-\S+ flag/, "");
+    const denial = stderr.match(/NotCapable: (.*)/)?.[1]?.replace(
+      /, run again with the --allow-\S+ flag/,
+      "",
+    );
     throw new GlacierError(
       "USER:TRACE_FAILED",
       `Cannot trace pipeline "${pipeline}" in ${file}: ${
