@@ -4,9 +4,10 @@
  *
  * Commands: `run`, `analyze`, `graph`, `build`, `generate`, `deploy`; each has
  * `--help`. Exit codes: 0 ok, 1 the pipeline (or the mode) failed, 2 bad usage.
- * Importing the pipeline file never runs it: a top-level `await p.run()` is a
- * no-op while the command imports the module, and `analyze` and `graph` read
- * the DAG from the source unless `--trace` is given.
+ * Only `run` imports the pipeline file. `analyze`, `graph`, `build`,
+ * `generate` and `deploy` read it (static analysis): nothing the user wrote
+ * runs. `--trace` is the one opt-in that runs the module, in a subprocess that
+ * may only read the project (see `src/analyze/trace_isolated.ts`).
  *
  * @example
  * ```sh
