@@ -9,6 +9,7 @@
  *
  * @example Build a store for an S3-compatible server
  * ```ts
+ * import assert from "node:assert/strict";
  * import { closeS3Stores, createS3Store } from "./aws.ts";
  * import { AwsConfig } from "./mod.ts";
  *
@@ -16,7 +17,7 @@
  *   new AwsConfig({ region: "us-east-1", endpoint: "http://127.0.0.1:4568", forcePathStyle: true }),
  *   { maxAttempts: 2 },
  * );
- * console.assert(store.uri("lake", "raw/x.csv") === "s3://lake/raw/x.csv");
+ * assert.ok(store.uri("lake", "raw/x.csv") === "s3://lake/raw/x.csv");
  * closeS3Stores();
  * ```
  *

@@ -7,6 +7,7 @@
  *
  * @example A two-task pipeline on the embedded local default
  * ```ts
+ * import assert from "node:assert/strict";
  * import { pipeline, Provider } from "./mod.ts";
  *
  * const local = new Provider().local();
@@ -14,7 +15,7 @@
  * const total = local.task(function total(xs: number[]) { return xs.reduce((a, b) => a + b, 0); });
  *
  * const sum = pipeline({ name: "sum" }, () => total(numbers(10)));
- * console.assert((await sum.run({ workers: 0, quiet: true })) === 45);
+ * assert.ok((await sum.run({ workers: 0, quiet: true })) === 45);
  * ```
  *
  * @module

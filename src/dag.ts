@@ -77,13 +77,14 @@ export interface DataLocation {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { PipelineDAG } from "./dag.ts";
  * const resource = { kind: "local", service: "local", name: "local", config: {} } as const;
  * const dag = new PipelineDAG("etl", [
  *   { id: "extract", task: { name: "extract" }, resource },
  *   { id: "clean", task: { name: "clean" }, resource, inputs: ["extract"] },
  * ]);
- * console.assert(dag.edges[0][0] === "extract" && dag.stages().length === 2);
+ * assert.ok(dag.edges[0][0] === "extract" && dag.stages().length === 2);
  * ```
  */
 export class PipelineDAG {

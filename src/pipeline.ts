@@ -516,11 +516,12 @@ export class Pipeline<P = AnyParams, R = unknown> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { pipeline, Provider } from "../mod.ts";
  * const local = new Provider().local();
  * const add = local.task(function add(a: number, b: number) { return a + b; });
  * const sum = pipeline({ name: "sum" }, () => add(add(1, 2), 3));
- * console.assert((await sum.run({ workers: 0, quiet: true })) === 6);
+ * assert.ok((await sum.run({ workers: 0, quiet: true })) === 6);
  * ```
  */
 export function pipeline<P = AnyParams, R = unknown>(

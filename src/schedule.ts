@@ -51,8 +51,9 @@ export interface Schedule {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseSchedule } from "./schedule.ts";
- * console.assert(parseSchedule("@daily").cron === "0 0 * * *");
+ * assert.ok(parseSchedule("@daily").cron === "0 0 * * *");
  * ```
  */
 export function parseSchedule(schedule: string): Schedule {
@@ -107,8 +108,9 @@ export function parseSchedule(schedule: string): Schedule {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { runsPerMonth } from "./schedule.ts";
- * console.assert(runsPerMonth("0 6 * * *") === 365 / 12);
+ * assert.ok(runsPerMonth("0 6 * * *") === 365 / 12);
  * ```
  */
 export function runsPerMonth(schedule: string): number {
@@ -136,8 +138,9 @@ export function runsPerMonth(schedule: string): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { toEventBridgeCron } from "./schedule.ts";
- * console.assert(toEventBridgeCron("0 6 * * 1-5")[0] === "cron(0 6 ? * MON-FRI *)");
+ * assert.ok(toEventBridgeCron("0 6 * * 1-5")[0] === "cron(0 6 ? * MON-FRI *)");
  * ```
  */
 export function toEventBridgeCron(schedule: string): string[] {

@@ -24,9 +24,10 @@ export interface PollDelaysOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { pollDelays } from "./backoff.ts";
  * const waits = pollDelays({ initial: 100, max: 300, factor: 2 });
- * console.assert([waits.next().value, waits.next().value, waits.next().value].join() === "100,200,300");
+ * assert.ok([waits.next().value, waits.next().value, waits.next().value].join() === "100,200,300");
  * ```
  */
 export function* pollDelays(options: PollDelaysOptions = {}): Generator<number, never> {

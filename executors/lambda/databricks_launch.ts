@@ -80,9 +80,10 @@ export interface DatabricksLaunchOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isDatabricksLaunchEvent } from "./databricks_launch.ts";
- * console.assert(isDatabricksLaunchEvent({ poll: "databricks", runId: 7 }));
- * console.assert(!isDatabricksLaunchEvent({ version: 2, task: "clean" }));
+ * assert.ok(isDatabricksLaunchEvent({ poll: "databricks", runId: 7 }));
+ * assert.ok(!isDatabricksLaunchEvent({ version: 2, task: "clean" }));
  * ```
  */
 export function isDatabricksLaunchEvent(event: unknown): event is DatabricksLaunchEvent {
@@ -155,8 +156,8 @@ async function submit(
   if (jobs.length !== 1 || typeof jobs[0].job_id !== "number") {
     throw fail(
       jobs.length === 0
-        ? `Databricks at ${client.host} has no job named "${event.job}"; apply the generated Terraform (databricks.tf) or create the job from databricks_jobs.json, then rerun`
-        : `Databricks at ${client.host} has ${jobs.length} jobs named "${event.job}" (ids ${
+        ? `Databricks at ${client.shown} has no job named "${event.job}"; apply the generated Terraform (databricks.tf) or create the job from databricks_jobs.json, then rerun`
+        : `Databricks at ${client.shown} has ${jobs.length} jobs named "${event.job}" (ids ${
           jobs.map((j) => j.job_id).join(", ")
         }); delete all but the one the generated Terraform manages, then rerun`,
       jobs.length === 0 ? "USER:DATABRICKS_JOB_NOT_FOUND" : "USER:DATABRICKS_JOB_AMBIGUOUS",
@@ -189,7 +190,7 @@ async function submit(
   }) as { run_id?: number };
   if (typeof started.run_id !== "number") {
     throw fail(
-      `Databricks at ${client.host} answered run-now without a run_id`,
+      `Databricks at ${client.shown} answered run-now without a run_id`,
       "SYSTEM:DATABRICKS_SERVICE",
       true,
     );
@@ -203,7 +204,7 @@ const RUNNING = new Set(["RUNNING", "TERMINATING"]);
 async function poll(client: DatabricksClient, event: DatabricksPollEvent): Promise<DatabricksRunStatus> {
   const runId = Number(event.runId);
   const pipeline = Deno.env.get("GLACIER_PIPELINE") ?? "?";
-  const where = `Databricks run ${runId} at ${client.host}`;
+  const where = `Databricks run ${runId} at ${client.shown}`;
   if (!Number.isSafeInteger(runId)) {
     throw new RangeError(`Poll event's runId ${JSON.stringify(event.runId)} is not a Databricks run id`);
   }

@@ -86,11 +86,12 @@ const RUNTIMES: Record<string, string> = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { PipelineDAG } from "../dag.ts";
  * import { PipelineAnalysis } from "./analysis.ts";
  * const resource = { kind: "local", service: "local", name: "local", config: {} } as const;
  * const dag = new PipelineDAG("p", [{ id: "a", task: { name: "a" }, resource, reads: ["s3://lake/in.csv"] }]);
- * console.assert(new PipelineAnalysis(dag, "trace").dataSources[0].uri === "s3://lake/in.csv");
+ * assert.ok(new PipelineAnalysis(dag, "trace").dataSources[0].uri === "s3://lake/in.csv");
  * ```
  */
 export class PipelineAnalysis {

@@ -86,8 +86,9 @@ export interface PriceTable {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { PRICES } from "./pricing.ts";
- * console.assert(PRICES.aws.lambdaRequest === 0.2 / 1_000_000);
+ * assert.ok(PRICES.aws.lambdaRequest === 0.2 / 1_000_000);
  * ```
  */
 export const PRICES: PriceTable = Object.freeze({

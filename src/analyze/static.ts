@@ -58,10 +58,11 @@ export interface StaticTarget {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { analyzeStatic } from "./static.ts";
  * const url = new URL("../../examples/patterns/dynamic_fan_out.ts", import.meta.url).href;
  * const { dag } = await analyzeStatic({ name: "dynamic_fan_out", module: url });
- * console.assert(dag.get("processFile")?.dynamic === true);
+ * assert.ok(dag.get("processFile")?.dynamic === true);
  * ```
  */
 export async function analyzeStatic(target: StaticTarget): Promise<StaticResult> {

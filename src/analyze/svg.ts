@@ -21,11 +21,12 @@ let viz: Promise<Viz> | undefined;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { PipelineDAG } from "../dag.ts";
  * import { toSvg } from "./svg.ts";
  * const resource = { kind: "local", service: "local", name: "local", config: {} } as const;
  * const dag = new PipelineDAG("p", [{ id: "a", task: { name: "a" }, resource }]);
- * console.assert((await toSvg(dag)).includes("<svg"));
+ * assert.ok((await toSvg(dag)).includes("<svg"));
  * ```
  */
 export async function toSvg(dag: PipelineDAG): Promise<string> {

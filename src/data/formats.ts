@@ -38,10 +38,11 @@ const formats = new Map<string, TableFormat>();
  * @param format The format.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatFor, registerFormat } from "./formats.ts";
  * import { Table } from "apache-arrow";
  * registerFormat({ name: "nothing", extensions: ["nothing"], decode: () => new Table(), encode: () => new Uint8Array() });
- * console.assert(formatFor("x.nothing", "mem://x.nothing").name === "nothing");
+ * assert.ok(formatFor("x.nothing", "mem://x.nothing").name === "nothing");
  * ```
  */
 export function registerFormat(format: TableFormat): void {
@@ -98,8 +99,9 @@ registerFormat({
  * @returns `true` when {@linkcode formatFor} would find a format.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { hasFormat } from "./formats.ts";
- * console.assert(hasFormat("a/b.parquet") && !hasFormat("a/_SUCCESS"));
+ * assert.ok(hasFormat("a/b.parquet") && !hasFormat("a/_SUCCESS"));
  * ```
  */
 export function hasFormat(path: string): boolean {

@@ -121,9 +121,10 @@ function toTable(rows: readonly unknown[], uri: string, where: (i: number) => st
  * @throws {GlacierError} `USER:JSON_MALFORMED` when the text is not JSON, not an array, or holds a non-object row, naming the URI.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseJson } from "./json.ts";
  * const table = parseJson('[{"a": 1, "b": "x"}, {"a": 2}]', "mem://x.json");
- * console.assert(table.numRows === 2 && table.getChild("b")?.get(1) === null);
+ * assert.ok(table.numRows === 2 && table.getChild("b")?.get(1) === null);
  * ```
  */
 export function parseJson(text: string, uri: string): Table {
@@ -156,9 +157,10 @@ export function parseJson(text: string, uri: string): Table {
  * @throws {GlacierError} `USER:JSON_MALFORMED` when a line is not a JSON object, naming the URI and line.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseNdjson } from "./json.ts";
  * const table = parseNdjson('{"a": 1}\n{"a": 2.5}\n', "mem://x.ndjson");
- * console.assert(table.getChild("a")?.get(1) === 2.5);
+ * assert.ok(table.getChild("a")?.get(1) === 2.5);
  * ```
  */
 export function parseNdjson(text: string, uri: string): Table {
@@ -228,9 +230,10 @@ function rowsOf(table: Table): Record<string, unknown>[] {
  * @returns The JSON text.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatJson } from "./json.ts";
  * import { tableFromArrays } from "apache-arrow";
- * console.assert(formatJson(tableFromArrays({ a: Int32Array.from([1]) })) === '[{"a":1}]\n');
+ * assert.ok(formatJson(tableFromArrays({ a: Int32Array.from([1]) })) === '[{"a":1}]\n');
  * ```
  */
 export function formatJson(table: Table): string {
@@ -244,9 +247,10 @@ export function formatJson(table: Table): string {
  * @returns The NDJSON text, ending in a newline when there are rows.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatNdjson } from "./json.ts";
  * import { tableFromArrays } from "apache-arrow";
- * console.assert(formatNdjson(tableFromArrays({ a: Int32Array.from([1, 2]) })) === '{"a":1}\n{"a":2}\n');
+ * assert.ok(formatNdjson(tableFromArrays({ a: Int32Array.from([1, 2]) })) === '{"a":1}\n{"a":2}\n');
  * ```
  */
 export function formatNdjson(table: Table): string {

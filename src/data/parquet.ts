@@ -62,10 +62,11 @@ function parquetWasm(): Promise<ParquetWasm> {
  * @throws {GlacierError} `USER:FILE_CORRUPT` when the bytes are not a readable Parquet file, naming the URI.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readParquet, writeParquet } from "./parquet.ts";
  * import { tableFromArrays } from "apache-arrow";
  * const bytes = await writeParquet(tableFromArrays({ a: Int32Array.from([1, 2]) }), "mem://a.parquet");
- * console.assert((await readParquet(bytes, "mem://a.parquet")).numRows === 2);
+ * assert.ok((await readParquet(bytes, "mem://a.parquet")).numRows === 2);
  * ```
  */
 export async function readParquet(bytes: Uint8Array, uri: string): Promise<Table> {
@@ -98,10 +99,11 @@ export async function readParquet(bytes: Uint8Array, uri: string): Promise<Table
  * @throws {GlacierError} `USER:PARQUET_WRITE` when parquet-wasm cannot encode the table, naming the URI.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { writeParquet } from "./parquet.ts";
  * import { tableFromArrays } from "apache-arrow";
  * const bytes = await writeParquet(tableFromArrays({ a: [1.5] }), "mem://a.parquet", { compression: "snappy" });
- * console.assert(new TextDecoder().decode(bytes.subarray(0, 4)) === "PAR1");
+ * assert.ok(new TextDecoder().decode(bytes.subarray(0, 4)) === "PAR1");
  * ```
  */
 export async function writeParquet(

@@ -14,10 +14,11 @@ import { type AnyArgs, defineTask, type Task, type TaskOptions } from "../task.t
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Provider } from "../provider.ts";
  * const local = new Provider().local();
  * const double = local.task(function double(x: number) { return x * 2; });
- * console.assert((await double(21)) === 42);
+ * assert.ok((await double(21)) === 42);
  * ```
  */
 export class ExecutionResource {

@@ -41,13 +41,14 @@ const factories = new Map<string, RemoteExecutorFactory>();
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { registerRemoteExecutor, remoteExecutorFactory } from "./remote_executors.ts";
  * registerRemoteExecutor("echo", () => ({
  *   name: "echo",
  *   execute: (invocation) => Promise.resolve(invocation.args[0]),
  *   close: () => Promise.resolve(),
  * }));
- * console.assert(remoteExecutorFactory("echo") !== undefined);
+ * assert.ok(remoteExecutorFactory("echo") !== undefined);
  * ```
  */
 export function registerRemoteExecutor(service: string, factory: RemoteExecutorFactory): void {

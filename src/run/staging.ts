@@ -52,6 +52,7 @@ const ENVELOPE_BYTES = 16 * 1024;
  *
  * @example Stage a large table and read it back
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Staging } from "./staging.ts";
  * import { Provider } from "../provider.ts";
  * import { LocalConfig } from "../config.ts";
@@ -60,9 +61,9 @@ const ENVELOPE_BYTES = 16 * 1024;
  * const staging = new Staging(where, "run-1");
  * const value = { $arrow: new Uint8Array(100_000) };
  * const staged = await staging.stage(value, { cap: 50_000, name: "t/out" });
- * console.assert(Staging.hasRefs(staged));
+ * assert.ok(Staging.hasRefs(staged));
  * const back = await Staging.resolve(staged) as { $arrow: Uint8Array };
- * console.assert(back.$arrow.length === 100_000);
+ * assert.ok(back.$arrow.length === 100_000);
  * await staging.cleanup();
  * ```
  */
