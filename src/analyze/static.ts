@@ -37,7 +37,7 @@ export interface StaticResult {
    * from, in order of first use: what its generated code is for, even when
    * its module declares other providers.
    */
-  readonly providers: readonly CloudConfig[];
+  readonly providers: readonly (AwsConfig | GcpConfig | AzureConfig)[];
 }
 
 /** What static analysis needs to know about a pipeline. */
@@ -178,9 +178,6 @@ export async function exportedPipelines(module: string): Promise<ExportedPipelin
   });
 }
 
-/** A cloud provider's config. */
-export type CloudConfig = AwsConfig | GcpConfig | AzureConfig;
-
-function isCloudConfig(config: unknown): config is CloudConfig {
+function isCloudConfig(config: unknown): config is AwsConfig | GcpConfig | AzureConfig {
   return config instanceof AwsConfig || config instanceof GcpConfig || config instanceof AzureConfig;
 }
