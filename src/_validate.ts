@@ -67,3 +67,46 @@ export function show(value: unknown): string {
     return String(value);
   }
 }
+
+/** S3, GCS and Azure container names as Glacier accepts them: 3-63 lower-case letters, digits, `.`, `_`, `-`. */
+export const BUCKET_NAME = /^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/;
+
+/** A key prefix for staging: `/`-separated segments of letters, digits, `.`, `_`, `=` and `-`. */
+const STAGING_PREFIX = /^(?!(?:.*\/)?\.{1,2}(?:\/|$))(?:[A-Za-z0-9._=-]+\/)*[A-Za-z0-9._=-]*$/;
+
+/**
+ * Checks the prefix of a staging URI (what follows `<scheme>://<bucket>/`):
+ * only characters every generated language and IAM take literally, so no
+ * wildcard, quote, brace or space.
+ */
+export function stagingPrefix(owner: string, field: string, value: string | undefined): void {
+  if (typeof value !== "string") return;
+  const prefix = value.match(/^[a-z0-9]+:\/\/[^/]*\/(.*)$/s)?.[1];
+  if (prefix !== undefined && !STAGING_PREFIX.test(prefix)) {
+    const scheme = value.slice(0, value.indexOf(":"));
+    throw new RangeError(
+      `${owner}: "${field}" is ${
+        show(value)
+      }, expected a prefix of "/"-separated letters, digits, ".", "_", "=" or "-" (no "." or ".." part), such as "${scheme}://my-bucket/glacier"`,
+    );
+  }
+}
+
+/** Checks a list of environment variable names: `[A-Za-z_][A-Za-z0-9_]*` each. */
+export function envNames(owner: string, field: string, value: readonly string[] | undefined): void {
+  if (value === undefined) return;
+  if (!Array.isArray(value)) {
+    throw new TypeError(
+      `${owner}: "${field}" must be a list of environment variable names, got ${show(value)}`,
+    );
+  }
+  value.forEach((name, i) =>
+    matches(
+      owner,
+      `${field}[${i}]`,
+      name,
+      /^[A-Za-z_][A-Za-z0-9_]*$/,
+      'an environment variable name: letters, digits and "_", not starting with a digit',
+    )
+  );
+}

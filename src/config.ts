@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { intInRange, matches, oneOf, required } from "./_validate.ts";
+import { envNames, intInRange, matches, oneOf, required, stagingPrefix } from "./_validate.ts";
 
 /** The clouds a provider can target; `local` is the embedded default. */
 export type Cloud = "local" | "aws" | "gcp" | "azure";
@@ -54,7 +54,10 @@ export interface AwsConfigOptions {
   profile?: string;
   /** The 12-digit account id, used in generated ARNs. @default {undefined} */
   accountId?: string;
-  /** Where data between executors is staged, such as `s3://bucket/prefix`. @default {undefined} */
+  /**
+   * Where data between executors is staged, such as `s3://bucket/prefix`; the prefix takes letters,
+   * digits, `.`, `_`, `=`, `-` and `/`. @default {undefined}
+   */
   stagingBucket?: string;
   /** An S3-compatible endpoint URL. @default {Deno.env AWS_ENDPOINT_URL_S3} */
   endpoint?: string;
@@ -91,7 +94,7 @@ export class AwsConfig {
   /**
    * Builds it.
    * @param options The region and account settings.
-   * @throws {RangeError} When the region, account id or staging bucket are malformed.
+   * @throws {RangeError} When the region, account id or staging bucket are malformed (the staging prefix takes letters, digits, `.`, `_`, `=`, `-` and `/`).
    */
   constructor(options: AwsConfigOptions = {}) {
     this.region = options.region ?? envVar("AWS_REGION") ?? "us-east-1";
@@ -104,6 +107,7 @@ export class AwsConfig {
       /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/,
       'an S3 URI such as "s3://my-bucket/glacier"',
     );
+    stagingPrefix("AwsConfig", "stagingBucket", options.stagingBucket);
     if (options.endpoint !== undefined) validUrl("AwsConfig", "endpoint", options.endpoint);
     this.profile = options.profile;
     this.accountId = options.accountId;
@@ -119,7 +123,10 @@ export interface GcpConfigOptions {
   project: string;
   /** The region, such as `us-central1`. @default {"us-central1"} */
   region?: string;
-  /** Where data between executors is staged, such as `gs://bucket/prefix`. @default {undefined} */
+  /**
+   * Where data between executors is staged, such as `gs://bucket/prefix`; the prefix takes letters,
+   * digits, `.`, `_`, `=`, `-` and `/`. @default {undefined}
+   */
   stagingBucket?: string;
 }
 
@@ -145,7 +152,7 @@ export class GcpConfig {
    * Builds it.
    * @param options The project and region.
    * @throws {TypeError} When the project is missing.
-   * @throws {RangeError} When the project or region is malformed.
+   * @throws {RangeError} When the project, region or staging bucket is malformed.
    */
   constructor(options: GcpConfigOptions) {
     this.project = required(
@@ -170,6 +177,7 @@ export class GcpConfig {
       /^gs:\/\/[a-z0-9][a-z0-9._-]{1,61}[a-z0-9](\/.*)?$/,
       'a GCS URI such as "gs://my-bucket/glacier"',
     );
+    stagingPrefix("GcpConfig", "stagingBucket", options.stagingBucket);
     this.stagingBucket = options.stagingBucket;
   }
 }
@@ -268,7 +276,7 @@ export interface LambdaConfigOptions {
   architecture?: "x86_64" | "arm64";
   /** An explicit function name; by default generated from pipeline and resource. @default {undefined} */
   functionName?: string;
-  /** Environment variable names passed through to the function. @default {[]} */
+  /** Environment variable names passed through to the function: letters, digits and `_`. @default {[]} */
   environment?: readonly string[];
 }
 
@@ -305,7 +313,8 @@ export class LambdaConfig implements ExecutionConfigBase {
   /**
    * Builds it.
    * @param options Memory, timeout and concurrency.
-   * @throws {RangeError} When a field is outside Lambda's limits.
+   * @throws {RangeError} When a field is outside Lambda's limits or an environment variable name is malformed.
+   * @throws {TypeError} When `environment` is not a list.
    */
   constructor(options: LambdaConfigOptions = {}) {
     intInRange("LambdaConfig", "memory", options.memory, 128, 10_240, "MB");
@@ -320,6 +329,7 @@ export class LambdaConfig implements ExecutionConfigBase {
       /^[A-Za-z0-9_-]{1,64}$/,
       "1-64 letters, digits, '-' or '_'",
     );
+    envNames("LambdaConfig", "environment", options.environment);
     this.memory = options.memory ?? 1024;
     this.timeout = options.timeout ?? 300;
     this.concurrency = options.concurrency;
@@ -724,6 +734,20 @@ export class DatabricksConfig implements ExecutionConfigBase {
         options.newCluster.nodeTypeId,
         'e.g. "i3.xlarge"',
       );
+      matches(
+        "DatabricksConfig",
+        "newCluster.sparkVersion",
+        options.newCluster.sparkVersion,
+        /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/,
+        'a Databricks runtime version such as "15.4.x-scala2.12"',
+      );
+      matches(
+        "DatabricksConfig",
+        "newCluster.nodeTypeId",
+        options.newCluster.nodeTypeId,
+        /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/,
+        'a node type such as "i3.xlarge"',
+      );
       intInRange("DatabricksConfig", "newCluster.numWorkers", options.newCluster.numWorkers, 0, 1000);
     }
     if (options.host !== undefined) validUrl("DatabricksConfig", "host", options.host);
@@ -855,6 +879,13 @@ export class DataprocConfig implements ExecutionConfigBase {
       'a GCP region such as "us-central1"',
     );
     intInRange("DataprocConfig", "nodes", options.nodes, 1, 1000);
+    matches(
+      "DataprocConfig",
+      "machineType",
+      options.machineType,
+      /^[a-z0-9]+-[a-z0-9-]+$/,
+      'a machine type such as "n2-standard-4"',
+    );
     this.region = options.region;
     this.nodes = options.nodes ?? 3;
     this.machineType = options.machineType ?? "n2-standard-4";

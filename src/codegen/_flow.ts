@@ -17,6 +17,7 @@
 import type { DAGNode } from "../dag.ts";
 import { GlacierError } from "../errors.ts";
 import { type ExecutorModel, ident, type InfraModel } from "./_model.ts";
+import { pyStr } from "./_escape.ts";
 
 /** A parsed condition on the pipeline's params. */
 export type Cond =
@@ -251,12 +252,17 @@ export function parseCondition(text: string): Cond {
 export function pythonCondition(c: Cond, params = "params"): string {
   const get = (p: readonly string[]) =>
     p.reduce(
-      (acc, k, i) =>
-        i === 0 ? `${params}.get(${JSON.stringify(k)})` : `(${acc} or {}).get(${JSON.stringify(k)})`,
+      (acc, k, i) => i === 0 ? `${params}.get(${pyStr(k)})` : `(${acc} or {}).get(${pyStr(k)})`,
       "",
     );
   const lit = (v: string | number | boolean | null) =>
-    v === null ? "None" : typeof v === "boolean" ? (v ? "True" : "False") : JSON.stringify(v);
+    v === null
+      ? "None"
+      : typeof v === "boolean"
+      ? (v ? "True" : "False")
+      : typeof v === "number"
+      ? String(v)
+      : pyStr(v);
   switch (c.op) {
     case "truthy":
       return `bool(${get(c.path)})`;

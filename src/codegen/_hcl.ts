@@ -1,11 +1,15 @@
 // A small HCL writer: blocks, attributes, literals and raw expressions, with
 // map keys in sorted order so the same model always gives the same text.
+import { commentText, escapeTemplate, hclStr } from "./_escape.ts";
 
 /** An HCL expression written as is (a reference or a function call). */
 export class Raw {
   readonly text: string;
-  constructor(text: string) {
+  /** Whether it holds a heredoc, whose lines keep their indent. */
+  readonly heredoc: boolean;
+  constructor(text: string, heredoc = false) {
     this.text = text;
+    this.heredoc = heredoc;
   }
 }
 
@@ -39,10 +43,8 @@ export function block(
   return { type, labels, body, ...(comment ? { comment } : {}) };
 }
 
-/** An HCL string literal: JSON escapes, with template sequences escaped. */
-export function str(text: string): string {
-  return JSON.stringify(text).replace(/\$\{/g, "$${").replace(/%\{/g, "%%{");
-}
+/** An HCL string literal: every value is text, never an interpolation (see {@linkcode hclStr}). */
+export const str: (text: string) => string = hclStr;
 
 /** A string with interpolations: parts are literal text, Raw parts are interpolated. */
 export function interp(...parts: (string | Raw)[]): Raw {
@@ -57,7 +59,7 @@ function key(k: string): string {
 
 function value(v: HclValue, indent: string): string {
   // Multi-line expressions (jsonencode documents) follow the attribute's indent; heredocs keep theirs.
-  if (v instanceof Raw) return v.text.includes("<<-EOT") ? v.text : v.text.replaceAll("\n", `\n${indent}`);
+  if (v instanceof Raw) return v.heredoc ? v.text : v.text.replaceAll("\n", `\n${indent}`);
   if (typeof v === "string") return str(v);
   if (typeof v === "number" || typeof v === "boolean") return String(v);
   if (Array.isArray(v)) {
@@ -74,7 +76,7 @@ function value(v: HclValue, indent: string): string {
 
 function render(b: Block, indent: string): string {
   const head = `${indent}${b.type}${b.labels.map((l) => ` ${str(l)}`).join("")} {`;
-  const lines: string[] = b.comment ? [`${indent}# ${b.comment}`, head] : [head];
+  const lines: string[] = b.comment ? [`${indent}# ${commentText(b.comment)}`, head] : [head];
   for (const entry of b.body) {
     if (!entry) continue;
     if (Array.isArray(entry)) {
@@ -88,17 +90,38 @@ function render(b: Block, indent: string): string {
   return lines.join("\n");
 }
 
-/** A heredoc expression (`<<-EOT`); the text must not contain `${` or `%{`. */
+/**
+ * A heredoc expression (`<<-EOT`): `${` and `%{` in the text are escaped, and
+ * the closing marker is one no line of the text equals.
+ *
+ * @throws {RangeError} When the text holds a control character other than a tab or a line break, or every line is indented (which `<<-` would strip).
+ */
 export function heredoc(text: string): Raw {
-  return raw(`<<-EOT\n${text.replace(/\n$/, "")}\nEOT`);
+  const body = text.replace(/\n$/, "");
+  // `<<-` strips the indent of the least-indented line from every line: keep one line unindented.
+  const unindented = body === "" || /^[^ \t\n]/m.test(body);
+  // deno-lint-ignore no-control-regex -- a heredoc cannot hold these
+  if (/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/.test(body) || !unindented) {
+    throw new RangeError(
+      `Cannot write ${
+        JSON.stringify(body.slice(0, 40))
+      } as an HCL heredoc: it holds a control character or only indented lines; write it as a quoted string`,
+    );
+  }
+  const lines = new Set(body.split("\n").map((l) => l.trim()));
+  let marker = "EOT";
+  for (let i = 1; lines.has(marker); i++) marker = `EOT${i}`;
+  return new Raw(`<<-${marker}\n${escapeTemplate(body)}\n${marker}`, true);
 }
 
 /** `base64encode(<<-EOT … EOT)`: the closing marker alone on its line, as HCL requires. */
 export function base64Heredoc(text: string): Raw {
-  return raw(`base64encode(${heredoc(text).text}\n)`);
+  return new Raw(`base64encode(${heredoc(text).text}\n)`, true);
 }
 
 /** A file: header comment lines, then the blocks separated by blank lines. */
 export function hclFile(header: readonly string[], blocks: readonly Block[]): string {
-  return `${header.map((l) => `# ${l}`).join("\n")}\n\n${blocks.map((b) => render(b, "")).join("\n\n")}\n`;
+  return `${header.map((l) => `# ${commentText(l)}`).join("\n")}\n\n${
+    blocks.map((b) => render(b, "")).join("\n\n")
+  }\n`;
 }

@@ -5,6 +5,7 @@
 import type { PipelineAnalysis } from "../analyze/analysis.ts";
 import type { DAGNode, ResourceInfo } from "../dag.ts";
 import { serviceCloud } from "../config.ts";
+import { BUCKET_NAME } from "../_validate.ts";
 import { GlacierError } from "../errors.ts";
 import { STORAGE_SCHEMES } from "../provider.ts";
 import type { TaskPermissions } from "../task.ts";
@@ -156,7 +157,7 @@ export function allowsNet(permissions: unknown): boolean {
 }
 
 function parseUri(uri: string): { scheme: string; bucket: string; key: string } | undefined {
-  const m = uri.match(/^([a-z0-9]+):\/\/([^/]+)\/?(.*)$/);
+  const m = uri.match(/^([a-z0-9]+):\/\/([^/]+)\/?(.*)$/s); // a key may hold a line break
   return m ? { scheme: m[1], bucket: m[2], key: m[3] } : undefined;
 }
 
@@ -240,6 +241,15 @@ export function buildModel(input: ModelInput): InfraModel {
           if (!parsed || parsed.scheme !== scheme) {
             skipped.add(uri);
             continue;
+          }
+          if (!BUCKET_NAME.test(parsed.bucket)) {
+            throw new RangeError(
+              `Cannot generate ${input.what} for pipeline "${dag.name}": task "${use.node.task.name}" (node "${use.node.id}") ${access}s ${
+                JSON.stringify(uri)
+              }, whose bucket ${
+                JSON.stringify(parsed.bucket)
+              } is not a bucket name; use 3-63 lower-case letters, digits, ".", "_" or "-" in the task's reads and writes`,
+            );
           }
           if (!use.net) continue; // no network, no storage: the grant would be unusable
           const entry = buckets.get(parsed.bucket) ?? { reads: new Set(), writes: new Set() };

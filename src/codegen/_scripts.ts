@@ -1,14 +1,15 @@
 // Shell and Python text shared by the generators: how a cluster or VM gets
 // Deno, and how a Databricks or Dataproc job runs one Glacier payload with it.
+import { commentText } from "./_escape.ts";
 
 /** The Deno version remote machines install. */
 export const DENO_VERSION = "2.9.6";
 
-/** Installs Deno system-wide; idempotent. No `${`, so it fits HCL heredocs. */
+/** Installs Deno system-wide; idempotent. */
 export function denoInstallScript(header: readonly string[] = []): string {
   return [
     "#!/bin/bash",
-    ...header.map((l) => `# ${l}`),
+    ...header.map((l) => `# ${commentText(l)}`),
     "# Installs Deno for Glacier tasks; safe to run more than once.",
     "set -euo pipefail",
     "if [ -x /usr/local/bin/deno ]; then exit 0; fi",
@@ -29,7 +30,7 @@ export function denoInstallScript(header: readonly string[] = []): string {
  */
 export function databricksLauncher(header: readonly string[] = []): string {
   return [
-    ...header.map((l) => `# ${l}`),
+    ...header.map((l) => `# ${commentText(l)}`),
     '"""Glacier launcher: runs one Glacier task payload with Deno on the Databricks driver."""',
     "import os",
     "import re",
@@ -90,7 +91,7 @@ export const DATAPROC_LAUNCHER_OBJECT = "scripts/glacier_dataproc_launcher.py";
  */
 export function dataprocLauncher(header: readonly string[] = []): string {
   return [
-    ...header.map((l) => `# ${l}`),
+    ...header.map((l) => `# ${commentText(l)}`),
     '"""Glacier launcher: runs one Glacier task payload with Deno on the Dataproc driver."""',
     "import shutil",
     "import signal",

@@ -11,7 +11,16 @@
  */
 import { type FlowNode, pythonCondition } from "./_flow.ts";
 import type { InfraModel } from "./_model.ts";
-import { argsOf, callSite, databricksRun, payloadHelpers, py, pyStr, pythonHeader } from "./_python.ts";
+import {
+  argsOf,
+  callSite,
+  databricksRun,
+  payloadHelpers,
+  py,
+  pyDoc,
+  pyStr,
+  pythonHeader,
+} from "./_python.ts";
 
 /** The Airflow DAG id of a pipeline. */
 export function airflowDagId(model: InfraModel): string {
@@ -35,7 +44,7 @@ export function airflowDag(model: InfraModel, flow: readonly FlowNode[], schedul
     if (n.condition || n.node.inputs.some((i) => conditional.has(i))) conditional.add(n.node.id);
   }
   const out: string[] = [pythonHeader(model, "Airflow DAG", flow), ""];
-  out.push("import json");
+  out.push("import json", "import re");
   if (vias.has("local") || vias.has("ssh")) out.push("import shlex");
   out.push("from datetime import timedelta", "", "import pendulum", "from airflow import DAG");
   if (flow.some((n) => n.mapOver)) out.push("from airflow.decorators import task");
@@ -57,13 +66,25 @@ ATTEMPT = "{{ ti.try_number }}"
 PARAMS = "{{ dag_run.conf | tojson }}"
 
 
+def jinja_literal(text):
+    """Text that Jinja renders as written: a "{" that would open a tag is written in a raw block (no quote, so shlex and JSON leave it)."""
+    return re.sub(r"\\{(?=[{%#])", "{% raw %}{{% endraw %}", text)
+
+
 def templated(payload):
-    """The payload as JSON for a templated field; Airflow renders the run id, the attempt number and the run's conf (params)."""
-    return (
-        json.dumps(payload)
-        .replace('"{{ ti.try_number }}"', "{{ ti.try_number }}")
-        .replace('"{{ dag_run.conf | tojson }}"', "{{ dag_run.conf | tojson }}")
-    )`);
+    """The payload as JSON for a templated field: Airflow renders the run id, the attempt number and the run's conf (params); every other value stays as written."""
+    templates = {
+        "runId": (RUN_ID, '"{{ run_id }}"'),
+        "staging": (f"{STAGING}{RUN_ID}/", jinja_literal(json.dumps(STAGING))[:-1] + '{{ run_id }}/"'),
+        "attempt": (ATTEMPT, ATTEMPT),
+        "params": (PARAMS, PARAMS),
+    }
+    fields = []
+    for key, value in payload.items():
+        template = templates.get(key)
+        text = template[1] if template and value == template[0] else jinja_literal(json.dumps(value))
+        fields.append(f"{json.dumps(key)}: {text}")
+    return "{" + ", ".join(fields) + "}"`);
   if (vias.has("local")) {
     out.push(
       "",
@@ -125,8 +146,8 @@ def templated(payload):
       "",
       "",
       `def databricks_run(run, payload):
-    """A runs/submit body with the payload as the launcher's last parameter."""
-    body = json.loads(json.dumps(run))
+    """A runs/submit body (rendered by Airflow, so its text is kept from Jinja) with the payload as the launcher's last parameter."""
+    body = json.loads(jinja_literal(json.dumps(run)))
     body["tasks"][0]["spark_python_task"]["parameters"].append(templated(payload))
     return body`,
     );
@@ -187,7 +208,7 @@ def templated(payload):
         "",
         `    @task(task_id=${pyStr(`${n.name}__items`)})`,
         `    def ${n.key}__items(listing):`,
-        `        """One ${field} per item of ${source.node.id}'s output."""`,
+        `        """One ${field} per item of ${pyDoc(source.node.id)}'s output."""`,
         "        context = get_current_context()",
         '        run_id = context["run_id"]',
         '        params = context["dag_run"].conf or {}',

@@ -13,6 +13,7 @@ import { type ExecutorModel, headerLines, type InfraModel, pascal, remoteExecuto
 import { databricksJobsJson } from "./_databricks.ts";
 import { databricksLauncher, denoInstallScript } from "./_scripts.ts";
 import { yamlDocument } from "./_yaml.ts";
+import { cfnSub } from "./_escape.ts";
 import {
   executorStatements,
   type IamResource,
@@ -87,8 +88,12 @@ export function generateCloudFormation(model: InfraModel): GeneratedFiles {
     bucket === model.staging.bucket
       ? path === undefined
         ? { "Fn::GetAtt": ["StagingBucket", "Arn"] }
-        : { "Fn::Sub": `\${StagingBucket.Arn}/${path}` }
-      : { "Fn::Sub": `arn:\${AWS::Partition}:s3:::${bucket}${path === undefined ? "" : `/${path}`}` };
+        : { "Fn::Sub": `\${StagingBucket.Arn}/${cfnSub(path)}` }
+      : {
+        "Fn::Sub": `arn:\${AWS::Partition}:s3:::${cfnSub(bucket)}${
+          path === undefined ? "" : `/${cfnSub(path)}`
+        }`,
+      };
   const resource = (r: IamResource): unknown => {
     if (typeof r === "string") return r;
     if (r.ref === "bucket") return bucketArn(r.bucket, r.path);

@@ -17,6 +17,7 @@ import {
   executorHelpers,
   payloadHelpers,
   py,
+  pyDoc,
   pyStr,
   pythonHeader,
 } from "./_python.ts";
@@ -92,7 +93,9 @@ export function dagsterDefinitions(model: InfraModel, flow: readonly FlowNode[],
       "",
       `@op(${options.map((o) => `\n    ${o},`).join("")}\n)`,
       `def ${op(n)}(context: OpExecutionContext${params.map((p) => `, ${p}`).join("")}):`,
-      `    """Runs node ${n.node.id} (task ${n.node.task.name}) on ${n.executor.resource.name} (${n.executor.resource.service})."""`,
+      `    """Runs node ${pyDoc(n.node.id)} (task ${pyDoc(n.node.task.name)}) on ${
+        pyDoc(n.executor.resource.name)
+      } (${pyDoc(n.executor.resource.service)})."""`,
     );
     if (n.condition) {
       out.push(

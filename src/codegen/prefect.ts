@@ -17,9 +17,11 @@ import {
   executorHelpers,
   payloadHelpers,
   py,
+  pyDoc,
   pyStr,
   pythonHeader,
 } from "./_python.ts";
+import { commentText } from "./_escape.ts";
 
 /**
  * Renders the flow file.
@@ -62,7 +64,9 @@ export function prefectFlow(model: InfraModel, flow: readonly FlowNode[], schedu
       "",
       `@task(${options.join(", ")})`,
       `def ${fn(n)}(run_id, params${n.mapOver ? ", item" : ""}):`,
-      `    """Runs node ${n.node.id} (task ${n.node.task.name}) on ${n.executor.resource.name} (${n.executor.resource.service})."""`,
+      `    """Runs node ${pyDoc(n.node.id)} (task ${pyDoc(n.node.task.name)}) on ${
+        pyDoc(n.executor.resource.name)
+      } (${pyDoc(n.executor.resource.service)})."""`,
       `    payload = glacier_payload(${callSite(model, n)}, run_id, task_run.run_count, ${
         py(argsOf(n, byId), "    ")
       }, ${n.mapOver ? `f"${n.key}/{item['index']}.out", item` : pyStr(`${n.key}.out`)}, params=params)`,
@@ -108,7 +112,7 @@ export function prefectFlow(model: InfraModel, flow: readonly FlowNode[], schedu
     "",
     'if __name__ == "__main__":',
     `    # A deployment of this flow${
-      schedule ? ` on the cron schedule "${schedule}" (UTC)` : ""
+      schedule ? ` on the cron schedule "${commentText(schedule)}" (UTC)` : ""
     }, served by this process.`,
     `    ${ident(flowName)}_flow.serve(name=${pyStr(flowName)}${
       schedule ? `, cron=${pyStr(schedule)}` : ""

@@ -19,6 +19,7 @@ import {
   s3Statements,
 } from "./iam.ts";
 import type { GeneratedFiles } from "./write_files.ts";
+import { commentText, tsStr, tsTemplate, yamlStr } from "./_escape.ts";
 
 /** The npm versions the generated Pulumi program is written against. */
 export const PULUMI_VERSIONS: Readonly<Record<string, string>> = Object.freeze({
@@ -36,7 +37,7 @@ const code = (text: string) => new Code(text);
 
 function ts(v: unknown, indent = ""): string {
   if (v instanceof Code) return v.text;
-  if (typeof v === "string") return JSON.stringify(v);
+  if (typeof v === "string") return tsStr(v);
   if (typeof v === "number" || typeof v === "boolean") return String(v);
   if (Array.isArray(v)) {
     const items = v.map((x) => ts(x, indent + "  "));
@@ -48,14 +49,14 @@ function ts(v: unknown, indent = ""): string {
   const o = v as Record<string, unknown>;
   const keys = Object.keys(o).filter((k) => o[k] !== undefined);
   if (keys.length === 0) return "{}";
-  const k = (s: string) => /^[A-Za-z_$][\w$]*$/.test(s) ? s : JSON.stringify(s);
+  const k = (s: string) => /^[A-Za-z_$][\w$]*$/.test(s) ? s : tsStr(s);
   return `{\n${
     keys.map((key) => `${indent}  ${k(key)}: ${ts(o[key], indent + "  ")},`).join("\n")
   }\n${indent}}`;
 }
 
 const camel = (id: string) => id.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
-const tpl = (s: string) => s.replace(/[`\\]/g, "\\$&").replace(/\$\{/g, "\\${");
+const tpl = tsTemplate;
 
 /**
  * Renders the Pulumi program.
@@ -81,13 +82,13 @@ export function generatePulumi(model: InfraModel, options: { artifactRoot?: stri
   const out: string[] = [];
   const line = (s = "") => out.push(s);
 
-  out.push(...headerLines(model).map((l) => `// ${l}`));
+  out.push(...headerLines(model).map((l) => `// ${commentText(l)}`));
   line('import * as aws from "@pulumi/aws";');
   line('import * as pulumi from "@pulumi/pulumi";');
   line();
   line('const config = new pulumi.Config("glacier");');
   line(`/** The project root, where \`glacier build\` writes .glacier/build/, relative to this folder. */`);
-  line(`const artifactRoot = config.get("artifactRoot") ?? ${JSON.stringify(artifactRoot)};`);
+  line(`const artifactRoot = config.get("artifactRoot") ?? ${tsStr(artifactRoot)};`);
   line(`const tags = ${ts({ "glacier:pipeline": model.pipeline, "glacier:version": model.version })};`);
   line();
 
@@ -158,10 +159,7 @@ export function generatePulumi(model: InfraModel, options: { artifactRoot?: stri
     line();
     line(
       `// Existing data bucket: ${
-        [
-          ...b.reads.map((u) => `reads ${u}`),
-          ...b.writes.map((u) => `writes ${u}`),
-        ].join(", ")
+        commentText([...b.reads.map((u) => `reads ${u}`), ...b.writes.map((u) => `writes ${u}`)].join(", "))
       }`,
     );
     line(`const ${camel(b.id)}Bucket = aws.s3.getBucketOutput(${ts({ bucket: b.name })});`);
@@ -169,7 +167,7 @@ export function generatePulumi(model: InfraModel, options: { artifactRoot?: stri
 
   const role = (e: ExecutorModel, service: string) => {
     const v = camel(e.id);
-    line(`const ${v}Role = new aws.iam.Role(${JSON.stringify(e.id)}, ${
+    line(`const ${v}Role = new aws.iam.Role(${tsStr(e.id)}, ${
       ts({
         name: e.name,
         description: `Glacier ${model.pipeline}: ${e.resource.service} executor ${e.resource.name}`,
@@ -177,7 +175,7 @@ export function generatePulumi(model: InfraModel, options: { artifactRoot?: stri
         tags: code("tags"),
       })
     });`);
-    line(`new aws.iam.RolePolicy(${JSON.stringify(e.id)}, ${
+    line(`new aws.iam.RolePolicy(${tsStr(e.id)}, ${
       ts({
         name: "glacier-least-privilege",
         role: code(`${v}Role.id`),
@@ -189,8 +187,10 @@ export function generatePulumi(model: InfraModel, options: { artifactRoot?: stri
     const v = camel(e.id);
     const c = e.config;
     line();
-    line(`// Executor "${e.resource.name}" (Lambda): ${e.tasks.map((t) => t.node.id).join(", ")}`);
-    line(`const ${v}LogGroup = new aws.cloudwatch.LogGroup(${JSON.stringify(e.id)}, ${
+    line(
+      commentText(`// Executor "${e.resource.name}" (Lambda): ${e.tasks.map((t) => t.node.id).join(", ")}`),
+    );
+    line(`const ${v}LogGroup = new aws.cloudwatch.LogGroup(${tsStr(e.id)}, ${
       ts({
         name: `/aws/lambda/${e.name}`,
         retentionInDays: 14,
@@ -203,9 +203,9 @@ export function generatePulumi(model: InfraModel, options: { artifactRoot?: stri
       GLACIER_STAGING: `s3://${model.staging.bucket}/${model.staging.prefix}`,
     };
     for (const n of (c.environment as string[] | undefined) ?? []) {
-      variables[n] = code(`config.requireSecret(${JSON.stringify(n)})`);
+      variables[n] = code(`config.requireSecret(${tsStr(n)})`);
     }
-    line(`const ${v}Function = new aws.lambda.Function(${JSON.stringify(e.id)}, ${
+    line(`const ${v}Function = new aws.lambda.Function(${tsStr(e.id)}, ${
       ts({
         name: e.name,
         description: `Glacier pipeline ${model.pipeline}: ${e.tasks.map((t) => t.node.id).join(", ")}`,
@@ -228,11 +228,15 @@ export function generatePulumi(model: InfraModel, options: { artifactRoot?: stri
     const v = camel(e.id);
     line();
     line(
-      `// Executor "${e.resource.name}" (${e.resource.service}): ${e.tasks.map((t) => t.node.id).join(", ")}`,
+      commentText(
+        `// Executor "${e.resource.name}" (${e.resource.service}): ${
+          e.tasks.map((t) => t.node.id).join(", ")
+        }`,
+      ),
     );
     role(e, "ec2.amazonaws.com");
     line(
-      `const ${v}InstanceProfile = new aws.iam.InstanceProfile(${JSON.stringify(e.id)}, ${
+      `const ${v}InstanceProfile = new aws.iam.InstanceProfile(${tsStr(e.id)}, ${
         ts({ name: e.name, role: code(`${v}Role.name`) })
       });`,
     );
@@ -248,14 +252,14 @@ export function generatePulumi(model: InfraModel, options: { artifactRoot?: stri
   for (const e of vms) {
     if (e.config.instanceId) continue;
     const v = camel(e.id);
-    line(`const ${v}Instance = new aws.ec2.Instance(${JSON.stringify(e.id)}, ${
+    line(`const ${v}Instance = new aws.ec2.Instance(${tsStr(e.id)}, ${
       ts({
         ami: code("al2023.value"),
         instanceType: String(e.config.instanceType ?? "m7i.large"),
         iamInstanceProfile: code(`${v}InstanceProfile.name`),
         keyName: code("sshKeyName"),
         userData: denoInstallScript(),
-        tags: code(`{ ...tags, Name: ${JSON.stringify(e.name)} }`),
+        tags: code(`{ ...tags, Name: ${tsStr(e.name)} }`),
       })
     });`);
     line(`export const ${v}PrivateIp = ${v}Instance.privateIp;`);
@@ -264,7 +268,7 @@ export function generatePulumi(model: InfraModel, options: { artifactRoot?: stri
     const v = camel(e.id);
     line();
     line(`// Local tasks run where \`glacier run\` runs: attach this policy to that role or user.`);
-    line(`const ${v}Policy = new aws.iam.Policy(${JSON.stringify(e.id)}, ${
+    line(`const ${v}Policy = new aws.iam.Policy(${tsStr(e.id)}, ${
       ts({
         name: e.name,
         description: `Glacier ${model.pipeline}: for whoever runs the local tasks (${
@@ -302,11 +306,11 @@ export function generatePulumi(model: InfraModel, options: { artifactRoot?: stri
   line("export const stagingBucketName = stagingBucket.bucket;");
 
   const project = `glacier-${model.pipeline}`.toLowerCase().replace(/[^a-z0-9-]/g, "-");
-  const header = headerLines(model).map((l) => `# ${l}`).join("\n");
+  const header = headerLines(model).map((l) => `# ${commentText(l)}`).join("\n");
   const files: GeneratedFiles = {
     "index.ts": out.join("\n") + "\n",
     "Pulumi.yaml": `${header}\nname: ${project}\nruntime: nodejs\ndescription: ${
-      JSON.stringify(`Glacier pipeline ${model.pipeline}${model.description ? `: ${model.description}` : ""}`)
+      yamlStr(`Glacier pipeline ${model.pipeline}${model.description ? `: ${model.description}` : ""}`)
     }\nconfig:\n  aws:region:\n    value: ${model.target.region}\n`,
     "package.json": JSON.stringify(
       {

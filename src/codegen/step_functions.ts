@@ -28,7 +28,8 @@
 import { type Cond, type FlowNode, OUTPUT_LIMIT_BYTES, PAYLOAD_VERSION, payloadModule } from "./_flow.ts";
 import { jobName } from "./_databricks.ts";
 import { headerLines, type InfraModel } from "./_model.ts";
-import { type Block, block, hclFile, interp, raw } from "./_hcl.ts";
+import { type Block, block, hclFile, interp, raw, str } from "./_hcl.ts";
+import { aslLiteral } from "./_escape.ts";
 
 /** Inline Map runs at most this many items at once; past it a Distributed Map is used. */
 export const INLINE_MAP_LIMIT = 40;
@@ -138,9 +139,12 @@ export function stateMachine(model: InfraModel, flow: readonly FlowNode[]): Reco
         ? {
           "item.$": "$.item",
           "staging.$": "$.staging",
-          "output.$": `States.Format('${n.key}/{}.out', $.item.index)`,
+          "output.$": `States.Format('${aslLiteral(n.key)}/{}.out', $.item.index)`,
         }
-        : { "staging.$": `States.Format('${staging}{}/', $$.Execution.Name)`, output: `${n.key}.out` }),
+        : {
+          "staging.$": `States.Format('${aslLiteral(staging)}{}/', $$.Execution.Name)`,
+          output: `${n.key}.out`,
+        }),
       outputLimitBytes: OUTPUT_LIMIT_BYTES,
       ...(n.via === "local" ? { executor: "local" } : {}),
     };
@@ -212,7 +216,12 @@ export function stateMachine(model: InfraModel, flow: readonly FlowNode[]): Reco
           [`${id} (done?)`]: {
             Type: "Choice",
             Choices: [
-              { Variable: `${status}.poll.state`, StringEquals: "SUCCESS", ...end },
+              // A Choice rule cannot end the machine: a last call succeeds through a Succeed state.
+              {
+                Variable: `${status}.poll.state`,
+                StringEquals: "SUCCESS",
+                Next: next ?? `${id} (succeeded)`,
+              },
               {
                 Or: [
                   { Variable: `${status}.poll.state`, StringEquals: "PENDING" },
@@ -223,6 +232,7 @@ export function stateMachine(model: InfraModel, flow: readonly FlowNode[]): Reco
             ],
             Default: `${id} (failed)`,
           },
+          ...(next === null ? { [`${id} (succeeded)`]: { Type: "Succeed" } } : {}),
           [`${id} (failed)`]: {
             Type: "Fail",
             Error: TASK_FAILED_ERROR,
@@ -271,8 +281,9 @@ export function stateMachine(model: InfraModel, flow: readonly FlowNode[]): Reco
                   ReaderConfig: { InputType: "JSON" },
                   Parameters: {
                     Bucket: model.staging.bucket,
-                    "Key.$":
-                      `States.Format('${model.staging.prefix}runs/{}/${source.key}.out', $$.Execution.Name)`,
+                    "Key.$": `States.Format('${aslLiteral(model.staging.prefix)}runs/{}/${
+                      aslLiteral(source.key)
+                    }.out', $$.Execution.Name)`,
                   },
                 },
               }
@@ -281,7 +292,7 @@ export function stateMachine(model: InfraModel, flow: readonly FlowNode[]): Reco
               item: { "value.$": "$$.Map.Item.Value", "index.$": "$$.Map.Item.Index" },
               "runId.$": "$$.Execution.Name",
               "params.$": "$.params",
-              "staging.$": `States.Format('${staging}{}/', $$.Execution.Name)`,
+              "staging.$": `States.Format('${aslLiteral(staging)}{}/', $$.Execution.Name)`,
             },
             ItemProcessor: {
               ProcessorConfig: distributed
@@ -443,7 +454,7 @@ export function stepFunctionsTerraform(
       Sid = "ReadMapItems"
       Effect = "Allow"
       Action = ["s3:GetObject"]
-      Resource = ["\${aws_s3_bucket.staging.arn}/${model.staging.prefix}runs/*"]
+      Resource = ["\${aws_s3_bucket.staging.arn}/${str(`${model.staging.prefix}runs/*`).slice(1, -1)}"]
     },
   ]
 })`),

@@ -6,7 +6,19 @@
  * @module
  */
 import { type ExecutorModel, headerLines, type InfraModel, remoteExecutors, shortName } from "./_model.ts";
-import { base64Heredoc, type Block, block, type Entry, hclFile, heredoc, interp, Raw, raw } from "./_hcl.ts";
+import {
+  base64Heredoc,
+  type Block,
+  block,
+  type Entry,
+  hclFile,
+  heredoc,
+  interp,
+  Raw,
+  raw,
+  str,
+} from "./_hcl.ts";
+import { celStr } from "./_escape.ts";
 import {
   databricksLauncher,
   DATAPROC_LAUNCHER_OBJECT,
@@ -462,7 +474,7 @@ function awsPolicy(statements: readonly IamStatement[], bucketArn: (bucket: stri
 // Renders a value the way an attribute would be, for use inside jsonencode().
 function hclValueText(v: unknown, indent = ""): string {
   if (v instanceof Raw) return v.text;
-  if (typeof v === "string") return JSON.stringify(v).replace(/\$\{/g, "$${").replace(/%\{/g, "%%{");
+  if (typeof v === "string") return str(v);
   if (typeof v === "number" || typeof v === "boolean") return String(v);
   if (Array.isArray(v)) {
     const items = v.map((x) => hclValueText(x, indent + "  "));
@@ -570,9 +582,9 @@ function gcp(ctx: Context): Record<string, Block[]> {
           ["title", `${g.access} ${g.pattern}`.slice(0, 100)],
           [
             "expression",
-            `resource.name${
-              exact ? " == " : ".startsWith("
-            }"projects/_/buckets/${g.bucket}/objects/${g.prefix}"${exact ? "" : ")"}`,
+            `resource.name${exact ? " == " : ".startsWith("}${
+              celStr(`projects/_/buckets/${g.bucket}/objects/${g.prefix}`)
+            }${exact ? "" : ")"}`,
           ],
         ]),
       ]));

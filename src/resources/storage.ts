@@ -13,6 +13,7 @@ import { GlacierError } from "../errors.ts";
 import { isHidden, isMany, keyMatcher, listPrefix } from "./_glob.ts";
 import { LocalStore } from "./_local_store.ts";
 import { checkKey, type ObjectStore, storeFor } from "./object_store.ts";
+import { BUCKET_NAME } from "../_validate.ts";
 
 /**
  * A bucket as plain, structured-clonable data: what a worker or a remote
@@ -49,8 +50,6 @@ export interface BucketLocation {
   /** A ready store, when the scheme's store is built in (local folders). */
   readonly store?: ObjectStore;
 }
-
-const BUCKET_NAME = /^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/;
 
 /**
  * A path in a bucket. Its table format comes from the extension: Parquet,

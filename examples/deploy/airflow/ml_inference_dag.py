@@ -12,6 +12,7 @@ of the project at GLACIER_PROJECT (default: the working directory), with executo
 """
 
 import json
+import re
 import shlex
 from datetime import timedelta
 
@@ -54,13 +55,25 @@ ATTEMPT = "{{ ti.try_number }}"
 PARAMS = "{{ dag_run.conf | tojson }}"
 
 
+def jinja_literal(text):
+    """Text that Jinja renders as written: a "{" that would open a tag is written in a raw block (no quote, so shlex and JSON leave it)."""
+    return re.sub(r"\{(?=[{%#])", "{% raw %}{{% endraw %}", text)
+
+
 def templated(payload):
-    """The payload as JSON for a templated field; Airflow renders the run id, the attempt number and the run's conf (params)."""
-    return (
-        json.dumps(payload)
-        .replace('"{{ ti.try_number }}"', "{{ ti.try_number }}")
-        .replace('"{{ dag_run.conf | tojson }}"', "{{ dag_run.conf | tojson }}")
-    )
+    """The payload as JSON for a templated field: Airflow renders the run id, the attempt number and the run's conf (params); every other value stays as written."""
+    templates = {
+        "runId": (RUN_ID, '"{{ run_id }}"'),
+        "staging": (f"{STAGING}{RUN_ID}/", jinja_literal(json.dumps(STAGING))[:-1] + '{{ run_id }}/"'),
+        "attempt": (ATTEMPT, ATTEMPT),
+        "params": (PARAMS, PARAMS),
+    }
+    fields = []
+    for key, value in payload.items():
+        template = templates.get(key)
+        text = template[1] if template and value == template[0] else jinja_literal(json.dumps(value))
+        fields.append(f"{json.dumps(key)}: {text}")
+    return "{" + ", ".join(fields) + "}"
 
 
 def deno_command(payload_json):
@@ -69,8 +82,8 @@ def deno_command(payload_json):
 
 
 def databricks_run(run, payload):
-    """A runs/submit body with the payload as the launcher's last parameter."""
-    body = json.loads(json.dumps(run))
+    """A runs/submit body (rendered by Airflow, so its text is kept from Jinja) with the payload as the launcher's last parameter."""
+    body = json.loads(jinja_literal(json.dumps(run)))
     body["tasks"][0]["spark_python_task"]["parameters"].append(templated(payload))
     return body
 
