@@ -25,8 +25,9 @@ export interface LocalConfigOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { LocalConfig } from "./config.ts";
- * console.assert(new LocalConfig().root === "./data");
+ * assert.ok(new LocalConfig().root === "./data");
  * ```
  */
 export class LocalConfig {
@@ -72,8 +73,9 @@ const AWS_REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { AwsConfig } from "./config.ts";
- * console.assert(new AwsConfig({ region: "eu-west-1" }).cloud === "aws");
+ * assert.ok(new AwsConfig({ region: "eu-west-1" }).cloud === "aws");
  * ```
  */
 export class AwsConfig {
@@ -135,8 +137,9 @@ export interface GcpConfigOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { GcpConfig } from "./config.ts";
- * console.assert(new GcpConfig({ project: "my-project" }).region === "us-central1");
+ * assert.ok(new GcpConfig({ project: "my-project" }).region === "us-central1");
  * ```
  */
 export class GcpConfig {
@@ -199,8 +202,9 @@ export interface AzureConfigOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { AzureConfig } from "./config.ts";
- * console.assert(new AzureConfig({ location: "westeurope" }).cloud === "azure");
+ * assert.ok(new AzureConfig({ location: "westeurope" }).cloud === "azure");
  * ```
  */
 export class AzureConfig {
@@ -285,8 +289,9 @@ export interface LambdaConfigOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { LambdaConfig } from "./config.ts";
- * console.assert(new LambdaConfig({ memory: 2048 }).timeout === 300);
+ * assert.ok(new LambdaConfig({ memory: 2048 }).timeout === 300);
  * ```
  */
 export class LambdaConfig implements ExecutionConfigBase {
@@ -355,8 +360,9 @@ export interface CloudFunctionConfigOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CloudFunctionConfig } from "./config.ts";
- * console.assert(new CloudFunctionConfig().service === "cloud-function");
+ * assert.ok(new CloudFunctionConfig().service === "cloud-function");
  * ```
  */
 export class CloudFunctionConfig implements ExecutionConfigBase {
@@ -402,8 +408,9 @@ export interface AzureFunctionConfigOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { AzureFunctionConfig } from "./config.ts";
- * console.assert(new AzureFunctionConfig().plan === "flex");
+ * assert.ok(new AzureFunctionConfig().plan === "flex");
  * ```
  */
 export class AzureFunctionConfig implements ExecutionConfigBase {
@@ -521,8 +528,9 @@ export interface EC2ConfigOptions extends VMConfigOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { EC2Config } from "./config.ts";
- * console.assert(new EC2Config({ instanceType: "c7g.xlarge" }).service === "ec2");
+ * assert.ok(new EC2Config({ instanceType: "c7g.xlarge" }).service === "ec2");
  * ```
  */
 export class EC2Config extends VMConfigBase {
@@ -573,8 +581,9 @@ export interface ComputeEngineConfigOptions extends VMConfigOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ComputeEngineConfig } from "./config.ts";
- * console.assert(new ComputeEngineConfig().zone === "us-central1-a");
+ * assert.ok(new ComputeEngineConfig().zone === "us-central1-a");
  * ```
  */
 export class ComputeEngineConfig extends VMConfigBase {
@@ -623,8 +632,9 @@ export interface AzureVMConfigOptions extends VMConfigOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { AzureVMConfig } from "./config.ts";
- * console.assert(new AzureVMConfig().size === "Standard_D4s_v5");
+ * assert.ok(new AzureVMConfig().size === "Standard_D4s_v5");
  * ```
  */
 export class AzureVMConfig extends VMConfigBase {
@@ -681,8 +691,9 @@ export interface DatabricksConfigOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DatabricksConfig } from "./config.ts";
- * console.assert(new DatabricksConfig({ clusterId: "0101-123456-abcdefgh" }).service === "databricks");
+ * assert.ok(new DatabricksConfig({ clusterId: "0101-123456-abcdefgh" }).service === "databricks");
  * ```
  */
 export class DatabricksConfig implements ExecutionConfigBase {
@@ -777,8 +788,9 @@ export interface SparkConfigOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { SparkConfig } from "./config.ts";
- * console.assert(new SparkConfig().numExecutors === 2);
+ * assert.ok(new SparkConfig().numExecutors === 2);
  * ```
  */
 export class SparkConfig implements ExecutionConfigBase {
@@ -832,8 +844,9 @@ export interface DataprocConfigOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DataprocConfig } from "./config.ts";
- * console.assert(new DataprocConfig({ cluster: "etl-cluster" }).nodes === 3);
+ * assert.ok(new DataprocConfig({ cluster: "etl-cluster" }).nodes === 3);
  * ```
  */
 export class DataprocConfig implements ExecutionConfigBase {
@@ -907,8 +920,9 @@ export interface EMRConfigOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { EMRConfig } from "./config.ts";
- * console.assert(new EMRConfig({ clusterId: "j-2AXXXXXXGAPLF" }).service === "emr");
+ * assert.ok(new EMRConfig({ clusterId: "j-2AXXXXXXGAPLF" }).service === "emr");
  * ```
  */
 export class EMRConfig implements ExecutionConfigBase {

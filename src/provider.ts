@@ -51,12 +51,13 @@ const CONFIG_NAMES: Record<Cloud, string> = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Provider } from "./provider.ts";
  * import { AwsConfig, LambdaConfig } from "./config.ts";
  * const provider = new Provider({ config: new AwsConfig({ region: "us-east-1" }) });
  * const lambda = provider.serverless({ config: new LambdaConfig({ memory: 1024 }) });
- * console.assert(lambda.name === "lambda");
- * console.assert(provider.bucket({ bucket: "lake", path: "raw/x.parquet" }).uri === "s3://lake/raw/x.parquet");
+ * assert.ok(lambda.name === "lambda");
+ * assert.ok(provider.bucket({ bucket: "lake", path: "raw/x.parquet" }).uri === "s3://lake/raw/x.parquet");
  * ```
  */
 export class Provider {

@@ -51,9 +51,10 @@ const appliers = new Map<string, () => Promise<Applier>>();
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { applierFor, registerApplier } from "./appliers.ts";
  * registerApplier("example", () => Promise.resolve(() => Promise.resolve({ url: "u", id: "i", created: true })));
- * console.assert(applierFor("example") !== undefined);
+ * assert.ok(applierFor("example") !== undefined);
  * ```
  */
 export function registerApplier(orchestrator: string, load: () => Promise<Applier>): void {

@@ -79,8 +79,9 @@ export interface DeployPlan {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkOrchestrator } from "./deploy.ts";
- * console.assert(checkOrchestrator("step-functions") === "step_functions");
+ * assert.ok(checkOrchestrator("step-functions") === "step_functions");
  * ```
  */
 export function checkOrchestrator(orchestrator: unknown): Orchestrator {

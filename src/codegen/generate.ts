@@ -75,8 +75,9 @@ export interface CodegenInput {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkFormat } from "./generate.ts";
- * console.assert(checkFormat("pulumi") === "pulumi");
+ * assert.ok(checkFormat("pulumi") === "pulumi");
  * ```
  */
 export function checkFormat(format: unknown): GenerateFormat {

@@ -62,12 +62,13 @@ const WRITE = ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:PutObject"];
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { literalArn, s3Statements } from "./iam.ts";
  * const staging = { bucket: "stage", id: "staging", prefix: "g/", configured: true, expireDays: 7 };
  * const model = { staging } as unknown as Parameters<typeof s3Statements>[1];
  * const grants = [{ bucket: "lake", pattern: "raw/*", prefix: "raw/", access: "read" as const }];
  * const statements = s3Statements(grants, model, false);
- * console.assert(literalArn(statements[0].resources[0]) === "arn:aws:s3:::lake/raw/*");
+ * assert.ok(literalArn(statements[0].resources[0]) === "arn:aws:s3:::lake/raw/*");
  * ```
  */
 export function s3Statements(

@@ -21,9 +21,10 @@ const MAX_FUNCTION_NAME = 64;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { functionName } from "./naming.ts";
  * const lambda = { kind: "serverless", service: "lambda", name: "lambda", config: {} } as const;
- * console.assert(functionName("etl", lambda) === "glacier-etl-lambda");
+ * assert.ok(functionName("etl", lambda) === "glacier-etl-lambda");
  * ```
  */
 export function functionName(pipeline: string, resource: ResourceInfo): string {

@@ -54,10 +54,11 @@ export type GeneratedFiles = Record<string, string>;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { writeFilesAtomically } from "./write_files.ts";
  * const dir = await Deno.makeTempDir();
  * await writeFilesAtomically(`${dir}/out`, { "main.tf": "# hi\n" });
- * console.assert((await Deno.readTextFile(`${dir}/out/main.tf`)) === "# hi\n");
+ * assert.ok((await Deno.readTextFile(`${dir}/out/main.tf`)) === "# hi\n");
  * ```
  */
 export async function writeFilesAtomically(outputDir: string, files: GeneratedFiles): Promise<string[]> {

@@ -60,6 +60,7 @@ export interface BucketLocation {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Provider } from "../provider.ts";
  * import { LocalConfig } from "../config.ts";
  * import { tableFromArrays } from "apache-arrow";
@@ -67,7 +68,7 @@ export interface BucketLocation {
  * const provider = new Provider({ config: new LocalConfig({ root }) });
  * const out = provider.bucket({ bucket: "lake", path: "out/x.csv" });
  * await out.write(tableFromArrays({ a: Int32Array.from([1, 2]) }));
- * console.assert((await out.scan()).numRows === 2);
+ * assert.ok((await out.scan()).numRows === 2);
  * ```
  */
 export class Bucket {
@@ -312,6 +313,7 @@ export class Bucket {
    * @throws {RangeError} When the bucket name or path is invalid.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Bucket } from "./storage.ts";
    * import { Provider } from "../provider.ts";
    * import { LocalConfig } from "../config.ts";
@@ -319,7 +321,7 @@ export class Bucket {
    * const out = new Provider({ config: new LocalConfig({ root }) }).bucket({ bucket: "lake", path: "x.txt" });
    * await out.put("hi");
    * const copy = Bucket.fromData(structuredClone(out.toData()));
-   * console.assert(copy.uri === out.uri && new TextDecoder().decode(await copy.read()) === "hi");
+   * assert.ok(copy.uri === out.uri && new TextDecoder().decode(await copy.read()) === "hi");
    * ```
    */
   static fromData(data: BucketData): Bucket {
