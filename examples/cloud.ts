@@ -78,16 +78,17 @@ if (import.meta.main) {
   // The harness is loaded by computed specifiers so it stays out of the
   // module graph `glacier build` packages into the function.
   const support = new URL("../tests/support/", import.meta.url).href;
-  const { startS3rver, useS3rverEnv } = await import(`${support}s3rver.ts`);
+  const { s3rverEnv, startS3rver, useS3rverEnv } = await import(`${support}s3rver.ts`);
   const { startLambdaEmulator } = await import(`${support}lambda_emulator.ts`);
   const { buildLambdaArtifacts } = await import("../executors/lambda/build.ts");
   const { CreateFunctionCommand, LambdaClient } = await import("@aws-sdk/client-lambda");
   const { closeS3Stores } = await import("../aws.ts");
 
   const s3 = await startS3rver({ buckets: ["glacier-staging", "demo-lake"] });
+  // Only the emulators' own credentials: a real AWS_SESSION_TOKEN or profile in
+  // this shell must reach neither this process's S3 client nor the sandboxes.
   useS3rverEnv(s3.endpoint);
-  const env = Object.fromEntries(Object.entries(Deno.env.toObject()).filter(([k]) => k.startsWith("AWS_")));
-  const emulator = await startLambdaEmulator({ env });
+  const emulator = await startLambdaEmulator({ env: s3rverEnv(s3.endpoint) });
   Deno.env.set("AWS_ENDPOINT_URL_LAMBDA", emulator.endpoint);
   console.error(`s3rver on ${s3.endpoint}, Lambda emulator on ${emulator.endpoint}`);
   const client = new LambdaClient({ endpoint: emulator.endpoint, region: "us-east-1" });

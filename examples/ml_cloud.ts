@@ -18,21 +18,29 @@ import { buildLambdaArtifacts } from "../executors/lambda/build.ts";
 import { closeS3Stores } from "../stores/s3.ts";
 import { startDatabricksEmulator } from "../tests/support/databricks_emulator.ts";
 import { startLambdaEmulator } from "../tests/support/lambda_emulator.ts";
-import { startS3rver, useS3rverEnv } from "../tests/support/s3rver.ts";
+import { s3rverEnv, startS3rver, useS3rverEnv } from "../tests/support/s3rver.ts";
 import { mlInference } from "./ml_inference.ts";
 
 /** How many customers the seeded events have. */
 const CUSTOMERS = 5_000;
 
+/** What a cluster run needs from this process (its tools and Deno's cache), plus `vars`; no other secret. */
+function runEnv(vars: Record<string, string>): Record<string, string> {
+  const keep = ["PATH", "HOME", "DENO_DIR", "TMPDIR", "NO_COLOR"];
+  const base = Object.fromEntries(
+    keep.flatMap((k) => Deno.env.get(k) === undefined ? [] : [[k, Deno.env.get(k)!]]),
+  );
+  return { ...base, ...vars };
+}
+
 if (import.meta.main) {
   const s3 = await startS3rver({ buckets: ["ml-lake", "glacier-staging"] });
+  // Only the emulators' own credentials: a real AWS_SESSION_TOKEN or profile in
+  // this shell must reach neither this process's clients nor the sandboxes and runs.
   const restoreS3 = useS3rverEnv(s3.endpoint);
-  const sandboxEnv = Object.fromEntries(
-    Object.entries(Deno.env.toObject()).filter(([k]) => k.startsWith("AWS_")),
-  );
-  const lambda = await startLambdaEmulator({ env: sandboxEnv });
+  const lambda = await startLambdaEmulator({ env: s3rverEnv(s3.endpoint) });
   const token = `dapi-demo-${crypto.randomUUID()}`;
-  const databricks = await startDatabricksEmulator({ token });
+  const databricks = await startDatabricksEmulator({ token, env: runEnv(s3rverEnv(s3.endpoint)) });
   Deno.env.set("AWS_ENDPOINT_URL_LAMBDA", lambda.endpoint);
   Deno.env.set("DATABRICKS_HOST", databricks.host);
   Deno.env.set("DATABRICKS_TOKEN", token);

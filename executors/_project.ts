@@ -1,6 +1,6 @@
 // The project folder that holds a module: the nearest folder with a
-// deno.json. Narrowed workers may read it; remote executors map it to where
-// the project lives on the remote machine.
+// deno.json. A narrowed worker's imports are listed from there (`deno info`);
+// remote executors map it to where the project lives on the remote machine.
 import { dirname, join } from "node:path";
 
 const roots = new Map<string, string>();

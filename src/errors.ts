@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { redactUrls } from "./_redact.ts";
 
 /** Options for {@linkcode GlacierError}. */
 export interface GlacierErrorOptions {
@@ -20,9 +21,10 @@ export interface GlacierErrorOptions {
  *
  * @example Catch any Glacier error
  * ```ts
+ * import assert from "node:assert/strict";
  * import { GlacierError } from "./errors.ts";
  * const err = new GlacierError("USER:CONFIG", "Cannot run: no config");
- * console.assert(err instanceof Error && err.code === "USER:CONFIG");
+ * assert.ok(err instanceof Error && err.code === "USER:CONFIG");
  * ```
  */
 export class GlacierError extends Error {
@@ -35,10 +37,13 @@ export class GlacierError extends Error {
    * Builds it.
    * @param code A namespaced code (`USER:…` or `SYSTEM:…`).
    * @param message Sentence case, no trailing period; names the value and the way out.
+   *   Credentials inside a URL in it (`http://user:pass@host`, a signed query) are hidden.
    * @param options The cause and whether it is retryable.
    */
   constructor(code: string, message: string, options: GlacierErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    // The last line of defence: an endpoint or a presigned URL may reach a message
+    // through a wrapped error's text, not only through the call sites that redact it.
+    super(redactUrls(message), options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "GlacierError";
     this.code = code;
     this.retryable = options.retryable ?? false;
@@ -65,9 +70,10 @@ export interface TaskErrorOptions extends GlacierErrorOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { TaskError } from "./errors.ts";
  * const err = new TaskError("boom", { pipeline: "etl", task: "clean", nodeId: "clean", attempt: 2 });
- * console.assert(err.message.includes('"clean"'));
+ * assert.ok(err.message.includes('"clean"'));
  * ```
  */
 export class TaskError extends GlacierError {

@@ -10,6 +10,7 @@
 //    Google; elsewhere the metadata host is never contacted, so a laptop does
 //    not wait on a DNS lookup that cannot succeed.
 import { errorMessage, GlacierError } from "../src/errors.ts";
+import { redactUrl } from "../src/_redact.ts";
 
 const METADATA_PATH = "/computeMetadata/v1/instance/service-accounts/default/token";
 
@@ -67,7 +68,7 @@ export async function gcpAccessToken(purpose: string): Promise<string> {
   } catch (error) {
     throw new GlacierError(
       "SYSTEM:GCP_METADATA",
-      `Cannot ${purpose}: the GCP metadata server at ${host} gave no access token (${
+      `Cannot ${purpose}: the GCP metadata server at ${redactUrl(host)} gave no access token (${
         errorMessage(error)
       }); check the machine's service account, or set GOOGLE_OAUTH_ACCESS_TOKEN`,
       { cause: error, retryable: true },
@@ -76,7 +77,9 @@ export async function gcpAccessToken(purpose: string): Promise<string> {
   if (typeof body.access_token !== "string" || body.access_token === "") {
     throw new GlacierError(
       "SYSTEM:GCP_METADATA",
-      `Cannot ${purpose}: the GCP metadata server at ${host} answered without an access_token; check the machine's service account`,
+      `Cannot ${purpose}: the GCP metadata server at ${
+        redactUrl(host)
+      } answered without an access_token; check the machine's service account`,
       { retryable: true },
     );
   }

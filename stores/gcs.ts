@@ -19,6 +19,7 @@
  */
 import type { GcpConfig } from "../src/config.ts";
 import { errorMessage, GlacierError } from "../src/errors.ts";
+import { redactUrl, redactUrls } from "../src/_redact.ts";
 import { checkKey, type ObjectStore } from "../src/resources/object_store.ts";
 import { gcpAccessToken, gcpEnv, maskToken } from "./_gcp_auth.ts";
 
@@ -55,6 +56,8 @@ export class GcsStore implements ObjectStore {
   readonly endpoint: string;
   /** Whether the endpoint is an emulator (no token needed). */
   readonly emulator: boolean;
+  /** The endpoint for messages, credentials hidden. */
+  readonly #shown: string;
   readonly #maxAttempts: number;
   readonly #pageSize: number;
   #token: string | undefined;
@@ -68,6 +71,7 @@ export class GcsStore implements ObjectStore {
    */
   constructor(endpoint: string, emulator: boolean, options: GcsStoreOptions = {}) {
     this.endpoint = endpoint;
+    this.#shown = redactUrl(endpoint);
     this.emulator = emulator;
     this.#maxAttempts = options.maxAttempts ?? 3;
     this.#pageSize = options.pageSize ?? 1000;
@@ -239,12 +243,12 @@ export class GcsStore implements ObjectStore {
 
   #wrap(error: unknown, action: string, bucket: string, uri: string, attempts: number): GlacierError {
     if (error instanceof GlacierError) return error;
-    const detail = maskToken(errorMessage(error), this.#token);
+    const detail = redactUrls(maskToken(errorMessage(error), this.#token));
     const tries = attempts > 1 ? ` after ${attempts} attempts` : "";
     if (!(error instanceof GcsHttpError)) {
       return new GlacierError(
         "SYSTEM:STORE_UNREACHABLE",
-        `Cannot ${action} ${uri}: Cloud Storage endpoint "${this.endpoint}" did not answer${tries} (${detail}); check that it is running and reachable${
+        `Cannot ${action} ${uri}: Cloud Storage endpoint "${this.#shown}" did not answer${tries} (${detail}); check that it is running and reachable${
           this.emulator ? ", and STORAGE_EMULATOR_HOST" : ""
         }`,
         { cause: error, retryable: true },
@@ -254,7 +258,7 @@ export class GcsStore implements ObjectStore {
     if (status === 404 && (isBucketMissing(error) || action === "list")) {
       return new GlacierError(
         "USER:BUCKET_NOT_FOUND",
-        `Cannot ${action} ${uri}: bucket "${bucket}" does not exist at ${this.endpoint}; create it or check its name`,
+        `Cannot ${action} ${uri}: bucket "${bucket}" does not exist at ${this.#shown}; create it or check its name`,
         { cause: error },
       );
     }
@@ -268,13 +272,13 @@ export class GcsStore implements ObjectStore {
     if (status === 401 || status === 403) {
       return new GlacierError(
         "USER:ACCESS_DENIED",
-        `Cannot ${action} ${uri}: ${this.endpoint} refused access (${status} ${detail}); check GOOGLE_OAUTH_ACCESS_TOKEN (it may have expired) or the service account's roles on the bucket`,
+        `Cannot ${action} ${uri}: ${this.#shown} refused access (${status} ${detail}); check GOOGLE_OAUTH_ACCESS_TOKEN (it may have expired) or the service account's roles on the bucket`,
         { cause: error },
       );
     }
     return new GlacierError(
       "SYSTEM:STORE_FAILED",
-      `Cannot ${action} ${uri}: Cloud Storage endpoint "${this.endpoint}" answered ${status}${tries} (${detail})`,
+      `Cannot ${action} ${uri}: Cloud Storage endpoint "${this.#shown}" answered ${status}${tries} (${detail})`,
       { cause: error, retryable: status >= 500 || status === 429 },
     );
   }
@@ -295,9 +299,10 @@ function isBucketMissing(error: GcsHttpError): boolean {
  * @throws {RangeError} When `maxAttempts` or `pageSize` is not a positive whole number.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createGcsStore } from "./gcs.ts";
  * const store = createGcsStore(undefined, { endpoint: "http://127.0.0.1:9" });
- * console.assert(store.uri("lake", "raw/x.csv") === "gs://lake/raw/x.csv" && store.endpoint === "http://127.0.0.1:9");
+ * assert.ok(store.uri("lake", "raw/x.csv") === "gs://lake/raw/x.csv" && store.endpoint === "http://127.0.0.1:9");
  * ```
  */
 export function createGcsStore(_config: GcpConfig | undefined, options: GcsStoreOptions = {}): GcsStore {

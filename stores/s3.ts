@@ -23,6 +23,7 @@ import {
 } from "@aws-sdk/client-s3";
 import type { AwsConfig } from "../src/config.ts";
 import { errorMessage, GlacierError } from "../src/errors.ts";
+import { redactUrl, redactUrls } from "../src/_redact.ts";
 import { checkKey, type ObjectStore } from "../src/resources/object_store.ts";
 
 /** Options for {@linkcode createS3Store}. */
@@ -49,7 +50,7 @@ const MiB = 1024 * 1024;
 export class S3Store implements ObjectStore {
   /** Always `"s3"`. */
   readonly scheme = "s3";
-  /** The endpoint requests go to, for messages: the configured one or AWS's regional one. */
+  /** The endpoint requests go to, for messages: the configured one or AWS's regional one, any credentials in it hidden. */
   readonly endpoint: string;
   readonly #client: S3Client;
   readonly #options: Required<Omit<S3StoreOptions, "maxAttempts">>;
@@ -70,7 +71,7 @@ export class S3Store implements ObjectStore {
     onClose: () => void = () => {},
   ) {
     this.#client = client;
-    this.endpoint = endpoint;
+    this.endpoint = redactUrl(endpoint); // `http://user:pass@host` must not reach a message
     this.#options = {
       multipartThreshold: options.multipartThreshold ?? 16 * MiB,
       partSize: Math.max(options.partSize ?? 8 * MiB, 5 * MiB),
@@ -216,7 +217,7 @@ export class S3Store implements ObjectStore {
     const uri = this.uri(bucket, key);
     const name = nameOf(error);
     const status = statusOf(error);
-    const detail = errorMessage(error);
+    const detail = redactUrls(errorMessage(error));
     if (name === "NoSuchKey" || (status === 404 && action === "read" && name !== "NoSuchBucket")) {
       return new GlacierError(
         "USER:OBJECT_NOT_FOUND",
@@ -295,10 +296,11 @@ const stores = new Map<string, S3Store>();
  * @throws {RangeError} When `maxAttempts` is not a positive whole number.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createS3Store } from "./s3.ts";
  * import { AwsConfig } from "../src/config.ts";
  * const store = createS3Store(new AwsConfig({ region: "eu-west-1", endpoint: "http://127.0.0.1:9", forcePathStyle: true }));
- * console.assert(store.uri("lake", "raw/x.csv") === "s3://lake/raw/x.csv" && store.endpoint === "http://127.0.0.1:9");
+ * assert.ok(store.uri("lake", "raw/x.csv") === "s3://lake/raw/x.csv" && store.endpoint === "http://127.0.0.1:9");
  * store.close();
  * ```
  */
@@ -353,10 +355,11 @@ export function createS3Store(config: AwsConfig | undefined, options: S3StoreOpt
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { closeS3Stores, createS3Store } from "./s3.ts";
  * const a = createS3Store(undefined);
  * closeS3Stores();
- * console.assert(createS3Store(undefined) !== a);
+ * assert.ok(createS3Store(undefined) !== a);
  * closeS3Stores();
  * ```
  */

@@ -295,6 +295,82 @@ const cases: Case[] = [
     error: RangeError,
     message: /--workers "many" is not a whole number/,
   },
+  // Links out of what was granted, and secrets in endpoints
+  {
+    name: "a local object that is a link out of the bucket",
+    run: async (root) => {
+      const outside = join(await Deno.makeTempDir(), "secret.csv");
+      await Deno.writeTextFile(outside, "a\n1\n");
+      await Deno.mkdir(join(root, "lake"), { recursive: true });
+      await Deno.symlink(outside, join(root, "lake", "leak.csv"));
+      return local(root).bucket({ bucket: "lake", path: "leak.csv" }).scan();
+    },
+    error: GlacierError,
+    code: "USER:PATH_OUTSIDE_BUCKET",
+    message:
+      /Cannot read "file:\/\/.*\/lake\/leak\.csv": it resolves to ".*secret\.csv" through a symbolic link, outside the bucket folder ".*lake"; remove the link, or copy the data into the bucket/,
+  },
+  {
+    name: "a write over a link out of the bucket",
+    run: async (root) => {
+      const outside = join(await Deno.makeTempDir(), "report.csv");
+      await Deno.writeTextFile(outside, "kept\n");
+      await Deno.mkdir(join(root, "lake"), { recursive: true });
+      await Deno.symlink(outside, join(root, "lake", "report.csv"));
+      return local(root).bucket({ bucket: "lake", path: "report.csv" }).write(tableFromArrays({ a: [1] }));
+    },
+    error: GlacierError,
+    code: "USER:PATH_OUTSIDE_BUCKET",
+    message:
+      /Cannot write "file:\/\/.*\/lake\/report\.csv": it resolves to ".*report\.csv" through a symbolic link/,
+  },
+  {
+    name: "a narrowed task whose granted folder holds a link out of it",
+    run: async (root) => {
+      const outside = join(await Deno.makeTempDir(), "passwd");
+      await Deno.writeTextFile(outside, "root:x:0:0");
+      await Deno.mkdir(join(root, "data"));
+      await Deno.symlink(outside, join(root, "data", "passwd.csv"));
+      const module = join(await Deno.makeTempDir(), "linked.ts");
+      await Deno.writeTextFile(
+        module,
+        `import { pipeline, Provider } from ${JSON.stringify(new URL("../mod.ts", import.meta.url).href)};
+export const readLinked = new Provider().local().task(
+  { permissions: { read: [${JSON.stringify(join(root, "data"))}] } },
+  function readLinked(): Promise<string> { return Deno.readTextFile(${
+          JSON.stringify(join(root, "data", "passwd.csv"))
+        }); },
+);
+export const linked = pipeline({ name: "bad_linked_grant" }, () => readLinked());
+`,
+      );
+      const { linked } = await import(new URL(`file://${module}`).href);
+      return linked.run({ quiet: true });
+    },
+    error: GlacierError,
+    code: "USER:PERMISSION_SYMLINK",
+    message:
+      /Task "readLinked" of pipeline "bad_linked_grant" failed on attempt 1: its "read" permission on ".*data" reaches outside it: ".*passwd\.csv" is a symbolic link to ".*passwd", and Deno follows links; remove the link, or grant ".*passwd" in the task's "permissions" option/,
+  },
+  {
+    name: "an S3 endpoint with a password in it, unreachable",
+    run: async () => {
+      const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+      const port = (listener.addr as Deno.NetAddr).port;
+      listener.close();
+      const { s3rverStore } = await import("./support/s3rver.ts");
+      const store = s3rverStore(`http://glacier:secretpass@127.0.0.1:${port}`);
+      try {
+        return await store.get("lake", "x.csv");
+      } finally {
+        store.close();
+      }
+    },
+    error: GlacierError,
+    code: "SYSTEM:STORE_UNREACHABLE",
+    message:
+      /^(?![\s\S]*secretpass)Cannot read s3:\/\/lake\/x\.csv: S3 endpoint "http:\/\/\*\*\*@127\.0\.0\.1:\d+" did not answer/,
+  },
 ];
 
 for (const c of cases) {

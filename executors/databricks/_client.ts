@@ -3,6 +3,7 @@
 // auth, the token masked out of everything that reaches a message, Jobs API
 // answers mapped to Glacier codes, and a finished run's failure as data.
 import { errorMessage } from "../../src/errors.ts";
+import { redactUrl, redactUrls } from "../../src/_redact.ts";
 import type { ErrorRecord } from "../cluster/staged_call.ts";
 
 /** Builds the error of a failed request; the executor's makes TaskErrors. */
@@ -34,10 +35,13 @@ export function workspaceUrl(host: string): string {
 
 export class DatabricksClient {
   readonly host: string;
+  /** The workspace URL for messages: credentials in it (`https://user:pass@host`) hidden. */
+  readonly shown: string;
   readonly #token: string | undefined;
 
   constructor(host: string, token: string | undefined) {
     this.host = workspaceUrl(host);
+    this.shown = redactUrl(this.host);
     this.#token = token;
   }
 
@@ -45,9 +49,10 @@ export class DatabricksClient {
     return !!this.#token;
   }
 
-  // The token must never reach a message, even if a server echoes it.
+  // The token must never reach a message, even if a server echoes it; nor a
+  // password in a URL that an error quotes.
   mask(text: string): string {
-    return this.#token ? text.replaceAll(this.#token, "***") : text;
+    return redactUrls(this.#token ? text.replaceAll(this.#token, "***") : text);
   }
 
   async api(method: string, path: string, fail: ApiFail, body?: unknown): Promise<unknown> {
@@ -61,7 +66,7 @@ export class DatabricksClient {
       });
     } catch (error) {
       throw fail(
-        `the Databricks workspace ${this.host} did not answer ${endpoint} (${
+        `the Databricks workspace ${this.shown} did not answer ${endpoint} (${
           this.mask(errorMessage(error))
         }); check that it is up and reachable, then rerun`,
         "SYSTEM:DATABRICKS_UNREACHABLE",
@@ -74,7 +79,7 @@ export class DatabricksClient {
         return JSON.parse(text);
       } catch {
         throw fail(
-          `Databricks at ${this.host} answered ${endpoint} with no JSON`,
+          `Databricks at ${this.shown} answered ${endpoint} with no JSON`,
           "SYSTEM:DATABRICKS_SERVICE",
           true,
         );
@@ -88,14 +93,14 @@ export class DatabricksClient {
     const status = response.status;
     if (status === 401 || status === 403) {
       throw fail(
-        `Databricks at ${this.host} refused ${endpoint} (${status} ${message}); check DATABRICKS_TOKEN and its permissions on the cluster`,
+        `Databricks at ${this.shown} refused ${endpoint} (${status} ${message}); check DATABRICKS_TOKEN and its permissions on the cluster`,
         "USER:DATABRICKS_AUTH",
         false,
       );
     }
     const retryable = status === 429 || status >= 500;
     throw fail(
-      `Databricks at ${this.host} answered ${endpoint} with ${status} ${message}${
+      `Databricks at ${this.shown} answered ${endpoint} with ${status} ${message}${
         retryable ? '; it is retried within the task\'s "retries"' : "; check the resource's DatabricksConfig"
       }`,
       retryable ? "SYSTEM:DATABRICKS_SERVICE" : "USER:DATABRICKS_REQUEST",
@@ -113,7 +118,7 @@ export class DatabricksClient {
       await response.body?.cancel();
     } catch (error) {
       console.error(
-        `glacier: could not cancel Databricks run ${runId} at ${this.host}: ${
+        `glacier: could not cancel Databricks run ${runId} at ${this.shown}: ${
           this.mask(errorMessage(error))
         }; cancel it in the workspace`,
       );

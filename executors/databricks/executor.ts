@@ -115,12 +115,12 @@ export class DatabricksExecutor implements Executor {
     const runId = (submitted as { run_id?: number }).run_id;
     if (typeof runId !== "number") {
       throw fail(
-        `Databricks at ${this.host} answered runs/submit without a run_id`,
+        `Databricks at ${this.#client.shown} answered runs/submit without a run_id`,
         "SYSTEM:DATABRICKS_SERVICE",
         true,
       );
     }
-    const where = `Databricks run ${runId} at ${this.host}`;
+    const where = `Databricks run ${runId} at ${this.#client.shown}`;
     const run = await pollUntil({
       initial: this.#options.pollInterval ?? 500,
       max: this.#options.maxPollInterval ?? 15_000,

@@ -33,6 +33,7 @@
 import type { DataprocConfig, GcpConfig } from "../../src/config.ts";
 import { DATAPROC_LAUNCHER_OBJECT, dataprocLauncher } from "../../src/codegen/_scripts.ts";
 import { errorMessage, GlacierError } from "../../src/errors.ts";
+import { redactUrl } from "../../src/_redact.ts";
 import type { Executor, TaskInvocation } from "../../src/run/executor.ts";
 import type { RemoteExecutorOptions } from "../../src/run/remote_executors.ts";
 import { gcpAccessToken, gcpEnv, maskToken } from "../../stores/_gcp_auth.ts";
@@ -87,6 +88,8 @@ export class DataprocExecutor implements Executor {
   readonly region: string;
   /** The endpoint requests go to. */
   readonly endpoint: string;
+  /** The endpoint for messages, credentials hidden. */
+  readonly #shown: string;
   readonly #options: DataprocExecutorOptions;
   #token: string | undefined;
   #script: Promise<string> | undefined;
@@ -108,6 +111,7 @@ export class DataprocExecutor implements Executor {
     this.region = config.region ?? gcp?.region ?? "us-central1";
     this.endpoint = (options.endpoint ?? gcpEnv("GLACIER_DATAPROC_ENDPOINT") ??
       `https://${this.region}-dataproc.googleapis.com`).replace(/\/+$/, "");
+    this.#shown = redactUrl(this.endpoint);
     this.#token = options.token;
   }
 
@@ -270,7 +274,7 @@ export class DataprocExecutor implements Executor {
             return JSON.parse(text);
           } catch {
             throw fail(
-              `Dataproc at ${this.endpoint} answered ${op} with no JSON`,
+              `Dataproc at ${this.#shown} answered ${op} with no JSON`,
               "SYSTEM:DATAPROC_SERVICE",
               true,
             );
@@ -294,27 +298,27 @@ export class DataprocExecutor implements Executor {
       const tries = attempt > 1 ? ` after ${attempt} attempts` : "";
       if (status === undefined) {
         throw fail(
-          `Dataproc at ${this.endpoint} did not answer ${op}${tries} (${detail}); check that it is reachable (GLACIER_DATAPROC_ENDPOINT overrides it), then rerun`,
+          `Dataproc at ${this.#shown} did not answer ${op}${tries} (${detail}); check that it is reachable (GLACIER_DATAPROC_ENDPOINT overrides it), then rerun`,
           "SYSTEM:DATAPROC_UNREACHABLE",
           true,
         );
       }
       if (status === 401 || status === 403) {
         throw fail(
-          `Dataproc at ${this.endpoint} refused ${op} (${status} ${detail}); check GOOGLE_OAUTH_ACCESS_TOKEN (it may have expired) and the roles of its account on project "${this.project}"`,
+          `Dataproc at ${this.#shown} refused ${op} (${status} ${detail}); check GOOGLE_OAUTH_ACCESS_TOKEN (it may have expired) and the roles of its account on project "${this.project}"`,
           "USER:DATAPROC_AUTH",
           false,
         );
       }
       if (transient) {
         throw fail(
-          `Dataproc at ${this.endpoint} answered ${op} with ${status}${tries} (${detail}); it is retried within the task's "retries"`,
+          `Dataproc at ${this.#shown} answered ${op} with ${status}${tries} (${detail}); it is retried within the task's "retries"`,
           "SYSTEM:DATAPROC_SERVICE",
           true,
         );
       }
       throw fail(
-        `Dataproc at ${this.endpoint} answered ${op} with ${status} (${detail}); check DataprocConfig({ cluster: "${this.cluster}" }) and the project "${this.project}" and region "${this.region}"`,
+        `Dataproc at ${this.#shown} answered ${op} with ${status} (${detail}); check DataprocConfig({ cluster: "${this.cluster}" }) and the project "${this.project}" and region "${this.region}"`,
         "USER:DATAPROC_REQUEST",
         false,
       );

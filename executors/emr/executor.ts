@@ -23,6 +23,7 @@ import {
 } from "@aws-sdk/client-emr";
 import type { AwsConfig, EMRConfig } from "../../src/config.ts";
 import { errorMessage, type TaskError } from "../../src/errors.ts";
+import { redactUrl } from "../../src/_redact.ts";
 import { checkService, failFor, providerData, stagingFailure } from "../_remote.ts";
 import type { Executor, TaskInvocation } from "../../src/run/executor.ts";
 import type { RemoteExecutorOptions } from "../../src/run/remote_executors.ts";
@@ -56,7 +57,7 @@ export class EmrExecutor implements Executor {
   readonly name = "emr";
   /** The cluster (job flow) id. */
   readonly clusterId: string;
-  /** The endpoint requests go to, for messages. */
+  /** The endpoint requests go to, for messages: any credentials in it hidden. */
   readonly endpoint: string;
   readonly #options: EmrExecutorOptions;
   readonly #client: EMRClient;
@@ -76,7 +77,7 @@ export class EmrExecutor implements Executor {
     const aws = options.provider?.cloud === "aws" ? options.provider as AwsConfig : undefined;
     const region = aws?.region ?? Deno.env.get("AWS_REGION") ?? "us-east-1";
     const endpoint = Deno.env.get("AWS_ENDPOINT_URL_EMR") ?? Deno.env.get("AWS_ENDPOINT_URL");
-    this.endpoint = endpoint ?? `https://elasticmapreduce.${region}.amazonaws.com`;
+    this.endpoint = redactUrl(endpoint ?? `https://elasticmapreduce.${region}.amazonaws.com`);
     const config: EMRClientConfig = {
       region,
       maxAttempts: 1, // retries belong to the task

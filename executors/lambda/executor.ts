@@ -33,6 +33,7 @@ import type { AwsConfig, LambdaConfig } from "../../src/config.ts";
 import { artifactPath, functionName } from "../../src/codegen/naming.ts";
 import { assertArgsCrossable, decodeValue, encodeValue } from "../../src/data/payload.ts";
 import { errorMessage, GlacierError, type TaskError } from "../../src/errors.ts";
+import { redactUrl } from "../../src/_redact.ts";
 import { failFor, providerData } from "../_remote.ts";
 import type { Executor, TaskInvocation } from "../../src/run/executor.ts";
 import type { RemoteExecutorOptions } from "../../src/run/remote_executors.ts";
@@ -79,7 +80,7 @@ export class LambdaExecutor implements Executor {
   readonly name = "lambda";
   /** The function's name. */
   readonly functionName: string;
-  /** The endpoint requests go to, for messages. */
+  /** The endpoint requests go to, for messages: any credentials in it hidden. */
   readonly endpoint: string;
   readonly #options: LambdaExecutorOptions;
   readonly #client: LambdaSender;
@@ -106,7 +107,7 @@ export class LambdaExecutor implements Executor {
     const region = aws?.region ?? Deno.env.get("AWS_REGION") ?? "us-east-1";
     const endpoint = options.endpoint ?? Deno.env.get("AWS_ENDPOINT_URL_LAMBDA") ??
       Deno.env.get("AWS_ENDPOINT_URL");
-    this.endpoint = endpoint ?? `https://lambda.${region}.amazonaws.com`;
+    this.endpoint = redactUrl(endpoint ?? `https://lambda.${region}.amazonaws.com`);
     const config: LambdaClientConfig = {
       region,
       // Retries belong to the task: the scheduler backs off with jitter

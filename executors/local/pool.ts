@@ -2,8 +2,10 @@
  * The warm worker pool: the default executor of local runs. Workers are
  * started once per run (one per core unless told otherwise) and reused; a
  * task with its own Deno `permissions` runs in workers started with exactly
- * those. Arrow tables cross as their buffers: lent by transfer when the call
- * is the value's only consumer and cannot be retried, else shared through a
+ * those, plus read access to the files its module imports, once no link in a
+ * granted folder leads out of what it grants (`_sandbox.ts`). Arrow tables
+ * cross as their buffers: lent by transfer when the call is the value's only
+ * consumer and cannot be retried, else shared through a
  * `SharedArrayBuffer` copied once. A worker that dies (`Deno.exit`, an
  * uncaught error) or times out is replaced and the call fails with a
  * retryable error, so the scheduler retries it within the task's `retries`.
@@ -21,8 +23,7 @@ import {
 import type { Executor, TaskInvocation } from "../../src/run/executor.ts";
 import type { Task, TaskPermissions } from "../../src/task.ts";
 import { payloadFor } from "../runner.ts";
-import { fileURLToPath as fromFileUrl } from "node:url";
-import { projectRoot } from "../_project.ts";
+import { checkGrants, type Escape, moduleFiles, type Narrowed, withModuleFiles } from "./_sandbox.ts";
 
 /** Options for {@linkcode WorkerPool}. */
 export interface WorkerPoolOptions {
@@ -47,10 +48,22 @@ interface Slot {
   dead: boolean;
 }
 
-interface Waiter {
+/** What a group of workers is started with, and the key that names the group. */
+interface Grant {
+  readonly key: string;
   readonly permissions: TaskPermissions;
+  /** For a narrowed grant: the one module its workers may import. */
+  readonly module?: string;
+  /** The worker's name, for debugging. */
+  readonly name: string;
+}
+
+interface Waiter {
+  readonly grant: Grant;
   readonly take: (slot: Slot) => void;
 }
+
+const INHERIT: Grant = { key: "inherit", permissions: "inherit", name: "inherit" };
 
 const WORKER_URL = new URL("./worker.ts", import.meta.url);
 
@@ -66,6 +79,12 @@ export class WorkerPool implements Executor {
   #nextId = 1;
   #closed = false;
   readonly #modules = new Set<string>();
+  /** Narrowed grants by permission set and module, built once. */
+  readonly #grants = new Map<string, Grant>();
+  /** The link check of each permission set: once per pool, not per call. */
+  readonly #checked = new Map<string, Promise<Narrowed>>();
+  /** The import graph of each module. */
+  readonly #graphs = new Map<string, Promise<string[]>>();
 
   /**
    * Starts the default workers at once so the first tasks find them warm.
@@ -78,7 +97,7 @@ export class WorkerPool implements Executor {
     if (!Number.isInteger(this.#size) || this.#size < 1) {
       throw new RangeError(`WorkerPool: "workers" is ${this.#size}, it must be a whole number of at least 1`);
     }
-    for (let i = 0; i < this.#size; i++) this.#spawn("inherit");
+    for (let i = 0; i < this.#size; i++) this.#spawn(INHERIT);
   }
 
   /** How many workers are alive, across permission sets. */
@@ -93,6 +112,9 @@ export class WorkerPool implements Executor {
    *
    * @throws {TypeError} When an argument cannot cross to a worker (before anything is sent).
    * @throws {GlacierError} When the worker dies (retryable) or the pool is closed.
+   * @throws {TaskError} `USER:PERMISSION_SYMLINK` when a link in a folder the task's
+   *   permissions grant leads outside them; `USER:MODULE_GRAPH` when the files its
+   *   module imports cannot be listed.
    */
   async execute(invocation: TaskInvocation): Promise<unknown> {
     const { task } = invocation;
@@ -103,8 +125,8 @@ export class WorkerPool implements Executor {
         "The worker pool is closed: open a new one with openWorkerPool(), or run without the pool option",
       );
     }
-    const permissions = withModuleRead(task.options.permissions, task.module);
-    const slot = await this.#acquire(permissions);
+    const grant = task.options.permissions === "inherit" ? INHERIT : await this.#grantFor(invocation);
+    const slot = await this.#acquire(grant);
     // A lent table is detached here until the worker hands it back, so lend
     // only what nothing else needs meanwhile and what a retry will not need.
     const lend = invocation.lendable === true && task.options.retries === 0;
@@ -112,7 +134,7 @@ export class WorkerPool implements Executor {
     try {
       encoded = encodeValue(invocation.args, lend ? "transfer" : "share");
     } catch (error) {
-      this.#release(slot, keyOf(permissions));
+      this.#release(slot, grant.key);
       throw error;
     }
     const payload = payloadFor(invocation, encoded.value);
@@ -143,7 +165,9 @@ export class WorkerPool implements Executor {
   prepare(task: Task): void {
     if (this.#modules.has(task.module) || this.#closed) return;
     this.#modules.add(task.module);
-    for (const slots of this.#groups.values()) {
+    for (const [key, slots] of this.#groups) {
+      // A narrowed worker may read only its own module's files.
+      if (key !== "inherit") continue;
       for (const slot of slots) {
         if (!slot.dead) slot.worker.postMessage({ type: "load", module: task.module });
       }
@@ -169,18 +193,58 @@ export class WorkerPool implements Executor {
     return Promise.resolve();
   }
 
-  #acquire(permissions: TaskPermissions): Promise<Slot> {
-    const key = keyOf(permissions);
+  // The grant of a narrowed task: its permission set checked for links out of
+  // it, plus its module's files. Both are computed once per pool; a link found
+  // is kept too, so every call of a fan-out fails at once without a new walk.
+  async #grantFor(invocation: TaskInvocation): Promise<Grant> {
+    const { task } = invocation;
+    const permissions = task.options.permissions as Exclude<TaskPermissions, "inherit">;
+    const set = `${Deno.cwd()}\0${keyOf(permissions)}`;
+    const id = `${set}\0${task.module}`;
+    const built = this.#grants.get(id);
+    if (built) return built;
+    const narrowed = await cached(this.#checked, set, () => checkGrants(permissions));
+    if (narrowed.escape) throw linkError(invocation, narrowed.escape);
+    let files: string[] = [];
+    const read = narrowed.permissions.read;
+    if (task.module.startsWith("file:") && read !== true && read !== "inherit") {
+      try {
+        files = await cached(this.#graphs, task.module, () => moduleFiles(task.module));
+      } catch (error) {
+        const { nodeId, pipeline, attempt } = invocation;
+        throw new TaskError((error as Error).message, {
+          pipeline,
+          task: task.name,
+          nodeId,
+          attempt,
+          code: error instanceof GlacierError ? error.code : "USER:MODULE_GRAPH",
+          cause: error,
+        });
+      }
+    }
+    const granted = { ...narrowed.permissions, read: withModuleFiles(narrowed.permissions, files) };
+    const grant: Grant = {
+      key: keyOf(granted),
+      permissions: granted,
+      module: task.module,
+      name: typeof permissions === "string" ? permissions : keyOf(permissions),
+    };
+    this.#grants.set(id, grant);
+    return grant;
+  }
+
+  #acquire(grant: Grant): Promise<Slot> {
+    const key = grant.key;
     const slots = this.#groups.get(key) ?? [];
     const idle = slots.find((s) => s.ready && !s.busy && !s.dead);
     if (idle) {
       idle.busy = true;
       return Promise.resolve(idle);
     }
-    if (slots.filter((s) => !s.dead).length < this.#size) this.#spawn(permissions);
+    if (slots.filter((s) => !s.dead).length < this.#size) this.#spawn(grant);
     return new Promise((resolve, reject) => {
       this.#waiting.push({
-        permissions,
+        grant,
         take: (slot) => {
           if (slot.dead) return reject(new GlacierError("SYSTEM:POOL_CLOSED", "The worker pool was closed"));
           slot.busy = true;
@@ -190,18 +254,20 @@ export class WorkerPool implements Executor {
     });
   }
 
-  #spawn(permissions: TaskPermissions): Slot {
-    const key = keyOf(permissions);
+  #spawn(grant: Grant): Slot {
+    const { key, permissions } = grant;
     const worker = new Worker(WORKER_URL, {
       type: "module",
-      name: `glacier-${key}`,
+      name: `glacier-${grant.name}`,
       ...(permissions === "inherit" ? {} : { deno: { permissions } }),
     });
     const slot: Slot = { worker, ready: false, busy: false, dead: false };
     const slots = this.#groups.get(key) ?? [];
     slots.push(slot);
     this.#groups.set(key, slots);
-    for (const module of this.#modules) worker.postMessage({ type: "load", module });
+    for (const module of grant.module ? [grant.module] : this.#modules) {
+      worker.postMessage({ type: "load", module });
+    }
     worker.onmessage = (event) => this.#onMessage(slot, key, event.data);
     worker.onerror = (event) => {
       event.preventDefault(); // keep an uncaught error in a task from ending this process
@@ -246,7 +312,7 @@ export class WorkerPool implements Executor {
 
   #release(slot: Slot, key: string): void {
     slot.busy = false;
-    const index = this.#waiting.findIndex((w) => keyOf(w.permissions) === key);
+    const index = this.#waiting.findIndex((w) => w.grant.key === key);
     if (index >= 0 && !slot.dead) this.#waiting.splice(index, 1)[0].take(slot);
   }
 
@@ -287,8 +353,8 @@ export class WorkerPool implements Executor {
     const slots = this.#groups.get(key);
     if (!slots || this.#closed) return;
     slots.splice(slots.indexOf(slot), 1);
-    const waiting = this.#waiting.find((w) => keyOf(w.permissions) === key);
-    if (key === "inherit" || waiting) this.#spawn(waiting?.permissions ?? "inherit");
+    const waiting = this.#waiting.find((w) => w.grant.key === key);
+    if (key === "inherit" || waiting) this.#spawn(waiting?.grant ?? INHERIT);
   }
 }
 
@@ -326,17 +392,29 @@ function remoteError(invocation: TaskInvocation, error: RemoteError): Error {
   return remote;
 }
 
-// A narrowed worker must still read the module graph it imports to find the
-// task: grant read on the project that holds the module (the nearest folder
-// with a deno.json), and nothing more than the task asked for elsewhere.
-function withModuleRead(permissions: TaskPermissions, module: string): TaskPermissions {
-  if (permissions === "inherit" || !module.startsWith("file:")) return permissions;
-  const base: Deno.PermissionOptionsObject = permissions === "none"
-    ? { env: false, ffi: false, net: false, read: false, run: false, sys: false, write: false, import: false }
-    : permissions;
-  if (base.read === true || base.read === "inherit") return permissions;
-  const root = projectRoot(fromFileUrl(module));
-  return { ...base, read: [...(Array.isArray(base.read) ? base.read : []), root] };
+function linkError(invocation: TaskInvocation, escape: Escape): TaskError {
+  const { task, nodeId, pipeline, attempt } = invocation;
+  return new TaskError(
+    `its "${escape.access}" permission on ${JSON.stringify(escape.granted)} reaches outside it: ${
+      JSON.stringify(escape.link)
+    } is a symbolic link to ${
+      JSON.stringify(escape.target)
+    }, and Deno follows links; remove the link, or grant ${
+      JSON.stringify(escape.target)
+    } in the task's "permissions" option if the task may ${escape.access} it`,
+    { pipeline, task: task.name, nodeId, attempt, code: "USER:PERMISSION_SYMLINK", retryable: false },
+  );
+}
+
+// One computation per key; a failure is forgotten so the next call tries again.
+function cached<T>(cache: Map<string, Promise<T>>, key: string, make: () => Promise<T>): Promise<T> {
+  let value = cache.get(key);
+  if (!value) {
+    value = make();
+    cache.set(key, value);
+    value.catch(() => cache.delete(key));
+  }
+  return value;
 }
 
 function keyOf(permissions: TaskPermissions): string {
@@ -362,12 +440,13 @@ export function createWorkerPool(options: { workers?: number }): Executor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { openWorkerPool } from "./pool.ts";
  * import { sequential } from "../../examples/patterns/sequential.ts";
  * const pool = openWorkerPool({ workers: 1 });
  * try {
  *   const first = await sequential.run({ pool, quiet: true });
- *   console.assert((await sequential.run({ pool, quiet: true })) === first);
+ *   assert.ok((await sequential.run({ pool, quiet: true })) === first);
  * } finally {
  *   await pool.close();
  * }

@@ -74,15 +74,42 @@ export async function startS3rver(options: StartS3rverOptions = {}): Promise<S3r
 }
 
 /**
+ * Variables through which the AWS SDK would find real credentials (a session
+ * token beside the dummy keys, a profile, a role, a container or web identity
+ * token). None of them may reach an emulator or a process pointed at one: the
+ * SDK would send a real session token to s3rver, which keeps what it receives.
+ */
+export const AWS_CREDENTIAL_VARIABLES: readonly string[] = [
+  "AWS_SESSION_TOKEN",
+  "AWS_SECURITY_TOKEN",
+  "AWS_CREDENTIAL_EXPIRATION",
+  "AWS_PROFILE",
+  "AWS_DEFAULT_PROFILE",
+  "AWS_ROLE_ARN",
+  "AWS_ROLE_SESSION_NAME",
+  "AWS_WEB_IDENTITY_TOKEN_FILE",
+  "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+  "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+  "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+  "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+  "AWS_SHARED_CREDENTIALS_FILE",
+  "AWS_CONFIG_FILE",
+];
+
+/**
  * Points the AWS SDK's standard environment at a server with the dummy
- * credentials, and gives back a function that restores the old values.
+ * credentials, unsets every other way to real credentials
+ * ({@linkcode AWS_CREDENTIAL_VARIABLES}), and gives back a function that
+ * restores the old values.
  *
  * @param endpoint The endpoint URL.
  * @returns Restores the environment.
  */
 export function useS3rverEnv(endpoint: string): () => void {
   const values = s3rverEnv(endpoint);
-  const old = Object.fromEntries(Object.keys(values).map((k) => [k, Deno.env.get(k)]));
+  const names = [...Object.keys(values), ...AWS_CREDENTIAL_VARIABLES];
+  const old = Object.fromEntries(names.map((k) => [k, Deno.env.get(k)]));
+  for (const k of AWS_CREDENTIAL_VARIABLES) Deno.env.delete(k);
   for (const [k, v] of Object.entries(values)) Deno.env.set(k, v);
   return () => {
     for (const [k, v] of Object.entries(old)) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
@@ -91,7 +118,8 @@ export function useS3rverEnv(endpoint: string): () => void {
 
 /**
  * The AWS_* variables that point a process (a sandbox, a cluster run) at
- * s3rver with its dummy credentials.
+ * s3rver with its dummy credentials: pass these, not the process's own AWS_*
+ * variables, which may hold a real session token.
  *
  * @param endpoint The endpoint URL.
  * @returns The variables.
