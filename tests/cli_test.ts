@@ -97,6 +97,16 @@ async function projectTempDir(): Promise<string> {
   return await Deno.makeTempDir({ dir: `${ROOT}.glacier/tmp` });
 }
 
+// A listener on loopback that records what a module sends it.
+function listener(): { server: Deno.HttpServer<Deno.NetAddr>; received: string[] } {
+  const received: string[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    received.push(await req.text());
+    return new Response("ok");
+  });
+  return { server, received };
+}
+
 async function hostileModule(act: keyof typeof HOSTILE_ACTS, dir: string, port: number): Promise<string> {
   const file = `${dir}/pipeline_${act}.ts`;
   await Deno.writeTextFile(
@@ -115,11 +125,7 @@ await hostile.run();
 
 Deno.test("glacier analyze, graph, generate, deploy and build read the file: its top level never runs", async () => {
   const dir = await projectTempDir();
-  const received: string[] = [];
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
-    received.push(await req.text());
-    return new Response("ok");
-  });
+  const { server, received } = listener();
   try {
     const commands = [
       ["analyze", "--json"],
@@ -152,11 +158,7 @@ Deno.test("glacier analyze, graph, generate, deploy and build read the file: its
 
 Deno.test("glacier analyze --trace runs the module in a sandbox: no write, run, env or net, and a timeout", async () => {
   const dir = await projectTempDir();
-  const received: string[] = [];
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
-    received.push(await req.text());
-    return new Response("ok");
-  });
+  const { server, received } = listener();
   try {
     const expected: Record<keyof typeof HOSTILE_ACTS, RegExp> = {
       write: /Cannot trace pipeline "hostile".*Requires write access.*read access to the project only/,
