@@ -17,7 +17,7 @@ import { basename, join, resolve } from "node:path";
 import { GlacierError } from "../../src/errors.ts";
 import { isInside, realPathLoose } from "../../src/_real_path.ts";
 import type { TaskPermissions } from "../../src/task.ts";
-import { projectRoot } from "../_project.ts";
+import { projectRoot } from "../../src/_project.ts";
 
 /** A link that leads out of what a permission grants. */
 export interface Escape {

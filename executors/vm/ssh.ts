@@ -14,7 +14,7 @@ import { assertArgsCrossable, decodeValue, encodeValue } from "../../src/data/pa
 import { GlacierError, TaskError } from "../../src/errors.ts";
 import type { Executor, TaskInvocation } from "../../src/run/executor.ts";
 import { payloadFor } from "../runner.ts";
-import { projectRoot } from "../_project.ts";
+import { projectRoot } from "../../src/_project.ts";
 import { unframe } from "./_frame.ts";
 
 const REMOTE = new URL("./remote.ts", import.meta.url);

@@ -9,11 +9,12 @@
  *
  * @module
  */
-import { dirname, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { PipelineAnalysis } from "./analysis.ts";
 import { type DAGNodeInit, PipelineDAG } from "../dag.ts";
 import { GlacierError } from "../errors.ts";
+import { projectRoot } from "../_project.ts";
 
 /** Options for {@linkcode traceIsolated}. */
 export interface TraceIsolatedOptions {
@@ -59,7 +60,7 @@ export async function traceIsolated(
   options: TraceIsolatedOptions = {},
 ): Promise<PipelineAnalysis> {
   const path = resolve(file);
-  const project = await projectRoot(dirname(path));
+  const project = projectRoot(path);
   const readable = [project];
   if (GLACIER_ROOT.protocol === "file:") readable.push(fileURLToPath(GLACIER_ROOT));
   const denied = await envFiles(project);
@@ -143,15 +144,6 @@ function childEnv(): Record<string, string> {
   }
   env.NO_COLOR = "1";
   return env;
-}
-
-async function projectRoot(start: string): Promise<string> {
-  for (let dir = start;; dir = dirname(dir)) {
-    for (const name of ["deno.json", "deno.jsonc", "package.json"]) {
-      if (await Deno.stat(join(dir, name)).then((s) => s.isFile, () => false)) return dir;
-    }
-    if (dirname(dir) === dir) return start;
-  }
 }
 
 async function envFiles(dir: string): Promise<string[]> {

@@ -1,6 +1,7 @@
 // The project folder that holds a module: the nearest folder with a
 // deno.json. A narrowed worker's imports are listed from there (`deno info`);
-// remote executors map it to where the project lives on the remote machine.
+// remote executors map it to where the project lives on the remote machine;
+// `analyze --trace` lets its sandbox read it.
 import { dirname, join } from "node:path";
 
 const roots = new Map<string, string>();
