@@ -495,18 +495,18 @@ function toJson(analysis: PipelineAnalysis, cost: CostEstimate) {
     nodes: analysis.dag.nodes.map((n) => ({
       id: n.id,
       task: n.task.name,
-      executor: n.executor,
-      kind: n.resource.kind,
-      service: n.resource.service,
-      inputs: n.inputs,
-      outputs: n.outputs,
+      executor: n.executor.name,
+      kind: n.executor.kind,
+      service: n.executor.service,
+      inputs: n.inputs.map((i) => i.id),
+      outputs: n.outputs.map((o) => o.id),
       reads: n.reads,
       writes: n.writes,
       dynamic: n.dynamic,
       ...(n.condition === undefined ? {} : { condition: n.condition }),
     })),
-    edges: analysis.dag.edges.map(([from, to]) => ({ from, to })),
-    executors: analysis.executors.map((e) => {
+    edges: analysis.dag.edges.map(([from, to]) => ({ from: from.id, to: to.id })),
+    executors: analysis.executorUses.map((e) => {
       const { executor: _, kind: _k, service: _s, reads: _r, writes: _w, ...req } = requirements.get(e.name)!;
       return { ...e, ...req };
     }),
@@ -531,11 +531,11 @@ function summary(analysis: PipelineAnalysis, cost: CostEstimate, file: string): 
     out.push(`  stage ${i + 1}`);
     for (const n of stage) {
       const marks = [
-        n.inputs.length ? `← ${n.inputs.join(", ")}` : "",
+        n.inputs.length ? `← ${n.inputs.map((i) => i.id).join(", ")}` : "",
         n.dynamic ? "(dynamic: count known at run time)" : "",
         n.condition ? `(if ${n.condition})` : "",
       ].filter(Boolean).join(" ");
-      out.push(`    ${n.id} [${n.executor}]${marks ? " " + marks : ""}`);
+      out.push(`    ${n.id} [${n.executor.name}]${marks ? " " + marks : ""}`);
     }
   }
   out.push("\nExecutors:");
@@ -546,7 +546,7 @@ function summary(analysis: PipelineAnalysis, cost: CostEstimate, file: string): 
       r.machine ?? "",
       r.nodeCount !== undefined ? `${r.nodeCount} nodes` : "",
     ].filter(Boolean).join(", ");
-    const nodes = analysis.executors.find((e) => e.name === r.executor)!.nodes;
+    const nodes = analysis.executorUses.find((e) => e.name === r.executor)!.nodes;
     out.push(`  ${r.executor} (${r.kind}, ${r.service}${size ? `, ${size}` : ""}): ${nodes.join(", ")}`);
     out.push(`    runtime: ${r.runtime}`);
     for (const p of r.storagePermissions) out.push(`    needs ${p}`);

@@ -21,46 +21,81 @@
  * @module
  */
 
-import type { AwsConfig, GcpConfig, VMConfigBase } from "./src/config.ts";
-import { registerStore } from "./src/resources/object_store.ts";
-import { setLocalExecutorFactory } from "./src/run/local_executor.ts";
-import { registerRemoteExecutor } from "./src/run/remote_executors.ts";
-import { createWorkerPool } from "./executors/local/pool.ts";
-import { registerApplier } from "./src/codegen/appliers.ts";
+import { GLACIER_WIRING } from "./wiring.ts";
+import {
+  type AnyParams,
+  type Pipeline,
+  pipeline as definePipeline,
+  type PipelineOptions,
+} from "./src/pipeline.ts";
+import { Provider as CoreProvider, type ProviderOptions } from "./src/provider.ts";
 
-// Wiring, not registration by side effect of a user's import: local runs use
-// the warm worker pool unless `workers: 0` asks for in-process execution, and
-// cloud stores and executors are loaded on first use, so a local run never loads a cloud SDK.
-setLocalExecutorFactory(createWorkerPool);
-registerStore("s3", async (config) => (await import("./stores/s3.ts")).createS3Store(config as AwsConfig));
-registerStore("gs", async (config) => (await import("./stores/gcs.ts")).createGcsStore(config as GcpConfig));
-registerApplier("step_functions", async () => (await import("./deploy/aws_apply.ts")).applyStepFunctions);
-registerRemoteExecutor(
-  "lambda",
-  async (options) => (await import("./executors/lambda/executor.ts")).createLambdaExecutor(options),
-);
-registerRemoteExecutor(
-  "databricks",
-  async (options) => (await import("./executors/databricks/executor.ts")).createDatabricksExecutor(options),
-);
-registerRemoteExecutor(
-  "emr",
-  async (options) => (await import("./executors/emr/executor.ts")).createEmrExecutor(options),
-);
-registerRemoteExecutor(
-  "dataproc",
-  async (options) => (await import("./executors/dataproc/executor.ts")).createDataprocExecutor(options),
-);
-for (const service of ["ec2", "compute-engine", "azure-vm"]) {
-  registerRemoteExecutor(service, async ({ resource }) => {
-    const { SshExecutor } = await import("./executors/vm/ssh.ts");
-    return new SshExecutor(resource.name, resource.config as VMConfigBase);
-  });
+/**
+ * One cloud's resources and storage, wired with Glacier's stores and
+ * executors (`wiring.ts`): `s3://` and `gs://` buckets, Lambda, Databricks,
+ * EMR, Dataproc and VM resources in cloud runs. Its config decides the cloud.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { AwsConfig, Provider } from "./mod.ts";
+ * const aws = new Provider({ config: new AwsConfig({ region: "us-east-1" }) });
+ * assert.equal(aws.bucket({ bucket: "lake", path: "raw/x.parquet" }).uri, "s3://lake/raw/x.parquet");
+ * assert.ok(Object.hasOwn(aws.wiring.stores, "s3"));
+ * ```
+ */
+export class Provider extends CoreProvider {
+  /**
+   * Builds it.
+   * @param options The cloud config, and a wiring when not Glacier's.
+   * @throws {TypeError} When the config is not one of Glacier's provider configs.
+   */
+  constructor(options: ProviderOptions = {}) {
+    super({ ...options, wiring: options?.wiring ?? GLACIER_WIRING });
+  }
 }
 
-export { openWorkerPool, WorkerPool } from "./executors/local/pool.ts";
-export type { WorkerPoolOptions } from "./executors/local/pool.ts";
-export { Provider } from "./src/provider.ts";
+/**
+ * Defines a pipeline: a function (sync or async, taking one params object)
+ * whose task calls make the DAG. Its runs use Glacier's wiring (the warm
+ * worker pool, the cloud executors) unless `options.wiring` says otherwise.
+ *
+ * @param options The name, description and settings.
+ * @param fn The pipeline function.
+ * @returns The pipeline.
+ * @throws {TypeError} When the name is missing or malformed, or `fn` is not a function.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { pipeline, Provider } from "./mod.ts";
+ * const local = new Provider().local();
+ * const add = local.task(function add(a: number, b: number) { return a + b; });
+ * const sum = pipeline({ name: "sum" }, () => add(add(1, 2), 3));
+ * assert.equal(await sum.run({ workers: 0, quiet: true }), 6);
+ * ```
+ */
+export function pipeline<P = AnyParams, R = unknown>(
+  options: PipelineOptions,
+  fn: (params: P) => R | Promise<R>,
+): Pipeline<P, R> {
+  return definePipeline<P, R>({ ...options, wiring: options?.wiring ?? GLACIER_WIRING }, fn);
+}
+
+export { Pipeline, RUN_MODES } from "./src/pipeline.ts";
+export type {
+  AnalyzeOptions,
+  AnalyzeRunOptions,
+  AnyParams,
+  CloudRunOptions,
+  DeployRunOptions,
+  GenerateRunOptions,
+  LocalRunOptions,
+  PipelineConfig,
+  PipelineOptions,
+  RunMode,
+  RunOptions,
+} from "./src/pipeline.ts";
 export type { BucketOptions, ProviderOptions, ResourceOptions } from "./src/provider.ts";
 
 export {
@@ -79,7 +114,7 @@ export {
   LocalConfig,
   SparkConfig,
   VMConfigBase,
-} from "./src/config.ts";
+} from "./src/config/mod.ts";
 export type {
   AwsConfigOptions,
   AzureConfigOptions,
@@ -105,15 +140,11 @@ export type {
   SparkConfigOptions,
   VMConfig,
   VMConfigOptions,
-} from "./src/config.ts";
+} from "./src/config/mod.ts";
 
 export { ExecutionResource } from "./src/resources/execution.ts";
 export { Bucket } from "./src/resources/storage.ts";
 export type { BucketData, BucketLocation, WriteOptions } from "./src/resources/storage.ts";
-export { registerStore } from "./src/resources/object_store.ts";
-export type { ObjectStore, StoreFactory } from "./src/resources/object_store.ts";
-export { registerFormat } from "./src/data/formats.ts";
-export type { EncodeOptions, TableFormat } from "./src/data/formats.ts";
 export type { ParquetCompression } from "./src/data/parquet.ts";
 
 export { isTask } from "./src/task.ts";
@@ -126,16 +157,6 @@ export type {
   TaskOptions,
   TaskPermissions,
 } from "./src/task.ts";
-
-export { Pipeline, pipeline, RUN_MODES } from "./src/pipeline.ts";
-export type {
-  AnalyzeOptions,
-  AnyParams,
-  PipelineConfig,
-  PipelineOptions,
-  RunMode,
-  RunOptions,
-} from "./src/pipeline.ts";
 
 export { isRef } from "./src/trace/ref.ts";
 export type {
@@ -150,52 +171,24 @@ export type {
   refType,
   Resolved,
 } from "./src/trace/ref.ts";
-export type { RecordedCall } from "./src/trace/context.ts";
-export { SiteIds } from "./src/trace/site.ts";
-export type { CallSite, SitedNode } from "./src/trace/site.ts";
 
-export { KIND_COLORS, PipelineDAG } from "./src/dag.ts";
-export type { DAGNode, DAGNodeInit, DataLocation, ResourceInfo } from "./src/dag.ts";
-
-export { PipelineAnalysis } from "./src/analyze/analysis.ts";
+export { PipelineDAG } from "./src/dag.ts";
+export type { DAGNode, DataLocation, ResourceInfo } from "./src/dag.ts";
 export type {
   AnalysisMethod,
   ExecutorRequirements,
   ExecutorUse,
   NodeFacts,
-  PipelineAnalysisOptions,
+  PipelineAnalysis,
 } from "./src/analyze/analysis.ts";
-export { analyzeStatic } from "./src/analyze/static.ts";
-export type { StaticResult, StaticTarget } from "./src/analyze/static.ts";
-export { COST_DEFAULTS } from "./src/analyze/cost.ts";
-export type { CostEstimate, CostLine, CostOptions, TaskFigures } from "./src/analyze/cost.ts";
-export { PRICES } from "./src/analyze/pricing.ts";
-export type { PriceTable } from "./src/analyze/pricing.ts";
-export { toSvg } from "./src/analyze/svg.ts";
-
-export { checkFormat, GENERATE_FORMATS, generateInfrastructure } from "./src/codegen/generate.ts";
-export type {
-  CodegenInput,
-  GenerateFormat,
-  GenerateOptions,
-  GenerateResult,
-} from "./src/codegen/generate.ts";
-export { writeFilesAtomically } from "./src/codegen/write_files.ts";
+export type { CostEstimate, CostLine, CostOptions } from "./src/analyze/cost.ts";
+export type { GenerateFormat, GenerateOptions, GenerateResult } from "./src/codegen/generate.ts";
 export type { GeneratedFiles } from "./src/codegen/write_files.ts";
-export { artifactPath, functionName, stagingPrefix } from "./src/codegen/naming.ts";
-export { checkOrchestrator, ORCHESTRATORS, planDeployment } from "./src/codegen/deploy.ts";
-export type { DeployOptions, DeployPlan, DeployResult, Orchestrator } from "./src/codegen/deploy.ts";
-export { parseSchedule, runsPerMonth, toEventBridgeCron } from "./src/schedule.ts";
-export type { Schedule } from "./src/schedule.ts";
-export { applierFor, registerApplier } from "./src/codegen/appliers.ts";
-export type { Applier, ApplyRequest, ApplyResult } from "./src/codegen/appliers.ts";
-
+export type { DeployOptions, DeployResult, Orchestrator } from "./src/codegen/deploy.ts";
 export type { RunReport, TaskReport, TaskStatus } from "./src/run/report.ts";
-export type { Executor, TaskInvocation } from "./src/run/executor.ts";
-export { registerRemoteExecutor } from "./src/run/remote_executors.ts";
-export type { RemoteExecutorFactory, RemoteExecutorOptions } from "./src/run/remote_executors.ts";
-export { Staging } from "./src/run/staging.ts";
-export type { StagedRef, StageOptions } from "./src/run/staging.ts";
+
+export { openWorkerPool, WorkerPool } from "./executors/local/pool.ts";
+export type { WorkerPoolOptions } from "./executors/local/pool.ts";
 
 export { GlacierError, TaskError } from "./src/errors.ts";
 export type { GlacierErrorOptions, TaskErrorOptions } from "./src/errors.ts";

@@ -1,7 +1,8 @@
 #!/usr/bin/env -S deno run -A
 // Local execution: the scheduler in-process and on the pool, the postMessage
 // floor, Dask's threaded scheduler on the same graph, Arrow hand-off between
-// workers against a plain copy, fan-out speedup and cold start. Every
+// workers against a plain copy and fan-out speedup (cold start is in
+// cold_start_bench.ts). Every
 // baseline runs in this script on this machine. Protocol: human lines on
 // stderr; the last stdout line is one JSON object of results.
 import { fileURLToPath } from "node:url";
@@ -139,31 +140,6 @@ log(
   } ms = ${fanout_speedup}x`,
 );
 
-// 7. Cold start: the hello pipeline against a script that only imports apache-arrow.
-const coldRun = async (file: string) => {
-  const start = performance.now();
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", fileURLToPath(new URL(file, import.meta.url))],
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  if (out.code !== 0) throw new Error(new TextDecoder().decode(out.stderr));
-  return performance.now() - start;
-};
-const coldSamples = quick ? 3 : 7;
-const helloMs: number[] = [], arrowMs: number[] = [];
-for (let i = 0; i < coldSamples; i++) {
-  helloMs.push(await coldRun("./fixtures/hello.ts"));
-  arrowMs.push(await coldRun("./fixtures/arrow_only.ts"));
-}
-const cold_start_ms = round(median(helloMs), 1);
-const cold_start_ratio = round(cold_start_ms / median(arrowMs));
-log(
-  `cold start: hello pipeline ${cold_start_ms} ms, apache-arrow import ${
-    round(median(arrowMs), 1)
-  } ms = ${cold_start_ratio}x`,
-);
-
 console.log(JSON.stringify({
   inprocess_us_per_task,
   pool_us_per_task,
@@ -174,6 +150,4 @@ console.log(JSON.stringify({
   handoff_100mb_ms,
   memcpy_100mb_ms,
   fanout_speedup,
-  cold_start_ms,
-  cold_start_ratio,
 }));

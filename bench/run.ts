@@ -11,6 +11,7 @@ const scripts = [
   "analyze_bench.ts",
   "parquet_bench.ts",
   "lambda_bench.ts",
+  "cold_start_bench.ts",
 ].filter((name) => {
   try {
     Deno.statSync(new URL(name, import.meta.url));
@@ -39,6 +40,8 @@ const GOALS: Record<string, [(v: number, r: Record<string, number | null>) => bo
   analyze_200_ms: [(v) => v <= 50, "≤ 50 ms"],
   parquet_bucket_overhead_ratio: [(v) => v <= 1.1, "≤ 1.10"],
   lambda_overhead_ratio: [(v) => v <= 1.5, "≤ 1.5"],
+  cold_start_ratio: [(v) => v <= 1.5, "≤ 1.5× the apache-arrow script"],
+  cold_start_inprocess_ratio: [(v) => v <= 1.5, "≤ 1.5× the apache-arrow script"],
 };
 
 const results: Record<string, number | null> = {};

@@ -11,6 +11,7 @@
 // wire JSON (executors/_wire.ts): a list of plain values is a plain JSON
 // array, which a Distributed Map's ItemReader reads as is.
 import { assertCrossable, decodeValue, encodeValue } from "../src/data/payload.ts";
+import type { StorageWiring } from "../src/resources/object_store.ts";
 import { ident } from "../src/codegen/_model.ts";
 import { errorMessage, GlacierError } from "../src/errors.ts";
 import { Bucket } from "../src/resources/storage.ts";
@@ -61,12 +62,17 @@ export function isOrchestratorPayload(payload: unknown): payload is Orchestrator
  *
  * @param payload The payload.
  * @param module The URL of the module that exports the pipeline (the payload's `source`, else its `module`, resolved on this machine).
+ * @param storage The stores staged outputs are read and written with. @default {the task's provider's}
  * @returns The output's encoded value when it fits `outputLimitBytes`, else `{ $ref: <staged uri> }`.
  * @throws {GlacierError} `USER:PIPELINE_NOT_FOUND` when the module exports no pipeline of that name.
  * @throws {GlacierError} `SYSTEM:STAGING_READ` naming the URI when an upstream output cannot be read.
  * @throws {GlacierError} `SYSTEM:STAGING_WRITE` naming the URI when the output cannot be written.
  */
-export async function runOrchestratorPayload(payload: OrchestratorPayload, module: string): Promise<unknown> {
+export async function runOrchestratorPayload(
+  payload: OrchestratorPayload,
+  module: string,
+  storage?: StorageWiring,
+): Promise<unknown> {
   const exports = await import(module) as Record<string, unknown>;
   const pipeline = Object.values(exports).find((v): v is Traceable<unknown> =>
     typeof v === "object" && v !== null && typeof (v as Traceable<unknown>).traceCalls === "function" &&
@@ -85,6 +91,7 @@ export async function runOrchestratorPayload(payload: OrchestratorPayload, modul
       `Call "${payload.nodeId}" of pipeline "${payload.pipeline}" is task "${replayed.call.task.name}" here, not "${payload.task}": the deployed orchestrator is older than the code; redeploy it`,
     );
   }
+  const store = storage ?? replayed.call.task.resource.storage;
   const keys = callKeys(replayed.calls);
   const staging = payload.staging.endsWith("/") ? payload.staging : `${payload.staging}/`;
   const values = new Map<string, unknown>();
@@ -93,8 +100,8 @@ export async function runOrchestratorPayload(payload: OrchestratorPayload, modul
     if (dep === replayed.mapOver) return;
     const key = keys.get(dep)!;
     if (replayed.mapped.has(dep)) {
-      gathered.set(dep, await readGathered(`${staging}${key}/`, dep, payload.nodeId));
-    } else values.set(dep, await readStaged(`${staging}${key}.out`, dep, payload.nodeId));
+      gathered.set(dep, await readGathered(`${staging}${key}/`, dep, payload.nodeId, store));
+    } else values.set(dep, await readStaged(`${staging}${key}.out`, dep, payload.nodeId, store));
   }));
   if (replayed.mapOver !== undefined && payload.item === undefined) {
     throw new GlacierError(
@@ -112,7 +119,7 @@ export async function runOrchestratorPayload(payload: OrchestratorPayload, modul
   const text = toWireJson(encodeValue(value, "ipc").value);
   const uri = `${staging}${payload.output}`;
   try {
-    await bucketAt(uri).put(text);
+    await bucketAt(uri, store).put(text);
   } catch (error) {
     throw new GlacierError(
       "SYSTEM:STAGING_WRITE",
@@ -139,17 +146,22 @@ function callKeys(calls: readonly RecordedCall[]): Map<string, string> {
   return out;
 }
 
-function bucketAt(uri: string): Bucket {
+function bucketAt(uri: string, storage: StorageWiring): Bucket {
   const match = /^([a-z0-9]+):\/\/([^/]+)\/(.*)$/.exec(uri);
   if (!match) {
     throw new RangeError(`Staging location ${JSON.stringify(uri)} is invalid: use "s3://bucket/prefix/"`);
   }
-  return Bucket.fromData({ scheme: match[1], config: {}, bucket: match[2], path: match[3] });
+  return Bucket.fromData({ scheme: match[1], config: {}, bucket: match[2], path: match[3] }, storage);
 }
 
-async function readStaged(uri: string, upstream: string, nodeId: string): Promise<unknown> {
+async function readStaged(
+  uri: string,
+  upstream: string,
+  nodeId: string,
+  storage: StorageWiring,
+): Promise<unknown> {
   try {
-    return decodeValue(fromWireJson(new TextDecoder().decode(await bucketAt(uri).read())));
+    return decodeValue(fromWireJson(new TextDecoder().decode(await bucketAt(uri, storage).read())), storage);
   } catch (error) {
     throw new GlacierError(
       "SYSTEM:STAGING_READ",
@@ -161,10 +173,15 @@ async function readStaged(uri: string, upstream: string, nodeId: string): Promis
   }
 }
 
-async function readGathered(prefix: string, upstream: string, nodeId: string): Promise<unknown[]> {
+async function readGathered(
+  prefix: string,
+  upstream: string,
+  nodeId: string,
+  storage: StorageWiring,
+): Promise<unknown[]> {
   let keys: string[];
   try {
-    keys = await bucketAt(prefix).list();
+    keys = await bucketAt(prefix, storage).list();
   } catch (error) {
     throw new GlacierError(
       "SYSTEM:STAGING_READ",
@@ -180,5 +197,7 @@ async function readGathered(prefix: string, upstream: string, nodeId: string): P
     .sort((a, b) => a.i - b.i);
   const scheme = prefix.slice(0, prefix.indexOf("://") + 3);
   const bucket = prefix.slice(scheme.length).split("/")[0];
-  return await Promise.all(indexed.map((x) => readStaged(`${scheme}${bucket}/${x.k}`, upstream, nodeId)));
+  return await Promise.all(
+    indexed.map((x) => readStaged(`${scheme}${bucket}/${x.k}`, upstream, nodeId, storage)),
+  );
 }

@@ -27,7 +27,8 @@ import { GlacierError } from "../src/errors.ts";
 import { stageValue, Staging } from "../src/run/staging.ts";
 import { lookupTask, type Task } from "../src/task.ts";
 import { parseArgs } from "node:util";
-import { registerRemoteStores } from "./_stores.ts";
+import { RUNNER_WIRING } from "./wiring.ts";
+import type { StorageWiring } from "../src/resources/object_store.ts";
 import { suppressRuns } from "../src/run/_guard.ts";
 import type { TaskInvocation } from "../src/run/executor.ts";
 import { isOrchestratorPayload, type OrchestratorPayload, runOrchestratorPayload } from "./_replay.ts";
@@ -101,6 +102,11 @@ export interface RunPayloadOptions {
    * (a remote runner's copy of the project). @default {the URL as is}
    */
   resolveModule?: (module: string) => string;
+  /**
+   * The stores and formats payloads, staged data and bucket arguments are
+   * read with. @default {the task's provider's (`task.resource.storage`)}
+   */
+  storage?: StorageWiring;
 }
 
 /**
@@ -171,17 +177,19 @@ export async function runPayload(
     return await runOrchestratorPayload(
       payload,
       options.resolveModule ? options.resolveModule(source) : moduleUrl(source),
+      options.storage,
     );
   }
   const task = await loadTask(module, payload.task);
-  const args = decodeValue(await Staging.resolve(payload.args)) as unknown[];
+  const storage = options.storage ?? task.resource.storage;
+  const args = decodeValue(await Staging.resolve(payload.args, storage), storage) as unknown[];
   const value = await task.fn(...args);
   assertCrossable(value, `the value returned by task "${payload.task}" (call ${payload.nodeId})`);
   const encoded = encodeValue(value, "ipc").value;
   const output = payload.output;
   if (!output) return encoded;
   const staging = output.staging
-    ? Staging.fromUri(output.staging.uri, output.staging.config, payload.runId)
+    ? Staging.fromUri(output.staging.uri, output.staging.config, payload.runId, storage)
     : undefined;
   return await stageValue(
     encoded,
@@ -202,14 +210,19 @@ function moduleUrl(module: string): string {
  * store scheme) URI of a JSON object.
  *
  * @param arg The `--payload` value.
+ * @param storage The stores a payload URI is read with. @default {RUNNER_WIRING}
  * @returns The payload.
  * @throws {GlacierError} `USER:PAYLOAD_INVALID` when it is neither.
  */
-export async function readPayloadArg(arg: string): Promise<TaskPayload | OrchestratorPayload> {
+export async function readPayloadArg(
+  arg: string,
+  storage: StorageWiring = RUNNER_WIRING,
+): Promise<TaskPayload | OrchestratorPayload> {
   let text = arg;
   const ref = /^([a-z0-9]+):\/\/([^/]+)\/(.+)$/.exec(arg.trim());
   if (ref) {
-    const bytes = await Bucket.fromData({ scheme: ref[1], config: {}, bucket: ref[2], path: ref[3] }).read();
+    const bytes = await Bucket.fromData({ scheme: ref[1], config: {}, bucket: ref[2], path: ref[3] }, storage)
+      .read();
     text = new TextDecoder().decode(bytes);
   }
   try {
@@ -240,9 +253,8 @@ export async function main(argv: readonly string[], options: RunPayloadOptions =
     return 2;
   }
   suppressRuns(); // importing the task's module must not start its pipeline
-  registerRemoteStores();
   try {
-    const result = await runPayload(await readPayloadArg(values.payload), options);
+    const result = await runPayload(await readPayloadArg(values.payload, options.storage), options);
     console.log(toWireJson(result));
     return 0;
   } catch (error) {

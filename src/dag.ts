@@ -5,9 +5,11 @@
  * @module
  */
 import { GlacierError } from "./errors.ts";
-import type { ResourceKind } from "./config.ts";
+import type { ExecutionResource } from "./resources/execution.ts";
+import { resourceFromInfo } from "./resources/_from_info.ts";
+import type { ResourceKind } from "./config/base.ts";
 
-/** The execution resource a node is bound to, as plain data. */
+/** The execution resource a node is bound to, as plain data: what `ExecutionResource.info()` gives. */
 export interface ResourceInfo {
   /** `local`, `serverless`, `vm` or `cluster`. */
   readonly kind: ResourceKind;
@@ -19,14 +21,21 @@ export interface ResourceInfo {
   readonly config: Readonly<Record<string, unknown>>;
 }
 
-/** A node as given to the {@linkcode PipelineDAG} constructor. */
+/**
+ * A node as given to the {@linkcode PipelineDAG} constructor. Give the
+ * resource as `executor` (the {@linkcode ExecutionResource}) or, for a DAG
+ * written as data, as `resource` (its plain `info()`), which is rebuilt into
+ * one with Glacier's config classes; not both.
+ */
 export interface DAGNodeInit {
   /** The unique call-site id, such as `clean` or `processFile#3`. */
   id: string;
-  /** The task called. */
-  task: { name: string; module?: string };
-  /** The resource it runs on. */
-  resource: ResourceInfo;
+  /** The task called: the `Task`, or its name and the URL of the module that defines it. */
+  task: { readonly name: string; readonly module?: string };
+  /** The resource it runs on. @default {rebuilt from `resource`} */
+  executor?: ExecutionResource;
+  /** The resource it runs on, as plain data. @default {undefined} */
+  resource?: ResourceInfo;
   /** Ids of the nodes whose values it takes. @default {[]} */
   inputs?: readonly string[];
   /** Storage URIs it reads. @default {[]} */
@@ -39,20 +48,20 @@ export interface DAGNodeInit {
   condition?: string;
 }
 
-/** A node of the DAG: one task call site. */
+/** A node of the DAG: one task call site (the seed's `DAGNode`). */
 export interface DAGNode {
   /** The unique call-site id. */
   readonly id: string;
-  /** The task called. */
+  /** The task called: the `Task` itself when traced, its name and module when read from source. */
   readonly task: { readonly name: string; readonly module?: string };
-  /** The resource's name: what runs it. */
-  readonly executor: string;
-  /** The resource it runs on. */
+  /** The execution resource it is bound to. */
+  readonly executor: ExecutionResource;
+  /** The same resource as plain data: `executor.info()`. */
   readonly resource: ResourceInfo;
-  /** Ids of upstream nodes. */
-  readonly inputs: readonly string[];
-  /** Ids of downstream nodes. */
-  readonly outputs: readonly string[];
+  /** Upstream nodes, whose values it takes (the same objects as in `dag.nodes`). */
+  readonly inputs: readonly DAGNode[];
+  /** Downstream nodes, which take its value. */
+  readonly outputs: readonly DAGNode[];
   /** Storage URIs it reads. */
   readonly reads: readonly string[];
   /** Storage URIs it writes. */
@@ -73,18 +82,27 @@ export interface DataLocation {
 
 /**
  * A pipeline's DAG: nodes keyed by call site, edges from data flow, data
- * sources and sinks from how tasks use their buckets.
+ * sources and sinks from how tasks use their buckets. Nodes link to each
+ * other (`inputs`, `outputs`, `edges` hold the node objects) and to the
+ * {@linkcode ExecutionResource} they run on; {@linkcode PipelineDAG.toJSON}
+ * gives the plain id form.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { PipelineDAG } from "./dag.ts";
- * const resource = { kind: "local", service: "local", name: "local", config: {} } as const;
+ * import { Provider } from "./provider.ts";
+ * const local = new Provider().local();
  * const dag = new PipelineDAG("etl", [
- *   { id: "extract", task: { name: "extract" }, resource },
- *   { id: "clean", task: { name: "clean" }, resource, inputs: ["extract"] },
+ *   { id: "extract", task: { name: "extract" }, executor: local },
+ *   { id: "clean", task: { name: "clean" }, executor: local, inputs: ["extract"] },
  * ]);
- * assert.ok(dag.edges[0][0] === "extract" && dag.stages().length === 2);
+ * const [extract, clean] = dag.nodes;
+ * assert.deepEqual(dag.edges, [[extract, clean]]);
+ * assert.equal(clean.inputs[0], extract);
+ * assert.equal(clean.executor, local);
+ * assert.equal(dag.stages().length, 2);
+ * assert.deepEqual(dag.toJSON().edges, [{ from: "extract", to: "clean" }]);
  * ```
  */
 export class PipelineDAG {
@@ -92,8 +110,8 @@ export class PipelineDAG {
   readonly name: string;
   /** The nodes, in recording (or source) order. */
   readonly nodes: readonly DAGNode[];
-  /** `[from, to]` pairs. */
-  readonly edges: readonly (readonly [string, string])[];
+  /** `[from, to]` node pairs, one per data dependency. */
+  readonly edges: readonly (readonly [DAGNode, DAGNode])[];
   readonly #byId: Map<string, DAGNode>;
 
   /**
@@ -101,57 +119,70 @@ export class PipelineDAG {
    * @param name The pipeline's name.
    * @param nodes The nodes; inputs must name earlier or later nodes of the list.
    * @throws {GlacierError} When ids repeat, an input is unknown, or the graph has a cycle.
+   * @throws {TypeError} When a node gives both or neither of `executor` and `resource`, or a
+   *   `resource` of no known service.
+   * @throws {RangeError} When a `resource`'s config is out of its service's range.
    */
   constructor(name: string, nodes: readonly DAGNodeInit[]) {
     this.name = name;
-    const outputs = new Map<string, string[]>();
-    for (const node of nodes) {
-      if (outputs.has(node.id)) {
-        throw new GlacierError(
-          "SYSTEM:DAG_DUPLICATE_ID",
-          `Pipeline "${name}" has two nodes with id "${node.id}"`,
-        );
-      }
-      outputs.set(node.id, []);
-    }
-    const edges: [string, string][] = [];
-    for (const node of nodes) {
-      for (const input of node.inputs ?? []) {
-        const list = outputs.get(input);
-        if (!list) {
-          throw new GlacierError(
-            "SYSTEM:DAG_UNKNOWN_INPUT",
-            `Node "${node.id}" of pipeline "${name}" takes input "${input}", which is no node of the pipeline`,
-          );
-        }
-        list.push(node.id);
-        edges.push([input, node.id]);
-      }
-    }
+    const byId = new Map<
+      string,
+      Omit<DAGNode, "inputs" | "outputs"> & { inputs: DAGNode[]; outputs: DAGNode[] }
+    >();
+    const rebuilt = new Map<string, ExecutionResource>();
     // Nodes are frozen; their arrays are typed readonly (freezing each one
     // cost more than the rest of building a 10,000-node DAG).
     const EMPTY: readonly string[] = Object.freeze([]);
-    this.nodes = nodes.map((n) => {
-      const node: DAGNode = {
+    for (const n of nodes) {
+      if (byId.has(n.id)) {
+        throw new GlacierError(
+          "SYSTEM:DAG_DUPLICATE_ID",
+          `Pipeline "${name}" has two nodes with id "${n.id}"`,
+        );
+      }
+      const executor = executorOf(name, n, rebuilt);
+      const node = {
         id: n.id,
-        task: { ...n.task },
-        executor: n.resource.name,
-        resource: n.resource,
-        inputs: n.inputs?.length ? [...n.inputs] : EMPTY,
-        outputs: outputs.get(n.id)!,
+        task: typeof n.task === "function" ? n.task : Object.freeze({ ...n.task }),
+        executor,
+        resource: executor.info(),
+        inputs: [] as DAGNode[],
+        outputs: [] as DAGNode[],
         reads: n.reads?.length ? [...n.reads] : EMPTY,
         writes: n.writes?.length ? [...n.writes] : EMPTY,
         dynamic: n.dynamic ?? false,
       };
       if (n.condition !== undefined) (node as { condition?: string }).condition = n.condition;
-      return Object.freeze(node);
-    });
+      byId.set(n.id, node);
+    }
+    const edges: [DAGNode, DAGNode][] = [];
+    for (const n of nodes) {
+      const node = byId.get(n.id)!;
+      for (const input of n.inputs ?? []) {
+        const from = byId.get(input);
+        if (!from) {
+          throw new GlacierError(
+            "SYSTEM:DAG_UNKNOWN_INPUT",
+            `Node "${n.id}" of pipeline "${name}" takes input "${input}", which is no node of the pipeline`,
+          );
+        }
+        from.outputs.push(node);
+        node.inputs.push(from);
+        edges.push([from, node]);
+      }
+    }
+    this.nodes = [...byId.values()].map((n) => Object.freeze(n));
     this.edges = edges;
-    this.#byId = new Map(this.nodes.map((n) => [n.id, n]));
+    this.#byId = byId;
     this.topologicalSort(); // fails on a cycle, so a built DAG is always acyclic
   }
 
-  /** The node with this id, or undefined. */
+  /**
+   * The node with this id.
+   *
+   * @param id The call-site id, such as `clean` or `processFile#3`.
+   * @returns The node, or undefined when the DAG has none of that id.
+   */
   get(id: string): DAGNode | undefined {
     return this.#byId.get(id);
   }
@@ -183,12 +214,12 @@ export class PipelineDAG {
    * @throws {GlacierError} When the graph has a cycle.
    */
   stages(): DAGNode[][] {
-    const waiting = new Map<string, number>();
-    for (const n of this.nodes) waiting.set(n.id, n.inputs.length);
+    const waiting = new Map<DAGNode, number>();
+    for (const n of this.nodes) waiting.set(n, n.inputs.length);
     let ready = this.nodes.filter((n) => n.inputs.length === 0);
     const stages: DAGNode[][] = [];
     let placed = 0;
-    const order = new Map(this.nodes.map((n, i) => [n.id, i]));
+    const order = new Map(this.nodes.map((n, i) => [n, i]));
     while (ready.length > 0) {
       stages.push(ready);
       placed += ready.length;
@@ -197,13 +228,13 @@ export class PipelineDAG {
         for (const out of node.outputs) {
           const left = waiting.get(out)! - 1;
           waiting.set(out, left);
-          if (left === 0) next.push(this.#byId.get(out)!);
+          if (left === 0) next.push(out);
         }
       }
-      ready = next.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
+      ready = next.sort((a, b) => order.get(a)! - order.get(b)!);
     }
     if (placed !== this.nodes.length) {
-      const stuck = this.nodes.filter((n) => waiting.get(n.id)! > 0).map((n) => `"${n.id}"`);
+      const stuck = this.nodes.filter((n) => waiting.get(n)! > 0).map((n) => `"${n.id}"`);
       throw new GlacierError(
         "USER:DAG_CYCLE",
         `Pipeline "${this.name}" has a cycle through ${stuck.join(", ")}; a task cannot take its own output`,
@@ -226,14 +257,14 @@ export class PipelineDAG {
     };
     const label = (text: string) => text.replace(/"/g, "#quot;");
     for (const node of this.nodes) {
-      const text = label(`${node.id}<br/><small>${node.executor}</small>`);
+      const text = label(`${node.id}<br/><small>${node.executor.name}</small>`);
       const shape = node.dynamic ? `[["${text}"]]` : node.condition ? `{{"${text}"}}` : `["${text}"]`;
       lines.push(`  ${mid(node.id)}${shape}`);
     }
     for (const loc of [...this.sources, ...this.sinks]) {
       if (!ids.has(`data:${loc.uri}`)) lines.push(`  ${mid(`data:${loc.uri}`)}[("${label(loc.uri)}")]`);
     }
-    for (const [from, to] of this.edges) lines.push(`  ${mid(from)} --> ${mid(to)}`);
+    for (const [from, to] of this.edges) lines.push(`  ${mid(from.id)} --> ${mid(to.id)}`);
     for (const node of this.nodes) {
       for (const uri of node.reads) lines.push(`  ${mid(`data:${uri}`)} -.-> ${mid(node.id)}`);
       for (const uri of node.writes) lines.push(`  ${mid(node.id)} -.-> ${mid(`data:${uri}`)}`);
@@ -265,7 +296,7 @@ export class PipelineDAG {
       '  edge [color="#555555"];',
     ];
     for (const node of this.nodes) {
-      const label = [node.id, node.executor];
+      const label = [node.id, node.executor.name];
       if (node.condition) label.push(`if ${shorten(node.condition, 36)}`);
       if (node.dynamic) label.push("(dynamic)");
       const attrs = [
@@ -285,7 +316,7 @@ export class PipelineDAG {
         }, margin="0.3,0.08"];`,
       );
     }
-    for (const [from, to] of this.edges) lines.push(`  ${q(from)} -> ${q(to)};`);
+    for (const [from, to] of this.edges) lines.push(`  ${q(from.id)} -> ${q(to.id)};`);
     for (const node of this.nodes) {
       for (const uri of node.reads) lines.push(`  ${q(uri)} -> ${q(node.id)} [style=dashed];`);
       for (const uri of node.writes) lines.push(`  ${q(node.id)} -> ${q(uri)} [style=dashed];`);
@@ -317,30 +348,74 @@ export class PipelineDAG {
 
   /**
    * Plain data: `{ name, resources, nodes, edges, sources, sinks }`. Each
-   * resource is listed once; a node names its resource in `executor`.
+   * resource is listed once, as `executor.info()`; a node names its resource
+   * in `executor` and its neighbours by id in `inputs` and `outputs`; edges
+   * are `{ from, to }` ids. `JSON.stringify(dag)` and run reports use this.
+   *
+   * @returns The DAG as plain data.
    */
   toJSON(): {
     name: string;
     resources: Record<string, ResourceInfo>;
-    nodes: Omit<DAGNode, "resource">[];
+    nodes: (Omit<DAGNode, "executor" | "resource" | "inputs" | "outputs"> & {
+      executor: string;
+      inputs: readonly string[];
+      outputs: readonly string[];
+    })[];
     edges: { from: string; to: string }[];
     sources: DataLocation[];
     sinks: DataLocation[];
   } {
     const resources: Record<string, ResourceInfo> = {};
-    const nodes = this.nodes.map(({ resource, ...node }) => {
-      resources[resource.name] ??= resource;
+    const ids = (list: readonly DAGNode[]) => list.map((n) => n.id);
+    const nodes = this.nodes.map((n) => {
+      resources[n.resource.name] ??= n.resource;
+      const node: ReturnType<PipelineDAG["toJSON"]>["nodes"][number] = {
+        id: n.id,
+        task: "module" in n.task ? { name: n.task.name, module: n.task.module } : { name: n.task.name },
+        executor: n.executor.name,
+        inputs: ids(n.inputs),
+        outputs: ids(n.outputs),
+        reads: n.reads,
+        writes: n.writes,
+        dynamic: n.dynamic,
+      };
+      if (n.condition !== undefined) (node as { condition?: string }).condition = n.condition;
       return node;
     });
     return {
       name: this.name,
       resources,
       nodes,
-      edges: this.edges.map(([from, to]) => ({ from, to })),
+      edges: this.edges.map(([from, to]) => ({ from: from.id, to: to.id })),
       sources: this.sources,
       sinks: this.sinks,
     };
   }
+}
+
+// A node's resource: the one given, or the one its plain data describes (built
+// once per distinct resource, so nodes on one resource share the object).
+function executorOf(
+  pipeline: string,
+  n: DAGNodeInit,
+  rebuilt: Map<string, ExecutionResource>,
+): ExecutionResource {
+  if (n.executor !== undefined && n.resource !== undefined) {
+    throw new TypeError(
+      `Node "${n.id}" of pipeline "${pipeline}" gives both "executor" and "resource"; give the ExecutionResource as "executor" only`,
+    );
+  }
+  if (n.executor !== undefined) return n.executor;
+  if (n.resource === undefined) {
+    throw new TypeError(
+      `Node "${n.id}" of pipeline "${pipeline}" has no resource; give its ExecutionResource as "executor" (or its info() as "resource")`,
+    );
+  }
+  const key = JSON.stringify(n.resource);
+  let executor = rebuilt.get(key);
+  if (!executor) rebuilt.set(key, executor = resourceFromInfo(n.resource));
+  return executor;
 }
 
 /** Fill colours per executor kind, shared by every picture. */

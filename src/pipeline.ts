@@ -1,42 +1,28 @@
 /**
  * `pipeline()`: a function that calls tasks becomes a {@linkcode Pipeline}
  * that can run locally or in the cloud, be analyzed, drawn, turned into
- * infrastructure code and deployed to an orchestrator.
+ * infrastructure code and deployed to an orchestrator. The class is a thin
+ * facade: runs go to `src/run/run.ts`, analysis to `src/analyze/`, generate
+ * and deploy to `src/codegen/for_pipeline.ts`, each loaded when its mode is
+ * first used.
  *
  * @module
  */
-import { relative, resolve } from "node:path";
 import { callerModule } from "./_caller.ts";
-import { type NodeFacts, PipelineAnalysis } from "./analyze/analysis.ts";
-import { analyzeStatic } from "./analyze/static.ts";
-import { applierFor } from "./codegen/appliers.ts";
+import type { AnalysisMethod, PipelineAnalysis } from "./analyze/analysis.ts";
 import type { DeployOptions, DeployResult } from "./codegen/deploy.ts";
-import {
-  checkFormat,
-  type CodegenInput,
-  generateInfrastructure,
-  type GenerateOptions,
-  type GenerateResult,
-} from "./codegen/generate.ts";
-import { providerConfigs } from "./codegen/_target.ts";
-import { writeFilesAtomically } from "./codegen/write_files.ts";
+import type { GenerateOptions, GenerateResult } from "./codegen/generate.ts";
 import type { PipelineDAG } from "./dag.ts";
-import { errorMessage, GlacierError, TaskError } from "./errors.ts";
+import { errorMessage, GlacierError } from "./errors.ts";
 import { runsSuppressed } from "./run/_guard.ts";
-import { CloudExecutors } from "./run/cloud_executors.ts";
 import type { Executor } from "./run/executor.ts";
-import { inProcess } from "./run/inprocess.ts";
-import { localExecutorFactory } from "./run/local_executor.ts";
-import { createProgress } from "./run/progress.ts";
-import { latestReport, newRunId, type RunReport, writeReport } from "./run/report.ts";
-import { checkpoint, Reuse } from "./run/_reuse.ts";
-import { Scheduler } from "./run/scheduler.ts";
-import { resolveAll } from "./trace/call.ts";
+import type { RunReport } from "./run/report.ts";
 import { PipelineContext, type RecordedCall, withContext } from "./trace/context.ts";
-import { isRef, type Resolved } from "./trace/ref.ts";
+import type { Resolved } from "./trace/ref.ts";
 import { callsToDAG } from "./trace/to_dag.ts";
 import type { SiteIds } from "./trace/site.ts";
 import { Tracer } from "./trace/tracer.ts";
+import { CORE_WIRING, type Wiring } from "./wiring.ts";
 
 /** The modes of {@linkcode Pipeline.run}. */
 export type RunMode = "local" | "cloud" | "analyze" | "generate" | "deploy";
@@ -66,12 +52,19 @@ export interface PipelineOptions {
   description?: string;
   /** Pipeline-level settings. @default {{}} */
   config?: PipelineConfig;
+  /**
+   * Which pool runs its local tasks, which executor each cloud service's
+   * tasks, and which applier deploys it. `pipeline` from `mod.ts` defaults
+   * to Glacier's wiring; build another with `defineWiring()` from `./extend`.
+   * @default {Glacier's wiring (from mod.ts); the core's, from src/pipeline.ts}
+   */
+  wiring?: Wiring;
 }
 
-/** Options for {@linkcode Pipeline.run}. */
-export interface RunOptions<P> {
+/** Options of a run on this machine: {@linkcode Pipeline.run} in mode `local` (the default). */
+export interface LocalRunOptions<P> {
   /** What to do. @default {"local"} */
-  mode?: RunMode;
+  mode?: "local";
   /** The params object the pipeline function receives. @default {{}} */
   params?: P;
   /** Local worker count; `0` runs every task in this process. @default {navigator.hardwareConcurrency} */
@@ -87,21 +80,45 @@ export interface RunOptions<P> {
   quiet?: boolean;
   /** Re-run only what failed or never ran in the last failed run of this pipeline. @default {false} */
   resume?: boolean;
-  /** Mode `analyze`: trace the pipeline function instead of reading its source. @default {false} */
-  trace?: boolean;
-  /** Mode `generate`: `terraform`, `cloudformation` or `pulumi`. @default {undefined} */
-  format?: string;
-  /** Modes `generate` and `deploy`: where files are written. @default {undefined} */
-  outputDir?: string;
-  /** Mode `deploy`: the orchestrator: `step_functions`, `airflow`, `prefect` or `dagster`. @default {undefined} */
-  orchestrator?: string;
-  /** Mode `deploy`: a 5-field cron schedule, overriding `config.schedule`. @default {undefined} */
-  schedule?: string;
-  /** Mode `cloud`: upload the locally built artifact (`glacier build`) when the deployed code differs. @default {false} */
+  /** The wiring of this run (its local pool and cloud executors). @default {the pipeline's wiring} */
+  wiring?: Wiring;
+}
+
+/** Options of a run whose tasks run on their own resources: mode `cloud`. */
+export interface CloudRunOptions<P> extends Omit<LocalRunOptions<P>, "mode"> {
+  /** Run each task on the resource it is bound to. */
+  mode: "cloud";
+  /** Upload the locally built artifact (`glacier build`) when the deployed code differs. @default {false} */
   syncCode?: boolean;
-  /** Mode `cloud`: keep the run's staged data after it succeeds (it is always kept after a failure). @default {false} */
+  /** Keep the run's staged data after it succeeds (it is always kept after a failure). @default {false} */
   keepStaging?: boolean;
 }
+
+/** Options of mode `analyze`: {@linkcode Pipeline.analyze} through `run()`. */
+export interface AnalyzeRunOptions<P> extends AnalyzeOptions<P> {
+  /** Analyze the pipeline. */
+  mode: "analyze";
+}
+
+/** Options of mode `generate`: {@linkcode Pipeline.generate} through `run()`. */
+export interface GenerateRunOptions extends GenerateOptions {
+  /** Generate infrastructure code. */
+  mode: "generate";
+}
+
+/** Options of mode `deploy`: {@linkcode Pipeline.deploy} through `run()`. */
+export interface DeployRunOptions extends DeployOptions {
+  /** Deploy to an orchestrator. */
+  mode: "deploy";
+}
+
+/** Options for {@linkcode Pipeline.run}, by mode. */
+export type RunOptions<P> =
+  | LocalRunOptions<P>
+  | CloudRunOptions<P>
+  | AnalyzeRunOptions<P>
+  | GenerateRunOptions
+  | DeployRunOptions;
 
 /** Options for {@linkcode Pipeline.analyze}. */
 export interface AnalyzeOptions<P> {
@@ -133,6 +150,8 @@ export class Pipeline<P = AnyParams, R = unknown> {
   readonly fn: (params: P) => R | Promise<R>;
   /** The URL of the module that defined it. */
   readonly module?: string;
+  /** What its runs and deployments are wired with. */
+  readonly wiring: Wiring;
   #lastRun?: RunReport;
 
   /** Use {@linkcode pipeline}, which builds this. */
@@ -142,6 +161,7 @@ export class Pipeline<P = AnyParams, R = unknown> {
     this.config = { ...options.config };
     this.fn = fn;
     this.module = module;
+    this.wiring = options.wiring ?? CORE_WIRING;
   }
 
   /** The report of the latest run in this process, if any. */
@@ -150,48 +170,65 @@ export class Pipeline<P = AnyParams, R = unknown> {
   }
 
   /**
-   * Runs the pipeline in a mode. `local` (the default) runs every task on this
-   * machine and resolves to the pipeline's return value with every ref
-   * replaced by its value. Inside Glacier's workers and when the `glacier`
-   * command imports the module, `run()` does nothing and resolves to undefined.
+   * Runs every task, on this machine (`local`, the default) or on each
+   * task's own resource (`cloud`), and resolves to the pipeline's return
+   * value with every ref replaced by its value. Inside Glacier's workers and
+   * when the `glacier` command imports the module, `run()` does nothing and
+   * resolves to undefined.
    *
    * @param options The mode, params and run settings.
-   * @returns The pipeline's value (local, cloud) or the mode's result.
+   * @returns The pipeline's value.
    * @throws {RangeError} When the mode is unknown (the message lists the valid ones).
    * @throws {TaskError} When a task fails, after every independent branch has finished.
-   * @throws {GlacierError} When the mode is not available.
    */
-  async run(options: RunOptions<P> = {}): Promise<Resolved<R>> {
-    if (runsSuppressed()) return undefined as Resolved<R>;
-    const mode = options.mode ?? "local";
-    if (!RUN_MODES.includes(mode)) {
-      throw new RangeError(
-        `Pipeline "${this.name}": unknown mode ${JSON.stringify(mode)}; use one of ${
-          RUN_MODES.map((m) => `"${m}"`).join(", ")
-        }`,
-      );
+  run(options?: LocalRunOptions<P> | CloudRunOptions<P>): Promise<Resolved<R>>;
+  /**
+   * Analyzes the pipeline: {@linkcode Pipeline.analyze}.
+   *
+   * @param options `mode: "analyze"` and how to analyze.
+   * @returns The analysis.
+   */
+  run(options: AnalyzeRunOptions<P>): Promise<PipelineAnalysis>;
+  /**
+   * Generates infrastructure code: {@linkcode Pipeline.generate}.
+   *
+   * @param options `mode: "generate"`, the format and where to write.
+   * @returns The files and a summary.
+   */
+  run(options: GenerateRunOptions): Promise<GenerateResult>;
+  /**
+   * Deploys to an orchestrator: {@linkcode Pipeline.deploy}.
+   *
+   * @param options `mode: "deploy"`, the orchestrator and schedule.
+   * @returns The files, a summary and a URL when one is known.
+   */
+  run(options: DeployRunOptions): Promise<DeployResult>;
+  /**
+   * Runs the pipeline in a mode chosen at run time.
+   *
+   * @param options The mode and its options.
+   * @returns What the mode returns.
+   */
+  run(options: RunOptions<P>): Promise<unknown>;
+  async run(options: RunOptions<P> = {}): Promise<unknown> {
+    if (runsSuppressed()) return undefined;
+    switch (options.mode ?? "local") {
+      case "local":
+      case "cloud":
+        return await this.#execute(options as CloudRunOptions<P>);
+      case "analyze":
+        return await this.analyze(options as AnalyzeRunOptions<P>);
+      case "generate":
+        return await this.generate(options as GenerateRunOptions);
+      case "deploy":
+        return await this.deploy(options as DeployRunOptions);
+      default:
+        throw new RangeError(
+          `Pipeline "${this.name}": unknown mode ${JSON.stringify(options.mode)}; use one of ${
+            RUN_MODES.map((m) => `"${m}"`).join(", ")
+          }`,
+        );
     }
-    if (mode === "local" || mode === "cloud") return await this.#execute(options);
-    if (mode === "analyze") {
-      return await this.analyze({ params: options.params, trace: options.trace }) as Resolved<R>;
-    }
-    if (mode === "generate") {
-      return await this.generate({
-        format: options.format as string,
-        outputDir: options.outputDir,
-      }) as Resolved<R>;
-    }
-    if (mode === "deploy") {
-      return await this.deploy({
-        orchestrator: options.orchestrator as string,
-        schedule: options.schedule,
-        outputDir: options.outputDir,
-      }) as Resolved<R>;
-    }
-    throw new GlacierError(
-      "USER:MODE_UNAVAILABLE",
-      `Pipeline "${this.name}": mode "${mode}" is not available yet in this version of Glacier; use "local", "analyze", "generate" or "deploy"`,
-    );
   }
 
   /**
@@ -218,10 +255,6 @@ export class Pipeline<P = AnyParams, R = unknown> {
    * @throws {GlacierError} `USER:TRACE_FAILED` when the pipeline function throws while tracing.
    */
   async traceCalls(params?: P, siteIds?: SiteIds): Promise<readonly RecordedCall[]> {
-    return (await this.#trace(params, siteIds)).calls;
-  }
-
-  async #trace(params?: P, siteIds?: SiteIds): Promise<PipelineContext> {
     const tracer = new Tracer();
     const context = new PipelineContext(this.name, tracer, siteIds);
     tracer.attach(context);
@@ -236,7 +269,7 @@ export class Pipeline<P = AnyParams, R = unknown> {
         { cause: error },
       );
     }
-    return context;
+    return context.calls;
   }
 
   /**
@@ -251,14 +284,15 @@ export class Pipeline<P = AnyParams, R = unknown> {
    * @throws {GlacierError} When the source cannot be read or declares no pipeline of this name (static), or the function throws (trace).
    */
   async analyze(options: AnalyzeOptions<P> = {}): Promise<PipelineAnalysis> {
+    const { PipelineAnalysis } = await import("./analyze/analysis.ts");
     const schedule = this.config.schedule;
     if (options.trace) {
-      const context = await this.#trace(options.params);
-      const facts = new Map<string, NodeFacts>(
-        context.calls.map((c) => [c.nodeId, { options: { ...c.task.options } }]),
-      );
-      return new PipelineAnalysis(callsToDAG(this.name, context.calls), "trace", [], { facts, schedule });
+      const calls = await this.traceCalls(options.params);
+      const facts = new Map(calls.map((c) => [c.nodeId, { options: { ...c.task.options } }]));
+      const method: AnalysisMethod = "trace";
+      return new PipelineAnalysis(callsToDAG(this.name, calls), method, [], { facts, schedule });
     }
+    const { analyzeStatic } = await import("./analyze/static.ts");
     const result = await analyzeStatic(this);
     return new PipelineAnalysis(result.dag, "static", result.undecided, { facts: result.facts, schedule });
   }
@@ -275,15 +309,8 @@ export class Pipeline<P = AnyParams, R = unknown> {
    * @throws {GlacierError} When the pipeline does not fit one cloud (the task is named), has nothing to provision, or the folder cannot be written.
    */
   async generate(options: GenerateOptions): Promise<GenerateResult> {
-    const format = checkFormat(options?.format);
-    const input = await this.#codegenInput();
-    const root = options.artifactRoot ??
-      (options.outputDir === undefined
-        ? "."
-        : relative(resolve(options.outputDir), Deno.cwd()).replaceAll("\\", "/") || ".");
-    const result = generateInfrastructure(input, format, root);
-    if (options.outputDir === undefined) return result;
-    return { ...result, written: await writeFilesAtomically(options.outputDir, result.files) };
+    const { generatePipeline } = await import("./codegen/for_pipeline.ts");
+    return await generatePipeline(this, options);
   }
 
   /**
@@ -292,7 +319,7 @@ export class Pipeline<P = AnyParams, R = unknown> {
    * DAG, a Prefect flow or a Dagster job, from its static analysis. The
    * orchestrator and the schedule are checked before anything is written;
    * `apply: true` then creates or updates the Step Functions state machine and
-   * its schedules and returns the console URL.
+   * its schedules (through the wiring's applier) and returns the console URL.
    *
    * @param options The orchestrator, schedule, where to write, and whether to apply.
    * @returns The files, a summary, and a URL when one is known.
@@ -300,84 +327,11 @@ export class Pipeline<P = AnyParams, R = unknown> {
    * @throws {GlacierError} When a task runs where the orchestrator cannot reach (the task is named), the folder cannot be written, or applying fails.
    */
   async deploy(options: DeployOptions): Promise<DeployResult> {
-    const { checkOrchestrator, planDeployment } = await import("./codegen/deploy.ts");
-    const { parseSchedule } = await import("./schedule.ts");
-    const orchestrator = checkOrchestrator(options?.orchestrator);
-    const schedule = options.schedule ?? this.config.schedule;
-    if (schedule !== undefined) parseSchedule(schedule);
-    if (options.apply && !applierFor(orchestrator)) {
-      throw new GlacierError(
-        "USER:DEPLOY_APPLY_UNSUPPORTED",
-        `Cannot apply a ${orchestrator} deployment of pipeline "${this.name}" from Glacier: apply is available for "step_functions"; copy the generated file to your ${orchestrator} deployment instead`,
-      );
-    }
-    const input = await this.#codegenInput();
-    const root = options.artifactRoot ??
-      (options.outputDir === undefined
-        ? "."
-        : relative(resolve(options.outputDir), Deno.cwd()).replaceAll("\\", "/") || ".");
-    const plan = planDeployment(input, {
-      orchestrator,
-      schedule,
-      artifactRoot: root,
-      airflowUrl: options.airflowUrl ?? envVar("AIRFLOW__WEBSERVER__BASE_URL"),
-      roleArn: options.roleArn,
-    });
-    let result: DeployResult = plan.result;
-    if (options.outputDir !== undefined) {
-      result = { ...result, written: await writeFilesAtomically(options.outputDir, result.files) };
-    }
-    if (options.apply) {
-      if (!plan.request) {
-        throw new GlacierError(
-          "USER:DEPLOY_APPLY_ROLE",
-          `Cannot apply pipeline "${this.name}" to step_functions: the state machine's role is unknown; give AwsConfig({ accountId }) or deploy({ roleArn })`,
-        );
-      }
-      const applier = await applierFor(orchestrator)!();
-      const applied = await applier(plan.request);
-      result = {
-        ...result,
-        url: applied.url,
-        summary: `${result.summary}\n  applied: ${applied.created ? "created" : "updated"} ${applied.id}`,
-      };
-    }
-    return result;
+    const { deployPipeline } = await import("./codegen/for_pipeline.ts");
+    return await deployPipeline(this, options, this.wiring.appliers);
   }
 
-  // Generators read the static analysis (nothing user-written runs), each
-  // node's task options, and the provider configs declared with the pipeline.
-  async #codegenInput(): Promise<CodegenInput> {
-    const result = await analyzeStatic(this);
-    const analysis = new PipelineAnalysis(result.dag, "static", result.undecided, {
-      facts: result.facts,
-      schedule: this.config.schedule,
-    });
-    const options = new Map([...result.facts].map(([id, f]) => [id, f.options]));
-    const projectPath = (url: string) => {
-      if (!url.startsWith("file:")) return url;
-      const path = relative(Deno.cwd(), new URL(url).pathname).replaceAll("\\", "/");
-      return path.startsWith("..") ? path.split("/").pop()! : path;
-    };
-    const source = projectPath(this.module ?? "unknown");
-    const modules: Record<string, string> = {};
-    for (const node of result.dag.nodes) {
-      if (node.task.module) modules[node.task.module] = projectPath(node.task.module);
-    }
-    return {
-      modules,
-      analysis,
-      options,
-      // The providers this pipeline's resources and buckets come from; the
-      // module's declarations only when its tasks name none (all local).
-      providers: result.providers.length ? result.providers : await providerConfigs(this.module),
-      source,
-      ...(this.description ? { description: this.description } : {}),
-      ...(this.config.schedule ? { schedule: this.config.schedule } : {}),
-    };
-  }
-
-  #params(params: P | undefined): P {
+  #params(params: unknown): P {
     const value = params ?? {};
     if (typeof value !== "object" || value === null || Array.isArray(value)) {
       throw new TypeError(
@@ -387,121 +341,18 @@ export class Pipeline<P = AnyParams, R = unknown> {
     return value as P;
   }
 
-  // The latest run of this pipeline, when it failed: what `resume` continues.
-  async #resumable(): Promise<RunReport> {
-    const previous = await latestReport(this.name);
-    if (!previous) {
-      throw new GlacierError(
-        "USER:NOTHING_TO_RESUME",
-        `Pipeline "${this.name}" has no run in .glacier/runs to resume: run it without "resume" first`,
-      );
-    }
-    if (previous.status !== "failed") {
-      throw new GlacierError(
-        "USER:NOTHING_TO_RESUME",
-        `The latest run of pipeline "${this.name}" (${previous.runId}) succeeded, so there is nothing to resume: run it without "resume"`,
-      );
-    }
-    return previous;
-  }
-
-  async #execute(options: RunOptions<P>): Promise<Resolved<R>> {
-    const previous = options.resume ? await this.#resumable() : undefined;
-    const params = this.#params(options.params ?? previous?.params as P | undefined);
-    const workers = options.workers ?? navigator.hardwareConcurrency;
-    if (!Number.isInteger(workers) || workers < 0) {
-      throw new RangeError(
-        `Pipeline "${this.name}": "workers" is ${workers}, it must be a whole number, 0 for in-process`,
-      );
-    }
-    const runId = newRunId(this.name);
-    const startedAt = new Date();
-    const started = performance.now();
-    const factory = localExecutorFactory();
-    const executor: Executor = options.pool ??
-      (workers === 0 || !factory ? inProcess : factory({ workers, pipeline: this.name, runId }));
-    // Cloud mode: local-bound tasks stay on `executor`, the rest go to their service's executor.
-    const cloud = options.mode === "cloud"
-      ? new CloudExecutors({
-        pipeline: this.name,
-        runId,
-        local: executor,
-        syncCode: options.syncCode,
-        keepStaging: options.keepStaging,
-      })
-      : undefined;
-    const progress = createProgress({ quiet: options.quiet, pipeline: this.name });
-    const reuse = new Reuse(previous);
-    const scheduler = new Scheduler({
-      pipeline: this.name,
-      runId,
-      executorFor: (task) => cloud?.executorFor(task) ?? executor,
-      onEvent: options.quiet ? undefined : (event) => progress.event(event),
-      reuse: (call, args) => reuse.find(call, args),
-      produced: (call, args, value) => reuse.keep(call, args, value),
+  async #execute(options: CloudRunOptions<P> | LocalRunOptions<P>): Promise<Resolved<R>> {
+    const { runPipeline } = await import("./run/run.ts");
+    const outcome = await runPipeline(this, {
+      ...options,
+      mode: options.mode ?? "local",
+      params: options.params as Record<string, unknown> | undefined,
+      wiring: options.wiring ?? this.wiring,
+      checkParams: (params) => this.#params(params) as Record<string, unknown>,
     });
-    const context = new PipelineContext(this.name, scheduler);
-    let value: unknown;
-    let fnError: unknown;
-    let hasError = false;
-    try {
-      const result = withContext(context, () => this.fn(params));
-      // A ref returned by a sync function is not awaited here: `await` would
-      // wait for its value, and recording is over as soon as the function returns.
-      const returned = isRef(result) ? result : await result;
-      scheduler.closeRecording();
-      value = await resolveAll(returned);
-    } catch (error) {
-      fnError = error;
-      hasError = true;
-    }
-    await scheduler.settled();
-    if (!options.pool) await executor.close();
-    await cloud?.close(scheduler.failures().length === 0 && !hasError);
-    const failures = scheduler.failures();
-    const failed = failures.length > 0 || hasError;
-    if (failed) await checkpoint(runId, scheduler.finished());
-    const report: RunReport = {
-      runId,
-      pipeline: this.name,
-      mode: cloud ? "cloud" : "local",
-      status: failed ? "failed" : "succeeded",
-      startedAt: startedAt.toISOString(),
-      finishedAt: new Date().toISOString(),
-      durationMs: Math.round(performance.now() - started),
-      params: params as Record<string, unknown>,
-      ...(previous ? { resumedFrom: previous.runId } : {}),
-      dag: callsToDAG(this.name, context.calls),
-      tasks: scheduler.reports(),
-    };
-    this.#lastRun = report;
-    const path = await writeReport(report);
-    const counts = report.tasks.reduce(
-      (acc, t) => (acc[t.status] = (acc[t.status] ?? 0) + 1, acc),
-      {} as Record<string, number>,
-    );
-    progress.finish(
-      `${failed ? "✗" : "✓"} pipeline "${this.name}" ${report.status} in ${report.durationMs} ms: ` +
-        Object.entries(counts).map(([s, n]) => `${n} ${s}`).join(", ") + ` — report ${path}`,
-    );
-    if (failures.length > 0) {
-      const [first, ...rest] = failures;
-      if (rest.length === 0) throw first;
-      throw new TaskError(
-        `${first.message.replace(/^Task .*? failed on attempt \d+: /, "")} (and ${rest.length} more failed: ${
-          rest.slice(0, 5).map((f) => `"${f.nodeId}"`).join(", ")
-        }${rest.length > 5 ? ", …" : ""}; see pipeline.lastRun)`,
-        {
-          pipeline: this.name,
-          task: first.task,
-          nodeId: first.nodeId,
-          attempt: first.attempt,
-          cause: first.cause,
-        },
-      );
-    }
-    if (hasError) throw fnError;
-    return value as Resolved<R>;
+    this.#lastRun = outcome.report;
+    if ("error" in outcome) throw outcome.error;
+    return outcome.value as Resolved<R>;
   }
 }
 
@@ -542,13 +393,8 @@ export function pipeline<P = AnyParams, R = unknown>(
   if (typeof fn !== "function") {
     throw new TypeError(`pipeline "${name}": expected a function as the second argument, got ${typeof fn}`);
   }
-  return new Pipeline(options, fn, callerModule());
-}
-
-function envVar(name: string): string | undefined {
-  try {
-    return Deno.env.get(name) || undefined;
-  } catch {
-    return undefined; // no --allow-env
+  if (options.wiring !== undefined && !Object.isFrozen(options.wiring)) {
+    throw new TypeError(`pipeline "${name}": "wiring" must be built with defineWiring() (from ./extend)`);
   }
+  return new Pipeline(options, fn, callerModule());
 }

@@ -12,15 +12,25 @@ import {
   type ProviderConfig,
   type ServerlessConfig,
   type VMConfig,
-} from "./config.ts";
+} from "./config/mod.ts";
 import { GlacierError } from "./errors.ts";
 import { ExecutionResource } from "./resources/execution.ts";
 import { Bucket, type BucketLocation, bucketLocation } from "./resources/storage.ts";
+import { CORE_WIRING, type Wiring } from "./wiring.ts";
+import { callTask } from "./call.ts";
 
 /** Options for {@linkcode Provider}. */
 export interface ProviderOptions {
   /** The cloud config; none means the embedded local default. @default {new LocalConfig()} */
   config?: ProviderConfig;
+  /**
+   * Which stores serve its buckets and which formats read them, here and
+   * wherever its tasks run. `Provider` from
+   * `mod.ts` defaults to Glacier's wiring; build another with
+   * `defineWiring()` from `./extend`.
+   * @default {Glacier's wiring (from mod.ts); the core's, from src/provider.ts}
+   */
+  wiring?: Wiring;
 }
 
 /** Options for a resource of a provider. */
@@ -53,7 +63,7 @@ const CONFIG_NAMES: Record<Cloud, string> = {
  * ```ts
  * import assert from "node:assert/strict";
  * import { Provider } from "./provider.ts";
- * import { AwsConfig, LambdaConfig } from "./config.ts";
+ * import { AwsConfig, LambdaConfig } from "./config/aws.ts";
  * const provider = new Provider({ config: new AwsConfig({ region: "us-east-1" }) });
  * const lambda = provider.serverless({ config: new LambdaConfig({ memory: 1024 }) });
  * assert.ok(lambda.name === "lambda");
@@ -63,6 +73,8 @@ const CONFIG_NAMES: Record<Cloud, string> = {
 export class Provider {
   /** The provider's config. */
   readonly config: ProviderConfig;
+  /** What its buckets and resources are wired with. */
+  readonly wiring: Wiring;
   readonly #names = new Set<string>();
   readonly #location: BucketLocation;
 
@@ -80,8 +92,13 @@ export class Provider {
         }`,
       );
     }
+    const wiring = options.wiring ?? CORE_WIRING;
+    if (!Object.isFrozen(wiring) || !Array.isArray(wiring.formats)) {
+      throw new TypeError(`new Provider(): "wiring" must be built with defineWiring() (from ./extend)`);
+    }
     this.config = config;
-    this.#location = location(config);
+    this.wiring = wiring;
+    this.#location = bucketLocation(STORAGE_SCHEMES[config.cloud], config, wiring);
   }
 
   /** The cloud: `local`, `aws`, `gcp` or `azure`. */
@@ -102,6 +119,8 @@ export class Provider {
       name: this.#name(options.name, "local"),
       cloud: this.cloud,
       provider: this.config,
+      storage: this.wiring,
+      call: callTask,
     });
   }
 
@@ -181,6 +200,8 @@ export class Provider {
       cloud: this.cloud,
       config,
       provider: this.config,
+      storage: this.wiring,
+      call: callTask,
     });
   }
 
@@ -211,10 +232,6 @@ export const STORAGE_SCHEMES: Readonly<Record<Cloud, string>> = {
   gcp: "gs",
   azure: "az",
 };
-
-function location(config: ProviderConfig): BucketLocation {
-  return bucketLocation(STORAGE_SCHEMES[config.cloud], config);
-}
 
 function describe(value: unknown): string {
   if (value === undefined || value === null) return String(value);

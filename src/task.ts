@@ -8,7 +8,6 @@
 import { callerModule } from "./_caller.ts";
 import type { ExecutionResource } from "./resources/execution.ts";
 import type { Inputs, Ref } from "./trace/ref.ts";
-import { callTask } from "./trace/call.ts";
 import { intInRange } from "./_validate.ts";
 
 /** Deno permissions for the worker that runs a task (`"inherit"`, `"none"`, or per permission). */
@@ -107,6 +106,7 @@ export function isTask(value: unknown): value is Task {
  * @param resource The execution resource.
  * @param options The task's options.
  * @param fn The function, named unless `options.name` is given.
+ * @param call What calling the task does (the provider's dispatcher, `callTask`).
  * @returns The task.
  * @throws {TypeError} When `fn` is not a function or is anonymous without a `name`.
  * @throws {RangeError} When `timeout`, `retries` or `retryDelay` are out of range.
@@ -115,6 +115,7 @@ export function defineTask<A extends AnyArgs, R>(
   resource: ExecutionResource,
   options: TaskOptions,
   fn: (...args: A) => R,
+  call: (task: Task, args: readonly unknown[]) => Ref<unknown>,
 ): Task<A, R> {
   if (typeof fn !== "function") {
     throw new TypeError(`Cannot define a task on "${resource.name}": expected a function, got ${typeof fn}`);
@@ -153,7 +154,7 @@ export function defineTask<A extends AnyArgs, R>(
   });
   const module = callerModule() ?? "unknown:";
   const task = function (...args: unknown[]) {
-    return callTask(task as unknown as Task, args);
+    return call(task as unknown as Task, args);
   };
   Object.defineProperties(task, {
     name: { value: name },

@@ -17,7 +17,7 @@
  *
  * @module
  */
-import type { GcpConfig } from "../src/config.ts";
+import type { GcpConfig } from "../src/config/gcp.ts";
 import { errorMessage, GlacierError } from "../src/errors.ts";
 import { redactUrl, redactUrls } from "../src/_redact.ts";
 import { checkKey, type ObjectStore } from "../src/resources/object_store.ts";

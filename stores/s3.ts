@@ -21,7 +21,7 @@ import {
   S3Client,
   type S3ClientConfig,
 } from "@aws-sdk/client-s3";
-import type { AwsConfig } from "../src/config.ts";
+import type { AwsConfig } from "../src/config/aws.ts";
 import { errorMessage, GlacierError } from "../src/errors.ts";
 import { redactUrl, redactUrls } from "../src/_redact.ts";
 import { checkKey, type ObjectStore } from "../src/resources/object_store.ts";
@@ -298,7 +298,7 @@ const stores = new Map<string, S3Store>();
  * ```ts
  * import assert from "node:assert/strict";
  * import { createS3Store } from "./s3.ts";
- * import { AwsConfig } from "../src/config.ts";
+ * import { AwsConfig } from "../src/config/aws.ts";
  * const store = createS3Store(new AwsConfig({ region: "eu-west-1", endpoint: "http://127.0.0.1:9", forcePathStyle: true }));
  * assert.ok(store.uri("lake", "raw/x.csv") === "s3://lake/raw/x.csv" && store.endpoint === "http://127.0.0.1:9");
  * store.close();

@@ -95,7 +95,7 @@ import { GlacierError as SandboxGlacierError, LocalConfig as SandboxLocalConfig 
 import { Provider as SandboxProvider } from "../mod.ts";
 import { createS3Store as sandboxS3Store } from "../stores/s3.ts";
 import { createGcsStore as sandboxGcsStore } from "../stores/gcs.ts";
-import { AwsConfig as SandboxAwsConfig } from "../src/config.ts";
+import { AwsConfig as SandboxAwsConfig } from "../src/config/aws.ts";
 import { redactUrl, redactUrls } from "../src/_redact.ts";
 import { s3rverStore, useS3rverEnv } from "./support/s3rver.ts";
 

@@ -11,7 +11,7 @@
  */
 import { suppressRuns } from "../../src/run/_guard.ts";
 import { runPayload, type RunPayloadOptions, type TaskPayload } from "../runner.ts";
-import { registerRemoteStores } from "../_stores.ts";
+import { RUNNER_WIRING } from "../wiring.ts";
 import { fromWireJson, toWireJson } from "../_wire.ts";
 import { type ClusterResult, errorRecord, stagedObject } from "./staged_call.ts";
 
@@ -30,16 +30,19 @@ export async function launch(
   config: unknown,
   options: RunPayloadOptions = {},
 ): Promise<number> {
+  const storage = options.storage ?? RUNNER_WIRING;
   let result: ClusterResult;
   let failed: unknown;
   try {
-    const payload = fromWireJson(new TextDecoder().decode(await stagedObject(payloadUri, config).read()));
+    const payload = fromWireJson(
+      new TextDecoder().decode(await stagedObject(payloadUri, config, storage).read()),
+    );
     result = { ok: true, value: await runPayload(payload as TaskPayload, options) };
   } catch (error) {
     failed = error;
     result = { ok: false, error: errorRecord(error) };
   }
-  await stagedObject(resultUri, config).put(toWireJson(result));
+  await stagedObject(resultUri, config, storage).put(toWireJson(result));
   if (failed === undefined) return 0;
   const e = result.ok ? undefined : result.error;
   console.error(`${e?.name}: ${e?.message}\n${e?.stack ?? ""}`);
@@ -48,7 +51,6 @@ export async function launch(
 
 if (import.meta.main) {
   suppressRuns(); // importing a task's module must not start its pipeline
-  registerRemoteStores();
   const [payloadUri, resultUri, config] = Deno.args;
   if (!payloadUri || !resultUri) {
     console.error("glacier launcher: usage: launcher.ts <payloadUri> <resultUri> [<storageConfigJson>]");

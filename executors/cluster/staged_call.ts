@@ -8,6 +8,7 @@
  * @module
  */
 import { assertCrossable, decodeValue, encodeValue } from "../../src/data/payload.ts";
+import type { StorageWiring } from "../../src/resources/object_store.ts";
 import { errorMessage, type GlacierError, TaskError } from "../../src/errors.ts";
 import { Bucket } from "../../src/resources/storage.ts";
 import type { TaskInvocation } from "../../src/run/executor.ts";
@@ -46,6 +47,8 @@ export interface StagedCall {
   readonly resultUri: string;
   /** The storage config as data (no credentials), for the launcher's third argument. */
   readonly config: unknown;
+  /** The stores the staging area is read with on this side (the run's). */
+  readonly storage: StorageWiring;
 }
 
 /**
@@ -70,15 +73,16 @@ export function errorRecord(error: unknown): ErrorRecord {
  *
  * @param uri `scheme://bucket/key`.
  * @param config The provider config as data.
+ * @param storage The stores it is read and written with.
  * @returns The object as a bucket path.
  * @throws {RangeError} When the URI is malformed.
  */
-export function stagedObject(uri: string, config: unknown): Bucket {
+export function stagedObject(uri: string, config: unknown, storage: StorageWiring): Bucket {
   const match = /^([a-z0-9]+):\/\/([^/]+)\/(.+)$/.exec(uri);
   if (!match) {
     throw new RangeError(`Staged object ${JSON.stringify(uri)} is invalid: use "s3://bucket/key"`);
   }
-  return Bucket.fromData({ scheme: match[1], config, bucket: match[2], path: match[3] });
+  return Bucket.fromData({ scheme: match[1], config, bucket: match[2], path: match[3] }, storage);
 }
 
 /**
@@ -118,7 +122,12 @@ export async function stageCall(
   const at = (file: string) => root.at(`${root.path}${name.replace(/[^A-Za-z0-9_./#-]+/g, "_")}/${file}`);
   const payloadObject = at("payload.json");
   await payloadObject.put(toWireJson(payload));
-  return { payloadUri: payloadObject.uri, resultUri: at("result.json").uri, config };
+  return {
+    payloadUri: payloadObject.uri,
+    resultUri: at("result.json").uri,
+    config,
+    storage: root.location.storage,
+  };
 }
 
 /**
@@ -131,7 +140,7 @@ export async function stageCall(
 export async function readResult(call: StagedCall): Promise<ClusterResult | undefined> {
   let bytes: Uint8Array;
   try {
-    bytes = await stagedObject(call.resultUri, call.config).read();
+    bytes = await stagedObject(call.resultUri, call.config, call.storage).read();
   } catch (error) {
     if ((error as GlacierError).code === "USER:OBJECT_NOT_FOUND") return undefined;
     throw error;
@@ -143,11 +152,15 @@ export async function readResult(call: StagedCall): Promise<ClusterResult | unde
  * The value of a successful result, staged tables read back.
  *
  * @param result A successful result.
+ * @param storage The stores staged tables are read with.
  * @returns The task's value.
  * @throws {GlacierError} `SYSTEM:STAGING_READ` when a staged table cannot be read.
  */
-export async function resultValue(result: ClusterResult & { ok: true }): Promise<unknown> {
-  return decodeValue(await Staging.resolve(result.value));
+export async function resultValue(
+  result: ClusterResult & { ok: true },
+  storage: StorageWiring,
+): Promise<unknown> {
+  return decodeValue(await Staging.resolve(result.value, storage), storage);
 }
 
 /**
@@ -226,7 +239,7 @@ export async function succeededValue(
   }
   if (!result.ok) throw remoteTaskError(invocation, where, result.error);
   try {
-    return await resultValue(result);
+    return await resultValue(result, call.storage);
   } catch (error) {
     const e = error as GlacierError;
     throw fail(

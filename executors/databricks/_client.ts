@@ -1,5 +1,5 @@
 // The Databricks REST client that the Databricks executor and the Step
-// Functions launcher (executors/lambda/databricks_launch.ts) share: bearer
+// Functions launcher (executors/databricks/launch.ts) share: bearer
 // auth, the token masked out of everything that reaches a message, Jobs API
 // answers mapped to Glacier codes, and a finished run's failure as data.
 import { errorMessage } from "../../src/errors.ts";

@@ -18,7 +18,7 @@
  *
  * @module
  */
-import type { DatabricksConfig } from "../../src/config.ts";
+import type { DatabricksConfig } from "../../src/config/databricks.ts";
 import { checkService, failFor, providerData, stagingFailure } from "../_remote.ts";
 import { DatabricksClient, FINAL_STATES, type RunInfo } from "./_client.ts";
 import { launcherTask } from "../../src/codegen/_databricks.ts";

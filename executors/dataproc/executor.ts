@@ -30,7 +30,7 @@
  *
  * @module
  */
-import type { DataprocConfig, GcpConfig } from "../../src/config.ts";
+import type { DataprocConfig, GcpConfig } from "../../src/config/gcp.ts";
 import { DATAPROC_LAUNCHER_OBJECT, dataprocLauncher } from "../../src/codegen/_scripts.ts";
 import { errorMessage, GlacierError } from "../../src/errors.ts";
 import { redactUrl } from "../../src/_redact.ts";
@@ -227,7 +227,11 @@ export class DataprocExecutor implements Executor {
   // The Python launcher, uploaded once per executor when missing or different.
   #stageScript(stagingUri: string, config: unknown): Promise<string> {
     this.#script ??= (async () => {
-      const object = stagedObject(`${stagingUri.replace(/\/+$/, "")}/${DATAPROC_LAUNCHER_OBJECT}`, config);
+      const object = stagedObject(
+        `${stagingUri.replace(/\/+$/, "")}/${DATAPROC_LAUNCHER_OBJECT}`,
+        config,
+        this.#options.staging!.root.location.storage,
+      );
       const text = dataprocLauncher();
       const current = await object.read().then((b) => new TextDecoder().decode(b), () => undefined);
       if (current !== text) await object.put(text);

@@ -21,7 +21,7 @@ import {
   type EMRClientConfig,
   type Step,
 } from "@aws-sdk/client-emr";
-import type { AwsConfig, EMRConfig } from "../../src/config.ts";
+import type { AwsConfig, EMRConfig } from "../../src/config/aws.ts";
 import { errorMessage, type TaskError } from "../../src/errors.ts";
 import { redactUrl } from "../../src/_redact.ts";
 import { checkService, failFor, providerData, stagingFailure } from "../_remote.ts";

@@ -29,7 +29,7 @@ import {
   UpdateFunctionCodeCommand,
 } from "@aws-sdk/client-lambda";
 import { resolve } from "node:path";
-import type { AwsConfig, LambdaConfig } from "../../src/config.ts";
+import type { AwsConfig, LambdaConfig } from "../../src/config/aws.ts";
 import { artifactPath, functionName } from "../../src/codegen/naming.ts";
 import { assertArgsCrossable, decodeValue, encodeValue } from "../../src/data/payload.ts";
 import { errorMessage, GlacierError, type TaskError } from "../../src/errors.ts";
@@ -182,7 +182,8 @@ export class LambdaExecutor implements Executor {
     const text = new TextDecoder().decode(response.Payload ?? new Uint8Array());
     if (response.FunctionError) throw this.#functionError(text, response.LogResult, fail);
     try {
-      return decodeValue(await Staging.resolve(fromWireJson(text)));
+      const storage = this.#options.staging?.root.location.storage ?? invocation.task.resource.storage;
+      return decodeValue(await Staging.resolve(fromWireJson(text), storage), storage);
     } catch (error) {
       const e = error as GlacierError;
       throw fail(

@@ -10,7 +10,7 @@
  * Step Functions launcher function (`glacier-<pipeline>-launcher`) it may
  * also be `{ submit: "databricks", job, payload }` or `{ poll: "databricks",
  * runId }`, which start a node's Databricks job and report its run's state
- * (see `databricks_launch.ts`; `DATABRICKS_HOST` and `DATABRICKS_TOKEN` come
+ * (see `executors/databricks/launch.ts`; `DATABRICKS_HOST` and `DATABRICKS_TOKEN` come
  * from the function's environment).
  * With `--payload <json | s3://…>` (the artifact's `bootstrap --payload …`,
  * as the Databricks launcher calls it) it runs that one payload and exits
@@ -30,8 +30,7 @@ import {
   type RunPayloadOptions,
   type TaskPayload,
 } from "../runner.ts";
-import { registerRemoteStores } from "../_stores.ts";
-import { isDatabricksLaunchEvent, launchDatabricks } from "./databricks_launch.ts";
+import { isDatabricksLaunchEvent, launchDatabricks } from "../databricks/launch.ts";
 
 /** What `glacier build` writes to `glacier.json` in the artifact. */
 export interface ArtifactManifest {
@@ -183,7 +182,6 @@ export async function runInArtifact(argv: readonly string[]): Promise<number> {
     return 2;
   }
   suppressRuns(); // importing the task's module must not start its pipeline
-  registerRemoteStores();
   return await launch(values.payload, values.result, JSON.parse(values.config ?? "{}"), options);
 }
 
@@ -200,7 +198,6 @@ if (import.meta.main && Deno.args.includes("--payload")) {
   runInArtifact(Deno.args).then((code) => Deno.exit(code));
 } else if (import.meta.main) {
   suppressRuns(); // importing a task's module must not start its pipeline
-  registerRemoteStores();
   const api = Deno.env.get("AWS_LAMBDA_RUNTIME_API");
   if (!api) {
     console.error(

@@ -298,7 +298,7 @@ export class WorkerPool implements Executor {
         reattach(job.lent, message.lent as ArrayBuffer[]);
         if (message.type === "result") {
           try {
-            job.resolve(decodeValue(message.value));
+            job.resolve(decodeValue(message.value, job.invocation.task.resource.storage));
           } catch (error) {
             job.reject(error);
           }

@@ -54,7 +54,7 @@ self.onmessage = async (event: MessageEvent<RunMessage>) => {
   try {
     checkPayload(payload);
     const task = await find(payload.module, payload.task);
-    const args = decodeValue(payload.args) as unknown[];
+    const args = decodeValue(payload.args, task.resource.storage) as unknown[];
     if (reportStart) self.postMessage({ type: "started", id }); // the task's timeout counts from here
     const value = await task.fn(...args);
     assertCrossable(value, `the value returned by task "${payload.task}" (call ${payload.nodeId})`);

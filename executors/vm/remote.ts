@@ -20,7 +20,7 @@ async function main(): Promise<void> {
     ) as TaskPayload;
     checkPayload(payload);
     const task = await loadTask(payload.module, payload.task);
-    const args = decodeValue(payload.args) as unknown[];
+    const args = decodeValue(payload.args, task.resource.storage) as unknown[];
     const value = await task.fn(...args);
     await write(frame({ ok: true, value: encodeValue(value, "ipc").value }));
   } catch (error) {

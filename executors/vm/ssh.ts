@@ -9,7 +9,7 @@
  */
 import { serialize } from "node:v8";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import type { VMConfigBase } from "../../src/config.ts";
+import type { VMConfigBase } from "../../src/config/vm.ts";
 import { assertArgsCrossable, decodeValue, encodeValue } from "../../src/data/payload.ts";
 import { GlacierError, TaskError } from "../../src/errors.ts";
 import type { Executor, TaskInvocation } from "../../src/run/executor.ts";
@@ -79,7 +79,7 @@ export class SshExecutor implements Executor {
     const { value, log } = unframe(out.stdout);
     if (value === undefined) throw this.#sshError(out.code, stderr, log, invocation);
     const result = value as RemoteResult;
-    if (result.ok) return decodeValue(result.value);
+    if (result.ok) return decodeValue(result.value, task.resource.storage);
     const error = result.error!;
     const detail = `${error.message} (on ${target})${stderr ? `\n--- stderr ---\n${stderr}` : ""}`;
     if (error.code === "USER:TASK_NOT_FOUND" || error.code === "SYSTEM:PAYLOAD_VERSION") {

@@ -2,7 +2,7 @@
 // branch is followed; nothing the user wrote runs. Glacier's own classes
 // (Provider, the configs) are built for real from literal arguments so names
 // and URIs match a run exactly.
-import * as configs from "../config.ts";
+import * as configs from "../config/mod.ts";
 import { Provider } from "../provider.ts";
 import { ExecutionResource } from "../resources/execution.ts";
 import { Bucket } from "../resources/storage.ts";
@@ -988,7 +988,7 @@ export class Interpreter {
     const node: DAGNodeInit = {
       id,
       task: { name: task.name, module: task.module },
-      resource: task.resource.info(),
+      executor: task.resource,
       inputs: depsOf({ t: "arr", items: args }),
       reads: [...reads],
       writes: [...writes],

@@ -6,6 +6,7 @@
  * @module
  */
 import type { DataLocation, PipelineDAG, ResourceInfo } from "../dag.ts";
+import type { ExecutionResource } from "../resources/execution.ts";
 import type { TaskEstimate, TaskPermissions } from "../task.ts";
 import { newestRun } from "./_history.ts";
 import { type CostEstimate, type CostOptions, estimateCost } from "./cost.ts";
@@ -89,9 +90,12 @@ const RUNTIMES: Record<string, string> = {
  * import assert from "node:assert/strict";
  * import { PipelineDAG } from "../dag.ts";
  * import { PipelineAnalysis } from "./analysis.ts";
- * const resource = { kind: "local", service: "local", name: "local", config: {} } as const;
- * const dag = new PipelineDAG("p", [{ id: "a", task: { name: "a" }, resource, reads: ["s3://lake/in.csv"] }]);
- * assert.ok(new PipelineAnalysis(dag, "trace").dataSources[0].uri === "s3://lake/in.csv");
+ * import { Provider } from "../provider.ts";
+ * const executor = new Provider().local();
+ * const dag = new PipelineDAG("p", [{ id: "a", task: { name: "a" }, executor, reads: ["s3://lake/in.csv"] }]);
+ * const analysis = new PipelineAnalysis(dag, "trace");
+ * assert.equal(analysis.dataSources[0].uri, "s3://lake/in.csv");
+ * assert.equal(analysis.executors.a, executor);
  * ```
  */
 export class PipelineAnalysis {
@@ -130,17 +134,40 @@ export class PipelineAnalysis {
     return this.dag.name;
   }
 
-  /** Each execution resource used, with its nodes and the storage its tasks touch. */
-  get executors(): ExecutorUse[] {
+  /**
+   * Where each node runs, as the seed prints it (`{ extract: local_exec,
+   * clean: lambda_exec }`): node id to the {@linkcode ExecutionResource} it
+   * is bound to, in node order. {@linkcode PipelineAnalysis.executorUses}
+   * gives one entry per resource instead.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { PipelineDAG } from "../dag.ts";
+   * import { Provider } from "../provider.ts";
+   * import { PipelineAnalysis } from "./analysis.ts";
+   * const local = new Provider().local();
+   * const dag = new PipelineDAG("p", [{ id: "a", task: { name: "a" }, executor: local }]);
+   * assert.deepEqual(new PipelineAnalysis(dag, "static").executors, { a: local });
+   * ```
+   */
+  get executors(): Readonly<Record<string, ExecutionResource>> {
+    const out: Record<string, ExecutionResource> = {};
+    for (const node of this.dag.nodes) out[node.id] = node.executor;
+    return Object.freeze(out);
+  }
+
+  /** Each execution resource used, as plain data, with its nodes and the storage its tasks touch. */
+  get executorUses(): ExecutorUse[] {
     const byName = new Map<
       string,
       { info: ResourceInfo; nodes: string[]; reads: Set<string>; writes: Set<string> }
     >();
     for (const node of this.dag.nodes) {
-      let entry = byName.get(node.executor);
+      let entry = byName.get(node.executor.name);
       if (!entry) {
         byName.set(
-          node.executor,
+          node.executor.name,
           entry = { info: node.resource, nodes: [], reads: new Set(), writes: new Set() },
         );
       }
@@ -168,7 +195,7 @@ export class PipelineAnalysis {
 
   /** What each executor needs: runtime, memory, timeouts, permissions and the storage it touches. */
   get requirements(): ExecutorRequirements[] {
-    return this.executors.map((e) => {
+    return this.executorUses.map((e) => {
       const c = e.config as Record<string, unknown>;
       const options = e.nodes.map((id) => this.#facts.get(id)?.options ?? {});
       const timeouts = options.map((o) => o.timeout).filter((t): t is number => typeof t === "number");

@@ -10,7 +10,7 @@
 import type { DAGNode, PipelineDAG } from "../dag.ts";
 import type { TaskEstimate } from "../task.ts";
 import { runsPerMonth as cronRunsPerMonth } from "../schedule.ts";
-import { serviceCloud } from "../config.ts";
+import { serviceCloud } from "../config/services.ts";
 import type { PastRun } from "./_history.ts";
 import { PRICES } from "./pricing.ts";
 
@@ -147,9 +147,9 @@ export function estimateCost(
 
   const byExecutor = new Map<string, DAGNode[]>();
   for (const node of dag.nodes) {
-    const list = byExecutor.get(node.executor) ?? [];
+    const list = byExecutor.get(node.executor.name) ?? [];
     list.push(node);
-    byExecutor.set(node.executor, list);
+    byExecutor.set(node.executor.name, list);
   }
   let orchestrated = 0;
   const clouds = new Set<"aws" | "gcp" | "azure">();

@@ -19,7 +19,7 @@ import { ModuleGraph, noPipeline } from "./_modules.ts";
 import type { NodeFacts } from "./analysis.ts";
 import type { CallSite } from "../trace/site.ts";
 import type { PipelineValue } from "./_values.ts";
-import { AwsConfig, AzureConfig, GcpConfig } from "../config.ts";
+import { AwsConfig, AzureConfig, GcpConfig } from "../config/mod.ts";
 import type { PipelineConfig } from "../pipeline.ts";
 
 /** What static analysis found. */

@@ -12,7 +12,9 @@
 import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { PipelineAnalysis } from "./analysis.ts";
-import { type DAGNodeInit, PipelineDAG } from "../dag.ts";
+import { type DAGNodeInit, PipelineDAG, type ResourceInfo } from "../dag.ts";
+import type { ExecutionResource } from "../resources/execution.ts";
+import { resourceFromInfo } from "../resources/_from_info.ts";
 import { GlacierError } from "../errors.ts";
 import { projectRoot } from "../_project.ts";
 
@@ -27,7 +29,7 @@ export interface TraceIsolatedOptions {
 }
 
 interface TraceResult {
-  nodes: DAGNodeInit[];
+  nodes: (DAGNodeInit & { resource: ResourceInfo; cloud?: string })[];
   facts: [string, Record<string, unknown>][];
 }
 
@@ -47,11 +49,15 @@ const GLACIER_ROOT = new URL("../../", import.meta.url);
  * @example
  * ```ts
  * import assert from "node:assert/strict";
+ * import { ExecutionResource } from "../resources/execution.ts";
  * import { traceIsolated } from "./trace_isolated.ts";
  * const file = new URL("../../examples/patterns/conditional.ts", import.meta.url).pathname;
  * const analysis = await traceIsolated(file, "conditional", { params: { full: true } });
  * assert.equal(analysis.method, "trace");
- * assert.ok(analysis.dag.get("fullStats"));
+ * const node = analysis.dag.get("fullStats");
+ * assert.ok(node?.executor instanceof ExecutionResource);
+ * assert.equal(node.executor.kind, "local");
+ * assert.equal(node.inputs[0], analysis.dag.get(node.inputs[0].id));
  * ```
  */
 export async function traceIsolated(
@@ -120,7 +126,15 @@ export async function traceIsolated(
   }
   const result = JSON.parse(line.slice(nonce.length + 1)) as TraceResult;
   const facts = new Map(result.facts.map(([id, o]) => [id, { options: o }]));
-  return new PipelineAnalysis(new PipelineDAG(pipeline, result.nodes), "trace", [], {
+  // One ExecutionResource per resource, built with Glacier's own config classes.
+  const executors = new Map<string, ExecutionResource>();
+  const nodes = result.nodes.map(({ resource, cloud, ...node }): DAGNodeInit => {
+    const key = JSON.stringify([resource, cloud]);
+    let executor = executors.get(key);
+    if (!executor) executors.set(key, executor = resourceFromInfo(resource, cloud));
+    return { ...node, executor };
+  });
+  return new PipelineAnalysis(new PipelineDAG(pipeline, nodes), "trace", [], {
     facts,
     schedule: options.schedule,
   });

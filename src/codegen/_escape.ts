@@ -4,7 +4,7 @@
 // a comment or a docstring, or start an interpolation, in the language it is
 // written into. Values with strict rules in the cloud (bucket names, function
 // names, environment variable names, staging prefixes) are also validated
-// where they are given (src/config.ts, src/provider.ts, _model.ts); the
+// where they are given (src/config/, src/provider.ts, _model.ts); the
 // escapers do not rely on that. A lone surrogate, which no UTF-8 file can
 // hold, becomes U+FFFD in every language alike.
 //

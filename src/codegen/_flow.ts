@@ -37,6 +37,8 @@ export interface FlowNode {
   readonly key: string;
   /** The node id with every character but letters, digits and `_` replaced (Airflow task ids, Dagster op names). */
   readonly name: string;
+  /** Ids of its upstream nodes, in the order it takes their values. */
+  readonly inputs: readonly string[];
   readonly executor: ExecutorModel;
   /** How it is reached. */
   readonly via: "lambda" | "databricks" | "ssh" | "local";
@@ -129,7 +131,8 @@ export function buildFlow(
     // Static analysis marks every call after an `await` dynamic. A dynamic call
     // that takes the awaited (static) node's value maps over that list; the
     // inputs that are mapped calls are gathered as lists (fan-in).
-    const staticInputs = t.node.inputs.filter((i) => !dynamic.has(i));
+    const inputs = t.node.inputs.map((i) => i.id);
+    const staticInputs = inputs.filter((i) => !dynamic.has(i));
     const mapOver = t.node.dynamic && staticInputs.length > 0
       ? staticInputs[staticInputs.length - 1]
       : undefined;
@@ -138,6 +141,7 @@ export function buildFlow(
       node: t.node,
       key,
       name: safeName(t.node.id),
+      inputs,
       executor,
       via,
       retries: typeof t.options.retries === "number" ? t.options.retries : 0,
@@ -145,7 +149,7 @@ export function buildFlow(
       ...(typeof t.options.timeout === "number" ? { timeoutMs: t.options.timeout } : {}),
       ...(condition ? { condition } : {}),
       ...(mapOver ? { mapOver } : {}),
-      gathers: t.node.inputs.filter((i) => mapped.has(i)),
+      gathers: inputs.filter((i) => mapped.has(i)),
     });
   }
   return out;

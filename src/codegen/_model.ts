@@ -4,7 +4,7 @@
 // the deploy outputs) describe exactly the same resources.
 import type { PipelineAnalysis } from "../analyze/analysis.ts";
 import type { DAGNode, ResourceInfo } from "../dag.ts";
-import { serviceCloud } from "../config.ts";
+import { serviceCloud } from "../config/services.ts";
 import { BUCKET_NAME } from "../_validate.ts";
 import { GlacierError } from "../errors.ts";
 import { STORAGE_SCHEMES } from "../provider.ts";
@@ -223,9 +223,9 @@ export function buildModel(input: ModelInput): InfraModel {
   const byExecutor = new Map<string, TaskUse[]>();
   for (const node of dag.nodes) {
     const options = input.options.get(node.id) ?? {};
-    const list = byExecutor.get(node.executor) ?? [];
+    const list = byExecutor.get(node.executor.name) ?? [];
     list.push({ node, options, net: allowsNet(options.permissions) });
-    byExecutor.set(node.executor, list);
+    byExecutor.set(node.executor.name, list);
   }
   const buckets = new Map<string, { reads: Set<string>; writes: Set<string> }>();
   const skipped = new Set<string>();

@@ -92,7 +92,7 @@ def glacier_payload(node_id, task, module, run_id, attempt, args, output, item=N
 
 /** The args of a call: references to its upstream outputs (not the list it maps over). */
 export function argsOf(n: FlowNode, byId: ReadonlyMap<string, FlowNode>): unknown[] {
-  return n.node.inputs.filter((i) => i !== n.mapOver).map((i) => {
+  return n.inputs.filter((i) => i !== n.mapOver).map((i) => {
     const up = byId.get(i)!;
     return up.mapOver ? { $refs: `${up.key}/` } : { $ref: `${up.key}.out` };
   });

@@ -2,7 +2,7 @@
 // on the Provider, which the DAG does not carry. They are read the same way
 // static analysis reads everything else: from the pipeline's source, where
 // Glacier's config classes are built for real from their literal arguments.
-import { AwsConfig, AzureConfig, GcpConfig } from "../config.ts";
+import { AwsConfig, AzureConfig, GcpConfig } from "../config/mod.ts";
 import { ModuleGraph } from "../analyze/_modules.ts";
 import type { ModuleRecord, Value } from "../analyze/_values.ts";
 import { Provider } from "../provider.ts";

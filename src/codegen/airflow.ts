@@ -41,7 +41,7 @@ export function airflowDag(model: InfraModel, flow: readonly FlowNode[], schedul
   const vias = new Set(flow.map((n) => n.via));
   const conditional = new Set<string>();
   for (const n of flow) {
-    if (n.condition || n.node.inputs.some((i) => conditional.has(i))) conditional.add(n.node.id);
+    if (n.condition || n.inputs.some((i) => conditional.has(i))) conditional.add(n.node.id);
   }
   const out: string[] = [pythonHeader(model, "Airflow DAG", flow), ""];
   out.push("import json", "import re");
@@ -241,10 +241,10 @@ def templated(payload):
   out.push("");
   for (const n of flow) {
     if (n.condition) {
-      for (const i of n.node.inputs) out.push(`    ${v(byId.get(i)!)} >> ${v(n)}__if`);
+      for (const i of n.inputs) out.push(`    ${v(byId.get(i)!)} >> ${v(n)}__if`);
       out.push(`    ${v(n)}__if >> ${v(n)}`);
     }
   }
-  for (const n of flow) for (const i of n.node.inputs) out.push(`    ${v(byId.get(i)!)} >> ${v(n)}`);
+  for (const n of flow) for (const i of n.inputs) out.push(`    ${v(byId.get(i)!)} >> ${v(n)}`);
   return out.join("\n") + "\n";
 }

@@ -1,8 +1,8 @@
 /**
  * Appliers create or update a deployment in an orchestrator's own service
  * (`deploy({ apply: true })`). They live outside `src/` because they load
- * cloud SDKs; `mod.ts` registers them as lazy loaders, so nothing is loaded
- * until a deployment is applied.
+ * cloud SDKs; a wiring (`Wiring.appliers`) maps each orchestrator to a lazy
+ * loader, so nothing is loaded until a deployment is applied.
  *
  * @module
  */
@@ -39,34 +39,3 @@ export interface ApplyResult {
 
 /** Creates or updates a deployment. */
 export type Applier = (request: ApplyRequest) => Promise<ApplyResult>;
-
-const appliers = new Map<string, () => Promise<Applier>>();
-
-/**
- * Registers how to apply deployments of an orchestrator. `mod.ts` registers
- * `step_functions` with a lazy import of `deploy/aws_apply.ts`.
- *
- * @param orchestrator The orchestrator, such as `step_functions`.
- * @param load Loads the applier on first use.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { applierFor, registerApplier } from "./appliers.ts";
- * registerApplier("example", () => Promise.resolve(() => Promise.resolve({ url: "u", id: "i", created: true })));
- * assert.ok(applierFor("example") !== undefined);
- * ```
- */
-export function registerApplier(orchestrator: string, load: () => Promise<Applier>): void {
-  appliers.set(orchestrator, load);
-}
-
-/**
- * The applier loader of an orchestrator, if one is registered.
- *
- * @param orchestrator The orchestrator.
- * @returns The loader, or undefined.
- */
-export function applierFor(orchestrator: string): (() => Promise<Applier>) | undefined {
-  return appliers.get(orchestrator);
-}

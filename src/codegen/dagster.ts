@@ -61,7 +61,7 @@ export function dagsterDefinitions(model: InfraModel, flow: readonly FlowNode[],
   out.push("", payloadHelpers(model), "", "", executorHelpers(flow));
   for (const n of flow) {
     const ins: string[] = [];
-    for (const i of n.node.inputs) {
+    for (const i of n.inputs) {
       const up = byId.get(i)!;
       if (i === n.mapOver) ins.push(`"item": In(dict)`);
       else if (up.mapOver) ins.push(`${pyStr(`after_${up.key}`)}: In(list)`);
@@ -85,7 +85,7 @@ export function dagsterDefinitions(model: InfraModel, flow: readonly FlowNode[],
       'config_schema={"params": Field(Permissive(), is_required=False, default_value={})}',
     ];
     // Nothing inputs order the ops but are not parameters.
-    const params = n.node.inputs.flatMap((i) =>
+    const params = n.inputs.flatMap((i) =>
       i === n.mapOver ? ["item"] : byId.get(i)!.mapOver ? [`after_${byId.get(i)!.key}`] : []
     );
     out.push(
@@ -137,7 +137,7 @@ export function dagsterDefinitions(model: InfraModel, flow: readonly FlowNode[],
     `def ${job}():`,
   );
   for (const n of flow) {
-    const kwargs = n.node.inputs.filter((i) => i !== n.mapOver).map((i) => {
+    const kwargs = n.inputs.filter((i) => i !== n.mapOver).map((i) => {
       const up = byId.get(i)!;
       const value = up.mapOver ? `${r(up)}.collect()` : sources.has(i) ? `${r(up)}_done` : r(up);
       return `after_${up.key}=${value}`;

@@ -7,7 +7,7 @@
  */
 import type { PipelineAnalysis } from "../analyze/analysis.ts";
 import { buildModel, CLOUD_LABEL, type InfraModel, remoteExecutors } from "./_model.ts";
-import type { AwsConfig, AzureConfig, GcpConfig } from "../config.ts";
+import type { AwsConfig, AzureConfig, GcpConfig } from "../config/mod.ts";
 import { generateCloudFormation } from "./cloudformation.ts";
 import { executorStatements, literalArn, orchestratorStatements } from "./iam.ts";
 import { generatePulumi } from "./pulumi.ts";

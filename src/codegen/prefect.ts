@@ -84,7 +84,7 @@ export function prefectFlow(model: InfraModel, flow: readonly FlowNode[], schedu
     "    run_id = str(flow_run.id)",
   );
   for (const n of flow) {
-    const waits = `wait_for=deps(${n.node.inputs.map((i) => f(byId.get(i)!)).join(", ")})`;
+    const waits = `wait_for=deps(${n.inputs.map((i) => f(byId.get(i)!)).join(", ")})`;
     let call: string;
     if (n.mapOver) {
       const source = byId.get(n.mapOver)!;

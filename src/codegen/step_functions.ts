@@ -17,7 +17,7 @@
  *   poll state (`{ poll: "databricks", runId }` → `{ state }`: `PENDING`,
  *   `RUNNING` or `SUCCESS`) looped through a Choice. A run that fails makes
  *   the poll throw `GlacierTaskFailed` with the task's remote error (see
- *   `executors/lambda/databricks_launch.ts`).
+ *   `executors/databricks/launch.ts`).
  * - Each stage of the DAG is one state; a stage with several tasks is a
  *   Parallel state. A dynamic fan-out is a Map (Distributed past 40
  *   concurrent items), a task conditional on a param is a Choice, and task
@@ -118,7 +118,7 @@ export function stateMachine(model: InfraModel, flow: readonly FlowNode[]): Reco
   const sources = new Set(flow.map((n) => n.mapOver).filter((x): x is string => !!x));
 
   const payload = (n: FlowNode, mapped: boolean): State => {
-    const args = n.node.inputs
+    const args = n.inputs
       .filter((i) => i !== n.mapOver)
       .map((i) => {
         const up = byId.get(i)!;
@@ -333,7 +333,7 @@ export function stateMachine(model: InfraModel, flow: readonly FlowNode[]): Reco
   // Stages: each node after the latest of its inputs.
   const stageOf = new Map<string, number>();
   for (const n of flow) {
-    stageOf.set(n.node.id, Math.max(-1, ...n.node.inputs.map((i) => stageOf.get(i)!)) + 1);
+    stageOf.set(n.node.id, Math.max(-1, ...n.inputs.map((i) => stageOf.get(i)!)) + 1);
   }
   const stages: FlowNode[][] = [];
   for (const n of flow) (stages[stageOf.get(n.node.id)!] ??= []).push(n);

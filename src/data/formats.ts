@@ -29,73 +29,57 @@ export interface TableFormat {
   encode(table: Table, uri: string, options?: EncodeOptions): Uint8Array | Promise<Uint8Array>;
 }
 
-const formats = new Map<string, TableFormat>();
-
 /**
- * Makes a format available by its extensions, replacing any format that
- * served them before.
- *
- * @param format The format.
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { formatFor, registerFormat } from "./formats.ts";
- * import { Table } from "apache-arrow";
- * registerFormat({ name: "nothing", extensions: ["nothing"], decode: () => new Table(), encode: () => new Uint8Array() });
- * assert.ok(formatFor("x.nothing", "mem://x.nothing").name === "nothing");
- * ```
+ * The table formats Glacier ships, in lookup order. A wiring's `formats`
+ * (`defineWiring()` in `./extend`) starts from these; a format listed later
+ * serves an extension in place of an earlier one.
  */
-export function registerFormat(format: TableFormat): void {
-  for (const ext of format.extensions) formats.set(ext, format);
-}
-
-registerFormat({
-  name: "parquet",
-  extensions: ["parquet", "pq"],
-  decode: (bytes, uri) => readParquet(bytes, uri),
-  encode: (table, uri, options) => writeParquet(table, uri, { compression: options?.compression }),
-});
-
-registerFormat({
-  name: "arrow",
-  extensions: ["arrow", "feather", "ipc"],
-  decode(bytes, uri) {
-    try {
-      return tableFromIPC(bytes);
-    } catch (error) {
-      throw new GlacierError("USER:FILE_CORRUPT", `Cannot read Arrow IPC ${uri}: ${errorMessage(error)}`, {
-        cause: error,
-      });
-    }
+export const TABLE_FORMATS: readonly TableFormat[] = Object.freeze([
+  {
+    name: "parquet",
+    extensions: ["parquet", "pq"],
+    decode: (bytes, uri) => readParquet(bytes, uri),
+    encode: (table, uri, options) => writeParquet(table, uri, { compression: options?.compression }),
   },
-  encode: (table) => tableToIPC(table, "file"),
-});
-
-registerFormat({
-  name: "csv",
-  extensions: ["csv"],
-  decode: (bytes, uri) => parseCsv(new TextDecoder().decode(bytes), uri),
-  encode: (table) => new TextEncoder().encode(formatCsv(table)),
-});
-
-registerFormat({
-  name: "json",
-  extensions: ["json"],
-  decode: (bytes, uri) => parseJson(new TextDecoder().decode(bytes), uri),
-  encode: (table) => new TextEncoder().encode(formatJson(table)),
-});
-
-registerFormat({
-  name: "ndjson",
-  extensions: ["ndjson", "jsonl"],
-  decode: (bytes, uri) => parseNdjson(new TextDecoder().decode(bytes), uri),
-  encode: (table) => new TextEncoder().encode(formatNdjson(table)),
-});
+  {
+    name: "arrow",
+    extensions: ["arrow", "feather", "ipc"],
+    decode(bytes, uri) {
+      try {
+        return tableFromIPC(bytes);
+      } catch (error) {
+        throw new GlacierError("USER:FILE_CORRUPT", `Cannot read Arrow IPC ${uri}: ${errorMessage(error)}`, {
+          cause: error,
+        });
+      }
+    },
+    encode: (table) => tableToIPC(table, "file"),
+  },
+  {
+    name: "csv",
+    extensions: ["csv"],
+    decode: (bytes, uri) => parseCsv(new TextDecoder().decode(bytes), uri),
+    encode: (table) => new TextEncoder().encode(formatCsv(table)),
+  },
+  {
+    name: "json",
+    extensions: ["json"],
+    decode: (bytes, uri) => parseJson(new TextDecoder().decode(bytes), uri),
+    encode: (table) => new TextEncoder().encode(formatJson(table)),
+  },
+  {
+    name: "ndjson",
+    extensions: ["ndjson", "jsonl"],
+    decode: (bytes, uri) => parseNdjson(new TextDecoder().decode(bytes), uri),
+    encode: (table) => new TextEncoder().encode(formatNdjson(table)),
+  },
+]);
 
 /**
  * Whether a path's extension names a table format.
  *
  * @param path A key or file name.
+ * @param formats The formats to choose from. @default {TABLE_FORMATS}
  * @returns `true` when {@linkcode formatFor} would find a format.
  * @example
  * ```ts
@@ -104,9 +88,14 @@ registerFormat({
  * assert.ok(hasFormat("a/b.parquet") && !hasFormat("a/_SUCCESS"));
  * ```
  */
-export function hasFormat(path: string): boolean {
+export function hasFormat(path: string, formats: readonly TableFormat[] = TABLE_FORMATS): boolean {
+  return byExtension(path, formats) !== undefined;
+}
+
+// The last format listed for the path's extension, so a later format replaces an earlier one.
+function byExtension(path: string, formats: readonly TableFormat[]): TableFormat | undefined {
   const ext = extension(path);
-  return ext !== undefined && formats.has(ext);
+  return ext === undefined ? undefined : formats.findLast((f) => f.extensions.includes(ext));
 }
 
 function extension(path: string): string | undefined {
@@ -118,17 +107,22 @@ function extension(path: string): string | undefined {
  *
  * @param path A key or file name.
  * @param uri The full URI, for errors.
+ * @param formats The formats to choose from. @default {TABLE_FORMATS}
  * @returns The format.
  * @throws {GlacierError} When no format serves the extension, listing those that do.
  */
-export function formatFor(path: string, uri: string): TableFormat {
+export function formatFor(
+  path: string,
+  uri: string,
+  formats: readonly TableFormat[] = TABLE_FORMATS,
+): TableFormat {
   const ext = extension(path);
-  const format = ext ? formats.get(ext) : undefined;
+  const format = byExtension(path, formats);
   if (!format) {
     throw new GlacierError(
       "USER:FORMAT_UNKNOWN",
       `Cannot tell the table format of ${uri}${ext ? ` (".${ext}")` : ""}: use one of ${
-        [...formats.keys()].map((e) => `.${e}`).join(", ")
+        [...new Set(formats.flatMap((f) => f.extensions))].map((e) => `.${e}`).join(", ")
       }, or read() the raw bytes`,
     );
   }

@@ -30,6 +30,7 @@ import {
   Vector,
 } from "apache-arrow";
 import type { DataType } from "apache-arrow";
+import type { StorageWiring } from "../resources/object_store.ts";
 import { Bucket, type BucketData } from "../resources/storage.ts";
 import { TaskError } from "../errors.ts";
 import type { TaskInvocation } from "../run/executor.ts";
@@ -279,16 +280,17 @@ export function encodeValue(value: unknown, tables: TableEncoding): Encoded {
  * Decodes a value encoded by {@linkcode encodeValue}.
  *
  * @param value The encoded data.
+ * @param storage The stores and formats its buckets are rebuilt with (the task's provider's).
  * @returns The value, tables rebuilt over the received buffers (no copy).
  */
-export function decodeValue(value: unknown): unknown {
+export function decodeValue(value: unknown, storage: StorageWiring): unknown {
   const walk = (v: unknown): unknown => {
     if (v === null || typeof v !== "object") return v;
     if ("$arrow" in v && (v as EncodedIpc).$arrow instanceof Uint8Array) {
       return tableFromIPC((v as EncodedIpc).$arrow);
     }
     if ("$table" in v) return decodeTable((v as EncodedTable).$table);
-    if ("$bucket" in v) return Bucket.fromData((v as EncodedBucket).$bucket);
+    if ("$bucket" in v) return Bucket.fromData((v as EncodedBucket).$bucket, storage);
     return mapContainer(v, walk);
   };
   return walk(value);

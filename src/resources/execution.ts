@@ -5,9 +5,24 @@
  *
  * @module
  */
-import type { ExecutionConfig, ProviderConfig, ResourceKind } from "../config.ts";
+import type { ExecutionConfig, ProviderConfig, ResourceKind } from "../config/mod.ts";
 import type { ResourceInfo } from "../dag.ts";
 import { type AnyArgs, defineTask, type Task, type TaskOptions } from "../task.ts";
+import { CORE_STORAGE, type StorageWiring } from "./object_store.ts";
+import { GlacierError } from "../errors.ts";
+import type { Ref } from "../trace/ref.ts";
+
+/** What calling a task does: its provider's dispatcher (`callTask` in `src/call.ts`). */
+export type TaskCall = (task: Task, args: readonly unknown[]) => Ref<unknown>;
+
+// Resources rebuilt from data (static analysis, a sandboxed trace) describe
+// where tasks run; their tasks are not meant to be called.
+function notCallable(task: Task): never {
+  throw new GlacierError(
+    "SYSTEM:TASK_NOT_CALLABLE",
+    `Task "${task.name}" belongs to a resource rebuilt for analysis; call the task made by its Provider instead`,
+  );
+}
 
 /**
  * A place tasks run: this machine, a serverless function, a VM or a cluster.
@@ -32,7 +47,10 @@ export class ExecutionResource {
   readonly config?: ExecutionConfig;
   /** The cloud of the provider that made it. */
   readonly cloud: string;
+  /** The stores and formats of its provider's wiring: what its tasks' payloads are read with, wherever they run. */
+  readonly storage: StorageWiring;
   readonly #provider?: ProviderConfig;
+  readonly #call: TaskCall;
 
   /** Use the provider's methods, which build this. */
   constructor(
@@ -43,6 +61,8 @@ export class ExecutionResource {
       cloud: string;
       config?: ExecutionConfig;
       provider?: ProviderConfig;
+      storage?: StorageWiring;
+      call?: TaskCall;
     },
   ) {
     this.#provider = init.provider;
@@ -51,6 +71,8 @@ export class ExecutionResource {
     this.name = init.name;
     this.cloud = init.cloud;
     this.config = init.config;
+    this.storage = init.storage ?? CORE_STORAGE;
+    this.#call = init.call ?? notCallable;
   }
 
   /**
@@ -75,13 +97,13 @@ export class ExecutionResource {
     optionsOrFn: TaskOptions | ((...args: A) => R),
     maybeFn?: (...args: A) => R,
   ): Task<A, R> {
-    if (typeof optionsOrFn === "function") return defineTask(this, {}, optionsOrFn);
+    if (typeof optionsOrFn === "function") return defineTask(this, {}, optionsOrFn, this.#call);
     if (optionsOrFn === null || typeof optionsOrFn !== "object") {
       throw new TypeError(
         `${this.name}.task(): expected a function or (options, function), got ${typeof optionsOrFn}`,
       );
     }
-    return defineTask(this, optionsOrFn, maybeFn as (...args: A) => R);
+    return defineTask(this, optionsOrFn, maybeFn as (...args: A) => R, this.#call);
   }
 
   /** The config of the provider that made it (cloud runs read its region and staging location). */

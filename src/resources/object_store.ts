@@ -1,10 +1,11 @@
 /**
  * `ObjectStore`: the byte-level backend behind a {@linkcode Bucket}. The core
  * ships the local folder store; cloud stores (S3, …) implement the same
- * contract outside `src/` and are registered by scheme.
+ * contract outside `src/` and are wired in by scheme (`Wiring.stores`).
  *
  * @module
  */
+import { TABLE_FORMATS, type TableFormat } from "../data/formats.ts";
 import { GlacierError } from "../errors.ts";
 
 /** Reads and writes whole objects by bucket and key. */
@@ -28,32 +29,48 @@ export interface ObjectStore {
 /** Builds the store for a scheme, given the provider's config. */
 export type StoreFactory = (config: unknown) => ObjectStore | Promise<ObjectStore>;
 
-const factories = new Map<string, StoreFactory>();
-
 /**
- * Wires a store in for a scheme. `mod.ts` does this for the stores Glacier
- * ships; nothing registers itself on import.
- *
- * @param scheme The URI scheme, such as `s3`.
- * @param factory Builds the store.
+ * The storage part of a wiring (`Wiring` in `src/wiring.ts`): what a bucket
+ * and a task's payloads are read and written with, wherever they run.
  */
-export function registerStore(scheme: string, factory: StoreFactory): void {
-  factories.set(scheme, factory);
+export interface StorageWiring {
+  /** Object stores by URI scheme (`s3`, `gs`); local folders (`file`) are built in. */
+  readonly stores: Readonly<Record<string, StoreFactory>>;
+  /** Table formats in lookup order; a later one serves an extension in place of an earlier one. */
+  readonly formats: readonly TableFormat[];
 }
 
+/** The core's storage: local folders and the built-in table formats. */
+export const CORE_STORAGE: StorageWiring = Object.freeze({
+  stores: Object.freeze({}),
+  formats: TABLE_FORMATS,
+});
+
 /**
- * The store for a scheme.
+ * Opens the store of a scheme from a wiring's store table.
  *
+ * @param stores The wiring's stores by scheme.
+ * @param scheme The URI scheme, such as `s3`.
+ * @param config The provider config the store is built from.
+ * @param uri The URI being accessed, for errors.
+ * @returns The store.
  * @throws {GlacierError} When no store serves that scheme at run time.
  */
-export async function storeFor(scheme: string, config: unknown, uri: string): Promise<ObjectStore> {
-  const factory = factories.get(scheme);
+export async function openStore(
+  stores: Readonly<Record<string, StoreFactory>>,
+  scheme: string,
+  config: unknown,
+  uri: string,
+): Promise<ObjectStore> {
+  const factory = Object.hasOwn(stores, scheme) ? stores[scheme] : undefined;
   if (!factory) {
     throw new GlacierError(
       "USER:STORE_UNSUPPORTED",
-      `Cannot access ${
-        JSON.stringify(uri)
-      }: "${scheme}://" storage is not supported at run time yet; analysis and code generation still accept it`,
+      `Cannot access ${JSON.stringify(uri)}: no store serves "${scheme}://" in this wiring${
+        Object.keys(stores).length
+          ? ` (it has ${Object.keys(stores).map((s) => `"${s}://"`).join(", ")})`
+          : ""
+      }; import Provider from Glacier's mod.ts, which wires s3:// and gs://, or give the Provider a wiring with a "${scheme}" store (defineWiring() in ./extend); analysis and code generation accept any scheme`,
     );
   }
   return await factory(config);

@@ -12,7 +12,7 @@ import type { ParquetCompression } from "../data/parquet.ts";
 import { GlacierError } from "../errors.ts";
 import { isHidden, isMany, keyMatcher, listPrefix } from "./_glob.ts";
 import { LocalStore } from "./_local_store.ts";
-import { checkKey, type ObjectStore, storeFor } from "./object_store.ts";
+import { checkKey, type ObjectStore, openStore, type StorageWiring } from "./object_store.ts";
 import { BUCKET_NAME } from "../_validate.ts";
 
 /**
@@ -49,6 +49,8 @@ export interface BucketLocation {
   readonly uri: (bucket: string, key: string) => string;
   /** A ready store, when the scheme's store is built in (local folders). */
   readonly store?: ObjectStore;
+  /** The stores and table formats of the provider's wiring. */
+  readonly storage: StorageWiring;
 }
 
 /**
@@ -62,7 +64,7 @@ export interface BucketLocation {
  * ```ts
  * import assert from "node:assert/strict";
  * import { Provider } from "../provider.ts";
- * import { LocalConfig } from "../config.ts";
+ * import { LocalConfig } from "../config/local.ts";
  * import { tableFromArrays } from "apache-arrow";
  * const root = await Deno.makeTempDir();
  * const provider = new Provider({ config: new LocalConfig({ root }) });
@@ -131,7 +133,8 @@ export class Bucket {
   }
 
   async #store(): Promise<ObjectStore> {
-    return this.#location.store ?? await storeFor(this.#location.scheme, this.#location.config, this.uri);
+    return this.#location.store ??
+      await openStore(this.#location.storage.stores, this.#location.scheme, this.#location.config, this.uri);
   }
 
   /**
@@ -170,7 +173,7 @@ export class Bucket {
 
   async #decode(store: ObjectStore, key: string): Promise<Table> {
     const uri = store.uri(this.bucket, key);
-    const format = formatFor(key, uri);
+    const format = formatFor(key, uri, this.#location.storage.formats);
     return await format.decode(await store.get(this.bucket, key), uri);
   }
 
@@ -201,7 +204,9 @@ export class Bucket {
   async #matching(store: ObjectStore, dataOnly: boolean): Promise<string[]> {
     const matches = keyMatcher(this.path);
     const keys = await store.list(this.bucket, listPrefix(this.path));
-    return keys.filter((key) => matches(key) && (!dataOnly || (hasFormat(key) && !isHidden(key))));
+    return keys.filter((key) =>
+      matches(key) && (!dataOnly || (hasFormat(key, this.#location.storage.formats) && !isHidden(key)))
+    );
   }
 
   #single(action: string): void {
@@ -229,7 +234,7 @@ export class Bucket {
    */
   async write(table: Table, options: WriteOptions = {}): Promise<void> {
     this.#single("write a table to");
-    const format = formatFor(this.path, this.uri);
+    const format = formatFor(this.path, this.uri, this.#location.storage.formats);
     const bytes = await format.encode(table, this.uri, options);
     await (await this.#store()).put(this.bucket, this.path, bytes);
   }
@@ -308,6 +313,7 @@ export class Bucket {
    * Rebuilds a bucket from {@linkcode Bucket.toData}, such as inside a worker.
    *
    * @param data The scheme, config, bucket and path.
+   * @param storage The stores and formats it is read and written with.
    * @returns The bucket.
    * @throws {TypeError} When a `file` bucket's config has no `root`.
    * @throws {RangeError} When the bucket name or path is invalid.
@@ -316,16 +322,16 @@ export class Bucket {
    * import assert from "node:assert/strict";
    * import { Bucket } from "./storage.ts";
    * import { Provider } from "../provider.ts";
-   * import { LocalConfig } from "../config.ts";
+   * import { LocalConfig } from "../config/local.ts";
    * const root = await Deno.makeTempDir();
    * const out = new Provider({ config: new LocalConfig({ root }) }).bucket({ bucket: "lake", path: "x.txt" });
    * await out.put("hi");
-   * const copy = Bucket.fromData(structuredClone(out.toData()));
+   * const copy = Bucket.fromData(structuredClone(out.toData()), out.location.storage);
    * assert.ok(copy.uri === out.uri && new TextDecoder().decode(await copy.read()) === "hi");
    * ```
    */
-  static fromData(data: BucketData): Bucket {
-    return new Bucket(bucketLocation(data.scheme, data.config), data.bucket, data.path);
+  static fromData(data: BucketData, storage: StorageWiring): Bucket {
+    return new Bucket(bucketLocation(data.scheme, data.config, storage), data.bucket, data.path);
   }
 
   /**
@@ -359,11 +365,12 @@ function schemaText(table: Table): string {
  *
  * @param scheme `file`, `s3`, `gs` or `az`.
  * @param config The provider config (a local one needs its `root`).
+ * @param storage The stores and formats its buckets use.
  * @returns The location.
  * @throws {TypeError} When a `file` config has no `root`.
  */
-export function bucketLocation(scheme: string, config: unknown): BucketLocation {
-  if (scheme !== "file") return { scheme, config, uri: (b, k) => `${scheme}://${b}/${k}` };
+export function bucketLocation(scheme: string, config: unknown, storage: StorageWiring): BucketLocation {
+  if (scheme !== "file") return { scheme, config, uri: (b, k) => `${scheme}://${b}/${k}`, storage };
   const root = (config as { root?: unknown } | undefined)?.root;
   if (typeof root !== "string") {
     throw new TypeError(
@@ -371,5 +378,5 @@ export function bucketLocation(scheme: string, config: unknown): BucketLocation 
     );
   }
   const store = new LocalStore(root);
-  return { scheme, config, uri: (b, k) => store.uri(b, k), store };
+  return { scheme, config, uri: (b, k) => store.uri(b, k), store, storage };
 }

@@ -28,7 +28,7 @@ export class Reuse {
     if (!call.task.options.cache) return undefined;
     const key = cacheKey(call.task, args);
     this.#keys.set(call, key);
-    const hit = await this.#cache.get(key);
+    const hit = await this.#cache.get(key, call.task.resource.storage);
     return hit && { value: hit.value, from: "cache" };
   }
 

@@ -16,6 +16,7 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { deserialize, serialize } from "node:v8";
 import { decodeValue, encodeValue } from "../data/payload.ts";
+import type { StorageWiring } from "../resources/object_store.ts";
 import type { Task } from "../task.ts";
 import { isNotFound, writeFileAtomic } from "../_fs.ts";
 
@@ -29,9 +30,9 @@ export function storeBytes(value: unknown): Uint8Array {
   return new Uint8Array(serialize(encodeValue(value, "ipc").value));
 }
 
-/** Decodes bytes written by {@linkcode storeBytes}. */
-export function loadBytes(bytes: Uint8Array): unknown {
-  return decodeValue(deserialize(bytes));
+/** Decodes bytes written by {@linkcode storeBytes}, rebuilding buckets with `storage`. */
+export function loadBytes(bytes: Uint8Array, storage: StorageWiring): unknown {
+  return decodeValue(deserialize(bytes), storage);
 }
 
 /**
@@ -90,10 +91,10 @@ export class OutputCache {
     this.#dir = dir;
   }
 
-  /** The cached value for a key, or undefined on a miss (or an unreadable entry). */
-  async get(key: string): Promise<{ value: unknown } | undefined> {
+  /** The cached value for a key (buckets rebuilt with `storage`), or undefined on a miss (or an unreadable entry). */
+  async get(key: string, storage: StorageWiring): Promise<{ value: unknown } | undefined> {
     try {
-      return { value: loadBytes(await Deno.readFile(join(this.#dir, `${key}.bin`))) };
+      return { value: loadBytes(await Deno.readFile(join(this.#dir, `${key}.bin`)), storage) };
     } catch (error) {
       if (isNotFound(error)) return undefined;
       return undefined; // a corrupt entry is a miss; the next put replaces it
@@ -145,6 +146,6 @@ export class Checkpoints {
       return undefined;
     }
     if (entry.source !== task.source) return undefined;
-    return { value: loadBytes(entry.bytes) };
+    return { value: loadBytes(entry.bytes, task.resource.storage) };
   }
 }

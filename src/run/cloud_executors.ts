@@ -1,6 +1,6 @@
 /**
  * The executors of one cloud run: local-bound tasks on the local executor,
- * every remote resource on the executor wired in for its service (built
+ * every remote resource on the executor its run's wiring gives its service (built
  * lazily, once per resource), and a clear failure for services without one.
  * It owns the run's staging area and cleans it up after a successful run.
  *
@@ -10,7 +10,8 @@ import { TaskError } from "../errors.ts";
 import type { ExecutionResource } from "../resources/execution.ts";
 import type { Task } from "../task.ts";
 import type { Executor, TaskInvocation } from "./executor.ts";
-import { remoteExecutorFactory } from "./remote_executors.ts";
+import type { StorageWiring } from "../resources/object_store.ts";
+import type { RemoteExecutorFactory } from "./remote_executors.ts";
 import { Staging } from "./staging.ts";
 
 /** Options for {@linkcode CloudExecutors}. */
@@ -21,6 +22,10 @@ export interface CloudExecutorsOptions {
   readonly runId: string;
   /** The executor of local-bound tasks. */
   readonly local: Executor;
+  /** The executors by service (the run's `Wiring.executors`). */
+  readonly executors: Readonly<Record<string, RemoteExecutorFactory>>;
+  /** The stores the staging area is written with. */
+  readonly storage: StorageWiring;
   /** Upload locally built artifacts when deployed code differs. @default {false} */
   readonly syncCode?: boolean;
   /** Keep staged objects after a successful run. @default {false} */
@@ -79,14 +84,17 @@ export class CloudExecutors {
 
   #build(resource: ExecutionResource): Executor {
     const { pipeline, runId } = this.#options;
-    const factory = remoteExecutorFactory(resource.service);
+    const { executors } = this.#options;
+    const factory = Object.hasOwn(executors, resource.service) ? executors[resource.service] : undefined;
     if (!factory) return unavailable(resource);
     const provider = resource.providerConfig;
     const uri = (provider as { stagingBucket?: string } | undefined)?.stagingBucket;
     let staging: Staging | undefined;
     if (uri) {
       staging = this.#staging.get(uri);
-      if (!staging) this.#staging.set(uri, staging = Staging.fromUri(uri, provider, runId));
+      if (!staging) {
+        this.#staging.set(uri, staging = Staging.fromUri(uri, provider, runId, this.#options.storage));
+      }
     }
     const built = Promise.resolve().then(() =>
       factory({ pipeline, runId, resource, provider, staging, syncCode: this.#options.syncCode ?? false })
@@ -110,7 +118,7 @@ function unavailable(resource: ExecutionResource): Executor {
     execute(invocation: TaskInvocation): Promise<unknown> {
       return Promise.reject(
         new TaskError(
-          `cloud mode has no executor for service "${resource.service}" (resource "${resource.name}") in this version of Glacier; bind the task to a Lambda or local resource, or run with mode "local"`,
+          `cloud mode has no executor for service "${resource.service}" (resource "${resource.name}") in this run's wiring; bind the task to a resource of a wired service (Glacier's mod.ts wires lambda, databricks, emr, dataproc and VMs), give run() a wiring with a "${resource.service}" executor, or run with mode "local"`,
           {
             pipeline: invocation.pipeline,
             task: invocation.task.name,

@@ -15,6 +15,7 @@
  */
 import { stagingPrefix } from "../codegen/naming.ts";
 import { errorMessage, GlacierError } from "../errors.ts";
+import type { StorageWiring } from "../resources/object_store.ts";
 import { Bucket } from "../resources/storage.ts";
 
 /** A reference to a staged Arrow IPC object. */
@@ -55,14 +56,14 @@ const ENVELOPE_BYTES = 16 * 1024;
  * import assert from "node:assert/strict";
  * import { Staging } from "./staging.ts";
  * import { Provider } from "../provider.ts";
- * import { LocalConfig } from "../config.ts";
+ * import { LocalConfig } from "../config/local.ts";
  * const root = await Deno.makeTempDir();
  * const where = new Provider({ config: new LocalConfig({ root }) }).bucket({ bucket: "stage", path: "g/" });
  * const staging = new Staging(where, "run-1");
  * const value = { $arrow: new Uint8Array(100_000) };
  * const staged = await staging.stage(value, { cap: 50_000, name: "t/out" });
  * assert.ok(Staging.hasRefs(staged));
- * const back = await Staging.resolve(staged) as { $arrow: Uint8Array };
+ * const back = await Staging.resolve(staged, where.location.storage) as { $arrow: Uint8Array };
  * assert.ok(back.$arrow.length === 100_000);
  * await staging.cleanup();
  * ```
@@ -90,10 +91,11 @@ export class Staging {
    * @param uri The staging URI.
    * @param config The provider config as data, for the store.
    * @param runId The run's id.
+   * @param storage The stores the staging location is written with.
    * @returns The staging area.
    * @throws {RangeError} When the URI is not `scheme://bucket/prefix`.
    */
-  static fromUri(uri: string, config: unknown, runId: string): Staging {
+  static fromUri(uri: string, config: unknown, runId: string, storage: StorageWiring): Staging {
     const match = /^([a-z0-9]+):\/\/([^/]+)\/?(.*)$/.exec(uri);
     if (!match) {
       throw new RangeError(
@@ -103,7 +105,7 @@ export class Staging {
     const [, scheme, bucket, path] = match;
     const data = JSON.parse(JSON.stringify(config ?? {}));
     const path2 = path === "" || path.endsWith("/") ? path : `${path}/`;
-    return new Staging(Bucket.fromData({ scheme, config: data, bucket, path: path2 }), runId);
+    return new Staging(Bucket.fromData({ scheme, config: data, bucket, path: path2 }, storage), runId);
   }
 
   /**
@@ -178,10 +180,11 @@ export class Staging {
    * Reads every staged reference back into `{ $arrow }` bytes.
    *
    * @param value An encoded value that may hold staged references.
+   * @param storage The stores the references are read with.
    * @returns The value with the bytes inline.
    * @throws {GlacierError} `SYSTEM:STAGING_READ` naming the URI when an object cannot be read.
    */
-  static async resolve(value: unknown): Promise<unknown> {
+  static async resolve(value: unknown, storage: StorageWiring): Promise<unknown> {
     const refs: StagedRef[] = [];
     walk(value, (v) => {
       if (isStagedRef(v)) refs.push(v);
@@ -192,7 +195,10 @@ export class Staging {
     await Promise.all(refs.map(async (ref) => {
       const s = ref.$staged;
       try {
-        const object = Bucket.fromData({ scheme: s.scheme, config: s.config, bucket: s.bucket, path: s.key });
+        const object = Bucket.fromData(
+          { scheme: s.scheme, config: s.config, bucket: s.bucket, path: s.key },
+          storage,
+        );
         bytes.set(ref, await object.read());
       } catch (error) {
         throw new GlacierError(

@@ -221,3 +221,16 @@ export function substitute(value: unknown, lookup: (state: RefState) => unknown)
   }
   return value;
 }
+
+/** Awaits every ref inside a value and returns the value with refs replaced. */
+export async function resolveAll<T>(value: T): Promise<unknown> {
+  const states: RefState[] = [];
+  forEachRef(value, (state) => states.push(state));
+  if (states.length === 0) return value;
+  const values = new Map<RefState["source"], unknown>();
+  await Promise.all(states.map(async (state) => {
+    if (!values.has(state.source)) values.set(state.source, undefined);
+    values.set(state.source, await state.source.resolve([]));
+  }));
+  return substitute(value, (state) => values.get(state.source));
+}

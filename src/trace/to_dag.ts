@@ -11,7 +11,8 @@ import { isPlainContainer } from "./ref.ts";
 import type { RecordedCall } from "./context.ts";
 
 /**
- * Builds the DAG of a pipeline from its recorded calls.
+ * Builds the DAG of a pipeline from its recorded calls. Each node holds the
+ * task that was called and the execution resource it is bound to.
  *
  * @param name The pipeline's name.
  * @param calls The calls, in recording order.
@@ -32,8 +33,8 @@ export function callsToDAG(name: string, calls: readonly RecordedCall[]): Pipeli
       });
       return {
         id: call.nodeId,
-        task: { name: call.task.name, module: call.task.module },
-        resource: call.task.resource.info(),
+        task: call.task,
+        executor: call.task.resource,
         inputs: call.deps,
         reads: [...reads],
         writes: [...writes],

@@ -8,9 +8,8 @@ import type { Table } from "apache-arrow";
 import { runPayload } from "../../executors/runner.ts";
 import { decodeValue } from "../../src/data/payload.ts";
 import { GlacierError } from "../../src/errors.ts";
-import { registerStore } from "../../mod.ts";
 import { fromWireJson } from "../../executors/_wire.ts";
-import { S3RVER_CREDENTIALS, s3rverStore, startS3rver } from "../support/s3rver.ts";
+import { S3RVER_CREDENTIALS, s3rverStore, startS3rver, useS3rverEnv } from "../support/s3rver.ts";
 import { inbox, out, raw, replayEtl } from "../fixtures/replay_pipeline.ts";
 
 const ROOT = new URL("../../", import.meta.url);
@@ -54,7 +53,8 @@ const rows = (t: Table) => t.toArray().map((r) => ({ name: String(r.name), score
 Deno.test("runner replays a generated Step Functions run: literal buckets, params and a dynamic fan-out give the local run's outputs", async () => {
   const s3 = await startS3rver({ buckets: ["replay-staging", "replay-lake"] });
   const store = s3rverStore(s3.endpoint);
-  registerStore("s3", () => store);
+  // The fixture's buckets come from a mod.ts Provider: Glacier's own S3 store, pointed at s3rver.
+  const restoreEnv = useS3rverEnv(s3.endpoint);
   try {
     await raw.put("name,score\na,1\nb,2\nc,3\nd,4\n");
     for (let i = 1; i <= 3; i++) await inbox.at(`inbox/part-${i}.txt`).put("x".repeat(i * 10));
@@ -80,7 +80,7 @@ Deno.test("runner replays a generated Step Functions run: literal buckets, param
     for (const id of order) {
       const template = templates.get(id)!;
       if ("item.$" in template) {
-        const source = dag.nodes.find((n) => n.id === id)!.inputs[0];
+        const source = dag.get(id)!.inputs[0].id;
         const items = results.get(source) as unknown[];
         assert.equal(items.length, 3);
         for (const [index, value] of items.entries()) {
@@ -114,7 +114,10 @@ Deno.test("runner replays a generated Step Functions run: literal buckets, param
     assert.equal(results.get("combine"), expected.total);
     assert.equal(expected.total, 60);
     const staged = await store.get("replay-staging", `g/runs/${runId}/clean.out`);
-    const cleaned = decodeValue(fromWireJson(new TextDecoder().decode(staged))) as Table;
+    const cleaned = decodeValue(
+      fromWireJson(new TextDecoder().decode(staged)),
+      raw.location.storage,
+    ) as Table;
     assert.deepEqual(rows(cleaned), rows(expected.cleaned as unknown as Table));
     assert.deepEqual(rows(cleaned).map((r) => r.name), ["b", "c", "d"]);
     assert.deepEqual(await out.read(), expectedFile);
@@ -132,6 +135,7 @@ Deno.test("runner replays a generated Step Functions run: literal buckets, param
       },
     );
   } finally {
+    restoreEnv();
     store.close();
     await s3.stop();
   }
@@ -196,11 +200,11 @@ Deno.test("The Lambda runtime runs a Step Functions Payload event by replay and 
       ["/2018-06-01/runtime/invocation/sfn-1/response"],
       posts[0]?.body,
     );
-    const inline = decodeValue(fromWireJson(posts[0].body)) as Table;
+    const inline = decodeValue(fromWireJson(posts[0].body), raw.location.storage) as Table;
     assert.deepEqual(rows(inline), [{ name: "a", score: 1 }, { name: "b", score: 2 }]);
     const staged = await store.get("replay-staging", "g/runs/exec-l/extract.out");
     assert.deepEqual(
-      rows(decodeValue(fromWireJson(new TextDecoder().decode(staged))) as Table),
+      rows(decodeValue(fromWireJson(new TextDecoder().decode(staged)), raw.location.storage) as Table),
       rows(inline),
     );
   } finally {

@@ -285,7 +285,7 @@ export const lambdaScenarios: Record<string, () => Promise<Figures>> = {
   async "Lambda throttling"() {
     const fx = await cloud();
     fx.emulator.throttle(fx.built.functionName, 2);
-    const value = await lambdaPipeline.run({ ...cloudRun, params: { rows: 4 } });
+    const value = await lambdaPipeline.run({ ...cloudRun, wiring: fx.wiring, params: { rows: 4 } });
     const report = lambdaPipeline.lastRun!;
     const scale = task(report, "scale")!;
     return {
@@ -302,15 +302,15 @@ export const lambdaScenarios: Record<string, () => Promise<Figures>> = {
   },
 
   async "Lambda FunctionError"() {
-    await cloud();
+    const fx = await cloud();
     const started = performance.now();
-    const error = await lambdaPipeline.run({ ...cloudRun, params: { fail: true } }).then(
+    const error = await lambdaPipeline.run({ ...cloudRun, wiring: fx.wiring, params: { fail: true } }).then(
       () => undefined,
       (e) => e,
     );
     const report = lambdaPipeline.lastRun!;
     const first = report.runId;
-    const value = await lambdaPipeline.run({ ...cloudRun, params: { rows: 10 } });
+    const value = await lambdaPipeline.run({ ...cloudRun, wiring: fx.wiring, params: { rows: 10 } });
     return {
       fault: "the task throws on Lambda every time (retries: 2)",
       detected: error instanceof TaskError && /Remote stack/.test(error.stack ?? "") && error.attempt === 3,
@@ -333,7 +333,10 @@ export const lambdaScenarios: Record<string, () => Promise<Figures>> = {
     let emulator = await spawnEmulator(port, fx);
     fx.useLambdaEndpoint(`http://127.0.0.1:${port}`);
     try {
-      const run = lambdaPipeline.run({ ...cloudRun, params: { gate } }).then(() => undefined, (e) => e);
+      const run = lambdaPipeline.run({ ...cloudRun, wiring: fx.wiring, params: { gate } }).then(
+        () => undefined,
+        (e) => e,
+      );
       await waitForFile(`${gate}.started`);
       emulator.kill("SIGKILL");
       await emulator.status;
@@ -341,7 +344,7 @@ export const lambdaScenarios: Record<string, () => Promise<Figures>> = {
       await Deno.writeTextFile(gate, "");
       const first = lambdaPipeline.lastRun!;
       emulator = await spawnEmulator(port, fx);
-      const value = await lambdaPipeline.run({ ...cloudRun, resume: true });
+      const value = await lambdaPipeline.run({ ...cloudRun, wiring: fx.wiring, resume: true });
       const second = lambdaPipeline.lastRun!;
       return {
         fault: "the Lambda service process is killed while a task runs, then restarted",
@@ -365,13 +368,13 @@ export const lambdaScenarios: Record<string, () => Promise<Figures>> = {
   },
 
   async "load: 500 concurrent Lambda invocations"() {
-    await cloud();
+    const fx = await cloud();
     const n = 500;
     let peak = Deno.memoryUsage().rss;
     const sampler = setInterval(() => (peak = Math.max(peak, Deno.memoryUsage().rss)), 25);
     const started = performance.now();
     try {
-      const value = await lambdaFanOut.run({ ...cloudRun, params: { n } });
+      const value = await lambdaFanOut.run({ ...cloudRun, wiring: fx.wiring, params: { n } });
       const report = lambdaFanOut.lastRun!;
       return {
         fault: `${n} Lambda calls in flight at once (LambdaConfig concurrency 500; 4 sandboxes)`,

@@ -211,7 +211,7 @@ Deno.test("Bucket.fromData() rebuilds a GCS bucket that reads the same object", 
   await withGcs(async ({ lake }) => {
     const out = lake.at("w/x.ndjson");
     await out.write(sampleTable(3));
-    const copy = Bucket.fromData(JSON.parse(JSON.stringify(out.toData())));
+    const copy = Bucket.fromData(JSON.parse(JSON.stringify(out.toData())), out.location.storage);
     assert.equal(copy.uri, "gs://lake/w/x.ndjson");
     assert.deepEqual(rowsOf(await copy.scan()), rowsOf(sampleTable(3)));
   });

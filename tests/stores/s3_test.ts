@@ -205,7 +205,7 @@ Deno.test("Bucket.fromData() rebuilds an S3 bucket that reads the same object", 
   await withS3(async ({ lake }) => {
     const out = lake.at("w/x.ndjson");
     await out.write(sampleTable(3));
-    const copy = Bucket.fromData(JSON.parse(JSON.stringify(out.toData())));
+    const copy = Bucket.fromData(JSON.parse(JSON.stringify(out.toData())), out.location.storage);
     assert.equal(copy.uri, "s3://lake/w/x.ndjson");
     assert.deepEqual(rowsOf(await copy.scan()), rowsOf(sampleTable(3)));
   });

@@ -6,7 +6,8 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { tableFromArrays } from "apache-arrow";
 import { DatabricksExecutor } from "../../../executors/databricks/executor.ts";
-import { Staging, TaskError, type TaskInvocation } from "../../../mod.ts";
+import { TaskError } from "../../../mod.ts";
+import { Staging, type TaskInvocation } from "../../../extend.ts";
 import { closeS3Stores } from "../../../stores/s3.ts";
 import { type DatabricksEmulator, startDatabricksEmulator } from "../../support/databricks_emulator.ts";
 import { type S3rverHandle, startS3rver, useS3rverEnv } from "../../support/s3rver.ts";
@@ -27,7 +28,7 @@ function executor(
     runId,
     resource: score.resource,
     provider,
-    staging: Staging.fromUri("s3://glacier-staging/dbx", provider, runId),
+    staging: Staging.fromUri("s3://glacier-staging/dbx", provider, runId, score.resource.storage),
     syncCode: false,
     host,
     token: TOKEN,

@@ -7,7 +7,8 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { tableFromArrays } from "apache-arrow";
 import { DataprocExecutor } from "../../../executors/dataproc/executor.ts";
-import { Staging, TaskError, type TaskInvocation } from "../../../mod.ts";
+import { TaskError } from "../../../mod.ts";
+import { Staging, type TaskInvocation } from "../../../extend.ts";
 import {
   type DataprocEmulator,
   groupMembers,
@@ -33,7 +34,7 @@ function executor(
     runId,
     resource: score.resource,
     provider,
-    staging: Staging.fromUri("gs://glacier-staging/dp", provider, runId),
+    staging: Staging.fromUri("gs://glacier-staging/dp", provider, runId, score.resource.storage),
     syncCode: false,
     endpoint,
     launcher: LAUNCHER,

@@ -6,7 +6,8 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { tableFromArrays } from "apache-arrow";
 import { EmrExecutor } from "../../../executors/emr/executor.ts";
-import { Staging, TaskError, type TaskInvocation } from "../../../mod.ts";
+import { TaskError } from "../../../mod.ts";
+import { Staging, type TaskInvocation } from "../../../extend.ts";
 import { closeS3Stores } from "../../../stores/s3.ts";
 import { type EmrEmulator, startEmrEmulator } from "../../support/emr_emulator.ts";
 import { type S3rverHandle, startS3rver, useS3rverEnv } from "../../support/s3rver.ts";
@@ -23,7 +24,7 @@ function executor(runId: string, overrides: Partial<ConstructorParameters<typeof
     runId,
     resource: score.resource,
     provider,
-    staging: Staging.fromUri("s3://glacier-staging/emr", provider, runId),
+    staging: Staging.fromUri("s3://glacier-staging/emr", provider, runId, score.resource.storage),
     syncCode: false,
     launcher: LAUNCHER,
     pollInterval: 20,

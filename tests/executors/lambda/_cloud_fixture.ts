@@ -10,7 +10,7 @@
 import { CreateFunctionCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { buildLambdaArtifacts, type BuiltArtifact } from "../../../executors/lambda/build.ts";
 import { LambdaExecutor } from "../../../executors/lambda/executor.ts";
-import { registerRemoteExecutor, registerStore } from "../../../mod.ts";
+import { defineWiring, GLACIER_WIRING, type Wiring } from "../../../extend.ts";
 import type { S3Store } from "../../../stores/s3.ts";
 import { type LambdaEmulator, startLambdaEmulator } from "../../support/lambda_emulator.ts";
 import {
@@ -31,6 +31,8 @@ export interface CloudFixture {
   store: S3Store;
   /** The AWS_* variables a sandbox gets (s3rver endpoint and its dummy credentials). */
   env: Record<string, string>;
+  /** The wiring of this file's cloud runs: staging on s3rver, Lambda on the emulator. */
+  wiring: Wiring;
   /** Points this file's Lambda executors at another endpoint (a restarted emulator). */
   useLambdaEndpoint(endpoint: string): void;
   stop(): Promise<void>;
@@ -45,10 +47,9 @@ export async function startCloudFixture(): Promise<CloudFixture> {
   const s3 = await startS3rver({ buckets: [STAGING_BUCKET] });
   const env = s3rverEnv(s3.endpoint);
   const store = s3rverStore(s3.endpoint);
-  registerStore("s3", () => store);
   const emulator = await startLambdaEmulator({ env });
   let lambdaEndpoint = emulator.endpoint;
-  registerRemoteExecutor("lambda", (options) => {
+  const lambda = (options: Parameters<Wiring["executors"][string]>[0]) => {
     const endpoint = lambdaEndpoint;
     const client = new LambdaClient({
       endpoint,
@@ -63,7 +64,8 @@ export async function startCloudFixture(): Promise<CloudFixture> {
       client.destroy();
     };
     return executor;
-  });
+  };
+  const wiring = defineWiring({ stores: { s3: () => store }, executors: { lambda } }, GLACIER_WIRING);
   const [built] = await buildLambdaArtifacts(lambdaPipeline);
   const client = new LambdaClient({
     endpoint: emulator.endpoint,
@@ -92,6 +94,7 @@ export async function startCloudFixture(): Promise<CloudFixture> {
     built,
     store,
     env,
+    wiring,
     useLambdaEndpoint(endpoint: string) {
       lambdaEndpoint = endpoint;
     },

@@ -25,7 +25,10 @@ Deno.test({
     const fx = await startCloudFixture();
     try {
       await t.step("a cloud run sends Lambda tasks to Lambda and local ones to the local pool", async () => {
-        assert.equal(await lambdaPipeline.run({ mode: "cloud", params: { rows: 10 }, quiet: true }), 90);
+        assert.equal(
+          await lambdaPipeline.run({ mode: "cloud", wiring: fx.wiring, params: { rows: 10 }, quiet: true }),
+          90,
+        );
         const report = lambdaPipeline.lastRun!;
         assert.equal(report.mode, "cloud");
         const byId = Object.fromEntries(report.tasks.map((task) => [task.id, task]));
@@ -40,7 +43,12 @@ Deno.test({
       await t.step(
         "a task that throws on Lambda fails with the remote error type, message and stack",
         async () => {
-          const error = await lambdaPipeline.run({ mode: "cloud", params: { fail: true }, quiet: true }).then(
+          const error = await lambdaPipeline.run({
+            mode: "cloud",
+            wiring: fx.wiring,
+            params: { fail: true },
+            quiet: true,
+          }).then(
             () => assert.fail("the run should fail"),
             (e) => e,
           );
@@ -63,7 +71,10 @@ Deno.test({
         const fn = fx.built.functionName;
         const before = fx.emulator.invocations.get(fn) ?? 0;
         fx.emulator.throttle(fn, 2);
-        assert.equal(await lambdaPipeline.run({ mode: "cloud", params: { rows: 4 }, quiet: true }), 12);
+        assert.equal(
+          await lambdaPipeline.run({ mode: "cloud", wiring: fx.wiring, params: { rows: 4 }, quiet: true }),
+          12,
+        );
         const scale = lambdaPipeline.lastRun!.tasks.find((r) => r.id === "scale")!;
         assert.equal(scale.attempts, 3);
         assert.equal(scale.status, "done");
@@ -74,7 +85,12 @@ Deno.test({
         "a 20 MB table crosses local → Lambda → local through staging, removed after success",
         async () => {
           const rows = 2_621_440; // 20 MiB of float64
-          const result = await lambdaPipeline.run({ mode: "cloud", params: { rows }, quiet: true });
+          const result = await lambdaPipeline.run({
+            mode: "cloud",
+            wiring: fx.wiring,
+            params: { rows },
+            quiet: true,
+          });
           assert.equal(result, rows * (rows - 1));
           const runId = lambdaPipeline.lastRun!.runId;
           const created = fx.s3.events.filter((e) =>
@@ -84,7 +100,13 @@ Deno.test({
           assert.ok(created.some((e) => e.includes("/scale/1/out-")), `output staged: ${created}`);
           assert.deepEqual((await stagedKeys()).filter((k) => k.includes(runId)), []);
 
-          await lambdaPipeline.run({ mode: "cloud", params: { rows }, quiet: true, keepStaging: true });
+          await lambdaPipeline.run({
+            mode: "cloud",
+            wiring: fx.wiring,
+            params: { rows },
+            quiet: true,
+            keepStaging: true,
+          });
           const kept = (await stagedKeys()).filter((k) => k.includes(lambdaPipeline.lastRun!.runId));
           assert.equal(kept.length, 2, `kept: ${kept}`);
         },
@@ -102,7 +124,7 @@ Deno.test({
           await fx.client.send(
             new UpdateFunctionCodeCommand({ FunctionName: fx.built.functionName, ZipFile: other }),
           );
-          const error = await lambdaPipeline.run({ mode: "cloud", quiet: true }).then(
+          const error = await lambdaPipeline.run({ mode: "cloud", wiring: fx.wiring, quiet: true }).then(
             () => assert.fail("the run should fail"),
             (e) => e,
           );
@@ -112,7 +134,10 @@ Deno.test({
           assert.match(error.message, /syncCode: true/);
           assert.match(error.message, /glacier build/);
 
-          assert.equal(await lambdaPipeline.run({ mode: "cloud", syncCode: true, quiet: true }), 90);
+          assert.equal(
+            await lambdaPipeline.run({ mode: "cloud", wiring: fx.wiring, syncCode: true, quiet: true }),
+            90,
+          );
           const runId = lambdaPipeline.lastRun!.runId;
           assert.ok(
             fx.s3.events.some((e) => e.includes(`/runs/${runId}/code/${fx.built.functionName}-`)),
@@ -143,7 +168,7 @@ async function killAndRestart(fx: CloudFixture): Promise<void> {
   let emulator = await spawnEmulator(port, fx);
   fx.useLambdaEndpoint(`http://127.0.0.1:${port}`);
   try {
-    const run = lambdaPipeline.run({ mode: "cloud", params: { gate }, quiet: true }).then(
+    const run = lambdaPipeline.run({ mode: "cloud", wiring: fx.wiring, params: { gate }, quiet: true }).then(
       () => assert.fail("the run should fail"),
       (e) => e,
     );
@@ -158,7 +183,10 @@ async function killAndRestart(fx: CloudFixture): Promise<void> {
 
     emulator = await spawnEmulator(port, fx);
     // `resume` re-runs only what failed: `make` comes from the failed run's checkpoint.
-    assert.equal(await lambdaPipeline.run({ mode: "cloud", resume: true, quiet: true }), 90);
+    assert.equal(
+      await lambdaPipeline.run({ mode: "cloud", wiring: fx.wiring, resume: true, quiet: true }),
+      90,
+    );
     const resumed = lambdaPipeline.lastRun!.tasks.find((r) => r.id === "make")!;
     assert.equal(resumed.ranOn, "checkpoint");
   } finally {

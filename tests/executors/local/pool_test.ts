@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { openWorkerPool, Provider, TaskError } from "../../../mod.ts";
+import { type LocalRunOptions, openWorkerPool, Provider, TaskError } from "../../../mod.ts";
 import * as fx from "../../fixtures/pool_tasks.ts";
 
 const quiet = { quiet: true, workers: 2 } as const;
@@ -135,7 +135,7 @@ Deno.test("random DAG shapes give the same values on the pool as in-process", as
 });
 
 Deno.test("an open pool serves several runs with the same workers and stays open until closed", async () => {
-  const isolates = async (options: Parameters<typeof fx.isolatesPipeline.run>[0]) => {
+  const isolates = async (options: LocalRunOptions<unknown>) => {
     const out = await fx.isolatesPipeline.run({ quiet: true, ...options }) as string[];
     assert.deepEqual(out.map((s) => Number(s.split(":")[0])), [0, 1, 2, 3, 4, 5]);
     assert.ok(fx.isolatesPipeline.lastRun!.tasks.every((t) => t.ranOn === "worker"));

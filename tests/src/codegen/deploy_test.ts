@@ -22,6 +22,7 @@ Deno.test("deploy rejects an unknown orchestrator with a RangeError listing them
       e.message ===
         'Unknown orchestrator "cron"; use one of "step_functions", "airflow", "prefect", "dagster"',
   );
+  // @ts-expect-error: mode "deploy" needs an orchestrator; a JavaScript caller gets the RangeError
   await assert.rejects(() => mlInference.run({ mode: "deploy" }), RangeError);
   await Deno.remove(dir, { recursive: true });
 });

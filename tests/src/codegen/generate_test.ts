@@ -15,6 +15,7 @@ Deno.test("pipeline.generate() rejects an unknown format with a RangeError listi
       e instanceof RangeError &&
       e.message === 'Unknown generate format "ansible"; use one of "terraform", "cloudformation", "pulumi"',
   );
+  // @ts-expect-error: mode "generate" needs a format; a JavaScript caller gets the RangeError
   await assert.rejects(() => mlInference.run({ mode: "generate" }), RangeError);
 });
 

@@ -21,9 +21,11 @@ import {
   pipeline,
   Provider,
 } from "../../../mod.ts";
-import { AzureConfig } from "../../../src/config.ts";
+import { AzureConfig } from "../../../src/config/azure.ts";
 import { PipelineAnalysis } from "../../../src/analyze/analysis.ts";
 import { type DAGNodeInit, PipelineDAG, type ResourceInfo } from "../../../src/dag.ts";
+import { ExecutionResource } from "../../../src/resources/execution.ts";
+import { resourceFromInfo } from "../../../src/resources/_from_info.ts";
 import { planDeployment } from "../../../src/codegen/deploy.ts";
 import { type CodegenInput, generateInfrastructure } from "../../../src/codegen/generate.ts";
 import type { GeneratedFiles } from "../../../src/codegen/write_files.ts";
@@ -623,18 +625,28 @@ Deno.test("deploy airflow: Jinja renders the run id, attempt and params, and lea
   };
   const codegen = input("aws", v);
   // A job cluster spec that only a forged config could hold: Jinja must leave it as written too.
-  const spark = {
-    ...AWS.spark,
-    config: {
-      ...AWS.spark.config,
+  const jobs = resourceFromInfo(AWS.spark, "aws");
+  const spark = new ExecutionResource({
+    kind: jobs.kind,
+    service: jobs.service,
+    name: jobs.name,
+    cloud: jobs.cloud,
+    config: forged(DatabricksConfig, {
+      ...jobs.config,
       newCluster: { sparkVersion: secret, nodeTypeId: "i3.xlarge", numWorkers: 1 },
-    },
-  };
+    }),
+  });
   const dag = new PipelineDAG(
     "inj",
-    codegen.analysis.dag.nodes.map((n) => ({
-      ...n,
-      resource: n.resource.service === "databricks" ? spark : n.resource,
+    codegen.analysis.dag.nodes.map((n): DAGNodeInit => ({
+      id: n.id,
+      task: n.task,
+      executor: n.resource.service === "databricks" ? spark : n.executor,
+      inputs: n.inputs.map((i) => i.id),
+      reads: n.reads,
+      writes: n.writes,
+      dynamic: n.dynamic,
+      ...(n.condition === undefined ? {} : { condition: n.condition }),
     })),
   );
   const { files } = planDeployment({ ...codegen, analysis: new PipelineAnalysis(dag, "static") }, {

@@ -70,7 +70,7 @@ for (const orchestrator of ORCHESTRATORS) {
         assert.ok(graph.tasks.includes(name_(node.id)), `${p.name}: ${orchestrator} has no task ${node.id}`);
       }
       const edges = new Set(graph.edges.map(([a, b]) => `${a} -> ${b}`));
-      for (const [from, to] of dag.edges) {
+      for (const [{ id: from }, { id: to }] of dag.edges) {
         assert.ok(
           edges.has(`${name_(from)} -> ${name_(to)}`),
           `${p.name}: ${orchestrator} lacks edge ${from} -> ${to}`,

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { AwsConfig, DatabricksConfig, pipeline, Provider, SparkConfig, TaskError } from "../../../mod.ts";
-import { registerRemoteExecutor } from "../../../src/run/remote_executors.ts";
-import type { TaskInvocation } from "../../../src/run/executor.ts";
+import { defineWiring, GLACIER_WIRING, type TaskInvocation } from "../../../extend.ts";
 
 const provider = new Provider({ config: new AwsConfig({ region: "us-east-1" }) });
 const local = provider.local();
@@ -45,20 +44,33 @@ Deno.test("A cloud run fails a task whose service has no executor, naming the ta
 
 Deno.test("A cloud run sends a remote task to its service's executor and local ones to the local executor", async () => {
   const seen: TaskInvocation[] = [];
-  registerRemoteExecutor("databricks", (options) => {
-    assert.equal(options.resource.name, "databricks");
-    assert.equal(options.provider?.cloud, "aws");
-    return {
-      name: "fake-databricks",
-      execute(invocation) {
-        seen.push(invocation);
-        return Promise.resolve((invocation.args[0] as number) * 100);
+  const wiring = defineWiring({
+    executors: {
+      databricks: (options) => {
+        assert.equal(options.resource.name, "databricks");
+        assert.equal(options.provider?.cloud, "aws");
+        return {
+          name: "fake-databricks",
+          execute(invocation) {
+            seen.push(invocation);
+            return Promise.resolve((invocation.args[0] as number) * 100);
+          },
+          close: () => Promise.resolve(),
+        };
       },
-      close: () => Promise.resolve(),
-    };
-  });
-  assert.equal(await scored.run({ mode: "cloud", workers: 0, quiet: true }), 200);
+    },
+  }, GLACIER_WIRING);
+  assert.equal(await scored.run({ mode: "cloud", workers: 0, quiet: true, wiring }), 200);
   assert.deepEqual(seen.map((i) => i.task.name), ["score"]);
   const ranOn = Object.fromEntries(scored.lastRun!.tasks.map((t) => [t.id, t.ranOn]));
   assert.deepEqual(ranOn, { prepare: "in-process", score: "databricks" });
+});
+
+Deno.test("A run's wiring is its own: Glacier's wiring is frozen and unchanged by a run with another", () => {
+  assert.notEqual(scored.wiring.executors.databricks, undefined);
+  assert.equal(scored.wiring, GLACIER_WIRING, "mod.ts pipelines are wired with Glacier's wiring");
+  assert.ok(Object.isFrozen(GLACIER_WIRING) && Object.isFrozen(GLACIER_WIRING.executors));
+  assert.throws(() => {
+    (GLACIER_WIRING.executors as Record<string, unknown>).databricks = () => undefined;
+  }, TypeError);
 });

@@ -2,8 +2,9 @@ import assert from "node:assert/strict";
 import { tableFromArrays, tableFromIPC } from "apache-arrow";
 import { encodeValue } from "../../../src/data/payload.ts";
 import type { GlacierError } from "../../../src/errors.ts";
-import { LocalConfig } from "../../../src/config.ts";
+import { LocalConfig } from "../../../src/config/local.ts";
 import { Provider } from "../../../src/provider.ts";
+import { CORE_STORAGE } from "../../../src/resources/object_store.ts";
 import { estimateWireSize, stageValue, Staging } from "../../../src/run/staging.ts";
 
 async function stagingArea(runId = "run-1") {
@@ -39,7 +40,9 @@ Deno.test("Staging.stage() puts tables over the cap under the run's prefix and r
   assert.equal(ref.key, "glacier/runs/run-42/clean/1/in-1.arrow");
   assert.ok(ref.bytes > 1_600_000);
   assert.ok(estimateWireSize(staged) < 100_000, "only a reference travels");
-  const back = await Staging.resolve(staged) as { table: { $arrow: Uint8Array } };
+  const back = await Staging.resolve(staged, staging.root.location.storage) as {
+    table: { $arrow: Uint8Array };
+  };
   const decoded = tableFromIPC(back.table.$arrow);
   assert.equal(decoded.numRows, 200_000);
   assert.equal(decoded.getChild("x")!.get(199_999), 199_999);
@@ -97,13 +100,18 @@ Deno.test("Staging.resolve() names the URI of a staged object that is gone", asy
   const ref = await staging.put("gone/1/in", new Uint8Array(8));
   await staging.cleanup();
   await assert.rejects(
-    () => Staging.resolve([ref]),
+    () => Staging.resolve([ref], staging.root.location.storage),
     (error: GlacierError) => error.code === "SYSTEM:STAGING_READ" && error.message.includes(ref.$staged.uri),
   );
 });
 
 Deno.test("Staging.fromUri() stages under <uri>/runs/<runId>/ and rejects a malformed URI", () => {
-  const staging = Staging.fromUri("s3://lake/glacier/x", { cloud: "aws", region: "us-east-1" }, "r1");
+  const staging = Staging.fromUri(
+    "s3://lake/glacier/x",
+    { cloud: "aws", region: "us-east-1" },
+    "r1",
+    CORE_STORAGE,
+  );
   assert.equal(staging.root.uri, "s3://lake/glacier/x/runs/r1/");
-  assert.throws(() => Staging.fromUri("lake/glacier", {}, "r1"), RangeError);
+  assert.throws(() => Staging.fromUri("lake/glacier", {}, "r1", CORE_STORAGE), RangeError);
 });

@@ -29,7 +29,9 @@ import { stagingPrefix } from "../../src/codegen/naming.ts";
 import { TASK_FAILED_ERROR } from "../../src/codegen/step_functions.ts";
 import { errorMessage, GlacierError, TaskError } from "../../src/errors.ts";
 import { remoteTaskError, stagedObject } from "../cluster/staged_call.ts";
-import { type ApiFail, DatabricksClient, type RunInfo } from "../databricks/_client.ts";
+import type { StorageWiring } from "../../src/resources/object_store.ts";
+import { RUNNER_WIRING } from "../wiring.ts";
+import { type ApiFail, DatabricksClient, type RunInfo } from "./_client.ts";
 import type { OrchestratorPayload } from "../_replay.ts";
 import { toWireJson } from "../_wire.ts";
 
@@ -70,6 +72,8 @@ export interface DatabricksLaunchOptions {
   staging?: string;
   /** The largest run parameters, as JSON bytes, sent inline. @default {JOB_PARAMETERS_LIMIT_BYTES} */
   parameterLimitBytes?: number;
+  /** The stores staged payloads are read and written with. @default {RUNNER_WIRING} */
+  storage?: StorageWiring;
 }
 
 /**
@@ -81,7 +85,7 @@ export interface DatabricksLaunchOptions {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { isDatabricksLaunchEvent } from "./databricks_launch.ts";
+ * import { isDatabricksLaunchEvent } from "./launch.ts";
  * assert.ok(isDatabricksLaunchEvent({ poll: "databricks", runId: 7 }));
  * assert.ok(!isDatabricksLaunchEvent({ version: 2, task: "clean" }));
  * ```
@@ -120,7 +124,7 @@ export async function launchDatabricks(
     );
   }
   if ("submit" in event) return { runId: await submit(client, event, options) };
-  return { state: await poll(client, event) };
+  return { state: await poll(client, event, options.storage ?? RUNNER_WIRING) };
 }
 
 type Call = Pick<OrchestratorPayload, "pipeline" | "task" | "nodeId" | "attempt">;
@@ -171,7 +175,7 @@ async function submit(
     const prefix = base ? stagingPrefix(base, payload.runId) : payload.staging.replace(/\/?$/, "/");
     parameter = `${prefix}payloads/${payload.output}-${payload.attempt}.json`;
     try {
-      await stagedObject(parameter, {}).put(text);
+      await stagedObject(parameter, {}, options.storage ?? RUNNER_WIRING).put(text);
     } catch (error) {
       throw fail(
         `its payload (${text.length} bytes, past Databricks' ${limit}-byte parameter limit) could not be staged at ${parameter}: ${
@@ -201,7 +205,11 @@ async function submit(
 const PENDING = new Set(["PENDING", "QUEUED", "BLOCKED", "WAITING_FOR_RETRY"]);
 const RUNNING = new Set(["RUNNING", "TERMINATING"]);
 
-async function poll(client: DatabricksClient, event: DatabricksPollEvent): Promise<DatabricksRunStatus> {
+async function poll(
+  client: DatabricksClient,
+  event: DatabricksPollEvent,
+  storage: StorageWiring,
+): Promise<DatabricksRunStatus> {
   const runId = Number(event.runId);
   const pipeline = Deno.env.get("GLACIER_PIPELINE") ?? "?";
   const where = `Databricks run ${runId} at ${client.shown}`;
@@ -220,7 +228,7 @@ async function poll(client: DatabricksClient, event: DatabricksPollEvent): Promi
   if (RUNNING.has(life)) return "RUNNING";
   if (life === "TERMINATED" && state.result_state === "SUCCESS") return "SUCCESS";
   // The run is over and did not succeed: name the call and carry the remote cause.
-  const call = await callOf(run, pipeline);
+  const call = await callOf(run, pipeline, storage);
   const fail = failFor(call);
   const error = state.result_state === "FAILED"
     ? remoteTaskError({ ...call, task: { name: call.task } }, where, await client.runError(run, runId, fail))
@@ -230,13 +238,15 @@ async function poll(client: DatabricksClient, event: DatabricksPollEvent): Promi
 }
 
 // The call a run was started for, from its `payload` job parameter (inline or staged).
-async function callOf(run: RunInfo, pipeline: string): Promise<Call> {
+async function callOf(run: RunInfo, pipeline: string, storage: StorageWiring): Promise<Call> {
   const fallback = { pipeline, task: run.run_name ?? `run ${run.run_id}`, attempt: 1 } as const;
   const value = run.job_parameters?.find((p) => p.name === "payload");
   let text = value?.value ?? value?.default;
   if (!text) return { ...fallback, nodeId: fallback.task };
   try {
-    if (/^[a-z0-9]+:\/\//.test(text)) text = new TextDecoder().decode(await stagedObject(text, {}).read());
+    if (/^[a-z0-9]+:\/\//.test(text)) {
+      text = new TextDecoder().decode(await stagedObject(text, {}, storage).read());
+    }
     const p = JSON.parse(text) as Partial<OrchestratorPayload>;
     if (typeof p.pipeline === "string" && typeof p.task === "string") {
       return {

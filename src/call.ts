@@ -1,6 +1,7 @@
 /**
- * Where tracing and running meet: every task call goes through
- * {@linkcode callTask}. A call is in one of three modes.
+ * Where a task call is dispatched: every call of a task made by a
+ * provider's resources goes through {@linkcode callTask}, which
+ * belongs to neither tracing nor running. A call is in one of three modes.
  *
  * | mode   | when                                   | the call …                                           | `await ref` …                                |
  * | ------ | -------------------------------------- | ---------------------------------------------------- | -------------------------------------------- |
@@ -13,11 +14,11 @@
  *
  * @module
  */
-import type { Task } from "../task.ts";
-import { runAttempts } from "../run/attempt.ts";
-import { inProcess } from "../run/inprocess.ts";
-import { currentContext, withContext } from "./context.ts";
-import { followPath, forEachRef, makeRef, type PathKey, type Ref, type RefState, substitute } from "./ref.ts";
+import type { Task } from "./task.ts";
+import { runAttempts } from "./run/attempt.ts";
+import { inProcess } from "./run/inprocess.ts";
+import { currentContext, withContext } from "./trace/context.ts";
+import { followPath, makeRef, type PathKey, type Ref, resolveAll } from "./trace/ref.ts";
 
 let directCalls = 0;
 
@@ -53,17 +54,4 @@ export function callTask(task: Task, args: readonly unknown[]): Ref<unknown> {
     taskName: task.name,
     resolve: (path: readonly PathKey[]) => value.then((v) => followPath(v, path)),
   });
-}
-
-/** Awaits every ref inside a value and returns the value with refs replaced. */
-export async function resolveAll<T>(value: T): Promise<unknown> {
-  const states: RefState[] = [];
-  forEachRef(value, (state) => states.push(state));
-  if (states.length === 0) return value;
-  const values = new Map<RefState["source"], unknown>();
-  await Promise.all(states.map(async (state) => {
-    if (!values.has(state.source)) values.set(state.source, undefined);
-    values.set(state.source, await state.source.resolve([]));
-  }));
-  return substitute(value, (state) => values.get(state.source));
 }

@@ -13,6 +13,7 @@ import type { Table } from "apache-arrow";
 import { buildLambdaArtifacts } from "../../../executors/lambda/build.ts";
 import { fromWireJson } from "../../../executors/_wire.ts";
 import { decodeValue } from "../../../src/data/payload.ts";
+import { CORE_STORAGE } from "../../../src/resources/object_store.ts";
 import { type DatabricksEmulator, startDatabricksEmulator } from "../../support/databricks_emulator.ts";
 import { startLambdaEmulator } from "../../support/lambda_emulator.ts";
 import {
@@ -23,7 +24,7 @@ import {
   useS3rverEnv,
 } from "../../support/s3rver.ts";
 import { TaskError } from "../../../mod.ts";
-import { dbxPipeline } from "../databricks/fixtures/dbx_pipeline.ts";
+import { dbxPipeline } from "./fixtures/dbx_pipeline.ts";
 
 const TOKEN = `dapi-glacier-secret-${crypto.randomUUID()}`;
 const BUCKET = "glacier-staging";
@@ -147,7 +148,10 @@ Deno.test({
       };
       const readOutput = async (uri: string) => {
         const key = uri.slice(`s3://${BUCKET}/`.length);
-        return decodeValue(fromWireJson(new TextDecoder().decode(await store.get(BUCKET, key))));
+        return decodeValue(
+          fromWireJson(new TextDecoder().decode(await store.get(BUCKET, key))),
+          CORE_STORAGE,
+        );
       };
       // make (on the launcher), then score's submit/wait/poll loop, as the state machine runs them.
       const execute = async (name: string, params: Record<string, unknown>) => {

@@ -1,0 +1,47 @@
+/**
+ * For authors of executors, stores and table formats: the shape of each
+ * extension point, and the wiring that plugs one in. Nothing here is global:
+ * build a wiring with {@linkcode defineWiring} from Glacier's
+ * ({@linkcode GLACIER_WIRING}) and give it to a `Provider` (its buckets'
+ * stores and formats) or a `pipeline` / `run()` (its pool, cloud executors
+ * and appliers).
+ *
+ * @example A store for a `mem://` scheme, given to one provider
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { defineWiring, GLACIER_WIRING, type ObjectStore } from "./extend.ts";
+ * import { LocalConfig, Provider } from "./mod.ts";
+ *
+ * const objects = new Map<string, Uint8Array>();
+ * const mem: ObjectStore = {
+ *   scheme: "file",
+ *   uri: (bucket, key) => `mem://${bucket}/${key}`,
+ *   get: (bucket, key) => Promise.resolve(objects.get(`${bucket}/${key}`)!),
+ *   put: (bucket, key, data) => Promise.resolve(void objects.set(`${bucket}/${key}`, data)),
+ *   list: (bucket, prefix) =>
+ *     Promise.resolve([...objects.keys()].filter((k) => k.startsWith(`${bucket}/${prefix}`)).map((k) => k.slice(bucket.length + 1)).sort()),
+ *   exists: (bucket, key) => Promise.resolve(objects.has(`${bucket}/${key}`)),
+ *   delete: (bucket, key) => Promise.resolve(void objects.delete(`${bucket}/${key}`)),
+ * };
+ * const wiring = defineWiring({ stores: { s3: () => mem } }, GLACIER_WIRING);
+ * assert.equal(wiring.executors.lambda, GLACIER_WIRING.executors.lambda);
+ * assert.ok(new Provider({ config: new LocalConfig(), wiring }).wiring === wiring);
+ * ```
+ *
+ * @module
+ */
+
+export { GLACIER_WIRING } from "./wiring.ts";
+export { CORE_WIRING, defineWiring } from "./src/wiring.ts";
+export type { ApplierLoader, Wiring, WiringParts } from "./src/wiring.ts";
+
+export { TABLE_FORMATS } from "./src/data/formats.ts";
+export type { EncodeOptions, TableFormat } from "./src/data/formats.ts";
+export type { ObjectStore, StorageWiring, StoreFactory } from "./src/resources/object_store.ts";
+
+export type { Executor, ExecutorFactory, TaskInvocation } from "./src/run/executor.ts";
+export type { RemoteExecutorFactory, RemoteExecutorOptions } from "./src/run/remote_executors.ts";
+export { Staging } from "./src/run/staging.ts";
+export type { StagedRef, StageOptions } from "./src/run/staging.ts";
+export type { Applier, ApplyRequest, ApplyResult } from "./src/codegen/appliers.ts";
+export type { TaskCall } from "./src/resources/execution.ts";

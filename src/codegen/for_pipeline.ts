@@ -1,0 +1,157 @@
+/**
+ * `generate` and `deploy` of one pipeline: its static analysis (nothing the
+ * user wrote runs) turned into the generators' input, the files written all
+ * at once, and a Step Functions deployment applied through the wiring's
+ * applier. `Pipeline.generate()` and `Pipeline.deploy()` load this module on
+ * first use, so a run never loads a generator.
+ *
+ * @module
+ */
+import { relative, resolve } from "node:path";
+import { PipelineAnalysis } from "../analyze/analysis.ts";
+import { analyzeStatic } from "../analyze/static.ts";
+import { GlacierError } from "../errors.ts";
+import { parseSchedule } from "../schedule.ts";
+import type { ApplierLoader } from "../wiring.ts";
+import { checkOrchestrator, type DeployOptions, type DeployResult, planDeployment } from "./deploy.ts";
+import {
+  checkFormat,
+  type CodegenInput,
+  generateInfrastructure,
+  type GenerateOptions,
+  type GenerateResult,
+} from "./generate.ts";
+import { providerConfigs } from "./_target.ts";
+import { writeFilesAtomically } from "./write_files.ts";
+
+/** What generators need of a pipeline. */
+export interface CodegenTarget {
+  /** The pipeline's name. */
+  readonly name: string;
+  /** Its description. */
+  readonly description?: string;
+  /** Its settings. */
+  readonly config: { readonly schedule?: string };
+  /** The URL of the module that defined it. */
+  readonly module?: string;
+}
+
+/**
+ * Generates a pipeline's infrastructure code.
+ *
+ * @param target The pipeline.
+ * @param options The format and where to write.
+ * @returns The files, a summary, and the paths written.
+ * @throws {RangeError} When the format is unknown.
+ * @throws {GlacierError} When the pipeline does not fit one cloud, has nothing to provision, or the folder cannot be written.
+ */
+export async function generatePipeline(
+  target: CodegenTarget,
+  options: GenerateOptions,
+): Promise<GenerateResult> {
+  const format = checkFormat(options?.format);
+  const input = await codegenInput(target);
+  const result = generateInfrastructure(input, format, artifactRoot(options));
+  if (options.outputDir === undefined) return result;
+  return { ...result, written: await writeFilesAtomically(options.outputDir, result.files) };
+}
+
+/**
+ * Deploys a pipeline to an orchestrator: checks the orchestrator and the
+ * schedule before anything is written, writes the files, and applies them
+ * with the wiring's applier when asked.
+ *
+ * @param target The pipeline.
+ * @param options The orchestrator, schedule, where to write, and whether to apply.
+ * @param appliers The wiring's appliers by orchestrator.
+ * @returns The files, a summary, and a URL when one is known.
+ * @throws {RangeError} When the orchestrator is unknown or the schedule invalid.
+ * @throws {GlacierError} When a task runs where the orchestrator cannot reach, the folder cannot be written, or applying fails.
+ */
+export async function deployPipeline(
+  target: CodegenTarget,
+  options: DeployOptions,
+  appliers: Readonly<Record<string, ApplierLoader>>,
+): Promise<DeployResult> {
+  const orchestrator = checkOrchestrator(options?.orchestrator);
+  const schedule = options.schedule ?? target.config.schedule;
+  if (schedule !== undefined) parseSchedule(schedule);
+  const load = Object.hasOwn(appliers, orchestrator) ? appliers[orchestrator] : undefined;
+  if (options.apply && !load) {
+    throw new GlacierError(
+      "USER:DEPLOY_APPLY_UNSUPPORTED",
+      `Cannot apply a ${orchestrator} deployment of pipeline "${target.name}" from Glacier: apply is available for "step_functions"; copy the generated file to your ${orchestrator} deployment instead`,
+    );
+  }
+  const plan = planDeployment(await codegenInput(target), {
+    orchestrator,
+    schedule,
+    artifactRoot: artifactRoot(options),
+    airflowUrl: options.airflowUrl ?? envVar("AIRFLOW__WEBSERVER__BASE_URL"),
+    roleArn: options.roleArn,
+  });
+  let result: DeployResult = plan.result;
+  if (options.outputDir !== undefined) {
+    result = { ...result, written: await writeFilesAtomically(options.outputDir, result.files) };
+  }
+  if (!options.apply) return result;
+  if (!plan.request) {
+    throw new GlacierError(
+      "USER:DEPLOY_APPLY_ROLE",
+      `Cannot apply pipeline "${target.name}" to step_functions: the state machine's role is unknown; give AwsConfig({ accountId }) or deploy({ roleArn })`,
+    );
+  }
+  const applied = await (await load!())(plan.request);
+  return {
+    ...result,
+    url: applied.url,
+    summary: `${result.summary}\n  applied: ${applied.created ? "created" : "updated"} ${applied.id}`,
+  };
+}
+
+// The project root as generated code names it, relative to the output folder.
+function artifactRoot(options: { artifactRoot?: string; outputDir?: string }): string {
+  return options.artifactRoot ??
+    (options.outputDir === undefined
+      ? "."
+      : relative(resolve(options.outputDir), Deno.cwd()).replaceAll("\\", "/") || ".");
+}
+
+// Generators read the static analysis (nothing user-written runs), each
+// node's task options, and the provider configs declared with the pipeline.
+async function codegenInput(target: CodegenTarget): Promise<CodegenInput> {
+  const result = await analyzeStatic(target);
+  const analysis = new PipelineAnalysis(result.dag, "static", result.undecided, {
+    facts: result.facts,
+    schedule: target.config.schedule,
+  });
+  const options = new Map([...result.facts].map(([id, f]) => [id, f.options]));
+  const projectPath = (url: string) => {
+    if (!url.startsWith("file:")) return url;
+    const path = relative(Deno.cwd(), new URL(url).pathname).replaceAll("\\", "/");
+    return path.startsWith("..") ? path.split("/").pop()! : path;
+  };
+  const modules: Record<string, string> = {};
+  for (const node of result.dag.nodes) {
+    if (node.task.module) modules[node.task.module] = projectPath(node.task.module);
+  }
+  return {
+    modules,
+    analysis,
+    options,
+    // The providers this pipeline's resources and buckets come from; the
+    // module's declarations only when its tasks name none (all local).
+    providers: result.providers.length ? result.providers : await providerConfigs(target.module),
+    source: projectPath(target.module ?? "unknown"),
+    ...(target.description ? { description: target.description } : {}),
+    ...(target.config.schedule ? { schedule: target.config.schedule } : {}),
+  };
+}
+
+function envVar(name: string): string | undefined {
+  try {
+    return Deno.env.get(name) || undefined;
+  } catch {
+    return undefined; // no --allow-env
+  }
+}
