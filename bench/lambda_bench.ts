@@ -15,7 +15,7 @@ import { InvokeCommand } from "@aws-sdk/client-lambda";
 import { tableFromArrays } from "apache-arrow";
 import { toWireJson } from "../executors/_wire.ts";
 import { LambdaExecutor } from "../executors/lambda/executor.ts";
-import { PAYLOAD_VERSION, type TaskPayload } from "../executors/runner.ts";
+import { PAYLOAD_VERSION, type TaskPayload } from "../executors/payload.ts";
 import { encodeValue } from "../src/data/payload.ts";
 import { startCloudFixture } from "../tests/executors/lambda/_cloud_fixture.ts";
 import { scale } from "../tests/executors/lambda/fixtures/lambda_pipeline.ts";

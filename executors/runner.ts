@@ -25,75 +25,16 @@
 import { assertCrossable, decodeValue, encodeValue } from "../src/data/payload.ts";
 import { GlacierError } from "../src/errors.ts";
 import { stageValue, Staging } from "../src/run/staging.ts";
-import { lookupTask, type Task } from "../src/task.ts";
 import { parseArgs } from "node:util";
 import { RUNNER_WIRING } from "./wiring.ts";
 import type { StorageWiring } from "../src/resources/object_store.ts";
 import { suppressRuns } from "../src/run/_guard.ts";
-import type { TaskInvocation } from "../src/run/executor.ts";
 import { isOrchestratorPayload, type OrchestratorPayload, runOrchestratorPayload } from "./_replay.ts";
 import { fromWireJson, toWireJson } from "./_wire.ts";
 import { Bucket } from "../src/resources/storage.ts";
 
 export type { OrchestratorPayload } from "./_replay.ts";
-
-/** The payload schema version; bump when the shape changes. */
-export const PAYLOAD_VERSION = 2;
-
-/** Where a task's output goes: inline up to a cap, staged beyond it. */
-export interface OutputTarget {
-  /** The largest encoded result, in bytes, that may travel inline. */
-  readonly cap: number;
-  /** The provider's staging location and its config as data (no credentials), for larger results. */
-  readonly staging?: { readonly uri: string; readonly config: unknown };
-}
-
-/** Everything needed to run one task call, as data. */
-export interface TaskPayload {
-  /** The schema version, {@linkcode PAYLOAD_VERSION}. */
-  readonly version: number;
-  /** The pipeline's name. */
-  readonly pipeline: string;
-  /** The run's id. */
-  readonly runId: string;
-  /** The call-site id. */
-  readonly nodeId: string;
-  /** The task's name. */
-  readonly task: string;
-  /** The URL of the module that defines the task. */
-  readonly module: string;
-  /** The attempt, from 1. */
-  readonly attempt: number;
-  /** The encoded arguments: inline values, Arrow IPC, or staged references. */
-  readonly args: unknown;
-  /** Where the output goes; absent means inline, whatever its size. @default {undefined} */
-  readonly output?: OutputTarget;
-}
-
-/**
- * The payload of one attempt of a call, as every executor sends it.
- *
- * @param invocation The attempt.
- * @param args The encoded arguments (inline, or staged references).
- * @param module The module URL as the executor's side sees it.
- * @returns The payload, without an output target.
- */
-export function payloadFor(
-  invocation: TaskInvocation,
-  args: unknown,
-  module: string = invocation.task.module,
-): TaskPayload {
-  return {
-    version: PAYLOAD_VERSION,
-    pipeline: invocation.pipeline,
-    runId: invocation.runId,
-    nodeId: invocation.nodeId,
-    task: invocation.task.name,
-    module,
-    attempt: invocation.attempt,
-    args,
-  };
-}
+import { checkPayload, loadTask, type TaskPayload } from "./payload.ts";
 
 /** Options for {@linkcode runPayload}. */
 export interface RunPayloadOptions {
@@ -107,48 +48,6 @@ export interface RunPayloadOptions {
    * read with. @default {the task's provider's (`task.resource.storage`)}
    */
   storage?: StorageWiring;
-}
-
-/**
- * Imports a task's module and finds the task by name.
- *
- * @param module The module URL.
- * @param name The task's name.
- * @returns The task.
- * @throws {GlacierError} When the module has no such top-level task, or two tasks share the name.
- */
-export async function loadTask(module: string, name: string): Promise<Task> {
-  await import(module);
-  const task = lookupTask(module, name);
-  if (task === null) {
-    throw new GlacierError(
-      "USER:TASK_AMBIGUOUS",
-      `Module ${module} defines two tasks named "${name}": give one a different name ({ name: "..." })`,
-    );
-  }
-  if (!task) {
-    throw new GlacierError(
-      "USER:TASK_NOT_FOUND",
-      `Task "${name}" is not defined at the top level of ${module}: define tasks at module top level (const ${name} = resource.task(...)), not inside a function, so workers and remote executors can find them by name`,
-    );
-  }
-  return task;
-}
-
-/**
- * Checks a payload's version.
- *
- * @throws {GlacierError} When it comes from another, incompatible version of Glacier.
- */
-export function checkPayload(payload: Pick<TaskPayload, "version">): void {
-  if (payload?.version !== PAYLOAD_VERSION) {
-    throw new GlacierError(
-      "SYSTEM:PAYLOAD_VERSION",
-      `Task payload version ${
-        JSON.stringify(payload?.version)
-      } is not ${PAYLOAD_VERSION}: the executor runs another Glacier version; rebuild and redeploy it`,
-    );
-  }
 }
 
 /**

@@ -6,4 +6,5 @@
 import { STORES } from "../stores/mod.ts";
 import { defineWiring, type Wiring } from "../src/wiring.ts";
 
+/** The wiring of runners: Glacier's stores and the built-in formats, no executors. */
 export const RUNNER_WIRING: Wiring = defineWiring({ stores: STORES });

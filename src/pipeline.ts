@@ -290,7 +290,7 @@ export class Pipeline<P = AnyParams, R = unknown> {
       const calls = await this.traceCalls(options.params);
       const facts = new Map(calls.map((c) => [c.nodeId, { options: { ...c.task.options } }]));
       const method: AnalysisMethod = "trace";
-      return new PipelineAnalysis(callsToDAG(this.name, calls), method, [], { facts, schedule });
+      return new PipelineAnalysis(await callsToDAG(this.name, calls), method, [], { facts, schedule });
     }
     const { analyzeStatic } = await import("./analyze/static.ts");
     const result = await analyzeStatic(this);

@@ -32,6 +32,8 @@ const FORBIDDEN: readonly [RegExp, string][] = [
  */
 const ALLOWED: Readonly<Record<string, string>> = {
   "stores/mod.ts": "the table of store loaders by scheme: it only holds import() calls, no SDK",
+  "executors/payload.ts":
+    "the task payload every executor sends, the local pool included: its shape, version check and task lookup",
 };
 
 /**

@@ -10,7 +10,8 @@
  * @module
  */
 import { suppressRuns } from "../../src/run/_guard.ts";
-import { runPayload, type RunPayloadOptions, type TaskPayload } from "../runner.ts";
+import { runPayload, type RunPayloadOptions } from "../runner.ts";
+import type { TaskPayload } from "../payload.ts";
 import { RUNNER_WIRING } from "../wiring.ts";
 import { fromWireJson, toWireJson } from "../_wire.ts";
 import { type ClusterResult, errorRecord, stagedObject } from "./staged_call.ts";

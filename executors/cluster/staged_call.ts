@@ -15,7 +15,7 @@ import type { TaskInvocation } from "../../src/run/executor.ts";
 import { stageValue, Staging } from "../../src/run/staging.ts";
 import { fromWireJson, toWireJson } from "../_wire.ts";
 import type { Fail } from "../_remote.ts";
-import { payloadFor, type TaskPayload } from "../runner.ts";
+import { payloadFor, type TaskPayload } from "../payload.ts";
 
 /** Tables above this many encoded bytes go to their own staged object. */
 export const CLUSTER_INLINE_CAP: number = 4 * 1024 * 1024;

@@ -25,7 +25,7 @@
  *
  * @module
  */
-import { stagingPrefix } from "../../src/codegen/naming.ts";
+import { stagingPrefix } from "../../src/run/staging.ts";
 import { TASK_FAILED_ERROR } from "../../src/codegen/step_functions.ts";
 import { errorMessage, GlacierError, TaskError } from "../../src/errors.ts";
 import { remoteTaskError, stagedObject } from "../cluster/staged_call.ts";

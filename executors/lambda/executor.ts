@@ -39,7 +39,7 @@ import type { Executor, TaskInvocation } from "../../src/run/executor.ts";
 import type { RemoteExecutorOptions } from "../../src/run/remote_executors.ts";
 import { stageValue, Staging } from "../../src/run/staging.ts";
 import { fromWireJson, toWireJson } from "../_wire.ts";
-import { payloadFor, type TaskPayload } from "../runner.ts";
+import { payloadFor, type TaskPayload } from "../payload.ts";
 
 /** Lambda's cap on a synchronous request and response payload, in bytes. */
 export const LAMBDA_PAYLOAD_CAP: number = 6 * 1024 * 1024;

@@ -23,13 +23,8 @@ import { errorMessage, GlacierError } from "../../src/errors.ts";
 import { suppressRuns } from "../../src/run/_guard.ts";
 import { fromWireJson, toWireJson } from "../_wire.ts";
 import { launch } from "../cluster/launcher.ts";
-import {
-  main as runOnce,
-  type OrchestratorPayload,
-  runPayload,
-  type RunPayloadOptions,
-  type TaskPayload,
-} from "../runner.ts";
+import { main as runOnce, type OrchestratorPayload, runPayload, type RunPayloadOptions } from "../runner.ts";
+import type { TaskPayload } from "../payload.ts";
 import { isDatabricksLaunchEvent, launchDatabricks } from "../databricks/launch.ts";
 
 /** What `glacier build` writes to `glacier.json` in the artifact. */

@@ -22,13 +22,19 @@ import {
 } from "../../src/data/payload.ts";
 import type { Executor, TaskInvocation } from "../../src/run/executor.ts";
 import type { Task, TaskPermissions } from "../../src/task.ts";
-import { payloadFor } from "../runner.ts";
+import { payloadFor } from "../payload.ts";
 import { checkGrants, type Escape, moduleFiles, type Narrowed, withModuleFiles } from "./_sandbox.ts";
 
 /** Options for {@linkcode WorkerPool}. */
 export interface WorkerPoolOptions {
   /** Workers per permission set. @default {navigator.hardwareConcurrency} */
   workers?: number;
+  /**
+   * Workers started at once; the others start when calls queue (a chain of
+   * single calls then never pays for starting workers it cannot use).
+   * @default {workers}
+   */
+  start?: number;
 }
 
 interface Job {
@@ -87,17 +93,24 @@ export class WorkerPool implements Executor {
   readonly #graphs = new Map<string, Promise<string[]>>();
 
   /**
-   * Starts the default workers at once so the first tasks find them warm.
+   * Starts `start` workers at once (all of them unless told otherwise) so
+   * the first tasks find them warm; the rest start when calls queue.
    *
-   * @param options How many workers.
-   * @throws {RangeError} When `workers` is not a positive whole number.
+   * @param options How many workers, and how many to start at once.
+   * @throws {RangeError} When `workers` is not a positive whole number, or `start` is not between 0 and `workers`.
    */
   constructor(options: WorkerPoolOptions = {}) {
     this.#size = options.workers ?? navigator.hardwareConcurrency;
     if (!Number.isInteger(this.#size) || this.#size < 1) {
       throw new RangeError(`WorkerPool: "workers" is ${this.#size}, it must be a whole number of at least 1`);
     }
-    for (let i = 0; i < this.#size; i++) this.#spawn(INHERIT);
+    const start = options.start ?? this.#size;
+    if (!Number.isInteger(start) || start < 0 || start > this.#size) {
+      throw new RangeError(
+        `WorkerPool: "start" is ${start}, it must be a whole number from 0 to "workers" (${this.#size})`,
+      );
+    }
+    for (let i = 0; i < start; i++) this.#spawn(INHERIT);
   }
 
   /** How many workers are alive, across permission sets. */
@@ -423,9 +436,12 @@ function keyOf(permissions: TaskPermissions): string {
     : JSON.stringify(permissions, Object.keys(permissions).sort());
 }
 
-/** The factory `mod.ts` wires in as the default local executor. */
+/**
+ * The pool of one run, as Glacier's wiring (`wiring.ts`) builds it: one
+ * worker started at once, the others when calls queue.
+ */
 export function createWorkerPool(options: { workers?: number }): Executor {
-  return new WorkerPool({ workers: options.workers });
+  return new WorkerPool({ workers: options.workers, start: 1 });
 }
 
 /**

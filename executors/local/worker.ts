@@ -8,7 +8,7 @@
 /// <reference lib="deno.worker" />
 import { suppressRuns } from "../../src/run/_guard.ts";
 import { assertCrossable, decodeValue, encodeValue } from "../../src/data/payload.ts";
-import { checkPayload, loadTask, type TaskPayload } from "../runner.ts";
+import { checkPayload, loadTask, type TaskPayload } from "../payload.ts";
 import type { Task } from "../../src/task.ts";
 
 suppressRuns(); // a module imported here must not start its own run

@@ -8,7 +8,7 @@
 import { deserialize } from "node:v8";
 import { decodeValue, encodeValue } from "../../src/data/payload.ts";
 import { suppressRuns } from "../../src/run/_guard.ts";
-import { checkPayload, loadTask, type TaskPayload } from "../runner.ts";
+import { checkPayload, loadTask, type TaskPayload } from "../payload.ts";
 import { frame } from "./_frame.ts";
 
 suppressRuns();

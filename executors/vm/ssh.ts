@@ -13,7 +13,7 @@ import type { VMConfigBase } from "../../src/config/vm.ts";
 import { assertArgsCrossable, decodeValue, encodeValue } from "../../src/data/payload.ts";
 import { GlacierError, TaskError } from "../../src/errors.ts";
 import type { Executor, TaskInvocation } from "../../src/run/executor.ts";
-import { payloadFor } from "../runner.ts";
+import { payloadFor } from "../payload.ts";
 import { projectRoot } from "../../src/_project.ts";
 import { unframe } from "./_frame.ts";
 

@@ -47,18 +47,6 @@ export function artifactPath(pipeline: string, resource: string): string {
   return `.glacier/build/${pipeline}/${resource}.zip`;
 }
 
-/**
- * The staging prefix of a run under the provider's staging location:
- * `<staging>/runs/<runId>/`.
- *
- * @param staging The staging URI, such as `s3://bucket/glacier`.
- * @param runId The run's id.
- * @returns The prefix URI, ending in `/`.
- */
-export function stagingPrefix(staging: string, runId: string): string {
-  return `${staging.replace(/\/+$/, "")}/runs/${runId}/`;
-}
-
 function fnv1a(text: string): string {
   let hash = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {

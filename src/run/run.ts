@@ -135,7 +135,7 @@ export async function runPipeline(
     durationMs: Math.round(performance.now() - started),
     params,
     ...(previous ? { resumedFrom: previous.runId } : {}),
-    dag: callsToDAG(name, context.calls),
+    dag: await callsToDAG(name, context.calls),
     tasks: scheduler.reports(),
   };
   const path = await writeReport(report);

@@ -13,10 +13,21 @@
  *
  * @module
  */
-import { stagingPrefix } from "../codegen/naming.ts";
 import { errorMessage, GlacierError } from "../errors.ts";
 import type { StorageWiring } from "../resources/object_store.ts";
 import { Bucket } from "../resources/storage.ts";
+
+/**
+ * The staging prefix of a run under the provider's staging location:
+ * `<staging>/runs/<runId>/`.
+ *
+ * @param staging The staging URI, such as `s3://bucket/glacier`.
+ * @param runId The run's id.
+ * @returns The prefix URI, ending in `/`.
+ */
+export function stagingPrefix(staging: string, runId: string): string {
+  return `${staging.replace(/\/+$/, "")}/runs/${runId}/`;
+}
 
 /** A reference to a staged Arrow IPC object. */
 export interface StagedRef {

@@ -4,7 +4,6 @@
  *
  * @module
  */
-import { accessAt } from "../analyze/bucket_usage.ts";
 import { PipelineDAG } from "../dag.ts";
 import { Bucket } from "../resources/storage.ts";
 import { isPlainContainer } from "./ref.ts";
@@ -18,7 +17,11 @@ import type { RecordedCall } from "./context.ts";
  * @param calls The calls, in recording order.
  * @returns The DAG.
  */
-export function callsToDAG(name: string, calls: readonly RecordedCall[]): PipelineDAG {
+export async function callsToDAG(name: string, calls: readonly RecordedCall[]): Promise<PipelineDAG> {
+  // Whether a task reads or writes a bucket argument is read from its source
+  // (acorn): loaded only when some call passes a bucket.
+  const passesBucket = calls.some((call) => call.args.some((arg) => hasBucket(arg)));
+  const { accessAt } = passesBucket ? await import("../analyze/bucket_usage.ts") : { accessAt: undefined };
   return new PipelineDAG(
     name,
     calls.map((call) => {
@@ -26,7 +29,7 @@ export function callsToDAG(name: string, calls: readonly RecordedCall[]): Pipeli
       const writes = new Set(call.task.options.writes);
       call.args.forEach((arg, index) => {
         forEachBucket(arg, (bucket, nested) => {
-          const access = nested ? { read: true, write: true } : accessAt(call.task, call.task.source, index);
+          const access = nested ? { read: true, write: true } : accessAt!(call.task, call.task.source, index);
           if (access.read) reads.add(bucket.uri);
           if (access.write) writes.add(bucket.uri);
         });
@@ -42,6 +45,12 @@ export function callsToDAG(name: string, calls: readonly RecordedCall[]): Pipeli
       };
     }),
   );
+}
+
+function hasBucket(value: unknown): boolean {
+  let found = false;
+  forEachBucket(value, () => found = true);
+  return found;
 }
 
 function forEachBucket(

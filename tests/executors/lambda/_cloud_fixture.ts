@@ -108,9 +108,9 @@ export async function startCloudFixture(): Promise<CloudFixture> {
 }
 
 /** Keys under the staging bucket's test prefix. */
-export async function stagedKeys(): Promise<string[]> {
+export async function stagedKeys(fx: CloudFixture): Promise<string[]> {
   const { Provider, AwsConfig } = await import("../../../mod.ts");
-  const bucket = new Provider({ config: new AwsConfig({ forcePathStyle: true }) }).bucket({
+  const bucket = new Provider({ config: new AwsConfig({ forcePathStyle: true }), wiring: fx.wiring }).bucket({
     bucket: STAGING_BUCKET,
     path: "tests/",
   });

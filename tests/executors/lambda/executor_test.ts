@@ -98,7 +98,7 @@ Deno.test({
           );
           assert.ok(created.some((e) => e.includes("/scale/1/in-")), `input staged: ${created}`);
           assert.ok(created.some((e) => e.includes("/scale/1/out-")), `output staged: ${created}`);
-          assert.deepEqual((await stagedKeys()).filter((k) => k.includes(runId)), []);
+          assert.deepEqual((await stagedKeys(fx)).filter((k) => k.includes(runId)), []);
 
           await lambdaPipeline.run({
             mode: "cloud",
@@ -107,7 +107,7 @@ Deno.test({
             quiet: true,
             keepStaging: true,
           });
-          const kept = (await stagedKeys()).filter((k) => k.includes(lambdaPipeline.lastRun!.runId));
+          const kept = (await stagedKeys(fx)).filter((k) => k.includes(lambdaPipeline.lastRun!.runId));
           assert.equal(kept.length, 2, `kept: ${kept}`);
         },
       );

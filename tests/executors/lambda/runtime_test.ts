@@ -5,7 +5,8 @@ import assert from "node:assert/strict";
 import { tableFromArrays, tableFromIPC } from "apache-arrow";
 import { fromWireJson, toWireJson } from "../../../executors/_wire.ts";
 import { type ArtifactManifest, resolveArtifactModule } from "../../../executors/lambda/runtime.ts";
-import { PAYLOAD_VERSION, runPayload, type TaskPayload } from "../../../executors/runner.ts";
+import { runPayload } from "../../../executors/runner.ts";
+import { PAYLOAD_VERSION, type TaskPayload } from "../../../executors/payload.ts";
 import { encodeValue } from "../../../src/data/payload.ts";
 import type { GlacierError } from "../../../src/errors.ts";
 

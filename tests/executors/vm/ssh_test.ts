@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { tableFromArrays } from "apache-arrow";
 import { EC2Config, GlacierError, TaskError } from "../../../mod.ts";
-import { type TaskInvocation } from "../../../extend.ts";
+import type { TaskInvocation } from "../../../extend.ts";
 import { SshExecutor } from "../../../executors/vm/ssh.ts";
 import { runAttempts } from "../../../src/run/attempt.ts";
 import { type Sshd, startSshd } from "../../support/sshd.ts";
