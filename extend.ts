@@ -6,26 +6,31 @@
  * stores and formats) or a `pipeline` / `run()` (its pool, cloud executors
  * and appliers).
  *
- * @example A store for a `mem://` scheme, given to one provider
+ * @example An in-memory store serving one provider's `s3://` buckets
  * ```ts
  * import assert from "node:assert/strict";
  * import { defineWiring, GLACIER_WIRING, type ObjectStore } from "./extend.ts";
- * import { LocalConfig, Provider } from "./mod.ts";
+ * import { AwsConfig, Provider } from "./mod.ts";
  *
  * const objects = new Map<string, Uint8Array>();
- * const mem: ObjectStore = {
- *   scheme: "file",
- *   uri: (bucket, key) => `mem://${bucket}/${key}`,
- *   get: (bucket, key) => Promise.resolve(objects.get(`${bucket}/${key}`)!),
- *   put: (bucket, key, data) => Promise.resolve(void objects.set(`${bucket}/${key}`, data)),
+ * const at = (bucket: string, key: string) => `${bucket}/${key}`;
+ * const memory: ObjectStore = {
+ *   scheme: "s3",
+ *   uri: (bucket, key) => `s3://${bucket}/${key}`,
+ *   get: (bucket, key) => Promise.resolve(objects.get(at(bucket, key))!),
+ *   put: (bucket, key, data) => Promise.resolve(void objects.set(at(bucket, key), data)),
  *   list: (bucket, prefix) =>
- *     Promise.resolve([...objects.keys()].filter((k) => k.startsWith(`${bucket}/${prefix}`)).map((k) => k.slice(bucket.length + 1)).sort()),
- *   exists: (bucket, key) => Promise.resolve(objects.has(`${bucket}/${key}`)),
- *   delete: (bucket, key) => Promise.resolve(void objects.delete(`${bucket}/${key}`)),
+ *     Promise.resolve(
+ *       [...objects.keys()].filter((k) => k.startsWith(at(bucket, prefix))).map((k) => k.slice(bucket.length + 1)),
+ *     ),
+ *   exists: (bucket, key) => Promise.resolve(objects.has(at(bucket, key))),
+ *   delete: (bucket, key) => Promise.resolve(void objects.delete(at(bucket, key))),
  * };
- * const wiring = defineWiring({ stores: { s3: () => mem } }, GLACIER_WIRING);
- * assert.equal(wiring.executors.lambda, GLACIER_WIRING.executors.lambda);
- * assert.ok(new Provider({ config: new LocalConfig(), wiring }).wiring === wiring);
+ * const wiring = defineWiring({ stores: { s3: () => memory } }, GLACIER_WIRING);
+ * const aws = new Provider({ config: new AwsConfig({ region: "us-east-1" }), wiring });
+ * await aws.bucket({ bucket: "lake", path: "hello.txt" }).put("hi");
+ * assert.equal(new TextDecoder().decode(objects.get("lake/hello.txt")), "hi");
+ * assert.equal(wiring.executors.lambda, GLACIER_WIRING.executors.lambda, "the rest is Glacier's");
  * ```
  *
  * @module

@@ -5,21 +5,11 @@
  * @module
  */
 import { GlacierError } from "./errors.ts";
-import type { ExecutionResource } from "./resources/execution.ts";
+import type { ExecutionResource, ResourceInfo } from "./resources/execution.ts";
 import { resourceFromInfo } from "./resources/_from_info.ts";
 import type { ResourceKind } from "./config/base.ts";
 
-/** The execution resource a node is bound to, as plain data: what `ExecutionResource.info()` gives. */
-export interface ResourceInfo {
-  /** `local`, `serverless`, `vm` or `cluster`. */
-  readonly kind: ResourceKind;
-  /** The service, such as `local`, `lambda`, `databricks`. */
-  readonly service: string;
-  /** The resource's name in its provider, such as `lambda` or `gpu_cluster`. */
-  readonly name: string;
-  /** The config's fields, as plain data. */
-  readonly config: Readonly<Record<string, unknown>>;
-}
+export type { ResourceInfo } from "./resources/execution.ts";
 
 /**
  * A node as given to the {@linkcode PipelineDAG} constructor. Give the

@@ -23,6 +23,7 @@ import { callsToDAG } from "./trace/to_dag.ts";
 import type { SiteIds } from "./trace/site.ts";
 import { Tracer } from "./trace/tracer.ts";
 import { CORE_WIRING, type Wiring } from "./wiring.ts";
+import type { PipelineConfig } from "./pipeline_config.ts";
 
 /** The modes of {@linkcode Pipeline.run}. */
 export type RunMode = "local" | "cloud" | "analyze" | "generate" | "deploy";
@@ -36,13 +37,7 @@ export const RUN_MODES: readonly RunMode[] = Object.freeze([
   "deploy",
 ]);
 
-/** Pipeline-level settings. */
-export interface PipelineConfig {
-  /** A 5-field cron schedule for deployed orchestrators. @default {undefined} */
-  schedule?: string;
-  /** Tags carried into generated code. @default {[]} */
-  tags?: readonly string[];
-}
+export type { PipelineConfig } from "./pipeline_config.ts";
 
 /** Options for {@linkcode pipeline}. */
 export interface PipelineOptions {

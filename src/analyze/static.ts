@@ -20,7 +20,7 @@ import type { NodeFacts } from "./analysis.ts";
 import type { CallSite } from "../trace/site.ts";
 import type { PipelineValue } from "./_values.ts";
 import { AwsConfig, AzureConfig, GcpConfig } from "../config/mod.ts";
-import type { PipelineConfig } from "../pipeline.ts";
+import type { PipelineConfig } from "../pipeline_config.ts";
 
 /** What static analysis found. */
 export interface StaticResult {

@@ -2,36 +2,10 @@
 // DAGs that arrive as JSON (the sandboxed trace) or are written as data (tests).
 // The config is built with Glacier's own class, so its checks and defaults
 // apply exactly as in the user's module.
-import {
-  AzureFunctionConfig,
-  AzureVMConfig,
-  CloudFunctionConfig,
-  ComputeEngineConfig,
-  DatabricksConfig,
-  DataprocConfig,
-  EC2Config,
-  EMRConfig,
-  type ExecutionConfig,
-  LambdaConfig,
-  serviceCloud,
-  SparkConfig,
-} from "../config/mod.ts";
-import type { ResourceInfo } from "../dag.ts";
+import type { ExecutionConfig } from "../config/types.ts";
+import { CONFIG_SERVICES, serviceCloud, serviceConfig } from "../config/services.ts";
+import type { ResourceInfo } from "./execution.ts";
 import { ExecutionResource } from "./execution.ts";
-
-// Keyed by each class's own `service` field; tests/src/dag_test.ts round-trips every one.
-const CONFIG_BY_SERVICE: Readonly<Record<string, new (options: never) => ExecutionConfig>> = {
-  lambda: LambdaConfig,
-  "cloud-function": CloudFunctionConfig,
-  "azure-function": AzureFunctionConfig,
-  ec2: EC2Config,
-  "compute-engine": ComputeEngineConfig,
-  "azure-vm": AzureVMConfig,
-  databricks: DatabricksConfig,
-  spark: SparkConfig,
-  dataproc: DataprocConfig,
-  emr: EMRConfig,
-};
 
 /**
  * The execution resource that `info` describes.
@@ -45,11 +19,11 @@ const CONFIG_BY_SERVICE: Readonly<Record<string, new (options: never) => Executi
 export function resourceFromInfo(info: ResourceInfo, cloud?: string): ExecutionResource {
   let config: ExecutionConfig | undefined;
   if (info.service !== "local") {
-    const Config = CONFIG_BY_SERVICE[info.service];
+    const Config = serviceConfig(info.service);
     if (!Config) {
       throw new TypeError(
         `Cannot rebuild resource "${info.name}": service "${info.service}" is none of ${
-          ["local", ...Object.keys(CONFIG_BY_SERVICE)].join(", ")
+          ["local", ...CONFIG_SERVICES].join(", ")
         }`,
       );
     }

@@ -6,11 +6,22 @@
  * @module
  */
 import type { ExecutionConfig, ProviderConfig, ResourceKind } from "../config/mod.ts";
-import type { ResourceInfo } from "../dag.ts";
 import { type AnyArgs, defineTask, type Task, type TaskOptions } from "../task.ts";
 import { CORE_STORAGE, type StorageWiring } from "./object_store.ts";
 import { GlacierError } from "../errors.ts";
 import type { Ref } from "../trace/ref.ts";
+
+/** The execution resource a node is bound to, as plain data: what `ExecutionResource.info()` gives. */
+export interface ResourceInfo {
+  /** `local`, `serverless`, `vm` or `cluster`. */
+  readonly kind: ResourceKind;
+  /** The service, such as `local`, `lambda`, `databricks`. */
+  readonly service: string;
+  /** The resource's name in its provider, such as `lambda` or `gpu_cluster`. */
+  readonly name: string;
+  /** The config's fields, as plain data. */
+  readonly config: Readonly<Record<string, unknown>>;
+}
 
 /** What calling a task does: its provider's dispatcher (`callTask` in `src/call.ts`). */
 export type TaskCall = (task: Task, args: readonly unknown[]) => Ref<unknown>;
