@@ -16,9 +16,11 @@ import { tableFromArrays } from "apache-arrow";
 import { toWireJson } from "../executors/_wire.ts";
 import { LambdaExecutor } from "../executors/lambda/executor.ts";
 import { PAYLOAD_VERSION, type TaskPayload } from "../executors/payload.ts";
-import { encodeValue } from "../src/data/payload.ts";
+import { encodeValue, ensureArrow } from "../src/data/payload.ts";
 import { startCloudFixture } from "../tests/executors/lambda/_cloud_fixture.ts";
 import { scale } from "../tests/executors/lambda/fixtures/lambda_pipeline.ts";
+
+await ensureArrow(); // encodeValue()/decodeValue() of tables need apache-arrow loaded first
 
 const { values } = parseArgs({ args: Deno.args, options: { quick: { type: "boolean", default: false } } });
 const rounds = values.quick ? 15 : 60;

@@ -22,7 +22,7 @@
  *
  * @module
  */
-import { assertCrossable, decodeValue, encodeValue } from "../src/data/payload.ts";
+import { assertCrossable, decodeValue, encodeValue, ensureArrow, needsArrow } from "../src/data/payload.ts";
 import { GlacierError } from "../src/errors.ts";
 import { stageValue, Staging } from "../src/run/staging.ts";
 import { parseArgs } from "node:util";
@@ -81,9 +81,12 @@ export async function runPayload(
   }
   const task = await loadTask(module, payload.task);
   const storage = options.storage ?? task.resource.storage;
-  const args = decodeValue(await Staging.resolve(payload.args, storage), storage) as unknown[];
+  const resolved = await Staging.resolve(payload.args, storage);
+  if (needsArrow(resolved)) await ensureArrow();
+  const args = decodeValue(resolved, storage) as unknown[];
   const value = await task.fn(...args);
   assertCrossable(value, `the value returned by task "${payload.task}" (call ${payload.nodeId})`);
+  if (needsArrow(value)) await ensureArrow();
   const encoded = encodeValue(value, "ipc").value;
   const output = payload.output;
   if (!output) return encoded;

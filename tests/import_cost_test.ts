@@ -157,6 +157,25 @@ Deno.test("a pool worker loads no code generator, static analyzer, cloud SDK or 
   assert.ok(message === "", message);
 });
 
+/**
+ * Table libraries a run without tables never evaluates: the formats and the
+ * payload codec load them with import() when a value or a file needs them.
+ */
+const TABLE_LIBRARIES: readonly RegExp[] = [/^npm:apache-arrow@/, /^npm:parquet-wasm@/, /^npm:papaparse@/];
+
+for (const root of ["mod.ts", "executors/local/worker.ts"]) {
+  Deno.test(`${root} statically loads no apache-arrow, parquet-wasm or papaparse`, async () => {
+    const graph = await staticGraph(root);
+    assert.ok(graph.parent.size > 1, `deno info found no imports in ${root}`);
+    const found = [...graph.parent.keys()].filter((name) => TABLE_LIBRARIES.some((p) => p.test(name)));
+    assert.deepEqual(
+      found.map((name) => chainOf(graph, name)),
+      [],
+      `${root} statically loads a table library; load it with import() where a table needs it`,
+    );
+  });
+}
+
 Deno.test(`importing mod.ts loads fewer than ${MAX_MODULES} modules`, async () => {
   const graph = await staticGraph("mod.ts");
   const names = [...graph.parent.keys()];

@@ -7,7 +7,13 @@
  *
  * @module
  */
-import { assertCrossable, decodeValue, encodeValue } from "../../src/data/payload.ts";
+import {
+  assertCrossable,
+  decodeValue,
+  encodeValue,
+  ensureArrow,
+  needsArrow,
+} from "../../src/data/payload.ts";
 import type { StorageWiring } from "../../src/resources/object_store.ts";
 import { errorMessage, type GlacierError, TaskError } from "../../src/errors.ts";
 import { Bucket } from "../../src/resources/storage.ts";
@@ -109,6 +115,7 @@ export async function stageCall(
     )
   );
   const name = `${nodeId}/${attempt}`;
+  if (needsArrow(invocation.args)) await ensureArrow();
   const args = await stageValue(
     encodeValue(invocation.args, "ipc").value,
     { cap: CLUSTER_INLINE_CAP, name: `${name}/in` },
@@ -160,7 +167,9 @@ export async function resultValue(
   result: ClusterResult & { ok: true },
   storage: StorageWiring,
 ): Promise<unknown> {
-  return decodeValue(await Staging.resolve(result.value, storage), storage);
+  const resolved = await Staging.resolve(result.value, storage);
+  if (needsArrow(resolved)) await ensureArrow();
+  return decodeValue(resolved, storage);
 }
 
 /**

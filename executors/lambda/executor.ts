@@ -31,7 +31,13 @@ import {
 import { resolve } from "node:path";
 import type { AwsConfig, LambdaConfig } from "../../src/config/aws.ts";
 import { artifactPath, functionName } from "../../src/codegen/naming.ts";
-import { assertArgsCrossable, decodeValue, encodeValue } from "../../src/data/payload.ts";
+import {
+  assertArgsCrossable,
+  decodeValue,
+  encodeValue,
+  ensureArrow,
+  needsArrow,
+} from "../../src/data/payload.ts";
 import { errorMessage, GlacierError, type TaskError } from "../../src/errors.ts";
 import { redactUrl } from "../../src/_redact.ts";
 import { failFor, providerData } from "../_remote.ts";
@@ -144,6 +150,7 @@ export class LambdaExecutor implements Executor {
       throw fail(errorMessage(error), e.code ?? "SYSTEM:LAMBDA_CODE", e.retryable ?? false, error);
     }
     const staging = this.#options.staging;
+    if (needsArrow(invocation.args)) await ensureArrow();
     const args = await stageValue(
       encodeValue(invocation.args, "ipc").value,
       { cap: LAMBDA_PAYLOAD_CAP, name: `${nodeId}/${attempt}/in` },
@@ -183,7 +190,9 @@ export class LambdaExecutor implements Executor {
     if (response.FunctionError) throw this.#functionError(text, response.LogResult, fail);
     try {
       const storage = this.#options.staging?.root.location.storage ?? invocation.task.resource.storage;
-      return decodeValue(await Staging.resolve(fromWireJson(text), storage), storage);
+      const resolved = await Staging.resolve(fromWireJson(text), storage);
+      if (needsArrow(resolved)) await ensureArrow();
+      return decodeValue(resolved, storage);
     } catch (error) {
       const e = error as GlacierError;
       throw fail(

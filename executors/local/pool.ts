@@ -17,7 +17,9 @@ import {
   assertArgsCrossable,
   decodeValue,
   encodeValue,
+  ensureArrow,
   type Lent,
+  needsArrow,
   reattach,
 } from "../../src/data/payload.ts";
 import type { Executor, TaskInvocation } from "../../src/run/executor.ts";
@@ -145,6 +147,7 @@ export class WorkerPool implements Executor {
     const lend = invocation.lendable === true && task.options.retries === 0;
     let encoded;
     try {
+      if (needsArrow(invocation.args)) await ensureArrow(); // apache-arrow loads only for tables
       encoded = encodeValue(invocation.args, lend ? "transfer" : "share");
     } catch (error) {
       this.#release(slot, grant.key);
@@ -310,8 +313,11 @@ export class WorkerPool implements Executor {
         slot.job = undefined;
         reattach(job.lent, message.lent as ArrayBuffer[]);
         if (message.type === "result") {
+          const decode = () => job.resolve(decodeValue(message.value, job.invocation.task.resource.storage));
           try {
-            job.resolve(decodeValue(message.value, job.invocation.task.resource.storage));
+            // Without tables the result resolves in this turn, as before apache-arrow was lazy.
+            if (needsArrow(message.value)) ensureArrow().then(decode).catch(job.reject);
+            else decode();
           } catch (error) {
             job.reject(error);
           }

@@ -7,10 +7,17 @@
  */
 /// <reference lib="deno.worker" />
 import { suppressRuns } from "../../src/run/_guard.ts";
-import { assertCrossable, decodeValue, encodeValue } from "../../src/data/payload.ts";
+import {
+  assertCrossable,
+  decodeValue,
+  encodeValue,
+  ensureArrow,
+  needsArrow,
+} from "../../src/data/payload.ts";
 import { checkPayload, loadTask, type TaskPayload } from "../payload.ts";
 import type { Task } from "../../src/task.ts";
 
+console.error("W graph done", performance.now().toFixed(1));
 suppressRuns(); // a module imported here must not start its own run
 
 // `Deno.exit` in a worker ends it with no event: say so first.
@@ -48,16 +55,21 @@ async function find(module: string, name: string): Promise<Task> {
 self.onmessage = async (event: MessageEvent<RunMessage>) => {
   const { id, payload, lent, reportStart } = event.data;
   if ((event.data as { type: string }).type === "load") {
+    console.error("W load start", performance.now().toFixed(1));
     await import((event.data as unknown as { module: string }).module).catch(() => {}); // errors surface on run
+    console.error("W load done", performance.now().toFixed(1));
     return;
   }
   try {
+    console.error("W run", payload.task, performance.now().toFixed(1));
     checkPayload(payload);
     const task = await find(payload.module, payload.task);
+    if (needsArrow(payload.args)) await ensureArrow(); // apache-arrow loads only for tables
     const args = decodeValue(payload.args, task.resource.storage) as unknown[];
     if (reportStart) self.postMessage({ type: "started", id }); // the task's timeout counts from here
     const value = await task.fn(...args);
     assertCrossable(value, `the value returned by task "${payload.task}" (call ${payload.nodeId})`);
+    if (needsArrow(value)) await ensureArrow();
     const encoded = encodeValue(value, "transfer");
     const transfer = [...new Set([...encoded.transfer, ...lent.filter((b) => b.byteLength > 0)])];
     self.postMessage({ type: "result", id, value: encoded.value, lent }, transfer);

@@ -6,7 +6,7 @@
  * @module
  */
 import { deserialize } from "node:v8";
-import { decodeValue, encodeValue } from "../../src/data/payload.ts";
+import { decodeValue, encodeValue, ensureArrow, needsArrow } from "../../src/data/payload.ts";
 import { suppressRuns } from "../../src/run/_guard.ts";
 import { checkPayload, loadTask, type TaskPayload } from "../payload.ts";
 import { frame } from "./_frame.ts";
@@ -20,8 +20,10 @@ async function main(): Promise<void> {
     ) as TaskPayload;
     checkPayload(payload);
     const task = await loadTask(payload.module, payload.task);
+    if (needsArrow(payload.args)) await ensureArrow();
     const args = decodeValue(payload.args, task.resource.storage) as unknown[];
     const value = await task.fn(...args);
+    if (needsArrow(value)) await ensureArrow();
     await write(frame({ ok: true, value: encodeValue(value, "ipc").value }));
   } catch (error) {
     const e = error as Error & { code?: string };

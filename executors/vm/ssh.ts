@@ -10,7 +10,13 @@
 import { serialize } from "node:v8";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { VMConfigBase } from "../../src/config/vm.ts";
-import { assertArgsCrossable, decodeValue, encodeValue } from "../../src/data/payload.ts";
+import {
+  assertArgsCrossable,
+  decodeValue,
+  encodeValue,
+  ensureArrow,
+  needsArrow,
+} from "../../src/data/payload.ts";
 import { GlacierError, TaskError } from "../../src/errors.ts";
 import type { Executor, TaskInvocation } from "../../src/run/executor.ts";
 import { payloadFor } from "../payload.ts";
@@ -58,6 +64,7 @@ export class SshExecutor implements Executor {
       );
     }
     assertArgsCrossable(invocation);
+    if (needsArrow(invocation.args)) await ensureArrow();
     const payload = payloadFor(
       invocation,
       encodeValue(invocation.args, "ipc").value,
@@ -79,7 +86,10 @@ export class SshExecutor implements Executor {
     const { value, log } = unframe(out.stdout);
     if (value === undefined) throw this.#sshError(out.code, stderr, log, invocation);
     const result = value as RemoteResult;
-    if (result.ok) return decodeValue(result.value, task.resource.storage);
+    if (result.ok) {
+      if (needsArrow(result.value)) await ensureArrow();
+      return decodeValue(result.value, task.resource.storage);
+    }
     const error = result.error!;
     const detail = `${error.message} (on ${target})${stderr ? `\n--- stderr ---\n${stderr}` : ""}`;
     if (error.code === "USER:TASK_NOT_FOUND" || error.code === "SYSTEM:PAYLOAD_VERSION") {

@@ -3,13 +3,15 @@
  * `.pq`), Arrow IPC (`.arrow`, `.feather`, `.ipc`), CSV (`.csv`), JSON
  * (`.json`, an array of rows) and NDJSON (`.ndjson`, `.jsonl`).
  *
+ * Each format loads its codec (and apache-arrow) with `import()` on first
+ * use, so a run that reads no table file never evaluates them.
+ *
  * @module
  */
-import { type Table, tableFromIPC, tableToIPC } from "apache-arrow";
+import type { Table } from "apache-arrow";
 import { errorMessage, GlacierError } from "../errors.ts";
-import { formatCsv, parseCsv } from "./csv.ts";
-import { formatJson, formatNdjson, parseJson, parseNdjson } from "./json.ts";
-import { type ParquetCompression, readParquet, writeParquet } from "./parquet.ts";
+import { loadArrow } from "./_arrow.ts";
+import type { ParquetCompression } from "./parquet.ts";
 
 /** Options for writing a table; a format uses those that apply to it. */
 export interface EncodeOptions {
@@ -38,13 +40,15 @@ export const TABLE_FORMATS: readonly TableFormat[] = Object.freeze([
   {
     name: "parquet",
     extensions: ["parquet", "pq"],
-    decode: (bytes, uri) => readParquet(bytes, uri),
-    encode: (table, uri, options) => writeParquet(table, uri, { compression: options?.compression }),
+    decode: async (bytes, uri) => (await import("./parquet.ts")).readParquet(bytes, uri),
+    encode: async (table, uri, options) =>
+      (await import("./parquet.ts")).writeParquet(table, uri, { compression: options?.compression }),
   },
   {
     name: "arrow",
     extensions: ["arrow", "feather", "ipc"],
-    decode(bytes, uri) {
+    async decode(bytes, uri) {
+      const { tableFromIPC } = await loadArrow();
       try {
         return tableFromIPC(bytes);
       } catch (error) {
@@ -53,25 +57,26 @@ export const TABLE_FORMATS: readonly TableFormat[] = Object.freeze([
         });
       }
     },
-    encode: (table) => tableToIPC(table, "file"),
+    encode: async (table) => (await loadArrow()).tableToIPC(table, "file"),
   },
   {
     name: "csv",
     extensions: ["csv"],
-    decode: (bytes, uri) => parseCsv(new TextDecoder().decode(bytes), uri),
-    encode: (table) => new TextEncoder().encode(formatCsv(table)),
+    decode: async (bytes, uri) => (await import("./csv.ts")).parseCsv(new TextDecoder().decode(bytes), uri),
+    encode: async (table) => new TextEncoder().encode((await import("./csv.ts")).formatCsv(table)),
   },
   {
     name: "json",
     extensions: ["json"],
-    decode: (bytes, uri) => parseJson(new TextDecoder().decode(bytes), uri),
-    encode: (table) => new TextEncoder().encode(formatJson(table)),
+    decode: async (bytes, uri) => (await import("./json.ts")).parseJson(new TextDecoder().decode(bytes), uri),
+    encode: async (table) => new TextEncoder().encode((await import("./json.ts")).formatJson(table)),
   },
   {
     name: "ndjson",
     extensions: ["ndjson", "jsonl"],
-    decode: (bytes, uri) => parseNdjson(new TextDecoder().decode(bytes), uri),
-    encode: (table) => new TextEncoder().encode(formatNdjson(table)),
+    decode: async (bytes, uri) =>
+      (await import("./json.ts")).parseNdjson(new TextDecoder().decode(bytes), uri),
+    encode: async (table) => new TextEncoder().encode((await import("./json.ts")).formatNdjson(table)),
   },
 ]);
 

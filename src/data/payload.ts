@@ -16,23 +16,18 @@
  * A value that cannot cross (a function, a class instance with methods, a
  * symbol) is refused before anything is sent, naming where it was found.
  *
+ * apache-arrow is loaded only when a value holds a table: await
+ * {@linkcode ensureArrow} before {@linkcode encodeValue} or
+ * {@linkcode decodeValue} when {@linkcode needsArrow} says so. Both stay
+ * synchronous, so a call without tables costs no extra turn.
+ *
  * @module
  */
-import {
-  Data,
-  RecordBatch,
-  type Schema,
-  Struct,
-  Table,
-  tableFromIPC,
-  tableToIPC,
-  Type,
-  Vector,
-} from "apache-arrow";
-import type { DataType } from "apache-arrow";
+import type { Data, DataType, Schema, Struct, Table, Vector } from "apache-arrow";
+import { type ArrowModule, loadArrow, loadedArrow } from "./_arrow.ts";
 import type { StorageWiring } from "../resources/object_store.ts";
 import { Bucket, type BucketData } from "../resources/storage.ts";
-import { TaskError } from "../errors.ts";
+import { GlacierError, TaskError } from "../errors.ts";
 import type { TaskInvocation } from "../run/executor.ts";
 
 /** How tables are encoded. */
@@ -92,7 +87,6 @@ export interface Lent {
 }
 
 const SLOTS = ["valueOffsets", "values", "nullBitmap", "typeIds"] as const;
-const STRING_TYPES = new Set<number>([Type.Utf8, Type.LargeUtf8, Type.Binary, Type.LargeBinary]);
 /** The typed-array constructors by name: how a view is rebuilt on the far side of a boundary. */
 export const TYPED_ARRAYS: Record<
   string,
@@ -111,12 +105,100 @@ export const TYPED_ARRAYS: Record<
   BigUint64Array,
 };
 
-/** Whether a value is an Arrow table (also one from another copy of the library). */
+/**
+ * Whether a value is an Arrow table, told without loading apache-arrow: an
+ * `instanceof` once it is loaded, else the class's `Symbol.toStringTag`
+ * (apache-arrow sets it to `"Table"` on the class) and the table's shape.
+ * This also knows a table from another copy of the library.
+ *
+ * @param value Any value.
+ * @returns `true` for an Arrow `Table`.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { tableFromArrays } from "apache-arrow";
+ * import { isTable } from "./payload.ts";
+ * assert.ok(isTable(tableFromArrays({ a: [1] })) && !isTable({ batches: [] }));
+ * ```
+ */
 export function isTable(value: unknown): value is Table {
-  return value instanceof Table ||
-    (typeof value === "object" && value !== null &&
-      (value as { [Symbol.toStringTag]?: string })[Symbol.toStringTag] === "Table" &&
-      Array.isArray((value as Table).batches));
+  if (typeof value !== "object" || value === null) return false;
+  const arrow = loadedArrow();
+  if (arrow && value instanceof arrow.Table) return true;
+  const ctor = (value as { constructor?: { [Symbol.toStringTag]?: unknown } }).constructor;
+  return typeof ctor === "function" && ctor[Symbol.toStringTag] === "Table" &&
+    Array.isArray((value as Table).batches) && typeof (value as Table).schema === "object";
+}
+
+/**
+ * Whether encoding or decoding a value needs apache-arrow loaded first: it
+ * holds a table, or table data encoded by {@linkcode encodeValue}. `false`
+ * once it is loaded.
+ *
+ * @param value A value to encode, or encoded data to decode.
+ * @returns `true` when {@linkcode ensureArrow} must be awaited first.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { needsArrow } from "./payload.ts";
+ * assert.ok(!needsArrow([1, "two", { three: new Uint8Array(3) }]));
+ * ```
+ */
+export function needsArrow(value: unknown): boolean {
+  return loadedArrow() === undefined && holdsTable(value);
+}
+
+function holdsTable(v: unknown): boolean {
+  if (v === null || typeof v !== "object") return false;
+  if (Array.isArray(v)) return v.some(holdsTable);
+  const proto = Object.getPrototypeOf(v);
+  if (proto === Object.prototype || proto === null) {
+    if ("$arrow" in v || "$table" in v) return true;
+    for (const key in v) if (holdsTable((v as Record<string, unknown>)[key])) return true;
+    return false;
+  }
+  if (v instanceof Map) {
+    for (const [k, item] of v) if (holdsTable(k) || holdsTable(item)) return true;
+    return false;
+  }
+  if (v instanceof Set) {
+    for (const item of v) if (holdsTable(item)) return true;
+    return false;
+  }
+  return isTable(v);
+}
+
+/**
+ * Loads apache-arrow, once, for {@linkcode encodeValue} and
+ * {@linkcode decodeValue} of values with tables.
+ *
+ * @returns When it is loaded.
+ * @throws {GlacierError} `SYSTEM:ARROW_UNAVAILABLE` when the npm package cannot be loaded.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { tableFromArrays } from "apache-arrow";
+ * import { decodeValue, encodeValue, ensureArrow, needsArrow } from "./payload.ts";
+ * import { CORE_STORAGE } from "../resources/object_store.ts";
+ * const value = { t: tableFromArrays({ a: [1, 2] }) };
+ * if (needsArrow(value)) await ensureArrow();
+ * const encoded = encodeValue(value, "ipc").value;
+ * const back = decodeValue(encoded, CORE_STORAGE) as typeof value;
+ * assert.equal(back.t.numRows, 2);
+ * ```
+ */
+export async function ensureArrow(): Promise<void> {
+  await loadArrow();
+}
+
+// The loaded namespace, or a loud error for a call site that skipped ensureArrow().
+function arrowFor(what: string): ArrowModule {
+  const arrow = loadedArrow();
+  if (arrow) return arrow;
+  throw new GlacierError(
+    "SYSTEM:ARROW_NOT_LOADED",
+    `Cannot ${what} before apache-arrow is loaded: await ensureArrow() from src/data/payload.ts first when needsArrow(value) is true`,
+  );
 }
 
 /**
@@ -259,12 +341,13 @@ export function encodeValue(value: unknown, tables: TableEncoding): Encoded {
   const walk = (v: unknown): unknown => {
     if (v === null || typeof v !== "object") return v;
     if (isTable(v)) {
+      const arrow = arrowFor("encode an Arrow table");
       if (tables === "ipc") {
-        const bytes = tableToIPC(v, "stream");
+        const bytes = arrow.tableToIPC(v, "stream");
         transfer.push(bytes.buffer as ArrayBuffer);
         return { $arrow: bytes } satisfies EncodedIpc;
       }
-      const schema = tableToIPC(new Table(v.schema), "stream");
+      const schema = arrow.tableToIPC(new arrow.Table(v.schema), "stream");
       return { $table: { schema, batches: v.batches.map((b) => data(b.data)) } } satisfies EncodedTable;
     }
     if (v instanceof Bucket) {
@@ -287,9 +370,9 @@ export function decodeValue(value: unknown, storage: StorageWiring): unknown {
   const walk = (v: unknown): unknown => {
     if (v === null || typeof v !== "object") return v;
     if ("$arrow" in v && (v as EncodedIpc).$arrow instanceof Uint8Array) {
-      return tableFromIPC((v as EncodedIpc).$arrow);
+      return arrowFor("decode an Arrow table").tableFromIPC((v as EncodedIpc).$arrow);
     }
-    if ("$table" in v) return decodeTable((v as EncodedTable).$table);
+    if ("$table" in v) return decodeTable(arrowFor("decode an Arrow table"), (v as EncodedTable).$table);
     if ("$bucket" in v) return Bucket.fromData((v as EncodedBucket).$bucket, storage);
     return mapContainer(v, walk);
   };
@@ -311,15 +394,17 @@ function mapContainer(v: object, walk: (item: unknown) => unknown): unknown {
   return v;
 }
 
-function decodeTable(encoded: EncodedTable["$table"]): Table {
-  const schema: Schema = tableFromIPC(encoded.schema).schema;
+function decodeTable(arrow: ArrowModule, encoded: EncodedTable["$table"]): Table {
+  const { Data, RecordBatch, Struct, Table, Type, Vector } = arrow;
+  const strings = [Type.Utf8, Type.LargeUtf8, Type.Binary, Type.LargeBinary];
+  const schema: Schema = arrow.tableFromIPC(encoded.schema).schema;
   const build = (e: EncodedData, type: DataType): Data => {
     const buffers = e.buffers.map((
       b,
     ) => (b ? new TYPED_ARRAYS[b.kind](b.buffer, b.byteOffset, b.length) : undefined));
     // TextDecoder copies shared memory on every call (3x slower row-wise
     // string access), so string bytes get one private copy on arrival.
-    if (STRING_TYPES.has(type.typeId) && buffers[1] && buffers[1].buffer instanceof SharedArrayBuffer) {
+    if (strings.includes(type.typeId) && buffers[1] && buffers[1].buffer instanceof SharedArrayBuffer) {
       buffers[1] = new Uint8Array(buffers[1] as Uint8Array);
     }
     const children = e.children.map((c, i) => build(c, type.children[i].type));

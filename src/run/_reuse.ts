@@ -26,7 +26,7 @@ export class Reuse {
       if (hit) return { value: hit.value, from: "checkpoint" };
     }
     if (!call.task.options.cache) return undefined;
-    const key = cacheKey(call.task, args);
+    const key = await cacheKey(call.task, args);
     this.#keys.set(call, key);
     const hit = await this.#cache.get(key, call.task.resource.storage);
     return hit && { value: hit.value, from: "cache" };
@@ -37,7 +37,7 @@ export class Reuse {
   }
 
   async #store(call: RecordedCall, args: readonly unknown[], value: unknown): Promise<void> {
-    const key = this.#keys.get(call) ?? cacheKey(call.task, args);
+    const key = this.#keys.get(call) ?? await cacheKey(call.task, args);
     try {
       await this.#cache.put(key, value);
     } catch (error) {

@@ -15,7 +15,7 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { deserialize, serialize } from "node:v8";
-import { decodeValue, encodeValue } from "../data/payload.ts";
+import { decodeValue, encodeValue, ensureArrow, needsArrow } from "../data/payload.ts";
 import type { StorageWiring } from "../resources/object_store.ts";
 import type { Task } from "../task.ts";
 import { isNotFound, writeFileAtomic } from "../_fs.ts";
@@ -25,14 +25,17 @@ export const CACHE_DIR: string = join(".glacier", "cache");
 /** Where checkpoints of failed runs live. */
 export const CHECKPOINT_DIR: string = join(".glacier", "checkpoints");
 
-/** Encodes a value to bytes for storage (tables as Arrow IPC). */
-export function storeBytes(value: unknown): Uint8Array {
+/** Encodes a value to bytes for storage (tables as Arrow IPC, loading apache-arrow for them). */
+export async function storeBytes(value: unknown): Promise<Uint8Array> {
+  if (needsArrow(value)) await ensureArrow();
   return new Uint8Array(serialize(encodeValue(value, "ipc").value));
 }
 
 /** Decodes bytes written by {@linkcode storeBytes}, rebuilding buckets with `storage`. */
-export function loadBytes(bytes: Uint8Array, storage: StorageWiring): unknown {
-  return decodeValue(deserialize(bytes), storage);
+export async function loadBytes(bytes: Uint8Array, storage: StorageWiring): Promise<unknown> {
+  const encoded = deserialize(bytes);
+  if (needsArrow(encoded)) await ensureArrow();
+  return decodeValue(encoded, storage);
 }
 
 /**
@@ -42,7 +45,8 @@ export function loadBytes(bytes: Uint8Array, storage: StorageWiring): unknown {
  * @param args Its arguments, refs already replaced by values.
  * @returns A hex SHA-256.
  */
-export function cacheKey(task: Task, args: readonly unknown[]): string {
+export async function cacheKey(task: Task, args: readonly unknown[]): Promise<string> {
+  if (needsArrow(args)) await ensureArrow();
   const hash = createHash("sha256");
   hash.update(`${task.name}\0${task.source}\0`);
   hashValue(hash, encodeValue(args, "ipc").value);
@@ -94,7 +98,7 @@ export class OutputCache {
   /** The cached value for a key (buckets rebuilt with `storage`), or undefined on a miss (or an unreadable entry). */
   async get(key: string, storage: StorageWiring): Promise<{ value: unknown } | undefined> {
     try {
-      return { value: loadBytes(await Deno.readFile(join(this.#dir, `${key}.bin`)), storage) };
+      return { value: await loadBytes(await Deno.readFile(join(this.#dir, `${key}.bin`)), storage) };
     } catch (error) {
       if (isNotFound(error)) return undefined;
       return undefined; // a corrupt entry is a miss; the next put replaces it
@@ -103,7 +107,7 @@ export class OutputCache {
 
   /** Stores a value under a key, atomically. */
   async put(key: string, value: unknown): Promise<void> {
-    await writeFileAtomic(join(this.#dir, `${key}.bin`), storeBytes(value));
+    await writeFileAtomic(join(this.#dir, `${key}.bin`), await storeBytes(value));
   }
 }
 
@@ -133,7 +137,7 @@ export class Checkpoints {
   async save(nodeId: string, task: Task, value: unknown): Promise<void> {
     await writeFileAtomic(
       this.#path(nodeId),
-      new Uint8Array(serialize({ source: task.source, bytes: storeBytes(value) })),
+      new Uint8Array(serialize({ source: task.source, bytes: await storeBytes(value) })),
     );
   }
 
@@ -146,6 +150,6 @@ export class Checkpoints {
       return undefined;
     }
     if (entry.source !== task.source) return undefined;
-    return { value: loadBytes(entry.bytes, task.resource.storage) };
+    return { value: await loadBytes(entry.bytes, task.resource.storage) };
   }
 }

@@ -6,11 +6,13 @@
 import assert from "node:assert/strict";
 import type { Table } from "apache-arrow";
 import { runPayload } from "../../executors/runner.ts";
-import { decodeValue } from "../../src/data/payload.ts";
+import { decodeValue, ensureArrow } from "../../src/data/payload.ts";
 import { GlacierError } from "../../src/errors.ts";
 import { fromWireJson } from "../../executors/_wire.ts";
 import { S3RVER_CREDENTIALS, s3rverStore, startS3rver, useS3rverEnv } from "../support/s3rver.ts";
 import { inbox, out, raw, replayEtl } from "../fixtures/replay_pipeline.ts";
+
+await ensureArrow(); // encodeValue()/decodeValue() of tables need apache-arrow loaded first
 
 const ROOT = new URL("../../", import.meta.url);
 const RUNNER = new URL("../../executors/runner.ts", import.meta.url).pathname;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { CORE_WIRING, defineWiring, GLACIER_WIRING } from "../../extend.ts";
-import { GlacierError, LocalConfig, Provider } from "../../mod.ts";
+import { type GlacierError, LocalConfig, Provider } from "../../mod.ts";
 import { linesCount, notes, ROOT, wiring } from "../fixtures/wiring/custom_format.ts";
 
 Deno.test("a custom format in a provider's wiring reads its buckets here and in a worker, and nowhere else", async () => {

@@ -12,7 +12,7 @@ import { CreateFunctionCommand, InvokeCommand, LambdaClient } from "@aws-sdk/cli
 import type { Table } from "apache-arrow";
 import { buildLambdaArtifacts } from "../../../executors/lambda/build.ts";
 import { fromWireJson } from "../../../executors/_wire.ts";
-import { decodeValue } from "../../../src/data/payload.ts";
+import { decodeValue, ensureArrow } from "../../../src/data/payload.ts";
 import { CORE_STORAGE } from "../../../src/resources/object_store.ts";
 import { type DatabricksEmulator, startDatabricksEmulator } from "../../support/databricks_emulator.ts";
 import { startLambdaEmulator } from "../../support/lambda_emulator.ts";
@@ -25,6 +25,8 @@ import {
 } from "../../support/s3rver.ts";
 import { TaskError } from "../../../mod.ts";
 import { dbxPipeline } from "./fixtures/dbx_pipeline.ts";
+
+await ensureArrow(); // encodeValue()/decodeValue() of tables need apache-arrow loaded first
 
 const TOKEN = `dapi-glacier-secret-${crypto.randomUUID()}`;
 const BUCKET = "glacier-staging";

@@ -7,8 +7,10 @@ import { fromWireJson, toWireJson } from "../../../executors/_wire.ts";
 import { type ArtifactManifest, resolveArtifactModule } from "../../../executors/lambda/runtime.ts";
 import { runPayload } from "../../../executors/runner.ts";
 import { PAYLOAD_VERSION, type TaskPayload } from "../../../executors/payload.ts";
-import { encodeValue } from "../../../src/data/payload.ts";
+import { encodeValue, ensureArrow } from "../../../src/data/payload.ts";
 import type { GlacierError } from "../../../src/errors.ts";
+
+await ensureArrow(); // encodeValue()/decodeValue() of tables need apache-arrow loaded first
 
 const ROOT = new URL("../../../", import.meta.url);
 const FIXTURE = new URL("./fixtures/lambda_pipeline.ts", import.meta.url).href;

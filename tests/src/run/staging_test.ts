@@ -1,11 +1,13 @@
 import assert from "node:assert/strict";
 import { tableFromArrays, tableFromIPC } from "apache-arrow";
-import { encodeValue } from "../../../src/data/payload.ts";
+import { encodeValue, ensureArrow } from "../../../src/data/payload.ts";
 import type { GlacierError } from "../../../src/errors.ts";
 import { LocalConfig } from "../../../src/config/local.ts";
 import { Provider } from "../../../src/provider.ts";
 import { CORE_STORAGE } from "../../../src/resources/object_store.ts";
 import { estimateWireSize, stageValue, Staging } from "../../../src/run/staging.ts";
+
+await ensureArrow(); // encodeValue()/decodeValue() of tables need apache-arrow loaded first
 
 async function stagingArea(runId = "run-1") {
   const root = await Deno.makeTempDir();
