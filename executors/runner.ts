@@ -34,6 +34,10 @@ import { fromWireJson, toWireJson } from "./_wire.ts";
 import { Bucket } from "../src/resources/storage.ts";
 
 export type { OrchestratorPayload } from "./_replay.ts";
+export type { OutputTarget, TaskPayload } from "./payload.ts";
+export type { ObjectStore, StorageWiring, StoreFactory } from "../src/resources/object_store.ts";
+export type { EncodeOptions, TableFormat } from "../src/data/formats.ts";
+export type { ParquetCompression } from "../src/data/parquet.ts";
 import { checkPayload, loadTask, type TaskPayload } from "./payload.ts";
 
 /** Options for {@linkcode runPayload}. */

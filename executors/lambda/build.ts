@@ -10,7 +10,7 @@
  *
  * ```
  * bootstrap        the custom runtime's entry (a shell script)
- * bin/deno         Deno for linux-x64, from the npm package @deno/linux-x64-glibc
+ * bin/deno         Deno for linux-x64: this Deno on such a machine, else the npm package @deno/linux-x64-glibc
  * glacier.json     the manifest: pipeline, build root, runtime, modules
  * app/…            the project's modules the pipeline and the runtime import, as they are, with deno.json and deno.lock
  * deno_dir/npm/…   the npm packages those modules use, from the local Deno cache
@@ -41,7 +41,7 @@ import type { ArtifactManifest } from "./runtime.ts";
 export interface BuildOptions {
   /** The folder `.glacier/build/…` is written under. @default {Deno.cwd()} */
   cwd?: string;
-  /** The Deno binary to package. @default {the `deno` of the npm package @deno/linux-x64-glibc} */
+  /** The Deno binary to package. @default {this Deno on linux x86_64, else the npm package @deno/linux-x64-glibc} */
   denoBinary?: string;
   /** Deflate level, 0–9. @default {6} */
   level?: 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9;
@@ -202,7 +202,7 @@ async function buildZip(pipeline: string, entry: string, options: BuildOptions):
     files[path] = [data, { level, mtime: MTIME, os: 3, attrs: executable ? EXECUTABLE : REGULAR }];
   };
   add("bootstrap", await Deno.readFile(new URL("./bootstrap", import.meta.url)), true);
-  add("bin/deno", await Deno.readFile(options.denoBinary ?? denoBinary()), true);
+  add("bin/deno", await Deno.readFile(options.denoBinary ?? await denoBinary()), true);
   const sorted = [...modules].sort();
   for (const m of sorted) add(`app/${m}`, await Deno.readFile(join(root, m)));
   const config = await firstExisting(root, ["deno.json", "deno.jsonc"]);
@@ -284,15 +284,22 @@ async function prunedConfig(
   };
 }
 
-function denoBinary(): string {
+// The Deno that runs the artifact: this very binary when this machine is what
+// Lambda runs (linux x86_64), else the npm package @deno/linux-x64-glibc of
+// this Deno's version, fetched only then (a computed specifier, so neither a
+// user's first run nor the lockfile carries a 90 MB binary it may never need).
+async function denoBinary(): Promise<string> {
+  if (Deno.build.os === "linux" && Deno.build.arch === "x86_64") return Deno.execPath();
+  const specifier = `npm:@deno/linux-x64-glibc@${Deno.version.deno}/package.json`;
   try {
-    return join(dirname(fileURLToPath(import.meta.resolve("@deno/linux-x64-glibc/package.json"))), "deno");
+    await import(specifier, { with: { type: "json" } });
+    return join(dirname(fileURLToPath(import.meta.resolve(specifier))), "deno");
   } catch (error) {
     throw new GlacierError(
       "USER:BUILD_FAILED",
-      `Cannot find the Deno binary to package: the npm package "@deno/linux-x64-glibc" is not resolvable (${
+      `Cannot find a linux x86_64 Deno to package: ${specifier} is not reachable (${
         (error as Error).message
-      }); add "@deno/linux-x64-glibc": "npm:@deno/linux-x64-glibc@${Deno.version.deno}" to deno.json imports, or pass denoBinary`,
+      }); build on linux x86_64, or pass denoBinary`,
       { cause: error },
     );
   }

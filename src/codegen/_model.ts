@@ -85,6 +85,22 @@ export interface Staging {
   readonly expireDays: number;
 }
 
+/** Glacier's runner as a project that holds Glacier's sources names it. */
+export const DEFAULT_RUNNER = "executors/runner.ts";
+
+// The runner goes into shell commands and Python strings: a path or a
+// `jsr:` specifier, of characters neither needs to escape.
+function checkRunner(runner: string): string {
+  if (!/^[A-Za-z0-9@:/._-]+$/.test(runner)) {
+    throw new RangeError(
+      `Glacier's runner ${
+        JSON.stringify(runner)
+      } cannot go into a generated command: use a path or jsr: specifier of letters, digits and @:/._-`,
+    );
+  }
+  return runner;
+}
+
 /** What to provision for one pipeline on one cloud. */
 export interface InfraModel {
   readonly pipeline: string;
@@ -92,6 +108,8 @@ export interface InfraModel {
   readonly version: string;
   /** The pipeline's module, relative to the working directory (never an absolute path). */
   readonly source: string;
+  /** The module an orchestrator's local and VM tasks run payloads with (`deno run -A <runner>`). */
+  readonly runner: string;
   readonly target: Target;
   readonly executors: readonly ExecutorModel[];
   readonly buckets: readonly DataBucket[];
@@ -121,6 +139,8 @@ export interface ModelInput {
   readonly defaultCloud?: TargetCloud;
   /** Task module URLs to project-relative paths. @default {{}} */
   readonly modules?: Readonly<Record<string, string>>;
+  /** Glacier's runner as generated commands name it. @default {DEFAULT_RUNNER} */
+  readonly runner?: string;
 }
 
 /** A lower-case identifier safe in HCL, CloudFormation logical ids (after casing), Python and TS. */
@@ -284,6 +304,7 @@ export function buildModel(input: ModelInput): InfraModel {
     ...(input.description ? { description: input.description } : {}),
     version: GLACIER_VERSION,
     source: input.source,
+    runner: checkRunner(input.runner ?? DEFAULT_RUNNER),
     target,
     executors,
     buckets: [...buckets.keys()].sort().filter((b) => b !== staging.bucket).map((name) => ({

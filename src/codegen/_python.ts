@@ -53,7 +53,9 @@ export function pythonHeader(model: InfraModel, what: string, flow: readonly Flo
   if (vias.has("local")) {
     lines.push(
       `Tasks bound to this machine run where the orchestrator's worker runs: Deno ${DENO_VERSION} and a checkout`,
-      "of the project at GLACIER_PROJECT (default: the working directory), with executors/runner.ts --payload.",
+      `of the project at GLACIER_PROJECT (default: the working directory), with ${
+        pyDoc(model.runner)
+      } --payload.`,
     );
   }
   lines.push('"""');
@@ -119,7 +121,7 @@ export function databricksRun(model: InfraModel, n: FlowNode): Record<string, un
 }
 
 /** Python helpers that reach each executor directly (Prefect and Dagster). */
-export function executorHelpers(flow: readonly FlowNode[]): string {
+export function executorHelpers(model: InfraModel, flow: readonly FlowNode[]): string {
   const vias = new Set(flow.map((n) => n.via));
   const parts: string[] = [`def glacier_items(value, run_id, key):
     """The list a mapped task iterates: inline, or read from the staged output."""
@@ -176,7 +178,7 @@ export function executorHelpers(flow: readonly FlowNode[]): string {
     parts.push(`def run_ssh(target, payload):
     """Runs the Glacier runner on a VM over SSH (host from GLACIER_SSH_HOST_<EXECUTOR> when not configured)."""
     host = target["host"] or os.environ[f"GLACIER_SSH_HOST_{target['executor'].upper()}"]
-    command = "cd glacier && deno run -A --quiet executors/runner.ts --payload " + shlex.quote(json.dumps(payload))
+    command = "cd glacier && deno run -A --quiet ${model.runner} --payload " + shlex.quote(json.dumps(payload))
     done = subprocess.run(
         ["ssh", "-p", str(target["port"]), f"{target['user']}@{host}", command],
         check=True, capture_output=True, text=True,
@@ -188,7 +190,7 @@ export function executorHelpers(flow: readonly FlowNode[]): string {
     parts.push(`def run_local(payload):
     """Runs a task bound to this machine with Deno, from the project checkout at GLACIER_PROJECT."""
     done = subprocess.run(
-        ["deno", "run", "-A", "--quiet", "executors/runner.ts", "--payload", json.dumps(payload)],
+        ["deno", "run", "-A", "--quiet", "${model.runner}", "--payload", json.dumps(payload)],
         cwd=os.environ.get("GLACIER_PROJECT", "."), check=True, capture_output=True, text=True,
     )
     lines = done.stdout.strip().splitlines()

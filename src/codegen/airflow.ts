@@ -91,7 +91,7 @@ def templated(payload):
       "",
       `def deno_command(payload_json):
     """Runs one payload with Deno from the project checkout at GLACIER_PROJECT on the Airflow worker."""
-    return 'cd "\${GLACIER_PROJECT:-.}" && deno run -A --quiet executors/runner.ts --payload ' + shlex.quote(payload_json)`,
+    return 'cd "\${GLACIER_PROJECT:-.}" && deno run -A --quiet ${model.runner} --payload ' + shlex.quote(payload_json)`,
     );
   }
   if (vias.has("ssh")) {
@@ -100,7 +100,7 @@ def templated(payload):
       "",
       `def ssh_command(payload_json):
     """Runs one payload with Deno from the project checkout in ~/glacier on the VM."""
-    return "cd glacier && deno run -A --quiet executors/runner.ts --payload " + shlex.quote(payload_json)`,
+    return "cd glacier && deno run -A --quiet ${model.runner} --payload " + shlex.quote(payload_json)`,
     );
   }
   if (flow.some((n) => n.mapOver)) {

@@ -58,7 +58,7 @@ export function dagsterDefinitions(model: InfraModel, flow: readonly FlowNode[],
     ].map((n) => `    ${n},`),
     ")",
   );
-  out.push("", payloadHelpers(model), "", "", executorHelpers(flow));
+  out.push("", payloadHelpers(model), "", "", executorHelpers(model, flow));
   for (const n of flow) {
     const ins: string[] = [];
     for (const i of n.inputs) {

@@ -120,6 +120,7 @@ export function planDeployment(
     description: input.description,
     schedule,
     modules: input.modules,
+    runner: input.runner,
     what: orchestrator,
     allowLocalOnly: true,
     defaultCloud: "aws",

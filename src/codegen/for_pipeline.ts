@@ -8,6 +8,7 @@
  * @module
  */
 import { relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { PipelineAnalysis } from "../analyze/analysis.ts";
 import { analyzeStatic } from "../analyze/static.ts";
 import { GlacierError } from "../errors.ts";
@@ -143,9 +144,25 @@ async function codegenInput(target: CodegenTarget): Promise<CodegenInput> {
     // module's declarations only when its tasks name none (all local).
     providers: result.providers.length ? result.providers : await providerConfigs(target.module),
     source: projectPath(target.module ?? "unknown"),
+    runner: runnerSpec(),
     ...(target.description ? { description: target.description } : {}),
     ...(target.config.schedule ? { schedule: target.config.schedule } : {}),
   };
+}
+
+// How generated commands reach Glacier's runner: a path from the project when
+// Glacier's sources are files on this machine (this repository, a checkout
+// beside the project), else the runner entry of the package it was imported
+// from (`jsr:@glacier/glacier@<version>/runner`), never a path into a cache.
+function runnerSpec(): string {
+  const runner = new URL("../../executors/runner.ts", import.meta.url);
+  if (runner.protocol === "file:") return relative(Deno.cwd(), fileURLToPath(runner)).replaceAll("\\", "/");
+  const jsr = /\/(@[^/]+)\/([^/]+)\/([^/]+)\/executors\/runner\.ts$/.exec(runner.pathname);
+  if (jsr) return `jsr:${jsr[1]}/${jsr[2]}@${jsr[3]}/runner`;
+  throw new GlacierError(
+    "USER:RUNNER_UNKNOWN",
+    `Cannot tell how generated tasks reach Glacier's runner: Glacier was loaded from ${runner.href}; import it from JSR (jsr:@glacier/glacier) or a local checkout`,
+  );
 }
 
 function envVar(name: string): string | undefined {

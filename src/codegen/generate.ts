@@ -64,6 +64,12 @@ export interface CodegenInput {
   readonly schedule?: string;
   /** Task module URLs to paths relative to the project (never absolute). */
   readonly modules?: Readonly<Record<string, string>>;
+  /**
+   * How orchestrators' local and VM tasks reach Glacier's runner: a path
+   * relative to the project, or the package's `jsr:…/runner` entry.
+   * @default {"executors/runner.ts"}
+   */
+  readonly runner?: string;
 }
 
 /**
@@ -115,6 +121,7 @@ export function generateInfrastructure(
     description: input.description,
     schedule: input.schedule,
     modules: input.modules,
+    runner: input.runner,
     what: checked,
   });
   const files = checked === "terraform"

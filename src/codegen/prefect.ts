@@ -43,7 +43,7 @@ export function prefectFlow(model: InfraModel, flow: readonly FlowNode[], schedu
     "from prefect.futures import wait",
     "from prefect.runtime import flow_run, task_run",
   );
-  out.push("", payloadHelpers(model), "", "", executorHelpers(flow), "", "");
+  out.push("", payloadHelpers(model), "", "", executorHelpers(model, flow), "", "");
   out.push(`def deps(*futures):
     """The futures to wait for: skipped (None) ones left out, mapped ones flattened."""
     flat = []

@@ -262,7 +262,7 @@ export function assertLeastPrivilege(statements: { Action: string[]; Resource: u
 
 /**
  * Type-checks a generated Pulumi program with `deno check` against
- * npm:@pulumi/aws, using the tests' config (tests/deno.json) and lock (frozen, so the
+ * npm:@pulumi/aws, using the tests' config (tests/deno.test.json) and lock (frozen, so the
  * check never reaches the network).
  */
 export async function denoCheckPulumi(files: Record<string, string>): Promise<void> {
@@ -271,7 +271,7 @@ export async function denoCheckPulumi(files: Record<string, string>): Promise<vo
     // Only the program: a package.json beside it would switch Deno to node_modules resolution.
     await Deno.writeTextFile(`${dir}/index.ts`, files["index.ts"]);
     const out = await new Deno.Command(Deno.execPath(), {
-      args: ["check", "--quiet", "--frozen", "--config", `${ROOT}tests/deno.json`, `${dir}/index.ts`],
+      args: ["check", "--quiet", "--frozen", "--config", `${ROOT}tests/deno.test.json`, `${dir}/index.ts`],
       cwd: ROOT,
       env: { NO_COLOR: "1" },
       stdout: "piped",

@@ -1,0 +1,218 @@
+// Glacier as a dependency: a user's project in a temp folder outside this
+// checkout imports `jsr:@glacier/glacier@<version>` from a local JSR registry
+// (tests/support/jsr_registry.ts, through `JSR_URL`), with its own DENO_DIR.
+// Only the npm cache is shared with this process, so nothing reaches the
+// internet: JSR modules come from the registry, npm packages from the cache.
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { type JsrRegistry, startJsrRegistry } from "./support/jsr_registry.ts";
+
+interface Project {
+  dir: string;
+  env: Record<string, string>;
+  spec: string;
+}
+
+async function npmCache(): Promise<string> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json"],
+    stdout: "piped",
+    stderr: "null",
+  })
+    .output();
+  return JSON.parse(new TextDecoder().decode(out.stdout)).npmCache;
+}
+
+async function project(registry: JsrRegistry): Promise<Project> {
+  const dir = await Deno.makeTempDir({ prefix: "glacier-user-" });
+  const denoDir = join(dir, ".deno");
+  await Deno.mkdir(denoDir);
+  await Deno.symlink(await npmCache(), join(denoDir, "npm"));
+  const spec = `jsr:${registry.name}@${registry.version}`;
+  const env = { JSR_URL: registry.url, DENO_DIR: denoDir, NO_COLOR: "1" };
+  await Deno.writeTextFile(
+    join(dir, "pipeline.ts"),
+    `import { pipeline, Provider } from "${spec}";
+const local = new Provider().local();
+export const numbers = local.task(function numbers(n: number) {
+  return Array.from({ length: n }, (_, i) => i);
+});
+export const total = local.task(function total(xs: number[]) {
+  return xs.reduce((a, b) => a + b, 0);
+});
+export const sum = pipeline({ name: "sum" }, (p: { n?: number }) => total(numbers(p.n ?? 10)));
+if (import.meta.main) {
+  const value = await sum.run({ quiet: true });
+  console.log(JSON.stringify({ value, ranOn: sum.lastRun!.tasks.map((t) => t.ranOn) }));
+}
+`,
+  );
+  return { dir, env, spec };
+}
+
+async function deno(p: Project, args: string[], cwd = p.dir) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args,
+    cwd,
+    env: p.env,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stdout = new TextDecoder().decode(out.stdout);
+  const stderr = new TextDecoder().decode(out.stderr);
+  return {
+    ...out,
+    stdout,
+    stderr,
+    text: `exit ${out.code}\n--- stdout\n${stdout}\n--- stderr\n${stderr}`,
+  };
+}
+
+Deno.test({
+  name: "a project outside the checkout imports Glacier from a JSR registry",
+  sanitizeResources: false,
+  async fn(t) {
+    const registry = await startJsrRegistry();
+    const p = await project(registry);
+    try {
+      await t.step("its pipeline runs on the worker pool", async () => {
+        const out = await deno(p, ["run", "-A", "pipeline.ts"]);
+        assert.equal(out.code, 0, out.text);
+        assert.deepEqual(JSON.parse(out.stdout.trim().split("\n").pop()!), {
+          value: 45,
+          ranOn: ["worker", "worker"],
+        });
+        assert.ok(
+          registry.requests.some((r) => r.endsWith("/executors/local/worker.ts")),
+          "the worker came from JSR",
+        );
+        assert.ok(
+          (await Deno.stat(join(p.dir, ".glacier", "runs"))).isDirectory,
+          "runs are kept in the project",
+        );
+      });
+
+      await t.step("a shebang script runs from another folder", async () => {
+        const script = join(p.dir, "etl");
+        await Deno.writeTextFile(
+          script,
+          `#!/usr/bin/env -S deno run -A\nimport { sum } from "./pipeline.ts";\nconsole.log(await sum.run({ workers: 0, quiet: true, params: { n: 4 } }));\n`,
+        );
+        await Deno.chmod(script, 0o755);
+        const elsewhere = await Deno.makeTempDir();
+        const out = await new Deno.Command(script, {
+          cwd: elsewhere,
+          env: {
+            ...p.env,
+            PATH: `${join(Deno.execPath(), "..")}:${Deno.env.get("PATH") ?? ""}`,
+          },
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+        assert.equal(
+          new TextDecoder().decode(out.stdout).trim(),
+          "6",
+          new TextDecoder().decode(out.stderr),
+        );
+      });
+
+      await t.step(
+        "the command runs through the package: analyze and graph",
+        async () => {
+          const analyze = await deno(p, [
+            "run",
+            "-A",
+            `${p.spec}/cli`,
+            "analyze",
+            "pipeline.ts",
+            "--json",
+          ]);
+          assert.equal(analyze.code, 0, analyze.text);
+          const [report] = JSON.parse(analyze.stdout).pipelines;
+          assert.deepEqual(report.nodes.map((n: { id: string }) => n.id), [
+            "numbers",
+            "total",
+          ]);
+          assert.deepEqual(report.edges, [{ from: "numbers", to: "total" }]);
+          const graph = await deno(p, [
+            "run",
+            "-A",
+            `${p.spec}/cli`,
+            "graph",
+            "pipeline.ts",
+            "--format",
+            "mermaid",
+          ]);
+          assert.equal(graph.code, 0, graph.text);
+          assert.match(
+            graph.stdout,
+            /n0\["numbers[\s\S]*n1\["total[\s\S]*n0 --> n1/,
+          );
+        },
+      );
+
+      await t.step(
+        "deploy writes an Airflow DAG whose local tasks run the package's runner, which runs a payload",
+        async () => {
+          await Deno.writeTextFile(
+            join(p.dir, "aws.ts"),
+            `import { AwsConfig, LambdaConfig, pipeline, Provider } from "${p.spec}";
+const aws = new Provider({ config: new AwsConfig({ region: "us-east-1", stagingBucket: "s3://stage/glacier" }) });
+const fn = aws.serverless({ config: new LambdaConfig({ memory: 512 }) });
+export const make = aws.local().task(function make(n: number) { return n + 1; });
+export const scale = fn.task(function scale(n: number) { return n * 2; });
+export const awsp = pipeline({ name: "awsp" }, () => scale(make(1)));
+`,
+          );
+          const deploy = await deno(p, [
+            "run",
+            "-A",
+            `${p.spec}/cli`,
+            "deploy",
+            "aws.ts",
+            "--orchestrator",
+            "airflow",
+            "--output-dir",
+            "dags",
+          ]);
+          assert.equal(deploy.code, 0, deploy.text);
+          const dag = await Deno.readTextFile(
+            join(p.dir, "dags", "awsp_dag.py"),
+          );
+          assert.ok(
+            dag.includes(`deno run -A --quiet ${p.spec}/runner --payload`),
+            dag,
+          );
+          assert.ok(
+            !dag.includes("executors/runner.ts --payload"),
+            "no path into Glacier's sources",
+          );
+          // What that command does on an Airflow worker in the project folder.
+          const payload = {
+            version: 2,
+            pipeline: "awsp",
+            runId: "r1",
+            nodeId: "make",
+            task: "make",
+            module: "aws.ts",
+            attempt: 1,
+            args: [41],
+          };
+          const run = await deno(p, [
+            "run",
+            "-A",
+            "--quiet",
+            `${p.spec}/runner`,
+            "--payload",
+            JSON.stringify(payload),
+          ]);
+          assert.equal(run.code, 0, run.text);
+          assert.equal(run.stdout.trim(), "42");
+        },
+      );
+    } finally {
+      await registry.stop();
+      await Deno.remove(p.dir, { recursive: true }).catch(() => {});
+    }
+  },
+});
