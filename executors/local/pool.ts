@@ -257,7 +257,12 @@ export class WorkerPool implements Executor {
       idle.busy = true;
       return Promise.resolve(idle);
     }
-    if (slots.filter((s) => !s.dead).length < this.#size) this.#spawn(grant);
+    // A worker still starting will take a waiting call: spawn only for calls
+    // beyond those (else the first call of a run starts a second worker that
+    // competes with the first for the CPU while both boot).
+    const starting = slots.filter((s) => !s.ready && !s.dead).length;
+    const queued = this.#waiting.filter((w) => w.grant.key === key).length;
+    if (queued >= starting && slots.filter((s) => !s.dead).length < this.#size) this.#spawn(grant);
     return new Promise((resolve, reject) => {
       this.#waiting.push({
         grant,

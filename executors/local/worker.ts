@@ -17,7 +17,6 @@ import {
 import { checkPayload, loadTask, type TaskPayload } from "../payload.ts";
 import type { Task } from "../../src/task.ts";
 
-console.error("W graph done", performance.now().toFixed(1));
 suppressRuns(); // a module imported here must not start its own run
 
 // `Deno.exit` in a worker ends it with no event: say so first.
@@ -55,13 +54,10 @@ async function find(module: string, name: string): Promise<Task> {
 self.onmessage = async (event: MessageEvent<RunMessage>) => {
   const { id, payload, lent, reportStart } = event.data;
   if ((event.data as { type: string }).type === "load") {
-    console.error("W load start", performance.now().toFixed(1));
     await import((event.data as unknown as { module: string }).module).catch(() => {}); // errors surface on run
-    console.error("W load done", performance.now().toFixed(1));
     return;
   }
   try {
-    console.error("W run", payload.task, performance.now().toFixed(1));
     checkPayload(payload);
     const task = await find(payload.module, payload.task);
     if (needsArrow(payload.args)) await ensureArrow(); // apache-arrow loads only for tables
