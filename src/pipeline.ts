@@ -16,6 +16,7 @@ import type { PipelineDAG } from "./dag.ts";
 import { errorMessage, GlacierError } from "./errors.ts";
 import { runsSuppressed } from "./run/_guard.ts";
 import type { Executor } from "./run/executor.ts";
+import { localPool } from "./run/local_pool.ts";
 import type { RunReport } from "./run/report.ts";
 import { PipelineContext, type RecordedCall, withContext } from "./trace/context.ts";
 import type { Resolved } from "./trace/ref.ts";
@@ -337,12 +338,16 @@ export class Pipeline<P = AnyParams, R = unknown> {
   }
 
   async #execute(options: CloudRunOptions<P> | LocalRunOptions<P>): Promise<Resolved<R>> {
+    const wiring = options.wiring ?? this.wiring;
+    // The pool starts before the run loop loads, so its first worker boots meanwhile.
+    const started = options.pool ? undefined : localPool(this.name, options.workers, wiring);
     const { runPipeline } = await import("./run/run.ts");
     const outcome = await runPipeline(this, {
       ...options,
       mode: options.mode ?? "local",
       params: options.params as Record<string, unknown> | undefined,
-      wiring: options.wiring ?? this.wiring,
+      started,
+      wiring,
       checkParams: (params) => this.#params(params) as Record<string, unknown>,
     });
     this.#lastRun = outcome.report;

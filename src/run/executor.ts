@@ -62,5 +62,5 @@ export interface Executor {
 /** Makes the executors of one run. */
 export interface ExecutorFactory {
   /** Builds an executor for a run with these options. */
-  (options: { workers?: number; pipeline: string; runId: string }): Executor;
+  (options: { workers?: number; pipeline: string }): Executor;
 }

@@ -36,10 +36,10 @@ export interface ExecuteOptions {
   readonly mode: "local" | "cloud";
   /** The params, already checked; absent on resume means the resumed run's. */
   readonly params?: Record<string, unknown>;
-  /** Local worker count; `0` runs in-process. */
-  readonly workers?: number;
   /** An open pool for the local tasks, left open after the run. */
   readonly pool?: Executor;
+  /** The pool the caller started for this run (`localPool()`), closed after it. */
+  readonly started?: Executor;
   /** Show no progress. */
   readonly quiet?: boolean;
   /** Continue the last failed run. */
@@ -68,20 +68,19 @@ export async function runPipeline(
   options: ExecuteOptions,
 ): Promise<{ value: unknown; report: RunReport; error?: unknown }> {
   const name = target.name;
-  const previous = options.resume ? await resumable(name) : undefined;
-  const params = options.checkParams(options.params ?? previous?.params);
-  const workers = options.workers ?? navigator.hardwareConcurrency;
-  if (!Number.isInteger(workers) || workers < 0) {
-    throw new RangeError(
-      `Pipeline "${name}": "workers" is ${workers}, it must be a whole number, 0 for in-process`,
-    );
+  let previous: RunReport | undefined;
+  let params: Record<string, unknown>;
+  try {
+    previous = options.resume ? await resumable(name) : undefined;
+    params = options.checkParams(options.params ?? previous?.params);
+  } catch (error) {
+    await options.started?.close();
+    throw error;
   }
   const runId = newRunId(name);
   const startedAt = new Date();
   const started = performance.now();
-  const factory = options.wiring.localExecutor;
-  const executor: Executor = options.pool ??
-    (workers === 0 || !factory ? inProcess : factory({ workers, pipeline: name, runId }));
+  const executor: Executor = options.pool ?? options.started ?? inProcess;
   // Cloud mode: local-bound tasks stay on `executor`, the rest go to their service's executor.
   const cloud = options.mode === "cloud"
     ? new CloudExecutors({
