@@ -80,11 +80,22 @@ export async function openStore(
  * Checks an object key: relative, no `..` or empty segments, so no key can
  * climb out of its bucket.
  *
- * @throws {RangeError} When the key could escape the bucket.
+ * @throws {RangeError} When the key could escape the bucket, or is not in Unicode normal form C.
  */
 export function checkKey(bucket: string, key: string): void {
   if (typeof key !== "string") {
     throw new TypeError(`Bucket "${bucket}": path must be a string, got ${typeof key}`);
+  }
+  // Terraform (HCL) and other tools rewrite text to NFC, so a grant on an
+  // un-normalized key would name another object than the one written.
+  if (key.toWellFormed() !== key.toWellFormed().normalize("NFC")) {
+    throw new RangeError(
+      `Bucket "${bucket}": path ${
+        JSON.stringify(key)
+      } is not in Unicode normal form C; Terraform and many tools rewrite it to ${
+        JSON.stringify(key.normalize("NFC"))
+      }, so generated grants would name another object: use that form`,
+    );
   }
   const parts = key.split("/");
   if (key.startsWith("/") || key.includes("\\") || parts.some((p) => p === ".." || p === ".")) {

@@ -154,7 +154,8 @@ const values: fc.Arbitrary<Values> = fc.record({
   source: hostile,
   module: hostile,
   prefix: hostile,
-  path: hostile,
+  // Bucket paths are in Unicode NFC (checkKey refuses others: Terraform rewrites them).
+  path: hostile.map((s) => s.normalize("NFC")),
   literal: hostile,
   schedule: fc.tuple(scheduleSpace, scheduleSpace, fc.boolean()).map(([a, b, pad]) =>
     `${pad ? a : ""}0${a}6${b}*${a}*${b}*${pad ? b : ""}`
@@ -449,7 +450,7 @@ Deno.test("generated code: hostile text in every free-text field stays inside st
       }
       await assertIntact(v, files, got);
     }),
-    { numRuns: 20 },
+    { numRuns: 20, ...(Deno.env.get("FC_SEED") ? { seed: Number(Deno.env.get("FC_SEED")) } : {}) },
   );
 });
 
@@ -533,6 +534,10 @@ Deno.test("generated code: fields with strict rules refuse hostile text where th
       }
       if (!/^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/.test(h)) {
         rejects(() => aws.bucket({ bucket: h, path: "x" }), RangeError, "Bucket name");
+      }
+      const key = h.toWellFormed().replaceAll("..", "_").replace(/^\/+/, "").replaceAll("\\", "_");
+      if (key !== key.normalize("NFC") && !key.split("/").some((p) => p === ".")) {
+        rejects(() => aws.bucket({ bucket: "lake", path: key }), RangeError, "normal form C");
       }
       if (h !== "" && !/^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/.test(h)) {
         // A task's own reads and writes: the bucket part of the URI is checked when code is generated.

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { tableFromArrays } from "apache-arrow";
 import * as pw from "parquet-wasm";
-import { AzureConfig, Bucket, GcpConfig, LocalConfig, Provider } from "../../../mod.ts";
+import { AwsConfig, AzureConfig, Bucket, GcpConfig, LocalConfig, Provider } from "../../../mod.ts";
 import { assertFormatsRoundTrip, glacierError } from "../../support/bucket_cases.ts";
 import { rowsOf, sampleTable } from "../../support/tables.ts";
 
@@ -225,4 +225,14 @@ Deno.test("Bucket.fromData() rebuilds a local bucket from its structured-cloned 
   assert.equal(copy.uri, out.uri);
   assert.deepEqual(rowsOf(await copy.scan()), rowsOf(sampleTable(4)));
   assert.throws(() => Bucket.fromData({ ...data, config: {} }, out.location.storage), TypeError);
+});
+
+Deno.test("a path not in Unicode normal form C is refused, naming the form Terraform would write", () => {
+  const aws = new Provider({ config: new AwsConfig({ region: "us-east-1" }) });
+  assert.throws(
+    () => aws.bucket({ bucket: "lake", path: "raw/\uF900.csv" }),
+    (e: Error) =>
+      e instanceof RangeError && e.message.includes("normal form C") && e.message.includes("\u8C48"),
+  );
+  assert.equal(aws.bucket({ bucket: "lake", path: "raw/\u8C48.csv" }).uri, "s3://lake/raw/\u8C48.csv");
 });
