@@ -41,6 +41,7 @@ export const total = local.task(function total(xs: number[]) {
   return xs.reduce((a, b) => a + b, 0);
 });
 export const sum = pipeline({ name: "sum" }, (p: { n?: number }) => total(numbers(p.n ?? 10)));
+console.log("top level of pipeline.ts");
 if (import.meta.main) {
   const value = await sum.run({ quiet: true });
   console.log(JSON.stringify({ value, ranOn: sum.lastRun!.tasks.map((t) => t.ranOn) }));
@@ -78,6 +79,11 @@ Deno.test({
       await t.step("its pipeline runs on the worker pool", async () => {
         const out = await deno(p, ["run", "-A", "pipeline.ts"]);
         assert.equal(out.code, 0, out.text);
+        assert.equal(
+          out.stdout.split("top level of pipeline.ts").length - 1,
+          1,
+          "printed once, not per worker",
+        );
         assert.deepEqual(JSON.parse(out.stdout.trim().split("\n").pop()!), {
           value: 45,
           ranOn: ["worker", "worker"],
@@ -110,7 +116,7 @@ Deno.test({
           stderr: "piped",
         }).output();
         assert.equal(
-          new TextDecoder().decode(out.stdout).trim(),
+          new TextDecoder().decode(out.stdout).trim().split("\n").pop(),
           "6",
           new TextDecoder().decode(out.stderr),
         );

@@ -40,6 +40,22 @@ interface RunMessage {
   reportStart: boolean;
 }
 
+// A module's top level runs once per worker when imported here; what it
+// prints there (a script's `console.log(await p.run())`, whose run is a
+// no-op in a worker) would repeat once per worker, so it prints nothing.
+// Task calls print as usual.
+const CONSOLE = ["log", "info", "warn", "error", "debug", "trace", "table", "dir"] as const;
+let quiet = 0;
+const saved = Object.fromEntries(CONSOLE.map((m) => [m, console[m]]));
+async function importQuietly(module: string): Promise<void> {
+  if (quiet++ === 0) for (const m of CONSOLE) console[m] = () => {};
+  try {
+    await import(module);
+  } finally {
+    if (--quiet === 0) for (const m of CONSOLE) (console as unknown as Record<string, unknown>)[m] = saved[m];
+  }
+}
+
 // Found tasks by module and name: a repeated dynamic import still costs a
 // trip through the module loader on every call.
 const tasks = new Map<string, Task>();
@@ -47,14 +63,17 @@ const tasks = new Map<string, Task>();
 async function find(module: string, name: string): Promise<Task> {
   const key = `${module}#${name}`;
   let task = tasks.get(key);
-  if (!task) tasks.set(key, task = await loadTask(module, name));
+  if (!task) {
+    await importQuietly(module);
+    tasks.set(key, task = await loadTask(module, name));
+  }
   return task;
 }
 
 self.onmessage = async (event: MessageEvent<RunMessage>) => {
   const { id, payload, lent, reportStart } = event.data;
   if ((event.data as { type: string }).type === "load") {
-    await import((event.data as unknown as { module: string }).module).catch(() => {}); // errors surface on run
+    await importQuietly((event.data as unknown as { module: string }).module).catch(() => {}); // errors surface on run
     return;
   }
   try {

@@ -65,6 +65,15 @@ export class LocalStore implements ObjectStore {
     await writeFileAtomic(entry, data);
   }
 
+  /**
+   * The folder `prefix` lists from (the prefix itself when it ends in `/`),
+   * when it does not exist.
+   */
+  async missingFolder(bucket: string, prefix: string): Promise<string | undefined> {
+    const folder = this.path(bucket, prefix.slice(0, prefix.lastIndexOf("/") + 1));
+    return (await Deno.stat(folder).catch(() => undefined))?.isDirectory ? undefined : folder;
+  }
+
   async list(bucket: string, prefix: string): Promise<string[]> {
     const start = this.path(bucket, prefix);
     const folder = await this.#folder(bucket);

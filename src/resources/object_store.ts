@@ -24,6 +24,12 @@ export interface ObjectStore {
   exists(bucket: string, key: string): Promise<boolean>;
   /** Removes an object; removing a missing one is not an error. */
   delete(bucket: string, key: string): Promise<void>;
+  /**
+   * For stores with real folders (local ones): the folder a prefix lists
+   * from, when it does not exist, so listing it can say so instead of
+   * giving an empty list. Object stores have no folders and leave it out.
+   */
+  missingFolder?(bucket: string, prefix: string): Promise<string | undefined>;
 }
 
 /** Builds the store for a scheme, given the provider's config. */

@@ -154,6 +154,7 @@ export class Bucket {
     if (!this.isPattern) return await this.#decode(store, this.path);
     const keys = await this.#matching(store, true);
     if (keys.length === 0) {
+      await this.#refuseMissingFolder(store, "scan");
       throw new GlacierError(
         "USER:OBJECT_NOT_FOUND",
         `No objects match ${this.uri}: check the bucket and path, or write the data first`,
@@ -273,8 +274,23 @@ export class Bucket {
    */
   async list(): Promise<string[]> {
     const store = await this.#store();
-    if (GLOB.test(this.path)) return await this.#matching(store, false);
-    return await store.list(this.bucket, this.path);
+    const keys = GLOB.test(this.path)
+      ? await this.#matching(store, false)
+      : await store.list(this.bucket, this.path);
+    if (keys.length === 0) await this.#refuseMissingFolder(store, "list");
+    return keys;
+  }
+
+  // A local prefix whose folder does not exist is a mistake (a typo, another
+  // working directory), not an empty listing; an empty existing folder is one.
+  async #refuseMissingFolder(store: ObjectStore, action: string): Promise<void> {
+    const folder = await store.missingFolder?.(this.bucket, listPrefix(this.path));
+    if (folder !== undefined) {
+      throw new GlacierError(
+        "USER:FOLDER_NOT_FOUND",
+        `Cannot ${action} ${this.uri}: the folder ${folder} does not exist; check the path and the provider's root`,
+      );
+    }
   }
 
   /**

@@ -167,7 +167,10 @@ export class Staging {
    * @throws {GlacierError} When the store fails.
    */
   async cleanup(): Promise<number> {
-    const keys = await this.root.list();
+    const keys = await this.root.list().catch((error) => {
+      if ((error as GlacierError).code === "USER:FOLDER_NOT_FOUND") return []; // nothing was staged
+      throw error;
+    });
     for (const key of keys) await this.root.at(key).delete();
     return keys.length;
   }

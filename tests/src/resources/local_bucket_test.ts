@@ -97,7 +97,20 @@ Deno.test("list() gives the keys under a prefix, sorted, without temp files", as
   await Deno.writeTextFile(`${root}/lake/events/d.csv.tmp-0123abcd`, "partial");
   assert.deepEqual(await dir.list(), ["events/a.csv", "events/b.csv", "events/sub/c.csv"]);
   assert.deepEqual(await p.bucket({ bucket: "lake", path: "events/a" }).list(), ["events/a.csv"]);
-  assert.deepEqual(await p.bucket({ bucket: "other", path: "" }).list(), []);
+  await Deno.mkdir(`${root}/lake/empty`);
+  assert.deepEqual(
+    await p.bucket({ bucket: "lake", path: "empty/" }).list(),
+    [],
+    "an empty folder lists as []",
+  );
+  await assert.rejects(
+    () => p.bucket({ bucket: "other", path: "" }).list(),
+    (e: GlacierError) => e.code === "USER:FOLDER_NOT_FOUND" && e.message.includes(`${root}/other`),
+  );
+  await assert.rejects(
+    () => p.bucket({ bucket: "lake", path: "evnts/" }).list(),
+    (e: GlacierError) => e.code === "USER:FOLDER_NOT_FOUND" && e.message.includes("evnts"),
+  );
 });
 
 Deno.test("az:// is accepted by the model but not read at run time", async () => {

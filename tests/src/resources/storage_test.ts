@@ -95,9 +95,14 @@ Deno.test("Bucket.scan() of a glob refuses files whose schemas differ, naming bo
 
 Deno.test("Bucket.scan() of a pattern that matches nothing is a GlacierError naming the URI", async () => {
   await using local = await localProvider();
-  const empty = local.provider.bucket({ bucket: "lake", path: "nothing/*.parquet" });
-  await assert.rejects(() => empty.scan(), glacierError("USER:OBJECT_NOT_FOUND", empty.uri));
-  assert.equal(await empty.exists(), false);
+  const missing = local.provider.bucket({ bucket: "lake", path: "nothing/*.parquet" });
+  await assert.rejects(
+    () => missing.scan(),
+    glacierError("USER:FOLDER_NOT_FOUND", missing.uri, "does not exist"),
+  );
+  assert.equal(await missing.exists(), false);
+  await local.provider.bucket({ bucket: "lake", path: "nothing/readme.txt" }).put("not a table");
+  await assert.rejects(() => missing.scan(), glacierError("USER:OBJECT_NOT_FOUND", missing.uri));
 });
 
 Deno.test("Bucket.scan() and read() of a missing object are GlacierErrors naming the URI", async () => {
