@@ -22,7 +22,8 @@
 import { parseArgs } from "node:util";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import "./mod.ts";
+import { GLACIER_WIRING } from "./wiring.ts";
+import { glacierDir, projectDir } from "./src/_project.ts";
 import { Pipeline } from "./src/pipeline.ts";
 import { GlacierError } from "./src/errors.ts";
 import { allowRuns, suppressRuns } from "./src/run/_guard.ts";
@@ -90,7 +91,7 @@ const COMMANDS: Record<string, Command> = {
     summary: "build the remote artifact of a pipeline's tasks",
     options: ["pipeline", "output-dir", "json"],
     details:
-      "Writes <output-dir>/.glacier/build/<pipeline>/<resource>.zip per Lambda resource (output-dir defaults to the working directory).",
+      "Writes <output-dir>/.glacier/build/<pipeline>/<resource>.zip per Lambda resource (output-dir defaults to the pipeline file's project: the nearest folder with a deno.json, else the file's folder).",
   },
   generate: {
     summary: "generate infrastructure code for a pipeline",
@@ -245,7 +246,11 @@ export async function main(args: string[]): Promise<number> {
         const out = [];
         for (const p of pipelines) {
           const analysis = await analyzeWith(p, file, params, values.trace);
-          const cost = await analysis.estimateCost({ schedule: values.schedule });
+          // Durations come from the runs of the file's own project, wherever the command runs.
+          const cost = await analysis.estimateCost({
+            schedule: values.schedule,
+            runsDir: join(glacierDir(p.module), "runs"),
+          });
           out.push({ analysis, cost });
         }
         if (values.json) {
@@ -280,7 +285,9 @@ export async function main(args: string[]): Promise<number> {
       case "build": {
         // Loaded here only: building needs fflate and the Lambda executor's helpers.
         const { buildLambdaArtifacts } = await import("./executors/lambda/build.ts");
-        const built = await buildLambdaArtifacts(pipelines[0], { cwd: outputDir });
+        const built = await buildLambdaArtifacts(pipelines[0], {
+          cwd: outputDir ?? projectDir(pipelines[0].module),
+        });
         if (values.json) console.log(JSON.stringify({ artifacts: built }, null, 2));
         else {
           for (const a of built) {
@@ -371,7 +378,8 @@ async function readPipelines(file: string, help: string): Promise<Pipeline[]> {
   if (found.length === 0) throw noPipelineExported(file, help);
   return found.map((p) =>
     new Pipeline(
-      { name: p.name, description: p.description, config: p.config },
+      // Read, not imported: Glacier's wiring, as mod.ts's pipeline() would give it (deploy --apply needs its applier).
+      { name: p.name, description: p.description, config: p.config, wiring: GLACIER_WIRING },
       () => {
         throw new GlacierError(
           "SYSTEM:PIPELINE_NOT_IMPORTED",

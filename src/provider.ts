@@ -18,6 +18,9 @@ import { ExecutionResource } from "./resources/execution.ts";
 import { Bucket, type BucketLocation, bucketLocation } from "./resources/storage.ts";
 import { CORE_WIRING, type Wiring } from "./wiring.ts";
 import { callTask } from "./call.ts";
+import { isAbsolute, resolve } from "node:path";
+import { callerModule } from "./_caller.ts";
+import { projectDir } from "./_project.ts";
 
 /** Options for {@linkcode Provider}. */
 export interface ProviderOptions {
@@ -31,6 +34,13 @@ export interface ProviderOptions {
    * @default {Glacier's wiring (from mod.ts); the core's, from src/provider.ts}
    */
   wiring?: Wiring;
+  /**
+   * The module the provider belongs to: a relative `LocalConfig` root is a
+   * folder of its project (the nearest folder with a deno.json, else the
+   * module's folder), so a script finds its data from any working directory.
+   * @default {the module that calls new Provider()}
+   */
+  module?: string;
 }
 
 /** Options for a resource of a provider. */
@@ -96,9 +106,11 @@ export class Provider {
     if (!Object.isFrozen(wiring) || !Array.isArray(wiring.formats)) {
       throw new TypeError(`new Provider(): "wiring" must be built with defineWiring() (from ./extend)`);
     }
-    this.config = config;
+    this.config = config.cloud === "local" && !isAbsolute(config.root)
+      ? new LocalConfig({ root: resolve(projectDir(options.module ?? callerModule()), config.root) })
+      : config;
     this.wiring = wiring;
-    this.#location = bucketLocation(STORAGE_SCHEMES[config.cloud], config, wiring);
+    this.#location = bucketLocation(STORAGE_SCHEMES[config.cloud], this.config, wiring);
   }
 
   /** The cloud: `local`, `aws`, `gcp` or `azure`. */

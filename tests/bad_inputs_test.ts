@@ -152,7 +152,7 @@ const cases: Case[] = [
     run: () => pipeline({ name: "never_ran_here" }, () => 1).run({ resume: true, quiet: true }),
     error: GlacierError,
     code: "USER:NOTHING_TO_RESUME",
-    message: /has no run in \.glacier\/runs to resume/,
+    message: /has no run in \/\S+\/\.glacier\/runs to resume/,
   },
   // Arguments that cannot cross to a worker
   {

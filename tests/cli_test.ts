@@ -314,3 +314,18 @@ Deno.test("glacier exits 2 with a clear message on bad usage", async () => {
     assert.match(stderr, message, args.join(" "));
   }
 });
+
+Deno.test("glacier deploy --apply reaches Glacier's Step Functions applier for a pipeline it only read", async () => {
+  // aws_no_account.ts's AwsConfig has no accountId: with the applier wired, apply stops at the unknown role
+  // (without it, it would stop earlier at "apply is available for step_functions").
+  const { code, stderr } = await glacier([
+    "deploy",
+    "tests/fixtures/codegen/aws_no_account.ts",
+    "--orchestrator",
+    "step_functions",
+    "--apply",
+  ]);
+  assert.equal(code, 1, stderr);
+  assert.match(stderr, /the state machine's role is unknown/);
+  assert.doesNotMatch(stderr, /apply is available for/);
+});

@@ -1,6 +1,16 @@
 import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
 
-// Each seed-pattern example runs as a user would run it, in its own process.
+// Each seed-pattern example runs as a user would run it, in its own process,
+// from another folder: its data and its .glacier/ are in its project (this
+// repository), never in the shell's working directory.
+const PROJECT = fileURLToPath(new URL("../", import.meta.url));
+
+function newReports(since: number): string[] {
+  const dir = `${PROJECT}.glacier/runs`;
+  return [...Deno.readDirSync(dir)].filter((e) => Deno.statSync(`${dir}/${e.name}`).mtime!.getTime() >= since)
+    .map((e) => e.name);
+}
 const cases: [string, RegExp][] = [
   ["sequential.ts", /sum of squares: 385/],
   ["fan_out.ts", /min: 3, max: 19/],
@@ -13,6 +23,7 @@ const cases: [string, RegExp][] = [
 for (const [file, expected] of cases) {
   Deno.test(`examples/patterns/${file} runs and prints its result`, async () => {
     const cwd = await Deno.makeTempDir();
+    const since = Date.now() - 1000;
     const out = await new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", new URL(`../examples/patterns/${file}`, import.meta.url).pathname],
       cwd,
@@ -20,7 +31,8 @@ for (const [file, expected] of cases) {
     const stdout = new TextDecoder().decode(out.stdout);
     assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
     assert.match(stdout, expected);
-    assert.ok([...Deno.readDirSync(`${cwd}/.glacier/runs`)].length >= 1, "a run report was written");
+    assert.ok(newReports(since).length >= 1, "a run report was written in the project's .glacier/runs");
+    assert.deepEqual([...Deno.readDirSync(cwd)], [], "nothing was written in the working directory");
   });
 }
 
@@ -32,10 +44,15 @@ Deno.test("the demo ETL runs end to end on a small sample and writes its outputs
     env: { ORDERS: "20000" },
   }).output();
   assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
-  const report = JSON.parse(await Deno.readTextFile(`${cwd}/data/demo/output/report.json`));
+  assert.deepEqual(
+    [...Deno.readDirSync(cwd)],
+    [],
+    "the demo writes into its project, not the working directory",
+  );
+  const report = JSON.parse(await Deno.readTextFile(`${PROJECT}data/demo/output/report.json`));
   assert.equal(report.validation.passed, true);
   assert.equal(report.regions.length, 5);
   assert.ok(report.customers > 1000);
-  assert.ok(Deno.statSync(`${cwd}/data/demo/output/customer_features.arrow`).size > 0);
+  assert.ok(Deno.statSync(`${PROJECT}data/demo/output/customer_features.arrow`).size > 0);
   assert.match(new TextDecoder().decode(out.stdout), /wrote file:\/\/.*customer_features.arrow/);
 });

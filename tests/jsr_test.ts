@@ -120,6 +120,11 @@ Deno.test({
           "6",
           new TextDecoder().decode(out.stderr),
         );
+        assert.deepEqual(
+          [...Deno.readDirSync(elsewhere)],
+          [],
+          "the script writes into its project, not the cwd",
+        );
       });
 
       await t.step(
@@ -221,4 +226,39 @@ export const awsp = pipeline({ name: "awsp" }, () => scale(make(1)));
       await Deno.remove(p.dir, { recursive: true }).catch(() => {});
     }
   },
+});
+
+Deno.test("a project outside the checkout imports Glacier by path through its deno.json import map", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "glacier-path-user-" });
+  try {
+    const glacier = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
+    const imports = { ...glacier.imports, "glacier": new URL("../mod.ts", import.meta.url).href };
+    await Deno.writeTextFile(join(dir, "deno.json"), JSON.stringify({ imports }, null, 2));
+    await Deno.writeTextFile(
+      join(dir, "p.ts"),
+      `import { pipeline, Provider } from "glacier";
+const local = new Provider().local();
+export const inc = local.task(function inc(n: number) { return n + 1; });
+export const p = pipeline({ name: "path_user" }, () => inc(inc(1)));
+const value = await p.run({ quiet: true }); // undefined inside the workers that import this file
+if (import.meta.main) console.log(JSON.stringify({ value, ranOn: p.lastRun!.tasks.map((t) => t.ranOn) }));
+`,
+    );
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "p.ts"],
+      cwd: dir,
+      env: { NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stdout = new TextDecoder().decode(out.stdout);
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    assert.deepEqual(JSON.parse(stdout.trim()), { value: 3, ranOn: ["worker", "worker"] });
+    assert.ok(
+      (await Deno.stat(join(dir, ".glacier", "runs"))).isDirectory,
+      "runs are kept in the user's project",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -48,11 +48,13 @@ const CONSOLE = ["log", "info", "warn", "error", "debug", "trace", "table", "dir
 let quiet = 0;
 const saved = Object.fromEntries(CONSOLE.map((m) => [m, console[m]]));
 async function importQuietly(module: string): Promise<void> {
-  if (quiet++ === 0) for (const m of CONSOLE) console[m] = () => {};
+  if (quiet++ === 0) { for (const m of CONSOLE) console[m] = () => {}; }
   try {
     await import(module);
   } finally {
-    if (--quiet === 0) for (const m of CONSOLE) (console as unknown as Record<string, unknown>)[m] = saved[m];
+    if (--quiet === 0) {
+      for (const m of CONSOLE) (console as unknown as Record<string, unknown>)[m] = saved[m];
+    }
   }
 }
 

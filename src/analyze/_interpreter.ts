@@ -710,7 +710,9 @@ export class Interpreter {
       );
     }
     try {
-      return { t: "real", value: new (Cls as new (o: unknown) => object)(options) };
+      // A provider belongs to the module analyzed (its relative local root is that project's).
+      const given = Cls === Provider ? { ...(options as object), module: module.parsed.url } : options;
+      return { t: "real", value: new (Cls as new (o: unknown) => object)(given) };
     } catch (error) {
       this.#note(module, e, `new ${callee.name}(...) would throw: ${errorMessage(error)}`);
       return UNKNOWN;

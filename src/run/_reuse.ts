@@ -1,3 +1,4 @@
+import { join } from "node:path";
 // What a local run reuses instead of running: outputs checkpointed by the
 // failed run it resumes, and cached outputs of `cache: true` tasks.
 import type { RecordedCall } from "../trace/context.ts";
@@ -5,13 +6,14 @@ import { cacheKey, Checkpoints, OutputCache } from "./cache.ts";
 import type { RunReport } from "./report.ts";
 
 export class Reuse {
-  readonly #cache = new OutputCache();
+  readonly #cache: OutputCache;
   readonly #checkpoints?: Checkpoints;
   readonly #finished: Set<string>;
   readonly #keys = new WeakMap<RecordedCall, string>(); // hash inputs once per call
 
-  constructor(previous?: RunReport) {
-    this.#checkpoints = previous ? new Checkpoints(previous.runId) : undefined;
+  constructor(previous: RunReport | undefined, glacier: string) {
+    this.#cache = new OutputCache(join(glacier, "cache"));
+    this.#checkpoints = previous ? new Checkpoints(previous.runId, join(glacier, "checkpoints")) : undefined;
     this.#finished = new Set(
       previous?.tasks.filter((t) => t.status === "done" || t.status === "cached").map((t) => t.id) ?? [],
     );
@@ -47,8 +49,12 @@ export class Reuse {
 }
 
 // Keeps the outputs of a failed run's finished calls for `resume`.
-export async function checkpoint(runId: string, finished: readonly { call: RecordedCall; value: unknown }[]) {
-  const checkpoints = new Checkpoints(runId);
+export async function checkpoint(
+  runId: string,
+  finished: readonly { call: RecordedCall; value: unknown }[],
+  glacier: string,
+) {
+  const checkpoints = new Checkpoints(runId, join(glacier, "checkpoints"));
   await Promise.all(finished.map(async ({ call, value }) => {
     try {
       await checkpoints.save(call.nodeId, call.task, value);

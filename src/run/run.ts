@@ -9,6 +9,8 @@
  *
  * @module
  */
+import { join } from "node:path";
+import { glacierDir } from "../_project.ts";
 import { GlacierError, TaskError } from "../errors.ts";
 import { PipelineContext, withContext } from "../trace/context.ts";
 import { isRef, resolveAll } from "../trace/ref.ts";
@@ -28,6 +30,8 @@ export interface RunTarget {
   readonly name: string;
   /** The pipeline function. */
   readonly fn: (params: never) => unknown;
+  /** The module that defined it: its project holds the run's `.glacier/`. */
+  readonly module?: string;
 }
 
 /** Settings of a local or cloud run, as {@linkcode runPipeline} takes them. */
@@ -68,10 +72,12 @@ export async function runPipeline(
   options: ExecuteOptions,
 ): Promise<{ value: unknown; report: RunReport; error?: unknown }> {
   const name = target.name;
+  const glacier = glacierDir(target.module);
+  const runs = join(glacier, "runs");
   let previous: RunReport | undefined;
   let params: Record<string, unknown>;
   try {
-    previous = options.resume ? await resumable(name) : undefined;
+    previous = options.resume ? await resumable(name, runs) : undefined;
     params = options.checkParams(options.params ?? previous?.params);
   } catch (error) {
     await options.started?.close();
@@ -94,7 +100,7 @@ export async function runPipeline(
     })
     : undefined;
   const progress = createProgress({ quiet: options.quiet, pipeline: name });
-  const reuse = new Reuse(previous);
+  const reuse = new Reuse(previous, glacier);
   const scheduler = new Scheduler({
     pipeline: name,
     runId,
@@ -123,7 +129,7 @@ export async function runPipeline(
   await cloud?.close(scheduler.failures().length === 0 && !hasError);
   const failures = scheduler.failures();
   const failed = failures.length > 0 || hasError;
-  if (failed) await checkpoint(runId, scheduler.finished());
+  if (failed) await checkpoint(runId, scheduler.finished(), glacier);
   const report: RunReport = {
     runId,
     pipeline: name,
@@ -137,7 +143,7 @@ export async function runPipeline(
     dag: await callsToDAG(name, context.calls),
     tasks: scheduler.reports(),
   };
-  const path = await writeReport(report);
+  const path = await writeReport(report, runs);
   const counts = report.tasks.reduce(
     (acc, t) => (acc[t.status] = (acc[t.status] ?? 0) + 1, acc),
     {} as Record<string, number>,
@@ -170,12 +176,12 @@ export async function runPipeline(
 }
 
 // The latest run of this pipeline, when it failed: what `resume` continues.
-async function resumable(name: string): Promise<RunReport> {
-  const previous = await latestReport(name);
+async function resumable(name: string, runs: string): Promise<RunReport> {
+  const previous = await latestReport(name, runs);
   if (!previous) {
     throw new GlacierError(
       "USER:NOTHING_TO_RESUME",
-      `Pipeline "${name}" has no run in .glacier/runs to resume: run it without "resume" first`,
+      `Pipeline "${name}" has no run in ${runs} to resume: run it without "resume" first`,
     );
   }
   if (previous.status !== "failed") {
