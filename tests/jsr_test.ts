@@ -5,6 +5,7 @@
 // internet: JSR modules come from the registry, npm packages from the cache.
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { unzipSync } from "fflate";
 import { type JsrRegistry, startJsrRegistry } from "./support/jsr_registry.ts";
 
 interface Project {
@@ -219,6 +220,60 @@ export const awsp = pipeline({ name: "awsp" }, () => scale(make(1)));
           ]);
           assert.equal(run.code, 0, run.text);
           assert.equal(run.stdout.trim(), "42");
+        },
+      );
+
+      await t.step(
+        "glacier build packs a Lambda artifact with Glacier vendored, which runs a payload offline",
+        async () => {
+          await Deno.writeTextFile(join(p.dir, "deno.json"), "{}\n"); // the artifact takes imports and lock from it
+          const build = await deno(p, ["run", "-A", `${p.spec}/cli`, "build", "aws.ts"]);
+          assert.equal(build.code, 0, build.text);
+          const zip = join(p.dir, ".glacier", "build", "awsp", "lambda.zip");
+          const files = unzipSync(await Deno.readFile(zip));
+          const manifest = JSON.parse(new TextDecoder().decode(files["glacier.json"]));
+          assert.match(
+            manifest.runtime,
+            /^vendor\/127\.0\.0\.1_\d+\/@glacier\/glacier\/[^/]+\/executors\/lambda\/runtime\.ts$/,
+          );
+          const config = JSON.parse(new TextDecoder().decode(files["app/deno.json"]));
+          assert.ok(
+            Object.values(config.imports).some((v) => String(v).startsWith("./vendor/")),
+            "Glacier is mapped to its vendored copy",
+          );
+          const dir = await Deno.makeTempDir({ prefix: "glacier-artifact-" });
+          try {
+            for (const [name, bytes] of Object.entries(files)) {
+              if (name.endsWith("/")) continue;
+              await Deno.mkdir(join(dir, name, ".."), { recursive: true });
+              await Deno.writeFile(join(dir, name), bytes, {
+                mode: name === "bootstrap" || name === "bin/deno" ? 0o755 : 0o644,
+              });
+            }
+            const payload = {
+              version: 2,
+              pipeline: "awsp",
+              runId: "r1",
+              nodeId: "scale",
+              task: "scale",
+              module: new URL(`file://${join(p.dir, "aws.ts")}`).href,
+              attempt: 1,
+              args: [21],
+            };
+            // No JSR_URL, no Deno cache but the artifact's own: it runs from what it carries.
+            const out = await new Deno.Command(join(dir, "bootstrap"), {
+              args: ["--payload", JSON.stringify(payload)],
+              clearEnv: true,
+              env: { PATH: "/usr/bin:/bin", HOME: dir },
+              stdout: "piped",
+              stderr: "piped",
+            }).output();
+            const stderr = new TextDecoder().decode(out.stderr);
+            assert.equal(out.code, 0, stderr);
+            assert.equal(new TextDecoder().decode(out.stdout).trim().split("\n").pop(), "42", stderr);
+          } finally {
+            await Deno.remove(dir, { recursive: true });
+          }
         },
       );
     } finally {

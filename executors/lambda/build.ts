@@ -13,6 +13,7 @@
  * bin/deno         Deno for linux-x64: this Deno on such a machine, else the npm package @deno/linux-x64-glibc
  * glacier.json     the manifest: pipeline, build root, runtime, modules
  * app/…            the project's modules the pipeline and the runtime import, as they are, with deno.json and deno.lock
+ * app/vendor/…     remote modules of the graph (Glacier itself when imported from JSR), mapped in app/deno.json
  * deno_dir/npm/…   the npm packages those modules use, from the local Deno cache
  * ```
  *
@@ -66,10 +67,14 @@ interface InfoModule {
   kind?: string;
   npmPackage?: string;
   error?: string;
+  /** Where Deno cached a remote module. */
+  local?: string;
 }
 
 interface Info {
   modules: InfoModule[];
+  /** `jsr:` specifiers (and other redirects) to the URLs they resolved to. */
+  redirects?: Record<string, string>;
   npmPackages: Record<string, { name: string; version: string; dependencies: string[]; localPath?: string }>;
 }
 
@@ -157,10 +162,21 @@ export async function buildLambdaArtifacts(
 
 async function buildZip(pipeline: string, entry: string, options: BuildOptions): Promise<Uint8Array> {
   const root = await projectRoot(dirname(entry));
-  const runtime = fileURLToPath(new URL("./runtime.ts", import.meta.url));
-  const s3 = fileURLToPath(new URL("../../stores/s3.ts", import.meta.url));
-  const infos = await Promise.all([entry, runtime, s3].map((file) => denoInfo(file, root)));
+  // Glacier's own entries: files of this checkout, or URLs when Glacier was imported from JSR.
+  const runtimeUrl = new URL("./runtime.ts", import.meta.url);
+  const s3Url = new URL("../../stores/s3.ts", import.meta.url);
+  const local = (url: URL) => url.protocol === "file:" ? fileURLToPath(url) : url.href;
+  const infos = await Promise.all(
+    [entry, local(runtimeUrl), local(s3Url)].map((file) => denoInfo(file, root)),
+  );
   const modules = new Set<string>();
+  // Remote modules (Glacier from a JSR registry): vendored under app/vendor/, so the
+  // function never fetches code; jsr: specifiers map to their vendored files.
+  const remote = new Map<string, string>();
+  const vendorPath = (url: string) => {
+    const u = new URL(url);
+    return `vendor/${u.host.replace(/[^A-Za-z0-9.-]/g, "_")}${decodeURIComponent(u.pathname)}`;
+  };
   const npmRoots = new Set<string>();
   const npm: Info["npmPackages"] = {};
   const rootUrl = pathToFileURL(root).href.replace(/\/?$/, "/");
@@ -179,10 +195,12 @@ async function buildZip(pipeline: string, entry: string, options: BuildOptions):
           );
         }
         modules.add(decodeURIComponent(m.specifier.slice(rootUrl.length)));
+      } else if (/^https?:/.test(m.specifier) && m.local) {
+        remote.set(m.specifier, m.local);
       } else if (!m.specifier.startsWith("node:") && !m.specifier.startsWith("npm:")) {
         throw new GlacierError(
           "USER:BUILD_FAILED",
-          `Cannot package ${m.specifier}: remote (https:, jsr:) modules are not packaged yet; use a local file or an npm: package`,
+          `Cannot package ${m.specifier}: it is neither a project file, a cached remote module nor an npm: package`,
         );
       }
     }
@@ -201,13 +219,29 @@ async function buildZip(pipeline: string, entry: string, options: BuildOptions):
   const add = (path: string, data: Uint8Array, executable = false) => {
     files[path] = [data, { level, mtime: MTIME, os: 3, attrs: executable ? EXECUTABLE : REGULAR }];
   };
-  add("bootstrap", await Deno.readFile(new URL("./bootstrap", import.meta.url)), true);
+  add("bootstrap", await asset(new URL("./bootstrap", import.meta.url)), true);
   add("bin/deno", await Deno.readFile(options.denoBinary ?? await denoBinary()), true);
   const sorted = [...modules].sort();
   for (const m of sorted) add(`app/${m}`, await Deno.readFile(join(root, m)));
+  // One import map entry per remote origin, and one per jsr: specifier the graph used.
+  const vendored: Record<string, string> = {};
+  for (const [url, cached] of [...remote].sort(([a], [b]) => a < b ? -1 : 1)) {
+    add(`app/${vendorPath(url)}`, await Deno.readFile(cached));
+    vendored[`${new URL(url).origin}/`] = `./${vendorPath(`${new URL(url).origin}/`)}`;
+  }
+  for (const info of infos) {
+    for (const [from, to] of Object.entries(info.redirects ?? {})) {
+      if (from.startsWith("jsr:") && remote.has(to)) vendored[from] = `./${vendorPath(to)}`;
+    }
+  }
   const config = await firstExisting(root, ["deno.json", "deno.jsonc"]);
   const lock = await firstExisting(root, ["deno.lock"]);
-  const pruned = await prunedConfig(join(root, config!), lock ? join(root, lock) : undefined, packages);
+  const pruned = await prunedConfig(
+    join(root, config!),
+    lock ? join(root, lock) : undefined,
+    packages,
+    vendored,
+  );
   add("app/deno.json", encoder.encode(JSON.stringify(pruned.config, null, 2) + "\n"));
   if (pruned.lock) add("app/deno.lock", encoder.encode(JSON.stringify(pruned.lock, null, 2) + "\n"));
   for (const id of [...packages].sort()) {
@@ -223,7 +257,9 @@ async function buildZip(pipeline: string, entry: string, options: BuildOptions):
     version: 1,
     pipeline,
     root: rootUrl,
-    runtime: relative(root, runtime),
+    runtime: runtimeUrl.protocol === "file:"
+      ? relative(root, fileURLToPath(runtimeUrl))
+      : vendorPath(runtimeUrl.href),
     modules: sorted,
   };
   add("glacier.json", new TextEncoder().encode(JSON.stringify(manifest, null, 2) + "\n"));
@@ -240,6 +276,7 @@ async function prunedConfig(
   configPath: string,
   lockPath: string | undefined,
   packages: Set<string>,
+  vendored: Readonly<Record<string, string>>,
 ): Promise<{ config: Record<string, unknown>; lock?: Record<string, unknown> }> {
   let config: Record<string, unknown>;
   try {
@@ -261,11 +298,13 @@ async function prunedConfig(
     const id = idOf(spec);
     return id !== undefined && (packages.has(id) || packages.has(id.replace(/_.*$/, "")));
   };
-  const imports = Object.fromEntries(
-    Object.entries((config.imports ?? {}) as Record<string, string>).filter(([, v]) =>
-      !v.startsWith("npm:") || carried(v)
-    ),
+  // An import that names a vendored jsr: package points at its vendored file.
+  const imports: Record<string, string> = Object.fromEntries(
+    Object.entries((config.imports ?? {}) as Record<string, string>)
+      .filter(([, v]) => !v.startsWith("npm:") || carried(v))
+      .map(([k, v]) => [k, vendored[v] ?? v]),
   );
+  Object.assign(imports, vendored);
   const kept: Record<string, unknown> = { imports };
   for (const key of ["compilerOptions", "unstable", "nodeModulesDir", "scopes"]) {
     if (key in config) kept[key] = config[key];
@@ -277,7 +316,9 @@ async function prunedConfig(
     config: kept,
     lock: {
       version: lock.version,
-      specifiers: Object.fromEntries(Object.entries(specifiers).filter(([k]) => carried(k))),
+      specifiers: Object.fromEntries(
+        Object.entries(specifiers).filter(([k]) => k.startsWith("npm:") && carried(k)),
+      ),
       npm: Object.fromEntries(Object.entries(lock.npm ?? {}).filter(([k]) => npmIds.has(k))),
       workspace: { dependencies: Object.values(imports).filter((v) => v.startsWith("npm:")).sort() },
     },
@@ -303,6 +344,20 @@ async function denoBinary(): Promise<string> {
       { cause: error },
     );
   }
+}
+
+// A file shipped beside this module: read from the checkout, or fetched from
+// the registry Glacier was imported from.
+async function asset(url: URL): Promise<Uint8Array> {
+  if (url.protocol === "file:") return await Deno.readFile(url);
+  const response = await fetch(url);
+  if (!response.ok) {
+    throw new GlacierError(
+      "USER:BUILD_FAILED",
+      `Cannot fetch ${url.href} for the artifact: HTTP ${response.status}`,
+    );
+  }
+  return new Uint8Array(await response.arrayBuffer());
 }
 
 async function projectRoot(from: string): Promise<string> {
