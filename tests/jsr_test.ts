@@ -220,6 +220,29 @@ export const awsp = pipeline({ name: "awsp" }, () => scale(make(1)));
           ]);
           assert.equal(run.code, 0, run.text);
           assert.equal(run.stdout.trim(), "42");
+
+          const sfn = await deno(p, [
+            "run",
+            "-A",
+            `${p.spec}/cli`,
+            "deploy",
+            "aws.ts",
+            "--orchestrator",
+            "step_functions",
+            "--output-dir",
+            "sfn",
+          ]);
+          assert.equal(sfn.code, 0, sfn.text);
+          const asl = JSON.parse(await Deno.readTextFile(join(p.dir, "sfn", "state_machine.asl.json")));
+          assert.ok(Object.keys(asl.States).length >= 2, "a state per call");
+          for await (const entry of Deno.readDir(join(p.dir, "sfn"))) {
+            const text = await Deno.readTextFile(join(p.dir, "sfn", entry.name));
+            assert.doesNotMatch(
+              text,
+              /executors\/runner\.ts/,
+              `${entry.name} names no path into Glacier's sources`,
+            );
+          }
         },
       );
 

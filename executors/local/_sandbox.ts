@@ -1,17 +1,19 @@
-// What a narrowed task's worker is started with. Deno grants a path as given
-// and follows links when it opens a file, so two things are done here that
-// Deno does not do (worker permissions have no deny list, and a CLI
-// --deny-read is bypassed by a link just the same):
+// What a narrowed task's subprocess is started with (`_subprocess.ts` runs
+// it). Deno grants a path as given and follows links when it opens a file,
+// so two things are done here that Deno does not do (a --deny-read is
+// bypassed by a link just the same):
 //
 // - Links out of a granted folder are refused before the task runs: every
 //   granted folder is walked once per permission set and pool, and a link
 //   whose real target lies outside every path granted for that access fails
 //   the task. A narrowed task cannot make a new link itself (Deno.symlink
 //   needs unscoped read and write).
-// - The worker reads exactly the files of its task module's import graph
-//   (listed once per module with `deno info`), not the project folder, which
-//   holds `.env` files, `.glacier/` caches and data. Its own entry
-//   (worker.ts and its imports) is loaded by this process and needs no grant.
+// - The subprocess reads exactly the files of its entry's and its task
+//   module's import graphs (listed once per module with `deno info`), not
+//   the project folder, which holds `.env` files, `.glacier/` caches and
+//   data; a `.env*` file in the project folder or a granted folder is denied
+//   unless the task lists it. It may import from exactly the hosts those
+//   graphs were loaded from (a JSR registry, say), plus what the task grants.
 import { fileURLToPath } from "node:url";
 import { basename, join, resolve } from "node:path";
 import { GlacierError } from "../../src/errors.ts";
@@ -71,17 +73,6 @@ export async function checkGrants(permissions: Exclude<TaskPermissions, "inherit
 }
 
 /**
- * Adds read access to the files a worker imports to find the task: its
- * module's import graph. Nothing else of the project is readable unless the
- * task granted it (a `.env` it lists explicitly, say).
- */
-export function withModuleFiles(permissions: Deno.PermissionOptionsObject, files: string[]): PathGrant {
-  const read = permissions.read;
-  if (read === true || read === "inherit") return read;
-  return [...new Set([...(Array.isArray(read) ? read : []), ...files])];
-}
-
-/**
  * The local files of a module's import graph, from `deno info --json`, run in
  * the module's project folder so its import map applies. A bare specifier
  * that this project cannot resolve is resolved with this process's import
@@ -90,7 +81,19 @@ export function withModuleFiles(permissions: Deno.PermissionOptionsObject, files
  * @throws {GlacierError} `USER:MODULE_GRAPH` when `deno info` cannot run.
  */
 export async function moduleFiles(module: string): Promise<string[]> {
+  return (await moduleGraph(module)).files;
+}
+
+/**
+ * The local files of a module's import graph (as {@linkcode moduleFiles})
+ * and the hosts of its remote modules (`host[:port]`, as `--allow-import`
+ * takes them): what a narrowed subprocess must be able to load.
+ *
+ * @throws {GlacierError} `USER:MODULE_GRAPH` when `deno info` cannot run.
+ */
+export async function moduleGraph(module: string): Promise<{ files: string[]; hosts: string[] }> {
   const files = new Set<string>();
+  const hosts = new Set<string>();
   const pending = [module];
   const seen = new Set<string>();
   while (pending.length > 0) {
@@ -98,6 +101,8 @@ export async function moduleFiles(module: string): Promise<string[]> {
     if (seen.has(next)) continue;
     seen.add(next);
     for (const m of await denoInfo(next)) {
+      const host = remoteHost(m.specifier);
+      if (host) hosts.add(host);
       if (!m.specifier.startsWith("file:")) continue;
       const file = m.local ?? fileURLToPath(m.specifier);
       if (!/^\.env/.test(basename(file))) files.add(file); // never implicitly, even if imported as text
@@ -111,7 +116,14 @@ export async function moduleFiles(module: string): Promise<string[]> {
       }
     }
   }
-  return [...files].sort();
+  return { files: [...files].sort(), hosts: [...hosts].sort() };
+}
+
+/** The `host[:port]` of an http(s) module URL, as `--allow-import` takes it. */
+export function remoteHost(url: string): string | undefined {
+  if (!/^https?:/.test(url)) return undefined;
+  const { hostname, port, protocol } = new URL(url);
+  return `${hostname}:${port || (protocol === "https:" ? "443" : "80")}`;
 }
 
 interface InfoModule {
@@ -125,7 +137,7 @@ async function denoInfo(module: string): Promise<InfoModule[]> {
   try {
     out = await new Deno.Command(Deno.execPath(), {
       args: ["info", "--json", module],
-      cwd: projectRoot(fileURLToPath(module)),
+      cwd: module.startsWith("file:") ? projectRoot(fileURLToPath(module)) : Deno.cwd(),
       env: { NO_COLOR: "1" },
       stdin: "null",
       stdout: "piped",
@@ -180,4 +192,83 @@ async function findEscape(access: "read" | "write", roots: string[]): Promise<Es
     }
   }
   return undefined;
+}
+
+const NAMES = ["read", "write", "net", "env", "run", "ffi", "sys", "import"] as const;
+
+/** What a narrowed subprocess needs beyond its task's grants, to load Glacier and the task. */
+export interface Loading {
+  /** Files it must read: Glacier's modules and the task module's graph. */
+  readonly read: readonly string[];
+  /** Hosts it must import from: where Glacier and the task's modules were loaded from. */
+  readonly import: readonly string[];
+  /** Files it must not read though a granted folder holds them (`.env*` files it did not list). */
+  readonly denyRead: readonly string[];
+}
+
+/**
+ * The stable `deno run` flags for a narrowed permission set: `true` is
+ * `--allow-<name>`, a list is `--allow-<name>=<list>`, `false` (or a missing
+ * field, as for a worker) grants nothing, and `"inherit"` is this process's
+ * state of that permission (granted in full, or nothing: Deno cannot list a
+ * partial grant). What the subprocess needs to load is added: read access to
+ * `loading.read`, import access to `loading.import`.
+ *
+ * @throws {TypeError} When a granted value holds a comma, which a Deno flag cannot carry.
+ */
+export function permissionFlags(permissions: Deno.PermissionOptionsObject, loading: Loading): string[] {
+  const flags: string[] = [];
+  for (const name of NAMES) {
+    let grant: unknown = permissions[name] ?? false;
+    if (grant === "inherit") grant = Deno.permissions.querySync({ name }).state === "granted";
+    const extra = name === "read" ? loading.read : name === "import" ? loading.import : [];
+    if (grant === true) {
+      flags.push(`--allow-${name}`);
+      continue;
+    }
+    const list = [...new Set([...(Array.isArray(grant) ? grant : []), ...extra].map(flagValue))];
+    for (const value of list) {
+      if (value.includes(",")) {
+        throw new TypeError(
+          `Cannot grant ${name} access to ${
+            JSON.stringify(value)
+          }: a narrowed task runs in a subprocess and a Deno permission flag cannot hold a comma; rename it, or leave "permissions" out to inherit the process's`,
+        );
+      }
+    }
+    if (list.length > 0) flags.push(`--allow-${name}=${list.join(",")}`);
+    // Deno allows a default list of hosts when no --allow-import is given.
+    else if (name === "import") flags.push("--deny-import");
+  }
+  if (loading.denyRead.length > 0) flags.push(`--deny-read=${loading.denyRead.join(",")}`);
+  return flags;
+}
+
+function flagValue(value: unknown): string {
+  return value instanceof URL ? fileURLToPath(value) : String(value);
+}
+
+/**
+ * The `.env*` files a narrowed task may not read though a folder it is
+ * granted holds them: those directly in the project folder and in each
+ * granted folder, unless the task lists the file itself. Nothing for
+ * `read: true`, which grants everything.
+ */
+export async function envDenials(read: PathGrant, project: string): Promise<string[]> {
+  if (!Array.isArray(read)) return [];
+  const listed = new Set(read.map((p) => p instanceof URL ? fileURLToPath(p) : resolve(p)));
+  const folders = new Set([project]);
+  for (const path of listed) {
+    if ((await Deno.stat(path).catch(() => undefined))?.isDirectory) folders.add(path);
+  }
+  const denied = new Set<string>();
+  for (const folder of folders) {
+    try {
+      for await (const entry of Deno.readDir(folder)) {
+        const path = join(folder, entry.name);
+        if (/^\.env/.test(entry.name) && !listed.has(path)) denied.add(path);
+      }
+    } catch { /* unreadable: nothing to deny */ }
+  }
+  return [...denied].sort();
 }

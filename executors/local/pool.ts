@@ -1,9 +1,11 @@
 /**
  * The warm worker pool: the default executor of local runs. Workers are
- * started once per run (one per core unless told otherwise) and reused; a
- * task with its own Deno `permissions` runs in workers started with exactly
- * those, plus read access to the files its module imports, once no link in a
- * granted folder leads out of what it grants (`_sandbox.ts`). Arrow tables
+ * started once per run (one per core unless told otherwise) and reused. A
+ * call of a task with its own Deno `permissions` runs in a subprocess of its
+ * own (`_subprocess.ts`), started with exactly those as `deno run` flags,
+ * plus what it needs to load Glacier and the task's module, once no link in a
+ * granted folder leads out of what it grants (`_sandbox.ts`): stable flags,
+ * so a user's `deno run -A` needs no unstable option. Arrow tables
  * cross as their buffers: lent by transfer when the call is the value's only
  * consumer and cannot be retried, else shared through a
  * `SharedArrayBuffer` copied once. A worker that dies (`Deno.exit`, an
@@ -24,12 +26,26 @@ import {
 } from "../../src/data/payload.ts";
 import type { Executor, TaskInvocation } from "../../src/run/executor.ts";
 import type { Task, TaskPermissions } from "../../src/task.ts";
+import { fileURLToPath } from "node:url";
+import { projectRoot } from "../../src/_project.ts";
 import { payloadFor } from "../payload.ts";
-import { checkGrants, type Escape, moduleFiles, type Narrowed, withModuleFiles } from "./_sandbox.ts";
+import {
+  checkGrants,
+  envDenials,
+  type Escape,
+  moduleGraph,
+  type Narrowed,
+  permissionFlags,
+  remoteHost,
+} from "./_sandbox.ts";
+import { CHILD_URL, configFlags, type RemoteError, remoteError, runInSubprocess } from "./_subprocess.ts";
 
 /** Options for {@linkcode WorkerPool}. */
 export interface WorkerPoolOptions {
-  /** Workers per permission set. @default {navigator.hardwareConcurrency} */
+  /**
+   * Workers, and narrowed subprocesses running at once.
+   * @default {navigator.hardwareConcurrency}
+   */
   workers?: number;
   /**
    * Workers started at once; the others start when calls queue (a chain of
@@ -59,9 +75,6 @@ interface Slot {
 /** What a group of workers is started with, and the key that names the group. */
 interface Grant {
   readonly key: string;
-  readonly permissions: TaskPermissions;
-  /** For a narrowed grant: the one module its workers may import. */
-  readonly module?: string;
   /** The worker's name, for debugging. */
   readonly name: string;
 }
@@ -71,7 +84,7 @@ interface Waiter {
   readonly take: (slot: Slot) => void;
 }
 
-const INHERIT: Grant = { key: "inherit", permissions: "inherit", name: "inherit" };
+const INHERIT: Grant = { key: "inherit", name: "inherit" };
 
 const WORKER_URL = new URL("./worker.ts", import.meta.url);
 
@@ -87,12 +100,17 @@ export class WorkerPool implements Executor {
   #nextId = 1;
   #closed = false;
   readonly #modules = new Set<string>();
-  /** Narrowed grants by permission set and module, built once. */
-  readonly #grants = new Map<string, Grant>();
+  /** The `deno run` flags of each narrowed permission set and module, built once. */
+  readonly #grants = new Map<string, Promise<string[]>>();
   /** The link check of each permission set: once per pool, not per call. */
   readonly #checked = new Map<string, Promise<Narrowed>>();
   /** The import graph of each module. */
-  readonly #graphs = new Map<string, Promise<string[]>>();
+  readonly #graphs = new Map<string, Promise<{ files: string[]; hosts: string[] }>>();
+  /** Narrowed subprocesses alive, killed when the pool closes. */
+  readonly #children = new Set<Deno.ChildProcess>();
+  /** Narrowed calls waiting for one of the `workers` subprocess places. */
+  readonly #queued: (() => void)[] = [];
+  #subprocesses = 0;
 
   /**
    * Starts `start` workers at once (all of them unless told otherwise) so
@@ -126,10 +144,11 @@ export class WorkerPool implements Executor {
    * Runs one attempt on a worker.
    *
    * @throws {TypeError} When an argument cannot cross to a worker (before anything is sent).
-   * @throws {GlacierError} When the worker dies (retryable) or the pool is closed.
+   * @throws {GlacierError} When the worker or subprocess dies (retryable) or the pool is closed.
    * @throws {TaskError} `USER:PERMISSION_SYMLINK` when a link in a folder the task's
    *   permissions grant leads outside them; `USER:MODULE_GRAPH` when the files its
-   *   module imports cannot be listed.
+   *   module imports cannot be listed; `USER:PERMISSION_DENIED` when the task does what
+   *   its permissions deny.
    */
   async execute(invocation: TaskInvocation): Promise<unknown> {
     const { task } = invocation;
@@ -140,7 +159,8 @@ export class WorkerPool implements Executor {
         "The worker pool is closed: open a new one with openWorkerPool(), or run without the pool option",
       );
     }
-    const grant = task.options.permissions === "inherit" ? INHERIT : await this.#grantFor(invocation);
+    if (task.options.permissions !== "inherit") return await this.#narrowed(invocation);
+    const grant = INHERIT;
     const slot = await this.#acquire(grant);
     // A lent table is detached here until the worker hands it back, so lend
     // only what nothing else needs meanwhile and what a retry will not need.
@@ -181,18 +201,22 @@ export class WorkerPool implements Executor {
   prepare(task: Task): void {
     if (this.#modules.has(task.module) || this.#closed) return;
     this.#modules.add(task.module);
-    for (const [key, slots] of this.#groups) {
-      // A narrowed worker may read only its own module's files.
-      if (key !== "inherit") continue;
+    for (const slots of this.#groups.values()) {
       for (const slot of slots) {
         if (!slot.dead) slot.worker.postMessage({ type: "load", module: task.module });
       }
     }
   }
 
-  /** Terminates every worker. */
+  /** Terminates every worker and narrowed subprocess. */
   close(): Promise<void> {
     this.#closed = true;
+    for (const child of this.#children) {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* already gone */ }
+    }
+    for (const start of this.#queued.splice(0)) start();
     for (const slots of this.#groups.values()) {
       for (const slot of slots) {
         slot.dead = true;
@@ -209,23 +233,39 @@ export class WorkerPool implements Executor {
     return Promise.resolve();
   }
 
-  // The grant of a narrowed task: its permission set checked for links out of
-  // it, plus its module's files. Both are computed once per pool; a link found
-  // is kept too, so every call of a fan-out fails at once without a new walk.
-  async #grantFor(invocation: TaskInvocation): Promise<Grant> {
+  // A narrowed call: its own subprocess, at most `workers` at once.
+  async #narrowed(invocation: TaskInvocation): Promise<unknown> {
+    const flags = await this.#flagsFor(invocation);
+    if (this.#subprocesses >= this.#size) await new Promise<void>((start) => this.#queued.push(start));
+    if (this.#closed) {
+      throw new GlacierError("SYSTEM:POOL_CLOSED", "The worker pool was closed while a task waited to run");
+    }
+    this.#subprocesses++;
+    try {
+      return await runInSubprocess(invocation, flags, this.#children);
+    } finally {
+      this.#subprocesses--;
+      this.#queued.shift()?.();
+    }
+  }
+
+  // The flags of a narrowed task: its permission set checked for links out
+  // of it, plus what loading Glacier and its module takes. Both are computed
+  // once per pool; a link found is kept too, so every call of a fan-out fails
+  // at once without a new walk.
+  #flagsFor(invocation: TaskInvocation): Promise<string[]> {
     const { task } = invocation;
     const permissions = task.options.permissions as Exclude<TaskPermissions, "inherit">;
     const set = `${Deno.cwd()}\0${keyOf(permissions)}`;
-    const id = `${set}\0${task.module}`;
-    const built = this.#grants.get(id);
-    if (built) return built;
-    const narrowed = await cached(this.#checked, set, () => checkGrants(permissions));
-    if (narrowed.escape) throw linkError(invocation, narrowed.escape);
-    let files: string[] = [];
-    const read = narrowed.permissions.read;
-    if (task.module.startsWith("file:") && read !== true && read !== "inherit") {
+    return cached(this.#grants, `${set}\0${task.module}`, async () => {
+      const narrowed = await cached(this.#checked, set, () => checkGrants(permissions));
+      if (narrowed.escape) throw linkError(invocation, narrowed.escape);
+      let own, graph;
       try {
-        files = await cached(this.#graphs, task.module, () => moduleFiles(task.module));
+        [own, graph] = await Promise.all([
+          cached(this.#graphs, CHILD_URL.href, () => moduleGraph(CHILD_URL.href)),
+          cached(this.#graphs, task.module, () => moduleGraph(task.module)),
+        ]);
       } catch (error) {
         const { nodeId, pipeline, attempt } = invocation;
         throw new TaskError((error as Error).message, {
@@ -237,16 +277,30 @@ export class WorkerPool implements Executor {
           cause: error,
         });
       }
-    }
-    const granted = { ...narrowed.permissions, read: withModuleFiles(narrowed.permissions, files) };
-    const grant: Grant = {
-      key: keyOf(granted),
-      permissions: granted,
-      module: task.module,
-      name: typeof permissions === "string" ? permissions : keyOf(permissions),
-    };
-    this.#grants.set(id, grant);
-    return grant;
+      const read = narrowed.permissions.read;
+      const files = [...own.files, ...graph.files];
+      const project = task.module.startsWith("file:") ? projectRoot(fileURLToPath(task.module)) : Deno.cwd();
+      try {
+        return [
+          ...await configFlags(task.module),
+          ...permissionFlags(narrowed.permissions, {
+            read: read === true ? [] : files,
+            import: [...new Set([...own.hosts, ...graph.hosts, ...hostsOf(CHILD_URL.href, task.module)])],
+            denyRead: read === true ? [] : await envDenials(read, project),
+          }),
+        ];
+      } catch (error) {
+        const { nodeId, pipeline, attempt } = invocation;
+        throw new TaskError((error as Error).message, {
+          pipeline,
+          task: task.name,
+          nodeId,
+          attempt,
+          code: "USER:PERMISSION_FLAG",
+          cause: error,
+        });
+      }
+    });
   }
 
   #acquire(grant: Grant): Promise<Slot> {
@@ -276,17 +330,13 @@ export class WorkerPool implements Executor {
   }
 
   #spawn(grant: Grant): Slot {
-    const { key, permissions } = grant;
-    const worker = new Worker(WORKER_URL, {
-      type: "module",
-      name: `glacier-${grant.name}`,
-      ...(permissions === "inherit" ? {} : { deno: { permissions } }),
-    });
+    const { key } = grant;
+    const worker = new Worker(WORKER_URL, { type: "module", name: `glacier-${grant.name}` });
     const slot: Slot = { worker, ready: false, busy: false, dead: false };
     const slots = this.#groups.get(key) ?? [];
     slots.push(slot);
     this.#groups.set(key, slots);
-    for (const module of grant.module ? [grant.module] : this.#modules) {
+    for (const module of this.#modules) {
       worker.postMessage({ type: "load", module });
     }
     worker.onmessage = (event) => this.#onMessage(slot, key, event.data);
@@ -382,40 +432,6 @@ export class WorkerPool implements Executor {
   }
 }
 
-interface RemoteError {
-  name: string;
-  message: string;
-  stack?: string;
-  code?: string;
-}
-
-function remoteError(invocation: TaskInvocation, error: RemoteError): Error {
-  const { task, nodeId, pipeline, attempt } = invocation;
-  if (error.name === "NotCapable" || error.name === "PermissionDenied") {
-    return new TaskError(
-      `permission denied: ${error.message}; grant it in the task's "permissions" option or leave the option out to inherit the process's`,
-      { pipeline, task: task.name, nodeId, attempt, code: "USER:PERMISSION_DENIED", retryable: false },
-    );
-  }
-  if (
-    error.code === "USER:TASK_NOT_FOUND" || error.code === "USER:TASK_AMBIGUOUS" ||
-    error.code === "SYSTEM:PAYLOAD_VERSION"
-  ) {
-    return new TaskError(error.message, {
-      pipeline,
-      task: task.name,
-      nodeId,
-      attempt,
-      code: error.code,
-      retryable: false,
-    });
-  }
-  const remote = new Error(error.message);
-  remote.name = error.name;
-  if (error.stack) remote.stack = error.stack;
-  return remote;
-}
-
 function linkError(invocation: TaskInvocation, escape: Escape): TaskError {
   const { task, nodeId, pipeline, attempt } = invocation;
   return new TaskError(
@@ -441,6 +457,11 @@ function cached<T>(cache: Map<string, Promise<T>>, key: string, make: () => Prom
   return value;
 }
 
+// Where Glacier and the task's module were loaded from, when remote.
+function hostsOf(...urls: string[]): string[] {
+  return urls.map(remoteHost).filter((h): h is string => h !== undefined);
+}
+
 function keyOf(permissions: TaskPermissions): string {
   return typeof permissions === "string"
     ? permissions
@@ -461,7 +482,7 @@ export function createWorkerPool(options: { workers?: number }): Executor {
  * skip starting workers and importing modules. Open workers keep the process
  * alive, so close the pool when done.
  *
- * @param options How many workers per permission set.
+ * @param options How many workers, and narrowed subprocesses at once.
  * @returns The open pool.
  * @throws {RangeError} When `workers` is not a positive whole number.
  *
