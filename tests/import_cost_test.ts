@@ -34,6 +34,9 @@ const ALLOWED: Readonly<Record<string, string>> = {
   "stores/mod.ts": "the table of store loaders by scheme: it only holds import() calls, no SDK",
   "executors/payload.ts":
     "the task payload every executor sends, the local pool included: its shape, version check and task lookup",
+  "executors/_frame.ts": "the framing of a piped task's result, which narrowed subprocesses use too",
+  "executors/_stdin_payload.ts":
+    "how a worker imports a task's module (its top level silenced), shared with the pipe runners",
 };
 
 /**

@@ -299,6 +299,43 @@ export const awsp = pipeline({ name: "awsp" }, () => scale(make(1)));
           }
         },
       );
+
+      await t.step(
+        "a task with narrowed permissions runs from the package with a plain deno run -A",
+        async () => {
+          const data = join(p.dir, "data");
+          await Deno.mkdir(data, { recursive: true });
+          await Deno.writeTextFile(join(data, "in.txt"), "hello");
+          await Deno.writeTextFile(
+            join(p.dir, "narrowed.ts"),
+            `import { pipeline, Provider } from "${p.spec}";
+const local = new Provider().local();
+export const readIn = local.task({ permissions: { read: ["./data"] } }, async function readIn() {
+  return (await Deno.readTextFile("./data/in.txt")).toUpperCase();
+});
+export const writeOut = local.task({ permissions: { read: ["./data"] } }, async function writeOut() {
+  await Deno.writeTextFile("./data/out.txt", "x");
+});
+export const ok = pipeline({ name: "narrowed_ok" }, () => readIn());
+export const denied = pipeline({ name: "narrowed_denied" }, () => writeOut());
+if (import.meta.main) {
+  console.log(JSON.stringify(await ok.run({ quiet: true })));
+  console.log(await denied.run({ quiet: true }).then(() => "wrote", (e) => \`\${e.code}: \${e.message}\`));
+}
+`,
+          );
+          const out = await deno(p, ["run", "-A", "narrowed.ts"]);
+          assert.equal(out.code, 0, out.text);
+          const [value, denial] = out.stdout.trim().split("\n").slice(-2);
+          assert.equal(value, '"HELLO"', out.text);
+          assert.match(denial, /^USER:PERMISSION_DENIED: .*"writeOut".*denies write access/, out.text);
+          assert.equal(
+            await Deno.stat(join(data, "out.txt")).catch(() => undefined),
+            undefined,
+            "nothing written",
+          );
+        },
+      );
     } finally {
       await registry.stop();
       await Deno.remove(p.dir, { recursive: true }).catch(() => {});

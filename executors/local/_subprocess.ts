@@ -13,7 +13,7 @@ import { decodeValue, encodeValue, ensureArrow, needsArrow } from "../../src/dat
 import type { TaskInvocation } from "../../src/run/executor.ts";
 import { projectRoot } from "../../src/_project.ts";
 import { payloadFor } from "../payload.ts";
-import { unframe } from "../vm/_frame.ts";
+import { unframe } from "../_frame.ts";
 
 /** Written on stdout by the child when the task itself starts: its timeout counts from there. */
 export const STARTED = "\n--glacier-task-started--\n";

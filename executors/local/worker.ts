@@ -15,6 +15,7 @@ import {
   needsArrow,
 } from "../../src/data/payload.ts";
 import { checkPayload, loadTask, type TaskPayload } from "../payload.ts";
+import { importQuietly } from "../_stdin_payload.ts";
 import type { Task } from "../../src/task.ts";
 
 suppressRuns(); // a module imported here must not start its own run
@@ -38,24 +39,6 @@ interface RunMessage {
   lent: ArrayBuffer[];
   /** Say when the task starts (it has a timeout, which counts from then). */
   reportStart: boolean;
-}
-
-// A module's top level runs once per worker when imported here; what it
-// prints there (a script's `console.log(await p.run())`, whose run is a
-// no-op in a worker) would repeat once per worker, so it prints nothing.
-// Task calls print as usual.
-const CONSOLE = ["log", "info", "warn", "error", "debug", "trace", "table", "dir"] as const;
-let quiet = 0;
-const saved = Object.fromEntries(CONSOLE.map((m) => [m, console[m]]));
-async function importQuietly(module: string): Promise<void> {
-  if (quiet++ === 0) { for (const m of CONSOLE) console[m] = () => {}; }
-  try {
-    await import(module);
-  } finally {
-    if (--quiet === 0) {
-      for (const m of CONSOLE) (console as unknown as Record<string, unknown>)[m] = saved[m];
-    }
-  }
 }
 
 // Found tasks by module and name: a repeated dynamic import still costs a

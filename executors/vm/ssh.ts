@@ -21,7 +21,7 @@ import { GlacierError, TaskError } from "../../src/errors.ts";
 import type { Executor, TaskInvocation } from "../../src/run/executor.ts";
 import { payloadFor } from "../payload.ts";
 import { projectRoot } from "../../src/_project.ts";
-import { unframe } from "./_frame.ts";
+import { unframe } from "../_frame.ts";
 
 const REMOTE = new URL("./remote.ts", import.meta.url);
 

@@ -1,4 +1,4 @@
-// The framing of a VM task's result on stdout: a marker line, then the
+// The framing of a piped task's result on stdout (a VM over SSH, a narrowed subprocess): a marker line, then the
 // base64 of the v8-serialized result, then an end marker. Anything else the
 // task prints to stdout (a stray console.log) is kept as log text, so it can
 // never be mistaken for the result.

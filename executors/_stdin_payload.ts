@@ -1,0 +1,69 @@
+// The child side of a task run over a pipe: one v8-serialized task payload
+// on stdin, the framed result (executors/vm/_frame.ts) on stdout. A VM runs
+// it over SSH (executors/vm/remote.ts), a narrowed task's subprocess on this
+// machine (executors/local/subprocess.ts).
+import { deserialize } from "node:v8";
+import { assertCrossable, decodeValue, encodeValue, ensureArrow, needsArrow } from "../src/data/payload.ts";
+import { checkPayload, loadTask, type TaskPayload } from "./payload.ts";
+import { frame } from "./_frame.ts";
+
+// A module's top level runs once when imported here; what it prints there (a
+// script's `console.log(await p.run())`, whose run is a no-op here) would
+// repeat once per worker or call, so it prints nothing. Task calls print as usual.
+const CONSOLE = ["log", "info", "warn", "error", "debug", "trace", "table", "dir"] as const;
+const saved = Object.fromEntries(CONSOLE.map((m) => [m, console[m]]));
+let quiet = 0;
+
+/** Imports a task's module with its top-level output silenced (concurrent imports share the silence). */
+export async function importQuietly(module: string): Promise<void> {
+  if (quiet++ === 0) { for (const m of CONSOLE) console[m] = () => {}; }
+  try {
+    await import(module);
+  } finally {
+    if (--quiet === 0) {
+      for (const m of CONSOLE) (console as unknown as Record<string, unknown>)[m] = saved[m];
+    }
+  }
+}
+
+/**
+ * Runs the payload on stdin and writes its framed result (or error) on stdout.
+ *
+ * @param started Written on stdout when the task itself starts, when given (its timeout counts from there).
+ */
+export async function runStdinPayload(started?: string): Promise<void> {
+  try {
+    const payload = deserialize(
+      new Uint8Array(await new Response(Deno.stdin.readable).arrayBuffer()),
+    ) as TaskPayload;
+    checkPayload(payload);
+    await importQuietly(payload.module);
+    const task = await loadTask(payload.module, payload.task);
+    if (needsArrow(payload.args)) await ensureArrow(); // apache-arrow loads only for tables
+    const args = decodeValue(payload.args, task.resource.storage) as unknown[];
+    if (started) await write(new TextEncoder().encode(started));
+    const value = await task.fn(...args);
+    assertCrossable(value, `the value returned by task "${payload.task}" (call ${payload.nodeId})`);
+    if (needsArrow(value)) await ensureArrow();
+    await write(frame({ ok: true, value: encodeValue(value, "ipc").value }));
+  } catch (error) {
+    const e = error as Error & { code?: string };
+    await write(
+      frame({
+        ok: false,
+        error: {
+          name: e?.name ?? "Error",
+          message: e?.message ?? String(error),
+          stack: e?.stack,
+          code: e?.code,
+        },
+      }),
+    );
+  }
+}
+
+async function write(bytes: Uint8Array): Promise<void> {
+  const writer = Deno.stdout.writable.getWriter();
+  await writer.write(bytes);
+  writer.releaseLock();
+}
