@@ -164,7 +164,7 @@ Deno.test({
       );
 
       await t.step(
-        "deploy writes an Airflow DAG whose local tasks run the package's runner, which runs a payload",
+        "generate and deploy through the package: Terraform, Step Functions, and Airflow whose local tasks run the package's runner",
         async () => {
           await Deno.writeTextFile(
             join(p.dir, "aws.ts"),
@@ -220,6 +220,21 @@ export const awsp = pipeline({ name: "awsp" }, () => scale(make(1)));
           ]);
           assert.equal(run.code, 0, run.text);
           assert.equal(run.stdout.trim(), "42");
+
+          const generate = await deno(p, [
+            "run",
+            "-A",
+            `${p.spec}/cli`,
+            "generate",
+            "aws.ts",
+            "--format",
+            "terraform",
+            "--output-dir",
+            "infra",
+          ]);
+          assert.equal(generate.code, 0, generate.text);
+          const tf = [...Deno.readDirSync(join(p.dir, "infra"))].map((e) => e.name);
+          assert.ok(tf.some((n) => n.endsWith(".tf")), `terraform files: ${tf}`);
 
           const sfn = await deno(p, [
             "run",
