@@ -22,6 +22,19 @@ export function unframe(stdout: Uint8Array): { value?: unknown; log: string } {
   return { value: deserialize(body), log: text.slice(0, start) + text.slice(end + END.length) };
 }
 
+/**
+ * The first complete framed result in a stream's text so far: the value, the
+ * log text before it, and the text after it (`rest` is undefined while no
+ * whole frame has arrived).
+ */
+export function takeFrame(text: string): { value?: unknown; log?: string; rest?: string } {
+  const start = text.indexOf(BEGIN);
+  const end = start < 0 ? -1 : text.indexOf(END, start);
+  if (start < 0 || end < 0) return {};
+  const body = fromBase64(text.slice(start + BEGIN.length, end));
+  return { value: deserialize(body), log: text.slice(0, start), rest: text.slice(end + END.length) };
+}
+
 export function toBase64(bytes: Uint8Array): string {
   let out = "";
   for (let i = 0; i < bytes.length; i += 0x8000) out += String.fromCharCode(...bytes.subarray(i, i + 0x8000));

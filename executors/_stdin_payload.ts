@@ -28,37 +28,68 @@ export async function importQuietly(module: string): Promise<void> {
 
 /**
  * Runs the payload on stdin and writes its framed result (or error) on stdout.
- *
- * @param started Written on stdout when the task itself starts, when given (its timeout counts from there).
  */
-export async function runStdinPayload(started?: string): Promise<void> {
+export async function runStdinPayload(): Promise<void> {
+  await write(await runPayloadBytes(new Uint8Array(await new Response(Deno.stdin.readable).arrayBuffer())));
+}
+
+/**
+ * Serves payloads until stdin ends, one at a time: each comes as a 4-byte
+ * big-endian length and that many v8-serialized bytes, and each answer is
+ * `started` (when the task itself starts) then its framed result. A warm
+ * child keeps its imported modules between calls, as a worker does.
+ *
+ * @param started Written on stdout when a task itself starts (its timeout counts from there).
+ */
+export async function servePayloads(started: string): Promise<void> {
+  const reader = Deno.stdin.readable.getReader();
+  let buffered = new Uint8Array(0);
+  const read = async (n: number): Promise<Uint8Array | undefined> => {
+    while (buffered.length < n) {
+      const { value, done } = await reader.read();
+      if (done) return undefined;
+      const next = new Uint8Array(buffered.length + value.length);
+      next.set(buffered);
+      next.set(value, buffered.length);
+      buffered = next;
+    }
+    const out = buffered.slice(0, n);
+    buffered = buffered.slice(n);
+    return out;
+  };
+  for (;;) {
+    const head = await read(4);
+    if (!head) return;
+    const body = await read(new DataView(head.buffer).getUint32(0));
+    if (!body) return;
+    await write(await runPayloadBytes(body, () => write(new TextEncoder().encode(started))));
+  }
+}
+
+async function runPayloadBytes(bytes: Uint8Array, onStart?: () => Promise<void>): Promise<Uint8Array> {
   try {
-    const payload = deserialize(
-      new Uint8Array(await new Response(Deno.stdin.readable).arrayBuffer()),
-    ) as TaskPayload;
+    const payload = deserialize(bytes) as TaskPayload;
     checkPayload(payload);
     await importQuietly(payload.module);
     const task = await loadTask(payload.module, payload.task);
     if (needsArrow(payload.args)) await ensureArrow(); // apache-arrow loads only for tables
     const args = decodeValue(payload.args, task.resource.storage) as unknown[];
-    if (started) await write(new TextEncoder().encode(started));
+    await onStart?.();
     const value = await task.fn(...args);
     assertCrossable(value, `the value returned by task "${payload.task}" (call ${payload.nodeId})`);
     if (needsArrow(value)) await ensureArrow();
-    await write(frame({ ok: true, value: encodeValue(value, "ipc").value }));
+    return frame({ ok: true, value: encodeValue(value, "ipc").value });
   } catch (error) {
     const e = error as Error & { code?: string };
-    await write(
-      frame({
-        ok: false,
-        error: {
-          name: e?.name ?? "Error",
-          message: e?.message ?? String(error),
-          stack: e?.stack,
-          code: e?.code,
-        },
-      }),
-    );
+    return frame({
+      ok: false,
+      error: {
+        name: e?.name ?? "Error",
+        message: e?.message ?? String(error),
+        stack: e?.stack,
+        code: e?.code,
+      },
+    });
   }
 }
 

@@ -1,10 +1,11 @@
-// One call of a narrowed task in its own `deno run` process (`subprocess.ts`
-// is its entry): the payload goes on stdin, v8-serialized with tables as
-// Arrow IPC bytes, and the framed result comes back on stdout. The child's
-// stderr is passed through to this process's as it comes; what the task
-// prints on stdout is written to this process's stdout when the call ends
-// (it shares the pipe with the result). An abort kills the child, so a
-// timeout holds even for a CPU-bound loop, and its memory is its own.
+// Narrowed calls in `deno run` processes (`subprocess.ts` is their entry),
+// started with a permission set's flags and kept warm: each serves that
+// set's calls one at a time, payloads on stdin (length-prefixed, v8-serialized
+// with tables as Arrow IPC bytes), framed results on stdout. The child's
+// stderr is passed through to this process's as it comes, and what a task
+// prints on stdout as each call ends (it shares the pipe with the result).
+// An abort kills the child, so a timeout holds even for a CPU-bound loop, and
+// its memory is its own.
 import { serialize } from "node:v8";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,7 +14,7 @@ import { decodeValue, encodeValue, ensureArrow, needsArrow } from "../../src/dat
 import type { TaskInvocation } from "../../src/run/executor.ts";
 import { projectRoot } from "../../src/_project.ts";
 import { payloadFor } from "../payload.ts";
-import { unframe } from "../_frame.ts";
+import { takeFrame } from "../_frame.ts";
 
 /** Written on stdout by the child when the task itself starts: its timeout counts from there. */
 export const STARTED = "\n--glacier-task-started--\n";
@@ -31,103 +32,144 @@ export interface RemoteError {
 }
 
 /**
- * Runs one attempt in a subprocess started with `flags`.
- *
- * @param running The live children, so the pool can kill them when it closes.
+ * A warm narrowed child: one `deno run` process started with a permission
+ * set's flags, serving that set's calls one at a time (length-prefixed
+ * payloads on stdin, framed results on stdout), so a module is imported once
+ * per child, not once per call. An abort kills it (the next call starts a
+ * fresh one); so does a call that ends it (`Deno.exit`, out of memory).
  */
-export async function runInSubprocess(
-  invocation: TaskInvocation,
-  flags: readonly string[],
-  running: Set<Deno.ChildProcess>,
-): Promise<unknown> {
-  const { signal, task } = invocation;
-  signal.throwIfAborted();
-  if (needsArrow(invocation.args)) await ensureArrow();
-  const payload = serialize(payloadFor(invocation, encodeValue(invocation.args, "ipc").value));
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", "--no-prompt", ...flags, CHILD_URL.href],
-    cwd: Deno.cwd(), // a task's relative paths and grants mean what they mean here
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  running.add(child);
-  let aborted = false;
-  const onAbort = () => {
-    aborted = true;
-    try {
-      child.kill("SIGKILL");
-    } catch { /* already gone */ }
+export class NarrowedChild {
+  readonly #child: Deno.ChildProcess;
+  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  #text = "";
+  #stderr = "";
+  #call?: {
+    readonly invocation: TaskInvocation;
+    started: boolean;
+    readonly resolve: (value: unknown) => void;
+    readonly reject: (error: unknown) => void;
   };
-  signal.addEventListener("abort", onAbort, { once: true });
-  try {
-    const [, stdout, stderr, status] = await Promise.all([
-      feed(child.stdin, payload),
-      collect(child.stdout, () => invocation.onStart?.()),
-      passThrough(child.stderr),
-      child.status,
-    ]);
-    if (aborted) throw signal.reason;
-    const { value, log } = unframe(stdout);
-    if (log) await Deno.stdout.write(new TextEncoder().encode(log.replace(STARTED, "")));
-    const result = value as { ok: true; value: unknown } | { ok: false; error: RemoteError } | undefined;
-    if (!result) {
-      const { pipeline, nodeId, attempt } = invocation;
-      const how = status.signal ? `was killed by ${status.signal}` : `exited with code ${status.code}`;
-      throw new TaskError(
+  #dead = false;
+
+  /**
+   * Starts it.
+   * @param flags The `deno run` flags of its permission set.
+   */
+  constructor(flags: readonly string[]) {
+    this.#child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "--quiet", "--no-prompt", ...flags, CHILD_URL.href],
+      cwd: Deno.cwd(), // a task's relative paths and grants mean what they mean here
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    this.#writer = this.#child.stdin.getWriter();
+    this.#readStdout();
+    passThrough(this.#child.stderr, (tail) => this.#stderr = tail).catch(() => {});
+    this.#child.status.then((status) => this.#exited(status));
+  }
+
+  /** Whether it can take another call. */
+  get alive(): boolean {
+    return !this.#dead;
+  }
+
+  /**
+   * Runs one attempt.
+   *
+   * @param invocation The attempt.
+   * @returns The task's value.
+   */
+  async run(invocation: TaskInvocation): Promise<unknown> {
+    const { signal, task } = invocation;
+    signal.throwIfAborted();
+    if (needsArrow(invocation.args)) await ensureArrow();
+    const body = new Uint8Array(serialize(payloadFor(invocation, encodeValue(invocation.args, "ipc").value)));
+    const head = new Uint8Array(4);
+    new DataView(head.buffer).setUint32(0, body.byteLength);
+    const onAbort = () => this.kill();
+    signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      const result = await new Promise<unknown>((resolve, reject) => {
+        this.#call = { invocation, started: false, resolve, reject };
+        this.#writer.write(head).then(() => this.#writer.write(body)).catch(() => {}); // a dead child: its status says why
+      });
+      if (signal.aborted) throw signal.reason;
+      const answer = result as { ok: true; value: unknown } | { ok: false; error: RemoteError };
+      if (!answer.ok) throw remoteError(invocation, answer.error);
+      if (needsArrow(answer.value)) await ensureArrow();
+      return decodeValue(answer.value, task.resource.storage);
+    } catch (error) {
+      if (signal.aborted) throw signal.reason;
+      throw error;
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+      this.#call = undefined;
+    }
+  }
+
+  /** Ends it at once. */
+  kill(): void {
+    this.#dead = true;
+    try {
+      this.#child.kill("SIGKILL");
+    } catch { /* already gone */ }
+  }
+
+  async #readStdout(): Promise<void> {
+    const decoder = new TextDecoder();
+    try {
+      for await (const chunk of this.#child.stdout) {
+        this.#text += decoder.decode(chunk, { stream: true });
+        this.#parse();
+      }
+    } catch { /* killed */ }
+  }
+
+  // What the task printed goes to this process's stdout; its result ends the call.
+  #parse(): void {
+    const call = this.#call;
+    if (call && !call.started && this.#text.includes(STARTED)) {
+      call.started = true;
+      this.#text = this.#text.replace(STARTED, "");
+      call.invocation.onStart?.();
+    }
+    const { value, log, rest } = takeFrame(this.#text);
+    if (rest === undefined) return;
+    this.#text = rest;
+    if (log) Deno.stdout.write(new TextEncoder().encode(log)).catch(() => {});
+    call?.resolve(value);
+  }
+
+  #exited(status: Deno.CommandStatus): void {
+    this.#dead = true;
+    const call = this.#call;
+    if (!call) return;
+    if (this.#text) {
+      Deno.stdout.write(new TextEncoder().encode(this.#text.replace(STARTED, ""))).catch(() => {});
+    }
+    const { pipeline, nodeId, attempt, task } = call.invocation;
+    const how = status.signal ? `was killed by ${status.signal}` : `exited with code ${status.code}`;
+    call.reject(
+      new TaskError(
         `its subprocess ${how} before returning a result${
-          stderr ? `: ${stderr}` : ""
+          this.#stderr ? `: ${this.#stderr}` : ""
         }; a task that calls Deno.exit or runs out of memory ends its process`,
         { pipeline, task: task.name, nodeId, attempt, code: "SYSTEM:WORKER_DIED", retryable: true },
-      );
-    }
-    if (!result.ok) throw remoteError(invocation, result.error);
-    if (needsArrow(result.value)) await ensureArrow();
-    return decodeValue(result.value, task.resource.storage);
-  } finally {
-    signal.removeEventListener("abort", onAbort);
-    running.delete(child);
+      ),
+    );
   }
-}
-
-async function feed(stdin: WritableStream<Uint8Array>, bytes: Uint8Array): Promise<void> {
-  const writer = stdin.getWriter();
-  try {
-    await writer.write(bytes);
-    await writer.close();
-  } catch { /* the child is gone: its status says why */ }
-}
-
-// Reads stdout whole, calling `started` as soon as the start marker is seen.
-async function collect(stdout: ReadableStream<Uint8Array>, started: () => void): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  const decoder = new TextDecoder();
-  let seen = "";
-  let told = false;
-  for await (const chunk of stdout) {
-    chunks.push(chunk);
-    if (told) continue;
-    seen += decoder.decode(chunk, { stream: true });
-    if (seen.includes(STARTED)) {
-      told = true;
-      started();
-    } else seen = seen.slice(-STARTED.length);
-  }
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) out.set(c, (at += c.length) - c.length);
-  return out;
 }
 
 // Copies the child's stderr to this process's as it comes; keeps its end for an error message.
-async function passThrough(stderr: ReadableStream<Uint8Array>): Promise<string> {
-  let tail = "";
+async function passThrough(stderr: ReadableStream<Uint8Array>, tail: (text: string) => void): Promise<void> {
+  let kept = "";
   const decoder = new TextDecoder();
   for await (const chunk of stderr) {
     await Deno.stderr.write(chunk);
-    tail = (tail + decoder.decode(chunk, { stream: true })).slice(-2000);
+    kept = (kept + decoder.decode(chunk, { stream: true })).slice(-2000);
+    tail(kept.trim().split("\n").slice(-8).join("\n"));
   }
-  return tail.trim().split("\n").slice(-8).join("\n");
 }
 
 /**

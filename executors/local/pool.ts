@@ -38,7 +38,7 @@ import {
   permissionFlags,
   remoteHost,
 } from "./_sandbox.ts";
-import { CHILD_URL, configFlags, type RemoteError, remoteError, runInSubprocess } from "./_subprocess.ts";
+import { CHILD_URL, configFlags, NarrowedChild, type RemoteError, remoteError } from "./_subprocess.ts";
 
 /** Options for {@linkcode WorkerPool}. */
 export interface WorkerPoolOptions {
@@ -107,7 +107,9 @@ export class WorkerPool implements Executor {
   /** The import graph of each module. */
   readonly #graphs = new Map<string, Promise<{ files: string[]; hosts: string[] }>>();
   /** Narrowed subprocesses alive, killed when the pool closes. */
-  readonly #children = new Set<Deno.ChildProcess>();
+  readonly #children = new Set<NarrowedChild>();
+  /** Warm narrowed children waiting for a call, by their flags. */
+  readonly #idleChildren = new Map<string, NarrowedChild[]>();
   /** Narrowed calls waiting for one of the `workers` subprocess places. */
   readonly #queued: (() => void)[] = [];
   #subprocesses = 0;
@@ -211,11 +213,9 @@ export class WorkerPool implements Executor {
   /** Terminates every worker and narrowed subprocess. */
   close(): Promise<void> {
     this.#closed = true;
-    for (const child of this.#children) {
-      try {
-        child.kill("SIGKILL");
-      } catch { /* already gone */ }
-    }
+    for (const child of this.#children) child.kill();
+    this.#children.clear();
+    this.#idleChildren.clear();
     for (const start of this.#queued.splice(0)) start();
     for (const slots of this.#groups.values()) {
       for (const slot of slots) {
@@ -241,9 +241,16 @@ export class WorkerPool implements Executor {
       throw new GlacierError("SYSTEM:POOL_CLOSED", "The worker pool was closed while a task waited to run");
     }
     this.#subprocesses++;
+    const key = flags.join("\0");
+    const idle = this.#idleChildren.get(key) ?? [];
+    let child = idle.pop();
+    while (child && !child.alive) child = idle.pop();
+    if (!child) this.#children.add(child = new NarrowedChild(flags));
     try {
-      return await runInSubprocess(invocation, flags, this.#children);
+      return await child.run(invocation);
     } finally {
+      if (child.alive && !this.#closed) this.#idleChildren.set(key, [...idle, child]);
+      else this.#children.delete(child);
       this.#subprocesses--;
       this.#queued.shift()?.();
     }
