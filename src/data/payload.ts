@@ -49,6 +49,8 @@ interface EncodedData {
   buffers: (View | null)[];
   children: EncodedData[];
   dictionary?: EncodedData[];
+  /** The data buffers of view types (Utf8View, BinaryView), copied: they are few and small beside the views. */
+  variadic?: Uint8Array[];
 }
 
 /** A table in the `transfer` or `share` encoding. */
@@ -336,6 +338,7 @@ export function encodeValue(value: unknown, tables: TableEncoding): Encoded {
     ),
     children: d.children.map(data),
     ...(d.dictionary ? { dictionary: (d.dictionary as Vector).data.map(data) } : {}),
+    ...(d.variadicBuffers?.length ? { variadic: d.variadicBuffers.map((b) => b.slice()) } : {}),
   });
 
   const walk = (v: unknown): unknown => {
@@ -413,7 +416,16 @@ function decodeTable(arrow: ArrowModule, encoded: EncodedTable["$table"]): Table
       ? new Vector(e.dictionary.map((d) => build(d, (type as any).dictionary)))
       : undefined;
     // deno-lint-ignore no-explicit-any
-    return new Data(type, e.offset, e.length, e.nullCount, buffers as any, children, dictionary as any);
+    return new Data(
+      type,
+      e.offset,
+      e.length,
+      e.nullCount,
+      buffers as any,
+      children,
+      dictionary as any,
+      e.variadic,
+    );
   };
   const struct = new Struct(schema.fields);
   const batches = encoded.batches.map((b) => new RecordBatch(schema, build(b, struct) as Data<Struct>));

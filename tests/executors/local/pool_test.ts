@@ -97,6 +97,12 @@ Deno.test("a 10M-row table crosses workers intact, by transfer and when shared b
   for (const result of fanned) assert.deepEqual(result, { rows, idSum, valueSum: idSum / 2, intact: true });
 });
 
+Deno.test("Utf8View and BinaryView tables (as polars writes strings) cross workers with their data buffers", async () => {
+  const strings = ["short", "a string longer than twelve bytes, so it lives in a data buffer", null];
+  assert.deepEqual(await fx.viewsPipeline.run(quiet), [...strings, ...strings]);
+  assert.deepEqual(fx.viewsPipeline.lastRun!.tasks.map((t) => t.ranOn), ["worker", "worker"]);
+});
+
 Deno.test("an argument that cannot cross to a worker is refused before dispatch, naming task and argument", async () => {
   await assert.rejects(() => fx.badArgPipeline.run(quiet), (e: Error) => {
     assert.match(

@@ -66,3 +66,31 @@ Deno.test("isTable() tells a table by its class tag and shape, not by a look-ali
   assert.ok(!isTable({ batches: [], schema: {} }));
   assert.ok(!isTable(null));
 });
+
+Deno.test("Utf8View and BinaryView columns keep their data buffers in every encoding", async () => {
+  await ensureArrow();
+  const arrow = await import("apache-arrow");
+  const strings = ["short", "a string longer than twelve bytes, so it lives in a data buffer", null];
+  // A fresh table per encoding: `transfer` lends the sender's buffers away.
+  const make = () =>
+    new arrow.Table({
+      s: arrow.vectorFromArray(strings, new arrow.Utf8View()),
+      b: arrow.vectorFromArray(
+        strings.map((x) => x === null ? null : new TextEncoder().encode(x)),
+        new arrow.BinaryView(),
+      ),
+    });
+  for (const encoding of ["transfer", "share", "ipc"] as const) {
+    const encoded = encodeValue(make(), encoding);
+    const back = decodeValue(
+      structuredClone(encoded.value, { transfer: encoded.transfer }),
+      CORE_STORAGE,
+    ) as Arrow.Table;
+    assert.deepEqual(back.getChild("s")!.toArray(), strings, encoding);
+    const bytes = back.getChild("b")!.toArray().map((x: Uint8Array | null) =>
+      x && new TextDecoder().decode(x)
+    );
+    assert.deepEqual(bytes, strings, encoding);
+    assert.equal(String(back.schema.fields[0].type), "Utf8View", encoding);
+  }
+});
