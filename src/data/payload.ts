@@ -415,14 +415,15 @@ function decodeTable(arrow: ArrowModule, encoded: EncodedTable["$table"]): Table
       // deno-lint-ignore no-explicit-any
       ? new Vector(e.dictionary.map((d) => build(d, (type as any).dictionary)))
       : undefined;
-    // deno-lint-ignore no-explicit-any
     return new Data(
       type,
       e.offset,
       e.length,
       e.nullCount,
+      // deno-lint-ignore no-explicit-any
       buffers as any,
       children,
+      // deno-lint-ignore no-explicit-any
       dictionary as any,
       e.variadic,
     );
