@@ -70,6 +70,9 @@ async function deno(p: Project, args: string[], cwd = p.dir) {
   };
 }
 
+// The glacier command through the package, as a user runs it: `deno run -A jsr:…/cli <args>`.
+const glacier = (p: Project, ...args: string[]) => deno(p, ["run", "-A", `${p.spec}/cli`, ...args]);
+
 Deno.test({
   name: "a project outside the checkout imports Glacier from a JSR registry",
   sanitizeResources: false,
@@ -131,14 +134,7 @@ Deno.test({
       await t.step(
         "the command runs through the package: analyze and graph",
         async () => {
-          const analyze = await deno(p, [
-            "run",
-            "-A",
-            `${p.spec}/cli`,
-            "analyze",
-            "pipeline.ts",
-            "--json",
-          ]);
+          const analyze = await glacier(p, "analyze", "pipeline.ts", "--json");
           assert.equal(analyze.code, 0, analyze.text);
           const [report] = JSON.parse(analyze.stdout).pipelines;
           assert.deepEqual(report.nodes.map((n: { id: string }) => n.id), [
@@ -146,15 +142,7 @@ Deno.test({
             "total",
           ]);
           assert.deepEqual(report.edges, [{ from: "numbers", to: "total" }]);
-          const graph = await deno(p, [
-            "run",
-            "-A",
-            `${p.spec}/cli`,
-            "graph",
-            "pipeline.ts",
-            "--format",
-            "mermaid",
-          ]);
+          const graph = await glacier(p, "graph", "pipeline.ts", "--format", "mermaid");
           assert.equal(graph.code, 0, graph.text);
           assert.match(
             graph.stdout,
@@ -176,17 +164,15 @@ export const scale = fn.task(function scale(n: number) { return n * 2; });
 export const awsp = pipeline({ name: "awsp" }, () => scale(make(1)));
 `,
           );
-          const deploy = await deno(p, [
-            "run",
-            "-A",
-            `${p.spec}/cli`,
+          const deploy = await glacier(
+            p,
             "deploy",
             "aws.ts",
             "--orchestrator",
             "airflow",
             "--output-dir",
             "dags",
-          ]);
+          );
           assert.equal(deploy.code, 0, deploy.text);
           const dag = await Deno.readTextFile(
             join(p.dir, "dags", "awsp_dag.py"),
@@ -221,32 +207,28 @@ export const awsp = pipeline({ name: "awsp" }, () => scale(make(1)));
           assert.equal(run.code, 0, run.text);
           assert.equal(run.stdout.trim(), "42");
 
-          const generate = await deno(p, [
-            "run",
-            "-A",
-            `${p.spec}/cli`,
+          const generate = await glacier(
+            p,
             "generate",
             "aws.ts",
             "--format",
             "terraform",
             "--output-dir",
             "infra",
-          ]);
+          );
           assert.equal(generate.code, 0, generate.text);
           const tf = [...Deno.readDirSync(join(p.dir, "infra"))].map((e) => e.name);
           assert.ok(tf.some((n) => n.endsWith(".tf")), `terraform files: ${tf}`);
 
-          const sfn = await deno(p, [
-            "run",
-            "-A",
-            `${p.spec}/cli`,
+          const sfn = await glacier(
+            p,
             "deploy",
             "aws.ts",
             "--orchestrator",
             "step_functions",
             "--output-dir",
             "sfn",
-          ]);
+          );
           assert.equal(sfn.code, 0, sfn.text);
           const asl = JSON.parse(await Deno.readTextFile(join(p.dir, "sfn", "state_machine.asl.json")));
           assert.ok(Object.keys(asl.States).length >= 2, "a state per call");
@@ -265,7 +247,7 @@ export const awsp = pipeline({ name: "awsp" }, () => scale(make(1)));
         "glacier build packs a Lambda artifact with Glacier vendored, which runs a payload offline",
         async () => {
           await Deno.writeTextFile(join(p.dir, "deno.json"), "{}\n"); // the artifact takes imports and lock from it
-          const build = await deno(p, ["run", "-A", `${p.spec}/cli`, "build", "aws.ts"]);
+          const build = await glacier(p, "build", "aws.ts");
           assert.equal(build.code, 0, build.text);
           const zip = join(p.dir, ".glacier", "build", "awsp", "lambda.zip");
           const files = unzipSync(await Deno.readFile(zip));

@@ -26,8 +26,7 @@ import {
 } from "../../src/data/payload.ts";
 import type { Executor, TaskInvocation } from "../../src/run/executor.ts";
 import type { Task, TaskPermissions } from "../../src/task.ts";
-import { fileURLToPath } from "node:url";
-import { projectRoot } from "../../src/_project.ts";
+import { projectDir } from "../../src/_project.ts";
 import { payloadFor } from "../payload.ts";
 import {
   checkGrants,
@@ -267,6 +266,16 @@ export class WorkerPool implements Executor {
     return cached(this.#grants, `${set}\0${task.module}`, async () => {
       const narrowed = await cached(this.#checked, set, () => checkGrants(permissions));
       if (narrowed.escape) throw linkError(invocation, narrowed.escape);
+      const { nodeId, pipeline, attempt } = invocation;
+      const failed = (error: unknown, code: string) =>
+        new TaskError((error as Error).message, {
+          pipeline,
+          task: task.name,
+          nodeId,
+          attempt,
+          code,
+          cause: error,
+        });
       let own, graph;
       try {
         [own, graph] = await Promise.all([
@@ -274,19 +283,11 @@ export class WorkerPool implements Executor {
           cached(this.#graphs, task.module, () => moduleGraph(task.module)),
         ]);
       } catch (error) {
-        const { nodeId, pipeline, attempt } = invocation;
-        throw new TaskError((error as Error).message, {
-          pipeline,
-          task: task.name,
-          nodeId,
-          attempt,
-          code: error instanceof GlacierError ? error.code : "USER:MODULE_GRAPH",
-          cause: error,
-        });
+        throw failed(error, error instanceof GlacierError ? error.code : "USER:MODULE_GRAPH");
       }
       const read = narrowed.permissions.read;
       const files = [...own.files, ...graph.files];
-      const project = task.module.startsWith("file:") ? projectRoot(fileURLToPath(task.module)) : Deno.cwd();
+      const project = projectDir(task.module);
       try {
         return [
           ...await configFlags(task.module),
@@ -297,15 +298,7 @@ export class WorkerPool implements Executor {
           }),
         ];
       } catch (error) {
-        const { nodeId, pipeline, attempt } = invocation;
-        throw new TaskError((error as Error).message, {
-          pipeline,
-          task: task.name,
-          nodeId,
-          attempt,
-          code: "USER:PERMISSION_FLAG",
-          cause: error,
-        });
+        throw failed(error, "USER:PERMISSION_FLAG");
       }
     });
   }
