@@ -1,8 +1,11 @@
 /**
  * CSV to and from Arrow tables. Parsing goes through `papaparse` (quotes,
  * embedded newlines; a BOM is dropped); column types are inferred from the values: whole
- * numbers, decimals, booleans, ISO dates and timestamps, strings; an empty
- * field is null.
+ * numbers (int32, else int64, exact beyond 2^53), decimals (with `NaN`,
+ * `inf`), booleans, ISO dates and timestamps (UTC unless they give an
+ * offset, so a file reads the same on every machine), strings; an empty field
+ * is null. A whole number with a leading zero (`00123`, an id or a code) stays
+ * a string.
  *
  * @module
  */
@@ -13,6 +16,7 @@ import {
   DateDay,
   Float64,
   Int32,
+  Int64,
   makeData,
   makeVector,
   Table,
@@ -24,20 +28,33 @@ import {
 import { GlacierError } from "../errors.ts";
 
 const INT = /^[-+]?\d+$/;
+const LEADING_ZERO = /^[-+]?0\d/;
+const SPECIAL_FLOAT = /^[-+]?(nan|inf|infinity)$/i;
+const INT64_MAX = 2n ** 63n - 1n;
+const ZONE = /(Z|[+-]\d{2}:?\d{2})$/;
 const FLOAT = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
 const BOOL = /^(true|false)$/i;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/;
 
-type Kind = "int" | "float" | "bool" | "date" | "timestamp" | "string";
+type Kind = "int" | "bigint" | "float" | "bool" | "date" | "timestamp" | "string";
+
+function wholeKind(value: string): Kind {
+  if (LEADING_ZERO.test(value)) return "string"; // 00123 is a code, not 123
+  if (Math.abs(Number(value)) <= 2_147_483_647) return "int";
+  const n = BigInt(value);
+  return n <= INT64_MAX && n >= -INT64_MAX - 1n ? "bigint" : "string"; // exact, or kept as written
+}
+
+const WHOLE: ReadonlySet<Kind> = new Set(["int", "bigint"]);
 
 function kindOf(column: readonly string[]): Kind {
   let kind: Kind | undefined;
   for (const value of column) {
     if (value === "") continue;
-    const k: Kind = INT.test(value) && Math.abs(Number(value)) <= 2_147_483_647
-      ? "int"
-      : FLOAT.test(value)
+    const k: Kind = INT.test(value)
+      ? wholeKind(value)
+      : FLOAT.test(value) || SPECIAL_FLOAT.test(value)
       ? "float"
       : BOOL.test(value)
       ? "bool"
@@ -48,12 +65,20 @@ function kindOf(column: readonly string[]): Kind {
       : "string";
     if (k === "string") return "string"; // nothing widens a string column back
     if (kind === undefined || kind === k) kind = k;
-    else if ((kind === "int" && k === "float") || (kind === "float" && k === "int")) kind = "float";
+    else if (WHOLE.has(kind) && WHOLE.has(k)) kind = "bigint";
+    else if ((WHOLE.has(kind) && k === "float") || (kind === "float" && WHOLE.has(k))) kind = "float";
     else if ((kind === "date" && k === "timestamp") || (kind === "timestamp" && k === "date")) {
       kind = "timestamp";
     } else return "string";
   }
   return kind ?? "string";
+}
+
+// A decimal, or NaN / ±inf as CSV writers spell them.
+function floatOf(text: string): number {
+  if (!SPECIAL_FLOAT.test(text)) return Number(text);
+  const lower = text.toLowerCase();
+  return lower.endsWith("nan") ? NaN : lower.startsWith("-") ? -Infinity : Infinity;
 }
 
 // Columns are built straight into Arrow buffers: typed values plus a validity
@@ -87,9 +112,14 @@ function column(kind: Kind, raw: readonly string[]): Vector {
       const type = kind === "int" ? new Int32() : new DateDay();
       return makeVector(makeData({ type, length, nullCount, nullBitmap, data: values } as never));
     }
+    case "bigint": {
+      const values = new BigInt64Array(length);
+      for (let i = 0; i < length; i++) if (raw[i]) values[i] = BigInt(raw[i]);
+      return makeVector(makeData({ type: new Int64(), length, nullCount, nullBitmap, data: values }));
+    }
     case "float": {
       const values = new Float64Array(length);
-      for (let i = 0; i < length; i++) if (raw[i]) values[i] = Number(raw[i]);
+      for (let i = 0; i < length; i++) if (raw[i]) values[i] = floatOf(raw[i]);
       return makeVector(makeData({ type: new Float64(), length, nullCount, nullBitmap, data: values }));
     }
     case "bool": {
@@ -101,7 +131,7 @@ function column(kind: Kind, raw: readonly string[]): Vector {
     }
     case "timestamp":
       return vectorFromArray(
-        raw.map((v) => (v ? Date.parse(v.replace(" ", "T")) : null)),
+        raw.map((v) => (v ? Date.parse(ZONE.test(v) ? v.replace(" ", "T") : `${v.replace(" ", "T")}Z`) : null)),
         new TimestampMillisecond(),
       );
     default: {
