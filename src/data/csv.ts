@@ -131,7 +131,9 @@ function column(kind: Kind, raw: readonly string[]): Vector {
     }
     case "timestamp":
       return vectorFromArray(
-        raw.map((v) => (v ? Date.parse(ZONE.test(v) ? v.replace(" ", "T") : `${v.replace(" ", "T")}Z`) : null)),
+        raw.map((
+          v,
+        ) => (v ? Date.parse(ZONE.test(v) ? v.replace(" ", "T") : `${v.replace(" ", "T")}Z`) : null)),
         new TimestampMillisecond(),
       );
     default: {
