@@ -23,7 +23,7 @@ import { parseArgs } from "node:util";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { GLACIER_WIRING } from "./wiring.ts";
-import { glacierDir, projectDir } from "./src/_project.ts";
+import { projectDir } from "./src/_project.ts";
 import { Pipeline } from "./src/pipeline.ts";
 import { GlacierError } from "./src/errors.ts";
 import { allowRuns, suppressRuns } from "./src/run/_guard.ts";
@@ -246,11 +246,7 @@ export async function main(args: string[]): Promise<number> {
         const out = [];
         for (const p of pipelines) {
           const analysis = await analyzeWith(p, file, params, values.trace);
-          // Durations come from the runs of the file's own project, wherever the command runs.
-          const cost = await analysis.estimateCost({
-            schedule: values.schedule,
-            runsDir: join(glacierDir(p.module), "runs"),
-          });
+          const cost = await analysis.estimateCost({ schedule: values.schedule });
           out.push({ analysis, cost });
         }
         if (values.json) {

@@ -8,7 +8,9 @@
  *
  * @module
  */
+import { join } from "node:path";
 import { callerModule } from "./_caller.ts";
+import { glacierDir } from "./_project.ts";
 import type { AnalysisMethod, PipelineAnalysis } from "./analyze/analysis.ts";
 import type { DeployOptions, DeployResult } from "./codegen/deploy.ts";
 import type { GenerateOptions, GenerateResult } from "./codegen/generate.ts";
@@ -282,15 +284,24 @@ export class Pipeline<P = AnyParams, R = unknown> {
   async analyze(options: AnalyzeOptions<P> = {}): Promise<PipelineAnalysis> {
     const { PipelineAnalysis } = await import("./analyze/analysis.ts");
     const schedule = this.config.schedule;
+    const runsDir = join(glacierDir(this.module), "runs"); // cost takes durations from this project's runs
     if (options.trace) {
       const calls = await this.traceCalls(options.params);
       const facts = new Map(calls.map((c) => [c.nodeId, { options: { ...c.task.options } }]));
       const method: AnalysisMethod = "trace";
-      return new PipelineAnalysis(await callsToDAG(this.name, calls), method, [], { facts, schedule });
+      return new PipelineAnalysis(await callsToDAG(this.name, calls), method, [], {
+        facts,
+        schedule,
+        runsDir,
+      });
     }
     const { analyzeStatic } = await import("./analyze/static.ts");
     const result = await analyzeStatic(this);
-    return new PipelineAnalysis(result.dag, "static", result.undecided, { facts: result.facts, schedule });
+    return new PipelineAnalysis(result.dag, "static", result.undecided, {
+      facts: result.facts,
+      schedule,
+      runsDir,
+    });
   }
 
   /**

@@ -66,6 +66,8 @@ export interface PipelineAnalysisOptions {
   facts?: ReadonlyMap<string, NodeFacts>;
   /** The pipeline's cron schedule, for cost estimates. @default {undefined} */
   schedule?: string;
+  /** Where the pipeline's run reports are (its project's `.glacier/runs`). @default {".glacier/runs"} */
+  runsDir?: string;
 }
 
 const RUNTIMES: Record<string, string> = {
@@ -107,6 +109,7 @@ export class PipelineAnalysis {
   readonly undecided: readonly string[];
   readonly #facts: ReadonlyMap<string, NodeFacts>;
   readonly #schedule?: string;
+  readonly #runsDir?: string;
 
   /**
    * Wraps a DAG; `pipeline.analyze()` builds this.
@@ -127,6 +130,7 @@ export class PipelineAnalysis {
     this.undecided = undecided;
     this.#facts = options.facts ?? new Map();
     this.#schedule = options.schedule;
+    this.#runsDir = options.runsDir;
   }
 
   /** The pipeline's name. */
@@ -238,7 +242,8 @@ export class PipelineAnalysis {
    * @throws {RangeError} When `runsPerMonth` is negative or the schedule is not 5-field cron.
    */
   async estimateCost(options: CostOptions = {}): Promise<CostEstimate> {
-    const run = options.runsDir === false ? undefined : await newestRun(this.name, options.runsDir);
+    const runsDir = options.runsDir ?? this.#runsDir;
+    const run = runsDir === false ? undefined : await newestRun(this.name, runsDir);
     const estimates = new Map<string, TaskEstimate | undefined>();
     for (const node of this.dag.nodes) {
       estimates.set(node.id, this.#facts.get(node.id)?.options.estimate as TaskEstimate | undefined);

@@ -16,7 +16,7 @@ import { type DAGNodeInit, PipelineDAG, type ResourceInfo } from "../dag.ts";
 import type { ExecutionResource } from "../resources/execution.ts";
 import { resourceFromInfo } from "../resources/_from_info.ts";
 import { GlacierError } from "../errors.ts";
-import { projectRoot } from "../_project.ts";
+import { glacierDir, projectRoot } from "../_project.ts";
 
 /** Options for {@linkcode traceIsolated}. */
 export interface TraceIsolatedOptions {
@@ -137,6 +137,7 @@ export async function traceIsolated(
   return new PipelineAnalysis(new PipelineDAG(pipeline, nodes), "trace", [], {
     facts,
     schedule: options.schedule,
+    runsDir: join(glacierDir(pathToFileURL(path).href), "runs"),
   });
 }
 
