@@ -153,7 +153,8 @@ const values: fc.Arbitrary<Values> = fc.record({
   description: hostile,
   source: hostile,
   module: hostile,
-  prefix: hostile,
+  // Real configs take ASCII prefixes only (stagingPrefix); a forged one in NFC, as Terraform rewrites text to it.
+  prefix: hostile.map((s) => s.normalize("NFC")),
   // Bucket paths are in Unicode NFC (checkKey refuses others: Terraform rewrites them).
   path: hostile.map((s) => s.normalize("NFC")),
   literal: hostile,
