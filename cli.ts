@@ -44,6 +44,7 @@ type Option =
   | "trace"
   | "workers"
   | "resume"
+  | "data-root"
   | "quiet"
   | "apply";
 
@@ -59,6 +60,9 @@ const OPTION_HELP: Record<Option, string> = {
     "--trace              trace the pipeline function (task bodies never run) instead of reading its source",
   workers: "--workers <n>        local worker count, 0 to run every task in this process",
   resume: "--resume             re-run only what failed or never ran in the last failed run",
+  "data-root":
+    "--data-root <dir>    map every bucket to a folder under <dir> (<dir>/<bucket>/<key>) instead of S3,\n" +
+    "                       Cloud Storage or Azure; relative to the working directory, made when missing",
   quiet: "--quiet              no progress display",
   apply: "--apply              create or update the deployment (step_functions, with AWS credentials)",
 };
@@ -73,7 +77,10 @@ interface Command {
 const COMMANDS: Record<string, Command> = {
   run: {
     summary: "run a pipeline on this machine",
-    options: ["pipeline", "params", "workers", "resume", "quiet", "json"],
+    options: ["pipeline", "params", "workers", "resume", "data-root", "quiet", "json"],
+    details:
+      "Every task runs on this machine, Lambda- and cluster-bound ones too. With --data-root their buckets are\n" +
+      "folders: s3://data-lake/raw/x.parquet is <dir>/data-lake/raw/x.parquet.",
   },
   analyze: {
     summary: "show a pipeline's DAG, executors, data, infrastructure and cost",
@@ -166,6 +173,7 @@ export async function main(args: string[]): Promise<number> {
           trace: { type: "boolean" },
           workers: { type: "string" },
           resume: { type: "boolean" },
+          "data-root": { type: "string" },
           quiet: { type: "boolean" },
           apply: { type: "boolean" },
           help: { type: "boolean", short: "h" },
@@ -225,6 +233,10 @@ export async function main(args: string[]): Promise<number> {
         );
       }
     }
+    const dataRoot = values["data-root"];
+    if (dataRoot !== undefined && dataRoot.trim() === "") {
+      throw new UsageError(`--data-root needs a folder: --data-root ./data`, help);
+    }
     const params = parseParams(values.params ?? [], help);
     const all = command === "run" ? await importPipelines(file, help) : await readPipelines(file, help);
     const pipelines = choose(all, file, values.pipeline, command === "analyze", help);
@@ -236,6 +248,7 @@ export async function main(args: string[]): Promise<number> {
           params: values.params === undefined ? undefined : params,
           workers,
           resume: values.resume,
+          dataRoot: dataRoot === undefined ? undefined : resolve(dataRoot),
           quiet: values.quiet,
         });
         if (values.json) console.log(JSON.stringify({ result: result ?? null }, null, 2));

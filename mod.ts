@@ -144,7 +144,7 @@ export type {
 
 export { ExecutionResource } from "./src/resources/execution.ts";
 export { Bucket } from "./src/resources/storage.ts";
-export type { BucketData, BucketLocation, WriteOptions } from "./src/resources/storage.ts";
+export type { BucketData, BucketLocation, ScanOptions, WriteOptions } from "./src/resources/storage.ts";
 export type { ParquetCompression } from "./src/data/parquet.ts";
 
 export { isTask } from "./src/task.ts";

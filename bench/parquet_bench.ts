@@ -83,10 +83,15 @@ try {
     () => directWrite(directPath, table),
     () => bucket.write(table, { compression: "zstd" }),
   ]);
-  const [directScanMs, bucketScanMs] = await medians([() => directScan(directPath), () => bucket.scan()]);
+  const [directScanMs, bucketScanMs] = await medians([
+    () => directScan(directPath),
+    () => bucket.scanArrow(),
+  ]);
 
-  const check = await bucket.scan();
-  if (check.numRows !== rows) throw new Error(`Bucket.scan() read ${check.numRows} rows, expected ${rows}`);
+  const check = await bucket.scanArrow();
+  if (check.numRows !== rows) {
+    throw new Error(`Bucket.scanArrow() read ${check.numRows} rows, expected ${rows}`);
+  }
 
   const ratio = (bucketWriteMs + bucketScanMs) / (directWriteMs + directScanMs);
   console.error(

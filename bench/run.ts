@@ -12,6 +12,7 @@ const scripts = [
   "parquet_bench.ts",
   "lambda_bench.ts",
   "cold_start_bench.ts",
+  "polars_bench.ts",
 ].filter((name) => {
   try {
     Deno.statSync(new URL(name, import.meta.url));
@@ -42,6 +43,9 @@ const GOALS: Record<string, [(v: number, r: Record<string, number | null>) => bo
   lambda_overhead_ratio: [(v) => v <= 1.5, "≤ 1.5"],
   cold_start_ratio: [(v) => v <= 1.5, "≤ 1.5× the apache-arrow script"],
   cold_start_inprocess_ratio: [(v) => v <= 1.5, "≤ 1.5× the apache-arrow script"],
+  etl_polars_ratio: [(v) => v <= 1.5, "≤ 1.5× one plain polars script"],
+  scan_csv_ratio: [(v) => v <= 1.2, "≤ 1.2× pl.readCSV"],
+  df_handoff_copy_ratio: [(v) => v <= 0.05, "≤ 5% of a copy"],
 };
 
 const results: Record<string, number | null> = {};

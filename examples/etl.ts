@@ -1,193 +1,101 @@
 #!/usr/bin/env -S deno run -A
 /**
  * The demo ETL: orders → clean → (regional stats | customer features |
- * validation) → report → save, on the embedded local default (buckets are
- * folders under ./data). On first run it generates a realistic sample of
- * one million orders as CSV; later runs reuse it.
+ * validation) → report → save, in polars, on the embedded local default
+ * (buckets are folders under ./data). On first run it generates a realistic
+ * sample of one million orders as CSV; later runs reuse it. The same work in
+ * plain Apache Arrow is examples/arrow_etl.ts.
  *
  *   deno task demo            # or: ./examples/etl.ts
  *   ORDERS=200000 deno task demo   # a smaller sample (first run only)
  */
+import pl from "nodejs-polars";
 import { type Bucket, pipeline, Provider } from "../mod.ts";
-import { type Table, tableFromArrays } from "apache-arrow";
+import { ensureSample, raw } from "./orders_sample.ts";
 
 const provider = new Provider(); // the embedded default: LocalConfig({ root: "./data" })
 const local = provider.local();
 
-const raw = provider.bucket({ bucket: "demo", path: "raw/orders.csv" });
 const featuresOut = provider.bucket({ bucket: "demo", path: "output/customer_features.arrow" });
 const statsOut = provider.bucket({ bucket: "demo", path: "output/region_stats.csv" });
 const reportOut = provider.bucket({ bucket: "demo", path: "output/report.json" });
 
-const REGIONS = ["north", "south", "east", "west", "central"];
-const PRODUCTS = ["widget", "gadget", "gizmo", "doohickey", "sprocket", "flange", "grommet", "bracket"];
-const STATUSES = [
-  "completed",
-  "completed",
-  "completed",
-  "completed",
-  "completed",
-  "completed",
-  "pending",
-  "returned",
-  "cancelled",
-];
-
-/** Writes a sample of orders as CSV unless one is there; returns the row count. */
-export const ensureSample = local.task(
-  async function ensureSample(dst: Bucket, rows: number): Promise<number> {
-    if (await dst.exists()) return -1;
-    let seed = 42; // mulberry32: the same sample on every machine
-    const random = () => {
-      seed = (seed + 0x6d2b79f5) | 0;
-      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-      return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-    };
-    const lines = ["order_id,customer_id,region,product,quantity,unit_price,discount,order_date,status"];
-    const start = Date.UTC(2025, 0, 1);
-    for (let i = 1; i <= rows; i++) {
-      const product = Math.floor(random() * PRODUCTS.length);
-      const price = (5 + product * 7.5 + random() * 3).toFixed(2);
-      const discount = random() < 0.7 ? "" : (random() * 0.3).toFixed(2);
-      // A few defects for validation to find: zero quantities and missing customers.
-      const quantity = random() < 0.002 ? 0 : 1 + Math.floor(random() * 9);
-      const customer = random() < 0.001 ? "" : String(1 + Math.floor(random() * 50_000));
-      const date = new Date(start + Math.floor(random() * 365) * 86_400_000).toISOString().slice(0, 10);
-      lines.push(
-        `${i},${customer},${REGIONS[Math.floor(random() * REGIONS.length)]},${
-          PRODUCTS[product]
-        },${quantity},${price},${discount},${date},${STATUSES[Math.floor(random() * STATUSES.length)]}`,
-      );
-    }
-    await dst.put(lines.join("\n") + "\n");
-    return rows;
-  },
-);
-
-/** Reads the raw orders. */
-export const extract = local.task(function extract(src: Bucket, _ready: number): Promise<Table> {
+/** Reads the raw orders: a LazyFrame, so later steps read only the columns and rows they use. */
+export const extract = local.task(function extract(src: Bucket, _ready: number): Promise<pl.LazyDataFrame> {
   return src.scan();
 });
 
 /** Drops cancelled and broken orders and computes each order's revenue. */
-export const clean = local.task(function clean(orders: Table): Table {
-  const n = orders.numRows;
-  const customer = orders.getChild("customer_id")!;
-  const quantity = orders.getChild("quantity")!;
-  const price = orders.getChild("unit_price")!;
-  const discount = orders.getChild("discount")!;
-  const status = orders.getChild("status")!;
-  const region = orders.getChild("region")!;
-  const date = orders.getChild("order_date")!;
-  const keep: number[] = [];
-  for (let i = 0; i < n; i++) {
-    if (status.get(i) !== "cancelled" && quantity.get(i) > 0 && customer.get(i) !== null) keep.push(i);
-  }
-  const out = {
-    customer_id: new Int32Array(keep.length),
-    region: new Array<string>(keep.length),
-    quantity: new Int32Array(keep.length),
-    revenue: new Float64Array(keep.length),
-    order_day: new Int32Array(keep.length),
-    returned: new Array<boolean>(keep.length),
-  };
-  for (let j = 0; j < keep.length; j++) {
-    const i = keep[j];
-    out.customer_id[j] = customer.get(i);
-    out.region[j] = region.get(i);
-    out.quantity[j] = quantity.get(i);
-    out.revenue[j] = Math.round(quantity.get(i) * price.get(i) * (1 - (discount.get(i) ?? 0)) * 100) / 100;
-    out.order_day[j] = Math.floor(Number(date.get(i)) / 86_400_000);
-    out.returned[j] = status.get(i) === "returned";
-  }
-  return tableFromArrays(out);
+export const clean = local.task(function clean(orders: pl.LazyDataFrame): pl.DataFrame {
+  return orders
+    .filter(
+      pl.col("status").neq(pl.lit("cancelled"))
+        .and(pl.col("quantity").gt(0))
+        .and(pl.col("customer_id").isNotNull()),
+    )
+    .select(
+      pl.col("customer_id").cast(pl.Int32),
+      pl.col("region"),
+      pl.col("quantity").cast(pl.Int32),
+      pl.col("quantity").mul(pl.col("unit_price")).mul(pl.lit(1).sub(pl.col("discount").fillNull(0)))
+        .round(2).alias("revenue"),
+      pl.col("order_date").cast(pl.Int32).alias("order_day"), // days since 1970-01-01
+      pl.col("status").eq(pl.lit("returned")).alias("returned"),
+    )
+    .collectSync();
 });
 
 /** Revenue, orders and return rate per region. */
-export const regionStats = local.task(function regionStats(orders: Table): Table {
-  const acc = new Map<string, { orders: number; revenue: number; returned: number }>();
-  const region = orders.getChild("region")!,
-    revenue = orders.getChild("revenue")!,
-    returned = orders.getChild("returned")!;
-  for (let i = 0; i < orders.numRows; i++) {
-    const key = region.get(i) as string;
-    const entry = acc.get(key) ?? { orders: 0, revenue: 0, returned: 0 };
-    entry.orders++;
-    entry.revenue += revenue.get(i);
-    entry.returned += returned.get(i) ? 1 : 0;
-    acc.set(key, entry);
-  }
-  const keys = [...acc.keys()].sort();
-  return tableFromArrays({
-    region: keys,
-    orders: Int32Array.from(keys, (k) => acc.get(k)!.orders),
-    revenue: Float64Array.from(keys, (k) => Math.round(acc.get(k)!.revenue * 100) / 100),
-    return_rate: Float64Array.from(
-      keys,
-      (k) => Math.round((acc.get(k)!.returned / acc.get(k)!.orders) * 10_000) / 10_000,
-    ),
-  });
+export const regionStats = local.task(function regionStats(orders: pl.DataFrame): pl.DataFrame {
+  return orders.groupBy("region").agg(
+    pl.len().cast(pl.Int32).alias("orders"),
+    pl.col("revenue").sum().round(2),
+    pl.col("returned").mean().round(4).alias("return_rate"),
+  ).sort("region");
 });
 
 /** Per-customer features: order count, revenue, average order value, days active. */
-export const customerFeatures = local.task(function customerFeatures(orders: Table): Table {
-  const customer = orders.getChild("customer_id")!.toArray() as Int32Array;
-  const revenue = orders.getChild("revenue")!.toArray() as Float64Array;
-  const day = orders.getChild("order_day")!.toArray() as Int32Array;
-  let max = 0;
-  for (const c of customer) if (c > max) max = c;
-  const count = new Int32Array(max + 1), total = new Float64Array(max + 1);
-  const first = new Int32Array(max + 1).fill(2 ** 31 - 1), last = new Int32Array(max + 1);
-  for (let i = 0; i < customer.length; i++) {
-    const c = customer[i];
-    count[c]++;
-    total[c] += revenue[i];
-    if (day[i] < first[c]) first[c] = day[i];
-    if (day[i] > last[c]) last[c] = day[i];
-  }
-  const ids: number[] = [];
-  for (let c = 0; c <= max; c++) if (count[c] > 0) ids.push(c);
-  return tableFromArrays({
-    customer_id: Int32Array.from(ids),
-    orders: Int32Array.from(ids, (c) => count[c]),
-    revenue: Float64Array.from(ids, (c) => Math.round(total[c] * 100) / 100),
-    avg_order_value: Float64Array.from(ids, (c) => Math.round((total[c] / count[c]) * 100) / 100),
-    days_active: Int32Array.from(ids, (c) => last[c] - first[c] + 1),
-  });
+export const customerFeatures = local.task(function customerFeatures(orders: pl.DataFrame): pl.DataFrame {
+  return orders.groupBy("customer_id").agg(
+    pl.len().cast(pl.Int32).alias("orders"),
+    pl.col("revenue").sum().round(2),
+    pl.col("revenue").mean().round(2).alias("avg_order_value"),
+    pl.col("order_day").max().sub(pl.col("order_day").min()).add(1).alias("days_active"),
+  ).sort("customer_id");
 });
 
 /** Data checks on the cleaned orders and on the raw input they came from. */
-export const validate = local.task(function validate(cleaned: Table, rawOrders: Table) {
-  const revenue = cleaned.getChild("revenue")!.toArray() as Float64Array;
-  let negative = 0;
-  for (const r of revenue) if (r < 0) negative++;
+export const validate = local.task(function validate(cleaned: pl.DataFrame, rawOrders: pl.LazyDataFrame) {
+  const negative = cleaned.filter(pl.col("revenue").lt(0)).height;
+  const [counts] = rawOrders.select(pl.len().alias("rows"), pl.col("order_id").nUnique().alias("ids"))
+    .collectSync().toRecords() as { rows: number; ids: number }[];
   const checks = [
     { check: "no negative revenue", passed: negative === 0, detail: `${negative} rows` },
     {
       check: "rows kept ≥ 80% of raw",
-      passed: cleaned.numRows >= 0.8 * rawOrders.numRows,
-      detail: `${cleaned.numRows} of ${rawOrders.numRows}`,
+      passed: cleaned.height >= 0.8 * counts.rows,
+      detail: `${cleaned.height} of ${counts.rows}`,
     },
-    {
-      check: "order ids unique",
-      passed: new Set(rawOrders.getChild("order_id")!.toArray()).size === rawOrders.numRows,
-      detail: "",
-    },
+    { check: "order ids unique", passed: counts.ids === counts.rows, detail: "" },
   ];
   return { passed: checks.every((c) => c.passed), checks };
 });
 
 /** The run's summary: top regions, customer count, validation. */
 export const report = local.task(function report(
-  stats: Table,
-  features: Table,
+  stats: pl.DataFrame,
+  features: pl.DataFrame,
   validation: { passed: boolean; checks: { check: string; passed: boolean; detail: string }[] },
 ) {
-  const regions = stats.toArray().map((r) => r.toJSON()).sort((a, b) => b.revenue - a.revenue);
+  const regions = stats.sort("revenue", true).toRecords() as {
+    region: string;
+    orders: number;
+    revenue: number;
+    return_rate: number;
+  }[];
   return {
     generatedAt: new Date().toISOString(),
-    customers: features.numRows,
+    customers: features.height,
     revenue: Math.round(regions.reduce((a, r) => a + r.revenue, 0) * 100) / 100,
     topRegion: regions[0]?.region,
     regions,
@@ -197,8 +105,8 @@ export const report = local.task(function report(
 
 /** Writes the features, stats and report. */
 export const save = local.task(async function save(
-  features: Table,
-  stats: Table,
+  features: pl.DataFrame,
+  stats: pl.DataFrame,
   summary: unknown,
   featuresDst: Bucket,
   statsDst: Bucket,

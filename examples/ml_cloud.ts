@@ -73,7 +73,7 @@ if (import.meta.main) {
 
     const predictions = await mlInference.run({ mode: "cloud", syncCode: true, quiet: true });
     const report = mlInference.lastRun!;
-    console.log(`\nrun ${report.runId} (${report.mode}): scored ${predictions.numRows} customers`);
+    console.log(`\nrun ${report.runId} (${report.mode}): scored ${predictions.height} customers`);
     for (const task of report.tasks) {
       console.log(
         `  ${task.id.padEnd(8)} ${task.status.padEnd(5)} on ${
@@ -81,7 +81,7 @@ if (import.meta.main) {
         } (executor ${task.executor}, ${task.attempts} attempt${task.attempts === 1 ? "" : "s"})`,
       );
     }
-    const saved = await lake.bucket({ bucket: "ml-lake", path: "scores/churn.parquet" }).scan();
+    const saved = await lake.bucket({ bucket: "ml-lake", path: "scores/churn.parquet" }).scanArrow();
     console.log(`s3://ml-lake/scores/churn.parquet has ${saved.numRows} rows`);
     const runs = [...databricks.runs.values()];
     console.log(

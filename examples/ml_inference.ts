@@ -2,14 +2,26 @@
 /**
  * The seed's ML inference pipeline: extract on this machine, clean on AWS
  * Lambda, predict on a Databricks cluster, save on this machine. The same
- * file runs locally (every task on the local pool; its buckets are S3, so
- * point AWS_ENDPOINT_URL_S3 at an S3-compatible server), is analyzed and
+ * file runs locally (`deno run -A examples/ml_inference.ts`: every task on
+ * the local pool, every S3 bucket a folder under this project's `data/`, with
+ * sample events written there first; `glacier run examples/ml_inference.ts
+ * --data-root <dir>` picks another folder), runs in the cloud on emulators
+ * (`deno task demo:ml`, examples/ml_cloud.ts), is analyzed and
  * drawn by `deno task analyze examples/ml_inference.ts`, and is what the
  * generated infrastructure in examples/infra/ and orchestrators in
  * examples/deploy/ come from.
  */
-import { AwsConfig, type Bucket, DatabricksConfig, LambdaConfig, pipeline, Provider } from "../mod.ts";
-import { type Table, tableFromArrays } from "apache-arrow";
+import {
+  AwsConfig,
+  type Bucket,
+  DatabricksConfig,
+  LambdaConfig,
+  LocalConfig,
+  pipeline,
+  Provider,
+} from "../mod.ts";
+import pl from "nodejs-polars";
+import { fileURLToPath } from "node:url";
 
 const provider = new Provider({
   config: new AwsConfig({ region: "us-east-1", stagingBucket: "s3://glacier-staging/ml" }),
@@ -24,40 +36,36 @@ const databricks = provider.cluster({
 const events = provider.bucket({ bucket: "ml-lake", path: "raw/events.parquet" });
 const scores = provider.bucket({ bucket: "ml-lake", path: "scores/churn.parquet" });
 
-/** Reads raw customer events. */
-export const extract = local.task(function extract(src: Bucket): Promise<Table> {
+/** Reads raw customer events: a LazyFrame, as the original design's `source.scan()`. */
+export const extract = local.task(function extract(src: Bucket): Promise<pl.LazyDataFrame> {
   return src.scan();
 });
 
 /** Drops rows without a customer and scales the features to [0, 1]. */
-export const clean = lambda.task({ retries: 2, timeout: 60_000 }, function clean(df: Table): Table {
-  const customer = df.getChild("customer_id")!.toArray() as Int32Array;
-  const visits = df.getChild("visits")!.toArray() as Float64Array;
-  const spend = df.getChild("spend")!.toArray() as Float64Array;
-  const keep: number[] = [];
-  for (let i = 0; i < customer.length; i++) if (customer[i] > 0) keep.push(i);
-  const maxVisits = Math.max(1, ...keep.map((i) => visits[i]));
-  const maxSpend = Math.max(1, ...keep.map((i) => spend[i]));
-  return tableFromArrays({
-    customer_id: Int32Array.from(keep, (i) => customer[i]),
-    visits: Float64Array.from(keep, (i) => visits[i] / maxVisits),
-    spend: Float64Array.from(keep, (i) => spend[i] / maxSpend),
-  });
-});
+export const clean = lambda.task(
+  { retries: 2, timeout: 60_000 },
+  function clean(df: pl.LazyDataFrame): pl.LazyDataFrame {
+    return df.filter(pl.col("customer_id").gt(0)).withColumns(
+      pl.col("visits").div(pl.col("visits").max().clip(1, Number.MAX_VALUE)),
+      pl.col("spend").div(pl.col("spend").max().clip(1, Number.MAX_VALUE)),
+    );
+  },
+);
 
 /** Scores churn risk with a logistic model. */
-export const predict = databricks.task({ timeout: 600_000 }, function predict(df: Table): Table {
-  const visits = df.getChild("visits")!.toArray() as Float64Array;
-  const spend = df.getChild("spend")!.toArray() as Float64Array;
-  const risk = Float64Array.from(visits, (v, i) => 1 / (1 + Math.exp(-(1.5 - 3.2 * v - 2.1 * spend[i]))));
-  return tableFromArrays({
-    customer_id: df.getChild("customer_id")!.toArray() as Int32Array,
-    churn_risk: risk,
-  });
-});
+export const predict = databricks.task(
+  { timeout: 600_000 },
+  function predict(df: pl.LazyDataFrame): pl.DataFrame {
+    const logit = pl.lit(1.5).sub(pl.col("visits").mul(3.2)).sub(pl.col("spend").mul(2.1));
+    return df.select(
+      pl.col("customer_id"),
+      pl.lit(1).div(pl.lit(1).add(logit.mul(-1).exp())).alias("churn_risk"),
+    ).collectSync();
+  },
+);
 
 /** Writes the scores. */
-export const save = local.task(function save(df: Table, dst: Bucket): Promise<void> {
+export const save = local.task(function save(df: pl.DataFrame, dst: Bucket): Promise<void> {
   return dst.write(df);
 });
 
@@ -72,6 +80,20 @@ export const mlInference = pipeline(
 );
 
 if (import.meta.main) {
-  const table = await mlInference.run();
-  console.log(`scored ${table.numRows} customers`);
+  // s3://ml-lake/raw/events.parquet is data/ml-lake/raw/events.parquet: seed it once.
+  const dataRoot = fileURLToPath(new URL("../data", import.meta.url));
+  const sample = new Provider({ config: new LocalConfig({ root: dataRoot }) }).bucket({
+    bucket: events.bucket,
+    path: events.path,
+  });
+  if (!(await sample.exists())) {
+    const ids = Array.from({ length: 1000 }, (_, i) => i);
+    await sample.write(pl.DataFrame({
+      customer_id: pl.Series("customer_id", ids.map((i) => i % 10 === 0 ? 0 : i), pl.Int32),
+      visits: pl.Series("visits", ids.map((i) => (i * 7) % 40), pl.Float64),
+      spend: pl.Series("spend", ids.map((i) => (i * 13) % 500), pl.Float64),
+    }));
+  }
+  const scored = await mlInference.run({ dataRoot });
+  console.log(`scored ${scored.height} customers`);
 }

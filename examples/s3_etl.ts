@@ -46,7 +46,7 @@ const seed = local.task(async function seed(src: Bucket): Promise<string> {
 /** Splits the rows by region and writes one zstd Parquet file per region. */
 const partition = local.task(
   async function partition(src: Bucket, dst: Bucket, _seeded: string): Promise<string[]> {
-    const table = await src.scan();
+    const table = await src.scanArrow();
     const written: string[] = [];
     for (const [region, rows] of groupBy(table, "region")) {
       const part = dst.at(`${dst.path}region=${region}/part-0.parquet`);
@@ -59,7 +59,7 @@ const partition = local.task(
 
 /** Reads the whole prefix back as one table and counts its rows. */
 const check = local.task(async function check(dst: Bucket, _written: string[]): Promise<number> {
-  return (await dst.scan()).numRows;
+  return (await dst.scanArrow()).numRows;
 });
 
 export const s3Etl = pipeline(

@@ -10,7 +10,13 @@
 // Staged outputs are the payload codec's value with Arrow tables as IPC, as
 // wire JSON (executors/_wire.ts): a list of plain values is a plain JSON
 // array, which a Distributed Map's ItemReader reads as is.
-import { assertCrossable, decodeValue, encodeValue, ensureArrow, needsArrow } from "../src/data/payload.ts";
+import {
+  assertCrossable,
+  decodeValue,
+  encodeValue,
+  loadLibraries,
+  needsLibraries,
+} from "../src/data/payload.ts";
 import type { StorageWiring } from "../src/resources/object_store.ts";
 import { ident } from "../src/codegen/_model.ts";
 import { errorMessage, GlacierError } from "../src/errors.ts";
@@ -116,7 +122,7 @@ export async function runOrchestratorPayload(
   });
   const value = await replayed.call.task.fn(...args);
   assertCrossable(value, `the value returned by task "${payload.task}" (call ${payload.nodeId})`);
-  if (needsArrow(value)) await ensureArrow();
+  if (needsLibraries(value)) await loadLibraries(value);
   const text = toWireJson(encodeValue(value, "ipc").value);
   const uri = `${staging}${payload.output}`;
   try {
@@ -163,7 +169,7 @@ async function readStaged(
 ): Promise<unknown> {
   try {
     const encoded = fromWireJson(new TextDecoder().decode(await bucketAt(uri, storage).read()));
-    if (needsArrow(encoded)) await ensureArrow();
+    if (needsLibraries(encoded)) await loadLibraries(encoded);
     return decodeValue(encoded, storage);
   } catch (error) {
     throw new GlacierError(

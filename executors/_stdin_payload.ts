@@ -3,7 +3,14 @@
 // it over SSH (executors/vm/remote.ts), a narrowed task's subprocess on this
 // machine (executors/local/subprocess.ts).
 import { deserialize } from "node:v8";
-import { assertCrossable, decodeValue, encodeValue, ensureArrow, needsArrow } from "../src/data/payload.ts";
+import {
+  assertCrossable,
+  decodeValue,
+  encodeValue,
+  loadLibraries,
+  needsLibraries,
+} from "../src/data/payload.ts";
+import { withDataRoot } from "../src/run/data_root.ts";
 import { checkPayload, loadTask, type TaskPayload } from "./payload.ts";
 import { frame } from "./_frame.ts";
 
@@ -72,12 +79,12 @@ async function runPayloadBytes(bytes: Uint8Array, onStart?: () => Promise<void>)
     checkPayload(payload);
     await importQuietly(payload.module);
     const task = await loadTask(payload.module, payload.task);
-    if (needsArrow(payload.args)) await ensureArrow(); // apache-arrow loads only for tables
+    if (needsLibraries(payload.args)) await loadLibraries(payload.args); // apache-arrow loads only for tables
     const args = decodeValue(payload.args, task.resource.storage) as unknown[];
     await onStart?.();
-    const value = await task.fn(...args);
+    const value = await withDataRoot(payload.dataRoot, () => task.fn(...args));
     assertCrossable(value, `the value returned by task "${payload.task}" (call ${payload.nodeId})`);
-    if (needsArrow(value)) await ensureArrow();
+    if (needsLibraries(value)) await loadLibraries(value);
     return frame({ ok: true, value: encodeValue(value, "ipc").value });
   } catch (error) {
     const e = error as Error & { code?: string };

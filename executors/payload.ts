@@ -42,6 +42,12 @@ export interface TaskPayload {
   readonly args: unknown;
   /** Where the output goes; absent means inline, whatever its size. @default {undefined} */
   readonly output?: OutputTarget;
+  /**
+   * The run's data root (`run({ dataRoot })`, local runs only): the runner
+   * calls the task inside `withDataRoot()`, so every bucket it touches is a
+   * folder under this one. @default {undefined}
+   */
+  readonly dataRoot?: string;
 }
 
 /**
@@ -66,6 +72,7 @@ export function payloadFor(
     module,
     attempt: invocation.attempt,
     args,
+    ...(invocation.dataRoot === undefined ? {} : { dataRoot: invocation.dataRoot }),
   };
 }
 

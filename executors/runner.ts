@@ -22,7 +22,13 @@
  *
  * @module
  */
-import { assertCrossable, decodeValue, encodeValue, ensureArrow, needsArrow } from "../src/data/payload.ts";
+import {
+  assertCrossable,
+  decodeValue,
+  encodeValue,
+  loadLibraries,
+  needsLibraries,
+} from "../src/data/payload.ts";
 import { GlacierError } from "../src/errors.ts";
 import { stageValue, Staging } from "../src/run/staging.ts";
 import { parseArgs } from "node:util";
@@ -86,11 +92,11 @@ export async function runPayload(
   const task = await loadTask(module, payload.task);
   const storage = options.storage ?? task.resource.storage;
   const resolved = await Staging.resolve(payload.args, storage);
-  if (needsArrow(resolved)) await ensureArrow();
+  if (needsLibraries(resolved)) await loadLibraries(resolved);
   const args = decodeValue(resolved, storage) as unknown[];
   const value = await task.fn(...args);
   assertCrossable(value, `the value returned by task "${payload.task}" (call ${payload.nodeId})`);
-  if (needsArrow(value)) await ensureArrow();
+  if (needsLibraries(value)) await loadLibraries(value);
   const encoded = encodeValue(value, "ipc").value;
   const output = payload.output;
   if (!output) return encoded;

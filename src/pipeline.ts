@@ -59,7 +59,27 @@ export interface PipelineOptions {
   wiring?: Wiring;
 }
 
-/** Options of a run on this machine: {@linkcode Pipeline.run} in mode `local` (the default). */
+/**
+ * Options of a run on this machine: {@linkcode Pipeline.run} in mode `local` (the default).
+ *
+ * @example A pipeline bound to S3 and Lambda, run on local folders with `dataRoot`
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { AwsConfig, type Bucket, LambdaConfig, pipeline, Provider } from "../mod.ts";
+ * const aws = new Provider({ config: new AwsConfig({ region: "us-east-1" }) });
+ * const lambda = aws.serverless({ config: new LambdaConfig({ memory: 512 }) });
+ * const report = aws.bucket({ bucket: "data-lake", path: "out/report.txt" });
+ * const save = lambda.task(async function save(dst: Bucket) {
+ *   await dst.put("done");
+ *   return dst.uri;
+ * });
+ * const toLake = pipeline({ name: "to_lake" }, () => save(report));
+ * const dataRoot = await Deno.makeTempDir();
+ * // No request reaches S3 or Lambda: the task runs here and the object is a file.
+ * assert.equal(await toLake.run({ dataRoot, workers: 0, quiet: true }), "s3://data-lake/out/report.txt");
+ * assert.equal(await Deno.readTextFile(`${dataRoot}/data-lake/out/report.txt`), "done");
+ * ```
+ */
 export interface LocalRunOptions<P> {
   /** What to do. @default {"local"} */
   mode?: "local";
@@ -78,12 +98,29 @@ export interface LocalRunOptions<P> {
   quiet?: boolean;
   /** Re-run only what failed or never ran in the last failed run of this pipeline. @default {false} */
   resume?: boolean;
+  /**
+   * A local folder that stands in for every bucket of the run: bucket
+   * `data-lake`, path `raw/x.parquet` is `<dataRoot>/data-lake/raw/x.parquet`,
+   * whatever the provider (S3, Cloud Storage, Azure or local). Every task runs
+   * on this machine, as in any local run (Lambda- and cluster-bound ones
+   * too), and every bucket it touches (an argument, a return value, or one
+   * built at its module's top level) reads and writes there, in workers and
+   * narrowed subprocesses too (a task with its own `permissions` is granted
+   * read and write on the folder). A relative path is relative to the working
+   * directory; a missing folder is made. Outputs, cache and checkpoints stay
+   * under `.glacier/`; cached outputs of runs on other roots are not reused,
+   * and `resume` without it continues on the resumed run's root. A bucket's
+   * `uri` still names the cloud object, and outside the run's task calls
+   * buckets are their own again.
+   * @default {undefined: buckets are where their provider says}
+   */
+  dataRoot?: string;
   /** The wiring of this run (its local pool and cloud executors). @default {the pipeline's wiring} */
   wiring?: Wiring;
 }
 
 /** Options of a run whose tasks run on their own resources: mode `cloud`. */
-export interface CloudRunOptions<P> extends Omit<LocalRunOptions<P>, "mode"> {
+export interface CloudRunOptions<P> extends Omit<LocalRunOptions<P>, "mode" | "dataRoot"> {
   /** Run each task on the resource it is bound to. */
   mode: "cloud";
   /** Upload the locally built artifact (`glacier build`) when the deployed code differs. @default {false} */
@@ -177,6 +214,8 @@ export class Pipeline<P = AnyParams, R = unknown> {
    * @param options The mode, params and run settings.
    * @returns The pipeline's value.
    * @throws {RangeError} When the mode is unknown (the message lists the valid ones).
+   * @throws {TypeError} When `dataRoot` is given to a mode other than `local`, or is not a path.
+   * @throws {GlacierError} `USER:DATA_ROOT_NOT_FOLDER` when a file is where `dataRoot` points.
    * @throws {TaskError} When a task fails, after every independent branch has finished.
    */
   run(options?: LocalRunOptions<P> | CloudRunOptions<P>): Promise<Resolved<R>>;
@@ -215,10 +254,13 @@ export class Pipeline<P = AnyParams, R = unknown> {
       case "cloud":
         return await this.#execute(options as CloudRunOptions<P>);
       case "analyze":
+        this.#refuseDataRoot(options);
         return await this.analyze(options as AnalyzeRunOptions<P>);
       case "generate":
+        this.#refuseDataRoot(options);
         return await this.generate(options as GenerateRunOptions);
       case "deploy":
+        this.#refuseDataRoot(options);
         return await this.deploy(options as DeployRunOptions);
       default:
         throw new RangeError(
@@ -336,6 +378,14 @@ export class Pipeline<P = AnyParams, R = unknown> {
   async deploy(options: DeployOptions): Promise<DeployResult> {
     const { deployPipeline } = await import("./codegen/for_pipeline.ts");
     return await deployPipeline(this, options, this.wiring.appliers);
+  }
+
+  // Analysis, generation and deployment read the source and touch no bucket.
+  #refuseDataRoot(options: RunOptions<P>): void {
+    if ((options as { dataRoot?: unknown }).dataRoot === undefined) return;
+    throw new TypeError(
+      `Pipeline "${this.name}": mode "${options.mode}" touches no bucket, so it takes no "dataRoot" (that maps a local run's buckets to folders): drop it, or run with mode "local"`,
+    );
   }
 
   #params(params: unknown): P {

@@ -83,7 +83,7 @@ export const CORE_WIRING: Wiring = Object.freeze({
  * const provider = new Provider({ config: new LocalConfig({ root }), wiring });
  * const notes = provider.bucket({ bucket: "lake", path: "notes.lines" });
  * await notes.put("a\nb\nc");
- * assert.equal((await notes.scan()).numRows, 3);
+ * assert.equal((await notes.scanArrow()).numRows, 3);
  * ```
  */
 export function defineWiring(parts: WiringParts, base: Wiring = CORE_WIRING): Wiring {

@@ -173,7 +173,7 @@ const cases: Case[] = [
   // Files
   {
     name: "a missing object",
-    run: (root) => local(root).bucket({ bucket: "lake", path: "missing.csv" }).scan(),
+    run: (root) => local(root).bucket({ bucket: "lake", path: "missing.csv" }).scanArrow(),
     error: GlacierError,
     code: "USER:OBJECT_NOT_FOUND",
     message: /No object at file:\/\/.*\/lake\/missing\.csv/,
@@ -183,7 +183,7 @@ const cases: Case[] = [
     run: async (root) => {
       await Deno.mkdir(join(root, "lake"), { recursive: true });
       await Deno.writeTextFile(join(root, "lake", "bad.parquet"), "PAR1 this is not parquet PAR1");
-      return local(root).bucket({ bucket: "lake", path: "bad.parquet" }).scan();
+      return local(root).bucket({ bucket: "lake", path: "bad.parquet" }).scanArrow();
     },
     error: GlacierError,
     code: "USER:FILE_CORRUPT",
@@ -202,7 +202,7 @@ const cases: Case[] = [
     run: async (root) => {
       await Deno.mkdir(join(root, "lake"), { recursive: true });
       await Deno.writeTextFile(join(root, "lake", "ragged.csv"), "a,b\n1,2\n3,4,5\n");
-      return local(root).bucket({ bucket: "lake", path: "ragged.csv" }).scan();
+      return local(root).bucket({ bucket: "lake", path: "ragged.csv" }).scanArrow();
     },
     error: GlacierError,
     code: "USER:CSV_MALFORMED",
@@ -214,7 +214,7 @@ const cases: Case[] = [
       await Deno.mkdir(join(root, "lake", "parts"), { recursive: true });
       await Deno.writeTextFile(join(root, "lake", "parts", "1.csv"), "a,b\n1,2\n");
       await Deno.writeTextFile(join(root, "lake", "parts", "2.csv"), "a,c\n1,x\n");
-      return local(root).bucket({ bucket: "lake", path: "parts/*.csv" }).scan();
+      return local(root).bucket({ bucket: "lake", path: "parts/*.csv" }).scanArrow();
     },
     error: GlacierError,
     code: "USER:SCHEMA_MISMATCH",
@@ -303,7 +303,7 @@ const cases: Case[] = [
       await Deno.writeTextFile(outside, "a\n1\n");
       await Deno.mkdir(join(root, "lake"), { recursive: true });
       await Deno.symlink(outside, join(root, "lake", "leak.csv"));
-      return local(root).bucket({ bucket: "lake", path: "leak.csv" }).scan();
+      return local(root).bucket({ bucket: "lake", path: "leak.csv" }).scanArrow();
     },
     error: GlacierError,
     code: "USER:PATH_OUTSIDE_BUCKET",

@@ -161,13 +161,18 @@ Deno.test("a pool worker loads no code generator, static analyzer, cloud SDK or 
 });
 
 /**
- * Table libraries a run without tables never evaluates: the formats and the
+ * Table libraries a run without tables or frames never evaluates: the formats and the
  * payload codec load them with import() when a value or a file needs them.
  */
-const TABLE_LIBRARIES: readonly RegExp[] = [/^npm:apache-arrow@/, /^npm:parquet-wasm@/, /^npm:papaparse@/];
+const TABLE_LIBRARIES: readonly RegExp[] = [
+  /^npm:apache-arrow@/,
+  /^npm:parquet-wasm@/,
+  /^npm:papaparse@/,
+  /^npm:nodejs-polars@/,
+];
 
 for (const root of ["mod.ts", "executors/local/worker.ts"]) {
-  Deno.test(`${root} statically loads no apache-arrow, parquet-wasm or papaparse`, async () => {
+  Deno.test(`${root} statically loads no apache-arrow, parquet-wasm, papaparse or nodejs-polars`, async () => {
     const graph = await staticGraph(root);
     assert.ok(graph.parent.size > 1, `deno info found no imports in ${root}`);
     const found = [...graph.parent.keys()].filter((name) => TABLE_LIBRARIES.some((p) => p.test(name)));

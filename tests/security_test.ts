@@ -241,7 +241,7 @@ Deno.test("a local bucket refuses get, put, list, exists and delete through a li
   };
   const leak = p.bucket({ bucket: "lake", path: "raw/leak.csv" });
   await assert.rejects(() => leak.read(), refused(/Cannot read "file:\/\/.*\/lake\/raw\/leak\.csv"/));
-  await assert.rejects(() => leak.scan(), refused(/lake\/raw\/leak\.csv/));
+  await assert.rejects(() => leak.scanArrow(), refused(/lake\/raw\/leak\.csv/));
   await assert.rejects(() => leak.exists(), refused(/Cannot check/));
   await assert.rejects(() => leak.put("a\n2\n"), refused(/Cannot write/));
   await assert.rejects(() => leak.delete(), refused(/Cannot delete/));

@@ -11,8 +11,8 @@ import {
   assertCrossable,
   decodeValue,
   encodeValue,
-  ensureArrow,
-  needsArrow,
+  loadLibraries,
+  needsLibraries,
 } from "../../src/data/payload.ts";
 import type { StorageWiring } from "../../src/resources/object_store.ts";
 import { errorMessage, type GlacierError, TaskError } from "../../src/errors.ts";
@@ -115,7 +115,7 @@ export async function stageCall(
     )
   );
   const name = `${nodeId}/${attempt}`;
-  if (needsArrow(invocation.args)) await ensureArrow();
+  if (needsLibraries(invocation.args)) await loadLibraries(invocation.args);
   const args = await stageValue(
     encodeValue(invocation.args, "ipc").value,
     { cap: CLUSTER_INLINE_CAP, name: `${name}/in` },
@@ -168,7 +168,7 @@ export async function resultValue(
   storage: StorageWiring,
 ): Promise<unknown> {
   const resolved = await Staging.resolve(result.value, storage);
-  if (needsArrow(resolved)) await ensureArrow();
+  if (needsLibraries(resolved)) await loadLibraries(resolved);
   return decodeValue(resolved, storage);
 }
 

@@ -69,6 +69,8 @@ interface InfoModule {
   error?: string;
   /** Where Deno cached a remote module. */
   local?: string;
+  /** What it imports. */
+  dependencies?: { code?: { specifier: string }; isDynamic?: boolean }[];
 }
 
 interface Info {
@@ -186,8 +188,9 @@ async function buildZip(pipeline: string, entry: string, options: BuildOptions):
       if (m.error) {
         throw new GlacierError("USER:BUILD_FAILED", `Cannot package ${m.specifier}: ${m.error}`);
       }
-      if (m.npmPackage) npmRoots.add(m.npmPackage);
-      else if (m.specifier.startsWith("file:")) {
+      if (m.npmPackage) {
+        if (!onlyLazyEngine(m.specifier, info.modules)) npmRoots.add(m.npmPackage);
+      } else if (m.specifier.startsWith("file:")) {
         if (!m.specifier.startsWith(rootUrl)) {
           throw new GlacierError(
             "USER:BUILD_FAILED",
@@ -207,8 +210,15 @@ async function buildZip(pipeline: string, entry: string, options: BuildOptions):
   }
   // Every npm package reachable from the graph's npm imports, and nothing else.
   const packages = new Set<string>();
+  // Other platforms' binaries stay in the lockfile (their parents name them) but not in the zip;
+  // those Deno installs on any linux x64 (another libc) ship as their package.json alone.
+  const otherPlatforms = new Set<string>();
+  const stubs = new Set<string>();
   const visit = (id: string) => {
-    if (packages.has(id) || !npm[id]) return;
+    if (packages.has(id) || otherPlatforms.has(id) || !npm[id]) return;
+    const platform = lambdaPlatform(npm[id].name);
+    if (platform === "other") return void otherPlatforms.add(id);
+    if (platform === "stub") stubs.add(id);
     packages.add(id);
     for (const dep of npm[id].dependencies) visit(dep);
   };
@@ -239,7 +249,7 @@ async function buildZip(pipeline: string, entry: string, options: BuildOptions):
   const pruned = await prunedConfig(
     join(root, config!),
     lock ? join(root, lock) : undefined,
-    packages,
+    new Set([...packages, ...otherPlatforms]),
     vendored,
   );
   add("app/deno.json", encoder.encode(JSON.stringify(pruned.config, null, 2) + "\n"));
@@ -250,6 +260,7 @@ async function buildZip(pipeline: string, entry: string, options: BuildOptions):
     if (!pkg.localPath || at === undefined || at < 0) continue;
     const base = `deno_dir${pkg.localPath.slice(at)}`;
     for await (const file of walkFiles(pkg.localPath)) {
+      if (!runsOnLambda(pkg.name, file.path) || (stubs.has(id) && file.path !== "package.json")) continue;
       add(`${base}/${file.path}`, await Deno.readFile(join(pkg.localPath, file.path)), file.executable);
     }
   }
@@ -265,7 +276,34 @@ async function buildZip(pipeline: string, entry: string, options: BuildOptions):
   add("glacier.json", new TextEncoder().encode(JSON.stringify(manifest, null, 2) + "\n"));
   const ordered: Zippable = {};
   for (const key of Object.keys(files).sort()) ordered[key] = files[key];
+  refuseOverLambdaLimit(pipeline, files);
   return zipSync(ordered);
+}
+
+/** Lambda's limit on a function's unzipped code: 250 MB. */
+export const LAMBDA_UNZIPPED_LIMIT = 262_144_000;
+
+// Lambda refuses code over 250 MB unzipped (CreateFunction and
+// UpdateFunctionCode fail), so the build does first, naming what is large.
+function refuseOverLambdaLimit(pipeline: string, files: Zippable): void {
+  const sizes = Object.entries(files).map(([path, entry]) => ({
+    path,
+    bytes: ((Array.isArray(entry) ? entry[0] : entry) as Uint8Array).byteLength,
+  }));
+  const total = sizes.reduce((sum, f) => sum + f.bytes, 0);
+  if (total <= LAMBDA_UNZIPPED_LIMIT) return;
+  const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
+  const largest = sizes.sort((a, b) => b.bytes - a.bytes).slice(0, 3).map((f) =>
+    `${f.path} (${mb(f.bytes)})`
+  );
+  throw new GlacierError(
+    "USER:ARTIFACT_TOO_LARGE",
+    `The Lambda artifact of pipeline "${pipeline}" is ${mb(total)} unzipped, over Lambda's ${
+      mb(LAMBDA_UNZIPPED_LIMIT)
+    } limit; the largest files are ${
+      largest.join(", ")
+    }: move the tasks that need them to a cluster or VM executor, or drop the import from the Lambda tasks' modules`,
+  );
 }
 
 const encoder = new TextEncoder();
@@ -410,4 +448,49 @@ async function* walkFiles(dir: string, prefix = ""): AsyncGenerator<{ path: stri
       yield { path, executable: (mode & 0o111) !== 0 };
     }
   }
+}
+
+// A native package built for one platform, named as npm's optional binaries
+// are (`nodejs-polars-linux-x64-gnu`, `@esbuild/darwin-arm64`). Lambda runs
+// linux x64 with glibc: that build ships ("ship", as does any package that is
+// not a platform build); another libc's is installed by Deno on linux x64 too
+// (it does not tell libcs apart), so it ships as its package.json alone
+// ("stub"); other systems' are never installed there ("other").
+const PLATFORM =
+  /-(android|darwin|freebsd|linux|openbsd|sunos|win32)-(arm|arm64|ia32|x64|riscv64|s390x|ppc64)(-[a-z]+)?$/;
+
+function lambdaPlatform(name: string): "ship" | "stub" | "other" {
+  const m = PLATFORM.exec(name);
+  if (!m) return "ship";
+  if (m[1] !== "linux" || m[2] !== "x64") return "other";
+  return m[3] === undefined || m[3] === "-gnu" ? "ship" : "stub";
+}
+
+// Glacier loads nodejs-polars (115 MB of native code) only to rebuild polars
+// values, so an artifact carries it when the task modules import it
+// themselves, not when only Glacier's lazy loader names it.
+const LAZY_ENGINE = /\/src\/data\/_polars\.ts$/;
+
+function onlyLazyEngine(npmModule: string, modules: readonly InfoModule[]): boolean {
+  const target = npmModule.replace(/^npm:\//, "npm:");
+  let importers = 0;
+  for (const m of modules) {
+    for (const dep of m.dependencies ?? []) {
+      if (dep.code?.specifier !== target) continue;
+      if (!dep.isDynamic || !LAZY_ENGINE.test(m.specifier)) return false;
+      importers++;
+    }
+  }
+  return importers > 0;
+}
+
+// Files of an npm package that `deno run` never reads, left out so the
+// function stays under Lambda's limit: type declarations, source maps and
+// docs, and the builds of parquet-wasm other than the `node` one Deno
+// resolves (it opens node/parquet_wasm.js and node/parquet_wasm_bg.wasm).
+const NOT_RUN = /(\.d\.[cm]?ts|\.map|\.md)$/i;
+const OTHER_BUILDS: Readonly<Record<string, RegExp>> = { "parquet-wasm": /^(bundler|esm)\// };
+
+function runsOnLambda(packageName: string, path: string): boolean {
+  return !NOT_RUN.test(path) && !OTHER_BUILDS[packageName]?.test(path);
 }

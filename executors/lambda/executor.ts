@@ -35,8 +35,8 @@ import {
   assertArgsCrossable,
   decodeValue,
   encodeValue,
-  ensureArrow,
-  needsArrow,
+  loadLibraries,
+  needsLibraries,
 } from "../../src/data/payload.ts";
 import { errorMessage, GlacierError, type TaskError } from "../../src/errors.ts";
 import { redactUrl } from "../../src/_redact.ts";
@@ -150,7 +150,7 @@ export class LambdaExecutor implements Executor {
       throw fail(errorMessage(error), e.code ?? "SYSTEM:LAMBDA_CODE", e.retryable ?? false, error);
     }
     const staging = this.#options.staging;
-    if (needsArrow(invocation.args)) await ensureArrow();
+    if (needsLibraries(invocation.args)) await loadLibraries(invocation.args);
     const args = await stageValue(
       encodeValue(invocation.args, "ipc").value,
       { cap: LAMBDA_PAYLOAD_CAP, name: `${nodeId}/${attempt}/in` },
@@ -191,7 +191,7 @@ export class LambdaExecutor implements Executor {
     try {
       const storage = this.#options.staging?.root.location.storage ?? invocation.task.resource.storage;
       const resolved = await Staging.resolve(fromWireJson(text), storage);
-      if (needsArrow(resolved)) await ensureArrow();
+      if (needsLibraries(resolved)) await loadLibraries(resolved);
       return decodeValue(resolved, storage);
     } catch (error) {
       const e = error as GlacierError;

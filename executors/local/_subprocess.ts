@@ -10,7 +10,7 @@ import { serialize } from "node:v8";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { TaskError } from "../../src/errors.ts";
-import { decodeValue, encodeValue, ensureArrow, needsArrow } from "../../src/data/payload.ts";
+import { decodeValue, encodeValue, loadLibraries, needsLibraries } from "../../src/data/payload.ts";
 import type { TaskInvocation } from "../../src/run/executor.ts";
 import { projectRoot } from "../../src/_project.ts";
 import { payloadFor } from "../payload.ts";
@@ -83,7 +83,7 @@ export class NarrowedChild {
   async run(invocation: TaskInvocation): Promise<unknown> {
     const { signal, task } = invocation;
     signal.throwIfAborted();
-    if (needsArrow(invocation.args)) await ensureArrow();
+    if (needsLibraries(invocation.args)) await loadLibraries(invocation.args);
     const body = new Uint8Array(serialize(payloadFor(invocation, encodeValue(invocation.args, "ipc").value)));
     const head = new Uint8Array(4);
     new DataView(head.buffer).setUint32(0, body.byteLength);
@@ -97,7 +97,7 @@ export class NarrowedChild {
       if (signal.aborted) throw signal.reason;
       const answer = result as { ok: true; value: unknown } | { ok: false; error: RemoteError };
       if (!answer.ok) throw remoteError(invocation, answer.error);
-      if (needsArrow(answer.value)) await ensureArrow();
+      if (needsLibraries(answer.value)) await loadLibraries(answer.value);
       return decodeValue(answer.value, task.resource.storage);
     } catch (error) {
       if (signal.aborted) throw signal.reason;

@@ -3,7 +3,8 @@
  * started once per run (one per core unless told otherwise) and reused. A
  * call of a task with its own Deno `permissions` runs in a subprocess of its
  * own (`_subprocess.ts`), started with exactly those as `deno run` flags,
- * plus what it needs to load Glacier and the task's module, once no link in a
+ * plus what it needs to load Glacier and the task's module (and, in a run
+ * with a data root, read and write on that folder), once no link in a
  * granted folder leads out of what it grants (`_sandbox.ts`): stable flags,
  * so a user's `deno run -A` needs no unstable option. Arrow tables
  * cross as their buffers: lent by transfer when the call is the value's only
@@ -19,9 +20,9 @@ import {
   assertArgsCrossable,
   decodeValue,
   encodeValue,
-  ensureArrow,
   type Lent,
-  needsArrow,
+  loadLibraries,
+  needsLibraries,
   reattach,
 } from "../../src/data/payload.ts";
 import type { Executor, TaskInvocation } from "../../src/run/executor.ts";
@@ -168,7 +169,7 @@ export class WorkerPool implements Executor {
     const lend = invocation.lendable === true && task.options.retries === 0;
     let encoded;
     try {
-      if (needsArrow(invocation.args)) await ensureArrow(); // apache-arrow loads only for tables
+      if (needsLibraries(invocation.args)) await loadLibraries(invocation.args); // apache-arrow loads only for tables
       encoded = encodeValue(invocation.args, lend ? "transfer" : "share");
     } catch (error) {
       this.#release(slot, grant.key);
@@ -261,7 +262,10 @@ export class WorkerPool implements Executor {
   // at once without a new walk.
   #flagsFor(invocation: TaskInvocation): Promise<string[]> {
     const { task } = invocation;
-    const permissions = task.options.permissions as Exclude<TaskPermissions, "inherit">;
+    const permissions = withDataRootGrant(
+      task.options.permissions as Exclude<TaskPermissions, "inherit">,
+      invocation.dataRoot,
+    );
     const set = `${Deno.cwd()}\0${keyOf(permissions)}`;
     return cached(this.#grants, `${set}\0${task.module}`, async () => {
       const narrowed = await cached(this.#checked, set, () => checkGrants(permissions));
@@ -371,7 +375,7 @@ export class WorkerPool implements Executor {
           const decode = () => job.resolve(decodeValue(message.value, job.invocation.task.resource.storage));
           try {
             // Without tables the result resolves in this turn, as before apache-arrow was lazy.
-            if (needsArrow(message.value)) ensureArrow().then(decode).catch(job.reject);
+            if (needsLibraries(message.value)) loadLibraries(message.value).then(decode).catch(job.reject);
             else decode();
           } catch (error) {
             job.reject(error);
@@ -460,6 +464,20 @@ function cached<T>(cache: Map<string, Promise<T>>, key: string, make: () => Prom
 // Where Glacier and the task's module were loaded from, when remote.
 function hostsOf(...urls: string[]): string[] {
   return urls.map(remoteHost).filter((h): h is string => h !== undefined);
+}
+
+// In a run with a data root, the task's buckets are folders under it: a
+// narrowed task may read and write there (and its links are checked as any
+// granted folder's), as it could reach its buckets without one.
+function withDataRootGrant(
+  permissions: Exclude<TaskPermissions, "inherit">,
+  root: string | undefined,
+): Exclude<TaskPermissions, "inherit"> {
+  if (root === undefined) return permissions;
+  const base: Deno.PermissionOptionsObject = permissions === "none" ? {} : permissions;
+  const add = (grant: Deno.PermissionOptionsObject["read"]) =>
+    grant === true || grant === "inherit" ? grant : [...(Array.isArray(grant) ? grant : []), root];
+  return { ...base, read: add(base.read), write: add(base.write) };
 }
 
 function keyOf(permissions: TaskPermissions): string {

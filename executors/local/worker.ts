@@ -7,12 +7,13 @@
  */
 /// <reference lib="deno.worker" />
 import { suppressRuns } from "../../src/run/_guard.ts";
+import { withDataRoot } from "../../src/run/data_root.ts";
 import {
   assertCrossable,
   decodeValue,
   encodeValue,
-  ensureArrow,
-  needsArrow,
+  loadLibraries,
+  needsLibraries,
 } from "../../src/data/payload.ts";
 import { checkPayload, loadTask, type TaskPayload } from "../payload.ts";
 import { importQuietly } from "../_stdin_payload.ts";
@@ -64,12 +65,12 @@ self.onmessage = async (event: MessageEvent<RunMessage>) => {
   try {
     checkPayload(payload);
     const task = await find(payload.module, payload.task);
-    if (needsArrow(payload.args)) await ensureArrow(); // apache-arrow loads only for tables
+    if (needsLibraries(payload.args)) await loadLibraries(payload.args); // apache-arrow loads only for tables
     const args = decodeValue(payload.args, task.resource.storage) as unknown[];
     if (reportStart) self.postMessage({ type: "started", id }); // the task's timeout counts from here
-    const value = await task.fn(...args);
+    const value = await withDataRoot(payload.dataRoot, () => task.fn(...args));
     assertCrossable(value, `the value returned by task "${payload.task}" (call ${payload.nodeId})`);
-    if (needsArrow(value)) await ensureArrow();
+    if (needsLibraries(value)) await loadLibraries(value);
     const encoded = encodeValue(value, "transfer");
     const transfer = [...new Set([...encoded.transfer, ...lent.filter((b) => b.byteLength > 0)])];
     self.postMessage({ type: "result", id, value: encoded.value, lent }, transfer);

@@ -14,8 +14,8 @@ import {
   assertArgsCrossable,
   decodeValue,
   encodeValue,
-  ensureArrow,
-  needsArrow,
+  loadLibraries,
+  needsLibraries,
 } from "../../src/data/payload.ts";
 import { GlacierError, TaskError } from "../../src/errors.ts";
 import type { Executor, TaskInvocation } from "../../src/run/executor.ts";
@@ -64,7 +64,7 @@ export class SshExecutor implements Executor {
       );
     }
     assertArgsCrossable(invocation);
-    if (needsArrow(invocation.args)) await ensureArrow();
+    if (needsLibraries(invocation.args)) await loadLibraries(invocation.args);
     const payload = payloadFor(
       invocation,
       encodeValue(invocation.args, "ipc").value,
@@ -87,7 +87,7 @@ export class SshExecutor implements Executor {
     if (value === undefined) throw this.#sshError(out.code, stderr, log, invocation);
     const result = value as RemoteResult;
     if (result.ok) {
-      if (needsArrow(result.value)) await ensureArrow();
+      if (needsLibraries(result.value)) await loadLibraries(result.value);
       return decodeValue(result.value, task.resource.storage);
     }
     const error = result.error!;

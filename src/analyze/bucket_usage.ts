@@ -1,6 +1,6 @@
 /**
  * How a task uses its parameters as buckets: read from its source. A
- * parameter on which the body calls `scan`/`read`/`list`/`exists` is read;
+ * parameter on which the body calls `scan`/`scanArrow`/`localPath`/`read`/`list`/`exists` is read;
  * `write`/`put`/`delete` is written. This gives the DAG its sources and
  * sinks and generated IAM its least privilege.
  *
@@ -26,7 +26,7 @@ export interface ParamUsage {
   readonly escapes: ReadonlySet<string>;
 }
 
-const READS = new Set(["scan", "read", "list", "exists"]);
+const READS = new Set(["scan", "scanArrow", "localPath", "read", "list", "exists"]);
 const WRITES = new Set(["write", "put", "delete"]);
 const cache = new WeakMap<object, ParamUsage>();
 

@@ -5,7 +5,8 @@
  * `inf`), booleans, ISO dates and timestamps (UTC unless they give an
  * offset, so a file reads the same on every machine), strings; an empty field
  * is null. A whole number with a leading zero (`00123`, an id or a code) stays
- * a string.
+ * a string. The inference rules ({@linkcode inferCsvKind}) are shared with
+ * the polars scan of `Bucket.scan()`.
  *
  * @module
  */
@@ -13,7 +14,9 @@
 import Papa from "papaparse";
 import {
   Bool,
+  DataType,
   DateDay,
+  DateUnit,
   Float64,
   Int32,
   Int64,
@@ -26,53 +29,10 @@ import {
   vectorFromArray,
 } from "apache-arrow";
 import { GlacierError } from "../errors.ts";
+import { decimalScale, decimalText } from "./_decimal.ts";
+import { csvColumnNames, type CsvKind as Kind, inferCsvKind, SPECIAL_FLOAT, ZONE } from "./_csv_kinds.ts";
 
-const INT = /^[-+]?\d+$/;
-const LEADING_ZERO = /^[-+]?0\d/;
-const SPECIAL_FLOAT = /^[-+]?(nan|inf|infinity)$/i;
-const INT64_MAX = 2n ** 63n - 1n;
-const ZONE = /(Z|[+-]\d{2}:?\d{2})$/;
-const FLOAT = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
-const BOOL = /^(true|false)$/i;
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
-const TIMESTAMP = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/;
-
-type Kind = "int" | "bigint" | "float" | "bool" | "date" | "timestamp" | "string";
-
-function wholeKind(value: string): Kind {
-  if (LEADING_ZERO.test(value)) return "string"; // 00123 is a code, not 123
-  if (Math.abs(Number(value)) <= 2_147_483_647) return "int";
-  const n = BigInt(value);
-  return n <= INT64_MAX && n >= -INT64_MAX - 1n ? "bigint" : "string"; // exact, or kept as written
-}
-
-const WHOLE: ReadonlySet<Kind> = new Set(["int", "bigint"]);
-
-function kindOf(column: readonly string[]): Kind {
-  let kind: Kind | undefined;
-  for (const value of column) {
-    if (value === "") continue;
-    const k: Kind = INT.test(value)
-      ? wholeKind(value)
-      : FLOAT.test(value) || SPECIAL_FLOAT.test(value)
-      ? "float"
-      : BOOL.test(value)
-      ? "bool"
-      : DATE.test(value)
-      ? "date"
-      : TIMESTAMP.test(value)
-      ? "timestamp"
-      : "string";
-    if (k === "string") return "string"; // nothing widens a string column back
-    if (kind === undefined || kind === k) kind = k;
-    else if (WHOLE.has(kind) && WHOLE.has(k)) kind = "bigint";
-    else if ((WHOLE.has(kind) && k === "float") || (kind === "float" && WHOLE.has(k))) kind = "float";
-    else if ((kind === "date" && k === "timestamp") || (kind === "timestamp" && k === "date")) {
-      kind = "timestamp";
-    } else return "string";
-  }
-  return kind ?? "string";
-}
+export { csvColumnNames, type CsvKind, inferCsvKind } from "./_csv_kinds.ts";
 
 // A decimal, or NaN / ±inf as CSV writers spell them.
 function floatOf(text: string): number {
@@ -197,22 +157,33 @@ export function parseCsv(text: string, uri: string): Table {
       } fields, the header has ${header.length}; fix the row or quote fields that hold commas`,
     );
   }
-  const names = header.map((name, i) => name.trim() || `column_${i + 1}`);
+  const names = csvColumnNames(header);
   const columns: Record<string, Vector> = {};
   for (let c = 0; c < names.length; c++) {
     const raw = body.map((row) => row[c]);
-    columns[names[c]] = column(kindOf(raw), raw);
+    columns[names[c]] = column(inferCsvKind(raw), raw);
   }
   return new Table(columns);
 }
 
+// 64-bit integers inside nested values: numbers when exact, else text (JSON has no bigint).
+const nestedBigint = (_key: string, x: unknown): unknown =>
+  typeof x !== "bigint"
+    ? x
+    : x >= BigInt(Number.MIN_SAFE_INTEGER) && x <= BigInt(Number.MAX_SAFE_INTEGER)
+    ? Number(x)
+    : x.toString();
+
+// A DateDay, also as read from Arrow IPC or Parquet (a Date_ with the DAY unit there, not a DateDay).
+const isDateDay = (type: DataType): boolean => DataType.isDate(type) && type.unit === DateUnit.DAY;
+
 function cell(value: unknown): string {
   if (value === null || value === undefined) return "";
   if (value instanceof Date) return value.toISOString();
-  const text = typeof value === "bigint"
-    ? value.toString()
+  const text = typeof value === "bigint" ? value.toString() : Object.is(value, -0)
+    ? "-0" // String(-0) is "0", and a float column would read back +0
     : typeof value === "object"
-    ? JSON.stringify(value)
+    ? JSON.stringify(value, nestedBigint)
     : String(value);
   return /[",\r\n]/.test(text) || text !== text.trim() ? `"${text.replace(/"/g, '""')}"` : text;
 }
@@ -227,8 +198,10 @@ function cell(value: unknown): string {
 export function formatCsv(table: Table): string {
   const fields = table.schema.fields;
   const columns = fields.map((f) => table.getChild(f.name)!);
-  const isDate = fields.map((f) => f.type instanceof DateDay);
-  const isTime = fields.map((f) => /Timestamp|Date/.test(String(f.type)) && !(f.type instanceof DateDay));
+  const isDate = fields.map((f) => isDateDay(f.type));
+  // Anchored: a struct or list of timestamps is written as JSON, not as a time.
+  const isTime = fields.map((f) => /^(Timestamp|Date)/.test(String(f.type)) && !isDateDay(f.type));
+  const scales = fields.map((f) => decimalScale(f.type));
   const lines = [fields.map((f) => cell(f.name)).join(",")];
   for (let r = 0; r < table.numRows; r++) {
     let line = "";
@@ -237,7 +210,7 @@ export function formatCsv(table: Table): string {
       if (value !== null && (isDate[c] || isTime[c])) {
         const iso = new Date(Number(value)).toISOString();
         value = isDate[c] ? iso.slice(0, 10) : iso;
-      }
+      } else if (value !== null && scales[c] !== undefined) value = decimalText(value, scales[c]!);
       line += (c ? "," : "") + cell(value);
     }
     lines.push(line);

@@ -10,7 +10,7 @@
  */
 import type { Table } from "apache-arrow";
 import { errorMessage, GlacierError } from "../errors.ts";
-import { loadArrow } from "./_arrow.ts";
+import { ipcWritable, loadArrow } from "./_arrow.ts";
 import type { ParquetCompression } from "./parquet.ts";
 
 /** Options for writing a table; a format uses those that apply to it. */
@@ -57,7 +57,10 @@ export const TABLE_FORMATS: readonly TableFormat[] = Object.freeze([
         });
       }
     },
-    encode: async (table) => (await loadArrow()).tableToIPC(table, "file"),
+    async encode(table) {
+      const arrow = await loadArrow();
+      return arrow.tableToIPC(ipcWritable(arrow, table, { file: true }), "file");
+    },
   },
   {
     name: "csv",

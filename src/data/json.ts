@@ -10,8 +10,9 @@
  */
 import {
   Bool,
-  type DataType,
+  DataType,
   DateDay,
+  DateUnit,
   Float64,
   Int32,
   Table,
@@ -21,6 +22,7 @@ import {
   vectorFromArray,
 } from "apache-arrow";
 import { errorMessage, GlacierError } from "../errors.ts";
+import { decimalScale, decimalText } from "./_decimal.ts";
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
@@ -30,7 +32,7 @@ type Kind = "int" | "float" | "bool" | "date" | "timestamp" | "string" | "nested
 function kindOfValue(value: unknown): Kind {
   switch (typeof value) {
     case "number":
-      return Number.isInteger(value) && Math.abs(value) <= 2_147_483_647 ? "int" : "float";
+      return Number.isInteger(value) && value >= -2_147_483_648 && value <= 2_147_483_647 ? "int" : "float";
     case "boolean":
       return "bool";
     case "string":
@@ -201,21 +203,33 @@ function jsonValue(value: unknown, isDate: boolean, isTime: boolean): unknown {
     // Arrow structs, lists and maps have their own toJSON / toArray.
     const v = value as { toJSON?: () => unknown; toArray?: () => unknown };
     const plain = typeof v.toJSON === "function" ? v.toJSON() : value;
-    return JSON.parse(JSON.stringify(plain, (_k, x) => typeof x === "bigint" ? Number(x) : x));
+    return JSON.parse(
+      JSON.stringify(plain, (_k, x) => typeof x === "bigint" ? jsonValue(x, false, false) : x),
+    );
   }
   return value;
+}
+
+// A DateDay, also as read from Arrow IPC or Parquet (a Date_ with the DAY unit there, not a DateDay).
+function isDateDay(type: DataType): boolean {
+  return DataType.isDate(type) && type.unit === DateUnit.DAY;
 }
 
 function rowsOf(table: Table): Record<string, unknown>[] {
   const fields = table.schema.fields;
   const columns = fields.map((f) => table.getChild(f.name)!);
-  const isDate = fields.map((f) => f.type instanceof DateDay);
-  const isTime = fields.map((f) => /^(Timestamp|Date)/.test(String(f.type)) && !(f.type instanceof DateDay));
+  const isDate = fields.map((f) => isDateDay(f.type));
+  const isTime = fields.map((f) => /^(Timestamp|Date)/.test(String(f.type)) && !isDateDay(f.type));
+  const scales = fields.map((f) => decimalScale(f.type));
   const rows: Record<string, unknown>[] = new Array(table.numRows);
   for (let r = 0; r < table.numRows; r++) {
     const row: Record<string, unknown> = {};
     for (let c = 0; c < fields.length; c++) {
-      row[fields[c].name] = jsonValue(columns[c].get(r), isDate[c], isTime[c]);
+      const value = columns[c].get(r);
+      // A decimal as text: exact, with its scale (a JSON number would round it and drop trailing zeros).
+      row[fields[c].name] = scales[c] !== undefined && value !== null
+        ? decimalText(value, scales[c]!)
+        : jsonValue(value, isDate[c], isTime[c]);
     }
     rows[r] = row;
   }

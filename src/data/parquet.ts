@@ -8,6 +8,7 @@
  */
 import { type Table, tableFromIPC, tableToIPC } from "apache-arrow";
 import { errorMessage, GlacierError } from "../errors.ts";
+import { ipcWritable, loadArrow } from "./_arrow.ts";
 
 /** The compression codecs Glacier writes Parquet with. */
 export type ParquetCompression =
@@ -58,7 +59,9 @@ function parquetWasm(): Promise<ParquetWasm> {
  *
  * @param bytes The Parquet file.
  * @param uri Where it came from, for errors.
- * @returns The table, with the Arrow schema the file was written with.
+ * @returns The table, with the Arrow schema the file was written with, but
+ *   for Utf8View and BinaryView columns, which parquet-wasm reads back as
+ *   Utf8 and Binary (the same values).
  * @throws {GlacierError} `USER:FILE_CORRUPT` when the bytes are not a readable Parquet file, naming the URI.
  * @example
  * ```ts
@@ -128,7 +131,7 @@ export async function writeParquet(
   const pw = await parquetWasm();
   let wasmTable;
   try {
-    wasmTable = pw.Table.fromIPCStream(tableToIPC(table, "stream"));
+    wasmTable = pw.Table.fromIPCStream(tableToIPC(ipcWritable(await loadArrow(), table), "stream"));
     const properties = new pw.WriterPropertiesBuilder()
       .setCompression(CODECS[compression](pw))
       .setMaxRowGroupSize(rowGroupSize)

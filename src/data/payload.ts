@@ -13,18 +13,32 @@
  * - `ipc`: Arrow IPC stream bytes, for executors with no shared memory
  *   (Lambda, clusters, VMs) and for the cache.
  *
+ * polars DataFrames, Series and LazyFrames cross too, in every encoding, as
+ * `polars_codec.ts` describes: Arrow IPC bytes written once and transferred,
+ * and a LazyFrame as its plan within this machine, collected beyond it.
+ *
  * A value that cannot cross (a function, a class instance with methods, a
  * symbol) is refused before anything is sent, naming where it was found.
  *
- * apache-arrow is loaded only when a value holds a table: await
- * {@linkcode ensureArrow} before {@linkcode encodeValue} or
- * {@linkcode decodeValue} when {@linkcode needsArrow} says so. Both stay
- * synchronous, so a call without tables costs no extra turn.
+ * apache-arrow is loaded only when a value holds a table, and nodejs-polars
+ * only when it holds polars data to decode: await {@linkcode loadLibraries}
+ * before {@linkcode encodeValue} or {@linkcode decodeValue} when
+ * {@linkcode needsLibraries} says so. Both stay synchronous, so a call
+ * without tables or frames costs no extra turn.
  *
  * @module
  */
 import type { Data, DataType, Schema, Struct, Table, Vector } from "apache-arrow";
-import { type ArrowModule, loadArrow, loadedArrow } from "./_arrow.ts";
+import { type ArrowModule, ipcWritable, loadArrow, loadedArrow } from "./_arrow.ts";
+import { loadedPolars, loadPolars } from "./_polars.ts";
+import {
+  decodePolars,
+  type EncodedPolars,
+  encodePolars,
+  isCrossingPolars,
+  isEncodedPolars,
+  polarsRefusal,
+} from "./polars_codec.ts";
 import type { StorageWiring } from "../resources/object_store.ts";
 import { Bucket, type BucketData } from "../resources/storage.ts";
 import { GlacierError, TaskError } from "../errors.ts";
@@ -47,7 +61,8 @@ interface EncodedData {
   length: number;
   nullCount: number;
   buffers: (View | null)[];
-  children: EncodedData[];
+  /** `null` where the node has no child: apache-arrow reads a stream without batches as one empty batch so. */
+  children: (EncodedData | null)[];
   dictionary?: EncodedData[];
   /** The data buffers of view types (Utf8View, BinaryView), copied: they are few and small beside the views. */
   variadic?: Uint8Array[];
@@ -133,46 +148,68 @@ export function isTable(value: unknown): value is Table {
 }
 
 /**
- * Whether encoding or decoding a value needs apache-arrow loaded first: it
- * holds a table, or table data encoded by {@linkcode encodeValue}. `false`
- * once it is loaded.
+ * Whether encoding or decoding a value needs a library loaded first:
+ * apache-arrow for a table or encoded table data, nodejs-polars for encoded
+ * polars data. `false` once those are loaded.
  *
  * @param value A value to encode, or encoded data to decode.
- * @returns `true` when {@linkcode ensureArrow} must be awaited first.
+ * @returns `true` when {@linkcode loadLibraries} must be awaited first.
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { needsArrow } from "./payload.ts";
- * assert.ok(!needsArrow([1, "two", { three: new Uint8Array(3) }]));
+ * import { needsLibraries } from "./payload.ts";
+ * assert.ok(!needsLibraries([1, "two", { three: new Uint8Array(3) }]));
  * ```
  */
-export function needsArrow(value: unknown): boolean {
-  return loadedArrow() === undefined && holdsTable(value);
+export function needsLibraries(value: unknown): boolean {
+  const holds = holdsData(value);
+  return (holds.arrow && loadedArrow() === undefined) || (holds.polars && loadedPolars() === undefined);
 }
 
-function holdsTable(v: unknown): boolean {
-  if (v === null || typeof v !== "object") return false;
-  if (Array.isArray(v)) return v.some(holdsTable);
-  const proto = Object.getPrototypeOf(v);
-  if (proto === Object.prototype || proto === null) {
-    if ("$arrow" in v || "$table" in v) return true;
-    for (const key in v) if (holdsTable((v as Record<string, unknown>)[key])) return true;
-    return false;
-  }
-  if (v instanceof Map) {
-    for (const [k, item] of v) if (holdsTable(k) || holdsTable(item)) return true;
-    return false;
-  }
-  if (v instanceof Set) {
-    for (const item of v) if (holdsTable(item)) return true;
-    return false;
-  }
-  return isTable(v);
+/**
+ * Loads what {@linkcode needsLibraries} says a value needs, once per process.
+ *
+ * @param value A value to encode, or encoded data to decode.
+ * @returns When they are loaded.
+ * @throws {GlacierError} `SYSTEM:ARROW_UNAVAILABLE` or `SYSTEM:POLARS_UNAVAILABLE` when an npm package cannot be loaded.
+ */
+export async function loadLibraries(value: unknown): Promise<void> {
+  const holds = holdsData(value);
+  await Promise.all([holds.arrow ? loadArrow() : undefined, holds.polars ? loadPolars() : undefined]);
+}
+
+// Whether a value holds Arrow tables (or their encoded data) and encoded polars data.
+function holdsData(value: unknown): { arrow: boolean; polars: boolean } {
+  const holds = { arrow: false, polars: false };
+  const visit = (v: unknown): void => {
+    if (v === null || typeof v !== "object" || (holds.arrow && holds.polars)) return;
+    if (Array.isArray(v)) return v.forEach(visit);
+    if (isTable(v)) {
+      holds.arrow = true;
+      return;
+    }
+    if (isCrossingPolars(v)) return; // encoding a frame needs nothing: it writes itself
+    const proto = Object.getPrototypeOf(v);
+    if (proto === Object.prototype || proto === null) {
+      if ("$arrow" in v || "$table" in v) holds.arrow = true;
+      else if ("$polars" in v) holds.polars = true;
+      else for (const key in v) visit((v as Record<string, unknown>)[key]);
+      return;
+    }
+    if (v instanceof Map) {
+      for (const [k, item] of v) visit(k), visit(item);
+    } else if (v instanceof Set) {
+      for (const item of v) visit(item);
+    }
+  };
+  visit(value);
+  return holds;
 }
 
 /**
  * Loads apache-arrow, once, for {@linkcode encodeValue} and
- * {@linkcode decodeValue} of values with tables.
+ * {@linkcode decodeValue} of values with tables ({@linkcode loadLibraries}
+ * loads it when a value needs it).
  *
  * @returns When it is loaded.
  * @throws {GlacierError} `SYSTEM:ARROW_UNAVAILABLE` when the npm package cannot be loaded.
@@ -180,10 +217,10 @@ function holdsTable(v: unknown): boolean {
  * ```ts
  * import assert from "node:assert/strict";
  * import { tableFromArrays } from "apache-arrow";
- * import { decodeValue, encodeValue, ensureArrow, needsArrow } from "./payload.ts";
+ * import { decodeValue, encodeValue, loadLibraries, needsLibraries } from "./payload.ts";
  * import { CORE_STORAGE } from "../resources/object_store.ts";
  * const value = { t: tableFromArrays({ a: [1, 2] }) };
- * if (needsArrow(value)) await ensureArrow();
+ * if (needsLibraries(value)) await loadLibraries(value);
  * const encoded = encodeValue(value, "ipc").value;
  * const back = decodeValue(encoded, CORE_STORAGE) as typeof value;
  * assert.equal(back.t.numRows, 2);
@@ -199,7 +236,17 @@ function arrowFor(what: string): ArrowModule {
   if (arrow) return arrow;
   throw new GlacierError(
     "SYSTEM:ARROW_NOT_LOADED",
-    `Cannot ${what} before apache-arrow is loaded: await ensureArrow() from src/data/payload.ts first when needsArrow(value) is true`,
+    `Cannot ${what} before apache-arrow is loaded: await loadLibraries(value) from src/data/payload.ts first when needsLibraries(value) is true`,
+  );
+}
+
+// The loaded nodejs-polars, or a loud error for a call site that skipped loadLibraries().
+function polarsFor() {
+  const pl = loadedPolars();
+  if (pl) return pl;
+  throw new GlacierError(
+    "SYSTEM:POLARS_NOT_LOADED",
+    "Cannot decode a polars DataFrame before nodejs-polars is loaded: await loadLibraries(value) from src/data/payload.ts first when needsLibraries(value) is true",
   );
 }
 
@@ -227,6 +274,9 @@ export function assertCrossable(value: unknown, where: string): void {
     }
     if (t !== "object" || seen.has(v)) return;
     seen.add(v);
+    if (isCrossingPolars(v)) return;
+    const refusal = polarsRefusal(v);
+    if (refusal) throw new TypeError(`Cannot send ${where}${path}: it is ${refusal}`);
     if (isTable(v) || v instanceof Bucket || ArrayBuffer.isView(v) || v instanceof ArrayBuffer) return;
     if (v instanceof Date || v instanceof RegExp || v instanceof Error || v instanceof Blob) return;
     if (typeof SharedArrayBuffer !== "undefined" && v instanceof SharedArrayBuffer) return;
@@ -249,7 +299,7 @@ export function assertCrossable(value: unknown, where: string): void {
     if (proto !== Object.prototype && proto !== null) {
       const name = proto?.constructor?.name ?? "an object";
       throw new TypeError(
-        `Cannot send ${where}${path}: it is a ${name} instance, and class instances lose their methods when they cross to a worker or executor; pass plain data (an object, array or Arrow table) and rebuild the ${name} inside the task`,
+        `Cannot send ${where}${path}: it is a ${name} instance, and class instances lose their methods when they cross to a worker or executor; pass plain data (an object, an array, an Arrow table or a polars DataFrame: a query result, for one) and rebuild the ${name} inside the task`,
       );
     }
     for (const key of Object.keys(v)) visit((v as Record<string, unknown>)[key], `${path}.${key}`);
@@ -303,8 +353,13 @@ export function encodeValue(value: unknown, tables: TableEncoding): Encoded {
     slot: (typeof SLOTS)[number],
     array: ArrayBufferView | undefined,
   ): View | null => {
-    if (!array || array.byteLength === 0 && array.buffer.byteLength === 0) return null;
+    if (!array) return null;
     const kind = array.constructor.name;
+    // An empty buffer (maybe detached, so not transferable) arrives as a fresh
+    // empty one: apache-arrow reads `values` even of a column with no rows.
+    if (array.byteLength === 0 && array.buffer.byteLength === 0) {
+      return { buffer: new ArrayBuffer(0), byteOffset: 0, length: 0, kind };
+    }
     const length = (array as unknown as { length: number }).length;
     if (tables === "share" && !(array.buffer instanceof SharedArrayBuffer)) {
       // Copy each distinct buffer once, then rewire the sender onto the copy.
@@ -336,22 +391,35 @@ export function encodeValue(value: unknown, tables: TableEncoding): Encoded {
     buffers: SLOTS.map((slot) =>
       view(d, slot, (d as unknown as Record<string, ArrayBufferView | undefined>)[slot])
     ),
-    children: d.children.map(data),
+    children: d.children.map((c) => c ? data(c) : null),
     ...(d.dictionary ? { dictionary: (d.dictionary as Vector).data.map(data) } : {}),
-    ...(d.variadicBuffers?.length ? { variadic: d.variadicBuffers.map((b) => b.slice()) } : {}),
+    ...(d.variadicBuffers?.length ? { variadic: variadic(d) } : {}),
   });
+
+  // View types' data buffers are copied. A lending sender keeps the copies:
+  // its own may be views into a buffer it lends (a table read from IPC).
+  const variadic = (d: Data): Uint8Array[] => {
+    const copies = d.variadicBuffers.map((b) => b.slice());
+    if (tables === "transfer") (d as unknown as { variadicBuffers: Uint8Array[] }).variadicBuffers = copies;
+    return copies;
+  };
 
   const walk = (v: unknown): unknown => {
     if (v === null || typeof v !== "object") return v;
     if (isTable(v)) {
       const arrow = arrowFor("encode an Arrow table");
       if (tables === "ipc") {
-        const bytes = arrow.tableToIPC(v, "stream");
+        const bytes = arrow.tableToIPC(ipcWritable(arrow, v), "stream");
         transfer.push(bytes.buffer as ArrayBuffer);
         return { $arrow: bytes } satisfies EncodedIpc;
       }
       const schema = arrow.tableToIPC(new arrow.Table(v.schema), "stream");
       return { $table: { schema, batches: v.batches.map((b) => data(b.data)) } } satisfies EncodedTable;
+    }
+    if (isCrossingPolars(v)) {
+      const encoded = encodePolars(v, tables !== "ipc");
+      transfer.push(...encoded.transfer);
+      return encoded.value;
     }
     if (v instanceof Bucket) {
       const data = v.toData();
@@ -376,6 +444,7 @@ export function decodeValue(value: unknown, storage: StorageWiring): unknown {
       return arrowFor("decode an Arrow table").tableFromIPC((v as EncodedIpc).$arrow);
     }
     if ("$table" in v) return decodeTable(arrowFor("decode an Arrow table"), (v as EncodedTable).$table);
+    if ("$polars" in v && isEncodedPolars(v)) return decodePolars(polarsFor(), v as EncodedPolars);
     if ("$bucket" in v) return Bucket.fromData((v as EncodedBucket).$bucket, storage);
     return mapContainer(v, walk);
   };
@@ -410,7 +479,7 @@ function decodeTable(arrow: ArrowModule, encoded: EncodedTable["$table"]): Table
     if (strings.includes(type.typeId) && buffers[1] && buffers[1].buffer instanceof SharedArrayBuffer) {
       buffers[1] = new Uint8Array(buffers[1] as Uint8Array);
     }
-    const children = e.children.map((c, i) => build(c, type.children[i].type));
+    const children = e.children.map((c, i) => c ? build(c, type.children[i].type) : undefined) as Data[];
     const dictionary = e.dictionary
       // deno-lint-ignore no-explicit-any
       ? new Vector(e.dictionary.map((d) => build(d, (type as any).dictionary)))
@@ -429,7 +498,10 @@ function decodeTable(arrow: ArrowModule, encoded: EncodedTable["$table"]): Table
     );
   };
   const struct = new Struct(schema.fields);
-  const batches = encoded.batches.map((b) => new RecordBatch(schema, build(b, struct) as Data<Struct>));
+  // A batch without rows carries nothing, and apache-arrow's placeholder for a
+  // stream without batches has no child nodes, which its IPC writer trips on.
+  const batches = encoded.batches.filter((b) => b.length > 0)
+    .map((b) => new RecordBatch(schema, build(b, struct) as Data<Struct>));
   return new Table(schema, batches);
 }
 

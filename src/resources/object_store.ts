@@ -2,6 +2,8 @@
  * `ObjectStore`: the byte-level backend behind a {@linkcode Bucket}. The core
  * ships the local folder store; cloud stores (S3, …) implement the same
  * contract outside `src/` and are wired in by scheme (`Wiring.stores`).
+ * Which store a bucket uses (a run's data root, its local root, or the
+ * wiring's store for its scheme) is decided in `bucket_store.ts`.
  *
  * @module
  */

@@ -10,8 +10,10 @@ export class Reuse {
   readonly #checkpoints?: Checkpoints;
   readonly #finished: Set<string>;
   readonly #keys = new WeakMap<RecordedCall, string>(); // hash inputs once per call
+  readonly #dataRoot?: string;
 
-  constructor(previous: RunReport | undefined, glacier: string) {
+  constructor(previous: RunReport | undefined, glacier: string, dataRoot?: string) {
+    this.#dataRoot = dataRoot;
     this.#cache = new OutputCache(join(glacier, "cache"));
     this.#checkpoints = previous ? new Checkpoints(previous.runId, join(glacier, "checkpoints")) : undefined;
     this.#finished = new Set(
@@ -28,7 +30,7 @@ export class Reuse {
       if (hit) return { value: hit.value, from: "checkpoint" };
     }
     if (!call.task.options.cache) return undefined;
-    const key = await cacheKey(call.task, args);
+    const key = await cacheKey(call.task, args, this.#dataRoot);
     this.#keys.set(call, key);
     const hit = await this.#cache.get(key, call.task.resource.storage);
     return hit && { value: hit.value, from: "cache" };
@@ -39,7 +41,7 @@ export class Reuse {
   }
 
   async #store(call: RecordedCall, args: readonly unknown[], value: unknown): Promise<void> {
-    const key = this.#keys.get(call) ?? await cacheKey(call.task, args);
+    const key = this.#keys.get(call) ?? await cacheKey(call.task, args, this.#dataRoot);
     try {
       await this.#cache.put(key, value);
     } catch (error) {

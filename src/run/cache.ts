@@ -15,7 +15,7 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { deserialize, serialize } from "node:v8";
-import { decodeValue, encodeValue, ensureArrow, needsArrow } from "../data/payload.ts";
+import { decodeValue, encodeValue, loadLibraries, needsLibraries } from "../data/payload.ts";
 import type { StorageWiring } from "../resources/object_store.ts";
 import type { Task } from "../task.ts";
 import { isNotFound, writeFileAtomic } from "../_fs.ts";
@@ -27,28 +27,31 @@ export const CHECKPOINT_DIR: string = join(".glacier", "checkpoints");
 
 /** Encodes a value to bytes for storage (tables as Arrow IPC, loading apache-arrow for them). */
 export async function storeBytes(value: unknown): Promise<Uint8Array> {
-  if (needsArrow(value)) await ensureArrow();
+  if (needsLibraries(value)) await loadLibraries(value);
   return new Uint8Array(serialize(encodeValue(value, "ipc").value));
 }
 
 /** Decodes bytes written by {@linkcode storeBytes}, rebuilding buckets with `storage`. */
 export async function loadBytes(bytes: Uint8Array, storage: StorageWiring): Promise<unknown> {
   const encoded = deserialize(bytes);
-  if (needsArrow(encoded)) await ensureArrow();
+  if (needsLibraries(encoded)) await loadLibraries(encoded);
   return decodeValue(encoded, storage);
 }
 
 /**
- * The cache key of a call: task name, task source and inputs.
+ * The cache key of a call: task name, task source and inputs, and the run's
+ * data root when it has one (its buckets are other objects than the cloud's).
  *
  * @param task The task.
  * @param args Its arguments, refs already replaced by values.
+ * @param dataRoot The run's data root. @default {undefined}
  * @returns A hex SHA-256.
  */
-export async function cacheKey(task: Task, args: readonly unknown[]): Promise<string> {
-  if (needsArrow(args)) await ensureArrow();
+export async function cacheKey(task: Task, args: readonly unknown[], dataRoot?: string): Promise<string> {
+  if (needsLibraries(args)) await loadLibraries(args);
   const hash = createHash("sha256");
   hash.update(`${task.name}\0${task.source}\0`);
+  if (dataRoot !== undefined) hash.update(`dataRoot:${dataRoot}\0`);
   hashValue(hash, encodeValue(args, "ipc").value);
   return hash.digest("hex");
 }

@@ -21,6 +21,12 @@ export interface TaskInvocation {
   readonly args: readonly unknown[];
   /** The attempt, from 1. */
   readonly attempt: number;
+  /**
+   * The run's data root (`run({ dataRoot })`): the call's buckets are folders
+   * under it. An executor sets it around the call (`withDataRoot()`), or sends
+   * it in the payload to where the call runs.
+   */
+  readonly dataRoot?: string;
   /** Aborted when the attempt times out or the run is cancelled. */
   readonly signal: AbortSignal;
   /**

@@ -1,9 +1,13 @@
 /**
  * The in-process executor: calls the task's function in this process. It is
- * what `run({ workers: 0 })` and direct task calls use.
+ * what `run({ workers: 0 })` and direct task calls use. Arguments are passed
+ * as they are, not copied; they are checked as the pool checks them, so a
+ * pipeline that runs here runs on workers and executors too.
  *
  * @module
  */
+import { assertArgsCrossable } from "../data/payload.ts";
+import { withDataRoot } from "./data_root.ts";
 import type { Executor, TaskInvocation } from "./executor.ts";
 
 /** Runs every task in the calling process. */
@@ -11,7 +15,8 @@ export const inProcess: Executor = {
   name: "in-process",
   execute(invocation: TaskInvocation): Promise<unknown> {
     try {
-      return Promise.resolve(invocation.task.fn(...invocation.args));
+      assertArgsCrossable(invocation);
+      return Promise.resolve(withDataRoot(invocation.dataRoot, () => invocation.task.fn(...invocation.args)));
     } catch (error) {
       return Promise.reject(error);
     }

@@ -58,6 +58,8 @@ export interface RunReport {
   params: Record<string, unknown>;
   /** The run id this run resumed, if any. */
   resumedFrom?: string;
+  /** The folder every bucket was mapped to (`run({ dataRoot })`), absolute; absent when buckets were their own. */
+  dataRoot?: string;
   /** The DAG as traced during the run. */
   dag: PipelineDAG;
   /** One entry per task call, in recording order. */

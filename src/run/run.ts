@@ -5,7 +5,9 @@
  * and writes the run report. From here a task reaches a worker in two hops:
  * `Scheduler` (when its inputs are ready) → the executor the wiring gives its
  * resource (`Wiring.localExecutor`, the worker pool; `Wiring.executors` by
- * service in cloud runs) → `executors/runner.ts` in the worker.
+ * service in cloud runs) → `executors/runner.ts` in the worker. A local run
+ * with a data root hands it to every call, which runs inside it wherever it
+ * runs (`data_root.ts`), so every bucket is a folder under it.
  *
  * @module
  */
@@ -18,6 +20,7 @@ import { callsToDAG } from "../trace/to_dag.ts";
 import type { Wiring } from "../wiring.ts";
 import { CloudExecutors } from "./cloud_executors.ts";
 import type { Executor } from "./executor.ts";
+import { resolveDataRoot, withDataRoot } from "./data_root.ts";
 import { inProcess } from "./inprocess.ts";
 import { createProgress } from "./progress.ts";
 import { latestReport, newRunId, type RunReport, writeReport } from "./report.ts";
@@ -48,6 +51,11 @@ export interface ExecuteOptions {
   readonly quiet?: boolean;
   /** Continue the last failed run. */
   readonly resume?: boolean;
+  /**
+   * Local: map every bucket to a folder under this one (checked and made here);
+   * absent on resume means the resumed run's.
+   */
+  readonly dataRoot?: string;
   /** Cloud: upload locally built artifacts when deployed code differs. */
   readonly syncCode?: boolean;
   /** Cloud: keep staged data after success. */
@@ -66,6 +74,8 @@ export interface ExecuteOptions {
  * @returns The pipeline's value with every ref replaced, and the run's report.
  * @throws {TaskError} When a task fails, after every independent branch has finished.
  * @throws {GlacierError} `USER:NOTHING_TO_RESUME` when `resume` finds no failed run.
+ * @throws {TypeError} When `dataRoot` is given to a cloud run, or is not a path.
+ * @throws {GlacierError} `USER:DATA_ROOT_NOT_FOLDER` / `USER:DATA_ROOT_UNUSABLE` when the data root is a file or cannot be made.
  */
 export async function runPipeline(
   target: RunTarget,
@@ -76,9 +86,17 @@ export async function runPipeline(
   const runs = join(glacier, "runs");
   let previous: RunReport | undefined;
   let params: Record<string, unknown>;
+  let dataRoot: string | undefined;
   try {
+    if (options.mode === "cloud" && options.dataRoot !== undefined) {
+      throw new TypeError(
+        `Pipeline "${name}": "dataRoot" maps buckets to local folders, so it is for mode "local" only; a cloud run reads and writes the real buckets: drop "dataRoot", or run with mode "local"`,
+      );
+    }
     previous = options.resume ? await resumable(name, runs) : undefined;
     params = options.checkParams(options.params ?? previous?.params);
+    const root = options.dataRoot ?? (options.mode === "local" ? previous?.dataRoot : undefined);
+    dataRoot = root === undefined ? undefined : await resolveDataRoot(name, root);
   } catch (error) {
     await options.started?.close();
     throw error;
@@ -100,11 +118,12 @@ export async function runPipeline(
     })
     : undefined;
   const progress = createProgress({ quiet: options.quiet, pipeline: name });
-  const reuse = new Reuse(previous, glacier);
+  const reuse = new Reuse(previous, glacier, dataRoot);
   const scheduler = new Scheduler({
     pipeline: name,
     runId,
     executorFor: (task) => cloud?.executorFor(task) ?? executor,
+    dataRoot,
     onEvent: options.quiet ? undefined : (event) => progress.event(event),
     reuse: (call, args) => reuse.find(call, args),
     produced: (call, args, value) => reuse.keep(call, args, value),
@@ -114,7 +133,11 @@ export async function runPipeline(
   let fnError: unknown;
   let hasError = false;
   try {
-    const result = withContext(context, () => (target.fn as (p: unknown) => unknown)(params));
+    // The scope also covers what the pipeline function itself does with buckets.
+    const result = withDataRoot(
+      dataRoot,
+      () => withContext(context, () => (target.fn as (p: unknown) => unknown)(params)),
+    );
     // A ref returned by a sync function is not awaited here: `await` would
     // wait for its value, and recording is over as soon as the function returns.
     const returned = isRef(result) ? result : await result;
@@ -140,6 +163,7 @@ export async function runPipeline(
     durationMs: Math.round(performance.now() - started),
     params,
     ...(previous ? { resumedFrom: previous.runId } : {}),
+    ...(dataRoot === undefined ? {} : { dataRoot }),
     dag: await callsToDAG(name, context.calls),
     tasks: scheduler.reports(),
   };

@@ -46,6 +46,8 @@ export interface SchedulerOptions {
   runId: string;
   /** The executor for a task (by its resource and the run's mode). */
   executorFor(task: Task): Executor;
+  /** The run's data root, handed to every call (`TaskInvocation.dataRoot`). @default {undefined} */
+  dataRoot?: string;
   /** Told of every state change. @default {undefined} */
   onEvent?(event: RunEvent): void;
   /** Looks up a value to reuse instead of running the call; undefined when there is nothing to look up. @default {undefined} */
@@ -207,6 +209,7 @@ export class Scheduler implements CallObserver {
             task: call.task,
             args,
             attempt,
+            ...(options.dataRoot === undefined ? {} : { dataRoot: options.dataRoot }),
             signal,
             lendable: this.#lendable(call),
             onStart: started,

@@ -45,6 +45,8 @@ export interface StagedRef {
     readonly key: string;
     /** The object's size in bytes. */
     readonly bytes: number;
+    /** What it was, when a polars value (its Arrow IPC bytes); absent for an Arrow table. */
+    readonly polars?: "DataFrame" | "Series" | "LazyFrame";
   };
 }
 
@@ -120,7 +122,7 @@ export class Staging {
   }
 
   /**
-   * Replaces Arrow IPC blobs (`{ $arrow }`) with staged references, largest
+   * Replaces Arrow IPC blobs (`{ $arrow }`, a polars frame's `{ $polars, ipc }`) with staged references, largest
    * first, until the value's estimated wire size fits the cap. A value that
    * already fits comes back as is.
    *
@@ -191,7 +193,7 @@ export class Staging {
   }
 
   /**
-   * Reads every staged reference back into `{ $arrow }` bytes.
+   * Reads every staged reference back into `{ $arrow }` (or `{ $polars, ipc }`) bytes.
    *
    * @param value An encoded value that may hold staged references.
    * @param storage The stores the references are read with.
@@ -224,7 +226,11 @@ export class Staging {
         );
       }
     }));
-    return walk(value, (v) => isStagedRef(v) ? { $arrow: bytes.get(v)! } : v);
+    return walk(value, (v) => {
+      if (!isStagedRef(v)) return v;
+      const polars = v.$staged.polars;
+      return polars ? { $polars: polars, ipc: bytes.get(v)! } : { $arrow: bytes.get(v)! };
+    });
   }
 }
 
@@ -246,7 +252,8 @@ export async function stageValue(
 ): Promise<unknown> {
   const blobs: Uint8Array[] = [];
   walk(value, (v) => {
-    if (isArrow(v)) blobs.push(v.$arrow);
+    const blob = blobOf(v);
+    if (blob) blobs.push(blob);
     return v;
   });
   let size = estimateWireSize(value);
@@ -257,7 +264,7 @@ export async function stageValue(
       blobs.length === 0
         ? `Data for ${
           JSON.stringify(options.name)
-        } is about ${size} bytes, over the executor's ${options.cap}-byte cap, and holds no Arrow table to stage; return an Arrow table or write to a Bucket and pass the Bucket`
+        } is about ${size} bytes, over the executor's ${options.cap}-byte cap, and holds no Arrow table or polars DataFrame to stage; return one, or write to a Bucket and pass the Bucket`
         : `Data for ${
           JSON.stringify(options.name)
         } is about ${size} bytes, over the executor's ${options.cap}-byte cap; set a staging location (AwsConfig({ stagingBucket: "s3://bucket/prefix" })) so large tables travel by reference`,
@@ -274,12 +281,17 @@ export async function stageValue(
       "USER:PAYLOAD_TOO_LARGE",
       `Data for ${
         JSON.stringify(options.name)
-      } is about ${size} bytes without its tables, over the executor's ${options.cap}-byte cap; put large non-table data in an Arrow table or a Bucket`,
+      } is about ${size} bytes without its tables, over the executor's ${options.cap}-byte cap; put large non-table data in an Arrow table, a polars DataFrame or a Bucket`,
     );
   }
   const refs = new Map<Uint8Array, StagedRef>();
   for (const blob of chosen) refs.set(blob, await staging.put(options.name, blob));
-  return walk(value, (v) => isArrow(v) && refs.has(v.$arrow) ? refs.get(v.$arrow)! : v);
+  return walk(value, (v) => {
+    const ref = refs.get(blobOf(v)!);
+    if (!ref) return v;
+    const polars = (v as { $polars?: StagedRef["$staged"]["polars"] }).$polars;
+    return polars ? { $staged: { ...ref.$staged, polars } } : ref;
+  });
 }
 
 /**
@@ -331,6 +343,14 @@ function isArrow(v: unknown): v is { $arrow: Uint8Array } {
   return typeof v === "object" && v !== null && (v as { $arrow?: unknown }).$arrow instanceof Uint8Array;
 }
 
+// The Arrow IPC bytes a node stages as one object: an Arrow table's, or a
+// polars value's (`polars_codec.ts`; a LazyFrame's plan stays inline).
+function blobOf(v: unknown): Uint8Array | undefined {
+  if (isArrow(v)) return v.$arrow;
+  const p = typeof v === "object" && v !== null ? v as { $polars?: unknown; ipc?: unknown } : undefined;
+  return typeof p?.$polars === "string" && p.ipc instanceof Uint8Array ? p.ipc : undefined;
+}
+
 function isStagedRef(v: unknown): v is StagedRef {
   const s = typeof v === "object" && v !== null
     ? (v as { $staged?: StagedRef["$staged"] }).$staged
@@ -345,7 +365,7 @@ function walk(value: unknown, f: (v: unknown) => unknown): unknown {
     const mapped = f(v);
     if (mapped !== v) return mapped;
     if (v === null || typeof v !== "object") return v;
-    if (isArrow(v) || ArrayBuffer.isView(v) || v instanceof ArrayBuffer) return v;
+    if (blobOf(v) || ArrayBuffer.isView(v) || v instanceof ArrayBuffer) return v;
     if (Array.isArray(v)) return v.map(visit);
     if (v instanceof Map) return new Map([...v].map(([k, item]) => [visit(k), visit(item)]));
     if (v instanceof Set) return new Set([...v].map(visit));

@@ -19,7 +19,7 @@ Deno.test("examples/s3_etl.ts turns a CSV on S3 into one Parquet file per region
       bucket: "lake",
       path: "",
     });
-    const eu = await lake.at("sales_by_region/region=eu/part-0.parquet").scan();
+    const eu = await lake.at("sales_by_region/region=eu/part-0.parquet").scanArrow();
     assert.equal(eu.numRows, 8);
     assert.deepEqual(new Set(eu.getChild("region")!.toArray()), new Set(["eu"]));
     assert.ok(server.events.includes("ObjectCreated:Put raw/sales.csv"), "the sample CSV was seeded on S3");

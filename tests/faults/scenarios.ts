@@ -162,7 +162,7 @@ export const scenarios: Record<string, () => Promise<Figures>> = {
       s3 = await startS3rver({ buckets: ["fault-lake"], directory: data, keep: true, port }); // back
       const written = await fx.totals.exists();
       const value = await fx.s3Pipeline.run({ ...quiet, resume: true });
-      const total = (await fx.totals.scan()).getChild("total")!.get(0);
+      const total = (await fx.totals.scanArrow()).getChild("total")!.get(0);
       return {
         fault: "the S3 endpoint is down for the read, then comes back on the same port",
         detected: /Cannot reach|endpoint|ECONNREFUSED/i.test(error?.message ?? "") &&

@@ -5,7 +5,7 @@ import { linesCount, notes, ROOT, wiring } from "../fixtures/wiring/custom_forma
 
 Deno.test("a custom format in a provider's wiring reads its buckets here and in a worker, and nowhere else", async () => {
   await notes.put("a\nb\nc\n");
-  assert.equal((await notes.scan()).numRows, 3);
+  assert.equal((await notes.scanArrow()).numRows, 3);
   // Through a worker: the bucket crosses as data and is rebuilt with the task's provider's wiring.
   assert.equal(await linesCount.run({ workers: 1, quiet: true }), 3);
   assert.equal(linesCount.lastRun!.tasks[0].ranOn, "worker");
@@ -14,7 +14,7 @@ Deno.test("a custom format in a provider's wiring reads its buckets here and in 
     path: "notes.lines",
   });
   await assert.rejects(
-    () => plain.scan(),
+    () => plain.scanArrow(),
     (e: GlacierError) => e.code === "USER:FORMAT_UNKNOWN" && e.message.includes(".parquet"),
   );
   assert.ok(!GLACIER_WIRING.formats.some((f) => f.name === "lines"), "Glacier's wiring is unchanged");

@@ -36,7 +36,7 @@ function withEnv(vars: Record<string, string | undefined>): () => void {
   return () => set(old);
 }
 
-Deno.test("GCS bucket write() and scan() round-trip every table format through STORAGE_EMULATOR_HOST", async () => {
+Deno.test("GCS bucket write() and scanArrow() round-trip every table format through STORAGE_EMULATOR_HOST", async () => {
   await withGcs(async ({ lake, server }) => {
     assert.equal(lake.uri, "gs://lake/");
     await assertFormatsRoundTrip(lake);
@@ -97,7 +97,7 @@ Deno.test("GCS exists() and delete(): a deleted object is gone, deleting it agai
 Deno.test("GCS read() of a missing object or bucket is a GlacierError naming it", async () => {
   await withGcs(async ({ provider, lake }) => {
     await assert.rejects(
-      () => lake.at("no/such.parquet").scan(),
+      () => lake.at("no/such.parquet").scanArrow(),
       glacierError("USER:OBJECT_NOT_FOUND", "gs://lake/no/such.parquet", "write it first"),
     );
     const noBucket = provider.bucket({ bucket: "no-such-bucket", path: "x.csv" });
@@ -167,7 +167,7 @@ Deno.test("GCS store retries 503s, and a write that keeps failing leaves the pre
         return (error as GlacierError).retryable;
       },
     );
-    assert.deepEqual(rowsOf(await obj.scan()), rowsOf(sampleTable(3)), "the old version is still whole");
+    assert.deepEqual(rowsOf(await obj.scanArrow()), rowsOf(sampleTable(3)), "the old version is still whole");
   });
 });
 
@@ -213,6 +213,6 @@ Deno.test("Bucket.fromData() rebuilds a GCS bucket that reads the same object", 
     await out.write(sampleTable(3));
     const copy = Bucket.fromData(JSON.parse(JSON.stringify(out.toData())), out.location.storage);
     assert.equal(copy.uri, "gs://lake/w/x.ndjson");
-    assert.deepEqual(rowsOf(await copy.scan()), rowsOf(sampleTable(3)));
+    assert.deepEqual(rowsOf(await copy.scanArrow()), rowsOf(sampleTable(3)));
   });
 });

@@ -31,7 +31,7 @@ async function withS3(fn: (s3: S3Fixture) => Promise<void>, env: Record<string, 
   }
 }
 
-Deno.test("S3 bucket write() and scan() round-trip every table format through AWS_ENDPOINT_URL_S3", async () => {
+Deno.test("S3 bucket write() and scanArrow() round-trip every table format through AWS_ENDPOINT_URL_S3", async () => {
   await withS3(async ({ lake, server }) => {
     assert.equal(lake.uri, "s3://lake/");
     await assertFormatsRoundTrip(lake);
@@ -51,7 +51,7 @@ Deno.test("S3 store honours AwsConfig endpoint and forcePathStyle without the en
     const config = new AwsConfig({ region: "eu-west-1", endpoint: server.endpoint, forcePathStyle: true });
     const out = new Provider({ config }).bucket({ bucket: "lake", path: "cfg/x.parquet" });
     await out.write(sampleTable(3), { compression: "gzip" });
-    assert.deepEqual(rowsOf(await out.scan()), rowsOf(sampleTable(3)));
+    assert.deepEqual(rowsOf(await out.scanArrow()), rowsOf(sampleTable(3)));
     assert.ok(server.events.includes("ObjectCreated:Put cfg/x.parquet"));
   } finally {
     closeS3Stores();
@@ -60,13 +60,13 @@ Deno.test("S3 store honours AwsConfig endpoint and forcePathStyle without the en
   }
 });
 
-Deno.test("S3 bucket scan() of a prefix and of a glob combines the matching objects", async () => {
+Deno.test("S3 bucket scanArrow() of a prefix and of a glob combines the matching objects", async () => {
   await withS3(async ({ lake }) => {
     await lake.at("events/region=eu/part-0.parquet").write(sampleTable(2, 0));
     await lake.at("events/region=us/part-0.parquet").write(sampleTable(3, 10));
     await lake.at("events/region=us/part-1.csv").write(sampleTable(2, 21)); // inferred back as the same types
     await lake.at("events/_SUCCESS").put("");
-    const ids = async (path: string) => rowsOf(await lake.at(path).scan()).map((r) => r.id);
+    const ids = async (path: string) => rowsOf(await lake.at(path).scanArrow()).map((r) => r.id);
     assert.deepEqual(await ids("events/"), [0, 1, 10, 11, 12, 21, 22]);
     assert.deepEqual(await ids("events/*/*.parquet"), [0, 1, 10, 11, 12]);
     assert.deepEqual(await ids("events/region=us/*"), [10, 11, 12, 21, 22]);
@@ -74,12 +74,12 @@ Deno.test("S3 bucket scan() of a prefix and of a glob combines the matching obje
   });
 });
 
-Deno.test("S3 bucket scan() refuses objects whose schemas differ, naming both URIs", async () => {
+Deno.test("S3 bucket scanArrow() refuses objects whose schemas differ, naming both URIs", async () => {
   await withS3(async ({ lake }) => {
     await lake.at("m/a.arrow").write(tableFromArrays({ x: Int32Array.from([1]) }));
     await lake.at("m/b.arrow").write(tableFromArrays({ y: Int32Array.from([1]) }));
     await assert.rejects(
-      () => lake.at("m/").scan(),
+      () => lake.at("m/").scanArrow(),
       glacierError("USER:SCHEMA_MISMATCH", "s3://lake/m/a.arrow", "s3://lake/m/b.arrow"),
     );
   });
@@ -89,7 +89,7 @@ Deno.test("S3 bucket read() of a missing object or bucket is a GlacierError nami
   await withS3(async ({ provider, lake }) => {
     const missing = lake.at("no/such.parquet");
     await assert.rejects(
-      () => missing.scan(),
+      () => missing.scanArrow(),
       glacierError("USER:OBJECT_NOT_FOUND", "s3://lake/no/such.parquet"),
     );
     assert.equal(await missing.exists(), false);
@@ -97,21 +97,21 @@ Deno.test("S3 bucket read() of a missing object or bucket is a GlacierError nami
     const noBucket = provider.bucket({ bucket: "no-such-bucket", path: "x.csv" });
     await assert.rejects(() => noBucket.read(), glacierError("USER:BUCKET_NOT_FOUND", "no-such-bucket"));
     await assert.rejects(
-      () => lake.at("nothing/*.csv").scan(),
+      () => lake.at("nothing/*.csv").scanArrow(),
       glacierError("USER:OBJECT_NOT_FOUND", "s3://lake/nothing/*.csv"),
     );
   });
 });
 
-Deno.test("S3 bucket scan() of a corrupt Parquet object is a GlacierError naming the URI", async () => {
+Deno.test("S3 bucket scanArrow() of a corrupt Parquet object is a GlacierError naming the URI", async () => {
   await withS3(async ({ lake }) => {
     const good = lake.at("good.parquet");
     await good.write(sampleTable(100));
     const bytes = await good.read();
     const bad = lake.at("bad.parquet");
     await bad.put(bytes.slice(0, bytes.length - 100));
-    await assert.rejects(() => bad.scan(), glacierError("USER:FILE_CORRUPT", "s3://lake/bad.parquet"));
-    assert.equal((await good.scan()).numRows, 100);
+    await assert.rejects(() => bad.scanArrow(), glacierError("USER:FILE_CORRUPT", "s3://lake/bad.parquet"));
+    assert.equal((await good.scanArrow()).numRows, 100);
   });
 });
 
@@ -179,9 +179,9 @@ Deno.test("A pipeline whose S3 server stops mid-run fails naming the endpoint an
       const out = local.bucket({ bucket: "out", path: "all.parquet" });
       const copy = local.local().task(
         async function copyAll(a: Bucket, b: Bucket, dst: Bucket): Promise<number> {
-          const first = await a.scan();
+          const first = await a.scanArrow();
           await server.stop(); // the server dies between two reads
-          const second = await b.scan();
+          const second = await b.scanArrow();
           await dst.write(first.concat(second));
           return first.numRows + second.numRows;
         },
@@ -207,6 +207,6 @@ Deno.test("Bucket.fromData() rebuilds an S3 bucket that reads the same object", 
     await out.write(sampleTable(3));
     const copy = Bucket.fromData(JSON.parse(JSON.stringify(out.toData())), out.location.storage);
     assert.equal(copy.uri, "s3://lake/w/x.ndjson");
-    assert.deepEqual(rowsOf(await copy.scan()), rowsOf(sampleTable(3)));
+    assert.deepEqual(rowsOf(await copy.scanArrow()), rowsOf(sampleTable(3)));
   });
 });

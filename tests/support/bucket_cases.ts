@@ -27,7 +27,7 @@ export async function assertFormatsRoundTrip(dir: Bucket): Promise<void> {
     const bucket = dir.at(`${dir.path}round/trip.${ext}`);
     await bucket.write(table);
     assert.ok(await bucket.exists(), ext);
-    const back = await bucket.scan();
+    const back = await bucket.scanArrow();
     assert.deepEqual(rowsOf(back), rowsOf(table), ext);
     if (exactTypes) assert.deepEqual(schemaOf(back), schemaOf(table), ext);
   }

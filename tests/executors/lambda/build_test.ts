@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { unzipSync } from "fflate";
 import { codeSha256 } from "../../../executors/lambda/executor.ts";
+import type { GlacierError } from "../../../src/errors.ts";
 
 const CLI = new URL("../../../cli.ts", import.meta.url).pathname;
 const FIXTURE = new URL("./fixtures/lambda_pipeline.ts", import.meta.url).pathname;
@@ -59,6 +60,9 @@ Deno.test("glacier build writes the Lambda artifact with bootstrap, Deno, the mo
     unzipSync(zip, { filter: (f) => f.name.endsWith("/package.json") && f.name.split("/").length === 6 }),
   );
   assert.ok(names.some((n) => n.includes("/apache-arrow/")), "npm packages come along");
+  // Glacier names nodejs-polars only in its lazy loader; these tasks never import it.
+  assert.ok(!names.some((n) => n.includes("polars")), `no polars: ${names.join(", ")}`);
+  assert.ok(!("nodejs-polars" in config.imports));
 });
 
 Deno.test("glacier build of a pipeline without Lambda tasks says there is nothing to build", async () => {
@@ -72,4 +76,65 @@ Deno.test("glacier build of a pipeline without Lambda tasks says there is nothin
   ]);
   assert.equal(code, 1);
   assert.match(stderr, /no task bound to a Lambda resource, to Databricks or to this machine on AWS/);
+});
+
+Deno.test("a Lambda task in polars carries polars' Linux x64 glibc binary and no other platform's binary", async () => {
+  const { buildLambdaArtifacts, LAMBDA_UNZIPPED_LIMIT } = await import("../../../executors/lambda/build.ts");
+  const { polarsLambda } = await import("./fixtures/polars_lambda.ts");
+  const cwd = await Deno.makeTempDir();
+  try {
+    const [artifact] = await buildLambdaArtifacts(polarsLambda, { cwd, level: 1 });
+    const zip = await Deno.readFile(join(cwd, artifact.path));
+    const names = Object.keys(
+      unzipSync(zip, { filter: (f) => f.name.endsWith("/package.json") && f.name.split("/").length === 6 }),
+    ).map((n) => n.split("/")[3]);
+    assert.ok(names.includes("nodejs-polars"), names.join(", "));
+    assert.ok(names.includes("nodejs-polars-linux-x64-gnu"), names.join(", "));
+    // Deno installs the musl build on any linux x64 too, so it comes as its package.json alone.
+    assert.deepEqual(names.filter((n) => /polars-(?!linux-x64-gnu$)[a-z]/.test(n)), [
+      "nodejs-polars-linux-x64-musl",
+    ]);
+    const binaries = Object.keys(unzipSync(zip, { filter: (f) => f.name.endsWith(".node") }));
+    assert.deepEqual(binaries.map((n) => n.split("/").at(-1)), ["nodejs-polars.linux-x64-gnu.node"]);
+    let unzipped = 0;
+    unzipSync(zip, {
+      filter: (f) => {
+        unzipped += f.originalSize;
+        return false;
+      },
+    });
+    assert.ok(unzipped <= LAMBDA_UNZIPPED_LIMIT, `${unzipped} bytes unzipped`);
+  } finally {
+    await Deno.remove(cwd, { recursive: true });
+  }
+});
+
+Deno.test("an artifact over Lambda's 250 MB unzipped limit is refused at build, naming the largest files", async () => {
+  const { buildLambdaArtifacts } = await import("../../../executors/lambda/build.ts");
+  const { polarsLambda } = await import("./fixtures/polars_lambda.ts");
+  const cwd = await Deno.makeTempDir();
+  try {
+    // A Deno binary of 200 MB: with polars' 115 MB the function is over the limit.
+    const denoBinary = join(cwd, "deno");
+    const file = await Deno.open(denoBinary, { create: true, write: true });
+    await file.truncate(200_000_000);
+    file.close();
+    await assert.rejects(
+      () => buildLambdaArtifacts(polarsLambda, { cwd, denoBinary, level: 0 }),
+      (e: GlacierError) => {
+        assert.equal(e.code, "USER:ARTIFACT_TOO_LARGE");
+        assert.match(
+          e.message,
+          /pipeline "polars_lambda" is 3\d\d\.\d MB unzipped, over Lambda's 262\.1 MB limit/,
+        );
+        assert.match(
+          e.message,
+          /bin\/deno \(200\.0 MB\), deno_dir\/npm\/.*nodejs-polars\.linux-x64-gnu\.node/,
+        );
+        return true;
+      },
+    );
+  } finally {
+    await Deno.remove(cwd, { recursive: true });
+  }
 });

@@ -3,9 +3,10 @@
 // staged through s3rver.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { GetFunctionCommand, UpdateFunctionCodeCommand } from "@aws-sdk/client-lambda";
+import { CreateFunctionCommand, GetFunctionCommand, UpdateFunctionCodeCommand } from "@aws-sdk/client-lambda";
 import { zipSync } from "fflate";
 import { buildLambdaArtifacts } from "../../../executors/lambda/build.ts";
+import { LAMBDA_ZIP_UPLOAD_CAP } from "../../../executors/lambda/executor.ts";
 import { TaskError } from "../../../mod.ts";
 import {
   type CloudFixture,
@@ -16,6 +17,7 @@ import {
   waitForFile,
 } from "./_cloud_fixture.ts";
 import { lambdaPipeline } from "./fixtures/lambda_pipeline.ts";
+import { polarsLambda } from "./fixtures/polars_lambda.ts";
 
 Deno.test({
   name: "Lambda executor runs cloud-mode tasks on the emulator",
@@ -139,14 +141,60 @@ Deno.test({
             90,
           );
           const runId = lambdaPipeline.lastRun!.runId;
-          assert.ok(
-            fx.s3.events.some((e) => e.includes(`/runs/${runId}/code/${fx.built.functionName}-`)),
-            "the 56 MB zip is over Lambda's 50 MB inline limit, so it went up through S3",
+          // Over Lambda's 50 MB inline limit a zip goes up through S3; under it, inline.
+          const throughS3 = fx.s3.events.some((e) =>
+            e.includes(`/runs/${runId}/code/${fx.built.functionName}-`)
+          );
+          assert.equal(
+            throughS3,
+            fx.built.bytes > LAMBDA_ZIP_UPLOAD_CAP,
+            `a ${(fx.built.bytes / 2 ** 20).toFixed(1)} MB zip ${
+              throughS3 ? "went" : "did not go"
+            } through S3`,
           );
           const deployed = await fx.client.send(
             new GetFunctionCommand({ FunctionName: fx.built.functionName }),
           );
           assert.equal(deployed.Configuration?.CodeSha256, fx.built.codeSha256);
+        },
+      );
+
+      await t.step(
+        "a polars task runs on Lambda: frames cross both ways, and syncCode uploads its 50+ MB zip through S3",
+        async () => {
+          const [built] = await buildLambdaArtifacts(polarsLambda);
+          assert.ok(
+            built.bytes > LAMBDA_ZIP_UPLOAD_CAP,
+            `${built.bytes} bytes: polars' binary makes it large`,
+          );
+          // The function exists with other code; syncCode: true puts the artifact up through S3.
+          await fx.client.send(
+            new CreateFunctionCommand({
+              FunctionName: built.functionName,
+              Runtime: "provided.al2023",
+              Role: "arn:aws:iam::000000000000:role/glacier-test",
+              Handler: "bootstrap",
+              Code: { ZipFile: zipSync({ bootstrap: new TextEncoder().encode("#!/bin/sh\nexit 1\n") }) },
+              Timeout: 120,
+              MemorySize: 1024,
+            }),
+          );
+          const rows = 100_000;
+          const result = await polarsLambda.run({
+            mode: "cloud",
+            wiring: fx.wiring,
+            syncCode: true,
+            params: { rows },
+            quiet: true,
+          });
+          assert.deepEqual(result, {
+            rows: rows / 2 - 1,
+            sum: ((rows / 2 - 1) * (rows / 2)) / 2,
+            last: `row number ${rows - 1}, long enough for a view buffer`,
+          });
+          const runId = polarsLambda.lastRun!.runId;
+          assert.ok(fx.s3.events.some((e) => e.includes(`/runs/${runId}/code/${built.functionName}-`)));
+          assert.equal(polarsLambda.lastRun!.tasks.find((r) => r.id === "positive")!.ranOn, "lambda");
         },
       );
 

@@ -3,17 +3,17 @@
 // module runs in its own isolate), so tables are made after ensureArrow().
 import assert from "node:assert/strict";
 import type * as Arrow from "apache-arrow";
-import { decodeValue, encodeValue, ensureArrow, isTable, needsArrow } from "../../../src/data/payload.ts";
+import { decodeValue, encodeValue, ensureArrow, isTable, needsLibraries } from "../../../src/data/payload.ts";
 import { GlacierError } from "../../../src/errors.ts";
 import { CORE_STORAGE } from "../../../src/resources/object_store.ts";
 
-Deno.test("needsArrow() is false for values without tables, true for encoded table data", () => {
+Deno.test("needsLibraries() is false for values without tables, true for encoded table data", () => {
   assert.equal(
-    needsArrow([1, "two", { three: new Uint8Array(3), four: new Map([[5, new Set([6])]]) }]),
+    needsLibraries([1, "two", { three: new Uint8Array(3), four: new Map([[5, new Set([6])]]) }]),
     false,
   );
-  assert.equal(needsArrow({ deep: [{ $arrow: new Uint8Array(4) }] }), true);
-  assert.equal(needsArrow(new Map([["t", { $table: { schema: new Uint8Array(), batches: [] } }]])), true);
+  assert.equal(needsLibraries({ deep: [{ $arrow: new Uint8Array(4) }] }), true);
+  assert.equal(needsLibraries(new Map([["t", { $table: { schema: new Uint8Array(), batches: [] } }]])), true);
 });
 
 Deno.test("encodeValue() and decodeValue() without tables need no apache-arrow", () => {
@@ -22,17 +22,17 @@ Deno.test("encodeValue() and decodeValue() without tables need no apache-arrow",
   assert.deepEqual(decodeValue(encoded.value, CORE_STORAGE), value);
 });
 
-Deno.test("a user's table before ensureArrow(): needsArrow() is true and encodeValue() fails naming what to do", async () => {
+Deno.test("a user's table before ensureArrow(): needsLibraries() is true and encodeValue() fails naming what to do", async () => {
   // The user's module loaded apache-arrow itself; the codec has not.
   const arrow: typeof Arrow = await import("apache-arrow");
   const table = arrow.tableFromArrays({ a: [1, 2] });
   assert.ok(isTable(table), "told by its class tag and shape");
-  assert.equal(needsArrow([table]), true);
+  assert.equal(needsLibraries([table]), true);
   assert.throws(
     () => encodeValue([table], "share"),
     (error: unknown) =>
       error instanceof GlacierError && error.code === "SYSTEM:ARROW_NOT_LOADED" &&
-      error.message.includes("await ensureArrow()"),
+      error.message.includes("await loadLibraries(value)"),
   );
 });
 
@@ -41,16 +41,16 @@ Deno.test("decodeValue() of table data before ensureArrow() fails naming what to
     () => decodeValue([{ $arrow: new Uint8Array(8) }], CORE_STORAGE),
     (error: unknown) =>
       error instanceof GlacierError && error.code === "SYSTEM:ARROW_NOT_LOADED" &&
-      error.message.includes("await ensureArrow()"),
+      error.message.includes("await loadLibraries(value)"),
   );
 });
 
-Deno.test("after ensureArrow() tables round-trip in every encoding and needsArrow() is false", async () => {
+Deno.test("after ensureArrow() tables round-trip in every encoding and needsLibraries() is false", async () => {
   await ensureArrow();
   const arrow: typeof Arrow = await import("apache-arrow");
   const table = arrow.tableFromArrays({ a: Int32Array.from([1, 2, 3]), s: ["x", "y", "z"] });
   assert.ok(isTable(table));
-  assert.equal(needsArrow({ table }), false);
+  assert.equal(needsLibraries({ table }), false);
   for (const encoding of ["ipc", "share", "transfer"] as const) {
     const copy = encoding === "transfer" ? arrow.tableFromIPC(arrow.tableToIPC(table)) : table;
     const back = decodeValue(encodeValue({ t: copy }, encoding).value, CORE_STORAGE) as { t: Arrow.Table };

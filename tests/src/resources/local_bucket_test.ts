@@ -17,7 +17,7 @@ Deno.test("a local bucket is a folder under the root; Arrow IPC round-trips", as
   });
   await b.write(table);
   assert.ok(Deno.statSync(`${root}/lake/raw/x.arrow`).isFile);
-  const back = await b.scan();
+  const back = await b.scanArrow();
   assert.equal(back.numRows, 3);
   assert.deepEqual(back.toArray().map((r) => r.toJSON()), table.toArray().map((r) => r.toJSON()));
   assert.ok(await b.exists());
@@ -31,7 +31,7 @@ Deno.test("CSV round-trips with inferred types: ints, floats, booleans, dates, s
   await b.put(
     'id,price,ok,day,at,name\n1,2.5,true,2024-01-31,2024-01-31T10:00:00Z,"Smith, Jo"\n2,,false,2024-02-01,2024-02-01T11:30:00Z,\n',
   );
-  const t = await b.scan();
+  const t = await b.scanArrow();
   assert.deepEqual(t.schema.fields.map((f) => String(f.type)), [
     "Int32",
     "Float64",
@@ -50,7 +50,7 @@ Deno.test("CSV round-trips with inferred types: ints, floats, booleans, dates, s
   await copy.write(t);
   const text = new TextDecoder().decode(await copy.read());
   assert.equal(text.split("\n")[1], '1,2.5,true,2024-01-31,2024-01-31T10:00:00.000Z,"Smith, Jo"');
-  assert.deepEqual((await copy.scan()).toArray().map((r) => r.toJSON()), rows);
+  assert.deepEqual((await copy.scanArrow()).toArray().map((r) => r.toJSON()), rows);
 });
 
 Deno.test("a ragged CSV is a GlacierError naming the file and the line", async () => {
@@ -58,7 +58,7 @@ Deno.test("a ragged CSV is a GlacierError naming the file and the line", async (
   const b = p.bucket({ bucket: "lake", path: "ragged.csv" });
   await b.put("a,b\n1,2\n3\n");
   await assert.rejects(
-    () => b.scan(),
+    () => b.scanArrow(),
     (e: Error) =>
       e instanceof GlacierError && e.message.includes(b.uri) && /line 3 has 1 fields/.test(e.message),
   );
@@ -68,12 +68,12 @@ Deno.test("a missing object is a GlacierError naming its URI", async () => {
   const { provider: p } = provider();
   const b = p.bucket({ bucket: "lake", path: "nope.csv" });
   await assert.rejects(
-    () => b.scan(),
+    () => b.scanArrow(),
     (e: Error) =>
       e instanceof GlacierError && e.code === "USER:OBJECT_NOT_FOUND" && e.message.includes(b.uri),
   );
   await assert.rejects(
-    () => p.bucket({ bucket: "lake", path: "x.unknownfmt" }).scan(),
+    () => p.bucket({ bucket: "lake", path: "x.unknownfmt" }).scanArrow(),
     /table format.*\.unknownfmt/,
   );
 });
@@ -121,7 +121,7 @@ Deno.test("az:// is accepted by the model but not read at run time", async () =>
     .bucket({ bucket: "lake", path: "x.csv" });
   assert.equal(blob.uri, "az://lake/x.csv");
   await assert.rejects(
-    () => blob.scan(),
+    () => blob.scanArrow(),
     (e: Error) => e instanceof GlacierError && /no store serves "az:\/\/"/.test(e.message),
   );
 });

@@ -27,7 +27,7 @@ async function filesUnder(dir: string): Promise<string[]> {
   return out.sort();
 }
 
-Deno.test("Bucket.write() and scan() round-trip every table format in a local bucket", async () => {
+Deno.test("Bucket.write() and scanArrow() round-trip every table format in a local bucket", async () => {
   await using local = await localProvider();
   await assertFormatsRoundTrip(local.provider.bucket({ bucket: "lake", path: "" }));
   assert.deepEqual(await filesUnder(join(local.root, "lake", "round")), [
@@ -49,7 +49,7 @@ Deno.test("Bucket.write() uses the Parquet compression it is given", async () =>
   assert.equal(file.metadata().rowGroup(0).column(0).compression(), pw.Compression.SNAPPY);
 });
 
-Deno.test("Bucket.scan() of a prefix reads every table under it in key order, skipping bookkeeping files", async () => {
+Deno.test("Bucket.scanArrow() of a prefix reads every table under it in key order, skipping bookkeeping files", async () => {
   await using local = await localProvider();
   const lake = local.provider.bucket({ bucket: "lake", path: "events/" });
   await lake.at("events/b/part-1.parquet").write(sampleTable(3, 10));
@@ -57,18 +57,18 @@ Deno.test("Bucket.scan() of a prefix reads every table under it in key order, sk
   await lake.at("events/_SUCCESS").put("");
   await lake.at("events/notes.txt").put("not a table");
   await lake.at("eventsX/other.parquet").write(sampleTable(1, 99));
-  const table = await lake.scan();
+  const table = await lake.scanArrow();
   assert.deepEqual(rowsOf(table).map((r) => r.id), [0, 1, 10, 11, 12]);
 });
 
-Deno.test("Bucket.scan() of a glob reads only the objects it matches", async () => {
+Deno.test("Bucket.scanArrow() of a glob reads only the objects it matches", async () => {
   await using local = await localProvider();
   const lake = local.provider.bucket({ bucket: "lake", path: "" });
   await lake.at("events/2024/jan.parquet").write(sampleTable(1, 1));
   await lake.at("events/2024/feb.csv").write(sampleTable(1, 2));
   await lake.at("events/2025/jan.parquet").write(sampleTable(1, 3));
   await lake.at("events/top.parquet").write(sampleTable(1, 4));
-  const ids = async (path: string) => rowsOf(await lake.at(path).scan()).map((r) => r.id);
+  const ids = async (path: string) => rowsOf(await lake.at(path).scanArrow()).map((r) => r.id);
   assert.deepEqual(await ids("events/*.parquet"), [4]);
   assert.deepEqual(await ids("events/*/jan.parquet"), [1, 3]);
   assert.deepEqual(await ids("events/**/*.parquet"), [1, 3, 4]);
@@ -76,13 +76,13 @@ Deno.test("Bucket.scan() of a glob reads only the objects it matches", async () 
   assert.deepEqual(await lake.at("events/2024/*").list(), ["events/2024/feb.csv", "events/2024/jan.parquet"]);
 });
 
-Deno.test("Bucket.scan() of a glob refuses files whose schemas differ, naming both", async () => {
+Deno.test("Bucket.scanArrow() of a glob refuses files whose schemas differ, naming both", async () => {
   await using local = await localProvider();
   const lake = local.provider.bucket({ bucket: "lake", path: "" });
   await lake.at("m/a.parquet").write(tableFromArrays({ x: Int32Array.from([1]) }));
   await lake.at("m/b.parquet").write(tableFromArrays({ x: Float64Array.from([1.5]) }));
   await assert.rejects(
-    () => lake.at("m/*.parquet").scan(),
+    () => lake.at("m/*.parquet").scanArrow(),
     glacierError(
       "USER:SCHEMA_MISMATCH",
       lake.at("m/a.parquet").uri,
@@ -93,31 +93,31 @@ Deno.test("Bucket.scan() of a glob refuses files whose schemas differ, naming bo
   );
 });
 
-Deno.test("Bucket.scan() of a pattern that matches nothing is a GlacierError naming the URI", async () => {
+Deno.test("Bucket.scanArrow() of a pattern that matches nothing is a GlacierError naming the URI", async () => {
   await using local = await localProvider();
   const missing = local.provider.bucket({ bucket: "lake", path: "nothing/*.parquet" });
   await assert.rejects(
-    () => missing.scan(),
+    () => missing.scanArrow(),
     glacierError("USER:FOLDER_NOT_FOUND", missing.uri, "does not exist"),
   );
   assert.equal(await missing.exists(), false);
   await local.provider.bucket({ bucket: "lake", path: "nothing/readme.txt" }).put("not a table");
-  await assert.rejects(() => missing.scan(), glacierError("USER:OBJECT_NOT_FOUND", missing.uri));
+  await assert.rejects(() => missing.scanArrow(), glacierError("USER:OBJECT_NOT_FOUND", missing.uri));
 });
 
-Deno.test("Bucket.scan() and read() of a missing object are GlacierErrors naming the URI", async () => {
+Deno.test("Bucket.scanArrow() and read() of a missing object are GlacierErrors naming the URI", async () => {
   await using local = await localProvider();
   const missing = local.provider.bucket({ bucket: "lake", path: "no/such.parquet" });
-  await assert.rejects(() => missing.scan(), glacierError("USER:OBJECT_NOT_FOUND", missing.uri));
+  await assert.rejects(() => missing.scanArrow(), glacierError("USER:OBJECT_NOT_FOUND", missing.uri));
   await assert.rejects(() => missing.read(), glacierError("USER:OBJECT_NOT_FOUND", missing.uri));
   assert.equal(await missing.exists(), false);
 });
 
-Deno.test("Bucket.scan() of a corrupt Parquet file is a GlacierError naming the URI", async () => {
+Deno.test("Bucket.scanArrow() of a corrupt Parquet file is a GlacierError naming the URI", async () => {
   await using local = await localProvider();
   const bad = local.provider.bucket({ bucket: "lake", path: "bad.parquet" });
   await bad.put("PAR1 this is not really parquet PAR1");
-  await assert.rejects(() => bad.scan(), glacierError("USER:FILE_CORRUPT", bad.uri));
+  await assert.rejects(() => bad.scanArrow(), glacierError("USER:FILE_CORRUPT", bad.uri));
 });
 
 Deno.test("Provider.bucket() refuses paths that climb out of the bucket", async () => {
@@ -183,7 +183,7 @@ Deno.test("az:// buckets are modelled but not readable at run time yet", async (
   }).bucket({ bucket: "lake", path: "x.parquet" });
   assert.equal(bucket.uri, "az://lake/x.parquet");
   await assert.rejects(
-    () => bucket.scan(),
+    () => bucket.scanArrow(),
     glacierError("USER:STORE_UNSUPPORTED", bucket.uri, "no store serves"),
   );
   await assert.rejects(() => bucket.put("x"), glacierError("USER:STORE_UNSUPPORTED", bucket.uri));
@@ -228,7 +228,7 @@ Deno.test("Bucket.fromData() rebuilds a local bucket from its structured-cloned 
   assert.equal(data.scheme, "file");
   const copy = Bucket.fromData(data, out.location.storage);
   assert.equal(copy.uri, out.uri);
-  assert.deepEqual(rowsOf(await copy.scan()), rowsOf(sampleTable(4)));
+  assert.deepEqual(rowsOf(await copy.scanArrow()), rowsOf(sampleTable(4)));
   assert.throws(() => Bucket.fromData({ ...data, config: {} }, out.location.storage), TypeError);
 });
 

@@ -1,0 +1,112 @@
+// polars as task data, against polars alone, on the same machine in one script:
+//   1. the demo ETL (examples/etl.ts, a process) against the same work as one
+//      plain polars script (bench/fixtures/etl_plain_polars.ts, a process),
+//      on the same 1M-row orders CSV; with the demo's peak RSS;
+//   2. Bucket.scan() of that CSV, collected, against pl.readCSV of the file;
+//   3. a 100 MB DataFrame handed from one worker to another, against a copy
+//      of its bytes.
+// Prints a JSON line of results last (bench/run.ts collects it).
+import { fileURLToPath } from "node:url";
+import pl from "nodejs-polars";
+import { ensureSample, raw } from "../examples/orders_sample.ts";
+import { frameHandoff } from "./fixtures/polars_tasks.ts";
+
+const quick = Deno.args.includes("--quick");
+const log = (s: string) => console.error(`  ${s}`);
+const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+const rows = 1_000_000;
+
+// The sample both sides read, written once (the demo's own generator).
+await ensureSample(raw, rows);
+const csv = `${ROOT}data/demo/raw/orders.csv`;
+
+// 1. The demo against the plain script, each a fresh process, timed by GNU time (wall s, max RSS KB).
+async function timed(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ s: number; rssMb: number }> {
+  const out = await new Deno.Command("/usr/bin/time", {
+    args: ["-f", "GLACIER_TIME %e %M", Deno.execPath(), ...args],
+    cwd: ROOT,
+    env,
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  const err = new TextDecoder().decode(out.stderr);
+  const m = err.match(/GLACIER_TIME ([\d.]+) (\d+)/);
+  if (out.code !== 0 || !m) throw new Error(`${args.join(" ")} failed:\n${err}`);
+  return { s: Number(m[1]), rssMb: Number(m[2]) / 1024 };
+}
+const out = await Deno.makeTempDir();
+const demo: { s: number; rssMb: number }[] = [];
+const plain: { s: number; rssMb: number }[] = [];
+for (let i = 0; i < (quick ? 1 : 3); i++) {
+  demo.push(await timed(["run", "-A", "examples/etl.ts"], { ORDERS: String(rows) }));
+  plain.push(await timed(["run", "-A", "bench/fixtures/etl_plain_polars.ts", csv, out]));
+}
+await Deno.remove(out, { recursive: true });
+const etl_demo_s = median(demo.map((r) => r.s));
+const etl_plain_polars_s = median(plain.map((r) => r.s));
+const etl_polars_ratio = round(etl_demo_s / etl_plain_polars_s);
+const etl_demo_peak_rss_mb = round(Math.max(...demo.map((r) => r.rssMb)), 0);
+const etl_plain_peak_rss_mb = round(Math.max(...plain.map((r) => r.rssMb)), 0);
+log(
+  `demo ETL ${etl_demo_s} s (peak RSS ${etl_demo_peak_rss_mb} MB) vs one plain polars script ${etl_plain_polars_s} s ` +
+    `(${etl_plain_peak_rss_mb} MB): ${etl_polars_ratio}x`,
+);
+
+// 2. Bucket.scan() against pl.readCSV, alternating, in this process.
+const scans: number[] = [];
+const reads: number[] = [];
+let scanned = 0, read = 0;
+for (let i = 0; i < (quick ? 2 : 5); i++) {
+  let start = performance.now();
+  scanned = (await raw.scan()).collectSync().height;
+  scans.push(performance.now() - start);
+  start = performance.now();
+  read = pl.readCSV(csv).height;
+  reads.push(performance.now() - start);
+}
+if (scanned !== rows || read !== rows) throw new Error(`scan read ${scanned} rows, readCSV ${read}`);
+const scan_csv_ms = round(median(scans), 1);
+const polars_read_csv_ms = round(median(reads), 1);
+const scan_csv_ratio = round(scan_csv_ms / polars_read_csv_ms);
+log(`scan() of ${rows} rows ${scan_csv_ms} ms vs pl.readCSV ${polars_read_csv_ms} ms: ${scan_csv_ratio}x`);
+
+// 3. A 100 MB DataFrame between two workers, against copying its bytes.
+const handoffs: number[] = [];
+for (let i = 0; i < (quick ? 3 : 7); i++) {
+  handoffs.push(
+    await frameHandoff.run({ workers: 2, quiet: true, params: { bytes: 100 * 1024 * 1024 } }) as number,
+  );
+}
+const source = new Uint8Array(100 * 1024 * 1024).fill(7);
+const copies: number[] = [];
+for (let i = 0; i < (quick ? 3 : 7); i++) {
+  const start = performance.now();
+  const copy = new Uint8Array(source);
+  copies.push(performance.now() - start);
+  if (copy[copy.length - 1] !== 7) throw new Error("copy failed");
+}
+const df_handoff_100mb_ms = round(median(handoffs), 1);
+const df_memcpy_100mb_ms = round(median(copies), 1);
+const df_handoff_copy_ratio = round(df_handoff_100mb_ms / df_memcpy_100mb_ms);
+log(
+  `100 MB DataFrame hand-off ${df_handoff_100mb_ms} ms vs a ${df_memcpy_100mb_ms} ms copy: ${df_handoff_copy_ratio}x`,
+);
+
+console.log(JSON.stringify({
+  etl_demo_s,
+  etl_plain_polars_s,
+  etl_polars_ratio,
+  etl_demo_peak_rss_mb,
+  etl_plain_peak_rss_mb,
+  scan_csv_ms,
+  polars_read_csv_ms,
+  scan_csv_ratio,
+  df_handoff_100mb_ms,
+  df_memcpy_100mb_ms,
+  df_handoff_copy_ratio,
+}));
