@@ -65,23 +65,38 @@ export const TABLE_FORMATS: readonly TableFormat[] = Object.freeze([
   {
     name: "csv",
     extensions: ["csv"],
-    decode: async (bytes, uri) => (await import("./csv.ts")).parseCsv(new TextDecoder().decode(bytes), uri),
+    decode: async (bytes, uri) => (await import("./csv.ts")).parseCsv(textOf(bytes, uri, "CSV"), uri),
     encode: async (table) => new TextEncoder().encode((await import("./csv.ts")).formatCsv(table)),
   },
   {
     name: "json",
     extensions: ["json"],
-    decode: async (bytes, uri) => (await import("./json.ts")).parseJson(new TextDecoder().decode(bytes), uri),
+    decode: async (bytes, uri) => (await import("./json.ts")).parseJson(textOf(bytes, uri, "JSON"), uri),
     encode: async (table) => new TextEncoder().encode((await import("./json.ts")).formatJson(table)),
   },
   {
     name: "ndjson",
     extensions: ["ndjson", "jsonl"],
-    decode: async (bytes, uri) =>
-      (await import("./json.ts")).parseNdjson(new TextDecoder().decode(bytes), uri),
+    decode: async (bytes, uri) => (await import("./json.ts")).parseNdjson(textOf(bytes, uri, "NDJSON"), uri),
     encode: async (table) => new TextEncoder().encode((await import("./json.ts")).formatNdjson(table)),
   },
 ]);
+
+/** The longest text V8 holds in one string (2^29 - 24 UTF-16 units): the text formats' `scanArrow()` limit. */
+export const MAX_TEXT_BYTES = 2 ** 29 - 24;
+
+// A text file as one string, or advice when it is too large to be one.
+function textOf(bytes: Uint8Array, uri: string, format: string): string {
+  if (bytes.byteLength > MAX_TEXT_BYTES) {
+    throw new GlacierError(
+      "USER:FILE_TOO_LARGE",
+      `Cannot read ${format} ${uri} as an Arrow table: it is ${
+        (bytes.byteLength / 2 ** 20).toFixed(0)
+      } MiB, and scanArrow() reads a text file as one string of at most 512 MiB; use scan(), which polars streams (then .collect(), or select and filter first), or split the file`,
+    );
+  }
+  return new TextDecoder().decode(bytes);
+}
 
 /**
  * Whether a path's extension names a table format.

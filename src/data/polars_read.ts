@@ -7,7 +7,7 @@
  *
  * CSV is typed by Glacier's own rules (`inferCsvKind` in `_csv_kinds.ts`,
  * the ones `parseCsv` uses), inferred from the first {@linkcode CSV_SAMPLE_ROWS}
- * rows read as text. Polars then parses each column as the inferred type;
+ * rows read as text (fewer in a file of many columns: {@linkcode CSV_SAMPLE_CELLS}). Polars then parses each column as the inferred type;
  * timestamps, which polars would read by one pattern per column and in local
  * time, are read as text and converted lazily to UTC milliseconds.
  *
@@ -25,6 +25,9 @@ import { errorMessage, GlacierError } from "../errors.ts";
 
 /** How many CSV rows the column types are inferred from. */
 export const CSV_SAMPLE_ROWS = 10_000;
+
+/** At most this many sampled fields: a file of many columns samples fewer rows (at least 10). */
+export const CSV_SAMPLE_CELLS = 2_000_000;
 
 /** `Bucket.scan()`'s `ScanOptions`, checked, with their defaults. */
 export interface CheckedScanOptions {
@@ -382,13 +385,16 @@ async function scanCsv(
       ...read,
       schema: textSchema([...names, extra]),
       truncateRaggedLines: true,
-      nRows: CSV_SAMPLE_ROWS + (header ? 1 : 0),
+      nRows: Math.max(10, Math.min(CSV_SAMPLE_ROWS, Math.floor(CSV_SAMPLE_CELLS / (width + 1)))) +
+        (header ? 1 : 0),
     });
   } catch (error) {
     throw corrupt(uri, "CSV", error);
   }
   const skip = header ? 1 : 0;
-  const extras = sample.getColumn(extra).toArray() as (string | null)[];
+  // Row by row: nodejs-polars' getColumns() is quadratic in the column count.
+  const rows = sample.rows() as (string | null)[][];
+  const extras = rows.map((row) => row[names.length]);
   const ragged = new Set<number>();
   for (let r = skip; r < extras.length; r++) {
     if (extras[r] === null) continue;
@@ -406,12 +412,12 @@ async function scanCsv(
   }
   const nulls = new Set(["", ...options.nullValues]);
   const kinds = new Map<string, CsvKind | DataType>();
-  for (const name of names) {
+  for (const [i, name] of names.entries()) {
     if (Object.hasOwn(options.schema, name)) {
       kinds.set(name, options.schema[name]);
       continue;
     }
-    const values = (sample.getColumn(name).toArray() as (string | null)[])
+    const values = rows.map((row) => row[i])
       .filter((_, r) => r >= skip && !ragged.has(r))
       .map((v) => v === null || nulls.has(v) ? "" : v);
     kinds.set(name, inferCsvKind(values));
