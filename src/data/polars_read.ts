@@ -349,10 +349,16 @@ async function scanCsv(
 ): Promise<ScannedFrame> {
   const { delimiter, header, encoding, skipBadLines } = options;
   const read = { sep: delimiter, quoteChar: '"', encoding, hasHeader: false, inferSchemaLength: 0 } as const;
-  if (encoding === "utf8") await checkUtf8(path, uri);
+  // The header and the sample come from the file's head, read once: polars
+  // reads a whole file even for a few rows. The head is checked for UTF-8
+  // here; polars refuses invalid UTF-8 after it when the frame is collected.
+  const head = await csvHead(path);
+  if (encoding === "utf8") checkUtf8(head.bytes, uri);
   let first: DataFrame;
   try {
-    first = pl.readCSV(path, { ...read, nRows: 1 });
+    // The first line alone, unless a quoted line break makes it more.
+    first = tryRead(() => pl.readCSV(lines(head.bytes, 1), { ...read, nRows: 1 })) ??
+      pl.readCSV(lines(head.bytes, Infinity), { ...read, nRows: 1 });
   } catch (error) {
     if (/empty/i.test(errorMessage(error))) return { uri, frame: pl.DataFrame({}).lazy(), schema: [] };
     throw corrupt(uri, "CSV", error);
@@ -380,21 +386,30 @@ async function scanCsv(
   const extra = unusedName(names);
   const textSchema = (cols: readonly string[]) => Object.fromEntries(cols.map((c) => [c, pl.Utf8]));
   let sample: DataFrame;
+  const sampleRows = Math.max(10, Math.min(CSV_SAMPLE_ROWS, Math.floor(CSV_SAMPLE_CELLS / (width + 1)))) +
+    (header ? 1 : 0);
   try {
-    sample = pl.readCSV(path, {
+    sample = pl.readCSV(lines(head.bytes, sampleRows), {
       ...read,
       schema: textSchema([...names, extra]),
       truncateRaggedLines: true,
-      nRows: Math.max(10, Math.min(CSV_SAMPLE_ROWS, Math.floor(CSV_SAMPLE_CELLS / (width + 1)))) +
-        (header ? 1 : 0),
+      nRows: sampleRows,
     });
   } catch (error) {
     throw corrupt(uri, "CSV", error);
   }
   const skip = header ? 1 : 0;
-  // Row by row: nodejs-polars' getColumns() is quadratic in the column count.
-  const rows = sample.rows() as (string | null)[][];
-  const extras = rows.map((row) => row[names.length]);
+  // Column by column, but row by row past a few hundred columns: nodejs-polars'
+  // getColumns() is quadratic in the column count, rows() slower for few columns.
+  const column: (i: number) => (string | null)[] = (() => {
+    if (names.length <= 500) {
+      const columns = sample.getColumns().map((c) => c.toArray() as (string | null)[]);
+      return (i) => columns[i];
+    }
+    const rows = sample.rows() as (string | null)[][];
+    return (i) => rows.map((row) => row[i]);
+  })();
+  const extras = column(names.length);
   const ragged = new Set<number>();
   for (let r = skip; r < extras.length; r++) {
     if (extras[r] === null) continue;
@@ -417,7 +432,7 @@ async function scanCsv(
       kinds.set(name, options.schema[name]);
       continue;
     }
-    const values = rows.map((row) => row[i])
+    const values = column(i)
       .filter((_, r) => r >= skip && !ragged.has(r))
       .map((v) => v === null || nulls.has(v) ? "" : v);
     kinds.set(name, inferCsvKind(values));
@@ -535,41 +550,45 @@ function strictTimestamp(pl: PolarsModule, name: string): Expr {
   return value.fillNull(refused).alias(name);
 }
 
-// Whether a file is UTF-8, read in chunks: a multi-byte character split
-// between two chunks is carried into the next.
-async function checkUtf8(path: string, uri: string): Promise<void> {
+/** How much of a CSV file's start the header and the type sample are read from. */
+export const CSV_HEAD_BYTES = 16 << 20;
+
+// The file's first CSV_HEAD_BYTES, cut after the last line break when the
+// file goes on (so no row is cut short), or the whole file.
+async function csvHead(path: string): Promise<{ bytes: Uint8Array; whole: boolean }> {
   using file = await Deno.open(path);
-  const chunk = new Uint8Array(8 << 20);
-  let carry = new Uint8Array(0);
-  let offset = 0; // of carry[0] in the file
-  while (true) {
-    const n = await file.read(chunk);
-    if (n === null) break;
-    const bytes = carry.length ? concatBytes(carry, chunk.subarray(0, n)) : chunk.subarray(0, n);
-    const cut = completeLength(bytes);
-    if (!isUtf8(bytes.subarray(0, cut))) throw notUtf8(uri, offset + firstBadByte(bytes.subarray(0, cut)));
-    carry = bytes.slice(cut);
-    offset += cut;
+  const buffer = new Uint8Array(CSV_HEAD_BYTES);
+  let length = 0;
+  while (length < buffer.length) {
+    const n = await file.read(buffer.subarray(length));
+    if (n === null) return { bytes: buffer.subarray(0, length), whole: true };
+    length += n;
   }
-  if (carry.length && !isUtf8(carry)) throw notUtf8(uri, offset);
+  const end = buffer.lastIndexOf(0x0a);
+  return { bytes: buffer.subarray(0, end < 0 ? length : end + 1), whole: false };
 }
 
-function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
+// The first `n` lines of the head, as polars reads bytes (a Buffer over them, not a copy).
+function lines(bytes: Uint8Array, n: number): Buffer {
+  let end = 0;
+  for (let i = 0; i < n && end < bytes.length; i++) {
+    const next = bytes.indexOf(0x0a, end);
+    end = next < 0 ? bytes.length : next + 1;
+  }
+  return Buffer.from(bytes.buffer, bytes.byteOffset, end);
 }
 
-// The length of the bytes up to the last character that may be incomplete.
-function completeLength(bytes: Uint8Array): number {
-  for (let i = bytes.length - 1, back = 0; i >= 0 && back < 4; i--, back++) {
-    const b = bytes[i];
-    if ((b & 0xc0) === 0x80) continue; // a continuation byte
-    const need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
-    return bytes.length - i < need ? i : bytes.length;
+function tryRead(read: () => DataFrame): DataFrame | undefined {
+  try {
+    return read();
+  } catch {
+    return undefined;
   }
-  return bytes.length;
+}
+
+// Whether the head is UTF-8 (it ends at a line break or at the file's end, so with a whole character).
+function checkUtf8(bytes: Uint8Array, uri: string): void {
+  if (!isUtf8(bytes)) throw notUtf8(uri, firstBadByte(bytes));
 }
 
 // Where the first byte that breaks UTF-8 is; only called once a chunk failed.
