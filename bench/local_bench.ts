@@ -8,10 +8,9 @@
 import { fileURLToPath } from "node:url";
 import { fanOut, graph, handoff } from "./fixtures/bench_tasks.ts";
 import { openWorkerPool } from "../mod.ts";
+import { copyMs, median, round } from "./_measure.ts";
 
 const quick = Deno.args.includes("--quick");
-const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const log = (line: string) => console.error(line);
 
 async function timeRuns(times: number, fn: () => Promise<unknown>): Promise<number> {
@@ -107,15 +106,7 @@ const handoffMs = async (bytes: number) => {
 };
 const handoff_1kb_ms = round(await handoffMs(1024), 3);
 const handoff_100mb_ms = round(await handoffMs(100 * 1024 * 1024), 3);
-const source = new Uint8Array(100 * 1024 * 1024).fill(7);
-const copies: number[] = [];
-for (let i = 0; i < (quick ? 3 : 7); i++) {
-  const start = performance.now();
-  const copy = new Uint8Array(source);
-  copies.push(performance.now() - start);
-  if (copy[copy.length - 1] !== 7) throw new Error("copy failed");
-}
-const memcpy_100mb_ms = round(median(copies), 3);
+const memcpy_100mb_ms = round(copyMs(100 * 1024 * 1024, quick ? 3 : 7), 3);
 log(
   `hand-off: 1 KB ${handoff_1kb_ms} ms, 100 MB ${handoff_100mb_ms} ms ` +
     `(${round(handoff_100mb_ms / handoff_1kb_ms)}x of 1 KB; ${

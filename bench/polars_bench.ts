@@ -10,11 +10,10 @@ import { fileURLToPath } from "node:url";
 import pl from "nodejs-polars";
 import { ensureSample, raw } from "../examples/orders_sample.ts";
 import { frameHandoff } from "./fixtures/polars_tasks.ts";
+import { copyMs, median, round } from "./_measure.ts";
 
 const quick = Deno.args.includes("--quick");
 const log = (s: string) => console.error(`  ${s}`);
-const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const rows = 1_000_000;
 
@@ -82,16 +81,8 @@ for (let i = 0; i < (quick ? 3 : 7); i++) {
     await frameHandoff.run({ workers: 2, quiet: true, params: { bytes: 100 * 1024 * 1024 } }) as number,
   );
 }
-const source = new Uint8Array(100 * 1024 * 1024).fill(7);
-const copies: number[] = [];
-for (let i = 0; i < (quick ? 3 : 7); i++) {
-  const start = performance.now();
-  const copy = new Uint8Array(source);
-  copies.push(performance.now() - start);
-  if (copy[copy.length - 1] !== 7) throw new Error("copy failed");
-}
 const df_handoff_100mb_ms = round(median(handoffs), 1);
-const df_memcpy_100mb_ms = round(median(copies), 1);
+const df_memcpy_100mb_ms = round(copyMs(100 * 1024 * 1024, quick ? 3 : 7), 1);
 const df_handoff_copy_ratio = round(df_handoff_100mb_ms / df_memcpy_100mb_ms);
 log(
   `100 MB DataFrame hand-off ${df_handoff_100mb_ms} ms vs a ${df_memcpy_100mb_ms} ms copy: ${df_handoff_copy_ratio}x`,
