@@ -52,7 +52,15 @@ const results: Record<string, number | null> = {};
 for (const script of scripts) {
   console.error(`\n— ${script}`);
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", fileURLToPath(new URL(script, import.meta.url)), ...(quick ? ["--quick"] : [])],
+    // The tests' config: the Lambda bench meets s3rver and the emulators, which are test peers.
+    args: [
+      "run",
+      "-A",
+      "--config",
+      fileURLToPath(new URL("../tests/deno.test.json", import.meta.url)),
+      fileURLToPath(new URL(script, import.meta.url)),
+      ...(quick ? ["--quick"] : []),
+    ],
     stdout: "piped",
     stderr: "inherit",
   }).output();
