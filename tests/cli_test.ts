@@ -1,23 +1,9 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
+import { glacier } from "./support/cli.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const FIXTURES = "tests/fixtures/analyze";
-
-async function glacier(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "cli.ts", ...args],
-    cwd: ROOT,
-    env: { NO_COLOR: "1", ...env },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
-}
 
 Deno.test("glacier analyze --json prints the pipelines with nodes, edges, executors, data and cost", async () => {
   const { code, stdout, stderr } = await glacier(["analyze", `${FIXTURES}/sequential.ts`, "--json"]);
@@ -139,7 +125,7 @@ Deno.test("glacier analyze, graph, generate, deploy and build read the file: its
       // One build is enough to show it reads the module (each packs ~60 MB).
       for (const [command, ...rest] of commands.filter(([c]) => c !== "build" || act === "exit")) {
         const { code, stdout, stderr } = await glacier([command, file, ...rest], {
-          AWS_SECRET_ACCESS_KEY: "GlacierHostileSecret",
+          env: { AWS_SECRET_ACCESS_KEY: "GlacierHostileSecret" },
         });
         assert.equal(code, 0, `${act} / ${command}: ${stderr}`);
         if (command === "analyze") assert.equal(JSON.parse(stdout).pipelines[0].nodes.length, 2);
@@ -170,8 +156,7 @@ Deno.test("glacier analyze --trace runs the module in a sandbox: no write, run, 
     for (const act of Object.keys(HOSTILE_ACTS) as (keyof typeof HOSTILE_ACTS)[]) {
       const file = await hostileModule(act, dir, server.addr.port);
       const { code, stderr } = await glacier(["analyze", file, "--trace"], {
-        AWS_SECRET_ACCESS_KEY: "GlacierHostileSecret",
-        GLACIER_TRACE_TIMEOUT_MS: "3000",
+        env: { AWS_SECRET_ACCESS_KEY: "GlacierHostileSecret", GLACIER_TRACE_TIMEOUT_MS: "3000" },
       });
       assert.equal(code, 1, `${act}: ${stderr}`);
       assert.match(stderr.replaceAll("\n", " "), expected[act]);

@@ -6,7 +6,7 @@ import { mlInference } from "../../../examples/ml_inference.ts";
 import { fanOut } from "../../../examples/patterns/fan_out.ts";
 import { GlacierError } from "../../../src/errors.ts";
 import { MARKER, writeFilesAtomically } from "../../../src/codegen/write_files.ts";
-import { ROOT } from "../../support/codegen_checks.ts";
+import { glacier } from "../../support/cli.ts";
 
 Deno.test("pipeline.generate() rejects an unknown format with a RangeError listing the valid ones", async () => {
   await assert.rejects(
@@ -98,25 +98,13 @@ Deno.test("writeFilesAtomically rejects paths that leave the folder", async () =
   await Deno.remove(dir, { recursive: true });
 });
 
-async function glacier(args: string[], env: Record<string, string> = {}) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "cli.ts", ...args],
-    cwd: ROOT,
-    env: { NO_COLOR: "1", ...env },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
-}
-
 Deno.test("glacier generate writes the files and never writes an environment value", async () => {
   const dir = await Deno.makeTempDir();
   const out = join(dir, "tf");
   const secret = "s3cr3t-value-that-must-not-leak";
   const run = await glacier(
     ["generate", "tests/fixtures/codegen/aws_wide.ts", "--format", "terraform", "--output-dir", out],
-    { API_KEY: secret, LOG_LEVEL: secret, AWS_SECRET_ACCESS_KEY: secret },
+    { env: { API_KEY: secret, LOG_LEVEL: secret, AWS_SECRET_ACCESS_KEY: secret } },
   );
   assert.equal(run.code, 0, run.stderr);
   assert.match(run.stdout, /terraform for pipeline "aws_wide" on AWS eu-west-1/);

@@ -20,6 +20,7 @@ import {
 } from "../../../mod.ts";
 import { withDataRoot } from "../../../src/run/data_root.ts";
 import { DEAD_S3, scoring } from "../../fixtures/data_root_tasks.ts";
+import { glacier } from "../../support/cli.ts";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const FIXTURE = fileURLToPath(new URL("../../fixtures/data_root_tasks.ts", import.meta.url));
@@ -232,22 +233,6 @@ Deno.test("resume without dataRoot continues on the data root of the run it resu
   }
 });
 
-async function glacier(
-  args: string[],
-  cwd: string,
-  env: Record<string, string> = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--config", join(ROOT, "deno.json"), join(ROOT, "cli.ts"), ...args],
-    cwd,
-    env: { NO_COLOR: "1", ...env },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
-}
-
 Deno.test("glacier run --data-root runs the pipeline on folders under a path relative to the working directory", async () => {
   const cwd = await Deno.makeTempDir();
   const root = await seededRoot();
@@ -255,7 +240,7 @@ Deno.test("glacier run --data-root runs the pipeline on folders under a path rel
     await Deno.rename(root, join(cwd, "lake"));
     const { code, stdout, stderr } = await glacier(
       ["run", FIXTURE, "--data-root", "lake", "--workers", "1", "--quiet", "--json"],
-      cwd,
+      { cwd },
     );
     assert.equal(code, 0, stderr);
     const { result } = JSON.parse(stdout);
@@ -265,10 +250,9 @@ Deno.test("glacier run --data-root runs the pipeline on folders under a path rel
     });
     await assertOutputs(join(cwd, "lake"));
     // The control: without --data-root the same run reaches for the fixture's S3 and fails loudly.
-    const reached = await glacier(["run", FIXTURE, "--workers", "0", "--quiet"], cwd, {
-      AWS_ACCESS_KEY_ID: "test",
-      AWS_SECRET_ACCESS_KEY: "test",
-      AWS_MAX_ATTEMPTS: "1",
+    const reached = await glacier(["run", FIXTURE, "--workers", "0", "--quiet"], {
+      cwd,
+      env: { AWS_ACCESS_KEY_ID: "test", AWS_SECRET_ACCESS_KEY: "test", AWS_MAX_ATTEMPTS: "1" },
     });
     assert.equal(reached.code, 1);
     assert.ok(reached.stderr.includes(`S3 endpoint "${DEAD_S3}" did not answer`), reached.stderr);
@@ -281,19 +265,19 @@ Deno.test("glacier run --data-root names a file in the folder's place; other com
   const cwd = await Deno.makeTempDir();
   try {
     await Deno.writeTextFile(join(cwd, "lake"), "");
-    const bad = await glacier(["run", FIXTURE, "--data-root", "lake", "--workers", "0", "--quiet"], cwd);
+    const bad = await glacier(["run", FIXTURE, "--data-root", "lake", "--workers", "0", "--quiet"], { cwd });
     assert.equal(bad.code, 1);
     assert.ok(
       bad.stderr.includes(`the data root ${JSON.stringify(join(cwd, "lake"))} is not a folder`),
       bad.stderr,
     );
-    const empty = await glacier(["run", FIXTURE, "--data-root", ""], cwd);
+    const empty = await glacier(["run", FIXTURE, "--data-root", ""], { cwd });
     assert.equal(empty.code, 2);
     assert.match(empty.stderr, /--data-root needs a folder/);
-    const analyze = await glacier(["analyze", FIXTURE, "--data-root", "lake"], cwd);
+    const analyze = await glacier(["analyze", FIXTURE, "--data-root", "lake"], { cwd });
     assert.equal(analyze.code, 2);
     assert.match(analyze.stderr, /"glacier analyze" takes no --data-root/);
-    const help = await glacier(["run", "--help"], cwd);
+    const help = await glacier(["run", "--help"], { cwd });
     assert.match(help.stdout, /--data-root <dir> +map every bucket to a folder under <dir>/);
   } finally {
     await Deno.remove(cwd, { recursive: true });
