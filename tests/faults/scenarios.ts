@@ -7,11 +7,11 @@ import * as fx from "../fixtures/fault_tasks.ts";
 import { startS3rver, useS3rverEnv } from "../support/s3rver.ts";
 import { startFaultProxy } from "../support/fault_proxy.ts";
 import { tableFromArrays } from "apache-arrow";
-import { CreateFunctionCommand } from "@aws-sdk/client-lambda";
 import { TaskError } from "../../mod.ts";
 import { buildLambdaArtifacts } from "../../executors/lambda/build.ts";
 import {
   type CloudFixture,
+  createFunction,
   freePort,
   spawnEmulator,
   STAGING_BUCKET,
@@ -253,17 +253,10 @@ function cloud(): Promise<CloudFixture> {
     const built = (await buildLambdaArtifacts(lambdaFanOut)).find((a) => a.resource === echo.resource.name)!;
     const key = `code/${built.functionName}.zip`;
     await fx.store.put(STAGING_BUCKET, key, await Deno.readFile(built.path));
-    await fx.client.send(
-      new CreateFunctionCommand({
-        FunctionName: built.functionName,
-        Runtime: "provided.al2023",
-        Role: "arn:aws:iam::000000000000:role/glacier-test",
-        Handler: "bootstrap",
-        Code: { S3Bucket: STAGING_BUCKET, S3Key: key },
-        Timeout: 60,
-        MemorySize: 256,
-      }),
-    );
+    await createFunction(fx.client, built.functionName, { S3Bucket: STAGING_BUCKET, S3Key: key }, {
+      timeout: 60,
+      memory: 256,
+    });
     return fx;
   })();
 }

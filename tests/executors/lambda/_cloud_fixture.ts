@@ -76,17 +76,7 @@ export async function startCloudFixture(): Promise<CloudFixture> {
   // Over Lambda's 50 MB inline limit, so through S3, as Terraform does it.
   const codeKey = `code/${built.functionName}.zip`;
   await store.put(STAGING_BUCKET, codeKey, await Deno.readFile(built.path));
-  await client.send(
-    new CreateFunctionCommand({
-      FunctionName: built.functionName,
-      Runtime: "provided.al2023",
-      Role: "arn:aws:iam::000000000000:role/glacier-test",
-      Handler: "bootstrap",
-      Code: { S3Bucket: STAGING_BUCKET, S3Key: codeKey },
-      Timeout: 120,
-      MemorySize: 512,
-    }),
-  );
+  await createFunction(client, built.functionName, { S3Bucket: STAGING_BUCKET, S3Key: codeKey });
   return {
     s3,
     emulator,
@@ -105,6 +95,29 @@ export async function startCloudFixture(): Promise<CloudFixture> {
       await s3.stop();
     },
   };
+}
+
+/**
+ * Creates a function on the emulator as Terraform would: the custom runtime
+ * and the bootstrap handler, with the given code.
+ */
+export async function createFunction(
+  client: LambdaClient,
+  functionName: string,
+  code: { ZipFile: Uint8Array } | { S3Bucket: string; S3Key: string },
+  sizing: { timeout: number; memory: number } = { timeout: 120, memory: 512 },
+): Promise<void> {
+  await client.send(
+    new CreateFunctionCommand({
+      FunctionName: functionName,
+      Runtime: "provided.al2023",
+      Role: "arn:aws:iam::000000000000:role/glacier-test",
+      Handler: "bootstrap",
+      Code: code,
+      Timeout: sizing.timeout,
+      MemorySize: sizing.memory,
+    }),
+  );
 }
 
 /** Keys under the staging bucket's test prefix. */

@@ -3,13 +3,14 @@
 // staged through s3rver.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { CreateFunctionCommand, GetFunctionCommand, UpdateFunctionCodeCommand } from "@aws-sdk/client-lambda";
+import { GetFunctionCommand, UpdateFunctionCodeCommand } from "@aws-sdk/client-lambda";
 import { zipSync } from "fflate";
 import { buildLambdaArtifacts } from "../../../executors/lambda/build.ts";
 import { LAMBDA_ZIP_UPLOAD_CAP } from "../../../executors/lambda/executor.ts";
 import { TaskError } from "../../../mod.ts";
 import {
   type CloudFixture,
+  createFunction,
   freePort,
   spawnEmulator,
   stagedKeys,
@@ -168,16 +169,11 @@ Deno.test({
             `${built.bytes} bytes: polars' binary makes it large`,
           );
           // The function exists with other code; syncCode: true puts the artifact up through S3.
-          await fx.client.send(
-            new CreateFunctionCommand({
-              FunctionName: built.functionName,
-              Runtime: "provided.al2023",
-              Role: "arn:aws:iam::000000000000:role/glacier-test",
-              Handler: "bootstrap",
-              Code: { ZipFile: zipSync({ bootstrap: new TextEncoder().encode("#!/bin/sh\nexit 1\n") }) },
-              Timeout: 120,
-              MemorySize: 1024,
-            }),
+          await createFunction(
+            fx.client,
+            built.functionName,
+            { ZipFile: zipSync({ bootstrap: new TextEncoder().encode("#!/bin/sh\nexit 1\n") }) },
+            { timeout: 120, memory: 1024 },
           );
           const rows = 100_000;
           const result = await polarsLambda.run({

@@ -111,6 +111,16 @@ function records(df: pl.DataFrame): Record<string, unknown>[] {
 
 // ------------------------------------------------------------ pushdown
 
+// Runs a script in its own process with the tests' config; its stdout is JSON.
+async function runScript(args: string[], env: Record<string, string> = {}): Promise<unknown> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--config", new URL("../../deno.test.json", import.meta.url).pathname, ...args],
+    env,
+  }).output();
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  return JSON.parse(new TextDecoder().decode(out.stdout));
+}
+
 Deno.test("Bucket.scan() of a local Parquet file pushes the projection and the predicate into the scan", async () => {
   await using local = await localLake();
   const file = local.lake.at("events/x.parquet");
@@ -223,19 +233,7 @@ Deno.test("Bucket.scan() reads timestamps the same in every time zone", async ()
   await Deno.writeTextFile(path, script);
   const outputs = [];
   for (const tz of ["UTC", "America/New_York", "Asia/Kolkata"]) {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        "--config",
-        new URL("../../deno.test.json", import.meta.url).pathname,
-        path,
-        local.root,
-      ],
-      env: { TZ: tz },
-    }).output();
-    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
-    outputs.push(JSON.parse(new TextDecoder().decode(out.stdout)));
+    outputs.push(await runScript([path, local.root], { TZ: tz }));
   }
   assert.deepEqual(outputs, Array(3).fill([Date.UTC(2024, 5, 1, 12), Date.UTC(2024, 0, 2, 3, 4, 5, 500)]));
 });
@@ -599,17 +597,7 @@ Deno.test("Bucket.localPath() of another store downloads into one folder per pro
   const dir = await Deno.makeTempDir();
   try {
     await Deno.writeTextFile(join(dir, "local_path.ts"), script);
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        "--config",
-        new URL("../../deno.test.json", import.meta.url).pathname,
-        join(dir, "local_path.ts"),
-      ],
-    }).output();
-    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
-    const { paths, text } = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+    const { paths, text } = await runScript([join(dir, "local_path.ts")]) as {
       paths: string[];
       text: string;
     };
