@@ -372,7 +372,8 @@ export class WorkerPool implements Executor {
         slot.job = undefined;
         reattach(job.lent, message.lent as ArrayBuffer[]);
         if (message.type === "result") {
-          const decode = () => job.resolve(decodeValue(message.value, job.invocation.task.resource.storage));
+          const decode = () =>
+            job.resolve(decodeValue(message.value, job.invocation.task.resource.storage, { keep: true }));
           try {
             // Without tables the result resolves in this turn, as before apache-arrow was lazy.
             if (needsLibraries(message.value)) loadLibraries(message.value).then(decode).catch(job.reject);

@@ -37,7 +37,9 @@ import {
   encodePolars,
   isCrossingPolars,
   isEncodedPolars,
+  keepsBytes,
   polarsRefusal,
+  unshared,
 } from "./polars_codec.ts";
 import type { StorageWiring } from "../resources/object_store.ts";
 import { Bucket, type BucketData } from "../resources/storage.ts";
@@ -183,27 +185,58 @@ function holdsData(value: unknown): { arrow: boolean; polars: boolean } {
   const holds = { arrow: false, polars: false };
   const visit = (v: unknown): void => {
     if (v === null || typeof v !== "object" || (holds.arrow && holds.polars)) return;
-    if (Array.isArray(v)) return v.forEach(visit);
     if (isTable(v)) {
       holds.arrow = true;
       return;
     }
     if (isCrossingPolars(v)) return; // encoding a frame needs nothing: it writes itself
-    const proto = Object.getPrototypeOf(v);
-    if (proto === Object.prototype || proto === null) {
-      if ("$arrow" in v || "$table" in v) holds.arrow = true;
-      else if ("$polars" in v) holds.polars = true;
-      else for (const key in v) visit((v as Record<string, unknown>)[key]);
-      return;
-    }
-    if (v instanceof Map) {
-      for (const [k, item] of v) visit(k), visit(item);
-    } else if (v instanceof Set) {
-      for (const item of v) visit(item);
-    }
+    if ("$arrow" in v || "$table" in v) holds.arrow = true;
+    else if ("$polars" in v) holds.polars = true;
+    else eachInside(v, visit);
   };
   visit(value);
   return holds;
+}
+
+/**
+ * A value for the pipeline's own code (what `await ref` gives): polars
+ * frames that keep the bytes they were read from (`decodeValue(…, { keep:
+ * true })`) are read again, so what the code changes in place reaches
+ * neither the bytes nor the other tasks they go to. Containers are rebuilt
+ * only around such frames.
+ *
+ * @param value A call's value.
+ * @returns The value, with frames of its own.
+ */
+export function unsharedFrames(value: unknown): unknown {
+  const pl = loadedPolars();
+  if (pl === undefined) return value; // nothing was read from bytes here
+  let keeps = false;
+  const find = (v: unknown): void => {
+    if (keeps || v === null || typeof v !== "object" || isTable(v)) return;
+    if (isCrossingPolars(v)) keeps = keepsBytes(v);
+    else eachInside(v, find);
+  };
+  find(value);
+  if (!keeps) return value;
+  const walk = (v: unknown): unknown => {
+    if (v === null || typeof v !== "object" || isTable(v)) return v;
+    return isCrossingPolars(v) ? unshared(pl, v) : mapContainer(v, walk);
+  };
+  return walk(value);
+}
+
+// Calls `visit` on what an array, a plain object, a Map or a Set holds.
+function eachInside(v: object, visit: (item: unknown) => void): void {
+  if (Array.isArray(v)) return v.forEach((item) => visit(item));
+  const proto = Object.getPrototypeOf(v);
+  if (proto === Object.prototype || proto === null) {
+    for (const key in v) visit((v as Record<string, unknown>)[key]);
+  } else if (v instanceof Map) {
+    for (const [k, item] of v) visit(k), visit(item);
+  } else if (v instanceof Set) {
+    for (const item of v) visit(item);
+  }
 }
 
 /**
@@ -435,16 +468,24 @@ export function encodeValue(value: unknown, tables: TableEncoding): Encoded {
  *
  * @param value The encoded data.
  * @param storage The stores and formats its buckets are rebuilt with (the task's provider's).
+ * @param options `keep: true` where results are routed on to other tasks (the worker pool's side): a polars
+ *   DataFrame or Series read from shared bytes keeps them, and crosses again without being written again.
  * @returns The value, tables rebuilt over the received buffers (no copy).
  */
-export function decodeValue(value: unknown, storage: StorageWiring): unknown {
+export function decodeValue(
+  value: unknown,
+  storage: StorageWiring,
+  options: { keep?: boolean } = {},
+): unknown {
   const walk = (v: unknown): unknown => {
     if (v === null || typeof v !== "object") return v;
     if ("$arrow" in v && (v as EncodedIpc).$arrow instanceof Uint8Array) {
       return arrowFor("decode an Arrow table").tableFromIPC((v as EncodedIpc).$arrow);
     }
     if ("$table" in v) return decodeTable(arrowFor("decode an Arrow table"), (v as EncodedTable).$table);
-    if ("$polars" in v && isEncodedPolars(v)) return decodePolars(polarsFor(), v as EncodedPolars);
+    if ("$polars" in v && isEncodedPolars(v)) {
+      return decodePolars(polarsFor(), v as EncodedPolars, options.keep);
+    }
     if ("$bucket" in v) return Bucket.fromData((v as EncodedBucket).$bucket, storage);
     return mapContainer(v, walk);
   };

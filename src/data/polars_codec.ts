@@ -9,6 +9,11 @@
  * machine or into the cache, where local paths mean nothing; it arrives as a
  * `LazyFrame` either way.
  *
+ * Between threads the bytes are on a `SharedArrayBuffer`, and a frame read
+ * from them where results are routed (the pool's side, `decodePolars(…,
+ * true)`) keeps them: sent on to several tasks, it is shared with each, not
+ * written again.
+ *
  * Other polars values (an `Expr`, a group-by) cannot cross: they are refused
  * with what to pass instead. Telling polars values apart loads nothing;
  * decoding needs nodejs-polars loaded (`loadPolars()` in `_polars.ts`).
@@ -61,6 +66,38 @@ export function polarsKind(value: unknown): string | undefined {
   }
 }
 
+// Frames read from shared bytes, with those bytes, to send on unchanged.
+const held = new WeakMap<object, Uint8Array>();
+
+/**
+ * Whether a frame keeps the bytes it was read from (see {@linkcode decodePolars}).
+ *
+ * @param value A polars value.
+ * @returns `true` when it crosses again as those bytes.
+ */
+export function keepsBytes(value: DataFrame | LazyDataFrame | Series): boolean {
+  return held.has(value);
+}
+
+/**
+ * A frame of its own for code that may change it in place: read again from
+ * the bytes `value` was read from and keeps (see {@linkcode decodePolars}),
+ * so the change reaches neither those bytes nor the tasks they go to;
+ * `value` itself when it keeps none.
+ *
+ * @param pl The loaded nodejs-polars namespace.
+ * @param value A polars value.
+ * @returns The copy, or `value`.
+ */
+export function unshared<T extends DataFrame | LazyDataFrame | Series>(pl: PolarsModule, value: T): T {
+  const bytes = held.get(value);
+  if (!bytes) return value;
+  return decodePolars(pl, {
+    $polars: polarsKind(value) === "Series" ? "Series" : "DataFrame",
+    ipc: bytes,
+  }) as T;
+}
+
 /** The polars kinds that cross a boundary. */
 const CROSSING = new Set(["DataFrame", "LazyDataFrame", "Series"]);
 
@@ -96,25 +133,29 @@ export function polarsRefusal(value: unknown): string | undefined {
  * Encodes a polars DataFrame, Series or LazyFrame.
  *
  * @param value The value ({@linkcode isCrossingPolars}).
- * @param sameMachine `true` for a worker or a subprocess of this machine: a LazyFrame travels as its plan.
+ * @param thread `true` for another thread of this process: a LazyFrame travels as its plan and the bytes
+ *   are on a `SharedArrayBuffer`; `false` for a process or machine (bytes on an `ArrayBuffer`, a LazyFrame
+ *   collected).
  * @returns The encoded value and the buffers to transfer (polars wrote them for this crossing alone).
  */
 export function encodePolars(
   value: DataFrame | LazyDataFrame | Series,
-  sameMachine: boolean,
+  thread: boolean,
 ): { value: EncodedPolars; transfer: ArrayBuffer[] } {
   const kind = polarsKind(value);
   if (kind === "LazyDataFrame") {
     const lazy = value as LazyDataFrame;
-    if (sameMachine) return own({ $polars: "LazyFrame" }, "plan", lazy.serialize("bincode"));
+    if (thread) return own({ $polars: "LazyFrame" }, "plan", lazy.serialize("bincode"));
     return own({ $polars: "LazyFrame" }, "ipc", lazy.collectSync().writeIPCStream());
   }
-  if (kind === "Series") {
-    const series = value as Series;
-    // A one-column frame keeps the Series' name and type.
-    return own({ $polars: "Series" }, "ipc", series.toFrame().writeIPCStream());
-  }
-  return own({ $polars: "DataFrame" }, "ipc", (value as DataFrame).writeIPCStream());
+  const $polars = kind === "Series" ? "Series" : "DataFrame";
+  const kept = held.get(value);
+  if (kept) return thread ? { value: { $polars, ipc: kept }, transfer: [] } : own({ $polars }, "ipc", kept);
+  // A Series travels as a one-column frame, which keeps its name and type.
+  const bytes = kind === "Series"
+    ? (value as Series).toFrame().writeIPCStream()
+    : (value as DataFrame).writeIPCStream();
+  return thread ? { value: { $polars, ipc: shared(bytes) }, transfer: [] } : own({ $polars }, "ipc", bytes);
 }
 
 // The bytes as a plain Uint8Array over a buffer of their own (polars hands a
@@ -128,6 +169,13 @@ function own(
     bytes.buffer instanceof ArrayBuffer;
   const plain = alone ? new Uint8Array(bytes.buffer, 0, bytes.byteLength) : new Uint8Array(bytes);
   return { value: { ...head, [field]: plain }, transfer: [plain.buffer as ArrayBuffer] };
+}
+
+// The bytes copied once onto a SharedArrayBuffer, which every thread given it reads in place.
+function shared(bytes: Uint8Array): Uint8Array {
+  const copy = new Uint8Array(new SharedArrayBuffer(bytes.byteLength));
+  copy.set(bytes);
+  return copy;
 }
 
 /**
@@ -147,12 +195,21 @@ export function isEncodedPolars(value: object): value is EncodedPolars {
  *
  * @param pl The loaded nodejs-polars namespace.
  * @param encoded The data.
+ * @param keep `true` where results are routed on: a DataFrame or Series read from shared bytes keeps them,
+ *   to be sent on without writing it again (until {@linkcode forgetEncoded}).
  * @returns A DataFrame, Series or LazyFrame, as was sent.
  */
-export function decodePolars(pl: PolarsModule, encoded: EncodedPolars): DataFrame | LazyDataFrame | Series {
+export function decodePolars(
+  pl: PolarsModule,
+  encoded: EncodedPolars,
+  keep = false,
+): DataFrame | LazyDataFrame | Series {
   const bytes = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
   if (encoded.plan) return pl.LazyDataFrame.deserialize(bytes(encoded.plan), "bincode");
-  const frame = pl.readIPCStream(bytes(encoded.ipc!));
-  if (encoded.$polars === "Series") return frame.toSeries(0);
-  return encoded.$polars === "LazyFrame" ? frame.lazy() : frame;
+  const ipc = encoded.ipc!;
+  const frame = pl.readIPCStream(bytes(ipc));
+  if (encoded.$polars === "LazyFrame") return frame.lazy();
+  const value = encoded.$polars === "Series" ? frame.toSeries(0) : frame;
+  if (keep && ipc.buffer instanceof SharedArrayBuffer) held.set(value, ipc);
+  return value;
 }

@@ -352,13 +352,13 @@ async function scanCsv(
   // The header and the sample come from the file's head, read once: polars
   // reads a whole file even for a few rows. The head is checked for UTF-8
   // here; polars refuses invalid UTF-8 after it when the frame is collected.
-  const head = await csvHead(path);
-  if (encoding === "utf8") checkUtf8(head.bytes, uri);
+  const head = await csvHead(path, CSV_SAMPLE_ROWS + 1);
+  if (encoding === "utf8") checkUtf8(head, uri);
   let first: DataFrame;
   try {
     // The first line alone, unless a quoted line break makes it more.
-    first = tryRead(() => pl.readCSV(lines(head.bytes, 1), { ...read, nRows: 1 })) ??
-      pl.readCSV(lines(head.bytes, Infinity), { ...read, nRows: 1 });
+    first = tryRead(() => pl.readCSV(lines(head, 1), { ...read, nRows: 1 })) ??
+      pl.readCSV(lines(head, Infinity), { ...read, nRows: 1 });
   } catch (error) {
     if (/empty/i.test(errorMessage(error))) return { uri, frame: pl.DataFrame({}).lazy(), schema: [] };
     throw corrupt(uri, "CSV", error);
@@ -389,7 +389,7 @@ async function scanCsv(
   const sampleRows = Math.max(10, Math.min(CSV_SAMPLE_ROWS, Math.floor(CSV_SAMPLE_CELLS / (width + 1)))) +
     (header ? 1 : 0);
   try {
-    sample = pl.readCSV(lines(head.bytes, sampleRows), {
+    sample = pl.readCSV(lines(head, sampleRows), {
       ...read,
       schema: textSchema([...names, extra]),
       truncateRaggedLines: true,
@@ -398,44 +398,33 @@ async function scanCsv(
   } catch (error) {
     throw corrupt(uri, "CSV", error);
   }
+  // The sample's rows below the header; a row with a field in the extra
+  // column has too many fields.
   const skip = header ? 1 : 0;
-  // Column by column, but row by row past a few hundred columns: nodejs-polars'
-  // getColumns() is quadratic in the column count, rows() slower for few columns.
-  const column: (i: number) => (string | null)[] = (() => {
-    if (names.length <= 500) {
-      const columns = sample.getColumns().map((c) => c.toArray() as (string | null)[]);
-      return (i) => columns[i];
-    }
-    const rows = sample.rows() as (string | null)[][];
-    return (i) => rows.map((row) => row[i]);
-  })();
-  const extras = column(names.length);
-  const ragged = new Set<number>();
-  for (let r = skip; r < extras.length; r++) {
-    if (extras[r] === null) continue;
+  let body = sample.slice(skip, Math.max(0, sample.height - skip));
+  const ragged = body.getColumn(extra).isNotNull().argTrue().toArray() as number[];
+  if (ragged.length) {
     if (!skipBadLines) {
       throw new GlacierError(
         "USER:CSV_MALFORMED",
-        `Cannot scan CSV ${uri}: line ${r + 1} has more fields than the ${width} of ${
+        `Cannot scan CSV ${uri}: line ${ragged[0] + skip + 1} has more fields than the ${width} of ${
           header ? "the header" : "the first line"
         }; fix the row, quote fields that hold ${
           JSON.stringify(delimiter)
         }, or pass skipBadLines: true to drop such rows`,
       );
     }
-    ragged.add(r);
+    body = body.filter(pl.col(extra).isNull());
   }
   const nulls = new Set(["", ...options.nullValues]);
   const kinds = new Map<string, CsvKind | DataType>();
+  const column = sampledValues(body, names);
   for (const [i, name] of names.entries()) {
     if (Object.hasOwn(options.schema, name)) {
       kinds.set(name, options.schema[name]);
       continue;
     }
-    const values = column(i)
-      .filter((_, r) => r >= skip && !ragged.has(r))
-      .map((v) => v === null || nulls.has(v) ? "" : v);
-    kinds.set(name, inferCsvKind(values));
+    kinds.set(name, inferCsvKind(column(i).map((v) => v === null || nulls.has(v) ? "" : v)));
   }
 
   const scan = {
@@ -478,6 +467,19 @@ async function scanCsv(
     throw corrupt(uri, "CSV", error);
   }
   return { uri, frame, schema: schemaOf(empty) };
+}
+
+// Each column's sampled fields, for inferCsvKind: its distinct values (the
+// kind does not depend on order or repeats), or every value past a few
+// hundred columns, read row by row: nodejs-polars' getColumns() is quadratic
+// in the column count.
+function sampledValues(body: DataFrame, names: readonly string[]): (i: number) => (string | null)[] {
+  if (names.length <= 500) {
+    const columns = names.map((name) => body.getColumn(name).unique().toArray() as (string | null)[]);
+    return (i) => columns[i];
+  }
+  const rows = body.rows() as (string | null)[][];
+  return (i) => rows.map((row) => row[i]);
 }
 
 function unusedName(names: readonly string[]): string {
@@ -550,22 +552,37 @@ function strictTimestamp(pl: PolarsModule, name: string): Expr {
   return value.fillNull(refused).alias(name);
 }
 
-/** How much of a CSV file's start the header and the type sample are read from. */
+/** At most this much of a CSV file's start is read for the header and the type sample. */
 export const CSV_HEAD_BYTES = 16 << 20;
 
-// The file's first CSV_HEAD_BYTES, cut after the last line break when the
-// file goes on (so no row is cut short), or the whole file.
-async function csvHead(path: string): Promise<{ bytes: Uint8Array; whole: boolean }> {
+// The file's start up to the line break that ends its first `rows` lines, or
+// to the last line break in CSV_HEAD_BYTES (so no row is cut short), or the
+// whole file. Read in growing chunks: a narrow file's sample is a small head.
+async function csvHead(path: string, rows: number): Promise<Uint8Array> {
   using file = await Deno.open(path);
-  const buffer = new Uint8Array(CSV_HEAD_BYTES);
+  let buffer = new Uint8Array(1 << 20);
   let length = 0;
-  while (length < buffer.length) {
+  let breaks = 0;
+  while (true) {
+    if (length === buffer.length) {
+      if (length === CSV_HEAD_BYTES) break;
+      const grown = new Uint8Array(Math.min(CSV_HEAD_BYTES, length * 4));
+      grown.set(buffer);
+      buffer = grown;
+    }
     const n = await file.read(buffer.subarray(length));
-    if (n === null) return { bytes: buffer.subarray(0, length), whole: true };
+    if (n === null) return buffer.subarray(0, length);
+    for (
+      let at = buffer.indexOf(0x0a, length);
+      at >= 0 && at < length + n;
+      at = buffer.indexOf(0x0a, at + 1)
+    ) {
+      if (++breaks === rows) return buffer.subarray(0, at + 1);
+    }
     length += n;
   }
   const end = buffer.lastIndexOf(0x0a);
-  return { bytes: buffer.subarray(0, end < 0 ? length : end + 1), whole: false };
+  return buffer.subarray(0, end < 0 ? length : end + 1);
 }
 
 // The first `n` lines of the head, as polars reads bytes (a Buffer over them, not a copy).

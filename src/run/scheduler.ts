@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { unsharedFrames } from "../data/payload.ts";
 import { GlacierError, type TaskError } from "../errors.ts";
 import type { Task } from "../task.ts";
 import type { CallObserver, RecordedCall } from "../trace/context.ts";
@@ -121,15 +122,18 @@ export class Scheduler implements CallObserver {
     else if (node.waiting === 0) queueMicrotask(() => this.#start(node));
   }
 
-  /** What `await ref` gives in a run: the value, once the call has run. */
+  /**
+   * What `await ref` gives in a run: the value, once the call has run, with
+   * polars frames of its own (`unsharedFrames`): the pipeline's code may
+   * change them in place, and the call's other consumers get it as returned.
+   */
   resolve(call: RecordedCall, path: readonly PathKey[]): Promise<unknown> {
     const node = this.#nodes.get(call.nodeId)!;
-    if (node.status === "done" || node.status === "cached") {
-      return Promise.resolve(followPath(node.value, path));
-    }
+    const handOut = (value: unknown) => unsharedFrames(followPath(value, path));
+    if (node.status === "done" || node.status === "cached") return Promise.resolve(handOut(node.value));
     if (node.status === "failed" || node.status === "skipped") return Promise.reject(this.#rootError(node));
     return new Promise((resolve, reject) => {
-      (node.waiters ??= []).push({ resolve: (v) => resolve(followPath(v, path)), reject });
+      (node.waiters ??= []).push({ resolve: (v) => resolve(handOut(v)), reject });
     });
   }
 

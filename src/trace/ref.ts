@@ -7,6 +7,7 @@
  * @module
  */
 import { GlacierError } from "../errors.ts";
+import { polarsKind } from "../data/polars_codec.ts";
 
 /** The type brand of a {@linkcode Ref}; exists only in types. */
 export declare const refType: unique symbol;
@@ -181,11 +182,15 @@ export function makeRef<T>(source: RefSource, path: readonly PathKey[] = []): Re
   return new Proxy(own, handler) as unknown as Ref<T>;
 }
 
-/** Whether a value is a plain object (tracing looks inside these and arrays, nothing else). */
+/**
+ * Whether a value is a plain object (tracing looks inside these and arrays,
+ * nothing else). A polars DataFrame is not one, though nodejs-polars builds
+ * it on `Object.prototype`: its properties are columns, read on access.
+ */
 export function isPlainContainer(value: unknown): value is Record<string, unknown> {
   if (typeof value !== "object" || value === null) return false;
   const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
+  return (proto === Object.prototype || proto === null) && polarsKind(value) === undefined;
 }
 
 /** Calls `visit` on every ref inside a value (arrays and plain objects, any depth). */

@@ -4,7 +4,13 @@
 import assert from "node:assert/strict";
 import { deserialize, serialize } from "node:v8";
 import pl from "nodejs-polars";
-import { decodeValue, encodeValue, loadLibraries, needsLibraries } from "../../../src/data/payload.ts";
+import {
+  decodeValue,
+  encodeValue,
+  loadLibraries,
+  needsLibraries,
+  unsharedFrames,
+} from "../../../src/data/payload.ts";
 import { polarsKind } from "../../../src/data/polars_codec.ts";
 import { fromWireJson, toWireJson } from "../../../executors/_wire.ts";
 import { PAYLOAD_VERSION, type TaskPayload } from "../../../executors/payload.ts";
@@ -95,6 +101,47 @@ Deno.test("polars frames flow between tasks on the worker pool and in-process al
   const expected = fx.orders(200).filter(pl.col("amount").isNotNull()).groupBy("customer")
     .agg(pl.col("amount").sum().alias("total"), pl.col("id").max().alias("last")).sort("customer");
   assert.ok(onPool.frameEqual(expected, true));
+});
+
+Deno.test("a frame read where results are routed is shared on, not written again; the pipeline's code gets its own", () => {
+  const df = fx.orders(40);
+  const sent = encodeValue(df, "transfer");
+  const bytes = (sent.value as { ipc: Uint8Array }).ipc;
+  assert.ok(bytes.buffer instanceof SharedArrayBuffer, "between threads the bytes are shared");
+  assert.deepEqual(sent.transfer, []);
+  const arrived = crossThread(sent.value, []) as { ipc: Uint8Array };
+  const routed = decodeValue(arrived, CORE_STORAGE, { keep: true }) as pl.DataFrame;
+  assert.ok(routed.frameEqual(df, true));
+  for (const encoding of ["transfer", "share"] as const) {
+    const again = encodeValue({ a: routed, b: [routed] }, encoding).value as { a: { ipc: Uint8Array } };
+    assert.equal(again.a.ipc, arrived.ipc, `${encoding}: the same bytes, not written again`);
+  }
+  const remote = encodeValue(routed, "ipc").value as { ipc: Uint8Array };
+  assert.ok(remote.ipc.buffer instanceof ArrayBuffer);
+  assert.deepEqual(remote.ipc, new Uint8Array(bytes), "beyond this process, a plain copy of the same bytes");
+  const plain = { n: 1, list: [2] };
+  assert.equal(unsharedFrames(plain), plain, "a value without kept frames is handed out as it is");
+  const own = unsharedFrames({ nested: new Map([["k", routed]]), n: 1 }) as {
+    nested: Map<string, pl.DataFrame>;
+  };
+  const copy = own.nested.get("k")!;
+  assert.notEqual(copy, routed);
+  assert.ok(copy.frameEqual(df, true));
+  assert.notEqual((encodeValue(copy, "share").value as { ipc: Uint8Array }).ipc, arrived.ipc);
+  assert.equal((encodeValue(routed, "share").value as { ipc: Uint8Array }).ipc, arrived.ipc);
+  // Only the routing side keeps them: a task's own decode does not.
+  const inTask = crossThread(sent.value, []) as { ipc: Uint8Array };
+  const decoded = decodeValue(inTask, CORE_STORAGE) as pl.DataFrame;
+  assert.notEqual((encodeValue(decoded, "share").value as { ipc: Uint8Array }).ipc, inTask.ipc);
+});
+
+Deno.test("a frame fanned out on the pool and changed in place by the pipeline reaches each task right", async () => {
+  const result = await fx.fanOut.run({ ...quiet, workers: 2 });
+  assert.deepEqual(result, {
+    widths: ["id,customer,amount", "id,customer,amount", "id,customer,amount"],
+    changed: "ID,CUSTOMER,AMOUNT",
+    rows: 30,
+  });
 });
 
 Deno.test("objects of frames destructure into refs as other values do", async () => {
