@@ -2,8 +2,8 @@
 /**
  * The `glacier` command: `glacier <command> <file.ts> [options]`.
  *
- * Commands: `run`, `analyze`, `graph`, `build`, `generate`, `deploy`; each has
- * `--help`. Exit codes: 0 ok, 1 the pipeline (or the mode) failed, 2 bad usage.
+ * Commands: `run`, `analyze`, `graph`, `build`, `generate`, `deploy`, `clean`;
+ * each has `--help`. Exit codes: 0 ok, 1 the pipeline (or the mode) failed, 2 bad usage.
  * Only `run` imports the pipeline file. `analyze`, `graph`, `build`,
  * `generate` and `deploy` read it (static analysis): nothing the user wrote
  * runs. `--trace` is the one opt-in that runs the module, in a subprocess that
@@ -23,7 +23,8 @@ import { parseArgs } from "node:util";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { GLACIER_WIRING } from "./wiring.ts";
-import { projectDir } from "./src/_project.ts";
+import { projectDir, projectRoot } from "./src/_project.ts";
+import { cleanGlacier, parseAge } from "./src/run/clean.ts";
 import { Pipeline } from "./src/pipeline.ts";
 import { GlacierError } from "./src/errors.ts";
 import { allowRuns, suppressRuns } from "./src/run/_guard.ts";
@@ -44,9 +45,15 @@ type Option =
   | "trace"
   | "workers"
   | "resume"
+  | "run"
+  | "refresh"
+  | "no-cache"
   | "data-root"
   | "quiet"
-  | "apply";
+  | "apply"
+  | "older-than"
+  | "cache"
+  | "checkpoints";
 
 const OPTION_HELP: Record<Option, string> = {
   pipeline: "--pipeline <name>    the pipeline to use (default: the only one the file exports)",
@@ -59,16 +66,26 @@ const OPTION_HELP: Record<Option, string> = {
   trace:
     "--trace              trace the pipeline function (task bodies never run) instead of reading its source",
   workers: "--workers <n>        local worker count, 0 to run every task in this process",
-  resume: "--resume             re-run only what failed or never ran in the last failed run",
+  resume: "--resume             continue the latest run that did not succeed (failed, stopped or killed):\n" +
+    "                       finished calls are restored from checkpoints, the rest runs, with its params",
+  run: "--run <id>           with --resume: continue this run (a report name in .glacier/runs)",
+  refresh: "--refresh            run cache: true tasks again and rewrite their cache entries",
+  "no-cache": "--no-cache           neither read nor write the output cache",
   "data-root":
     "--data-root <dir>    map every bucket to a folder under <dir> (<dir>/<bucket>/<key>) instead of S3,\n" +
     "                       Cloud Storage or Azure; relative to the working directory, made when missing",
   quiet: "--quiet              no progress display",
   apply: "--apply              create or update the deployment (step_functions, with AWS credentials)",
+  "older-than":
+    "--older-than <age>   only what is older than <age>: 90s, 30m, 12h, 7d, 2w (a cache entry counts from its last hit)",
+  cache: "--cache              cached task outputs (.glacier/cache)",
+  checkpoints: "--checkpoints        checkpoints of failed runs (.glacier/checkpoints)",
 };
 
 interface Command {
   summary: string;
+  /** What follows the command name in its usage line. */
+  usage?: string;
   options: Option[];
   formats?: string[];
   details?: string;
@@ -77,7 +94,18 @@ interface Command {
 const COMMANDS: Record<string, Command> = {
   run: {
     summary: "run a pipeline on this machine",
-    options: ["pipeline", "params", "workers", "resume", "data-root", "quiet", "json"],
+    options: [
+      "pipeline",
+      "params",
+      "workers",
+      "resume",
+      "run",
+      "refresh",
+      "no-cache",
+      "data-root",
+      "quiet",
+      "json",
+    ],
     details:
       "Every task runs on this machine, Lambda- and cluster-bound ones too. With --data-root their buckets are\n" +
       "folders: s3://data-lake/raw/x.parquet is <dir>/data-lake/raw/x.parquet.",
@@ -113,6 +141,14 @@ const COMMANDS: Record<string, Command> = {
     details:
       "Writes the definition to --output-dir (a folder Glacier wrote before is replaced whole), or prints it.\n--schedule overrides the pipeline's config.schedule.",
   },
+  clean: {
+    summary: "remove cached task outputs and checkpoints",
+    usage: "[file.ts | folder]",
+    options: ["older-than", "cache", "checkpoints", "json"],
+    details:
+      "Cleans the .glacier/ folder of the project that holds the file or folder (default: the working directory):\n" +
+      "the nearest folder with a deno.json. Without --cache or --checkpoints both are removed.",
+  },
 };
 
 const USAGE = `Usage: glacier <command> <file.ts> [options]
@@ -129,7 +165,7 @@ function commandHelp(name: string): string {
   const lines = c.options.map((o) =>
     `  ${OPTION_HELP[o]}${o === "format" ? `${c.formats!.join(" | ")} (default ${c.formats![0]})` : ""}`
   );
-  return `Usage: glacier ${name} <file.ts> [options]
+  return `Usage: glacier ${name} ${c.usage ?? "<file.ts>"} [options]
 
 ${c.summary[0].toUpperCase()}${c.summary.slice(1)}.${c.details ? `\n${c.details}` : ""}
 
@@ -173,9 +209,15 @@ export async function main(args: string[]): Promise<number> {
           trace: { type: "boolean" },
           workers: { type: "string" },
           resume: { type: "boolean" },
+          run: { type: "string" },
+          refresh: { type: "boolean" },
+          "no-cache": { type: "boolean" },
           "data-root": { type: "string" },
           quiet: { type: "boolean" },
           apply: { type: "boolean" },
+          "older-than": { type: "string" },
+          cache: { type: "boolean" },
+          checkpoints: { type: "boolean" },
           help: { type: "boolean", short: "h" },
         },
       });
@@ -208,6 +250,7 @@ export async function main(args: string[]): Promise<number> {
         throw new UsageError(`"glacier ${command}" takes no --${key}`, help);
       }
     }
+    if (command === "clean") return await clean(file, extra, values, help);
     if (!file) {
       throw new UsageError(
         `"glacier ${command}" needs a pipeline file: glacier ${command} pipeline.ts`,
@@ -247,7 +290,9 @@ export async function main(args: string[]): Promise<number> {
         const result = await pipelines[0].run({
           params: values.params === undefined ? undefined : params,
           workers,
-          resume: values.resume,
+          resume: values.run ?? values.resume,
+          refresh: values.refresh,
+          noCache: values["no-cache"],
           dataRoot: dataRoot === undefined ? undefined : resolve(dataRoot),
           quiet: values.quiet,
         });
@@ -363,6 +408,58 @@ export async function main(args: string[]): Promise<number> {
     );
     return 1;
   }
+}
+
+// `glacier clean`: what it removed, one line (or JSON).
+async function clean(
+  target: string | undefined,
+  extra: string[],
+  values: { "older-than"?: string; cache?: boolean; checkpoints?: boolean; json?: boolean },
+  help: string,
+): Promise<number> {
+  if (extra.length) throw new UsageError(`Unexpected argument ${JSON.stringify(extra[0])}`, help);
+  let olderThanMs: number | undefined;
+  if (values["older-than"] !== undefined) {
+    try {
+      olderThanMs = parseAge(values["older-than"]);
+    } catch (error) {
+      throw new UsageError(`--older-than: ${(error as Error).message}`, help);
+    }
+  }
+  const path = resolve(target ?? ".");
+  const info = await Deno.stat(path).catch(() => undefined);
+  if (!info) {
+    throw new UsageError(
+      `No such file or folder ${JSON.stringify(target)}: give a pipeline file or a project folder`,
+      help,
+    );
+  }
+  const dir = join(projectRoot(info.isDirectory ? join(path, "_") : path), ".glacier");
+  const removed = await cleanGlacier(dir, {
+    olderThanMs,
+    cache: values.cache,
+    checkpoints: values.checkpoints,
+  });
+  if (values.json) console.log(JSON.stringify({ glacierDir: dir, ...removed }, null, 2));
+  else {
+    console.log(
+      `removed ${removed.cacheEntries} cache ${
+        removed.cacheEntries === 1 ? "entry" : "entries"
+      } and ${removed.checkpoints} ${
+        removed.checkpoints === 1 ? "checkpoint" : "checkpoints"
+      } (${removed.checkpointRuns} ${removed.checkpointRuns === 1 ? "run" : "runs"}), ${
+        formatBytes(removed.bytes)
+      } freed, from ${dir}`,
+    );
+  }
+  return 0;
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} KB`;
+  if (bytes < 1024 ** 3) return `${(bytes / 1024 ** 2).toFixed(1)} MB`;
+  return `${(bytes / 1024 ** 3).toFixed(1)} GB`;
 }
 
 async function checkFile(file: string, help: string): Promise<string> {

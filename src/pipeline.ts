@@ -96,8 +96,35 @@ export interface LocalRunOptions<P> {
   pool?: Executor;
   /** Show no progress. @default {false} */
   quiet?: boolean;
-  /** Re-run only what failed or never ran in the last failed run of this pipeline. @default {false} */
-  resume?: boolean;
+  /**
+   * Continue a run that did not succeed (failed, stopped by a signal, or
+   * killed outright), with its params and data root: every call that
+   * finished there is restored from its checkpoint and only the rest runs.
+   * `true` takes the latest run of this pipeline (refused when that one
+   * succeeded, or still runs in another process); a run id takes that run.
+   * @default {false}
+   */
+  resume?: boolean | string;
+  /**
+   * Checkpoint each call's output as it finishes (behind the run: dependents
+   * do not wait), and note every call's state in the run's journal, so a
+   * crash or a kill loses at most the calls that were running. `false`
+   * checkpoints only when the run fails.
+   * @default {true}
+   */
+  durable?: boolean;
+  /**
+   * On SIGINT (Ctrl-C) or SIGTERM: stop dispatching, terminate workers and
+   * task processes, write the report as `interrupted`, print how to resume
+   * and exit 130 / 143 (a second signal exits at once). `false` leaves the
+   * signals to the program.
+   * @default {true}
+   */
+  signals?: boolean;
+  /** Run `cache: true` tasks again and rewrite their cache entries (`glacier run --refresh`). @default {false} */
+  refresh?: boolean;
+  /** Neither read nor write the output cache in this run (`glacier run --no-cache`). @default {false} */
+  noCache?: boolean;
   /**
    * A local folder that stands in for every bucket of the run: bucket
    * `data-lake`, path `raw/x.parquet` is `<dataRoot>/data-lake/raw/x.parquet`,
@@ -388,6 +415,7 @@ export class Pipeline<P = AnyParams, R = unknown> {
     );
   }
 
+  // Params are kept in the run's report, to resume with: they must be JSON.
   #params(params: unknown): P {
     const value = params ?? {};
     if (typeof value !== "object" || value === null || Array.isArray(value)) {
@@ -395,6 +423,32 @@ export class Pipeline<P = AnyParams, R = unknown> {
         `Pipeline "${this.name}": params must be a plain object, got ${JSON.stringify(value)}`,
       );
     }
+    const seen = new Set<object>();
+    const check = (v: unknown, path: string): void => {
+      const refuse = (what: string, instead: string) => {
+        throw new TypeError(
+          `Pipeline "${this.name}": params${path} is ${what}, which a run's report cannot keep (a resumed run gets its params from there): ${instead}`,
+        );
+      };
+      if (typeof v === "bigint") refuse(`the BigInt ${v}n`, "pass it as a string or a number");
+      if (typeof v === "function" || typeof v === "symbol") refuse(`a ${typeof v}`, "pass plain data");
+      if (typeof v === "number" && !Number.isFinite(v)) refuse(String(v), "pass a finite number, or null");
+      if (v === null || typeof v !== "object") return;
+      if (seen.has(v)) refuse("a cycle (an object that holds itself)", "pass a tree of plain data");
+      seen.add(v);
+      const proto = Object.getPrototypeOf(v);
+      if (!Array.isArray(v) && proto !== Object.prototype && proto !== null) {
+        refuse(
+          `a ${(v as object).constructor?.name ?? "class"} instance`,
+          "pass plain data (a string for a date, a bucket's path for a bucket) and build the object inside a task",
+        );
+      }
+      for (const [key, item] of Object.entries(v)) {
+        check(item, Array.isArray(v) ? `${path}[${key}]` : `${path}.${key}`);
+      }
+      seen.delete(v);
+    };
+    check(value, "");
     return value as P;
   }
 

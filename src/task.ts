@@ -8,6 +8,7 @@
 import { callerModule } from "./_caller.ts";
 import type { ExecutionResource } from "./resources/execution.ts";
 import type { Inputs, Ref } from "./trace/ref.ts";
+import type { TaskError } from "./errors.ts";
 import { intInRange } from "./_validate.ts";
 
 /** Deno permissions for the worker that runs a task (`"inherit"`, `"none"`, or per permission). */
@@ -33,8 +34,34 @@ export interface TaskOptions {
   retries?: number;
   /** Milliseconds before the first retry; doubles each retry, with jitter. @default {200} */
   retryDelay?: number;
+  /**
+   * Which failures are retried, within `retries`. By default every failure
+   * is retried except a user error: one whose code starts with `USER:`, such
+   * as `USER:OBJECT_NOT_FOUND` (a missing object), a corrupt file, a schema
+   * mismatch or a bad argument, which fails the same way each time (a
+   * timeout, `USER:TASK_TIMEOUT`, and a plain `Error`, `USER:TASK_FAILED`,
+   * are still retried; so is every `SYSTEM:` error). As in Airflow, where
+   * every failure is retried, `"any"` retries user errors too; a list of
+   * codes, such as `["USER:OBJECT_NOT_FOUND"]` for a file that lands late,
+   * retries those besides the default ones; as Prefect's
+   * `retry_condition_fn`, a function is given each failed attempt's
+   * `TaskError` (the thrown error is its `cause`, the default's decision its
+   * `retryable`) and retries when it returns `true`.
+   * @default {undefined}
+   */
+  retryOn?: "any" | readonly string[] | ((error: TaskError) => boolean);
   /** Keep the output content-addressed and reuse it for the same task source and inputs. @default {false} */
   cache?: boolean;
+  /**
+   * A version of the task's code you bump by hand (like Dagster's
+   * `code_version`): part of the cache key, so changing it drops the task's
+   * cached outputs. The key already covers the source of the task's module
+   * and of the local modules it imports; use this for what it cannot see,
+   * such as a changed service the task calls. @default {undefined}
+   */
+  cacheVersion?: string;
+  /** Milliseconds a cached output is reused after it was written; older is a miss. @default {undefined} */
+  cacheExpiry?: number;
   /** Deno permissions for the worker that runs the task. @default {"inherit"} */
   permissions?: TaskPermissions;
   /** Storage URIs the task reads beyond its bucket arguments. @default {[]} */
@@ -53,8 +80,14 @@ export interface ResolvedTaskOptions {
   readonly retries: number;
   /** Milliseconds before the first retry. */
   readonly retryDelay: number;
+  /** Which failures are retried, or undefined for all but user errors. */
+  readonly retryOn?: "any" | readonly string[] | ((error: TaskError) => boolean);
   /** Whether outputs are cached. */
   readonly cache: boolean;
+  /** The hand-bumped cache version, part of the cache key. */
+  readonly cacheVersion?: string;
+  /** Milliseconds a cached output is reused, or undefined for no limit. */
+  readonly cacheExpiry?: number;
   /** Deno permissions of the worker. */
   readonly permissions: TaskPermissions;
   /** Extra storage URIs read. */
@@ -109,7 +142,9 @@ export function isTask(value: unknown): value is Task {
  * @param call What calling the task does (the provider's dispatcher, `callTask`).
  * @returns The task.
  * @throws {TypeError} When `fn` is not a function or is anonymous without a `name`.
- * @throws {RangeError} When `timeout`, `retries` or `retryDelay` are out of range.
+ * @throws {TypeError} When `cacheVersion` is not a non-empty string, or `cacheExpiry` not a whole number.
+ * @throws {RangeError} When `timeout`, `retries`, `retryDelay` or `cacheExpiry` are out of range.
+ * @throws {TypeError} When `retryOn` is not `"any"`, a list of error codes or a function.
  */
 export function defineTask<A extends AnyArgs, R>(
   resource: ExecutionResource,
@@ -142,11 +177,26 @@ export function defineTask<A extends AnyArgs, R>(
   intInRange(owner, "timeout", options.timeout, 1, 2 ** 31 - 1, "ms");
   intInRange(owner, "retries", options.retries, 0, 100);
   intInRange(owner, "retryDelay", options.retryDelay, 0, 3_600_000, "ms");
+  const retryOn = checkRetryOn(owner, options.retryOn);
+  if (
+    options.cacheVersion !== undefined &&
+    (typeof options.cacheVersion !== "string" || options.cacheVersion === "")
+  ) {
+    throw new TypeError(
+      `${owner}: "cacheVersion" must be a non-empty string, got ${
+        JSON.stringify(options.cacheVersion) ?? typeof options.cacheVersion
+      }`,
+    );
+  }
+  intInRange(owner, "cacheExpiry", options.cacheExpiry, 1, Number.MAX_SAFE_INTEGER, "ms");
   const resolved: ResolvedTaskOptions = Object.freeze({
     timeout: options.timeout,
     retries: options.retries ?? 0,
     retryDelay: options.retryDelay ?? 200,
+    retryOn,
     cache: options.cache ?? false,
+    cacheVersion: options.cacheVersion,
+    cacheExpiry: options.cacheExpiry,
     permissions: options.permissions ?? "inherit",
     reads: Object.freeze([...(options.reads ?? [])]),
     writes: Object.freeze([...(options.writes ?? [])]),
@@ -167,6 +217,32 @@ export function defineTask<A extends AnyArgs, R>(
   });
   registerTask(task as unknown as Task);
   return task as unknown as Task<A, R>;
+}
+
+const CODE = /^(USER|SYSTEM):[A-Z0-9_]+$/;
+
+function checkRetryOn(owner: string, retryOn: unknown): TaskOptions["retryOn"] {
+  if (retryOn === undefined || retryOn === "any" || typeof retryOn === "function") {
+    return retryOn as TaskOptions["retryOn"];
+  }
+  if (Array.isArray(retryOn)) {
+    const bad = retryOn.find((code) => typeof code !== "string" || !CODE.test(code));
+    if (bad === undefined) return Object.freeze([...retryOn]);
+    throw new TypeError(
+      `${owner}: "retryOn" lists ${
+        JSON.stringify(bad) ?? String(bad)
+      }, which is not an error code: list codes as errors carry them, such as "USER:OBJECT_NOT_FOUND" or "SYSTEM:WORKER_DIED"`,
+    );
+  }
+  let shown: string;
+  try {
+    shown = JSON.stringify(retryOn) ?? String(retryOn);
+  } catch {
+    shown = String(retryOn);
+  }
+  throw new TypeError(
+    `${owner}: "retryOn" is ${shown}; give "any", a list of error codes such as ["USER:OBJECT_NOT_FOUND"], or a function (error) => boolean, or leave it out to retry all but user errors`,
+  );
 }
 
 // Tasks by module and name, so a worker that imports the defining module can

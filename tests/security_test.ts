@@ -32,6 +32,9 @@ Deno.test("credentials in the environment appear in no report, checkpoint, cache
     JSON.stringify(dir)
   } } }); } catch (e) { console.error(String(e)); }
     await fx.resumePipeline.run({ resume: true });
+    // A resumed run that succeeds removes its checkpoints: fail once more to keep some.
+    const again = await Deno.makeTempDir();
+    try { await fx.resumePipeline.run({ params: { dir: again } }); } catch (e) { console.error(String(e)); }
   `;
   const file = join(cwd, "run.ts");
   await Deno.writeTextFile(file, script);

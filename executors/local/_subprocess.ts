@@ -9,7 +9,7 @@
 import { serialize } from "node:v8";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { TaskError } from "../../src/errors.ts";
+import { GlacierError, TaskError } from "../../src/errors.ts";
 import { decodeValue, encodeValue, loadLibraries, needsLibraries } from "../../src/data/payload.ts";
 import type { TaskInvocation } from "../../src/run/executor.ts";
 import { projectRoot } from "../../src/_project.ts";
@@ -29,6 +29,8 @@ export interface RemoteError {
   message: string;
   stack?: string;
   code?: string;
+  /** A GlacierError's flag (a worker sends it; a narrowed subprocess does not). */
+  retryable?: boolean;
 }
 
 /**
@@ -219,7 +221,11 @@ async function exists(path: string): Promise<boolean> {
 
 /**
  * A task's error as it came from its worker or subprocess: a denied
- * permission names the permission and where to grant it.
+ * permission names the permission and where to grant it; any other keeps
+ * its meaning, as with `workers: 0`: a namespaced `code` (`USER:…`,
+ * `SYSTEM:…`) comes back as a GlacierError with that code, a built-in class
+ * (`TypeError`, `RangeError`, Deno's `NotFound`, …) as that class, and the
+ * name and stack as they were.
  */
 export function remoteError(invocation: TaskInvocation, error: RemoteError): Error {
   const { task, nodeId, pipeline, attempt } = invocation;
@@ -251,8 +257,31 @@ export function remoteError(invocation: TaskInvocation, error: RemoteError): Err
       retryable: false,
     });
   }
-  const remote = new Error(error.message);
-  remote.name = error.name;
-  if (error.stack) remote.stack = error.stack;
-  return remote;
+  return reviveError(error);
+}
+
+const BUILT_IN: Record<string, new (message: string) => Error> = {
+  TypeError,
+  RangeError,
+  SyntaxError,
+  ReferenceError,
+  EvalError,
+  URIError,
+};
+
+function reviveError(error: RemoteError): Error {
+  let revived: Error;
+  if (typeof error.code === "string" && /^(USER|SYSTEM):/.test(error.code)) {
+    revived = new GlacierError(error.code, error.message, { retryable: error.retryable });
+  } else {
+    const denoError = (Deno.errors as Record<string, unknown>)[error.name];
+    const Class = BUILT_IN[error.name] ??
+      (typeof denoError === "function" ? denoError as new (message: string) => Error : Error);
+    revived = new Class(error.message);
+    // A code that is not Glacier's (Node's "ENOENT", a library's) is kept as it was.
+    if (error.code !== undefined) Object.assign(revived, { code: error.code });
+  }
+  revived.name = error.name; // a subclass's name, such as "TaskError"
+  if (error.stack) revived.stack = error.stack;
+  return revived;
 }

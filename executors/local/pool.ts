@@ -10,12 +10,19 @@
  * cross as their buffers: lent by transfer when the call is the value's only
  * consumer and cannot be retried, else shared through a
  * `SharedArrayBuffer` copied once. A worker that dies (`Deno.exit`, an
- * uncaught error) or times out is replaced and the call fails with a
- * retryable error, so the scheduler retries it within the task's `retries`.
+ * uncaught error) or times out is terminated and replaced and the call fails
+ * with a retryable error, so the scheduler retries it within the task's
+ * `retries`. Workers are `node:worker_threads` threads: in Deno 2.9 a Web
+ * Worker that never yields keeps running after `terminate()` and keeps the
+ * process from exiting, while a terminated `node:worker_threads` thread no
+ * longer holds the process open. Neither stops a thread that never yields,
+ * so a task with a timeout runs under node:vm's watchdog in its worker
+ * (`worker.ts`), which does.
  *
  * @module
  */
-import { GlacierError, TaskError } from "../../src/errors.ts";
+import { Worker } from "node:worker_threads";
+import { errorMessage, GlacierError, TaskError } from "../../src/errors.ts";
 import {
   assertArgsCrossable,
   decodeValue,
@@ -187,10 +194,11 @@ export class WorkerPool implements Executor {
         reject: (error) => (done(), reject(error)),
       };
       invocation.signal.addEventListener("abort", onAbort, { once: true });
-      // Only a task with a timeout needs to hear when it starts: one message less per call.
-      const reportStart = task.options.timeout !== undefined;
+      // Only a task with a timeout hears when it starts (one message less per call); its
+      // worker stops the task's own run when the timeout passes.
+      const { timeout } = task.options;
       slot.worker.postMessage(
-        { type: "run", id: slot.job.id, payload, lent: encoded.transfer, reportStart },
+        { type: "run", id: slot.job.id, payload, lent: encoded.transfer, timeout },
         encoded.transfer,
       );
     });
@@ -211,16 +219,17 @@ export class WorkerPool implements Executor {
   }
 
   /** Terminates every worker and narrowed subprocess. */
-  close(): Promise<void> {
+  async close(): Promise<void> {
     this.#closed = true;
     for (const child of this.#children) child.kill();
     this.#children.clear();
     this.#idleChildren.clear();
     for (const start of this.#queued.splice(0)) start();
+    const ended: Promise<void>[] = [];
     for (const slots of this.#groups.values()) {
       for (const slot of slots) {
         slot.dead = true;
-        slot.worker.terminate();
+        ended.push(terminate(slot.worker));
         slot.job?.reject(
           new GlacierError("SYSTEM:POOL_CLOSED", "The worker pool was closed while a task ran"),
         );
@@ -230,7 +239,7 @@ export class WorkerPool implements Executor {
     for (const waiter of this.#waiting.splice(0)) {
       waiter.take({ dead: true } as Slot);
     }
-    return Promise.resolve();
+    await Promise.all(ended);
   }
 
   // A narrowed call: its own subprocess, at most `workers` at once.
@@ -335,7 +344,7 @@ export class WorkerPool implements Executor {
 
   #spawn(grant: Grant): Slot {
     const { key } = grant;
-    const worker = new Worker(WORKER_URL, { type: "module", name: `glacier-${grant.name}` });
+    const worker = new Worker(WORKER_URL, { name: `glacier-${grant.name}` });
     const slot: Slot = { worker, ready: false, busy: false, dead: false };
     const slots = this.#groups.get(key) ?? [];
     slots.push(slot);
@@ -343,14 +352,16 @@ export class WorkerPool implements Executor {
     for (const module of this.#modules) {
       worker.postMessage({ type: "load", module });
     }
-    worker.onmessage = (event) => this.#onMessage(slot, key, event.data);
-    worker.onerror = (event) => {
-      event.preventDefault(); // keep an uncaught error in a task from ending this process
-      this.#died(slot, key, `it threw an uncaught error: ${event.message}`);
-    };
-    worker.onmessageerror = () => {
+    worker.on("message", (message) => this.#onMessage(slot, key, message));
+    // A listener keeps an uncaught error in a task from ending this process.
+    worker.on(
+      "error",
+      (error) => this.#died(slot, key, `it threw an uncaught error: ${errorMessage(error)}`),
+    );
+    worker.on("exit", (code) => this.#died(slot, key, `its thread exited with code ${code}`));
+    worker.on("messageerror", () => {
       slot.job?.reject(new GlacierError("SYSTEM:MESSAGE", "A task result could not be read from its worker"));
-    };
+    });
     return slot;
   }
 
@@ -373,7 +384,7 @@ export class WorkerPool implements Executor {
         reattach(job.lent, message.lent as ArrayBuffer[]);
         if (message.type === "result") {
           const decode = () =>
-            job.resolve(decodeValue(message.value, job.invocation.task.resource.storage, { keep: true }));
+            job.resolve(decodeValue(message.value, job.invocation.task.resource.storage, { route: true }));
           try {
             // Without tables the result resolves in this turn, as before apache-arrow was lazy.
             if (needsLibraries(message.value)) loadLibraries(message.value).then(decode).catch(job.reject);
@@ -398,7 +409,7 @@ export class WorkerPool implements Executor {
   #died(slot: Slot, key: string, how: string): void {
     if (slot.dead) return;
     slot.dead = true;
-    slot.worker.terminate();
+    void terminate(slot.worker);
     const job = slot.job;
     slot.job = undefined;
     this.#replace(slot, key);
@@ -421,7 +432,7 @@ export class WorkerPool implements Executor {
     if (slot.dead) return;
     const key = [...this.#groups].find(([, slots]) => slots.includes(slot))?.[0] ?? "inherit";
     slot.dead = true;
-    slot.worker.terminate(); // the only way to stop a CPU-bound loop
+    void terminate(slot.worker); // a CPU-bound loop was stopped by its worker's watchdog
     const job = slot.job;
     slot.job = undefined;
     this.#replace(slot, key);
@@ -435,6 +446,11 @@ export class WorkerPool implements Executor {
     const waiting = this.#waiting.find((w) => w.grant.key === key);
     if (key === "inherit" || waiting) this.#spawn(waiting?.grant ?? INHERIT);
   }
+}
+
+// Ends a worker's thread; it may already have ended.
+function terminate(worker: Worker): Promise<void> {
+  return worker.terminate().then(() => {}, () => {});
 }
 
 function linkError(invocation: TaskInvocation, escape: Escape): TaskError {

@@ -1,11 +1,13 @@
 /**
- * The entry of Glacier's pool workers. A worker imports the module that
- * defined a task, finds the task by name, runs it and sends the result back
- * with its Arrow buffers transferred, along with the input buffers it was lent.
+ * The entry of Glacier's pool workers (`node:worker_threads` threads). A
+ * worker imports the module that defined a task, finds the task by name,
+ * runs it and sends the result back with its Arrow buffers transferred,
+ * along with the input buffers it was lent.
  *
  * @module
  */
-/// <reference lib="deno.worker" />
+import { parentPort } from "node:worker_threads";
+import { Script } from "node:vm";
 import { suppressRuns } from "../../src/run/_guard.ts";
 import { withDataRoot } from "../../src/run/data_root.ts";
 import {
@@ -21,25 +23,23 @@ import type { Task } from "../../src/task.ts";
 
 suppressRuns(); // a module imported here must not start its own run
 
-// `Deno.exit` in a worker ends it with no event: say so first.
+const port = parentPort;
+if (!port) throw new Error("executors/local/worker.ts is a pool worker: start it with WorkerPool");
+
+// `Deno.exit` in a worker ends its thread: say how first (the pool also sees the thread exit).
 const exit = Deno.exit;
 Deno.exit = ((code?: number) => {
-  self.postMessage({ type: "exit", code: code ?? 0 });
+  port.postMessage({ type: "exit", code: code ?? 0 });
   return exit(code);
 }) as typeof Deno.exit;
-const close = self.close.bind(self);
-self.close = () => {
-  self.postMessage({ type: "exit", code: 0 });
-  close();
-};
 
 interface RunMessage {
   type: "run";
   id: number;
   payload: TaskPayload;
   lent: ArrayBuffer[];
-  /** Say when the task starts (it has a timeout, which counts from then). */
-  reportStart: boolean;
+  /** The task's timeout in ms, if it has one: say when the task starts (the timeout counts from then). */
+  timeout?: number;
 }
 
 // Found tasks by module and name: a repeated dynamic import still costs a
@@ -56,41 +56,75 @@ async function find(module: string, name: string): Promise<Task> {
   return task;
 }
 
-self.onmessage = async (event: MessageEvent<RunMessage>) => {
-  const { id, payload, lent, reportStart } = event.data;
-  if ((event.data as { type: string }).type === "load") {
-    await importQuietly((event.data as unknown as { module: string }).module).catch(() => {}); // errors surface on run
+// Deno 2.9's Worker.terminate() does not interrupt a thread that never
+// yields, so the task's own synchronous run is guarded here: node:vm's
+// watchdog stops it when its timeout passes (V8 terminates the script, no
+// catch or finally in the task runs), and the thread goes idle before the
+// pool terminates it. What runs after the task's first await is not covered.
+const CALL = Symbol.for("glacier.worker.call");
+const guarded = new Script("globalThis[Symbol.for('glacier.worker.call')]()");
+/** Thrown in place of the watchdog's error: the pool's own timer reports the timeout. */
+class Stopped {}
+
+function callGuarded(timeout: number | undefined, fn: () => unknown): unknown {
+  if (timeout === undefined) return fn();
+  const global = globalThis as unknown as Record<symbol, unknown>;
+  global[CALL] = fn;
+  const startedAt = performance.now();
+  try {
+    return guarded.runInThisContext({ timeout });
+  } catch (error) {
+    // The watchdog's error, not one the task threw (it cannot catch a termination).
+    if (
+      performance.now() - startedAt >= timeout &&
+      (error as { code?: string })?.code === "ERR_SCRIPT_EXECUTION_TIMEOUT"
+    ) {
+      throw new Stopped();
+    }
+    throw error;
+  } finally {
+    delete global[CALL];
+  }
+}
+
+port.on("message", async (message: RunMessage | { type: "load"; module: string }) => {
+  if (message.type === "load") {
+    await importQuietly(message.module).catch(() => {}); // errors surface on run
     return;
   }
+  const { id, payload, lent, timeout } = message;
   try {
     checkPayload(payload);
     const task = await find(payload.module, payload.task);
     if (needsLibraries(payload.args)) await loadLibraries(payload.args); // apache-arrow loads only for tables
     const args = decodeValue(payload.args, task.resource.storage) as unknown[];
-    if (reportStart) self.postMessage({ type: "started", id }); // the task's timeout counts from here
-    const value = await withDataRoot(payload.dataRoot, () => task.fn(...args));
+    if (timeout !== undefined) port.postMessage({ type: "started", id }); // the task's timeout counts from here
+    const value = await withDataRoot(payload.dataRoot, () => callGuarded(timeout, () => task.fn(...args)));
     assertCrossable(value, `the value returned by task "${payload.task}" (call ${payload.nodeId})`);
     if (needsLibraries(value)) await loadLibraries(value);
     const encoded = encodeValue(value, "transfer");
     const transfer = [...new Set([...encoded.transfer, ...lent.filter((b) => b.byteLength > 0)])];
-    self.postMessage({ type: "result", id, value: encoded.value, lent }, transfer);
+    port.postMessage({ type: "result", id, value: encoded.value, lent }, transfer);
   } catch (error) {
-    const e = error as Error & { code?: string };
-    self.postMessage(
-      {
-        type: "error",
-        id,
-        error: {
-          name: e?.name ?? "Error",
-          message: e?.message ?? String(error),
-          stack: e?.stack,
-          code: e?.code,
-        },
-        lent,
-      },
+    if (error instanceof Stopped) return; // the pool times the call out and terminates this thread
+    port.postMessage(
+      { type: "error", id, error: toRemote(error), lent },
       lent.filter((b) => b.byteLength > 0),
     );
   }
-};
+});
 
-self.postMessage({ type: "ready" });
+// What the pool rebuilds the error from (`remoteError()` in `_subprocess.ts`):
+// the class name, and a GlacierError's code and retryable flag.
+function toRemote(error: unknown): Record<string, unknown> {
+  const e = error as Error & { code?: unknown; retryable?: unknown };
+  return {
+    name: e?.name ?? "Error",
+    message: e?.message ?? String(error),
+    stack: e?.stack,
+    code: typeof e?.code === "string" ? e.code : undefined,
+    retryable: typeof e?.retryable === "boolean" ? e.retryable : undefined,
+  };
+}
+
+port.postMessage({ type: "ready" });

@@ -37,17 +37,23 @@ import {
   encodePolars,
   isCrossingPolars,
   isEncodedPolars,
-  keepsBytes,
   polarsRefusal,
-  unshared,
+  readRouted,
+  RoutedFrame,
+  routedFrame,
 } from "./polars_codec.ts";
 import type { StorageWiring } from "../resources/object_store.ts";
 import { Bucket, type BucketData } from "../resources/storage.ts";
 import { GlacierError, TaskError } from "../errors.ts";
 import type { TaskInvocation } from "../run/executor.ts";
 
-/** How tables are encoded. */
-export type TableEncoding = "transfer" | "share" | "ipc";
+/**
+ * How tables are encoded: `transfer` and `share` for another thread (their
+ * buffers moved or shared), `ipc` for another process or machine and the
+ * cache (Arrow IPC bytes; a LazyFrame collected), `machine` for a file this
+ * machine reads back, a checkpoint (as `ipc`, but a LazyFrame keeps its plan).
+ */
+export type TableEncoding = "transfer" | "share" | "ipc" | "machine";
 
 /** A typed-array view on a buffer, as data. */
 interface View {
@@ -199,29 +205,30 @@ function holdsData(value: unknown): { arrow: boolean; polars: boolean } {
 }
 
 /**
- * A value for the pipeline's own code (what `await ref` gives): polars
- * frames that keep the bytes they were read from (`decodeValue(…, { keep:
- * true })`) are read again, so what the code changes in place reaches
- * neither the bytes nor the other tasks they go to. Containers are rebuilt
- * only around such frames.
+ * A value for the pipeline's own code (what `await ref` gives): every
+ * {@linkcode RoutedFrame} in it read into polars, a frame of its own, so what
+ * the code changes in place reaches neither the bytes nor the other tasks
+ * they go to. Containers are rebuilt only around such frames.
  *
- * @param value A call's value.
- * @returns The value, with frames of its own.
+ * @param value A call's value, as the worker pool resolved it.
+ * @returns The value, with polars frames.
  */
-export function unsharedFrames(value: unknown): unknown {
-  const pl = loadedPolars();
-  if (pl === undefined) return value; // nothing was read from bytes here
-  let keeps = false;
+export function readRoutedFrames(value: unknown): unknown {
+  let routed = false;
   const find = (v: unknown): void => {
-    if (keeps || v === null || typeof v !== "object" || isTable(v)) return;
-    if (isCrossingPolars(v)) keeps = keepsBytes(v);
-    else eachInside(v, find);
+    if (routed || v === null || typeof v !== "object" || isTable(v) || isCrossingPolars(v)) {
+      routed ||= v instanceof RoutedFrame;
+      return;
+    }
+    eachInside(v, find);
   };
   find(value);
-  if (!keeps) return value;
+  if (!routed) return value;
+  const pl = polarsFor();
   const walk = (v: unknown): unknown => {
-    if (v === null || typeof v !== "object" || isTable(v)) return v;
-    return isCrossingPolars(v) ? unshared(pl, v) : mapContainer(v, walk);
+    if (v instanceof RoutedFrame) return readRouted(pl, v);
+    if (v === null || typeof v !== "object" || isTable(v) || isCrossingPolars(v)) return v;
+    return mapContainer(v, walk);
   };
   return walk(value);
 }
@@ -441,7 +448,7 @@ export function encodeValue(value: unknown, tables: TableEncoding): Encoded {
     if (v === null || typeof v !== "object") return v;
     if (isTable(v)) {
       const arrow = arrowFor("encode an Arrow table");
-      if (tables === "ipc") {
+      if (tables === "ipc" || tables === "machine") {
         const bytes = arrow.tableToIPC(ipcWritable(arrow, v), "stream");
         transfer.push(bytes.buffer as ArrayBuffer);
         return { $arrow: bytes } satisfies EncodedIpc;
@@ -450,7 +457,10 @@ export function encodeValue(value: unknown, tables: TableEncoding): Encoded {
       return { $table: { schema, batches: v.batches.map((b) => data(b.data)) } } satisfies EncodedTable;
     }
     if (isCrossingPolars(v)) {
-      const encoded = encodePolars(v, tables !== "ipc");
+      const encoded = encodePolars(
+        v,
+        tables === "ipc" ? "remote" : tables === "machine" ? "machine" : "thread",
+      );
       transfer.push(...encoded.transfer);
       return encoded.value;
     }
@@ -468,14 +478,14 @@ export function encodeValue(value: unknown, tables: TableEncoding): Encoded {
  *
  * @param value The encoded data.
  * @param storage The stores and formats its buckets are rebuilt with (the task's provider's).
- * @param options `keep: true` where results are routed on to other tasks (the worker pool's side): a polars
- *   DataFrame or Series read from shared bytes keeps them, and crosses again without being written again.
+ * @param options `route: true` where results are routed on to other tasks (the worker pool's side): a polars
+ *   DataFrame or Series on shared bytes stays them, unread, a `RoutedFrame` (see {@linkcode readRoutedFrames}).
  * @returns The value, tables rebuilt over the received buffers (no copy).
  */
 export function decodeValue(
   value: unknown,
   storage: StorageWiring,
-  options: { keep?: boolean } = {},
+  options: { route?: boolean } = {},
 ): unknown {
   const walk = (v: unknown): unknown => {
     if (v === null || typeof v !== "object") return v;
@@ -484,7 +494,8 @@ export function decodeValue(
     }
     if ("$table" in v) return decodeTable(arrowFor("decode an Arrow table"), (v as EncodedTable).$table);
     if ("$polars" in v && isEncodedPolars(v)) {
-      return decodePolars(polarsFor(), v as EncodedPolars, options.keep);
+      const encoded = v as EncodedPolars;
+      return (options.route ? routedFrame(encoded) : undefined) ?? decodePolars(polarsFor(), encoded);
     }
     if ("$bucket" in v) return Bucket.fromData((v as EncodedBucket).$bucket, storage);
     return mapContainer(v, walk);

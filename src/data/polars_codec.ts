@@ -9,10 +9,10 @@
  * machine or into the cache, where local paths mean nothing; it arrives as a
  * `LazyFrame` either way.
  *
- * Between threads the bytes are on a `SharedArrayBuffer`, and a frame read
- * from them where results are routed (the pool's side, `decodePolars(…,
- * true)`) keeps them: sent on to several tasks, it is shared with each, not
- * written again.
+ * Between threads the bytes are on a `SharedArrayBuffer`. Where results
+ * are routed on (the worker pool's side) a frame is not read at all: it
+ * stays those bytes, a {@linkcode RoutedFrame}, shared with every task it
+ * goes to, and is read only when the pipeline's own code is given it.
  *
  * Other polars values (an `Expr`, a group-by) cannot cross: they are refused
  * with what to pass instead. Telling polars values apart loads nothing;
@@ -66,49 +66,60 @@ export function polarsKind(value: unknown): string | undefined {
   }
 }
 
-// Frames read from shared bytes, with those bytes, to send on unchanged.
-const held = new WeakMap<object, Uint8Array>();
-
 /**
- * Whether a frame keeps the bytes it was read from (see {@linkcode decodePolars}).
- *
- * @param value A polars value.
- * @returns `true` when it crosses again as those bytes.
+ * A DataFrame or Series on its way between tasks, where results are routed
+ * on: the shared bytes a worker wrote, not read into polars here. It
+ * crosses again as the same bytes, to any number of tasks; code that uses
+ * it reads it first ({@linkcode readRouted}).
  */
-export function keepsBytes(value: DataFrame | LazyDataFrame | Series): boolean {
-  return held.has(value);
+export class RoutedFrame {
+  /**
+   * @param $polars What it is.
+   * @param ipc Arrow IPC stream bytes on a `SharedArrayBuffer`.
+   */
+  constructor(readonly $polars: "DataFrame" | "Series", readonly ipc: Uint8Array) {}
 }
 
 /**
- * A frame of its own for code that may change it in place: read again from
- * the bytes `value` was read from and keeps (see {@linkcode decodePolars}),
- * so the change reaches neither those bytes nor the tasks they go to;
- * `value` itself when it keeps none.
+ * The frame encoded data holds, to route on unread: a DataFrame or Series on
+ * shared bytes; undefined for anything else (which is decoded).
+ *
+ * @param encoded Data from {@linkcode encodePolars}.
+ * @returns The routed frame, or undefined.
+ */
+export function routedFrame(encoded: EncodedPolars): RoutedFrame | undefined {
+  const { $polars, ipc } = encoded;
+  if ($polars === "LazyFrame" || !ipc || !(ipc.buffer instanceof SharedArrayBuffer)) return undefined;
+  return new RoutedFrame($polars, ipc);
+}
+
+/**
+ * Reads a routed frame into polars: a frame of its own, so what code does
+ * to it in place reaches neither the bytes nor the other tasks they go to.
  *
  * @param pl The loaded nodejs-polars namespace.
- * @param value A polars value.
- * @returns The copy, or `value`.
+ * @param frame The routed frame.
+ * @returns The DataFrame or Series.
  */
-export function unshared<T extends DataFrame | LazyDataFrame | Series>(pl: PolarsModule, value: T): T {
-  const bytes = held.get(value);
-  if (!bytes) return value;
-  return decodePolars(pl, {
-    $polars: polarsKind(value) === "Series" ? "Series" : "DataFrame",
-    ipc: bytes,
-  }) as T;
+export function readRouted(pl: PolarsModule, frame: RoutedFrame): DataFrame | Series {
+  return decodePolars(pl, { $polars: frame.$polars, ipc: frame.ipc }) as DataFrame | Series;
 }
+
+/** What {@linkcode encodePolars} takes. */
+export type CrossingPolars = DataFrame | LazyDataFrame | Series | RoutedFrame;
 
 /** The polars kinds that cross a boundary. */
 const CROSSING = new Set(["DataFrame", "LazyDataFrame", "Series"]);
 
 /**
  * Whether a value is a polars value that can cross ({@linkcode polarsKind}
- * is a DataFrame, LazyFrame or Series).
+ * is a DataFrame, LazyFrame or Series), or a {@linkcode RoutedFrame}.
  *
  * @param value Any value.
  * @returns `true` when {@linkcode encodePolars} takes it.
  */
-export function isCrossingPolars(value: unknown): value is DataFrame | LazyDataFrame | Series {
+export function isCrossingPolars(value: unknown): value is CrossingPolars {
+  if (value instanceof RoutedFrame) return true;
   const kind = polarsKind(value);
   return kind !== undefined && CROSSING.has(kind);
 }
@@ -133,24 +144,28 @@ export function polarsRefusal(value: unknown): string | undefined {
  * Encodes a polars DataFrame, Series or LazyFrame.
  *
  * @param value The value ({@linkcode isCrossingPolars}).
- * @param thread `true` for another thread of this process: a LazyFrame travels as its plan and the bytes
- *   are on a `SharedArrayBuffer`; `false` for a process or machine (bytes on an `ArrayBuffer`, a LazyFrame
- *   collected).
+ * @param where `thread` for another thread of this process (bytes on a `SharedArrayBuffer`, a LazyFrame as
+ *   its plan); `machine` for a file read back on this machine, a checkpoint (bytes on an `ArrayBuffer`, a
+ *   LazyFrame as its plan); `remote` for another machine or the cache (bytes on an `ArrayBuffer`, a
+ *   LazyFrame collected).
  * @returns The encoded value and the buffers to transfer (polars wrote them for this crossing alone).
  */
 export function encodePolars(
-  value: DataFrame | LazyDataFrame | Series,
-  thread: boolean,
+  value: CrossingPolars,
+  where: "thread" | "machine" | "remote",
 ): { value: EncodedPolars; transfer: ArrayBuffer[] } {
+  const thread = where === "thread";
+  if (value instanceof RoutedFrame) {
+    const { $polars, ipc } = value;
+    return thread ? { value: { $polars, ipc }, transfer: [] } : own({ $polars }, "ipc", ipc);
+  }
   const kind = polarsKind(value);
   if (kind === "LazyDataFrame") {
     const lazy = value as LazyDataFrame;
-    if (thread) return own({ $polars: "LazyFrame" }, "plan", lazy.serialize("bincode"));
+    if (where !== "remote") return own({ $polars: "LazyFrame" }, "plan", lazy.serialize("bincode"));
     return own({ $polars: "LazyFrame" }, "ipc", lazy.collectSync().writeIPCStream());
   }
   const $polars = kind === "Series" ? "Series" : "DataFrame";
-  const kept = held.get(value);
-  if (kept) return thread ? { value: { $polars, ipc: kept }, transfer: [] } : own({ $polars }, "ipc", kept);
   // A Series travels as a one-column frame, which keeps its name and type.
   const bytes = kind === "Series"
     ? (value as Series).toFrame().writeIPCStream()
@@ -195,21 +210,12 @@ export function isEncodedPolars(value: object): value is EncodedPolars {
  *
  * @param pl The loaded nodejs-polars namespace.
  * @param encoded The data.
- * @param keep `true` where results are routed on: a DataFrame or Series read from shared bytes keeps them,
- *   to be sent on without writing it again (until {@linkcode forgetEncoded}).
  * @returns A DataFrame, Series or LazyFrame, as was sent.
  */
-export function decodePolars(
-  pl: PolarsModule,
-  encoded: EncodedPolars,
-  keep = false,
-): DataFrame | LazyDataFrame | Series {
+export function decodePolars(pl: PolarsModule, encoded: EncodedPolars): DataFrame | LazyDataFrame | Series {
   const bytes = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
   if (encoded.plan) return pl.LazyDataFrame.deserialize(bytes(encoded.plan), "bincode");
-  const ipc = encoded.ipc!;
-  const frame = pl.readIPCStream(bytes(ipc));
-  if (encoded.$polars === "LazyFrame") return frame.lazy();
-  const value = encoded.$polars === "Series" ? frame.toSeries(0) : frame;
-  if (keep && ipc.buffer instanceof SharedArrayBuffer) held.set(value, ipc);
-  return value;
+  const frame = pl.readIPCStream(bytes(encoded.ipc!));
+  if (encoded.$polars === "Series") return frame.toSeries(0);
+  return encoded.$polars === "LazyFrame" ? frame.lazy() : frame;
 }

@@ -1,71 +1,117 @@
+// What a local run reuses instead of running, and what it keeps for a later
+// resume: outputs checkpointed by the run it resumes (wherever in the resume
+// chain they were written), cached outputs of `cache: true` tasks, and, as
+// each call finishes, its own output checkpointed behind the run's back
+// (write-behind: dependents do not wait for it), noted in the run's journal.
 import { join } from "node:path";
-// What a local run reuses instead of running: outputs checkpointed by the
-// failed run it resumes, and cached outputs of `cache: true` tasks.
 import type { RecordedCall } from "../trace/context.ts";
-import { cacheKey, Checkpoints, OutputCache } from "./cache.ts";
-import type { RunReport } from "./report.ts";
+import { cacheKey, type CacheMode, Checkpoints, OutputCache } from "./cache.ts";
+import type { RunJournal } from "./journal.ts";
+
+/** What a run reuses and keeps. */
+export interface ReuseOptions {
+  /** The `.glacier` folder. */
+  readonly glacier: string;
+  /** This run's id: its checkpoints folder. */
+  readonly runId: string;
+  /** This run's journal. */
+  readonly journal: RunJournal;
+  /** The calls a resumed run restores: call-site id → the run whose checkpoints hold its output. */
+  readonly restorable?: ReadonlyMap<string, string>;
+  /** The run's data root, part of cache keys. */
+  readonly dataRoot?: string;
+  /** Checkpoint each finished call's output as it finishes. @default {true} */
+  readonly durable?: boolean;
+  /** How the output cache is used: `refresh` runs and rewrites, `off` neither reads nor writes. @default {"use"} */
+  readonly cache?: CacheMode;
+}
 
 export class Reuse {
+  readonly #options: ReuseOptions;
   readonly #cache: OutputCache;
-  readonly #checkpoints?: Checkpoints;
-  readonly #finished: Set<string>;
+  readonly #root: string;
+  readonly #own: Checkpoints;
   readonly #keys = new WeakMap<RecordedCall, string>(); // hash inputs once per call
-  readonly #dataRoot?: string;
+  #writes: Promise<void> = Promise.resolve();
+  #pending = 0;
 
-  constructor(previous: RunReport | undefined, glacier: string, dataRoot?: string) {
-    this.#dataRoot = dataRoot;
-    this.#cache = new OutputCache(join(glacier, "cache"));
-    this.#checkpoints = previous ? new Checkpoints(previous.runId, join(glacier, "checkpoints")) : undefined;
-    this.#finished = new Set(
-      previous?.tasks.filter((t) => t.status === "done" || t.status === "cached").map((t) => t.id) ?? [],
-    );
+  constructor(options: ReuseOptions) {
+    this.#options = options;
+    this.#cache = new OutputCache(join(options.glacier, "cache"), { mode: options.cache ?? "use" });
+    this.#root = join(options.glacier, "checkpoints");
+    this.#own = new Checkpoints(options.runId, this.#root);
   }
+
+  /** The calls restored from checkpoints so far, with the run each came from. */
+  readonly restored = new Map<string, string>();
 
   async find(
     call: RecordedCall,
     args: readonly unknown[],
   ): Promise<{ value: unknown; from: string } | undefined> {
-    if (this.#checkpoints && this.#finished.has(call.nodeId)) {
-      const hit = await this.#checkpoints.load(call.nodeId, call.task);
-      if (hit) return { value: hit.value, from: "checkpoint" };
+    const from = this.#options.restorable?.get(call.nodeId);
+    if (from !== undefined) {
+      const hit = await new Checkpoints(from, this.#root).load(call.nodeId, call.task);
+      if (hit) {
+        this.restored.set(call.nodeId, from);
+        this.#options.journal.append({ node: call.nodeId, status: "done", checkpoint: from });
+        return { value: hit.value, from: "checkpoint" };
+      }
     }
     if (!call.task.options.cache) return undefined;
-    const key = await cacheKey(call.task, args, this.#dataRoot);
+    const key = await cacheKey(call.task, args, this.#options.dataRoot);
     this.#keys.set(call, key);
-    const hit = await this.#cache.get(key, call.task.resource.storage);
+    const hit = await this.#cache.get(key, call.task.resource.storage, {
+      expiry: call.task.options.cacheExpiry,
+    });
+    if (hit) this.#options.journal.append({ node: call.nodeId, status: "cached" });
     return hit && { value: hit.value, from: "cache" };
   }
 
+  /**
+   * Keeps a value a call produced: in the cache when the task asks (the call
+   * settles once it is stored), and in this run's checkpoints (behind).
+   */
   keep(call: RecordedCall, args: readonly unknown[], value: unknown): Promise<void> | undefined {
+    if (this.#options.durable !== false) this.#checkpoint(call, value);
     return call.task.options.cache ? this.#store(call, args, value) : undefined;
   }
 
+  // One checkpoint written at a time, in the order calls finish.
+  #checkpoint(call: RecordedCall, value: unknown): void {
+    this.#pending++;
+    this.#writes = this.#writes.then(async () => {
+      try {
+        await this.#own.save(call.nodeId, call.task, value);
+        this.#options.journal.append({ node: call.nodeId, status: "done", checkpoint: this.#options.runId });
+      } catch (error) {
+        console.warn(
+          `glacier: no checkpoint for "${call.nodeId}" (it will run again on resume): ${
+            (error as Error).message
+          }`,
+        );
+      } finally {
+        this.#pending--;
+      }
+    });
+  }
+
+  /** How many checkpoints are still being written. */
+  get pending(): number {
+    return this.#pending;
+  }
+
+  /** Resolves when every checkpoint asked for so far is written (or given up). */
+  flush(): Promise<void> {
+    return this.#writes;
+  }
+
   async #store(call: RecordedCall, args: readonly unknown[], value: unknown): Promise<void> {
-    const key = this.#keys.get(call) ?? await cacheKey(call.task, args, this.#dataRoot);
+    const key = this.#keys.get(call) ?? await cacheKey(call.task, args, this.#options.dataRoot);
     try {
       await this.#cache.put(key, value);
     } catch (error) {
       console.warn(`glacier: not caching task "${call.task.name}": ${(error as Error).message}`);
     }
   }
-}
-
-// Keeps the outputs of a failed run's finished calls for `resume`.
-export async function checkpoint(
-  runId: string,
-  finished: readonly { call: RecordedCall; value: unknown }[],
-  glacier: string,
-) {
-  const checkpoints = new Checkpoints(runId, join(glacier, "checkpoints"));
-  await Promise.all(finished.map(async ({ call, value }) => {
-    try {
-      await checkpoints.save(call.nodeId, call.task, value);
-    } catch (error) {
-      console.warn(
-        `glacier: no checkpoint for "${call.nodeId}" (it will run again on resume): ${
-          (error as Error).message
-        }`,
-      );
-    }
-  }));
 }

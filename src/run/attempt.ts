@@ -6,7 +6,7 @@
  * @module
  */
 import { errorMessage, GlacierError, TaskError } from "../errors.ts";
-import type { Task } from "../task.ts";
+import type { ResolvedTaskOptions, Task } from "../task.ts";
 
 /** Where an attempt runs, for error messages. */
 export interface AttemptScope {
@@ -48,13 +48,13 @@ export async function runAttempts(
   onRetry?: RetryListener,
   startsLate = false,
 ): Promise<AttemptResult> {
-  const { retries, retryDelay } = scope.task.options;
+  const { retries, retryDelay, retryOn } = scope.task.options;
   for (let n = 1;; n++) {
     try {
       return { value: await attemptOnce(scope, n, attempt, startsLate), attempts: n };
     } catch (error) {
       const failure = toTaskError(scope, n, error);
-      if (n > retries || !failure.retryable) throw failure;
+      if (n > retries || !shouldRetry(retryOn, failure)) throw failure;
       const delay = Math.min(MAX_BACKOFF_MS, retryDelay * 2 ** (n - 1)) * (0.75 + Math.random() * 0.5);
       onRetry?.(failure, n + 1, delay);
       await new Promise((resolve) => setTimeout(resolve, delay));
@@ -100,10 +100,21 @@ async function attemptOnce(
   }
 }
 
+// The task's `retryOn` decides; without one, what the failure says (user errors say no).
+function shouldRetry(retryOn: ResolvedTaskOptions["retryOn"], failure: TaskError): boolean {
+  if (retryOn === undefined) return failure.retryable;
+  if (retryOn === "any") return true;
+  if (typeof retryOn === "function") return retryOn(failure) === true;
+  return failure.retryable || retryOn.includes(failure.code);
+}
+
 /**
  * Wraps any thrown value as the TaskError of this attempt, keeping an
  * existing one, and the code of a GlacierError (such as `SYSTEM:SSH_CONNECT`)
- * so callers can tell an unreachable executor from a task that threw.
+ * so callers can tell an unreachable executor from a task that threw. A
+ * user error (a GlacierError whose code starts with `USER:`, such as
+ * `USER:OBJECT_NOT_FOUND`) fails the same way again, so it is not
+ * retryable; anything else is.
  */
 export function toTaskError(scope: AttemptScope, attempt: number, error: unknown): TaskError {
   if (error instanceof TaskError) return error;
@@ -114,7 +125,7 @@ export function toTaskError(scope: AttemptScope, attempt: number, error: unknown
     nodeId: scope.nodeId,
     attempt,
     cause: error,
-    retryable: true,
+    retryable: !code?.startsWith("USER:"),
     ...(code ? { code } : {}),
   });
 }

@@ -1,34 +1,56 @@
 /**
  * Content-addressed task outputs and run checkpoints, under `.glacier/`.
  *
- * - The cache (`cache: true` on a task) keys an output by the task's name,
- *   its source text and a hash of its inputs, so a changed task or changed
- *   data misses.
+ * - The cache (`cache: true` on a task) keys an output by what can change
+ *   it: the task's name and function source, the source of its module and of
+ *   every local module that module imports, transitively (remote imports by
+ *   their resolved specifier, which pins a version), its `cacheVersion` and
+ *   `reads`, its inputs, and for a `Bucket` input what it names and the
+ *   state of its objects (size, modification time and file id for a local
+ *   one; the content's hash where a store cannot say). An entry older than
+ *   the task's `cacheExpiry` is a miss.
  * - Checkpoints keep the outputs of a failed run's finished calls, so
  *   `run({ resume: true })` re-runs only what failed or never ran.
  *
+ * Every entry and checkpoint carries a SHA-256 of its bytes: a corrupt or
+ * truncated one is a miss (with one warning naming the file), never data.
  * Values are stored with the payload codec (tables as Arrow IPC) and written
  * atomically: a reader never sees half an entry.
  *
  * @module
  */
 import { createHash } from "node:crypto";
-import { join } from "node:path";
+import { join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
 import { deserialize, serialize } from "node:v8";
 import { decodeValue, encodeValue, loadLibraries, needsLibraries } from "../data/payload.ts";
-import type { StorageWiring } from "../resources/object_store.ts";
+import { GlacierError } from "../errors.ts";
+import { bucketStore } from "../resources/bucket_store.ts";
+import { LocalStore } from "../resources/_local_store.ts";
+import type { ObjectStore, StorageWiring } from "../resources/object_store.ts";
+import { Bucket } from "../resources/storage.ts";
 import type { Task } from "../task.ts";
 import { isNotFound, writeFileAtomic } from "../_fs.ts";
+import { projectDir } from "../_project.ts";
+import { withDataRoot } from "./data_root.ts";
 
 /** Where cached outputs live. */
 export const CACHE_DIR: string = join(".glacier", "cache");
 /** Where checkpoints of failed runs live. */
 export const CHECKPOINT_DIR: string = join(".glacier", "checkpoints");
 
-/** Encodes a value to bytes for storage (tables as Arrow IPC, loading apache-arrow for them). */
-export async function storeBytes(value: unknown): Promise<Uint8Array> {
+/**
+ * Encodes a value to bytes for storage (tables as Arrow IPC, loading
+ * apache-arrow for them).
+ *
+ * @param value The value.
+ * @param encoding `ipc` for the cache (a snapshot: a LazyFrame collected), `machine` for a checkpoint read
+ *   back on this machine (a LazyFrame keeps its plan). @default {"ipc"}
+ * @returns The bytes.
+ */
+export async function storeBytes(value: unknown, encoding: "ipc" | "machine" = "ipc"): Promise<Uint8Array> {
   if (needsLibraries(value)) await loadLibraries(value);
-  return new Uint8Array(serialize(encodeValue(value, "ipc").value));
+  return new Uint8Array(serialize(encodeValue(value, encoding).value));
 }
 
 /** Decodes bytes written by {@linkcode storeBytes}, rebuilding buckets with `storage`. */
@@ -38,9 +60,14 @@ export async function loadBytes(bytes: Uint8Array, storage: StorageWiring): Prom
   return decodeValue(encoded, storage);
 }
 
+// Bumped when what a key covers changes, so older entries are not reused.
+const KEY_VERSION = "glacier-cache-2";
+
 /**
- * The cache key of a call: task name, task source and inputs, and the run's
- * data root when it has one (its buckets are other objects than the cloud's).
+ * The cache key of a call: task name and source, the source of the task's
+ * module graph, its `cacheVersion` and `reads`, its inputs (a bucket by what
+ * it names and the state of its objects), and the run's data root when it
+ * has one (its buckets are other objects than the cloud's).
  *
  * @param task The task.
  * @param args Its arguments, refs already replaced by values.
@@ -49,10 +76,18 @@ export async function loadBytes(bytes: Uint8Array, storage: StorageWiring): Prom
  */
 export async function cacheKey(task: Task, args: readonly unknown[], dataRoot?: string): Promise<string> {
   if (needsLibraries(args)) await loadLibraries(args);
+  const [code, buckets] = await Promise.all([
+    codeHash(task.module),
+    withDataRoot(dataRoot, () => bucketStates(findBuckets(args))),
+  ]);
   const hash = createHash("sha256");
-  hash.update(`${task.name}\0${task.source}\0`);
+  hash.update(`${KEY_VERSION}\0${task.name}\0${task.source}\0code:${code}\0`);
+  const { cacheVersion, reads } = task.options;
+  if (cacheVersion !== undefined) hash.update(`version:${JSON.stringify(cacheVersion)}\0`);
+  hash.update(`reads:${JSON.stringify(reads ?? [])}\0`);
   if (dataRoot !== undefined) hash.update(`dataRoot:${dataRoot}\0`);
   hashValue(hash, encodeValue(args, "ipc").value);
+  hash.update(`buckets:${JSON.stringify(buckets)}`);
   return hash.digest("hex");
 }
 
@@ -89,36 +124,382 @@ function hashValue(hash: ReturnType<typeof createHash>, value: unknown): void {
   }
 }
 
+// --- The code a task can reach -------------------------------------------
+
+// One hash per module URL per process: `deno info` runs once per module.
+const codeHashes = new Map<string, Promise<string>>();
+let warnedNoGraph = false;
+
+/**
+ * A hash of a module's import graph: the source of every local (`file:`)
+ * module in it, by path relative to the module's project, and the resolved
+ * specifier of every other module (`npm:/x@1.2.3`, a jsr.io or https URL),
+ * which pins its version. Computed once per module per process.
+ *
+ * A module that is not a local file hashes as its URL. When `deno info`
+ * cannot run (no `--allow-run`), the module's own source is hashed and a
+ * warning says that its imports are not covered.
+ *
+ * @param module The module URL (`task.module`).
+ * @returns A hex SHA-256.
+ */
+export function codeHash(module: string): Promise<string> {
+  let hash = codeHashes.get(module);
+  if (!hash) codeHashes.set(module, hash = hashGraph(module));
+  return hash;
+}
+
+interface InfoModule {
+  specifier: string;
+  local?: string;
+  error?: string;
+  dependencies?: { specifier: string; code?: { error?: string }; type?: { error?: string } }[];
+}
+
+// The same `deno info --json` listing the local pool's sandbox uses
+// (executors/local/_sandbox.ts, which src/ may not import): run in the
+// module's project folder so its import map applies; a bare specifier that
+// project cannot resolve is resolved with this process's import map.
+async function hashGraph(module: string): Promise<string> {
+  const hash = createHash("sha256");
+  if (!module.startsWith("file:")) return hash.update(`url:${module}`).digest("hex");
+  const root = projectDir(module);
+  const modules = new Map<string, InfoModule>();
+  const pending = [module];
+  const seen = new Set<string>();
+  try {
+    while (pending.length > 0) {
+      const next = pending.pop()!;
+      if (seen.has(next)) continue;
+      seen.add(next);
+      for (const m of await denoInfo(next, root)) {
+        if (modules.has(m.specifier)) continue;
+        modules.set(m.specifier, m);
+        for (const dep of m.dependencies ?? []) {
+          const unresolved = dep.code?.error !== undefined || dep.type?.error !== undefined;
+          if (!unresolved || /^(\.{0,2}\/|[a-z][a-z0-9+.-]*:)/i.test(dep.specifier)) continue;
+          try {
+            const url = import.meta.resolve(dep.specifier);
+            if (url.startsWith("file:")) pending.push(url);
+            else modules.set(url, { specifier: url });
+          } catch { /* unresolvable here too: its error text is in the hash */ }
+        }
+      }
+    }
+  } catch (error) {
+    if (!warnedNoGraph) {
+      warnedNoGraph = true;
+      console.warn(
+        `glacier: cache keys cover only each task's own module, not what it imports: ${
+          (error as Error).message
+        }; run with --allow-run so "deno info" can list the imports`,
+      );
+    }
+    modules.clear();
+    modules.set(module, { specifier: module, local: fileURLToPath(module) });
+  }
+  for (const specifier of [...modules.keys()].sort()) {
+    const m = modules.get(specifier)!;
+    if (!specifier.startsWith("file:")) {
+      hash.update(`remote:${specifier}\0`);
+      continue;
+    }
+    const path = m.local ?? fileURLToPath(specifier);
+    hash.update(`file:${relative(root, path)}\0${m.error ?? ""}\0`);
+    for (const dep of m.dependencies ?? []) {
+      const error = dep.code?.error ?? dep.type?.error;
+      if (error !== undefined) hash.update(`unresolved:${dep.specifier}:${error}\0`);
+    }
+    try {
+      const bytes = await Deno.readFile(path);
+      hash.update(`${bytes.byteLength}:`);
+      hash.update(bytes);
+    } catch (error) {
+      hash.update(`unreadable:${(error as Error).name}\0`);
+    }
+  }
+  return hash.digest("hex");
+}
+
+async function denoInfo(module: string, cwd: string): Promise<InfoModule[]> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", module],
+    cwd,
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!out.success) {
+    throw new Error(
+      `"deno info ${module}" failed (${new TextDecoder().decode(out.stderr).trim().slice(0, 300)})`,
+    );
+  }
+  return (JSON.parse(new TextDecoder().decode(out.stdout)) as { modules: InfoModule[] }).modules;
+}
+
+// --- What a bucket input holds ---------------------------------------------
+
+/**
+ * What a store may say about an object without reading it. No store has to
+ * offer it: where `stat` is missing, the object's content is hashed.
+ */
+export interface ObjectStat {
+  /** Bytes. */
+  readonly size?: number;
+  /** Last modification, as milliseconds since the epoch. */
+  readonly mtime?: number;
+  /** An entity tag or generation that changes with the content. */
+  readonly etag?: string;
+}
+
+type StatStore = ObjectStore & { stat?(bucket: string, key: string): Promise<ObjectStat | undefined> };
+
+function findBuckets(value: unknown, found: Bucket[] = [], seen = new Set<unknown>()): Bucket[] {
+  if (value === null || typeof value !== "object" || seen.has(value)) return found;
+  seen.add(value);
+  if (value instanceof Bucket) found.push(value);
+  else if (Array.isArray(value) || value instanceof Set) {
+    for (const v of value) {
+      findBuckets(v, found, seen);
+    }
+  } else if (value instanceof Map) {
+    for (const [k, v] of value) (findBuckets(k, found, seen), findBuckets(v, found, seen));
+  } else {
+    const proto = Object.getPrototypeOf(value);
+    if (proto === Object.prototype || proto === null) {
+      for (const v of Object.values(value)) findBuckets(v, found, seen);
+    }
+  }
+  return found;
+}
+
+const warnedStates = new Set<string>();
+
+// Per bucket, the state of every object it names (a prefix or glob: every
+// object it matches), in key order. Asked in the run's data-root scope.
+async function bucketStates(buckets: readonly Bucket[]): Promise<string[][]> {
+  return await Promise.all(buckets.map(async (bucket) => {
+    try {
+      const store: StatStore = await bucketStore(bucket.location, bucket.uri);
+      let keys: string[];
+      if (bucket.isPattern) {
+        try {
+          keys = await bucket.list();
+        } catch (error) {
+          if (error instanceof GlacierError && error.code === "USER:FOLDER_NOT_FOUND") return ["absent"];
+          throw error;
+        }
+      } else keys = [bucket.path];
+      const states: string[] = [];
+      for (let i = 0; i < keys.length; i += 16) {
+        states.push(
+          ...await Promise.all(keys.slice(i, i + 16).map((key) => objectState(store, bucket, key))),
+        );
+      }
+      return states;
+    } catch (error) {
+      // Unknown state: a miss every time, never a stale hit.
+      if (!warnedStates.has(bucket.uri)) {
+        warnedStates.add(bucket.uri);
+        console.warn(
+          `glacier: not reusing cached outputs for ${bucket.uri}: its objects could not be checked (${
+            (error as Error).message
+          })`,
+        );
+      }
+      return [`unknown:${crypto.randomUUID()}`];
+    }
+  }));
+}
+
+async function objectState(store: StatStore, bucket: Bucket, key: string): Promise<string> {
+  if (store instanceof LocalStore) {
+    try {
+      // A local write renames a new file into place: a new inode even within one mtime tick.
+      const info = await Deno.stat(store.path(bucket.bucket, key));
+      return `${key}\0${info.size}\0${info.mtime?.getTime()}\0${info.ino ?? ""}\0${
+        info.ctime?.getTime() ?? ""
+      }`;
+    } catch (error) {
+      if (isNotFound(error)) return `${key}\0absent`;
+      throw error;
+    }
+  }
+  if (typeof store.stat === "function") {
+    const stat = await store.stat(bucket.bucket, key);
+    if (stat === undefined) return `${key}\0absent`;
+    if (stat.etag !== undefined || stat.mtime !== undefined) {
+      return `${key}\0${stat.size ?? ""}\0${stat.mtime ?? ""}\0${stat.etag ?? ""}`;
+    }
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = await store.get(bucket.bucket, key);
+  } catch (error) {
+    if (error instanceof GlacierError && error.code === "USER:OBJECT_NOT_FOUND") return `${key}\0absent`;
+    throw error;
+  }
+  return `${key}\0${bytes.byteLength}\0sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+}
+
+// --- Sealed files ------------------------------------------------------------
+
+// `GLC2`, the SHA-256 of what follows, when it was written (float64 ms), the payload.
+const MAGIC = new TextEncoder().encode("GLC2");
+const HEADER = MAGIC.byteLength + 32 + 8;
+
+/** Wraps a payload with its write time and a SHA-256 of both. */
+function seal(payload: Uint8Array, writtenAt: number): Uint8Array {
+  const out = new Uint8Array(HEADER + payload.byteLength);
+  out.set(MAGIC, 0);
+  new DataView(out.buffer).setFloat64(MAGIC.byteLength + 32, writtenAt, true);
+  out.set(payload, HEADER);
+  out.set(createHash("sha256").update(out.subarray(MAGIC.byteLength + 32)).digest(), MAGIC.byteLength);
+  return out;
+}
+
+/** The payload and write time of sealed bytes, or undefined when they are not intact. */
+function unseal(bytes: Uint8Array): { payload: Uint8Array; writtenAt: number } | undefined {
+  if (bytes.byteLength < HEADER || MAGIC.some((b, i) => bytes[i] !== b)) return undefined;
+  const sum = createHash("sha256").update(bytes.subarray(MAGIC.byteLength + 32)).digest();
+  const stored = bytes.subarray(MAGIC.byteLength, MAGIC.byteLength + 32);
+  if (sum.some((b, i) => stored[i] !== b)) return undefined;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return { payload: bytes.subarray(HEADER), writtenAt: view.getFloat64(MAGIC.byteLength + 32, true) };
+}
+
+// Reads a sealed file: undefined when it is missing or not intact (then warns once per file).
+async function readSealed(
+  path: string,
+  warned: Set<string>,
+  what: string,
+): Promise<{ payload: Uint8Array; writtenAt: number } | undefined> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(path);
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    warnOnce(warned, path, `glacier: ignoring ${what} ${path}: ${(error as Error).message}`);
+    return undefined;
+  }
+  const entry = unseal(bytes);
+  if (!entry) {
+    warnOnce(
+      warned,
+      path,
+      `glacier: ignoring ${what} ${path}: it is corrupt or truncated (checksum mismatch)`,
+    );
+  }
+  return entry;
+}
+
+function warnOnce(warned: Set<string>, path: string, message: string): void {
+  if (warned.has(path)) return;
+  warned.add(path);
+  console.warn(message);
+}
+
+// --- The cache ---------------------------------------------------------------
+
+/**
+ * How a run uses the cache: `"use"` reads hits and writes misses,
+ * `"refresh"` ignores hits and overwrites them, `"off"` neither reads nor writes.
+ */
+export type CacheMode = "use" | "refresh" | "off";
+
+/** Options for {@linkcode OutputCache}. */
+export interface OutputCacheOptions {
+  /** How the cache is used. @default {"use"} */
+  mode?: CacheMode;
+}
+
+/** Options for {@linkcode OutputCache.get}. */
+export interface CacheGetOptions {
+  /** Milliseconds after its write an entry is a miss (the task's `cacheExpiry`). @default {undefined} */
+  expiry?: number;
+  /** The time to compare against, in milliseconds since the epoch. @default {Date.now()} */
+  now?: number;
+}
+
+const MODES: readonly CacheMode[] = ["use", "refresh", "off"];
+
 /** The content-addressed output cache. */
 export class OutputCache {
   readonly #dir: string;
+  readonly #mode: CacheMode;
+  readonly #warned = new Set<string>();
 
-  /** @param dir The cache folder. */
-  constructor(dir: string = CACHE_DIR) {
-    this.#dir = dir;
-  }
-
-  /** The cached value for a key (buckets rebuilt with `storage`), or undefined on a miss (or an unreadable entry). */
-  async get(key: string, storage: StorageWiring): Promise<{ value: unknown } | undefined> {
-    try {
-      return { value: await loadBytes(await Deno.readFile(join(this.#dir, `${key}.bin`)), storage) };
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      return undefined; // a corrupt entry is a miss; the next put replaces it
+  /**
+   * @param dir The cache folder.
+   * @param options How the cache is used.
+   * @throws {RangeError} When `mode` is not `"use"`, `"refresh"` or `"off"`.
+   */
+  constructor(dir: string = CACHE_DIR, options: OutputCacheOptions = {}) {
+    const mode = options.mode ?? "use";
+    if (!MODES.includes(mode)) {
+      throw new RangeError(
+        `Cache mode ${JSON.stringify(mode)} is not known: use "use", "refresh" or "off"`,
+      );
     }
+    this.#dir = dir;
+    this.#mode = mode;
   }
 
-  /** Stores a value under a key, atomically. */
-  async put(key: string, value: unknown): Promise<void> {
-    await writeFileAtomic(join(this.#dir, `${key}.bin`), await storeBytes(value));
+  /** How the cache is used. */
+  get mode(): CacheMode {
+    return this.#mode;
+  }
+
+  /** The file of a key's entry. */
+  path(key: string): string {
+    return join(this.#dir, `${key}.bin`);
+  }
+
+  /**
+   * The cached value for a key (buckets rebuilt with `storage`), or undefined
+   * on a miss: no entry, an expired one, a corrupt one (warned once, naming
+   * the file; the next put replaces it), or a mode other than `"use"`.
+   */
+  async get(
+    key: string,
+    storage: StorageWiring,
+    options: CacheGetOptions = {},
+  ): Promise<{ value: unknown } | undefined> {
+    if (this.#mode !== "use") return undefined;
+    const path = this.path(key);
+    const entry = await readSealed(path, this.#warned, "cache entry");
+    if (!entry) return undefined;
+    const now = options.now ?? Date.now();
+    if (options.expiry !== undefined && now - entry.writtenAt >= options.expiry) return undefined;
+    let value: unknown;
+    try {
+      value = await loadBytes(entry.payload, storage);
+    } catch (error) {
+      warnOnce(this.#warned, path, `glacier: ignoring cache entry ${path}: ${(error as Error).message}`);
+      return undefined;
+    }
+    // Marks the entry used, so `glacier clean --older-than` keeps what runs still hit.
+    const time = new Date(now);
+    await Deno.utime(path, time, time).catch(() => {});
+    return { value };
+  }
+
+  /** Stores a value under a key, atomically (nothing in `"off"` mode). */
+  async put(key: string, value: unknown, now: number = Date.now()): Promise<void> {
+    if (this.#mode === "off") return;
+    await writeFileAtomic(this.path(key), seal(await storeBytes(value), now));
   }
 }
+
+// --- Checkpoints -------------------------------------------------------------
 
 /** Checkpointed outputs of one run. */
 export class Checkpoints {
   /** The run's id. */
   readonly runId: string;
   readonly #dir: string;
+  readonly #warned = new Set<string>();
 
   /**
    * @param runId The run's id.
@@ -129,7 +510,8 @@ export class Checkpoints {
     this.#dir = join(root, runId);
   }
 
-  #path(nodeId: string): string {
+  /** The file of a call's checkpoint. */
+  path(nodeId: string): string {
     return join(this.#dir, `${encodeURIComponent(nodeId)}.bin`);
   }
 
@@ -138,21 +520,27 @@ export class Checkpoints {
    * task is not resumed from a stale value.
    */
   async save(nodeId: string, task: Task, value: unknown): Promise<void> {
-    await writeFileAtomic(
-      this.#path(nodeId),
-      new Uint8Array(serialize({ source: task.source, bytes: await storeBytes(value) })),
-    );
+    const bytes = await storeBytes(value, "machine");
+    const payload = new Uint8Array(serialize({ source: task.source, bytes }));
+    await writeFileAtomic(this.path(nodeId), seal(payload, Date.now()));
   }
 
-  /** The output of a call, if it was checkpointed by the same task source. */
+  /**
+   * The output of a call, if it was checkpointed by the same task source;
+   * undefined for a missing, corrupt or truncated checkpoint (the latter two
+   * warned once, naming the file).
+   */
   async load(nodeId: string, task: Task): Promise<{ value: unknown } | undefined> {
-    let entry: { source: string; bytes: Uint8Array };
+    const path = this.path(nodeId);
+    const sealed = await readSealed(path, this.#warned, "checkpoint");
+    if (!sealed) return undefined;
     try {
-      entry = deserialize(await Deno.readFile(this.#path(nodeId)));
-    } catch {
+      const entry = deserialize(sealed.payload) as { source: string; bytes: Uint8Array };
+      if (entry.source !== task.source) return undefined;
+      return { value: await loadBytes(entry.bytes, task.resource.storage) };
+    } catch (error) {
+      warnOnce(this.#warned, path, `glacier: ignoring checkpoint ${path}: ${(error as Error).message}`);
       return undefined;
     }
-    if (entry.source !== task.source) return undefined;
-    return { value: await loadBytes(entry.bytes, task.resource.storage) };
   }
 }

@@ -43,6 +43,7 @@ const SYMBOL: Record<string, string> = {
   cached: "⚡",
   failed: "✗",
   skipped: "-",
+  interrupted: "■",
 };
 const MAX_ROWS = 20;
 

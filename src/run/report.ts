@@ -10,7 +10,7 @@ import type { PipelineDAG } from "../dag.ts";
 import { isNotFound, writeFileAtomic } from "../_fs.ts";
 
 /** The state of one task call in a run. */
-export type TaskStatus = "waiting" | "running" | "done" | "cached" | "failed" | "skipped";
+export type TaskStatus = "waiting" | "running" | "done" | "cached" | "failed" | "skipped" | "interrupted";
 
 /** One task call of a run. */
 export interface TaskReport {
@@ -30,8 +30,10 @@ export interface TaskReport {
   startedAt?: string;
   /** Milliseconds from first start to end. */
   durationMs?: number;
-  /** Whether the value came from the cache. */
+  /** Whether the value came from the cache or a checkpoint. */
   cached: boolean;
+  /** For a call restored on resume: the run whose checkpoint held its output. */
+  restoredFrom?: string;
   /** For a failed call: the error; for a skipped one: the failed upstream call. */
   error?: { code: string; message: string; stack?: string };
   /** For a skipped call: the id of the failed call upstream. */
@@ -46,8 +48,14 @@ export interface RunReport {
   pipeline: string;
   /** The mode it ran in. */
   mode: string;
-  /** `succeeded` or `failed`. */
-  status: "succeeded" | "failed";
+  /**
+   * `running` while it runs (the report is written as the run starts; a run
+   * killed outright stays `running`), then `succeeded`, `failed` or
+   * `interrupted` (SIGINT or SIGTERM).
+   */
+  status: "running" | "succeeded" | "failed" | "interrupted";
+  /** The process that ran it, to tell a run still going from one that was killed. */
+  process?: { pid: number; hostname: string };
   /** ISO 8601. */
   startedAt: string;
   /** ISO 8601. */
@@ -88,6 +96,23 @@ export async function writeReport(report: RunReport, dir: string = RUNS_DIR): Pr
 export function newRunId(pipeline: string): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
   return `${pipeline}-${stamp}-${crypto.randomUUID().slice(0, 8)}`;
+}
+
+/**
+ * One run's report, by its id.
+ *
+ * @param runId The run's id.
+ * @param dir The reports folder.
+ * @returns The report, or undefined when there is none (or it is not a report).
+ */
+export async function readReport(runId: string, dir: string = RUNS_DIR): Promise<RunReport | undefined> {
+  if (!/^[\w.-]+$/.test(runId)) return undefined;
+  try {
+    const report = JSON.parse(await Deno.readTextFile(join(dir, `${runId}.json`))) as RunReport;
+    return typeof report?.pipeline === "string" && Array.isArray(report.tasks) ? report : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -23,9 +23,12 @@ import type { Executor } from "./executor.ts";
 import { resolveDataRoot, withDataRoot } from "./data_root.ts";
 import { inProcess } from "./inprocess.ts";
 import { createProgress } from "./progress.ts";
-import { latestReport, newRunId, type RunReport, writeReport } from "./report.ts";
-import { checkpoint, Reuse } from "./_reuse.ts";
+import { latestReport, newRunId, readReport, type RunReport, writeReport } from "./report.ts";
+import { readJournal, RunJournal } from "./journal.ts";
+import { Reuse } from "./_reuse.ts";
 import { Scheduler } from "./scheduler.ts";
+import { removeCheckpoints } from "./clean.ts";
+import { onStopSignals, type StopSignal } from "./signals.ts";
 
 /** What the run loop needs of a pipeline. */
 export interface RunTarget {
@@ -49,8 +52,16 @@ export interface ExecuteOptions {
   readonly started?: Executor;
   /** Show no progress. */
   readonly quiet?: boolean;
-  /** Continue the last failed run. */
-  readonly resume?: boolean;
+  /** Continue the latest run that did not succeed (`true`), or the run of this id. */
+  readonly resume?: boolean | string;
+  /** Checkpoint each call's output as it finishes, for `resume` after a crash. @default {true} */
+  readonly durable?: boolean;
+  /** Run `cache: true` tasks again and rewrite their entries. @default {false} */
+  readonly refresh?: boolean;
+  /** Neither read nor write the output cache. @default {false} */
+  readonly noCache?: boolean;
+  /** Stop cleanly on SIGINT and SIGTERM, then exit 130 / 143. @default {true} */
+  readonly signals?: boolean;
   /**
    * Local: map every bucket to a folder under this one (checked and made here);
    * absent on resume means the resumed run's.
@@ -73,7 +84,8 @@ export interface ExecuteOptions {
  * @param options The run settings and wiring.
  * @returns The pipeline's value with every ref replaced, and the run's report.
  * @throws {TaskError} When a task fails, after every independent branch has finished.
- * @throws {GlacierError} `USER:NOTHING_TO_RESUME` when `resume` finds no failed run.
+ * @throws {GlacierError} `USER:NOTHING_TO_RESUME` when `resume` finds no run that did not succeed.
+ * @throws {GlacierError} `USER:RUN_IN_PROGRESS` when the run to resume is still running in another process.
  * @throws {TypeError} When `dataRoot` is given to a cloud run, or is not a path.
  * @throws {GlacierError} `USER:DATA_ROOT_NOT_FOLDER` / `USER:DATA_ROOT_UNUSABLE` when the data root is a file or cannot be made.
  */
@@ -93,7 +105,7 @@ export async function runPipeline(
         `Pipeline "${name}": "dataRoot" maps buckets to local folders, so it is for mode "local" only; a cloud run reads and writes the real buckets: drop "dataRoot", or run with mode "local"`,
       );
     }
-    previous = options.resume ? await resumable(name, runs) : undefined;
+    previous = options.resume ? await resumable(name, runs, options.resume) : undefined;
     params = options.checkParams(options.params ?? previous?.params);
     const root = options.dataRoot ?? (options.mode === "local" ? previous?.dataRoot : undefined);
     dataRoot = root === undefined ? undefined : await resolveDataRoot(name, root);
@@ -118,15 +130,68 @@ export async function runPipeline(
     })
     : undefined;
   const progress = createProgress({ quiet: options.quiet, pipeline: name });
-  const reuse = new Reuse(previous, glacier, dataRoot);
+  const journal = new RunJournal(runs, runId);
+  const reuse = new Reuse({
+    glacier,
+    runId,
+    journal,
+    restorable: previous ? await restorable(runs, previous) : undefined,
+    dataRoot,
+    durable: options.durable,
+    cache: options.noCache ? "off" : options.refresh ? "refresh" : "use",
+  });
   const scheduler = new Scheduler({
     pipeline: name,
     runId,
     executorFor: (task) => cloud?.executorFor(task) ?? executor,
     dataRoot,
-    onEvent: options.quiet ? undefined : (event) => progress.event(event),
+    onEvent: (event) => {
+      if (!options.quiet) progress.event(event);
+      // Reuse notes restored and cached calls itself, with where their value is.
+      if (event.type === "start") {
+        journal.append({ node: event.id, status: "running", attempt: event.attempt });
+      } else if (event.type === "failed" || event.type === "skipped" || event.type === "interrupted") {
+        journal.append({ node: event.id, status: event.type, attempt: event.attempt });
+      }
+    },
     reuse: (call, args) => reuse.find(call, args),
     produced: (call, args, value) => reuse.keep(call, args, value),
+  });
+  // Written as the run starts, so a run killed outright is still found (and resumed).
+  const snapshot = (status: RunReport["status"]): RunReport => ({
+    runId,
+    pipeline: name,
+    mode: options.mode,
+    status,
+    process: { pid: Deno.pid, hostname: Deno.hostname() },
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    durationMs: Math.round(performance.now() - started),
+    params,
+    ...(previous ? { resumedFrom: previous.runId } : {}),
+    ...(dataRoot === undefined ? {} : { dataRoot }),
+    dag: { pipeline: name, nodes: [], edges: [], stages: [] } as unknown as RunReport["dag"],
+    tasks: scheduler.reports().map((t) =>
+      reuse.restored.has(t.id) ? { ...t, restoredFrom: reuse.restored.get(t.id) } : t
+    ),
+  });
+  await writeReport(snapshot("running"), runs);
+  let stopped: StopSignal | undefined;
+  const stopListening = options.signals === false ? undefined : onStopSignals({
+    stop(signal) {
+      stopped = signal;
+      console.error(
+        `\nglacier: ${signal.name}: stopping "${name}"; finished calls are kept (${signal.name} again to exit now)`,
+      );
+      scheduler.cancel(
+        new GlacierError(
+          "USER:INTERRUPTED",
+          `Pipeline "${name}" was stopped by ${signal.name} (run ${runId}); resume it with run({ resume: true }) or glacier run --resume`,
+        ),
+      );
+      // Terminate workers and kill task processes now: a running call then ends at once.
+      void executor.close().catch(() => {});
+    },
   });
   const context = new PipelineContext(name, scheduler);
   let value: unknown;
@@ -148,40 +213,53 @@ export async function runPipeline(
     hasError = true;
   }
   await scheduler.settled();
-  if (!options.pool) await executor.close();
-  await cloud?.close(scheduler.failures().length === 0 && !hasError);
+  if (!options.pool || stopped) await executor.close();
+  await cloud?.close(scheduler.failures().length === 0 && !hasError && !stopped);
   const failures = scheduler.failures();
   const failed = failures.length > 0 || hasError;
-  if (failed) await checkpoint(runId, scheduler.finished(), glacier);
-  const report: RunReport = {
-    runId,
-    pipeline: name,
-    mode: options.mode,
-    status: failed ? "failed" : "succeeded",
-    startedAt: startedAt.toISOString(),
+  if (failed && options.durable === false) {
+    for (const { call, value } of scheduler.finished()) reuse.keep(call, [], value);
+  }
+  await reuse.flush();
+  await journal.close();
+  const final: RunReport = {
+    ...snapshot(stopped ? "interrupted" : failed ? "failed" : "succeeded"),
     finishedAt: new Date().toISOString(),
-    durationMs: Math.round(performance.now() - started),
-    params,
-    ...(previous ? { resumedFrom: previous.runId } : {}),
-    ...(dataRoot === undefined ? {} : { dataRoot }),
     dag: await callsToDAG(name, context.calls),
-    tasks: scheduler.reports(),
   };
-  const path = await writeReport(report, runs);
-  const counts = report.tasks.reduce(
+  const path = await writeReport(final, runs);
+  if (final.status === "succeeded") {
+    // Checkpoints are for resuming: once a run of the chain succeeds, they go.
+    const checkpoints = join(glacier, "checkpoints");
+    for (const id of new Set([runId, ...reuse.restored.values()])) {
+      await removeCheckpoints(id, checkpoints).catch(() => {});
+    }
+  }
+  stopListening?.();
+  const counts = final.tasks.reduce(
     (acc, t) => (acc[t.status] = (acc[t.status] ?? 0) + 1, acc),
     {} as Record<string, number>,
   );
   progress.finish(
-    `${failed ? "✗" : "✓"} pipeline "${name}" ${report.status} in ${report.durationMs} ms: ` +
+    `${
+      final.status === "succeeded" ? "✓" : "✗"
+    } pipeline "${name}" ${final.status} in ${final.durationMs} ms: ` +
       Object.entries(counts).map(([s, n]) => `${n} ${s}`).join(", ") + ` — report ${path}`,
   );
+  if (stopped) {
+    const kept = final.tasks.filter((t) => t.status === "done" || t.status === "cached").length;
+    console.error(
+      `glacier: run ${runId} of "${name}" stopped by ${stopped.name}; ${kept} finished calls are kept. ` +
+        `Resume it with run({ resume: true }), or: glacier run <file> --resume`,
+    );
+    Deno.exit(stopped.exitCode);
+  }
   if (failures.length > 0) {
     const [first, ...rest] = failures;
-    if (rest.length === 0) return { value, report, error: first };
+    if (rest.length === 0) return { value, report: final, error: first };
     return {
       value,
-      report,
+      report: final,
       error: new TaskError(
         `${first.message.replace(/^Task .*? failed on attempt \d+: /, "")} (and ${rest.length} more failed: ${
           rest.slice(0, 5).map((f) => `"${f.nodeId}"`).join(", ")
@@ -196,23 +274,74 @@ export async function runPipeline(
       ),
     };
   }
-  return hasError ? { value, report, error: fnError } : { value, report };
+  return hasError ? { value, report: final, error: fnError } : { value, report: final };
 }
 
-// The latest run of this pipeline, when it failed: what `resume` continues.
-async function resumable(name: string, runs: string): Promise<RunReport> {
-  const previous = await latestReport(name, runs);
+// The run `resume` continues: the one named, or the latest of this pipeline
+// (never an older one past a newer success), when it did not succeed and is
+// not still running in another process.
+async function resumable(name: string, runs: string, resume: true | string): Promise<RunReport> {
+  const previous = resume === true ? await latestReport(name, runs) : await readReport(resume, runs);
   if (!previous) {
     throw new GlacierError(
       "USER:NOTHING_TO_RESUME",
-      `Pipeline "${name}" has no run in ${runs} to resume: run it without "resume" first`,
+      resume === true
+        ? `Pipeline "${name}" has no run in ${runs} to resume: run it without "resume" first`
+        : `Pipeline "${name}" has no run ${
+          JSON.stringify(resume)
+        } in ${runs}: pass the id of one of its runs (the name of a report there, without .json), or resume: true for the latest`,
     );
   }
-  if (previous.status !== "failed") {
+  if (previous.pipeline !== name) {
     throw new GlacierError(
       "USER:NOTHING_TO_RESUME",
-      `The latest run of pipeline "${name}" (${previous.runId}) succeeded, so there is nothing to resume: run it without "resume"`,
+      `Run ${previous.runId} is a run of pipeline "${previous.pipeline}", not of "${name}": resume it from that pipeline`,
+    );
+  }
+  if (previous.status === "succeeded") {
+    throw new GlacierError(
+      "USER:NOTHING_TO_RESUME",
+      `The ${
+        resume === true ? "latest " : ""
+      }run of pipeline "${name}" (${previous.runId}) succeeded, so there is nothing to resume: run it without "resume"`,
+    );
+  }
+  if (previous.status === "running" && isAlive(previous.process)) {
+    throw new GlacierError(
+      "USER:RUN_IN_PROGRESS",
+      `Run ${previous.runId} of pipeline "${name}" is still running (process ${
+        previous.process!.pid
+      }): wait for it to end, or stop it (Ctrl-C, kill -TERM ${previous.process!.pid}) and resume then`,
     );
   }
   return previous;
+}
+
+// Whether the process that wrote a report is alive on this machine.
+function isAlive(process: RunReport["process"]): boolean {
+  if (!process || process.hostname !== Deno.hostname() || process.pid === Deno.pid) return false;
+  try {
+    return Deno.statSync(`/proc/${process.pid}`).isDirectory;
+  } catch {
+    return false;
+  }
+}
+
+// The calls a resumed run restores, and the run whose checkpoint holds each:
+// the journal of the run it continues (which names, for calls it restored
+// itself, the older run of the chain), or the finished calls of a report
+// written before journals.
+async function restorable(runs: string, previous: RunReport): Promise<Map<string, string>> {
+  const found = new Map<string, string>();
+  for (const [node, entry] of await readJournal(runs, previous.runId)) {
+    if (entry.checkpoint !== undefined && (entry.status === "done" || entry.status === "cached")) {
+      found.set(node, entry.checkpoint);
+    }
+  }
+  if (found.size === 0) {
+    for (const t of previous.tasks) {
+      if (t.status === "done" || t.status === "cached") found.set(t.id, t.restoredFrom ?? previous.runId);
+    }
+  }
+  return found;
 }

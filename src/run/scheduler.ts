@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { unsharedFrames } from "../data/payload.ts";
+import { readRoutedFrames } from "../data/payload.ts";
 import { GlacierError, type TaskError } from "../errors.ts";
 import type { Task } from "../task.ts";
 import type { CallObserver, RecordedCall } from "../trace/context.ts";
@@ -18,7 +18,7 @@ import type { TaskReport, TaskStatus } from "./report.ts";
 /** Something that happened to a call, for progress displays. */
 export interface RunEvent {
   /** What happened. */
-  type: "queued" | "start" | "retry" | "done" | "cached" | "failed" | "skipped";
+  type: "queued" | "start" | "retry" | "done" | "cached" | "failed" | "skipped" | "interrupted";
   /** The call-site id. */
   id: string;
   /** The task's name. */
@@ -84,6 +84,8 @@ export class Scheduler implements CallObserver {
   #unsettled = 0;
   #closed = false;
   #idle: (() => void)[] = [];
+  /** Aborted by {@linkcode Scheduler.cancel}: every running attempt's signal follows it. */
+  readonly #cancel = new AbortController();
 
   /**
    * Builds it.
@@ -118,18 +120,39 @@ export class Scheduler implements CallObserver {
         node.waiting++;
       }
     }
-    if (failedDep) this.#skip(node, failedDep);
+    if (this.#cancel.signal.aborted) this.#interrupt(node);
+    else if (failedDep) this.#skip(node, failedDep);
     else if (node.waiting === 0) queueMicrotask(() => this.#start(node));
   }
 
   /**
+   * Stops the run: no call starts any more, and every running attempt's
+   * signal is aborted with `reason` (the executors stop the task: a worker is
+   * terminated, a process killed). Calls that were running or waiting end
+   * `interrupted`; those that finished keep their values.
+   *
+   * @param reason Why, as the running calls' error.
+   */
+  cancel(reason: Error): void {
+    if (this.#cancel.signal.aborted) return;
+    this.#cancel.abort(reason);
+    for (const node of this.#nodes.values()) if (node.status === "waiting") this.#interrupt(node);
+  }
+
+  /** Whether {@linkcode Scheduler.cancel} was called. */
+  get cancelled(): boolean {
+    return this.#cancel.signal.aborted;
+  }
+
+  /**
    * What `await ref` gives in a run: the value, once the call has run, with
-   * polars frames of its own (`unsharedFrames`): the pipeline's code may
-   * change them in place, and the call's other consumers get it as returned.
+   * the frames the pool routes unread read into polars (`readRoutedFrames`),
+   * frames of its own: the pipeline's code may change them in place, and the
+   * call's other consumers get the value as it was returned.
    */
   resolve(call: RecordedCall, path: readonly PathKey[]): Promise<unknown> {
     const node = this.#nodes.get(call.nodeId)!;
-    const handOut = (value: unknown) => unsharedFrames(followPath(value, path));
+    const handOut = (value: unknown) => readRoutedFrames(followPath(value, path));
     if (node.status === "done" || node.status === "cached") return Promise.resolve(handOut(node.value));
     if (node.status === "failed" || node.status === "skipped") return Promise.reject(this.#rootError(node));
     return new Promise((resolve, reject) => {
@@ -182,6 +205,8 @@ export class Scheduler implements CallObserver {
   async #start(node: NodeRun): Promise<void> {
     const { call } = node;
     const options = this.#options;
+    if (node.status !== "waiting") return; // interrupted meanwhile
+    if (this.#cancel.signal.aborted) return this.#interrupt(node);
     node.status = "running";
     node.startedAt = performance.now();
     node.startedWall = new Date().toISOString();
@@ -206,6 +231,8 @@ export class Scheduler implements CallObserver {
         this.#scope(call),
         (attempt, signal, started) => {
           node.attempts = attempt;
+          const stop = this.#cancel.signal;
+          if (stop.aborted) return Promise.reject(stop.reason);
           return executor.execute({
             pipeline: options.pipeline,
             runId: options.runId,
@@ -214,7 +241,7 @@ export class Scheduler implements CallObserver {
             args,
             attempt,
             ...(options.dataRoot === undefined ? {} : { dataRoot: options.dataRoot }),
-            signal,
+            signal: AbortSignal.any([signal, stop]),
             lendable: this.#lendable(call),
             onStart: started,
           });
@@ -274,6 +301,10 @@ export class Scheduler implements CallObserver {
   }
 
   #fail(node: NodeRun, error: TaskError): void {
+    if (this.#cancel.signal.aborted) {
+      node.error = error;
+      return this.#interrupt(node);
+    }
     node.status = "failed";
     node.error = error;
     node.endedAt = performance.now();
@@ -289,6 +320,18 @@ export class Scheduler implements CallObserver {
     this.#emit(node, "skipped");
     this.#rejectWaiters(node, this.#rootError(node));
     for (const dependent of node.dependents) if (dependent.status === "waiting") this.#skip(dependent, node);
+    this.#done();
+  }
+
+  // Ends a call that was stopped or never started because the run was
+  // cancelled, and every call waiting on it.
+  #interrupt(node: NodeRun): void {
+    if (node.status !== "waiting" && node.status !== "running") return;
+    node.status = "interrupted";
+    node.endedAt = node.startedAt === undefined ? undefined : performance.now();
+    this.#emit(node, "interrupted");
+    this.#rejectWaiters(node, this.#cancel.signal.reason);
+    for (const dependent of node.dependents) this.#interrupt(dependent);
     this.#done();
   }
 

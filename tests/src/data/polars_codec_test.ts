@@ -9,9 +9,9 @@ import {
   encodeValue,
   loadLibraries,
   needsLibraries,
-  unsharedFrames,
+  readRoutedFrames,
 } from "../../../src/data/payload.ts";
-import { polarsKind } from "../../../src/data/polars_codec.ts";
+import { polarsKind, RoutedFrame } from "../../../src/data/polars_codec.ts";
 import { fromWireJson, toWireJson } from "../../../executors/_wire.ts";
 import { PAYLOAD_VERSION, type TaskPayload } from "../../../executors/payload.ts";
 import { runPayload } from "../../../executors/runner.ts";
@@ -103,36 +103,45 @@ Deno.test("polars frames flow between tasks on the worker pool and in-process al
   assert.ok(onPool.frameEqual(expected, true));
 });
 
-Deno.test("a frame read where results are routed is shared on, not written again; the pipeline's code gets its own", () => {
+Deno.test("where results are routed a frame stays the bytes a worker wrote, shared on unread; the pipeline's code reads its own", () => {
   const df = fx.orders(40);
-  const sent = encodeValue(df, "transfer");
-  const bytes = (sent.value as { ipc: Uint8Array }).ipc;
+  const sent = encodeValue({ df, series: df.getColumn("id") }, "transfer");
+  const bytes = (sent.value as { df: { ipc: Uint8Array } }).df.ipc;
   assert.ok(bytes.buffer instanceof SharedArrayBuffer, "between threads the bytes are shared");
   assert.deepEqual(sent.transfer, []);
-  const arrived = crossThread(sent.value, []) as { ipc: Uint8Array };
-  const routed = decodeValue(arrived, CORE_STORAGE, { keep: true }) as pl.DataFrame;
-  assert.ok(routed.frameEqual(df, true));
+  const arrived = crossThread(sent.value, []) as { df: { ipc: Uint8Array } };
+  const routed = decodeValue(arrived, CORE_STORAGE, { route: true }) as {
+    df: RoutedFrame;
+    series: RoutedFrame;
+  };
+  assert.ok(routed.df instanceof RoutedFrame && routed.series instanceof RoutedFrame, "not read here");
+  assert.equal(routed.df.ipc, arrived.df.ipc);
   for (const encoding of ["transfer", "share"] as const) {
-    const again = encodeValue({ a: routed, b: [routed] }, encoding).value as { a: { ipc: Uint8Array } };
-    assert.equal(again.a.ipc, arrived.ipc, `${encoding}: the same bytes, not written again`);
+    const again = encodeValue({ a: routed.df, b: [routed.df] }, encoding);
+    assert.equal(
+      (again.value as { a: { ipc: Uint8Array } }).a.ipc,
+      arrived.df.ipc,
+      `${encoding}: the same bytes`,
+    );
+    assert.deepEqual(again.transfer, []);
   }
-  const remote = encodeValue(routed, "ipc").value as { ipc: Uint8Array };
+  const remote = encodeValue(routed.df, "ipc").value as { ipc: Uint8Array };
   assert.ok(remote.ipc.buffer instanceof ArrayBuffer);
   assert.deepEqual(remote.ipc, new Uint8Array(bytes), "beyond this process, a plain copy of the same bytes");
   const plain = { n: 1, list: [2] };
-  assert.equal(unsharedFrames(plain), plain, "a value without kept frames is handed out as it is");
-  const own = unsharedFrames({ nested: new Map([["k", routed]]), n: 1 }) as {
+  assert.equal(readRoutedFrames(plain), plain, "a value without routed frames is handed out as it is");
+  const own = readRoutedFrames({ nested: new Map([["k", routed.df]]), series: routed.series, n: 1 }) as {
     nested: Map<string, pl.DataFrame>;
+    series: pl.Series;
   };
-  const copy = own.nested.get("k")!;
-  assert.notEqual(copy, routed);
-  assert.ok(copy.frameEqual(df, true));
-  assert.notEqual((encodeValue(copy, "share").value as { ipc: Uint8Array }).ipc, arrived.ipc);
-  assert.equal((encodeValue(routed, "share").value as { ipc: Uint8Array }).ipc, arrived.ipc);
-  // Only the routing side keeps them: a task's own decode does not.
-  const inTask = crossThread(sent.value, []) as { ipc: Uint8Array };
-  const decoded = decodeValue(inTask, CORE_STORAGE) as pl.DataFrame;
-  assert.notEqual((encodeValue(decoded, "share").value as { ipc: Uint8Array }).ipc, inTask.ipc);
+  assert.ok(own.nested.get("k")!.frameEqual(df, true));
+  assert.deepEqual(own.series.toArray(), df.getColumn("id").toArray());
+  assert.notEqual(
+    (encodeValue(own.nested.get("k"), "share").value as { ipc: Uint8Array }).ipc,
+    arrived.df.ipc,
+  );
+  // A task's own decode reads the frame.
+  assert.equal(polarsKind((decodeValue(arrived, CORE_STORAGE) as { df: unknown }).df), "DataFrame");
 });
 
 Deno.test("a frame fanned out on the pool and changed in place by the pipeline reaches each task right", async () => {
