@@ -88,6 +88,7 @@ interface Grant {
 
 interface Waiter {
   readonly grant: Grant;
+  readonly priority: number;
   readonly take: (slot: Slot) => void;
 }
 
@@ -101,6 +102,8 @@ export class WorkerPool implements Executor {
   readonly name = "worker";
   /** Workers say when a task starts, so its timeout excludes the module import. */
   readonly reportsStart = true;
+  /** Calls wait for a free worker: the report keeps that time apart. */
+  readonly reportsDispatch = true;
   readonly #size: number;
   readonly #groups = new Map<string, Slot[]>();
   readonly #waiting: Waiter[] = [];
@@ -170,7 +173,8 @@ export class WorkerPool implements Executor {
     }
     if (task.options.permissions !== "inherit") return await this.#narrowed(invocation);
     const grant = INHERIT;
-    const slot = await this.#acquire(grant);
+    const slot = await this.#acquire(grant, invocation.priority ?? 0);
+    invocation.onDispatch?.();
     // A lent table is detached here until the worker hands it back, so lend
     // only what nothing else needs meanwhile and what a retry will not need.
     const lend = invocation.lendable === true && task.options.retries === 0;
@@ -255,6 +259,7 @@ export class WorkerPool implements Executor {
     let child = idle.pop();
     while (child && !child.alive) child = idle.pop();
     if (!child) this.#children.add(child = new NarrowedChild(flags));
+    invocation.onDispatch?.();
     try {
       return await child.run(invocation);
     } finally {
@@ -316,7 +321,8 @@ export class WorkerPool implements Executor {
     });
   }
 
-  #acquire(grant: Grant): Promise<Slot> {
+  // A free worker, or a place in the queue: by priority, then in arrival order.
+  #acquire(grant: Grant, priority = 0): Promise<Slot> {
     const key = grant.key;
     const slots = this.#groups.get(key) ?? [];
     const idle = slots.find((s) => s.ready && !s.busy && !s.dead);
@@ -331,8 +337,10 @@ export class WorkerPool implements Executor {
     const queued = this.#waiting.filter((w) => w.grant.key === key).length;
     if (queued >= starting && slots.filter((s) => !s.dead).length < this.#size) this.#spawn(grant);
     return new Promise((resolve, reject) => {
-      this.#waiting.push({
+      const after = this.#waiting.findIndex((w) => w.priority < priority);
+      this.#waiting.splice(after < 0 ? this.#waiting.length : after, 0, {
         grant,
+        priority,
         take: (slot) => {
           if (slot.dead) return reject(new GlacierError("SYSTEM:POOL_CLOSED", "The worker pool was closed"));
           slot.busy = true;

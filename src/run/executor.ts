@@ -40,6 +40,17 @@ export interface TaskInvocation {
    * with `reportsStart` must, since the task's timeout counts from here.
    */
   readonly onStart?: () => void;
+  /**
+   * Call when the call leaves the executor's queue for a worker, process or
+   * service: the report keeps the time before it (`queuedMs`) apart from the
+   * run time. An executor with `reportsDispatch` must.
+   */
+  readonly onDispatch?: () => void;
+  /**
+   * The call's place in a queue, higher first: the longest chain of calls
+   * that wait on it (so the critical path goes first, not the first ready).
+   */
+  readonly priority?: number;
 }
 
 /** Runs task invocations somewhere: in this process, on workers, or remotely. */
@@ -51,6 +62,8 @@ export interface Executor {
    * timeout does not count the time to load it (a worker importing a module).
    */
   readonly reportsStart?: boolean;
+  /** Whether the executor calls `onDispatch` (it queues calls); otherwise a call runs as it is handed over. */
+  readonly reportsDispatch?: boolean;
   /**
    * Runs one attempt and resolves to the task's value.
    * A `TaskError` it throws is kept as is; any other error is wrapped.

@@ -28,8 +28,10 @@ export interface TaskReport {
   attempts: number;
   /** When the first attempt started, ISO 8601. */
   startedAt?: string;
-  /** Milliseconds from first start to end. */
+  /** Milliseconds it ran: from leaving the executor's queue (a free worker) to its end, retries included. */
   durationMs?: number;
+  /** Milliseconds it was ready but waited for a worker (or a process place) before it ran. */
+  queuedMs?: number;
   /** Whether the value came from the cache or a checkpoint. */
   cached: boolean;
   /** For a call restored on resume: the run whose checkpoint held its output. */

@@ -206,7 +206,7 @@ export async function runPipeline(
     // A ref returned by a sync function is not awaited here: `await` would
     // wait for its value, and recording is over as soon as the function returns.
     const returned = isRef(result) ? result : await result;
-    scheduler.closeRecording();
+    scheduler.closeRecording(returned);
     value = await resolveAll(returned);
   } catch (error) {
     fnError = error;

@@ -10,7 +10,7 @@ import { readRoutedFrames } from "../data/payload.ts";
 import { GlacierError, type TaskError } from "../errors.ts";
 import type { Task } from "../task.ts";
 import type { CallObserver, RecordedCall } from "../trace/context.ts";
-import { followPath, type PathKey, substitute } from "../trace/ref.ts";
+import { followPath, forEachRef, type PathKey, substitute } from "../trace/ref.ts";
 import { runAttempts, toTaskError } from "./attempt.ts";
 import type { Executor } from "./executor.ts";
 import type { TaskReport, TaskStatus } from "./report.ts";
@@ -65,17 +65,31 @@ interface NodeRun {
   attempts: number;
   /** Calls that take this call's value. */
   consumers: number;
-  /** Whether the pipeline function awaited the value while still recording. */
-  awaited: boolean;
+  /** How many of them have taken it (started with it as an argument). */
+  taken: number;
+  /** Whether the pipeline's own code needs the value: it awaited it, or returned it. */
+  kept: boolean;
+  /** The value was let go once its last consumer took it (it lives on in its checkpoint). */
+  released?: boolean;
   value?: unknown;
   error?: TaskError;
   skippedBecause?: string;
   ranOn?: string;
   startedAt?: number;
   startedWall?: string;
+  /** When the executor took it from its queue (a worker was free). */
+  dispatchedAt?: number;
+  /** The longest chain of recorded calls waiting on this one, itself included (at most {@linkcode MAX_HEIGHT}). */
+  height: number;
   endedAt?: number;
   waiters?: { resolve(value: unknown): void; reject(error: unknown): void }[];
 }
+
+const ms = (t: number) => Math.round(t * 1000) / 1000;
+
+// How far a call's priority looks down the DAG: enough to put a long chain
+// first, and recording stays linear for a pipeline of thousands of calls.
+const MAX_HEIGHT = 64;
 
 /** Runs recorded calls as their inputs become ready. */
 export class Scheduler implements CallObserver {
@@ -104,12 +118,15 @@ export class Scheduler implements CallObserver {
       dependents: [],
       attempts: 0,
       consumers: 0,
-      awaited: false,
+      taken: 0,
+      kept: false,
+      height: 1,
     };
     this.#nodes.set(call.nodeId, node);
     this.#unsettled++;
     this.#emit(node, "queued");
     this.#options.executorFor(call.task).prepare?.(call.task);
+    this.#raise(call, 2);
     let failedDep: NodeRun | undefined;
     for (const id of call.deps) {
       const dep = this.#nodes.get(id)!;
@@ -123,6 +140,17 @@ export class Scheduler implements CallObserver {
     if (this.#cancel.signal.aborted) this.#interrupt(node);
     else if (failedDep) this.#skip(node, failedDep);
     else if (node.waiting === 0) queueMicrotask(() => this.#start(node));
+  }
+
+  // A new call makes the chains above it longer: raise its ancestors' heights.
+  #raise(call: RecordedCall, height: number): void {
+    if (height > MAX_HEIGHT) return;
+    for (const id of call.deps) {
+      const dep = this.#nodes.get(id)!;
+      if (dep.height >= height) continue;
+      dep.height = height;
+      this.#raise(dep.call, height + 1);
+    }
   }
 
   /**
@@ -152,6 +180,7 @@ export class Scheduler implements CallObserver {
    */
   resolve(call: RecordedCall, path: readonly PathKey[]): Promise<unknown> {
     const node = this.#nodes.get(call.nodeId)!;
+    node.kept = true;
     const handOut = (value: unknown) => readRoutedFrames(followPath(value, path));
     if (node.status === "done" || node.status === "cached") return Promise.resolve(handOut(node.value));
     if (node.status === "failed" || node.status === "skipped") return Promise.reject(this.#rootError(node));
@@ -160,9 +189,29 @@ export class Scheduler implements CallObserver {
     });
   }
 
-  /** Marks the end of recording: the pipeline function has returned, no call will be added. */
-  closeRecording(): void {
+  /**
+   * Marks the end of recording: the pipeline function has returned, no call
+   * will be added. From now on a value is let go as soon as its last
+   * consumer has taken it, unless the pipeline returned it.
+   *
+   * @param returned What the pipeline function returned: the refs in it keep their values.
+   */
+  closeRecording(returned?: unknown): void {
     this.#closed = true;
+    forEachRef(returned, (state) => {
+      const node = this.#nodes.get(state.source.nodeId);
+      if (node) node.kept = true;
+    });
+    for (const node of this.#nodes.values()) this.#release(node);
+  }
+
+  // Memory follows the working set, not the DAG: a value nobody will take
+  // again goes (a running consumer holds its own arguments).
+  #release(node: NodeRun): void {
+    if (!this.#closed || node.kept || node.released || node.taken < node.consumers) return;
+    if (node.status !== "done" && node.status !== "cached") return;
+    node.value = undefined;
+    node.released = true;
   }
 
   /** Resolves when every call recorded so far has settled. */
@@ -176,10 +225,10 @@ export class Scheduler implements CallObserver {
     return [...this.#nodes.values()].filter((n) => n.status === "failed").map((n) => n.error!);
   }
 
-  /** The calls that finished (ran or were reused), with their values. */
+  /** The calls that finished (ran or were reused) and still hold their values, with them. */
   finished(): { call: RecordedCall; value: unknown }[] {
     return [...this.#nodes.values()]
-      .filter((n) => n.status === "done" || n.status === "cached")
+      .filter((n) => (n.status === "done" || n.status === "cached") && !n.released)
       .map((n) => ({ call: n.call, value: n.value }));
   }
 
@@ -194,7 +243,10 @@ export class Scheduler implements CallObserver {
       attempts: n.attempts,
       ...(n.startedWall ? { startedAt: n.startedWall } : {}),
       ...(n.startedAt !== undefined && n.endedAt !== undefined
-        ? { durationMs: Math.round((n.endedAt - n.startedAt) * 1000) / 1000 }
+        ? {
+          durationMs: ms(n.endedAt - (n.dispatchedAt ?? n.startedAt)),
+          queuedMs: ms((n.dispatchedAt ?? n.startedAt) - n.startedAt),
+        }
         : {}),
       cached: n.status === "cached",
       ...(n.error ? { error: { code: n.error.code, message: n.error.message, stack: n.error.stack } } : {}),
@@ -213,6 +265,11 @@ export class Scheduler implements CallObserver {
     let args: unknown[];
     try {
       args = substitute(call.args, (state) => this.#nodes.get(state.source.nodeId)!.value) as unknown[];
+      for (const id of call.deps) {
+        const dep = this.#nodes.get(id)!;
+        dep.taken++;
+        this.#release(dep);
+      }
       const lookup = options.reuse?.(call, args);
       const reused = lookup && await lookup;
       if (reused) {
@@ -225,7 +282,9 @@ export class Scheduler implements CallObserver {
     const executor = options.executorFor(call.task);
     node.ranOn = executor.name;
     node.attempts = 1;
-    this.#emit(node, "start");
+    // Shown running once it runs: an executor that queues says when.
+    const queues = executor.reportsDispatch === true;
+    if (!queues) this.#emit(node, "start");
     try {
       const result = await runAttempts(
         this.#scope(call),
@@ -244,6 +303,12 @@ export class Scheduler implements CallObserver {
             signal: AbortSignal.any([signal, stop]),
             lendable: this.#lendable(call),
             onStart: started,
+            priority: node.height,
+            onDispatch: () => {
+              if (node.dispatchedAt !== undefined) return; // a retry runs again, it waited once
+              node.dispatchedAt = performance.now();
+              if (queues) this.#emit(node, "start");
+            },
           });
         },
         (error, next) => {
@@ -266,7 +331,7 @@ export class Scheduler implements CallObserver {
     if (!this.#closed) return false;
     return call.deps.every((id) => {
       const dep = this.#nodes.get(id)!;
-      return dep.consumers === 1 && !dep.awaited;
+      return dep.consumers === 1 && !dep.kept;
     });
   }
 

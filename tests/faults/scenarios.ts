@@ -2,6 +2,7 @@
 // what happened. tests/faults/faults_test.ts asserts on the figures;
 // `deno task faults` writes them to tests/faults/RESULTS.md.
 import { join } from "node:path";
+import * as durable from "../support/durable_run.ts";
 import type { GlacierError, Pipeline, RunReport } from "../../mod.ts";
 import * as fx from "../fixtures/fault_tasks.ts";
 import { startS3rver, useS3rverEnv } from "../support/s3rver.ts";
@@ -84,7 +85,8 @@ async function failThenResume(
   }
   const detectMs = performance.now() - started;
   const first = p.lastRun!;
-  const checkpoint = join(".glacier", "checkpoints", first.runId, "independent.bin");
+  // Checked before resuming: a resumed run that succeeds removes the chain's checkpoints.
+  const kept = await exists(join(".glacier", "checkpoints", first.runId, "independent.bin"));
   const value = await p.run({ ...quiet, resume: true }).catch((e) => `resume failed: ${e.message}`);
   const second = p.lastRun!;
   const calls = task(first, faulty)!;
@@ -94,14 +96,63 @@ async function failThenResume(
     attempts: `${calls.attempts} of 1 allowed`,
     retriedAsConfigured: calls.attempts === 1,
     independentFinished: task(first, "independent")?.status === "done",
-    checkpointsKept: await exists(checkpoint) && task(second, "independent")?.ranOn === "checkpoint",
+    checkpointsKept: kept && task(second, "independent")?.ranOn === "checkpoint",
     completed: value === expected && second.resumedFrom === first.runId,
     partialOutputs: await tempLeftovers(".glacier") + await tempLeftovers(dir),
     notes: `${code} after ${Math.round(detectMs)} ms`,
   };
 }
 
+// A run of tests/fixtures/durable_tasks.ts in its own process, stopped by a
+// real signal while `slow` runs (after `first` is checkpointed), then resumed
+// in another process.
+async function signalThenResume(signal: Deno.Signal, exitCode: number | undefined): Promise<Figures> {
+  await using p = await durable.project();
+  const started = performance.now();
+  const stopped = await durable.stopMidRun(p, signal);
+  const stopMs = performance.now() - started;
+  const [first] = await durable.reports(p);
+  const leftover = await processesIn(p.cwd);
+  const resumed = await durable.resume(p);
+  const [, second] = await durable.reports(p);
+  const restored = second?.tasks.find((t) => t.id === "first")?.restoredFrom === first.runId;
+  return {
+    fault: `${signal} while a task runs (after another finished)`,
+    detected: exitCode === undefined
+      ? first.status === "running"
+      : stopped.code === exitCode && first.status === "interrupted",
+    attempts: exitCode === undefined
+      ? `killed; exit ${stopped.code}`
+      : `exit ${stopped.code} (${exitCode} expected)`,
+    retriedAsConfigured: true,
+    independentFinished: first.tasks.length === 0 ||
+      first.tasks.find((t) => t.id === "first")?.status === "done",
+    checkpointsKept: restored && await durable.firstRuns(p) === 1,
+    completed: resumed.code === 0 && JSON.parse(resumed.stdout) === 42 && second.status === "succeeded",
+    partialOutputs: await tempLeftovers(join(p.cwd, ".glacier")) + leftover,
+    notes: `report ${first.status}; ${
+      exitCode === undefined
+        ? "the journal named the finished call"
+        : `stopped ${Math.round(stopMs)} ms after start`
+    }; resume restored it and ran only the rest; ${leftover} processes left`,
+  };
+}
+
+// Processes still running the stopped run's code: none may outlive it.
+async function processesIn(folder: string): Promise<number> {
+  let n = 0;
+  for await (const entry of Deno.readDir("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    const cmdline = await Deno.readTextFile(`/proc/${entry.name}/cmdline`).catch(() => "");
+    if (cmdline.includes(folder)) n++;
+  }
+  return n;
+}
+
 export const scenarios: Record<string, () => Promise<Figures>> = {
+  "SIGINT mid-run": () => signalThenResume("SIGINT", 130),
+  "SIGTERM mid-run": () => signalThenResume("SIGTERM", 143),
+  "SIGKILL mid-run": () => signalThenResume("SIGKILL", undefined),
   async "worker death"() {
     const dir = await Deno.makeTempDir();
     const value = await fx.workerDeath.run({ ...quiet, params: { dir } });
