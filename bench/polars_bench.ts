@@ -58,6 +58,20 @@ log(
     `(${etl_plain_peak_rss_mb} MB): ${etl_polars_ratio}x`,
 );
 
+// 1b. The demo with durable state (journal + a checkpoint of every output) against it switched off.
+const durableOn: number[] = [];
+const durableOff: number[] = [];
+for (let i = 0; i < (quick ? 1 : 3); i++) {
+  durableOn.push((await timed(["run", "-A", "bench/fixtures/etl_durable.ts", "on"])).s);
+  durableOff.push((await timed(["run", "-A", "bench/fixtures/etl_durable.ts", "off"])).s);
+}
+const etl_durable_s = median(durableOn);
+const etl_not_durable_s = median(durableOff);
+const durable_overhead_ratio = round(etl_durable_s / etl_not_durable_s);
+log(
+  `demo ETL durable ${etl_durable_s} s vs durable: false ${etl_not_durable_s} s: ${durable_overhead_ratio}x`,
+);
+
 // 2. Bucket.scan() against pl.readCSV, alternating, in this process.
 const scans: number[] = [];
 const reads: number[] = [];
@@ -106,6 +120,9 @@ console.log(JSON.stringify({
   etl_polars_ratio,
   etl_demo_peak_rss_mb,
   etl_plain_peak_rss_mb,
+  etl_durable_s,
+  etl_not_durable_s,
+  durable_overhead_ratio,
   scan_csv_ms,
   polars_read_csv_ms,
   scan_csv_ratio,

@@ -45,6 +45,7 @@ const GOALS: Record<string, [(v: number, r: Record<string, number | null>) => bo
   cold_start_inprocess_ratio: [(v) => v <= 1.5, "≤ 1.5× the apache-arrow script"],
   etl_polars_ratio: [(v) => v <= 1.5, "≤ 1.5× one plain polars script"],
   scan_csv_ratio: [(v) => v <= 1.2, "≤ 1.2× pl.readCSV"],
+  durable_overhead_ratio: [(v) => v <= 1.1, "≤ 1.10× durable: false"],
   df_handoff_copy_ratio: [(v) => v <= 0.05, "≤ 5% of a copy"],
 };
 

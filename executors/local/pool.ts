@@ -95,6 +95,11 @@ interface Waiter {
 const INHERIT: Grant = { key: "inherit", name: "inherit" };
 
 const WORKER_URL = new URL("./worker.ts", import.meta.url);
+// node:worker_threads starts file: and data: URLs only; from a package served
+// over https (JSR) a data: module imports the worker.
+const WORKER_ENTRY = WORKER_URL.protocol === "file:"
+  ? WORKER_URL
+  : new URL(`data:text/javascript,${encodeURIComponent(`import ${JSON.stringify(WORKER_URL.href)};`)}`);
 
 /** A warm pool of module workers that runs task calls. */
 export class WorkerPool implements Executor {
@@ -352,7 +357,7 @@ export class WorkerPool implements Executor {
 
   #spawn(grant: Grant): Slot {
     const { key } = grant;
-    const worker = new Worker(WORKER_URL, { name: `glacier-${grant.name}` });
+    const worker = new Worker(WORKER_ENTRY, { name: `glacier-${grant.name}` });
     const slot: Slot = { worker, ready: false, busy: false, dead: false };
     const slots = this.#groups.get(key) ?? [];
     slots.push(slot);

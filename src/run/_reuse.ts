@@ -5,7 +5,16 @@
 // (write-behind: dependents do not wait for it), noted in the run's journal.
 import { join } from "node:path";
 import type { RecordedCall } from "../trace/context.ts";
-import { cacheKey, type CacheMode, Checkpoints, OutputCache } from "./cache.ts";
+import {
+  cacheKey,
+  type CacheMode,
+  Checkpoints,
+  INLINE_CHECKPOINT_BYTES,
+  inlineCheckpoint,
+  OutputCache,
+  readInlineCheckpoint,
+  storeBytes,
+} from "./cache.ts";
 import type { RunJournal } from "./journal.ts";
 
 /** What a run reuses and keeps. */
@@ -16,14 +25,22 @@ export interface ReuseOptions {
   readonly runId: string;
   /** This run's journal. */
   readonly journal: RunJournal;
-  /** The calls a resumed run restores: call-site id → the run whose checkpoints hold its output. */
-  readonly restorable?: ReadonlyMap<string, string>;
+  /** The calls a resumed run restores: call-site id → the run whose checkpoints hold its output (or the checkpoint). */
+  readonly restorable?: ReadonlyMap<string, Restorable>;
   /** The run's data root, part of cache keys. */
   readonly dataRoot?: string;
   /** Checkpoint each finished call's output as it finishes. @default {true} */
   readonly durable?: boolean;
   /** How the output cache is used: `refresh` runs and rewrites, `off` neither reads nor writes. @default {"use"} */
   readonly cache?: CacheMode;
+}
+
+/** Where a finished call's checkpoint is: a run's checkpoints folder, or inline in its journal. */
+export interface Restorable {
+  /** The run that checkpointed it. */
+  readonly run: string;
+  /** A small checkpoint itself. */
+  readonly inline?: string;
 }
 
 export class Reuse {
@@ -51,10 +68,18 @@ export class Reuse {
   ): Promise<{ value: unknown; from: string } | undefined> {
     const from = this.#options.restorable?.get(call.nodeId);
     if (from !== undefined) {
-      const hit = await new Checkpoints(from, this.#root).load(call.nodeId, call.task);
+      const hit = from.inline !== undefined
+        ? await readInlineCheckpoint(from.inline, call.task)
+        : await new Checkpoints(from.run, this.#root).load(call.nodeId, call.task);
       if (hit) {
-        this.restored.set(call.nodeId, from);
-        this.#options.journal.append({ node: call.nodeId, status: "done", checkpoint: from });
+        this.restored.set(call.nodeId, from.run);
+        // This run's journal names it too, so a resume of this run finds it.
+        this.#options.journal.append({
+          node: call.nodeId,
+          status: "done",
+          checkpoint: from.run,
+          inline: from.inline,
+        });
         return { value: hit.value, from: "checkpoint" };
       }
     }
@@ -82,8 +107,19 @@ export class Reuse {
     this.#pending++;
     this.#writes = this.#writes.then(async () => {
       try {
-        await this.#own.save(call.nodeId, call.task, value);
-        this.#options.journal.append({ node: call.nodeId, status: "done", checkpoint: this.#options.runId });
+        const bytes = await storeBytes(value, "machine");
+        const { runId, journal } = this.#options;
+        if (bytes.byteLength <= INLINE_CHECKPOINT_BYTES) {
+          journal.append({
+            node: call.nodeId,
+            status: "done",
+            checkpoint: runId,
+            inline: inlineCheckpoint(call.task, bytes),
+          });
+        } else {
+          await this.#own.saveBytes(call.nodeId, call.task, bytes);
+          journal.append({ node: call.nodeId, status: "done", checkpoint: runId });
+        }
       } catch (error) {
         console.warn(
           `glacier: no checkpoint for "${call.nodeId}" (it will run again on resume): ${

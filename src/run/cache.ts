@@ -19,6 +19,7 @@
  *
  * @module
  */
+import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -520,9 +521,18 @@ export class Checkpoints {
    * task is not resumed from a stale value.
    */
   async save(nodeId: string, task: Task, value: unknown): Promise<void> {
-    const bytes = await storeBytes(value, "machine");
-    const payload = new Uint8Array(serialize({ source: task.source, bytes }));
-    await writeFileAtomic(this.path(nodeId), seal(payload, Date.now()));
+    await this.saveBytes(nodeId, task, await storeBytes(value, "machine"));
+  }
+
+  /**
+   * Saves a finished call's output already encoded by `storeBytes(value, "machine")`.
+   *
+   * @param nodeId The call-site id.
+   * @param task The task (its source tags the checkpoint).
+   * @param bytes The encoded output.
+   */
+  async saveBytes(nodeId: string, task: Task, bytes: Uint8Array): Promise<void> {
+    await writeFileAtomic(this.path(nodeId), sealCheckpoint(task, bytes));
   }
 
   /**
@@ -535,12 +545,57 @@ export class Checkpoints {
     const sealed = await readSealed(path, this.#warned, "checkpoint");
     if (!sealed) return undefined;
     try {
-      const entry = deserialize(sealed.payload) as { source: string; bytes: Uint8Array };
-      if (entry.source !== task.source) return undefined;
-      return { value: await loadBytes(entry.bytes, task.resource.storage) };
+      return await openCheckpoint(sealed.payload, task);
     } catch (error) {
       warnOnce(this.#warned, path, `glacier: ignoring checkpoint ${path}: ${(error as Error).message}`);
       return undefined;
     }
+  }
+}
+
+// A checkpoint's sealed bytes: the task's source (a changed task is not
+// resumed from a stale value) and the output, with their checksum.
+function sealCheckpoint(task: Task, bytes: Uint8Array): Uint8Array {
+  return seal(new Uint8Array(serialize({ source: task.source, bytes })), Date.now());
+}
+
+async function openCheckpoint(payload: Uint8Array, task: Task): Promise<{ value: unknown } | undefined> {
+  const entry = deserialize(payload) as { source: string; bytes: Uint8Array };
+  if (entry.source !== task.source) return undefined;
+  return { value: await loadBytes(entry.bytes, task.resource.storage) };
+}
+
+/** Outputs up to this size are checkpointed inside the run's journal line, not in a file of their own. */
+export const INLINE_CHECKPOINT_BYTES = 64 << 10;
+
+/**
+ * A small checkpoint as text for the run's journal (base64 of the same
+ * sealed bytes a checkpoint file holds).
+ *
+ * @param task The task.
+ * @param bytes The output, encoded by `storeBytes(value, "machine")`.
+ * @returns The text.
+ */
+export function inlineCheckpoint(task: Task, bytes: Uint8Array): string {
+  return Buffer.from(sealCheckpoint(task, bytes)).toString("base64");
+}
+
+/**
+ * Reads a checkpoint made by {@linkcode inlineCheckpoint}.
+ *
+ * @param text The journal's text.
+ * @param task The task.
+ * @returns The output, or undefined when the text is corrupt or the task's source changed.
+ */
+export async function readInlineCheckpoint(
+  text: string,
+  task: Task,
+): Promise<{ value: unknown } | undefined> {
+  const sealed = unseal(new Uint8Array(Buffer.from(text, "base64")));
+  if (!sealed) return undefined;
+  try {
+    return await openCheckpoint(sealed.payload, task);
+  } catch {
+    return undefined;
   }
 }

@@ -27,6 +27,8 @@ export interface JournalEntry {
   readonly attempt?: number;
   /** For `done` / `cached`: the run whose checkpoints hold the output. */
   readonly checkpoint?: string;
+  /** A small output's checkpoint itself (`inlineCheckpoint()` in cache.ts), instead of a file. */
+  readonly inline?: string;
 }
 
 /** The journal file of a run. */
@@ -40,6 +42,8 @@ export class RunJournal {
   #file?: Promise<Deno.FsFile>;
   #tail: Promise<void> = Promise.resolve();
   #warned = false;
+  #lines: string[] = [];
+  #flush?: ReturnType<typeof setTimeout>;
 
   /**
    * @param runs The runs folder (`.glacier/runs`).
@@ -50,14 +54,23 @@ export class RunJournal {
   }
 
   /**
-   * Appends an entry. Writes are queued and made in order; a write that
-   * fails warns once and the run goes on (it is then not resumable from the
-   * entries lost).
+   * Appends an entry. Entries of one turn of the event loop are written
+   * together, in order, right after it (a run of thousands of calls makes
+   * one write per turn, not one per entry); a write that fails warns once
+   * and the run goes on (it is then not resumable from the entries lost).
    *
    * @param entry The state change, without its time.
    */
   append(entry: Omit<JournalEntry, "at">): void {
-    const line = new TextEncoder().encode(JSON.stringify({ ...entry, at: new Date().toISOString() }) + "\n");
+    this.#lines.push(JSON.stringify({ ...entry, at: new Date().toISOString() }) + "\n");
+    this.#flush ??= setTimeout(() => this.#write(), 0);
+  }
+
+  #write(): void {
+    this.#flush = undefined;
+    if (this.#lines.length === 0) return;
+    const line = new TextEncoder().encode(this.#lines.join(""));
+    this.#lines = [];
     this.#tail = this.#tail.then(async () => {
       try {
         const file = await (this.#file ??= this.#open());
@@ -84,6 +97,8 @@ export class RunJournal {
 
   /** Resolves when every entry appended so far is written; then closes the file. */
   async close(): Promise<void> {
+    clearTimeout(this.#flush);
+    this.#write();
     await this.#tail;
     const file = this.#file;
     this.#file = undefined;

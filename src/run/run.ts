@@ -25,7 +25,7 @@ import { inProcess } from "./inprocess.ts";
 import { createProgress } from "./progress.ts";
 import { latestReport, newRunId, readReport, type RunReport, writeReport } from "./report.ts";
 import { readJournal, RunJournal } from "./journal.ts";
-import { Reuse } from "./_reuse.ts";
+import { type Restorable, Reuse } from "./_reuse.ts";
 import { Scheduler } from "./scheduler.ts";
 import { removeCheckpoints } from "./clean.ts";
 import { onStopSignals, type StopSignal } from "./signals.ts";
@@ -331,16 +331,21 @@ function isAlive(process: RunReport["process"]): boolean {
 // the journal of the run it continues (which names, for calls it restored
 // itself, the older run of the chain), or the finished calls of a report
 // written before journals.
-async function restorable(runs: string, previous: RunReport): Promise<Map<string, string>> {
-  const found = new Map<string, string>();
+async function restorable(runs: string, previous: RunReport): Promise<Map<string, Restorable>> {
+  const found = new Map<string, Restorable>();
   for (const [node, entry] of await readJournal(runs, previous.runId)) {
     if (entry.checkpoint !== undefined && (entry.status === "done" || entry.status === "cached")) {
-      found.set(node, entry.checkpoint);
+      found.set(node, {
+        run: entry.checkpoint,
+        ...(entry.inline === undefined ? {} : { inline: entry.inline }),
+      });
     }
   }
   if (found.size === 0) {
     for (const t of previous.tasks) {
-      if (t.status === "done" || t.status === "cached") found.set(t.id, t.restoredFrom ?? previous.runId);
+      if (t.status === "done" || t.status === "cached") {
+        found.set(t.id, { run: t.restoredFrom ?? previous.runId });
+      }
     }
   }
   return found;

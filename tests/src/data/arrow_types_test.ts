@@ -7,6 +7,7 @@
 // file format, and must come back exactly (tests/src/data/_arrow_types.ts).
 // Reproduce a failure with FC_SEED=<seed> (and the path fast-check prints).
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import fc from "fast-check";
 import type * as A from "apache-arrow";
 import pl from "nodejs-polars";
@@ -309,16 +310,21 @@ Deno.test("every Arrow type crosses the payload codec exactly in every encoding,
 
 // ------------------------------------------------------------------ pool, in-process, cache
 
-// The spec as plain bytes: run params go into the run report as JSON, which has no bigint.
+// The spec as plain bytes, base64 in the params: they go into the run report as JSON, which has no bigint.
 const specBytes = (spec: TableSpec) =>
   new Uint8Array(serialize({ ...spec, columns: spec.columns.map((c) => ({ ...c, polars: c.polars })) }));
+const base64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64");
 
 Deno.test("every Arrow type crosses the worker pool exactly: made in a worker, shared, lent, echoed and rebuilt", async () => {
   const pool = openWorkerPool({ workers: 2 });
   try {
     await fc.assert(
       fc.asyncProperty(tableSpec(), async (spec) => {
-        const out = await fx.typesPipeline.run({ pool, quiet: true, params: { spec: specBytes(spec) } });
+        const out = await fx.typesPipeline.run({
+          pool,
+          quiet: true,
+          params: { spec: base64(specBytes(spec)) },
+        });
         assert.deepEqual(fx.typesPipeline.lastRun!.tasks.map((t) => t.ranOn), [
           "worker",
           "worker",
@@ -340,7 +346,11 @@ Deno.test("every Arrow type crosses the worker pool exactly: made in a worker, s
 Deno.test("every Arrow type passes between tasks run in-process (workers: 0) as the same table", async () => {
   await fc.assert(
     fc.asyncProperty(tableSpec(), async (spec) => {
-      const out = await fx.typesPipeline.run({ workers: 0, quiet: true, params: { spec: specBytes(spec) } });
+      const out = await fx.typesPipeline.run({
+        workers: 0,
+        quiet: true,
+        params: { spec: base64(specBytes(spec)) },
+      });
       assert.ok(fx.typesPipeline.lastRun!.tasks.every((t) => t.ranOn === "in-process"));
       assert.equal(out.echoed, out.made, "echo returns the very table");
       const expected = buildTable(spec);
@@ -367,10 +377,12 @@ Deno.test("a cached task's table of any Arrow type comes back from the cache exa
     fc.asyncProperty(tableSpec(), fc.nat(), async (spec, salt) => {
       // A salt makes each key new: the cache folder outlives test runs.
       const params = {
-        spec: new Uint8Array([
-          ...specBytes(spec),
-          ...new TextEncoder().encode(` ${salt} ${crypto.randomUUID()}`),
-        ]),
+        spec: base64(
+          new Uint8Array([
+            ...specBytes(spec),
+            ...new TextEncoder().encode(` ${salt} ${crypto.randomUUID()}`),
+          ]),
+        ),
       };
       const first = await fx.cachedPipeline.run({ workers: 0, quiet: true, params });
       const second = await fx.cachedPipeline.run({ workers: 0, quiet: true, params });
