@@ -3,6 +3,7 @@
 // `deno task faults` writes them to tests/faults/RESULTS.md.
 import { join } from "node:path";
 import * as durable from "../support/durable_run.ts";
+import { readJournal } from "../../src/run/journal.ts";
 import type { GlacierError, Pipeline, RunReport } from "../../mod.ts";
 import * as fx from "../fixtures/fault_tasks.ts";
 import { startS3rver, useS3rverEnv } from "../support/s3rver.ts";
@@ -86,7 +87,8 @@ async function failThenResume(
   const detectMs = performance.now() - started;
   const first = p.lastRun!;
   // Checked before resuming: a resumed run that succeeds removes the chain's checkpoints.
-  const kept = await exists(join(".glacier", "checkpoints", first.runId, "independent.bin"));
+  const kept = (await readJournal(join(".glacier", "runs"), first.runId)).get("independent")?.checkpoint ===
+    first.runId;
   const value = await p.run({ ...quiet, resume: true }).catch((e) => `resume failed: ${e.message}`);
   const second = p.lastRun!;
   const calls = task(first, faulty)!;
