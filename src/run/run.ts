@@ -158,6 +158,7 @@ export async function runPipeline(
     produced: (call, args, value) => reuse.keep(call, args, value),
   });
   // Written as the run starts, so a run killed outright is still found (and resumed).
+  const noCalls = await callsToDAG(name, []);
   const snapshot = (status: RunReport["status"]): RunReport => ({
     runId,
     pipeline: name,
@@ -170,7 +171,7 @@ export async function runPipeline(
     params,
     ...(previous ? { resumedFrom: previous.runId } : {}),
     ...(dataRoot === undefined ? {} : { dataRoot }),
-    dag: { pipeline: name, nodes: [], edges: [], stages: [] } as unknown as RunReport["dag"],
+    dag: noCalls,
     tasks: scheduler.reports().map((t) =>
       reuse.restored.has(t.id) ? { ...t, restoredFrom: reuse.restored.get(t.id) } : t
     ),
