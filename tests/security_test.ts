@@ -51,7 +51,13 @@ Deno.test("credentials in the environment appear in no report, checkpoint, cache
   assert.equal(out.code, 0, logs);
   const written = (await filesUnder(join(cwd, ".glacier"))).filter((f) => !f.endsWith(".ts"));
   const kinds = new Set(written.map((f) => f.split("/.glacier/")[1].split("/")[0]));
-  assert.deepEqual([...kinds].sort(), ["cache", "checkpoints", "runs"]); // every kind of output was written
+  assert.deepEqual([...kinds].sort(), ["cache", "runs"]); // every kind of output was written
+  // Small outputs are checkpointed inside the run's journal, which is read below too.
+  const journals = written.filter((f) => f.endsWith(".journal.jsonl"));
+  assert.ok(
+    (await Promise.all(journals.map((f) => Deno.readTextFile(f)))).some((t) => t.includes('"inline"')),
+    "a checkpoint was written",
+  );
   for (const path of written) {
     const bytes = await Deno.readFile(path);
     const text = new TextDecoder("latin1").decode(bytes);
