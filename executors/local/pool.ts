@@ -12,17 +12,15 @@
  * `SharedArrayBuffer` copied once. A worker that dies (`Deno.exit`, an
  * uncaught error) or times out is terminated and replaced and the call fails
  * with a retryable error, so the scheduler retries it within the task's
- * `retries`. Workers are `node:worker_threads` threads: in Deno 2.9 a Web
- * Worker that never yields keeps running after `terminate()` and keeps the
- * process from exiting, while a terminated `node:worker_threads` thread no
- * longer holds the process open. Neither stops a thread that never yields,
- * so a task with a timeout runs under node:vm's watchdog in its worker
- * (`worker.ts`), which does.
+ * `retries`. Workers are Deno Web Workers: their structured clone moves
+ * typed arrays at memory speed (`node:worker_threads` in Deno 2.9 copies a
+ * typed array element by element: a 30 MB frame took 10 s). `terminate()`
+ * does not stop a thread that never yields, so a task with a timeout runs
+ * under node:vm's watchdog in its worker (`worker.ts`), which does.
  *
  * @module
  */
-import { Worker } from "node:worker_threads";
-import { errorMessage, GlacierError, TaskError } from "../../src/errors.ts";
+import { GlacierError, TaskError } from "../../src/errors.ts";
 import {
   assertArgsCrossable,
   decodeValue,
@@ -95,11 +93,6 @@ interface Waiter {
 const INHERIT: Grant = { key: "inherit", name: "inherit" };
 
 const WORKER_URL = new URL("./worker.ts", import.meta.url);
-// node:worker_threads starts file: and data: URLs only; from a package served
-// over https (JSR) a data: module imports the worker.
-const WORKER_ENTRY = WORKER_URL.protocol === "file:"
-  ? WORKER_URL
-  : new URL(`data:text/javascript,${encodeURIComponent(`import ${JSON.stringify(WORKER_URL.href)};`)}`);
 
 /** A warm pool of module workers that runs task calls. */
 export class WorkerPool implements Executor {
@@ -228,17 +221,16 @@ export class WorkerPool implements Executor {
   }
 
   /** Terminates every worker and narrowed subprocess. */
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.#closed = true;
     for (const child of this.#children) child.kill();
     this.#children.clear();
     this.#idleChildren.clear();
     for (const start of this.#queued.splice(0)) start();
-    const ended: Promise<void>[] = [];
     for (const slots of this.#groups.values()) {
       for (const slot of slots) {
         slot.dead = true;
-        ended.push(terminate(slot.worker));
+        slot.worker.terminate();
         slot.job?.reject(
           new GlacierError("SYSTEM:POOL_CLOSED", "The worker pool was closed while a task ran"),
         );
@@ -248,7 +240,7 @@ export class WorkerPool implements Executor {
     for (const waiter of this.#waiting.splice(0)) {
       waiter.take({ dead: true } as Slot);
     }
-    await Promise.all(ended);
+    return Promise.resolve();
   }
 
   // A narrowed call: its own subprocess, at most `workers` at once.
@@ -357,7 +349,7 @@ export class WorkerPool implements Executor {
 
   #spawn(grant: Grant): Slot {
     const { key } = grant;
-    const worker = new Worker(WORKER_ENTRY, { name: `glacier-${grant.name}` });
+    const worker = new Worker(WORKER_URL, { type: "module", name: `glacier-${grant.name}` });
     const slot: Slot = { worker, ready: false, busy: false, dead: false };
     const slots = this.#groups.get(key) ?? [];
     slots.push(slot);
@@ -365,16 +357,14 @@ export class WorkerPool implements Executor {
     for (const module of this.#modules) {
       worker.postMessage({ type: "load", module });
     }
-    worker.on("message", (message) => this.#onMessage(slot, key, message));
-    // A listener keeps an uncaught error in a task from ending this process.
-    worker.on(
-      "error",
-      (error) => this.#died(slot, key, `it threw an uncaught error: ${errorMessage(error)}`),
-    );
-    worker.on("exit", (code) => this.#died(slot, key, `its thread exited with code ${code}`));
-    worker.on("messageerror", () => {
+    worker.onmessage = (event) => this.#onMessage(slot, key, event.data);
+    worker.onerror = (event) => {
+      event.preventDefault(); // keep an uncaught error in a task from ending this process
+      this.#died(slot, key, `it threw an uncaught error: ${event.message}`);
+    };
+    worker.onmessageerror = () => {
       slot.job?.reject(new GlacierError("SYSTEM:MESSAGE", "A task result could not be read from its worker"));
-    });
+    };
     return slot;
   }
 
@@ -422,7 +412,7 @@ export class WorkerPool implements Executor {
   #died(slot: Slot, key: string, how: string): void {
     if (slot.dead) return;
     slot.dead = true;
-    void terminate(slot.worker);
+    slot.worker.terminate();
     const job = slot.job;
     slot.job = undefined;
     this.#replace(slot, key);
@@ -445,7 +435,7 @@ export class WorkerPool implements Executor {
     if (slot.dead) return;
     const key = [...this.#groups].find(([, slots]) => slots.includes(slot))?.[0] ?? "inherit";
     slot.dead = true;
-    void terminate(slot.worker); // a CPU-bound loop was stopped by its worker's watchdog
+    slot.worker.terminate(); // a CPU-bound loop was stopped by its worker's watchdog
     const job = slot.job;
     slot.job = undefined;
     this.#replace(slot, key);
@@ -459,11 +449,6 @@ export class WorkerPool implements Executor {
     const waiting = this.#waiting.find((w) => w.grant.key === key);
     if (key === "inherit" || waiting) this.#spawn(waiting?.grant ?? INHERIT);
   }
-}
-
-// Ends a worker's thread; it may already have ended.
-function terminate(worker: Worker): Promise<void> {
-  return worker.terminate().then(() => {}, () => {});
 }
 
 function linkError(invocation: TaskInvocation, escape: Escape): TaskError {

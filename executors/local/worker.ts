@@ -1,12 +1,12 @@
 /**
- * The entry of Glacier's pool workers (`node:worker_threads` threads). A
+ * The entry of Glacier's pool workers (Deno Web Workers). A
  * worker imports the module that defined a task, finds the task by name,
  * runs it and sends the result back with its Arrow buffers transferred,
  * along with the input buffers it was lent.
  *
  * @module
  */
-import { parentPort } from "node:worker_threads";
+/// <reference lib="deno.worker" />
 import { Script } from "node:vm";
 import { suppressRuns } from "../../src/run/_guard.ts";
 import { withDataRoot } from "../../src/run/data_root.ts";
@@ -23,15 +23,19 @@ import type { Task } from "../../src/task.ts";
 
 suppressRuns(); // a module imported here must not start its own run
 
-const port = parentPort;
-if (!port) throw new Error("executors/local/worker.ts is a pool worker: start it with WorkerPool");
+const port = self;
 
-// `Deno.exit` in a worker ends its thread: say how first (the pool also sees the thread exit).
+// `Deno.exit` or `close()` in a worker ends it with no event: say so first.
 const exit = Deno.exit;
 Deno.exit = ((code?: number) => {
   port.postMessage({ type: "exit", code: code ?? 0 });
   return exit(code);
 }) as typeof Deno.exit;
+const close = self.close.bind(self);
+self.close = () => {
+  port.postMessage({ type: "exit", code: 0 });
+  close();
+};
 
 interface RunMessage {
   type: "run";
@@ -87,7 +91,8 @@ function callGuarded(timeout: number | undefined, fn: () => unknown): unknown {
   }
 }
 
-port.on("message", async (message: RunMessage | { type: "load"; module: string }) => {
+port.onmessage = async (event: MessageEvent<RunMessage | { type: "load"; module: string }>) => {
+  const message = event.data;
   if (message.type === "load") {
     await importQuietly(message.module).catch(() => {}); // errors surface on run
     return;
@@ -112,7 +117,7 @@ port.on("message", async (message: RunMessage | { type: "load"; module: string }
       lent.filter((b) => b.byteLength > 0),
     );
   }
-});
+};
 
 // What the pool rebuilds the error from (`remoteError()` in `_subprocess.ts`):
 // the class name, and a GlacierError's code and retryable flag.
