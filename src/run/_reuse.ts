@@ -50,7 +50,6 @@ export class Reuse {
   readonly #own: Checkpoints;
   readonly #keys = new WeakMap<RecordedCall, string>(); // hash inputs once per call
   #writes: Promise<void> = Promise.resolve();
-  #pending = 0;
 
   constructor(options: ReuseOptions) {
     this.#options = options;
@@ -104,7 +103,6 @@ export class Reuse {
 
   // One checkpoint written at a time, in the order calls finish.
   #checkpoint(call: RecordedCall, value: unknown): void {
-    this.#pending++;
     this.#writes = this.#writes.then(async () => {
       try {
         const bytes = await storeBytes(value, "machine");
@@ -126,15 +124,8 @@ export class Reuse {
             (error as Error).message
           }`,
         );
-      } finally {
-        this.#pending--;
       }
     });
-  }
-
-  /** How many checkpoints are still being written. */
-  get pending(): number {
-    return this.#pending;
   }
 
   /** Resolves when every checkpoint asked for so far is written (or given up). */

@@ -178,7 +178,7 @@ export async function runPipeline(
   });
   await writeReport(snapshot("running"), runs);
   let stopped: StopSignal | undefined;
-  const stopListening = options.signals === false ? undefined : onStopSignals({
+  const release = options.signals === false ? undefined : onStopSignals({
     stop(signal) {
       stopped = signal;
       console.error(
@@ -194,88 +194,95 @@ export async function runPipeline(
       void executor.close().catch(() => {});
     },
   });
-  const context = new PipelineContext(name, scheduler);
-  let value: unknown;
-  let fnError: unknown;
-  let hasError = false;
+  // Released once the report is written, however the run ends: a process
+  // whose runs are over dies of a signal as usual, and one stopped by a
+  // signal exits once its last run has written its report.
   try {
-    // The scope also covers what the pipeline function itself does with buckets.
-    const result = withDataRoot(
-      dataRoot,
-      () => withContext(context, () => (target.fn as (p: unknown) => unknown)(params)),
-    );
-    // A ref returned by a sync function is not awaited here: `await` would
-    // wait for its value, and recording is over as soon as the function returns.
-    const returned = isRef(result) ? result : await result;
-    scheduler.closeRecording(returned);
-    value = await resolveAll(returned);
-  } catch (error) {
-    fnError = error;
-    hasError = true;
-  }
-  await scheduler.settled();
-  if (!options.pool || stopped) await executor.close();
-  await cloud?.close(scheduler.failures().length === 0 && !hasError && !stopped);
-  const failures = scheduler.failures();
-  const failed = failures.length > 0 || hasError;
-  if (failed && options.durable === false) {
-    for (const { call, value } of scheduler.finished()) reuse.keep(call, [], value);
-  }
-  await reuse.flush();
-  await journal.close();
-  const final: RunReport = {
-    ...snapshot(stopped ? "interrupted" : failed ? "failed" : "succeeded"),
-    finishedAt: new Date().toISOString(),
-    dag: await callsToDAG(name, context.calls),
-  };
-  const path = await writeReport(final, runs);
-  if (final.status === "succeeded") {
-    // Checkpoints are for resuming: once a run of the chain succeeds, they go.
-    const checkpoints = join(glacier, "checkpoints");
-    for (const id of new Set([runId, ...reuse.restored.values()])) {
-      await removeCheckpoints(id, checkpoints).catch(() => {});
+    const context = new PipelineContext(name, scheduler);
+    let value: unknown;
+    let fnError: unknown;
+    let hasError = false;
+    try {
+      // The scope also covers what the pipeline function itself does with buckets.
+      const result = withDataRoot(
+        dataRoot,
+        () => withContext(context, () => (target.fn as (p: unknown) => unknown)(params)),
+      );
+      // A ref returned by a sync function is not awaited here: `await` would
+      // wait for its value, and recording is over as soon as the function returns.
+      const returned = isRef(result) ? result : await result;
+      scheduler.closeRecording(returned);
+      value = await resolveAll(returned);
+    } catch (error) {
+      fnError = error;
+      hasError = true;
     }
-  }
-  stopListening?.();
-  const counts = final.tasks.reduce(
-    (acc, t) => (acc[t.status] = (acc[t.status] ?? 0) + 1, acc),
-    {} as Record<string, number>,
-  );
-  progress.finish(
-    `${
-      final.status === "succeeded" ? "✓" : "✗"
-    } pipeline "${name}" ${final.status} in ${final.durationMs} ms: ` +
-      Object.entries(counts).map(([s, n]) => `${n} ${s}`).join(", ") + ` — report ${path}`,
-  );
-  if (stopped) {
-    const kept = final.tasks.filter((t) => t.status === "done" || t.status === "cached").length;
-    console.error(
-      `glacier: run ${runId} of "${name}" stopped by ${stopped.name}; ${kept} finished calls are kept. ` +
-        `Resume it with run({ resume: true }), or: glacier run <file> --resume`,
-    );
-    Deno.exit(stopped.exitCode);
-  }
-  if (failures.length > 0) {
-    const [first, ...rest] = failures;
-    if (rest.length === 0) return { value, report: final, error: first };
-    return {
-      value,
-      report: final,
-      error: new TaskError(
-        `${first.message.replace(/^Task .*? failed on attempt \d+: /, "")} (and ${rest.length} more failed: ${
-          rest.slice(0, 5).map((f) => `"${f.nodeId}"`).join(", ")
-        }${rest.length > 5 ? ", …" : ""}; see pipeline.lastRun)`,
-        {
-          pipeline: name,
-          task: first.task,
-          nodeId: first.nodeId,
-          attempt: first.attempt,
-          cause: first.cause,
-        },
-      ),
+    await scheduler.settled();
+    if (!options.pool || stopped) await executor.close();
+    await cloud?.close(scheduler.failures().length === 0 && !hasError && !stopped);
+    const failures = scheduler.failures();
+    const failed = failures.length > 0 || hasError;
+    if (failed && options.durable === false) {
+      for (const { call, value } of scheduler.finished()) reuse.keep(call, [], value);
+    }
+    await reuse.flush();
+    await journal.close();
+    const final: RunReport = {
+      ...snapshot(stopped ? "interrupted" : failed ? "failed" : "succeeded"),
+      finishedAt: new Date().toISOString(),
+      dag: await callsToDAG(name, context.calls),
     };
+    const path = await writeReport(final, runs);
+    if (final.status === "succeeded") {
+      // Checkpoints are for resuming: once a run of the chain succeeds, they go.
+      const checkpoints = join(glacier, "checkpoints");
+      for (const id of new Set([runId, ...reuse.restored.values()])) {
+        await removeCheckpoints(id, checkpoints).catch(() => {});
+      }
+    }
+    const counts = final.tasks.reduce(
+      (acc, t) => (acc[t.status] = (acc[t.status] ?? 0) + 1, acc),
+      {} as Record<string, number>,
+    );
+    progress.finish(
+      `${
+        final.status === "succeeded" ? "✓" : "✗"
+      } pipeline "${name}" ${final.status} in ${final.durationMs} ms: ` +
+        Object.entries(counts).map(([s, n]) => `${n} ${s}`).join(", ") + ` — report ${path}`,
+    );
+    if (stopped) {
+      const kept = final.tasks.filter((t) => t.status === "done" || t.status === "cached").length;
+      console.error(
+        `glacier: run ${runId} of "${name}" stopped by ${stopped.name}; ${kept} finished calls are kept. ` +
+          `Resume it with run({ resume: true }), or: glacier run <file> --resume`,
+      );
+    }
+    if (failures.length > 0) {
+      const [first, ...rest] = failures;
+      if (rest.length === 0) return { value, report: final, error: first };
+      return {
+        value,
+        report: final,
+        error: new TaskError(
+          `${
+            first.message.replace(/^Task .*? failed on attempt \d+: /, "")
+          } (and ${rest.length} more failed: ${rest.slice(0, 5).map((f) => `"${f.nodeId}"`).join(", ")}${
+            rest.length > 5 ? ", …" : ""
+          }; see pipeline.lastRun)`,
+          {
+            pipeline: name,
+            task: first.task,
+            nodeId: first.nodeId,
+            attempt: first.attempt,
+            cause: first.cause,
+          },
+        ),
+      };
+    }
+    return hasError ? { value, report: final, error: fnError } : { value, report: final };
+  } finally {
+    release?.();
   }
-  return hasError ? { value, report: final, error: fnError } : { value, report: final };
 }
 
 // The run `resume` continues: the one named, or the latest of this pipeline

@@ -167,11 +167,6 @@ export class Scheduler implements CallObserver {
     for (const node of this.#nodes.values()) if (node.status === "waiting") this.#interrupt(node);
   }
 
-  /** Whether {@linkcode Scheduler.cancel} was called. */
-  get cancelled(): boolean {
-    return this.#cancel.signal.aborted;
-  }
-
   /**
    * What `await ref` gives in a run: the value, once the call has run, with
    * the frames the pool routes unread read into polars (`readRoutedFrames`),

@@ -26,39 +26,67 @@ const SIGNALS: readonly StopSignal[] = [
   { name: "SIGTERM", exitCode: 143 },
 ];
 
-/**
- * Listens for SIGINT and SIGTERM until the returned function is called.
- *
- * @param handler `stop` is called once, on the first signal.
- * @returns Stops listening.
- */
-export function onStopSignals(handler: { stop(signal: StopSignal): void }): () => void {
-  const listeners: [StopSignal, () => void][] = [];
-  let first: StopSignal | undefined;
-  let grace: ReturnType<typeof setTimeout> | undefined;
-  for (const signal of SIGNALS) {
-    // Windows has SIGINT (Ctrl-C) and SIGBREAK only.
-    if (Deno.build.os === "windows" && signal.name !== "SIGINT") continue;
-    const listener = () => {
-      if (first) {
-        console.error(`glacier: ${signal.name} again: exiting now`);
-        Deno.exit(signal.exitCode);
-      }
-      first = signal;
-      grace = setTimeout(() => {
-        console.error(
-          `glacier: the run did not stop within ${STOP_GRACE_MS / 1000} s of ${signal.name}: exiting`,
-        );
-        Deno.exit(signal.exitCode);
-      }, STOP_GRACE_MS);
-      Deno.unrefTimer(grace);
-      handler.stop(signal);
-    };
-    Deno.addSignalListener(signal.name, listener);
-    listeners.push([signal, listener]);
+/** A run that stops on a signal: `stop` is called once, on the first signal. */
+export interface Stoppable {
+  stop(signal: StopSignal): void;
+}
+
+// One listener per signal for the whole process, however many runs go at
+// once (a test suite, a service): installed while a run goes, removed when
+// none does, so a process with no run left dies of a signal as it would
+// without Glacier.
+const active = new Set<Stoppable>();
+const listeners = new Map<StopSignal, () => void>();
+let received: StopSignal | undefined;
+
+function onSignal(signal: StopSignal): void {
+  if (received) {
+    console.error(`glacier: ${signal.name} again: exiting now`);
+    Deno.exit(signal.exitCode);
   }
+  received = signal;
+  const grace = setTimeout(() => {
+    console.error(
+      `glacier: the run did not stop within ${STOP_GRACE_MS / 1000} s of ${signal.name}: exiting`,
+    );
+    Deno.exit(signal.exitCode);
+  }, STOP_GRACE_MS);
+  Deno.unrefTimer(grace);
+  for (const run of [...active]) run.stop(signal);
+}
+
+/**
+ * Stops `run` on SIGINT or SIGTERM until the returned function is called.
+ * After a signal, the process exits with its code (130, 143) once every run
+ * that was going has called its release, or {@linkcode STOP_GRACE_MS} after
+ * the signal, whichever is first.
+ *
+ * @param run Told to stop on the first signal.
+ * @returns Releases the listener; call it once the run has written its report (a `finally`).
+ */
+export function onStopSignals(run: Stoppable): () => void {
+  if (received) {
+    // A run started while the process is stopping stops at once.
+    queueMicrotask(() => run.stop(received!));
+  }
+  active.add(run);
+  if (listeners.size === 0) {
+    for (const signal of SIGNALS) {
+      // Windows has SIGINT (Ctrl-C) and SIGBREAK only.
+      if (Deno.build.os === "windows" && signal.name !== "SIGINT") continue;
+      const listener = () => onSignal(signal);
+      Deno.addSignalListener(signal.name, listener);
+      listeners.set(signal, listener);
+    }
+  }
+  let released = false;
   return () => {
+    if (released) return;
+    released = true;
+    active.delete(run);
+    if (active.size > 0) return;
     for (const [signal, listener] of listeners) Deno.removeSignalListener(signal.name, listener);
-    if (grace !== undefined) clearTimeout(grace);
+    listeners.clear();
+    if (received) Deno.exit(received.exitCode);
   };
 }

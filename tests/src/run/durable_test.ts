@@ -15,6 +15,7 @@ import {
   resume,
   spawnWith,
   stopMidRun,
+  until,
 } from "../../support/durable_run.ts";
 
 for (const [signal, exitCode] of [["SIGTERM", 143], ["SIGINT", 130]] as const) {
@@ -40,6 +41,46 @@ for (const [signal, exitCode] of [["SIGTERM", 143], ["SIGINT", 130]] as const) {
     );
   });
 }
+
+Deno.test("one SIGTERM stops every run going in the process: each writes its report, then the process exits 143", async () => {
+  await using p = await project();
+  const dir = JSON.stringify(p.dir);
+  const child = spawnWith(
+    p,
+    `await Promise.allSettled([fx.durable.run({ params: { dir: ${dir} }, quiet: true }), fx.durable.run({ params: { dir: ${dir} }, quiet: true })]);
+     console.log("both returned"); // never printed: the process exits once both reports are written`,
+  );
+  await until("both runs' slow calls to start", async () => {
+    const ids = (await reports(p).catch(() => [])).map((r) => r.runId);
+    const journals = await Promise.all(ids.map((id) => readJournal(p.runs, id)));
+    return journals.length === 2 && journals.every((j) => j.get("slow")?.status === "running");
+  });
+  child.kill("SIGTERM");
+  const out = await child.output();
+  assert.equal(out.code, 143, new TextDecoder().decode(out.stderr));
+  assert.doesNotMatch(new TextDecoder().decode(out.stdout), /both returned/);
+  assert.deepEqual((await reports(p)).map((r) => r.status), ["interrupted", "interrupted"]);
+});
+
+Deno.test("a process whose runs are over dies of SIGTERM as it would without Glacier", async () => {
+  await using p = await project();
+  await Deno.writeTextFile(join(p.dir, "go"), "");
+  const child = spawnWith(
+    p,
+    `await fx.durable.run({ params: { dir: ${JSON.stringify(p.dir)} }, quiet: true });
+     console.log("ran");
+     setInterval(() => {}, 1000); // a process that goes on with other work`,
+  );
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  assert.equal((await reader.read()).value?.trim(), "ran");
+  child.kill("SIGTERM");
+  const status = await child.status;
+  reader.releaseLock();
+  await child.stdout.cancel().catch(() => {});
+  await child.stderr.cancel();
+  assert.equal(status.signal, "SIGTERM", "killed by the signal: no listener of Glacier's is left");
+  assert.equal((await reports(p))[0].status, "succeeded");
+});
 
 Deno.test("SIGKILL loses only the running call: the killed run stays running in its report and resumes from its journal", async () => {
   await using p = await project();
