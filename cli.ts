@@ -2,7 +2,7 @@
 /**
  * The `glacier` command: `glacier <command> <file.ts> [options]`.
  *
- * Commands: `run`, `analyze`, `graph`, `build`, `generate`, `deploy`, `clean`;
+ * Commands: `run`, `analyze`, `graph`, `build`, `generate`, `deploy`, `clean`, `logs`;
  * each has `--help`. Exit codes: 0 ok, 1 the pipeline (or the mode) failed, 2 bad usage.
  * Only `run` imports the pipeline file. `analyze`, `graph`, `build`,
  * `generate` and `deploy` read it (static analysis): nothing the user wrote
@@ -25,6 +25,7 @@ import { pathToFileURL } from "node:url";
 import { GLACIER_WIRING } from "./wiring.ts";
 import { projectDir, projectRoot } from "./src/_project.ts";
 import { cleanGlacier, parseAge } from "./src/run/clean.ts";
+import { listReports, readReport } from "./src/run/report.ts";
 import { Pipeline } from "./src/pipeline.ts";
 import { GlacierError } from "./src/errors.ts";
 import { allowRuns, suppressRuns } from "./src/run/_guard.ts";
@@ -53,7 +54,9 @@ type Option =
   | "apply"
   | "older-than"
   | "cache"
-  | "checkpoints";
+  | "checkpoints"
+  | "logs"
+  | "task";
 
 const OPTION_HELP: Record<Option, string> = {
   pipeline: "--pipeline <name>    the pipeline to use (default: the only one the file exports)",
@@ -80,6 +83,8 @@ const OPTION_HELP: Record<Option, string> = {
     "--older-than <age>   only what is older than <age>: 90s, 30m, 12h, 7d, 2w (a cache entry counts from its last hit)",
   cache: "--cache              cached task outputs (.glacier/cache)",
   checkpoints: "--checkpoints        checkpoints of failed runs (.glacier/checkpoints)",
+  logs: "--logs               task logs (.glacier/logs)",
+  task: "--task <id>          print this call's log (a call id from the run's report)",
 };
 
 interface Command {
@@ -142,12 +147,20 @@ const COMMANDS: Record<string, Command> = {
       "Writes the definition to --output-dir (a folder Glacier wrote before is replaced whole), or prints it.\n--schedule overrides the pipeline's config.schedule.",
   },
   clean: {
-    summary: "remove cached task outputs and checkpoints",
+    summary: "remove cached task outputs, checkpoints and task logs",
     usage: "[file.ts | folder]",
-    options: ["older-than", "cache", "checkpoints", "json"],
+    options: ["older-than", "cache", "checkpoints", "logs", "json"],
     details:
       "Cleans the .glacier/ folder of the project that holds the file or folder (default: the working directory):\n" +
-      "the nearest folder with a deno.json. Without --cache or --checkpoints both are removed.",
+      "the nearest folder with a deno.json. Without --cache, --checkpoints or --logs all three are removed.",
+  },
+  logs: {
+    summary: "show what a run's tasks printed",
+    usage: "[file.ts | folder]",
+    options: ["run", "task", "json"],
+    details:
+      "Reads the .glacier/ folder of the project that holds the file or folder (default: the working directory).\n" +
+      "Without --run, the newest run; without --task, each call with its state and log files.",
   },
 };
 
@@ -218,6 +231,8 @@ export async function main(args: string[]): Promise<number> {
           "older-than": { type: "string" },
           cache: { type: "boolean" },
           checkpoints: { type: "boolean" },
+          logs: { type: "boolean" },
+          task: { type: "string" },
           help: { type: "boolean", short: "h" },
         },
       });
@@ -251,6 +266,7 @@ export async function main(args: string[]): Promise<number> {
       }
     }
     if (command === "clean") return await clean(file, extra, values, help);
+    if (command === "logs") return await logs(file, extra, values, help);
     if (!file) {
       throw new UsageError(
         `"glacier ${command}" needs a pipeline file: glacier ${command} pipeline.ts`,
@@ -414,10 +430,11 @@ export async function main(args: string[]): Promise<number> {
 async function clean(
   target: string | undefined,
   extra: string[],
-  values: { "older-than"?: string; cache?: boolean; checkpoints?: boolean; json?: boolean },
+  values: { "older-than"?: string; cache?: boolean; checkpoints?: boolean; logs?: boolean; json?: boolean },
   help: string,
 ): Promise<number> {
   if (extra.length) throw new UsageError(`Unexpected argument ${JSON.stringify(extra[0])}`, help);
+  const dir = await projectGlacier(target, help);
   let olderThanMs: number | undefined;
   if (values["older-than"] !== undefined) {
     try {
@@ -426,6 +443,31 @@ async function clean(
       throw new UsageError(`--older-than: ${(error as Error).message}`, help);
     }
   }
+  const removed = await cleanGlacier(dir, {
+    olderThanMs,
+    cache: values.cache,
+    checkpoints: values.checkpoints,
+    logs: values.logs,
+  });
+  if (values.json) console.log(JSON.stringify({ glacierDir: dir, ...removed }, null, 2));
+  else {
+    console.log(
+      `removed ${removed.cacheEntries} cache ${
+        removed.cacheEntries === 1 ? "entry" : "entries"
+      }, ${removed.checkpoints} ${
+        removed.checkpoints === 1 ? "checkpoint" : "checkpoints"
+      } (${removed.checkpointRuns} ${
+        removed.checkpointRuns === 1 ? "run" : "runs"
+      }) and ${removed.logFiles} log ${removed.logFiles === 1 ? "file" : "files"}, ${
+        formatBytes(removed.bytes)
+      } freed, from ${dir}`,
+    );
+  }
+  return 0;
+}
+
+// The .glacier/ folder of the project holding a file or folder (default: the working directory).
+async function projectGlacier(target: string | undefined, help: string): Promise<string> {
   const path = resolve(target ?? ".");
   const info = await Deno.stat(path).catch(() => undefined);
   if (!info) {
@@ -434,23 +476,67 @@ async function clean(
       help,
     );
   }
-  const dir = join(projectRoot(info.isDirectory ? join(path, "_") : path), ".glacier");
-  const removed = await cleanGlacier(dir, {
-    olderThanMs,
-    cache: values.cache,
-    checkpoints: values.checkpoints,
-  });
-  if (values.json) console.log(JSON.stringify({ glacierDir: dir, ...removed }, null, 2));
-  else {
-    console.log(
-      `removed ${removed.cacheEntries} cache ${
-        removed.cacheEntries === 1 ? "entry" : "entries"
-      } and ${removed.checkpoints} ${
-        removed.checkpoints === 1 ? "checkpoint" : "checkpoints"
-      } (${removed.checkpointRuns} ${removed.checkpointRuns === 1 ? "run" : "runs"}), ${
-        formatBytes(removed.bytes)
-      } freed, from ${dir}`,
+  return join(projectRoot(info.isDirectory ? join(path, "_") : path), ".glacier");
+}
+
+// `glacier logs`: a run's calls and their log files, or one call's log.
+async function logs(
+  target: string | undefined,
+  extra: string[],
+  values: { run?: string; task?: string; json?: boolean },
+  help: string,
+): Promise<number> {
+  if (extra.length) throw new UsageError(`Unexpected argument ${JSON.stringify(extra[0])}`, help);
+  const dir = await projectGlacier(target, help);
+  const runs = join(dir, "runs");
+  const report = values.run === undefined ? (await listReports(runs))[0] : await readReport(values.run, runs);
+  if (!report) {
+    throw new GlacierError(
+      "USER:NO_RUN",
+      values.run === undefined
+        ? `No run in ${runs}: run a pipeline of this project first`
+        : `No run ${JSON.stringify(values.run)} in ${runs}: give the name of a report there, without .json`,
     );
+  }
+  const tasks = values.task === undefined ? report.tasks : report.tasks.filter((t) => t.id === values.task);
+  if (tasks.length === 0) {
+    throw new GlacierError(
+      "USER:NO_CALL",
+      `Run ${report.runId} has no call ${JSON.stringify(values.task)}; its calls: ${
+        report.tasks.map((t) => t.id).join(", ")
+      }`,
+    );
+  }
+  const read = (file: string) => Deno.readTextFile(join(dir, file)).catch(() => "");
+  if (values.json) {
+    const out = [];
+    for (const t of tasks) {
+      const files = [];
+      for (const file of t.logs ?? []) files.push({ file, text: await read(file) });
+      out.push({ id: t.id, status: t.status, attempts: t.attempts, logs: files });
+    }
+    console.log(
+      JSON.stringify(
+        { runId: report.runId, pipeline: report.pipeline, status: report.status, tasks: out },
+        null,
+        2,
+      ),
+    );
+    return 0;
+  }
+  if (values.task !== undefined) {
+    const files = tasks[0].logs ?? [];
+    if (files.length === 0) console.error(`"${values.task}" printed nothing in run ${report.runId}`);
+    for (const file of files) {
+      if (files.length > 1) console.log(`── ${file}`);
+      await Deno.stdout.write(new TextEncoder().encode(await read(file)));
+    }
+    return 0;
+  }
+  console.log(`run ${report.runId} of "${report.pipeline}": ${report.status}`);
+  for (const t of tasks) {
+    const files = t.logs?.length ? t.logs.map((f) => join(dir, f)).join(", ") : "printed nothing";
+    console.log(`  ${t.id.padEnd(28)} ${t.status.padEnd(11)} ${files}`);
   }
   return 0;
 }

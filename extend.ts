@@ -45,6 +45,7 @@ export type { EncodeOptions, TableFormat } from "./src/data/formats.ts";
 export type { ObjectStore, StorageWiring, StoreFactory } from "./src/resources/object_store.ts";
 
 export type { Executor, ExecutorFactory, TaskInvocation } from "./src/run/executor.ts";
+export { type LogSink, type LogStream, withTaskLog } from "./src/run/task_log.ts";
 export type { RemoteExecutorFactory, RemoteExecutorOptions } from "./src/run/remote_executors.ts";
 export { Staging } from "./src/run/staging.ts";
 export type { StagedRef, StageOptions } from "./src/run/staging.ts";

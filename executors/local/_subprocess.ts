@@ -2,8 +2,9 @@
 // started with a permission set's flags and kept warm: each serves that
 // set's calls one at a time, payloads on stdin (length-prefixed, v8-serialized
 // with tables as Arrow IPC bytes), framed results on stdout. The child's
-// stderr is passed through to this process's as it comes, and what a task
-// prints on stdout as each call ends (it shares the pipe with the result).
+// stderr goes to the call's log (or this process's stderr) as it comes, and
+// what a task prints on stdout as each call ends (it shares the pipe with the
+// result).
 // An abort kills the child, so a timeout holds even for a CPU-bound loop, and
 // its memory is its own.
 import { serialize } from "node:v8";
@@ -67,7 +68,7 @@ export class NarrowedChild {
     }).spawn();
     this.#writer = this.#child.stdin.getWriter();
     this.#readStdout();
-    passThrough(this.#child.stderr, (tail) => this.#stderr = tail).catch(() => {});
+    this.#readStderr().catch(() => {});
     this.#child.status.then((status) => this.#exited(status));
   }
 
@@ -139,17 +140,35 @@ export class NarrowedChild {
     const { value, log, rest } = takeFrame(this.#text);
     if (rest === undefined) return;
     this.#text = rest;
-    if (log) Deno.stdout.write(new TextEncoder().encode(log)).catch(() => {});
+    if (log) this.#print("stdout", log);
     call?.resolve(value);
+  }
+
+  // The child's stderr as it comes, to the call's log (else this process's
+  // stderr); its end is kept for the error of a child that dies.
+  async #readStderr(): Promise<void> {
+    let kept = "";
+    const decoder = new TextDecoder();
+    for await (const chunk of this.#child.stderr) {
+      const text = decoder.decode(chunk, { stream: true });
+      this.#print("stderr", text);
+      kept = (kept + text).slice(-2000);
+      this.#stderr = kept.trim().split("\n").slice(-8).join("\n");
+    }
+  }
+
+  // What the task printed: to the call's log when its run keeps one, else to this process's stream.
+  #print(stream: "stdout" | "stderr", text: string): void {
+    const onLog = this.#call?.invocation.onLog;
+    if (onLog) return onLog(stream, text);
+    (stream === "stdout" ? Deno.stdout : Deno.stderr).write(new TextEncoder().encode(text)).catch(() => {});
   }
 
   #exited(status: Deno.CommandStatus): void {
     this.#dead = true;
     const call = this.#call;
     if (!call) return;
-    if (this.#text) {
-      Deno.stdout.write(new TextEncoder().encode(this.#text.replace(STARTED, ""))).catch(() => {});
-    }
+    if (this.#text) this.#print("stdout", this.#text.replace(STARTED, ""));
     const { pipeline, nodeId, attempt, task } = call.invocation;
     const how = status.signal ? `was killed by ${status.signal}` : `exited with code ${status.code}`;
     call.reject(
@@ -160,17 +179,6 @@ export class NarrowedChild {
         { pipeline, task: task.name, nodeId, attempt, code: "SYSTEM:WORKER_DIED", retryable: true },
       ),
     );
-  }
-}
-
-// Copies the child's stderr to this process's as it comes; keeps its end for an error message.
-async function passThrough(stderr: ReadableStream<Uint8Array>, tail: (text: string) => void): Promise<void> {
-  let kept = "";
-  const decoder = new TextDecoder();
-  for await (const chunk of stderr) {
-    await Deno.stderr.write(chunk);
-    kept = (kept + decoder.decode(chunk, { stream: true })).slice(-2000);
-    tail(kept.trim().split("\n").slice(-8).join("\n"));
   }
 }
 

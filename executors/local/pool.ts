@@ -31,6 +31,7 @@ import {
   reattach,
 } from "../../src/data/payload.ts";
 import type { Executor, TaskInvocation } from "../../src/run/executor.ts";
+import type { LogStream } from "../../src/run/task_log.ts";
 import type { Task, TaskPermissions } from "../../src/task.ts";
 import { projectDir } from "../../src/_project.ts";
 import { payloadFor } from "../payload.ts";
@@ -200,7 +201,7 @@ export class WorkerPool implements Executor {
       // worker stops the task's own run when the timeout passes.
       const { timeout } = task.options;
       slot.worker.postMessage(
-        { type: "run", id: slot.job.id, payload, lent: encoded.transfer, timeout },
+        { type: "run", id: slot.job.id, payload, lent: encoded.transfer, timeout, log: !!invocation.onLog },
         encoded.transfer,
       );
     });
@@ -378,6 +379,13 @@ export class WorkerPool implements Executor {
         return this.#died(slot, key, `it called Deno.exit(${message.code})`);
       case "started":
         if (slot.job && slot.job.id === message.id) slot.job.invocation.onStart?.();
+        return;
+      case "log":
+        if (slot.job && slot.job.id === message.id) {
+          for (const [stream, text] of message.entries as [LogStream, string][]) {
+            slot.job.invocation.onLog?.(stream, text);
+          }
+        }
         return;
       case "result":
       case "error": {

@@ -19,6 +19,7 @@ import {
 } from "../../src/data/payload.ts";
 import { checkPayload, loadTask, type TaskPayload } from "../payload.ts";
 import { importQuietly } from "../_stdin_payload.ts";
+import { type LogSink, type LogStream, withTaskLog } from "../../src/run/task_log.ts";
 import type { Task } from "../../src/task.ts";
 
 suppressRuns(); // a module imported here must not start its own run
@@ -44,6 +45,26 @@ interface RunMessage {
   lent: ArrayBuffer[];
   /** The task's timeout in ms, if it has one: say when the task starts (the timeout counts from then). */
   timeout?: number;
+  /** Send what the task prints through `console` to the pool (its run keeps task logs). */
+  log?: boolean;
+}
+
+// What a call prints, sent to the pool once the task's synchronous part
+// yields (one message for a loop of prints), and before its result.
+function logRelay(id: number): { sink: LogSink; flush(): void } {
+  let entries: [LogStream, string][] = [];
+  const flush = () => {
+    if (entries.length === 0) return;
+    port.postMessage({ type: "log", id, entries });
+    entries = [];
+  };
+  return {
+    sink: (stream, text) => {
+      if (entries.length === 0) queueMicrotask(flush);
+      entries.push([stream, text]);
+    },
+    flush,
+  };
 }
 
 // Found tasks by module and name: a repeated dynamic import still costs a
@@ -98,19 +119,25 @@ port.onmessage = async (event: MessageEvent<RunMessage | { type: "load"; module:
     return;
   }
   const { id, payload, lent, timeout } = message;
+  const relay = message.log ? logRelay(id) : undefined;
   try {
     checkPayload(payload);
     const task = await find(payload.module, payload.task);
     if (needsLibraries(payload.args)) await loadLibraries(payload.args); // apache-arrow loads only for tables
     const args = decodeValue(payload.args, task.resource.storage) as unknown[];
     if (timeout !== undefined) port.postMessage({ type: "started", id }); // the task's timeout counts from here
-    const value = await withDataRoot(payload.dataRoot, () => callGuarded(timeout, () => task.fn(...args)));
+    const value = await withTaskLog(
+      relay?.sink,
+      () => withDataRoot(payload.dataRoot, () => callGuarded(timeout, () => task.fn(...args))),
+    );
+    relay?.flush();
     assertCrossable(value, `the value returned by task "${payload.task}" (call ${payload.nodeId})`);
     if (needsLibraries(value)) await loadLibraries(value);
     const encoded = encodeValue(value, "transfer");
     const transfer = [...new Set([...encoded.transfer, ...lent.filter((b) => b.byteLength > 0)])];
     port.postMessage({ type: "result", id, value: encoded.value, lent }, transfer);
   } catch (error) {
+    relay?.flush();
     if (error instanceof Stopped) return; // the pool times the call out and terminates this thread
     port.postMessage(
       { type: "error", id, error: toRemote(error), lent },

@@ -1,7 +1,7 @@
 /**
- * Collection of what runs leave under `.glacier/`: cached outputs (`cache/`)
- * and checkpoints of failed runs (`checkpoints/<runId>/`). `glacier clean`
- * calls {@linkcode cleanGlacier}.
+ * Collection of what runs leave under `.glacier/`: cached outputs (`cache/`),
+ * checkpoints of failed runs (`checkpoints/<runId>/`) and task logs
+ * (`logs/<runId>/`). `glacier clean` calls {@linkcode cleanGlacier}.
  *
  * @module
  */
@@ -16,10 +16,12 @@ export interface CleanOptions {
    * @default {undefined} (everything)
    */
   olderThanMs?: number;
-  /** Remove cache entries. @default {true unless only `checkpoints` is given} */
+  /** Remove cache entries. @default {true when no kind is given} */
   cache?: boolean;
-  /** Remove checkpoints. @default {true unless only `cache` is given} */
+  /** Remove checkpoints. @default {true when no kind is given} */
   checkpoints?: boolean;
+  /** Remove task logs. @default {true when no kind is given} */
+  logs?: boolean;
   /** The time ages are measured from, in milliseconds since the epoch. @default {Date.now()} */
   now?: number;
 }
@@ -32,12 +34,14 @@ export interface CleanResult {
   checkpoints: number;
   /** Run folders of checkpoints removed whole. */
   checkpointRuns: number;
+  /** Task log files removed. */
+  logFiles: number;
   /** Bytes freed. */
   bytes: number;
 }
 
 /**
- * Removes cache entries and checkpoints from a `.glacier/` folder: those
+ * Removes cache entries, checkpoints and task logs from a `.glacier/` folder: those
  * older than `olderThanMs`, or all of them. A missing folder is nothing to
  * remove.
  *
@@ -54,7 +58,7 @@ export interface CleanResult {
  * await Deno.mkdir(`${dir}/cache`);
  * await Deno.writeTextFile(`${dir}/cache/abc.bin`, "x");
  * const removed = await cleanGlacier(dir, { cache: true });
- * assert.deepEqual(removed, { cacheEntries: 1, checkpoints: 0, checkpointRuns: 0, bytes: 1 });
+ * assert.deepEqual(removed, { cacheEntries: 1, checkpoints: 0, checkpointRuns: 0, logFiles: 0, bytes: 1 });
  * ```
  */
 export async function cleanGlacier(glacierDir: string, options: CleanOptions = {}): Promise<CleanResult> {
@@ -71,26 +75,43 @@ export async function cleanGlacier(glacierDir: string, options: CleanOptions = {
       );
     }
   }
-  const both = options.cache === undefined && options.checkpoints === undefined;
+  const all = options.cache === undefined && options.checkpoints === undefined && options.logs === undefined;
   const cutoff = olderThanMs === undefined ? Infinity : (options.now ?? Date.now()) - olderThanMs;
-  const result: CleanResult = { cacheEntries: 0, checkpoints: 0, checkpointRuns: 0, bytes: 0 };
-  if (both || options.cache) {
+  const result: CleanResult = { cacheEntries: 0, checkpoints: 0, checkpointRuns: 0, logFiles: 0, bytes: 0 };
+  if (all || options.cache) {
     const { files, bytes } = await removeOld(join(glacierDir, "cache"), cutoff);
     result.cacheEntries += files;
     result.bytes += bytes;
   }
-  if (both || options.checkpoints) {
-    const root = join(glacierDir, "checkpoints");
-    for (const run of await entries(root)) {
-      if (!run.isDirectory) continue;
-      const folder = join(root, run.name);
-      const { files, bytes, left } = await removeOld(folder, cutoff);
-      result.checkpoints += files;
-      result.bytes += bytes;
-      if (left === 0 && await Deno.remove(folder).then(() => true, () => false)) result.checkpointRuns++;
-    }
+  if (all || options.checkpoints) {
+    const { files, bytes, runs } = await removeRunFolders(join(glacierDir, "checkpoints"), cutoff);
+    result.checkpoints += files;
+    result.checkpointRuns += runs;
+    result.bytes += bytes;
+  }
+  if (all || options.logs) {
+    const { files, bytes } = await removeRunFolders(join(glacierDir, "logs"), cutoff);
+    result.logFiles += files;
+    result.bytes += bytes;
   }
   return result;
+}
+
+// The old files of each run's folder under root; a folder left empty goes too.
+async function removeRunFolders(
+  root: string,
+  cutoff: number,
+): Promise<{ files: number; bytes: number; runs: number }> {
+  const total = { files: 0, bytes: 0, runs: 0 };
+  for (const run of await entries(root)) {
+    if (!run.isDirectory) continue;
+    const folder = join(root, run.name);
+    const { files, bytes, left } = await removeOld(folder, cutoff);
+    total.files += files;
+    total.bytes += bytes;
+    if (left === 0 && await Deno.remove(folder).then(() => true, () => false)) total.runs++;
+  }
+  return total;
 }
 
 /**

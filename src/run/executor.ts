@@ -6,6 +6,7 @@
  * @module
  */
 import type { Task } from "../task.ts";
+import type { LogSink } from "./task_log.ts";
 
 /** One attempt of one task call, as the scheduler hands it to an executor. */
 export interface TaskInvocation {
@@ -46,6 +47,12 @@ export interface TaskInvocation {
    * run time. An executor with `reportsDispatch` must.
    */
   readonly onDispatch?: () => void;
+  /**
+   * Where what the task prints through `console` goes, as it comes: an
+   * executor sets it around the call (`withTaskLog()`) or relays it from
+   * where the call runs. Unset, output goes where it would without Glacier.
+   */
+  readonly onLog?: LogSink;
   /**
    * The call's place in a queue, higher first: the longest chain of calls
    * that wait on it (so the critical path goes first, not the first ready).

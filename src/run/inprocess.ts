@@ -8,6 +8,7 @@
  */
 import { assertArgsCrossable } from "../data/payload.ts";
 import { withDataRoot } from "./data_root.ts";
+import { withTaskLog } from "./task_log.ts";
 import type { Executor, TaskInvocation } from "./executor.ts";
 
 /** Runs every task in the calling process. */
@@ -16,7 +17,12 @@ export const inProcess: Executor = {
   execute(invocation: TaskInvocation): Promise<unknown> {
     try {
       assertArgsCrossable(invocation);
-      return Promise.resolve(withDataRoot(invocation.dataRoot, () => invocation.task.fn(...invocation.args)));
+      return Promise.resolve(
+        withTaskLog(
+          invocation.onLog,
+          () => withDataRoot(invocation.dataRoot, () => invocation.task.fn(...invocation.args)),
+        ),
+      );
     } catch (error) {
       return Promise.reject(error);
     }

@@ -2,11 +2,12 @@
  * The progress display of a run: on a terminal, a live table of calls
  * (waiting/running/done/failed/cached, attempt, elapsed) with totals,
  * redrawn in place; elsewhere one plain line per finished call. `quiet`
- * silences both.
+ * silences both. What tasks print is shown either way, above the table.
  *
  * @module
  */
 import type { RunEvent } from "./scheduler.ts";
+import type { LogStream } from "./task_log.ts";
 
 /** Receives run events and shows them. */
 export interface Progress {
@@ -14,6 +15,12 @@ export interface Progress {
   event(event: RunEvent): void;
   /** The run ended. */
   finish(summary: string): void;
+  /**
+   * What a task printed (`task_log.ts`): written to this process's stdout or
+   * stderr as it comes, also when quiet (it is the task's output, not
+   * Glacier's); on a terminal, above the live table.
+   */
+  output(stream: LogStream, text: string): void;
 }
 
 /** Options for {@linkcode createProgress}. */
@@ -22,6 +29,8 @@ export interface ProgressOptions {
   quiet?: boolean;
   /** Where to write. @default {Deno.stderr} */
   writer?: { writeSync(p: Uint8Array): number; isTerminal(): boolean };
+  /** Where tasks' output goes. @default {Deno.stdout and Deno.stderr} */
+  streams?: Record<LogStream, { writeSync(p: Uint8Array): number }>;
   /** The pipeline's name, for the heading. */
   pipeline: string;
 }
@@ -49,9 +58,15 @@ const MAX_ROWS = 20;
 
 /** Builds the progress display for a run. */
 export function createProgress(options: ProgressOptions): Progress {
-  if (options.quiet) return { event() {}, finish() {} };
-  const writer = options.writer ?? Deno.stderr;
   const encoder = new TextEncoder();
+  const streams = options.streams ?? { stdout: Deno.stdout, stderr: Deno.stderr };
+  const print = (stream: LogStream, text: string) => {
+    try {
+      streams[stream].writeSync(encoder.encode(text));
+    } catch { /* a closed pipe: the log file keeps it */ }
+  };
+  if (options.quiet) return { event() {}, finish() {}, output: print };
+  const writer = options.writer ?? Deno.stderr;
   const write = (text: string) => writer.writeSync(encoder.encode(text));
   const rows = new Map<string, Row>();
   const started = performance.now();
@@ -112,6 +127,13 @@ export function createProgress(options: ProgressOptions): Progress {
           : ` (${row.executor}, ${ms(row)})`;
         write(`${SYMBOL[row.state]} ${event.type.padEnd(7)} ${event.id}${detail}\n`);
       }
+    },
+    output(stream, text) {
+      if (live && drawn) {
+        write(`\x1b[${drawn}F\x1b[J`); // the table goes; the next draw puts it back below
+        drawn = 0;
+      }
+      print(stream, text);
     },
     finish(summary) {
       if (timer !== undefined) clearInterval(timer);

@@ -36,8 +36,16 @@ export interface TaskReport {
   cached: boolean;
   /** For a call restored on resume: the run whose checkpoint held its output. */
   restoredFrom?: string;
-  /** For a failed call: the error; for a skipped one: the failed upstream call. */
-  error?: { code: string; message: string; stack?: string };
+  /**
+   * For a failed call: the error, with the last lines its failed attempt
+   * printed (up to 20) when it printed any.
+   */
+  error?: { code: string; message: string; stack?: string; logTail?: string[] };
+  /**
+   * What the call printed through `console`, one file per attempt that
+   * printed, relative to the `.glacier/` folder: `logs/<runId>/<call>.<attempt>.log`.
+   */
+  logs?: string[];
   /** For a skipped call: the id of the failed call upstream. */
   skippedBecause?: string;
 }
@@ -126,14 +134,27 @@ export async function readReport(runId: string, dir: string = RUNS_DIR): Promise
  * @returns The report with the latest start, or undefined when none is readable.
  */
 export async function latestReport(pipeline: string, dir: string = RUNS_DIR): Promise<RunReport | undefined> {
-  let latest: RunReport | undefined;
+  return (await listReports(dir, pipeline))[0];
+}
+
+/**
+ * The run reports in a folder, newest first; files that are not reports are skipped.
+ *
+ * @param dir The runs folder. @default {".glacier/runs"}
+ * @param pipeline Only this pipeline's runs. @default {every pipeline's}
+ * @returns The reports; none when the folder is missing.
+ */
+export async function listReports(dir: string = RUNS_DIR, pipeline?: string): Promise<RunReport[]> {
+  const reports: RunReport[] = [];
   try {
     for await (const entry of Deno.readDir(dir)) {
-      if (!entry.isFile || !entry.name.startsWith(`${pipeline}-`) || !entry.name.endsWith(".json")) continue;
+      if (!entry.isFile || !entry.name.endsWith(".json")) continue;
+      if (pipeline !== undefined && !entry.name.startsWith(`${pipeline}-`)) continue;
       try {
         const report = JSON.parse(await Deno.readTextFile(join(dir, entry.name))) as RunReport;
-        if (report?.pipeline !== pipeline || !Array.isArray(report.tasks)) continue;
-        if (!latest || String(report.startedAt) > latest.startedAt) latest = report;
+        if (typeof report?.pipeline !== "string" || !Array.isArray(report.tasks)) continue;
+        if (pipeline !== undefined && report.pipeline !== pipeline) continue;
+        reports.push(report);
       } catch {
         // a foreign or unreadable file is not a report
       }
@@ -141,5 +162,5 @@ export async function latestReport(pipeline: string, dir: string = RUNS_DIR): Pr
   } catch (error) {
     if (!isNotFound(error)) throw error;
   }
-  return latest;
+  return reports.sort((a, b) => String(b.startedAt).localeCompare(String(a.startedAt)));
 }

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { glacierDir } from "../_project.ts";
 import { GlacierError, TaskError } from "../errors.ts";
 import { PipelineContext, withContext } from "../trace/context.ts";
@@ -23,7 +23,15 @@ import type { Executor } from "./executor.ts";
 import { resolveDataRoot, withDataRoot } from "./data_root.ts";
 import { inProcess } from "./inprocess.ts";
 import { createProgress } from "./progress.ts";
-import { latestReport, newRunId, readReport, type RunReport, writeReport } from "./report.ts";
+import {
+  latestReport,
+  newRunId,
+  readReport,
+  type RunReport,
+  type TaskReport,
+  writeReport,
+} from "./report.ts";
+import { TaskLogs } from "./task_log.ts";
 import { readJournal, RunJournal } from "./journal.ts";
 import { type Restorable, Reuse } from "./_reuse.ts";
 import { Scheduler } from "./scheduler.ts";
@@ -131,6 +139,7 @@ export async function runPipeline(
     : undefined;
   const progress = createProgress({ quiet: options.quiet, pipeline: name });
   const journal = new RunJournal(runs, runId);
+  const logs = new TaskLogs(glacier, runId, (stream, text) => progress.output(stream, text));
   const reuse = new Reuse({
     glacier,
     runId,
@@ -155,6 +164,7 @@ export async function runPipeline(
       }
     },
     reuse: (call, args) => reuse.find(call, args),
+    log: (nodeId, attempt) => logs.sink(nodeId, attempt),
     produced: (call, args, value) => reuse.keep(call, args, value),
   });
   // Written as the run starts, so a run killed outright is still found (and resumed).
@@ -173,7 +183,7 @@ export async function runPipeline(
     ...(dataRoot === undefined ? {} : { dataRoot }),
     dag: noCalls,
     tasks: scheduler.reports().map((t) =>
-      reuse.restored.has(t.id) ? { ...t, restoredFrom: reuse.restored.get(t.id) } : t
+      withLogs(reuse.restored.has(t.id) ? { ...t, restoredFrom: reuse.restored.get(t.id) } : t, logs, glacier)
     ),
   });
   await writeReport(snapshot("running"), runs);
@@ -227,6 +237,7 @@ export async function runPipeline(
     }
     await reuse.flush();
     await journal.close();
+    await logs.close();
     const final: RunReport = {
       ...snapshot(stopped ? "interrupted" : failed ? "failed" : "succeeded"),
       finishedAt: new Date().toISOString(),
@@ -258,6 +269,7 @@ export async function runPipeline(
       );
     }
     if (failures.length > 0) {
+      for (const failure of failures) withTail(failure, logs);
       const [first, ...rest] = failures;
       if (rest.length === 0) return { value, report: final, error: first };
       return {
@@ -283,6 +295,32 @@ export async function runPipeline(
   } finally {
     release?.();
   }
+}
+
+// A call's log files (relative to `.glacier/`), and a failed call's last printed lines.
+function withLogs(report: TaskReport, logs: TaskLogs, glacier: string): TaskReport {
+  const files: string[] = [];
+  for (let attempt = 1; attempt <= report.attempts; attempt++) {
+    const path = logs.path(report.id, attempt);
+    if (path) files.push(relative(glacier, path));
+  }
+  if (files.length === 0) return report;
+  const tail = logs.tail(report.id, report.attempts);
+  return {
+    ...report,
+    logs: files,
+    ...(report.error && tail.length ? { error: { ...report.error, logTail: [...tail] } } : {}),
+  };
+}
+
+// The error a failed run throws ends with what the failed attempt printed last.
+function withTail(error: TaskError, logs: TaskLogs): void {
+  const tail = logs.tail(error.nodeId, error.attempt);
+  const path = logs.path(error.nodeId, error.attempt);
+  if (!path || tail.length === 0 || error.message.includes(path)) return;
+  error.message += `\n  the last lines it printed (${path}):\n${
+    tail.map((line) => `    ${line}`).join("\n")
+  }`;
 }
 
 // The run `resume` continues: the one named, or the latest of this pipeline

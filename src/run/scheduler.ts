@@ -14,6 +14,7 @@ import { followPath, forEachRef, type PathKey, substitute } from "../trace/ref.t
 import { runAttempts, toTaskError } from "./attempt.ts";
 import type { Executor } from "./executor.ts";
 import type { TaskReport, TaskStatus } from "./report.ts";
+import type { LogSink } from "./task_log.ts";
 
 /** Something that happened to a call, for progress displays. */
 export interface RunEvent {
@@ -53,6 +54,8 @@ export interface SchedulerOptions {
   onEvent?(event: RunEvent): void;
   /** Looks up a value to reuse instead of running the call; undefined when there is nothing to look up. @default {undefined} */
   reuse?(call: RecordedCall, args: readonly unknown[]): Promise<Reuse | undefined> | undefined;
+  /** Where each call attempt's `console` output goes (`TaskInvocation.onLog`). @default {undefined} */
+  log?(nodeId: string, attempt: number): LogSink;
   /** Told of every value a call produced by running; undefined when there is nothing to wait for. @default {undefined} */
   produced?(call: RecordedCall, args: readonly unknown[], value: unknown): Promise<void> | undefined;
 }
@@ -298,6 +301,7 @@ export class Scheduler implements CallObserver {
             signal: AbortSignal.any([signal, stop]),
             lendable: this.#lendable(call),
             onStart: started,
+            ...(options.log ? { onLog: options.log(call.nodeId, attempt) } : {}),
             priority: node.height,
             onDispatch: () => {
               if (node.dispatchedAt !== undefined) return; // a retry runs again, it waited once

@@ -12,7 +12,7 @@ const step = new Provider().local().task(function step(): number {
   return 1;
 });
 
-// A .glacier/ with two cache entries and two runs' checkpoints, one of each 10 days old.
+// A .glacier/ with two cache entries, two runs' checkpoints and two runs' task logs, one of each 10 days old.
 async function fill(dir: string): Promise<void> {
   const cache = new OutputCache(join(dir, "cache"));
   await cache.put("old", "x".repeat(100));
@@ -23,6 +23,11 @@ async function fill(dir: string): Promise<void> {
   const then = new Date(Date.now() - 10 * DAY);
   await Deno.utime(cache.path("old"), then, then);
   await Deno.utime(old.path("step"), then, then);
+  for (const run of ["run-old", "run-new"]) {
+    await Deno.mkdir(join(dir, "logs", run), { recursive: true });
+    await Deno.writeTextFile(join(dir, "logs", run, "step.1.log"), `${run} printed\n`);
+  }
+  await Deno.utime(join(dir, "logs", "run-old", "step.1.log"), then, then);
 }
 
 Deno.test("cleanGlacier() removes entries and checkpoints older than the age and keeps newer ones", async () => {
@@ -30,20 +35,29 @@ Deno.test("cleanGlacier() removes entries and checkpoints older than the age and
   try {
     await fill(dir);
     const oldSize = (await Deno.stat(join(dir, "cache", "old.bin"))).size +
-      (await Deno.stat(join(dir, "checkpoints", "run-old", "step.bin"))).size;
+      (await Deno.stat(join(dir, "checkpoints", "run-old", "step.bin"))).size +
+      (await Deno.stat(join(dir, "logs", "run-old", "step.1.log"))).size;
     const removed = await cleanGlacier(dir, { olderThanMs: 7 * DAY });
-    assert.deepEqual(removed, { cacheEntries: 1, checkpoints: 1, checkpointRuns: 1, bytes: oldSize });
+    assert.deepEqual(removed, {
+      cacheEntries: 1,
+      checkpoints: 1,
+      checkpointRuns: 1,
+      logFiles: 1,
+      bytes: oldSize,
+    });
+    assert.deepEqual([...Deno.readDirSync(join(dir, "logs"))].map((e) => e.name), ["run-new"]);
     assert.deepEqual([...Deno.readDirSync(join(dir, "cache"))].map((e) => e.name), ["new.bin"]);
     assert.deepEqual([...Deno.readDirSync(join(dir, "checkpoints"))].map((e) => e.name), ["run-new"]);
     assert.deepEqual(await new Checkpoints("run-new", join(dir, "checkpoints")).load("step", step), {
       value: 2,
     });
     const all = await cleanGlacier(dir);
-    assert.deepEqual([all.cacheEntries, all.checkpoints, all.checkpointRuns], [1, 1, 1]);
+    assert.deepEqual([all.cacheEntries, all.checkpoints, all.checkpointRuns, all.logFiles], [1, 1, 1, 1]);
     assert.deepEqual(await cleanGlacier(join(dir, "missing")), {
       cacheEntries: 0,
       checkpoints: 0,
       checkpointRuns: 0,
+      logFiles: 0,
       bytes: 0,
     });
     await assert.rejects(cleanGlacier(dir, { olderThanMs: -1 }), RangeError);
@@ -57,9 +71,15 @@ Deno.test("cleanGlacier() removes only the kind it is asked for", async () => {
   try {
     await fill(dir);
     const cacheOnly = await cleanGlacier(dir, { cache: true });
-    assert.deepEqual([cacheOnly.cacheEntries, cacheOnly.checkpoints], [2, 0]);
+    assert.deepEqual([cacheOnly.cacheEntries, cacheOnly.checkpoints, cacheOnly.logFiles], [2, 0, 0]);
     const checkpointsOnly = await cleanGlacier(dir, { checkpoints: true });
-    assert.deepEqual([checkpointsOnly.cacheEntries, checkpointsOnly.checkpoints], [0, 2]);
+    assert.deepEqual([checkpointsOnly.cacheEntries, checkpointsOnly.checkpoints, checkpointsOnly.logFiles], [
+      0,
+      2,
+      0,
+    ]);
+    const logsOnly = await cleanGlacier(dir, { logs: true });
+    assert.deepEqual([logsOnly.cacheEntries, logsOnly.checkpoints, logsOnly.logFiles], [0, 0, 2]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -102,14 +122,21 @@ Deno.test("glacier clean --older-than 7d prints what it removed and keeps what i
     assert.equal(out.code, 0, out.stderr);
     assert.match(
       out.stdout,
-      /^removed 1 cache entry and 1 checkpoint \(1 run\), \d+ B freed, from .*\.glacier\n$/,
+      /^removed 1 cache entry, 1 checkpoint \(1 run\) and 1 log file, \d+ B freed, from .*\.glacier\n$/,
     );
     assert.ok(await Deno.stat(join(dir, ".glacier", "cache", "new.bin")));
     const json = await glacier(["clean", dir, "--cache", "--json"]);
     assert.equal(json.code, 0, json.stderr);
     assert.deepEqual(
       { ...JSON.parse(json.stdout), bytes: 0 },
-      { glacierDir: join(dir, ".glacier"), cacheEntries: 1, checkpoints: 0, checkpointRuns: 0, bytes: 0 },
+      {
+        glacierDir: join(dir, ".glacier"),
+        cacheEntries: 1,
+        checkpoints: 0,
+        checkpointRuns: 0,
+        logFiles: 0,
+        bytes: 0,
+      },
     );
     const bad = await glacier(["clean", "--older-than", "soon"], { cwd: dir });
     assert.equal(bad.code, 2);
