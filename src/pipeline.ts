@@ -121,6 +121,14 @@ export interface LocalRunOptions<P> {
    * @default {true}
    */
   signals?: boolean;
+  /**
+   * Let this run go while another run of the pipeline goes in the same
+   * project. Without it, a second run is refused (`USER:RUN_IN_PROGRESS`)
+   * while the first one's process lives, since both would write the same
+   * outputs; pass it for runs whose outputs do not overlap (a backfill by date).
+   * @default {false}
+   */
+  concurrent?: boolean;
   /** Run `cache: true` tasks again and rewrite their cache entries (`glacier run --refresh`). @default {false} */
   refresh?: boolean;
   /** Neither read nor write the output cache in this run (`glacier run --no-cache`). @default {false} */

@@ -561,7 +561,12 @@ function sealCheckpoint(task: Task, bytes: Uint8Array): Uint8Array {
 
 async function openCheckpoint(payload: Uint8Array, task: Task): Promise<{ value: unknown } | undefined> {
   const entry = deserialize(payload) as { source: string; bytes: Uint8Array };
-  if (entry.source !== task.source) return undefined;
+  if (entry.source !== task.source) {
+    console.warn(
+      `glacier: task "${task.name}" changed since its checkpoint was written: it runs again instead of being restored`,
+    );
+    return undefined;
+  }
   return { value: await loadBytes(entry.bytes, task.resource.storage) };
 }
 

@@ -56,6 +56,8 @@ export interface RunReport {
   runId: string;
   /** The pipeline's name. */
   pipeline: string;
+  /** The module that defines the pipeline (a file or https URL): what resuming or re-running it imports. */
+  module?: string;
   /** The mode it ran in. */
   mode: string;
   /**

@@ -37,6 +37,7 @@ import { type Restorable, Reuse } from "./_reuse.ts";
 import { Scheduler } from "./scheduler.ts";
 import { removeCheckpoints } from "./clean.ts";
 import { onStopSignals, type StopSignal } from "./signals.ts";
+import { isAlive, lockRun } from "./run_lock.ts";
 
 /** What the run loop needs of a pipeline. */
 export interface RunTarget {
@@ -70,6 +71,8 @@ export interface ExecuteOptions {
   readonly noCache?: boolean;
   /** Stop cleanly on SIGINT and SIGTERM, then exit 130 / 143. @default {true} */
   readonly signals?: boolean;
+  /** Allow another run of this pipeline in this project at the same time (`run_lock.ts`). @default {false} */
+  readonly concurrent?: boolean;
   /**
    * Local: map every bucket to a folder under this one (checked and made here);
    * absent on resume means the resumed run's.
@@ -107,6 +110,8 @@ export async function runPipeline(
   let previous: RunReport | undefined;
   let params: Record<string, unknown>;
   let dataRoot: string | undefined;
+  const runId = newRunId(name);
+  let unlock: (() => Promise<void>) | undefined;
   try {
     if (options.mode === "cloud" && options.dataRoot !== undefined) {
       throw new TypeError(
@@ -117,183 +122,196 @@ export async function runPipeline(
     params = options.checkParams(options.params ?? previous?.params);
     const root = options.dataRoot ?? (options.mode === "local" ? previous?.dataRoot : undefined);
     dataRoot = root === undefined ? undefined : await resolveDataRoot(name, root);
+    if (!options.concurrent) unlock = await lockRun(runs, name, runId);
   } catch (error) {
     await options.started?.close();
     throw error;
   }
-  const runId = newRunId(name);
-  const startedAt = new Date();
-  const started = performance.now();
-  const executor: Executor = options.pool ?? options.started ?? inProcess;
-  // Cloud mode: local-bound tasks stay on `executor`, the rest go to their service's executor.
-  const cloud = options.mode === "cloud"
-    ? new CloudExecutors({
+  // The lock goes however the run ends (a kill leaves it to be taken over as stale).
+  try {
+    const startedAt = new Date();
+    const started = performance.now();
+    const executor: Executor = options.pool ?? options.started ?? inProcess;
+    // Cloud mode: local-bound tasks stay on `executor`, the rest go to their service's executor.
+    const cloud = options.mode === "cloud"
+      ? new CloudExecutors({
+        pipeline: name,
+        runId,
+        local: executor,
+        executors: options.wiring.executors,
+        storage: options.wiring,
+        syncCode: options.syncCode,
+        keepStaging: options.keepStaging,
+      })
+      : undefined;
+    const progress = createProgress({ quiet: options.quiet, pipeline: name });
+    const journal = new RunJournal(runs, runId);
+    const logs = new TaskLogs(glacier, runId, (stream, text) => progress.output(stream, text));
+    const reuse = new Reuse({
+      glacier,
+      runId,
+      journal,
+      restorable: previous ? await restorable(runs, previous) : undefined,
+      dataRoot,
+      durable: options.durable,
+      cache: options.noCache ? "off" : options.refresh ? "refresh" : "use",
+    });
+    const scheduler = new Scheduler({
       pipeline: name,
       runId,
-      local: executor,
-      executors: options.wiring.executors,
-      storage: options.wiring,
-      syncCode: options.syncCode,
-      keepStaging: options.keepStaging,
-    })
-    : undefined;
-  const progress = createProgress({ quiet: options.quiet, pipeline: name });
-  const journal = new RunJournal(runs, runId);
-  const logs = new TaskLogs(glacier, runId, (stream, text) => progress.output(stream, text));
-  const reuse = new Reuse({
-    glacier,
-    runId,
-    journal,
-    restorable: previous ? await restorable(runs, previous) : undefined,
-    dataRoot,
-    durable: options.durable,
-    cache: options.noCache ? "off" : options.refresh ? "refresh" : "use",
-  });
-  const scheduler = new Scheduler({
-    pipeline: name,
-    runId,
-    executorFor: (task) => cloud?.executorFor(task) ?? executor,
-    dataRoot,
-    onEvent: (event) => {
-      if (!options.quiet) progress.event(event);
-      // Reuse notes restored and cached calls itself, with where their value is.
-      if (event.type === "start") {
-        journal.append({ node: event.id, status: "running", attempt: event.attempt });
-      } else if (event.type === "failed" || event.type === "skipped" || event.type === "interrupted") {
-        journal.append({ node: event.id, status: event.type, attempt: event.attempt });
-      }
-    },
-    reuse: (call, args) => reuse.find(call, args),
-    log: (nodeId, attempt) => logs.sink(nodeId, attempt),
-    produced: (call, args, value) => reuse.keep(call, args, value),
-  });
-  // Written as the run starts, so a run killed outright is still found (and resumed).
-  const noCalls = await callsToDAG(name, []);
-  const snapshot = (status: RunReport["status"]): RunReport => ({
-    runId,
-    pipeline: name,
-    mode: options.mode,
-    status,
-    process: { pid: Deno.pid, hostname: Deno.hostname() },
-    startedAt: startedAt.toISOString(),
-    finishedAt: new Date().toISOString(),
-    durationMs: Math.round(performance.now() - started),
-    params,
-    ...(previous ? { resumedFrom: previous.runId } : {}),
-    ...(dataRoot === undefined ? {} : { dataRoot }),
-    dag: noCalls,
-    tasks: scheduler.reports().map((t) =>
-      withLogs(reuse.restored.has(t.id) ? { ...t, restoredFrom: reuse.restored.get(t.id) } : t, logs, glacier)
-    ),
-  });
-  await writeReport(snapshot("running"), runs);
-  let stopped: StopSignal | undefined;
-  const release = options.signals === false ? undefined : onStopSignals({
-    stop(signal) {
-      stopped = signal;
-      console.error(
-        `\nglacier: ${signal.name}: stopping "${name}"; finished calls are kept (${signal.name} again to exit now)`,
-      );
-      scheduler.cancel(
-        new GlacierError(
-          "USER:INTERRUPTED",
-          `Pipeline "${name}" was stopped by ${signal.name} (run ${runId}); resume it with run({ resume: true }) or glacier run --resume`,
-        ),
-      );
-      // Terminate workers and kill task processes now: a running call then ends at once.
-      void executor.close().catch(() => {});
-    },
-  });
-  // Released once the report is written, however the run ends: a process
-  // whose runs are over dies of a signal as usual, and one stopped by a
-  // signal exits once its last run has written its report.
-  try {
-    const context = new PipelineContext(name, scheduler);
-    let value: unknown;
-    let fnError: unknown;
-    let hasError = false;
-    try {
-      // The scope also covers what the pipeline function itself does with buckets.
-      const result = withDataRoot(
-        dataRoot,
-        () => withContext(context, () => (target.fn as (p: unknown) => unknown)(params)),
-      );
-      // A ref returned by a sync function is not awaited here: `await` would
-      // wait for its value, and recording is over as soon as the function returns.
-      const returned = isRef(result) ? result : await result;
-      scheduler.closeRecording(returned);
-      value = await resolveAll(returned);
-    } catch (error) {
-      fnError = error;
-      hasError = true;
-    }
-    await scheduler.settled();
-    if (!options.pool || stopped) await executor.close();
-    await cloud?.close(scheduler.failures().length === 0 && !hasError && !stopped);
-    const failures = scheduler.failures();
-    const failed = failures.length > 0 || hasError;
-    if (failed && options.durable === false) {
-      for (const { call, value } of scheduler.finished()) reuse.keep(call, [], value);
-    }
-    await reuse.flush();
-    await journal.close();
-    await logs.close();
-    const final: RunReport = {
-      ...snapshot(stopped ? "interrupted" : failed ? "failed" : "succeeded"),
+      executorFor: (task) => cloud?.executorFor(task) ?? executor,
+      dataRoot,
+      onEvent: (event) => {
+        if (!options.quiet) progress.event(event);
+        // Reuse notes restored and cached calls itself, with where their value is.
+        if (event.type === "start") {
+          journal.append({ node: event.id, status: "running", attempt: event.attempt });
+        } else if (event.type === "failed" || event.type === "skipped" || event.type === "interrupted") {
+          journal.append({ node: event.id, status: event.type, attempt: event.attempt });
+        }
+      },
+      reuse: (call, args) => reuse.find(call, args),
+      log: (nodeId, attempt) => logs.sink(nodeId, attempt),
+      produced: (call, args, value) => reuse.keep(call, args, value),
+    });
+    // Written as the run starts, so a run killed outright is still found (and resumed).
+    const noCalls = await callsToDAG(name, []);
+    const snapshot = (status: RunReport["status"]): RunReport => ({
+      runId,
+      pipeline: name,
+      ...(target.module ? { module: target.module } : {}),
+      mode: options.mode,
+      status,
+      process: { pid: Deno.pid, hostname: Deno.hostname() },
+      startedAt: startedAt.toISOString(),
       finishedAt: new Date().toISOString(),
-      dag: await callsToDAG(name, context.calls),
-    };
-    const path = await writeReport(final, runs);
-    if (final.status === "succeeded") {
-      // Checkpoints are for resuming: once a run of the chain succeeds, they go.
-      const checkpoints = join(glacier, "checkpoints");
-      for (const id of new Set([runId, ...reuse.restored.values()])) {
-        await removeCheckpoints(id, checkpoints).catch(() => {});
+      durationMs: Math.round(performance.now() - started),
+      params,
+      ...(previous ? { resumedFrom: previous.runId } : {}),
+      ...(dataRoot === undefined ? {} : { dataRoot }),
+      dag: noCalls,
+      tasks: scheduler.reports().map((t) =>
+        withLogs(
+          reuse.restored.has(t.id) ? { ...t, restoredFrom: reuse.restored.get(t.id) } : t,
+          logs,
+          glacier,
+        )
+      ),
+    });
+    await writeReport(snapshot("running"), runs);
+    let stopped: StopSignal | undefined;
+    const release = options.signals === false ? undefined : onStopSignals({
+      stop(signal) {
+        stopped = signal;
+        console.error(
+          `\nglacier: ${signal.name}: stopping "${name}"; finished calls are kept (${signal.name} again to exit now)`,
+        );
+        scheduler.cancel(
+          new GlacierError(
+            "USER:INTERRUPTED",
+            `Pipeline "${name}" was stopped by ${signal.name} (run ${runId}); resume it with run({ resume: true }) or glacier run --resume`,
+          ),
+        );
+        // Terminate workers and kill task processes now: a running call then ends at once.
+        void executor.close().catch(() => {});
+      },
+    });
+    // Released once the report is written, however the run ends: a process
+    // whose runs are over dies of a signal as usual, and one stopped by a
+    // signal exits once its last run has written its report.
+    try {
+      const context = new PipelineContext(name, scheduler);
+      let value: unknown;
+      let fnError: unknown;
+      let hasError = false;
+      try {
+        // The scope also covers what the pipeline function itself does with buckets.
+        const result = withDataRoot(
+          dataRoot,
+          () => withContext(context, () => (target.fn as (p: unknown) => unknown)(params)),
+        );
+        // A ref returned by a sync function is not awaited here: `await` would
+        // wait for its value, and recording is over as soon as the function returns.
+        const returned = isRef(result) ? result : await result;
+        scheduler.closeRecording(returned);
+        // Every call is recorded now: the running report gets the DAG (what a viewer draws live).
+        await writeReport({ ...snapshot("running"), dag: await callsToDAG(name, context.calls) }, runs);
+        value = await resolveAll(returned);
+      } catch (error) {
+        fnError = error;
+        hasError = true;
       }
-    }
-    const counts = final.tasks.reduce(
-      (acc, t) => (acc[t.status] = (acc[t.status] ?? 0) + 1, acc),
-      {} as Record<string, number>,
-    );
-    progress.finish(
-      `${
-        final.status === "succeeded" ? "✓" : "✗"
-      } pipeline "${name}" ${final.status} in ${final.durationMs} ms: ` +
-        Object.entries(counts).map(([s, n]) => `${n} ${s}`).join(", ") + ` — report ${path}`,
-    );
-    if (stopped) {
-      const kept = final.tasks.filter((t) => t.status === "done" || t.status === "cached").length;
-      console.error(
-        `glacier: run ${runId} of "${name}" stopped by ${stopped.name}; ${kept} finished calls are kept. ` +
-          `Resume it with run({ resume: true }), or: glacier run <file> --resume`,
-      );
-    }
-    if (failures.length > 0) {
-      for (const failure of failures) withTail(failure, logs);
-      const [first, ...rest] = failures;
-      if (rest.length === 0) return { value, report: final, error: first };
-      return {
-        value,
-        report: final,
-        error: new TaskError(
-          `${
-            first.message.replace(/^Task .*? failed on attempt \d+: /, "")
-          } (and ${rest.length} more failed: ${rest.slice(0, 5).map((f) => `"${f.nodeId}"`).join(", ")}${
-            rest.length > 5 ? ", …" : ""
-          }; see pipeline.lastRun)`,
-          {
-            pipeline: name,
-            task: first.task,
-            nodeId: first.nodeId,
-            attempt: first.attempt,
-            cause: first.cause,
-          },
-        ),
+      await scheduler.settled();
+      if (!options.pool || stopped) await executor.close();
+      await cloud?.close(scheduler.failures().length === 0 && !hasError && !stopped);
+      const failures = scheduler.failures();
+      const failed = failures.length > 0 || hasError;
+      if (failed && options.durable === false) {
+        for (const { call, value } of scheduler.finished()) reuse.keep(call, [], value);
+      }
+      await reuse.flush();
+      await journal.close();
+      await logs.close();
+      const final: RunReport = {
+        ...snapshot(stopped ? "interrupted" : failed ? "failed" : "succeeded"),
+        finishedAt: new Date().toISOString(),
+        dag: await callsToDAG(name, context.calls),
       };
+      const path = await writeReport(final, runs);
+      if (final.status === "succeeded") {
+        // Checkpoints are for resuming: once a run of the chain succeeds, they go.
+        const checkpoints = join(glacier, "checkpoints");
+        for (const id of new Set([runId, ...reuse.restored.values()])) {
+          await removeCheckpoints(id, checkpoints).catch(() => {});
+        }
+      }
+      const counts = final.tasks.reduce(
+        (acc, t) => (acc[t.status] = (acc[t.status] ?? 0) + 1, acc),
+        {} as Record<string, number>,
+      );
+      progress.finish(
+        `${
+          final.status === "succeeded" ? "✓" : "✗"
+        } pipeline "${name}" ${final.status} in ${final.durationMs} ms: ` +
+          Object.entries(counts).map(([s, n]) => `${n} ${s}`).join(", ") + ` — report ${path}`,
+      );
+      if (stopped) {
+        const kept = final.tasks.filter((t) => t.status === "done" || t.status === "cached").length;
+        console.error(
+          `glacier: run ${runId} of "${name}" stopped by ${stopped.name}; ${kept} finished calls are kept. ` +
+            `Resume it with run({ resume: true }), or: glacier run <file> --resume`,
+        );
+      }
+      if (failures.length > 0) {
+        for (const failure of failures) withTail(failure, logs);
+        const [first, ...rest] = failures;
+        if (rest.length === 0) return { value, report: final, error: first };
+        return {
+          value,
+          report: final,
+          error: new TaskError(
+            `${
+              first.message.replace(/^Task .*? failed on attempt \d+: /, "")
+            } (and ${rest.length} more failed: ${rest.slice(0, 5).map((f) => `"${f.nodeId}"`).join(", ")}${
+              rest.length > 5 ? ", …" : ""
+            }; see pipeline.lastRun)`,
+            {
+              pipeline: name,
+              task: first.task,
+              nodeId: first.nodeId,
+              attempt: first.attempt,
+              cause: first.cause,
+            },
+          ),
+        };
+      }
+      return hasError ? { value, report: final, error: fnError } : { value, report: final };
+    } finally {
+      await unlock?.(); // before a signal's exit
+      release?.();
     }
-    return hasError ? { value, report: final, error: fnError } : { value, report: final };
   } finally {
-    release?.();
+    await unlock?.();
   }
 }
 
@@ -352,7 +370,7 @@ async function resumable(name: string, runs: string, resume: true | string): Pro
       }run of pipeline "${name}" (${previous.runId}) succeeded, so there is nothing to resume: run it without "resume"`,
     );
   }
-  if (previous.status === "running" && isAlive(previous.process)) {
+  if (previous.status === "running" && await isAlive(previous.process)) {
     throw new GlacierError(
       "USER:RUN_IN_PROGRESS",
       `Run ${previous.runId} of pipeline "${name}" is still running (process ${
@@ -361,16 +379,6 @@ async function resumable(name: string, runs: string, resume: true | string): Pro
     );
   }
   return previous;
-}
-
-// Whether the process that wrote a report is alive on this machine.
-function isAlive(process: RunReport["process"]): boolean {
-  if (!process || process.hostname !== Deno.hostname() || process.pid === Deno.pid) return false;
-  try {
-    return Deno.statSync(`/proc/${process.pid}`).isDirectory;
-  } catch {
-    return false;
-  }
 }
 
 // The calls a resumed run restores, and the run whose checkpoint holds each:

@@ -47,7 +47,8 @@ Deno.test("one SIGTERM stops every run going in the process: each writes its rep
   const dir = JSON.stringify(p.dir);
   const child = spawnWith(
     p,
-    `await Promise.allSettled([fx.durable.run({ params: { dir: ${dir} }, quiet: true }), fx.durable.run({ params: { dir: ${dir} }, quiet: true })]);
+    `const options = { params: { dir: ${dir} }, quiet: true, concurrent: true };
+     await Promise.allSettled([fx.durable.run(options), fx.durable.run(options)]);
      console.log("both returned"); // never printed: the process exits once both reports are written`,
   );
   await until("both runs' slow calls to start", async () => {
@@ -80,6 +81,44 @@ Deno.test("a process whose runs are over dies of SIGTERM as it would without Gla
   await child.stderr.cancel();
   assert.equal(status.signal, "SIGTERM", "killed by the signal: no listener of Glacier's is left");
   assert.equal((await reports(p))[0].status, "succeeded");
+});
+
+Deno.test("a second run of a pipeline is refused while the first one's process lives; a killed run's lock is taken over", async () => {
+  await using p = await project();
+  const child = spawnWith(
+    p,
+    `await fx.durable.run({ params: { dir: ${JSON.stringify(p.dir)} }, quiet: true });`,
+  );
+  await until("slow to start", () => exists(join(p.dir, "slow-started")));
+  const second = await spawnWith(
+    p,
+    `try { await fx.durable.run({ params: { dir: "elsewhere" }, quiet: true }); } catch (e) { console.log(e.code + " " + e.message); }`,
+  ).output();
+  const refused = new TextDecoder().decode(second.stdout);
+  assert.match(
+    refused,
+    /^USER:RUN_IN_PROGRESS Pipeline "durable" is already running in this project \(run durable-\S+, process \d+/,
+  );
+  assert.match(refused, /concurrent: true/);
+  child.kill("SIGKILL");
+  await child.output();
+  assert.ok(await exists(join(p.runs, "durable.lock")), "a killed run leaves its lock");
+  const after = await resume(p);
+  assert.equal(after.code, 0, after.stderr);
+  assert.ok(!(await exists(join(p.runs, "durable.lock"))), "the run that took the stale lock over let it go");
+});
+
+Deno.test("a task changed since its checkpoint runs again on resume, and the run says so", async () => {
+  await using p = await project();
+  const stopped = await stopMidRun(p, "SIGTERM");
+  assert.equal(stopped.code, 143, stopped.stderr);
+  const tasks = join(p.cwd, "tasks.ts");
+  await Deno.writeTextFile(tasks, (await Deno.readTextFile(tasks)).replace("return 21;", "return 20 + 1;"));
+  const resumed = await resume(p);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.equal(JSON.parse(resumed.stdout), 42);
+  assert.match(resumed.stderr, /task "first" changed since its checkpoint was written: it runs again/);
+  assert.equal(await firstRuns(p), 2, "the changed task ran again");
 });
 
 Deno.test("SIGKILL loses only the running call: the killed run stays running in its report and resumes from its journal", async () => {
