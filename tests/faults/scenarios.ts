@@ -4,6 +4,7 @@
 import { join } from "node:path";
 import * as durable from "../support/durable_run.ts";
 import { readJournal } from "../../src/run/journal.ts";
+import { listReports } from "../../src/run/report.ts";
 import type { GlacierError, Pipeline, RunReport } from "../../mod.ts";
 import * as fx from "../fixtures/fault_tasks.ts";
 import { startS3rver, useS3rverEnv } from "../support/s3rver.ts";
@@ -140,6 +141,72 @@ async function signalThenResume(signal: Deno.Signal, exitCode: number | undefine
   };
 }
 
+// A cache: true task whose imported helper changes between runs, or whose
+// cache entry gets one byte flipped: each second run must miss and compute
+// the right value (a stale or corrupt entry returned as data is the fault).
+async function staleCache(kind: "helper" | "corrupt"): Promise<Figures> {
+  const cwd = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(join(cwd, "deno.json"), "{}");
+    await Deno.writeTextFile(join(cwd, "rate.ts"), "export const RATE = 0.9;\n");
+    await Deno.writeTextFile(
+      join(cwd, "p.ts"),
+      `import { pipeline, Provider } from ${JSON.stringify(new URL("../../mod.ts", import.meta.url).href)};
+import { RATE } from "./rate.ts";
+const local = new Provider().local();
+export const price = local.task({ cache: true }, function price(amount: number): number { return amount * RATE; });
+export const p = pipeline({ name: "stale" }, () => price(350));
+if (import.meta.main) console.log(JSON.stringify(await p.run({ quiet: true })));`,
+    );
+    const run = async () => {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", "--config", new URL("../../deno.json", import.meta.url).pathname, "p.ts"],
+        cwd,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const [report] = await listReports(join(cwd, ".glacier", "runs"));
+      return {
+        value: JSON.parse(new TextDecoder().decode(out.stdout)),
+        report,
+        stderr: new TextDecoder().decode(out.stderr),
+      };
+    };
+    const first = await run();
+    const cache = join(cwd, ".glacier", "cache");
+    if (kind === "helper") await Deno.writeTextFile(join(cwd, "rate.ts"), "export const RATE = 0.8;\n");
+    else {
+      for await (const entry of Deno.readDir(cache)) {
+        const path = join(cache, entry.name);
+        const bytes = await Deno.readFile(path);
+        bytes[bytes.length - 1] ^= 0xff;
+        await Deno.writeFile(path, bytes);
+      }
+    }
+    const second = await run();
+    const expected = kind === "helper" ? 280 : 315;
+    const missed = second.report.tasks[0].status === "done";
+    return {
+      fault: kind === "helper"
+        ? "a cache: true task's imported module constant changes between two runs"
+        : "one byte of a cache: true task's entry is flipped between two runs",
+      detected: first.report.tasks[0].status === "done" && missed &&
+        (kind === "helper" || /ignoring|corrupt|checksum/i.test(second.stderr)),
+      attempts: "n/a",
+      retriedAsConfigured: true,
+      independentFinished: true,
+      checkpointsKept: true,
+      completed: first.value === 315 && second.value === expected,
+      partialOutputs: await tempLeftovers(join(cwd, ".glacier")),
+      notes: `first run ${first.value} (computed), second ${second.value} (${
+        missed ? "cache missed, computed" : "served from the cache"
+      }; ${expected} right)`,
+    };
+  } finally {
+    await Deno.remove(cwd, { recursive: true });
+  }
+}
+
 // Processes still running the stopped run's code: none may outlive it.
 async function processesIn(folder: string): Promise<number> {
   let n = 0;
@@ -155,6 +222,8 @@ export const scenarios: Record<string, () => Promise<Figures>> = {
   "SIGINT mid-run": () => signalThenResume("SIGINT", 130),
   "SIGTERM mid-run": () => signalThenResume("SIGTERM", 143),
   "SIGKILL mid-run": () => signalThenResume("SIGKILL", undefined),
+  "cache: an imported helper changes": () => staleCache("helper"),
+  "cache: a flipped byte in an entry": () => staleCache("corrupt"),
   async "worker death"() {
     const dir = await Deno.makeTempDir();
     const value = await fx.workerDeath.run({ ...quiet, params: { dir } });
