@@ -128,8 +128,8 @@ async function signalThenResume(signal: Deno.Signal, exitCode: number | undefine
       ? `killed; exit ${stopped.code}`
       : `exit ${stopped.code} (${exitCode} expected)`,
     retriedAsConfigured: true,
-    independentFinished: first.tasks.length === 0 ||
-      first.tasks.find((t) => t.id === "first")?.status === "done",
+    // A killed run's report is the one written while it ran: its journal says what finished.
+    independentFinished: (await readJournal(p.runs, first.runId)).get("first")?.status === "done",
     checkpointsKept: restored && await durable.firstRuns(p) === 1,
     completed: resumed.code === 0 && JSON.parse(resumed.stdout) === 42 && second.status === "succeeded",
     partialOutputs: await tempLeftovers(join(p.cwd, ".glacier")) + leftover,
