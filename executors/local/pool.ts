@@ -29,6 +29,7 @@ import {
   loadLibraries,
   needsLibraries,
   reattach,
+  routedFramesIn,
 } from "../../src/data/payload.ts";
 import type { Executor, TaskInvocation } from "../../src/run/executor.ts";
 import type { LogStream } from "../../src/run/task_log.ts";
@@ -172,7 +173,9 @@ export class WorkerPool implements Executor {
     }
     if (task.options.permissions !== "inherit") return await this.#narrowed(invocation);
     const grant = INHERIT;
-    const slot = await this.#acquire(grant, invocation.priority ?? 0);
+    // A worker that made an input frame reads it as a clone of the frame it kept, not from the bytes.
+    const home = routedFramesIn(invocation.args).map((f) => f.home as Slot | undefined).find((s) => s);
+    const slot = await this.#acquire(grant, invocation.priority ?? 0, home);
     invocation.onDispatch?.();
     // A lent table is detached here until the worker hands it back, so lend
     // only what nothing else needs meanwhile and what a retry will not need.
@@ -320,10 +323,11 @@ export class WorkerPool implements Executor {
   }
 
   // A free worker, or a place in the queue: by priority, then in arrival order.
-  #acquire(grant: Grant, priority = 0): Promise<Slot> {
+  #acquire(grant: Grant, priority = 0, prefer?: Slot): Promise<Slot> {
     const key = grant.key;
     const slots = this.#groups.get(key) ?? [];
-    const idle = slots.find((s) => s.ready && !s.busy && !s.dead);
+    const free = (s: Slot) => s.ready && !s.busy && !s.dead;
+    const idle = prefer && slots.includes(prefer) && free(prefer) ? prefer : slots.find(free);
     if (idle) {
       idle.busy = true;
       return Promise.resolve(idle);
@@ -394,8 +398,11 @@ export class WorkerPool implements Executor {
         slot.job = undefined;
         reattach(job.lent, message.lent as ArrayBuffer[]);
         if (message.type === "result") {
-          const decode = () =>
-            job.resolve(decodeValue(message.value, job.invocation.task.resource.storage, { route: true }));
+          const decode = () => {
+            const value = decodeValue(message.value, job.invocation.task.resource.storage, { route: true });
+            for (const frame of routedFramesIn(value)) frame.home = slot; // its worker keeps it a while
+            job.resolve(value);
+          };
           try {
             // Without tables the result resolves in this turn, as before apache-arrow was lazy.
             if (needsLibraries(message.value)) loadLibraries(message.value).then(decode).catch(job.reject);

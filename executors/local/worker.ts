@@ -133,7 +133,7 @@ port.onmessage = async (event: MessageEvent<RunMessage | { type: "load"; module:
     relay?.flush();
     assertCrossable(value, `the value returned by task "${payload.task}" (call ${payload.nodeId})`);
     if (needsLibraries(value)) await loadLibraries(value);
-    const encoded = encodeValue(value, "transfer");
+    const encoded = encodeValue(value, "transfer", { keepFrames: true });
     const transfer = [...new Set([...encoded.transfer, ...lent.filter((b) => b.byteLength > 0)])];
     port.postMessage({ type: "result", id, value: encoded.value, lent }, transfer);
   } catch (error) {

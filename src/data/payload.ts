@@ -233,6 +233,23 @@ export function readRoutedFrames(value: unknown): unknown {
   return walk(value);
 }
 
+/**
+ * The routed frames in a value (in arrays, plain objects, Maps and Sets).
+ *
+ * @param value A call's value or arguments.
+ * @returns Each {@linkcode RoutedFrame} found.
+ */
+export function routedFramesIn(value: unknown): RoutedFrame[] {
+  const found: RoutedFrame[] = [];
+  const find = (v: unknown): void => {
+    if (v instanceof RoutedFrame) return void found.push(v);
+    if (v === null || typeof v !== "object" || isTable(v) || isCrossingPolars(v)) return;
+    eachInside(v, find);
+  };
+  find(value);
+  return found;
+}
+
 // Calls `visit` on what an array, a plain object, a Map or a Set holds.
 function eachInside(v: object, visit: (item: unknown) => void): void {
   if (Array.isArray(v)) return v.forEach((item) => visit(item));
@@ -380,9 +397,15 @@ export function assertArgsCrossable(invocation: TaskInvocation): void {
  *
  * @param value The value (checked with {@linkcode assertCrossable} first).
  * @param tables How tables travel.
+ * @param options `keepFrames`: a polars frame going to another thread is also kept in this one a while
+ *   (a pool worker's results: see `encodePolars`).
  * @returns The data, its transferables and, for `transfer`, what was lent.
  */
-export function encodeValue(value: unknown, tables: TableEncoding): Encoded {
+export function encodeValue(
+  value: unknown,
+  tables: TableEncoding,
+  options: { keepFrames?: boolean } = {},
+): Encoded {
   const transfer: ArrayBuffer[] = [];
   const index = new Map<ArrayBufferLike, number>();
   const lent: Lent[] = [];
@@ -460,6 +483,7 @@ export function encodeValue(value: unknown, tables: TableEncoding): Encoded {
       const encoded = encodePolars(
         v,
         tables === "ipc" ? "remote" : tables === "machine" ? "machine" : "thread",
+        options.keepFrames === true,
       );
       transfer.push(...encoded.transfer);
       return encoded.value;

@@ -32,6 +32,41 @@ export interface EncodedPolars {
   readonly ipc?: Uint8Array;
   /** A LazyFrame's plan, in polars' bincode serialization. */
   readonly plan?: Uint8Array;
+  /**
+   * The frame's name in the thread that wrote it, which keeps the frame
+   * itself a while ({@linkcode keepFrame}): a task there reads it as a
+   * clone of that frame, not from the bytes.
+   */
+  readonly token?: string;
+}
+
+// Frames this thread wrote for other threads, by token, newest last: a task
+// given one back on this thread (the pool prefers the worker that made a
+// call's input) takes a clone, which polars makes without copying data
+// (columns are shared copy-on-write), instead of reading the bytes again.
+const kept = new Map<string, DataFrame | Series>();
+/** How many frames a thread keeps: the recent outputs its next calls are likely to read. */
+export const KEPT_FRAMES = 4;
+
+/**
+ * Keeps a frame this thread encoded, under its token (a pool worker's
+ * results; {@linkcode encodePolars} with `keep`).
+ */
+function keepFrame(token: string, frame: DataFrame | Series): void {
+  kept.set(token, frame);
+  for (const oldest of kept.keys()) {
+    if (kept.size <= KEPT_FRAMES) break;
+    kept.delete(oldest);
+  }
+}
+
+// A kept frame for a token, as a clone of its own; it becomes the newest.
+function keptClone(token: string | undefined): DataFrame | Series | undefined {
+  const frame = token === undefined ? undefined : kept.get(token);
+  if (!frame || token === undefined) return undefined;
+  kept.delete(token);
+  kept.set(token, frame);
+  return frame.clone() as DataFrame | Series;
 }
 
 /**
@@ -73,11 +108,19 @@ export function polarsKind(value: unknown): string | undefined {
  * it reads it first ({@linkcode readRouted}).
  */
 export class RoutedFrame {
+  /** Where it was made (the pool's worker), so a call that reads it can go there. */
+  home?: unknown;
+
   /**
    * @param $polars What it is.
    * @param ipc Arrow IPC stream bytes on a `SharedArrayBuffer`.
+   * @param token Its name in the thread that wrote it ({@linkcode EncodedPolars.token}).
    */
-  constructor(readonly $polars: "DataFrame" | "Series", readonly ipc: Uint8Array) {}
+  constructor(
+    readonly $polars: "DataFrame" | "Series",
+    readonly ipc: Uint8Array,
+    readonly token?: string,
+  ) {}
 }
 
 /**
@@ -88,9 +131,9 @@ export class RoutedFrame {
  * @returns The routed frame, or undefined.
  */
 export function routedFrame(encoded: EncodedPolars): RoutedFrame | undefined {
-  const { $polars, ipc } = encoded;
+  const { $polars, ipc, token } = encoded;
   if ($polars === "LazyFrame" || !ipc || !(ipc.buffer instanceof SharedArrayBuffer)) return undefined;
-  return new RoutedFrame($polars, ipc);
+  return new RoutedFrame($polars, ipc, token);
 }
 
 /**
@@ -148,16 +191,19 @@ export function polarsRefusal(value: unknown): string | undefined {
  *   its plan); `machine` for a file read back on this machine, a checkpoint (bytes on an `ArrayBuffer`, a
  *   LazyFrame as its plan); `remote` for another machine or the cache (bytes on an `ArrayBuffer`, a
  *   LazyFrame collected).
+ * @param keep For `thread`: keep the frame in this thread a while, so a task here given it back takes a clone
+ *   instead of reading the bytes (a pool worker's results).
  * @returns The encoded value and the buffers to transfer (polars wrote them for this crossing alone).
  */
 export function encodePolars(
   value: CrossingPolars,
   where: "thread" | "machine" | "remote",
+  keep = false,
 ): { value: EncodedPolars; transfer: ArrayBuffer[] } {
   const thread = where === "thread";
   if (value instanceof RoutedFrame) {
-    const { $polars, ipc } = value;
-    return thread ? { value: { $polars, ipc }, transfer: [] } : own({ $polars }, "ipc", ipc);
+    const { $polars, ipc, token } = value;
+    return thread ? { value: { $polars, ipc, token }, transfer: [] } : own({ $polars }, "ipc", ipc);
   }
   const kind = polarsKind(value);
   if (kind === "LazyDataFrame") {
@@ -170,7 +216,11 @@ export function encodePolars(
   const bytes = kind === "Series"
     ? (value as Series).toFrame().writeIPCStream()
     : (value as DataFrame).writeIPCStream();
-  return thread ? { value: { $polars, ipc: shared(bytes) }, transfer: [] } : own({ $polars }, "ipc", bytes);
+  if (!thread) return own({ $polars }, "ipc", bytes);
+  if (!keep) return { value: { $polars, ipc: shared(bytes) }, transfer: [] };
+  const token = crypto.randomUUID();
+  keepFrame(token, value as DataFrame | Series);
+  return { value: { $polars, ipc: shared(bytes), token }, transfer: [] };
 }
 
 // The bytes as a plain Uint8Array over a buffer of their own (polars hands a
@@ -215,6 +265,8 @@ export function isEncodedPolars(value: object): value is EncodedPolars {
 export function decodePolars(pl: PolarsModule, encoded: EncodedPolars): DataFrame | LazyDataFrame | Series {
   const bytes = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
   if (encoded.plan) return pl.LazyDataFrame.deserialize(bytes(encoded.plan), "bincode");
+  const clone = keptClone(encoded.token);
+  if (clone) return encoded.$polars === "LazyFrame" ? (clone as DataFrame).lazy() : clone;
   const frame = pl.readIPCStream(bytes(encoded.ipc!));
   if (encoded.$polars === "Series") return frame.toSeries(0);
   return encoded.$polars === "LazyFrame" ? frame.lazy() : frame;

@@ -153,6 +153,18 @@ Deno.test("a frame fanned out on the pool and changed in place by the pipeline r
   });
 });
 
+Deno.test("a task given a frame on the worker that made it gets a clone: changing it in place reaches no other task", async () => {
+  const sum = fx.orders(10).getColumn("amount").sum();
+  const changed = `changed_id,changed_customer,changed_amount:-10`;
+  for (const workers of [1, 2]) {
+    assert.deepEqual(await fx.mutatedOnItsWorker.run({ ...quiet, workers }), {
+      changed,
+      after: ["id,customer,amount", sum],
+      again: changed,
+    });
+  }
+});
+
 Deno.test("objects of frames destructure into refs as other values do", async () => {
   const expected = { big: 11, small: 5, ids: 20, idType: "Int64", lastId: String(9007199254740993n + 19n) };
   assert.deepEqual(await fx.destructured.run(quiet), expected);
