@@ -224,6 +224,17 @@ export class WorkerPool implements Executor {
     }
   }
 
+  /**
+   * Starts workers for calls that may run at once, up to the pool's size, so
+   * they are ready when those calls are (a run starts with one worker).
+   */
+  expect(calls: number): void {
+    if (this.#closed) return;
+    const slots = this.#groups.get(INHERIT.key) ?? [];
+    const alive = slots.filter((s) => !s.dead).length;
+    for (let n = alive; n < Math.min(calls, this.#size); n++) this.#spawn(INHERIT);
+  }
+
   /** Terminates every worker and narrowed subprocess. */
   close(): Promise<void> {
     this.#closed = true;

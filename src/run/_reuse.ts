@@ -104,6 +104,9 @@ export class Reuse {
   // One checkpoint written at a time, in the order calls finish.
   #checkpoint(call: RecordedCall, value: unknown): void {
     this.#writes = this.#writes.then(async () => {
+      // A turn later: the calls this one's end made ready are handed to workers
+      // first, and run while this thread encodes and seals the output.
+      await new Promise((resolve) => setTimeout(resolve, 0));
       try {
         const bytes = await storeBytes(value, "machine");
         const { runId, journal } = this.#options;

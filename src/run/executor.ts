@@ -83,6 +83,12 @@ export interface Executor {
    * executor can get ready (a pool imports the task's module in every worker).
    */
   prepare?(task: Task): void;
+  /**
+   * Told once every call is recorded how many of its calls may run at once
+   * (the widest level of the DAG), so it can start workers before calls
+   * queue for them.
+   */
+  expect?(calls: number): void;
 }
 
 /** Makes the executors of one run. */

@@ -201,6 +201,22 @@ export class Scheduler implements CallObserver {
       if (node) node.kept = true;
     });
     for (const node of this.#nodes.values()) this.#release(node);
+    this.#expect();
+  }
+
+  // Each executor hears how many of its waiting calls share a level (calls
+  // with chains of the same length below them): about how many may run at once.
+  #expect(): void {
+    const levels = new Map<Executor, Map<number, number>>();
+    for (const node of this.#nodes.values()) {
+      if (node.status !== "waiting") continue;
+      const executor = this.#options.executorFor(node.call.task);
+      if (!executor.expect) continue;
+      const counts = levels.get(executor) ?? new Map<number, number>();
+      counts.set(node.height, (counts.get(node.height) ?? 0) + 1);
+      levels.set(executor, counts);
+    }
+    for (const [executor, counts] of levels) executor.expect!(Math.max(...counts.values()));
   }
 
   // Memory follows the working set, not the DAG: a value nobody will take
