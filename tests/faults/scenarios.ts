@@ -141,6 +141,85 @@ async function signalThenResume(signal: Deno.Signal, exitCode: number | undefine
   };
 }
 
+// A task on the pool that runs out of JS heap (the process runs with a 96 MiB
+// heap limit): Deno 2.9 cannot contain a worker's OOM, the whole process
+// aborts; what finished before is in the journal, and resume completes the
+// run once the task is fixed.
+async function workerOom(): Promise<Figures> {
+  const cwd = await Deno.makeTempDir();
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(join(cwd, "deno.json"), "{}");
+    await Deno.writeTextFile(
+      join(cwd, "p.ts"),
+      `import { pipeline, Provider } from ${JSON.stringify(new URL("../../mod.ts", import.meta.url).href)};
+const local = new Provider().local();
+export const first = local.task(async function first(dir: string): Promise<number> {
+  await Deno.writeTextFile(dir + "/first-" + crypto.randomUUID(), "");
+  return 21;
+});
+export const hog = local.task(async function hog(dir: string, n: number): Promise<number> {
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const fixed = await Deno.stat(dir + "/fixed").then(() => true, () => false);
+  const kept: number[][] = [];
+  while (!fixed) kept.push(new Array(1_000_000).fill(Math.random()));
+  return n * 2;
+});
+export const p = pipeline({ name: "oom" }, (params: { dir: string }) => hog(params.dir, first(params.dir)));
+if (import.meta.main) {
+  console.log(JSON.stringify(await p.run({ params: { dir: Deno.args[0] }, quiet: true, resume: Deno.args[1] === "resume" })));
+}`,
+    );
+    const run = (...args: string[]) =>
+      new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          "--v8-flags=--max-old-space-size=96",
+          "--config",
+          new URL("../../deno.json", import.meta.url).pathname,
+          "p.ts",
+          ...args,
+        ],
+        cwd,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+    const started = performance.now();
+    const died = await run(dir);
+    const diedMs = performance.now() - started;
+    const runs = join(cwd, ".glacier", "runs");
+    const [killed] = await listReports(runs);
+    const journal = await readJournal(runs, killed.runId);
+    const leftover = await processesIn(cwd);
+    await Deno.writeTextFile(join(dir, "fixed"), "");
+    const resumed = await run(dir, "resume");
+    const [second] = await listReports(runs);
+    const firstRuns = (await Array.fromAsync(Deno.readDir(dir))).filter((e) =>
+      e.name.startsWith("first-")
+    ).length;
+    return {
+      fault: "a task on the pool fills the JS heap (a 96 MiB limit) while another call has finished",
+      detected: !died.success && killed.status === "running",
+      attempts: `process exit ${died.code}`,
+      retriedAsConfigured: true,
+      independentFinished: journal.get("first")?.status === "done",
+      checkpointsKept: second.tasks.find((t) => t.id === "first")?.restoredFrom === killed.runId &&
+        firstRuns === 1,
+      completed: resumed.success && JSON.parse(new TextDecoder().decode(resumed.stdout)) === 42,
+      partialOutputs: await tempLeftovers(join(cwd, ".glacier")) + leftover,
+      notes:
+        `the whole process aborted after ${
+          Math.round(diedMs)
+        } ms (Deno 2.9 cannot contain a worker's OOM; a task with permissions runs in a process of its own, ` +
+        `whose OOM fails only that call); the journal kept the finished call, resume restored it; ${leftover} processes left`,
+    };
+  } finally {
+    await Deno.remove(cwd, { recursive: true });
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 // A cache: true task whose imported helper changes between runs, or whose
 // cache entry gets one byte flipped: each second run must miss and compute
 // the right value (a stale or corrupt entry returned as data is the fault).
@@ -222,6 +301,7 @@ export const scenarios: Record<string, () => Promise<Figures>> = {
   "SIGINT mid-run": () => signalThenResume("SIGINT", 130),
   "SIGTERM mid-run": () => signalThenResume("SIGTERM", 143),
   "SIGKILL mid-run": () => signalThenResume("SIGKILL", undefined),
+  "worker OOM": workerOom,
   "cache: an imported helper changes": () => staleCache("helper"),
   "cache: a flipped byte in an entry": () => staleCache("corrupt"),
   async "worker death"() {
