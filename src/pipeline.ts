@@ -129,6 +129,12 @@ export interface LocalRunOptions<P> {
    * @default {false}
    */
   concurrent?: boolean;
+  /**
+   * Warn (once, on stderr) about a call whose task has no `timeout` when it
+   * has run this long: a call that never settles would hold the run forever.
+   * @default {600000} (10 minutes)
+   */
+  hangWarningMs?: number;
   /** Run `cache: true` tasks again and rewrite their cache entries (`glacier run --refresh`). @default {false} */
   refresh?: boolean;
   /** Neither read nor write the output cache in this run (`glacier run --no-cache`). @default {false} */

@@ -32,6 +32,7 @@ import {
   writeReport,
 } from "./report.ts";
 import { TaskLogs } from "./task_log.ts";
+import { HangWatch } from "./hang_watch.ts";
 import { readJournal, RunJournal } from "./journal.ts";
 import { type Restorable, Reuse } from "./_reuse.ts";
 import { Scheduler } from "./scheduler.ts";
@@ -73,6 +74,8 @@ export interface ExecuteOptions {
   readonly signals?: boolean;
   /** Allow another run of this pipeline in this project at the same time (`run_lock.ts`). @default {false} */
   readonly concurrent?: boolean;
+  /** Warn about a call with no timeout running longer than this (`hang_watch.ts`). @default {600000} */
+  readonly hangWarningMs?: number;
   /**
    * Local: map every bucket to a folder under this one (checked and made here);
    * absent on resume means the resumed run's.
@@ -147,6 +150,11 @@ export async function runPipeline(
     const progress = createProgress({ quiet: options.quiet, pipeline: name });
     const journal = new RunJournal(runs, runId);
     const logs = new TaskLogs(glacier, runId, (stream, text) => progress.output(stream, text));
+    const hang = new HangWatch({
+      pipeline: name,
+      afterMs: options.hangWarningMs,
+      warn: (message) => progress.output("stderr", message + "\n"),
+    });
     const reuse = new Reuse({
       glacier,
       runId,
@@ -163,6 +171,7 @@ export async function runPipeline(
       dataRoot,
       onEvent: (event) => {
         if (!options.quiet) progress.event(event);
+        hang.event(event);
         // Reuse notes restored and cached calls itself, with where their value is.
         if (event.type === "start") {
           journal.append({ node: event.id, status: "running", attempt: event.attempt });
@@ -252,6 +261,7 @@ export async function runPipeline(
       await reuse.flush();
       await journal.close();
       await logs.close();
+      hang.close();
       const final: RunReport = {
         ...snapshot(stopped ? "interrupted" : failed ? "failed" : "succeeded"),
         finishedAt: new Date().toISOString(),

@@ -30,6 +30,8 @@ export interface RunEvent {
   attempt: number;
   /** For `failed` and `retry`: the error. */
   error?: TaskError;
+  /** The task's `timeout` in ms, when it has one. */
+  timeout?: number;
 }
 
 /** A call's value found without running it (cache or checkpoint). */
@@ -359,6 +361,7 @@ export class Scheduler implements CallObserver {
       task: call.task.name,
       executor: call.task.resource.name,
       attempt: node.attempts,
+      ...(call.task.options.timeout === undefined ? {} : { timeout: call.task.options.timeout }),
       ...(error ? { error } : {}),
     });
   }
