@@ -220,6 +220,93 @@ if (import.meta.main) {
   }
 }
 
+// A task with no timeout that never settles: the run warns after its
+// hangWarningMs (300 ms here, 10 minutes by default), the user stops it with
+// SIGTERM, fixes the task and resumes; the finished call is restored.
+async function hungTask(): Promise<Figures> {
+  const cwd = await Deno.makeTempDir();
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(join(cwd, "deno.json"), "{}");
+    await Deno.writeTextFile(
+      join(cwd, "p.ts"),
+      `import { pipeline, Provider } from ${JSON.stringify(new URL("../../mod.ts", import.meta.url).href)};
+const local = new Provider().local();
+export const first = local.task(async function first(dir: string): Promise<number> {
+  await Deno.writeTextFile(dir + "/first-" + crypto.randomUUID(), "");
+  return 21;
+});
+export const stuck = local.task(async function stuck(dir: string, n: number): Promise<number> {
+  if (!(await Deno.stat(dir + "/fixed").then(() => true, () => false))) await new Promise(() => {});
+  return n * 2;
+});
+export const p = pipeline({ name: "hung" }, (params: { dir: string }) => stuck(params.dir, first(params.dir)));
+if (import.meta.main) {
+  const resume = Deno.args[1] === "resume";
+  console.log(JSON.stringify(await p.run({ params: { dir: Deno.args[0] }, quiet: true, resume, hangWarningMs: 300 })));
+}`,
+    );
+    const start = (...args: string[]) =>
+      new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          "--config",
+          new URL("../../deno.json", import.meta.url).pathname,
+          "p.ts",
+          ...args,
+        ],
+        cwd,
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+    const started = performance.now();
+    const child = start(dir);
+    let stderr = "";
+    const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+    while (!stderr.includes("has no timeout")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      stderr += value;
+    }
+    const warnedMs = performance.now() - started;
+    child.kill("SIGTERM");
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      stderr += value;
+    }
+    const status = await child.status;
+    await child.stdout.cancel();
+    const runs = join(cwd, ".glacier", "runs");
+    const [stopped] = await listReports(runs);
+    const leftover = await processesIn(cwd);
+    await Deno.writeTextFile(join(dir, "fixed"), "");
+    const resumed = await start(dir, "resume").output();
+    const [second] = await listReports(runs);
+    const firstRuns = (await Array.fromAsync(Deno.readDir(dir))).filter((e) =>
+      e.name.startsWith("first-")
+    ).length;
+    return {
+      fault: "a task with no timeout never settles (hangWarningMs 300 ms; the default is 10 minutes)",
+      detected: /call "stuck" of pipeline "hung" has run \d+ s and task "stuck" has no timeout/.test(stderr),
+      attempts: `warned, then SIGTERM: exit ${status.code}`,
+      retriedAsConfigured: status.code === 143,
+      independentFinished: stopped.tasks.find((t) => t.id === "first")?.status === "done",
+      checkpointsKept: second.tasks.find((t) => t.id === "first")?.restoredFrom === stopped.runId &&
+        firstRuns === 1,
+      completed: resumed.success && JSON.parse(new TextDecoder().decode(resumed.stdout)) === 42,
+      partialOutputs: await tempLeftovers(join(cwd, ".glacier")) + leftover,
+      notes: `warned ${
+        Math.round(warnedMs)
+      } ms after start; report ${stopped.status}; resume restored the finished call; ${leftover} processes left`,
+    };
+  } finally {
+    await Deno.remove(cwd, { recursive: true });
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 // A cache: true task whose imported helper changes between runs, or whose
 // cache entry gets one byte flipped: each second run must miss and compute
 // the right value (a stale or corrupt entry returned as data is the fault).
@@ -302,6 +389,7 @@ export const scenarios: Record<string, () => Promise<Figures>> = {
   "SIGTERM mid-run": () => signalThenResume("SIGTERM", 143),
   "SIGKILL mid-run": () => signalThenResume("SIGKILL", undefined),
   "worker OOM": workerOom,
+  "hung task with no timeout": hungTask,
   "cache: an imported helper changes": () => staleCache("helper"),
   "cache: a flipped byte in an entry": () => staleCache("corrupt"),
   async "worker death"() {
