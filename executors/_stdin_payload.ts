@@ -18,12 +18,16 @@ import { frame } from "./_frame.ts";
 // script's `console.log(await p.run())`, whose run is a no-op here) would
 // repeat once per worker or call, so it prints nothing. Task calls print as usual.
 const CONSOLE = ["log", "info", "warn", "error", "debug", "trace", "table", "dir"] as const;
-const saved = Object.fromEntries(CONSOLE.map((m) => [m, console[m]]));
+// What console was when the silence began (task logs may have wrapped it since this module loaded).
+let saved: Record<string, unknown> = {};
 let quiet = 0;
 
 /** Imports a task's module with its top-level output silenced (concurrent imports share the silence). */
 export async function importQuietly(module: string): Promise<void> {
-  if (quiet++ === 0) { for (const m of CONSOLE) console[m] = () => {}; }
+  if (quiet++ === 0) {
+    saved = Object.fromEntries(CONSOLE.map((m) => [m, console[m]]));
+    for (const m of CONSOLE) console[m] = () => {};
+  }
   try {
     await import(module);
   } finally {

@@ -27,7 +27,10 @@ if (import.meta.main) console.log(JSON.stringify(await p.run({ quiet: true, work
     assert.deepEqual(JSON.parse(new TextDecoder().decode(out.stdout)), [1, 2]);
     const warnings = stderr.split("\n").filter((line) => line.includes("has no timeout"));
     assert.equal(warnings.length, 1, stderr);
-    assert.match(warnings[0], /call "stuck" of pipeline "hang" has run \d+ s and task "stuck" has no timeout/);
+    assert.match(
+      warnings[0],
+      /call "stuck" of pipeline "hang" has run \d+ s and task "stuck" has no timeout/,
+    );
     assert.match(warnings[0], /Give the task a timeout/);
   } finally {
     await Deno.remove(dir, { recursive: true });

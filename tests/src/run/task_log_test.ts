@@ -39,6 +39,13 @@ for (const workers of [0, 2]) {
   });
 }
 
+Deno.test("every call on one worker has its log, not only the worker's first", async () => {
+  await fx.oneWorker.run({ workers: 1, quiet: true });
+  const report = fx.oneWorker.lastRun!;
+  assert.equal(logOf(report, "chatty").text, "a line 0\na line 1\na warns { rows: 2 }\n");
+  assert.equal(logOf(report, "second").text, "second got 2\n");
+});
+
 Deno.test("each attempt has its own log; a failed call's error and report carry its last lines", async () => {
   const marker = await Deno.makeTempFile();
   try {
