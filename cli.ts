@@ -2,7 +2,7 @@
 /**
  * The `glacier` command: `glacier <command> <file.ts> [options]`.
  *
- * Commands: `run`, `analyze`, `graph`, `build`, `generate`, `deploy`, `clean`, `logs`;
+ * Commands: `run`, `analyze`, `graph`, `build`, `generate`, `deploy`, `clean`, `logs`, `ui`;
  * each has `--help`. Exit codes: 0 ok, 1 the pipeline (or the mode) failed, 2 bad usage.
  * Only `run` imports the pipeline file. `analyze`, `graph`, `build`,
  * `generate` and `deploy` read it (static analysis): nothing the user wrote
@@ -25,6 +25,7 @@ import { pathToFileURL } from "node:url";
 import { GLACIER_WIRING } from "./wiring.ts";
 import { projectDir, projectRoot } from "./src/_project.ts";
 import { cleanGlacier, parseAge } from "./src/run/clean.ts";
+import { onStopSignals } from "./src/run/signals.ts";
 import { listReports, readReport } from "./src/run/report.ts";
 import { Pipeline } from "./src/pipeline.ts";
 import { GlacierError } from "./src/errors.ts";
@@ -56,7 +57,8 @@ type Option =
   | "cache"
   | "checkpoints"
   | "logs"
-  | "task";
+  | "task"
+  | "port";
 
 const OPTION_HELP: Record<Option, string> = {
   pipeline: "--pipeline <name>    the pipeline to use (default: the only one the file exports)",
@@ -85,6 +87,7 @@ const OPTION_HELP: Record<Option, string> = {
   checkpoints: "--checkpoints        checkpoints of failed runs (.glacier/checkpoints)",
   logs: "--logs               task logs (.glacier/logs)",
   task: "--task <id>          print this call's log (a call id from the run's report)",
+  port: "--port <n>           the port on 127.0.0.1 (default: a free one)",
 };
 
 interface Command {
@@ -156,11 +159,20 @@ const COMMANDS: Record<string, Command> = {
   },
   logs: {
     summary: "show what a run's tasks printed",
-    usage: "[file.ts | folder]",
+    usage: "[file.ts | folder] [run-id] [call-id]",
     options: ["run", "task", "json"],
     details:
       "Reads the .glacier/ folder of the project that holds the file or folder (default: the working directory).\n" +
-      "Without --run, the newest run; without --task, each call with its state and log files.",
+      "A run id (or --run) picks the run, else the newest; a call id (or --task) prints that call's log, else\n" +
+      "each call is listed with its state and log files: glacier logs etl-20261201T120000Z-1a2b3c4d clean",
+  },
+  ui: {
+    summary: "serve a local web view of the project's runs, graphs, logs and pipelines",
+    usage: "[file.ts | folder]",
+    options: ["port"],
+    details:
+      "Reads the .glacier/ folder of the project that holds the file or folder (default: the working directory),\n" +
+      "live while runs go. Given a pipeline file, its pipelines get pages even before they ran. Ctrl-C stops it.",
   },
 };
 
@@ -233,6 +245,7 @@ export async function main(args: string[]): Promise<number> {
           checkpoints: { type: "boolean" },
           logs: { type: "boolean" },
           task: { type: "string" },
+          port: { type: "string" },
           help: { type: "boolean", short: "h" },
         },
       });
@@ -267,6 +280,7 @@ export async function main(args: string[]): Promise<number> {
     }
     if (command === "clean") return await clean(file, extra, values, help);
     if (command === "logs") return await logs(file, extra, values, help);
+    if (command === "ui") return await ui(file, extra, values, help);
     if (!file) {
       throw new UsageError(
         `"glacier ${command}" needs a pipeline file: glacier ${command} pipeline.ts`,
@@ -483,11 +497,17 @@ async function projectGlacier(target: string | undefined, help: string): Promise
 async function logs(
   target: string | undefined,
   extra: string[],
-  values: { run?: string; task?: string; json?: boolean },
+  options: { run?: string; task?: string; json?: boolean },
   help: string,
 ): Promise<number> {
-  if (extra.length) throw new UsageError(`Unexpected argument ${JSON.stringify(extra[0])}`, help);
-  const dir = await projectGlacier(target, help);
+  // glacier logs [project] [run] [call]: a first word that is no file or folder is a run id.
+  const words = [target, ...extra].filter((w): w is string => w !== undefined);
+  const project = words.length && await Deno.stat(words[0]).then(() => true, () => false)
+    ? words.shift()
+    : undefined;
+  if (words.length > 2) throw new UsageError(`Unexpected argument ${JSON.stringify(words[2])}`, help);
+  const values = { ...options, run: options.run ?? words[0], task: options.task ?? words[1] };
+  const dir = await projectGlacier(project, help);
   const runs = join(dir, "runs");
   const report = values.run === undefined ? (await listReports(runs))[0] : await readReport(values.run, runs);
   if (!report) {
@@ -539,6 +559,57 @@ async function logs(
     console.log(`  ${t.id.padEnd(28)} ${t.status.padEnd(11)} ${files}`);
   }
   return 0;
+}
+
+// `glacier ui`: serves the project's run state until SIGINT or SIGTERM.
+async function ui(
+  target: string | undefined,
+  extra: string[],
+  values: { port?: string },
+  help: string,
+): Promise<number> {
+  if (extra.length) throw new UsageError(`Unexpected argument ${JSON.stringify(extra[0])}`, help);
+  const port = values.port === undefined ? 0 : Number(values.port);
+  if (!/^\d+$/.test(values.port ?? "0") || port > 65535) {
+    throw new UsageError(
+      `--port ${JSON.stringify(values.port)} is not a port: give 1 to 65535, or 0 for a free one`,
+      help,
+    );
+  }
+  const dir = await projectGlacier(target, help);
+  const file = target !== undefined && (await Deno.stat(target)).isFile ? resolve(target) : undefined;
+  const { startUi } = await import("./src/ui/server.ts");
+  const server = await startUi({
+    glacier: dir,
+    port,
+    file,
+    cli: import.meta.url,
+    analyze: (path) => uiAnalysis(path, help),
+  });
+  console.log(`glacier ui: ${server.url}  (runs of ${join(dir, "..")}; Ctrl-C to stop)`);
+  // Like a run, the server stops on the first signal, then the process exits 130 or 143.
+  let release: (() => void) | undefined;
+  await new Promise<void>((stopped) => {
+    release = onStopSignals({ stop: () => stopped() });
+  });
+  await server.shutdown();
+  console.error("glacier ui: stopped");
+  release?.();
+  return 0;
+}
+
+// What `glacier analyze --json` says of each pipeline of a file, with its DAG, for the UI's pipeline pages.
+async function uiAnalysis(file: string, help: string) {
+  const out = [];
+  for (const p of await readPipelines(file, help)) {
+    const analysis = await analyzeWith(p, file, {}, false);
+    const cost = await analysis.estimateCost({});
+    out.push({
+      dag: analysis.dag,
+      summary: { ...toJson(analysis, cost), method: analysis.method, undecided: analysis.undecided },
+    });
+  }
+  return out;
 }
 
 function formatBytes(bytes: number): string {

@@ -1,8 +1,8 @@
 // The Debian programs the tests meet for real: an OpenSSH server and client
 // (the VM executor), python3 whose ast module parses generated Airflow,
 // Prefect and Dagster files and runs the Dataproc emulator's drivers, Jinja2
-// that renders Airflow's templated fields, and setsid (util-linux) that gives
-// each driver its own process group. `deno task test` runs this first: what
+// that renders Airflow's templated fields, setsid (util-linux) that gives
+// each driver its own process group, and Chromium that loads glacier ui's pages. `deno task test` runs this first: what
 // is missing is installed with apt-get when this process may (root, or
 // passwordless sudo); otherwise it stops at once with the one command to run.
 // No test skips for want of a peer.
@@ -53,12 +53,14 @@ const PEERS: readonly Peer[] = [
   { pkg: "python3", present: () => found("python3") },
   { pkg: "python3-jinja2", present: jinja2 },
   { pkg: "util-linux", present: () => found("setsid") },
+  // Headless Chromium for the page tests of glacier ui (tests/support/browser.ts launches this path).
+  { pkg: "chromium", present: () => executable("/usr/bin/chromium") },
 ];
 
 const missing: string[] = [];
 for (const peer of PEERS) if (!await peer.present()) missing.push(peer.pkg);
 if (missing.length === 0) {
-  console.log("test peers: ssh, sshd, python3 with jinja2, setsid present");
+  console.log("test peers: ssh, sshd, python3 with jinja2, setsid, chromium present");
   Deno.exit(0);
 }
 

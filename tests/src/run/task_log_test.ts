@@ -155,6 +155,9 @@ export const p = pipeline({ name: "p" }, () => [say(1), say(2)]);
     );
     const one = await glacier(["logs", dir, "--task", "say#2"]);
     assert.equal(one.stdout, "hello 2\n");
+    const runId = list.stdout.match(/^run (\S+)/)![1];
+    const positional = await glacier(["logs", runId, "say"], { cwd: dir });
+    assert.equal(positional.stdout, "hello 1\n", positional.stderr);
     const json = JSON.parse((await glacier(["logs", "--json"], { cwd: dir })).stdout);
     assert.deepEqual(json.tasks.map((t: { logs: { text: string }[] }) => t.logs[0].text), [
       "hello 1\n",
