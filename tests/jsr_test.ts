@@ -6,22 +6,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { unzipSync } from "fflate";
-import { type JsrRegistry, startJsrRegistry } from "./support/jsr_registry.ts";
+import { type JsrRegistry, npmCache, startJsrRegistry } from "./support/jsr_registry.ts";
 
 interface Project {
   dir: string;
   env: Record<string, string>;
   spec: string;
-}
-
-async function npmCache(): Promise<string> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["info", "--json"],
-    stdout: "piped",
-    stderr: "null",
-  })
-    .output();
-  return JSON.parse(new TextDecoder().decode(out.stdout)).npmCache;
 }
 
 async function project(registry: JsrRegistry): Promise<Project> {

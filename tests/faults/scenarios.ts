@@ -141,170 +141,159 @@ async function signalThenResume(signal: Deno.Signal, exitCode: number | undefine
   };
 }
 
-// A task on the pool that runs out of JS heap (the process runs with a 96 MiB
-// heap limit): Deno 2.9 cannot contain a worker's OOM, the whole process
-// aborts; what finished before is in the journal, and resume completes the
-// run once the task is fixed.
-async function workerOom(): Promise<Figures> {
+// A temp project whose pipeline `p` runs `first` (which counts its runs in
+// files under the `dir` param) and then the fault's own task; `p.ts <dir>
+// [resume]` runs it (or resumes it) and prints its value.
+async function faultProject(name: string, task: string, runOptions = "") {
   const cwd = await Deno.makeTempDir();
   const dir = await Deno.makeTempDir();
-  try {
-    await Deno.writeTextFile(join(cwd, "deno.json"), "{}");
-    await Deno.writeTextFile(
-      join(cwd, "p.ts"),
-      `import { pipeline, Provider } from ${JSON.stringify(new URL("../../mod.ts", import.meta.url).href)};
+  await Deno.writeTextFile(join(cwd, "deno.json"), "{}");
+  await Deno.writeTextFile(
+    join(cwd, "p.ts"),
+    `import { pipeline, Provider } from ${JSON.stringify(new URL("../../mod.ts", import.meta.url).href)};
 const local = new Provider().local();
 export const first = local.task(async function first(dir: string): Promise<number> {
   await Deno.writeTextFile(dir + "/first-" + crypto.randomUUID(), "");
   return 21;
 });
-export const hog = local.task(async function hog(dir: string, n: number): Promise<number> {
-  await new Promise((resolve) => setTimeout(resolve, 300));
-  const fixed = await Deno.stat(dir + "/fixed").then(() => true, () => false);
-  const kept: number[][] = [];
-  while (!fixed) kept.push(new Array(1_000_000).fill(Math.random()));
-  return n * 2;
-});
-export const p = pipeline({ name: "oom" }, (params: { dir: string }) => hog(params.dir, first(params.dir)));
+export const second = local.task(${task});
+export const p = pipeline({ name: ${
+      JSON.stringify(name)
+    } }, (params: { dir: string }) => second(params.dir, first(params.dir)));
 if (import.meta.main) {
-  console.log(JSON.stringify(await p.run({ params: { dir: Deno.args[0] }, quiet: true, resume: Deno.args[1] === "resume" })));
+  const resume = Deno.args[1] === "resume";
+  console.log(JSON.stringify(await p.run({ params: { dir: Deno.args[0] }, quiet: true, resume, ${runOptions} })));
 }`,
-    );
-    const run = (...args: string[]) =>
-      new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "-A",
-          "--v8-flags=--max-old-space-size=96",
-          "--config",
-          new URL("../../deno.json", import.meta.url).pathname,
-          "p.ts",
-          ...args,
-        ],
-        cwd,
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-    const started = performance.now();
-    const died = await run(dir);
-    const diedMs = performance.now() - started;
-    const runs = join(cwd, ".glacier", "runs");
-    const [killed] = await listReports(runs);
-    const journal = await readJournal(runs, killed.runId);
-    const leftover = await processesIn(cwd);
-    await Deno.writeTextFile(join(dir, "fixed"), "");
-    const resumed = await run(dir, "resume");
-    const [second] = await listReports(runs);
-    const firstRuns = (await Array.fromAsync(Deno.readDir(dir))).filter((e) =>
-      e.name.startsWith("first-")
-    ).length;
-    return {
-      fault: "a task on the pool fills the JS heap (a 96 MiB limit) while another call has finished",
-      detected: !died.success && killed.status === "running",
-      attempts: `process exit ${died.code}`,
-      retriedAsConfigured: true,
-      independentFinished: journal.get("first")?.status === "done",
-      checkpointsKept: second.tasks.find((t) => t.id === "first")?.restoredFrom === killed.runId &&
-        firstRuns === 1,
-      completed: resumed.success && JSON.parse(new TextDecoder().decode(resumed.stdout)) === 42,
-      partialOutputs: await tempLeftovers(join(cwd, ".glacier")) + leftover,
-      notes:
-        `the whole process aborted after ${
-          Math.round(diedMs)
-        } ms (Deno 2.9 cannot contain a worker's OOM; a task with permissions runs in a process of its own, ` +
-        `whose OOM fails only that call); the journal kept the finished call, resume restored it; ${leftover} processes left`,
-    };
-  } finally {
-    await Deno.remove(cwd, { recursive: true });
-    await Deno.remove(dir, { recursive: true });
-  }
+  );
+  return {
+    cwd,
+    dir,
+    /** How many times `first` ran. */
+    firstRuns: async () =>
+      (await Array.fromAsync(Deno.readDir(dir))).filter((e) => e.name.startsWith("first-")).length,
+    async [Symbol.asyncDispose]() {
+      await Deno.remove(cwd, { recursive: true });
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+// `deno run -A [flags] p.ts [args]` in a fault project, with Glacier's config.
+function projectCommand(cwd: string, args: string[], flags: string[] = []): Deno.Command {
+  return new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      ...flags,
+      "--config",
+      new URL("../../deno.json", import.meta.url).pathname,
+      "p.ts",
+      ...args,
+    ],
+    cwd,
+    stdout: "piped",
+    stderr: "piped",
+  });
+}
+
+// A task on the pool that runs out of JS heap (the process runs with a 96 MiB
+// heap limit): Deno 2.9 cannot contain a worker's OOM, the whole process
+// aborts; what finished before is in the journal, and resume completes the
+// run once the task is fixed.
+async function workerOom(): Promise<Figures> {
+  await using project = await faultProject(
+    "oom",
+    `async function hog(dir: string, n: number): Promise<number> {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const fixed = await Deno.stat(dir + "/fixed").then(() => true, () => false);
+      const kept: number[][] = [];
+      while (!fixed) kept.push(new Array(1_000_000).fill(Math.random()));
+      return n * 2;
+    }`,
+  );
+  const { cwd, dir } = project;
+  const run = (...args: string[]) =>
+    projectCommand(cwd, args, ["--v8-flags=--max-old-space-size=96"]).output();
+  const started = performance.now();
+  const died = await run(dir);
+  const diedMs = performance.now() - started;
+  const runs = join(cwd, ".glacier", "runs");
+  const [killed] = await listReports(runs);
+  const journal = await readJournal(runs, killed.runId);
+  const leftover = await processesIn(cwd);
+  await Deno.writeTextFile(join(dir, "fixed"), "");
+  const resumed = await run(dir, "resume");
+  const [second] = await listReports(runs);
+  return {
+    fault: "a task on the pool fills the JS heap (a 96 MiB limit) while another call has finished",
+    detected: !died.success && killed.status === "running",
+    attempts: `process exit ${died.code}`,
+    retriedAsConfigured: true,
+    independentFinished: journal.get("first")?.status === "done",
+    checkpointsKept: second.tasks.find((t) => t.id === "first")?.restoredFrom === killed.runId &&
+      await project.firstRuns() === 1,
+    completed: resumed.success && JSON.parse(new TextDecoder().decode(resumed.stdout)) === 42,
+    partialOutputs: await tempLeftovers(join(cwd, ".glacier")) + leftover,
+    notes:
+      `the whole process aborted after ${
+        Math.round(diedMs)
+      } ms (Deno 2.9 cannot contain a worker's OOM; a task with permissions runs in a process of its own, ` +
+      `whose OOM fails only that call); the journal kept the finished call, resume restored it; ${leftover} processes left`,
+  };
 }
 
 // A task with no timeout that never settles: the run warns after its
 // hangWarningMs (300 ms here, 10 minutes by default), the user stops it with
 // SIGTERM, fixes the task and resumes; the finished call is restored.
 async function hungTask(): Promise<Figures> {
-  const cwd = await Deno.makeTempDir();
-  const dir = await Deno.makeTempDir();
-  try {
-    await Deno.writeTextFile(join(cwd, "deno.json"), "{}");
-    await Deno.writeTextFile(
-      join(cwd, "p.ts"),
-      `import { pipeline, Provider } from ${JSON.stringify(new URL("../../mod.ts", import.meta.url).href)};
-const local = new Provider().local();
-export const first = local.task(async function first(dir: string): Promise<number> {
-  await Deno.writeTextFile(dir + "/first-" + crypto.randomUUID(), "");
-  return 21;
-});
-export const stuck = local.task(async function stuck(dir: string, n: number): Promise<number> {
-  if (!(await Deno.stat(dir + "/fixed").then(() => true, () => false))) await new Promise(() => {});
-  return n * 2;
-});
-export const p = pipeline({ name: "hung" }, (params: { dir: string }) => stuck(params.dir, first(params.dir)));
-if (import.meta.main) {
-  const resume = Deno.args[1] === "resume";
-  console.log(JSON.stringify(await p.run({ params: { dir: Deno.args[0] }, quiet: true, resume, hangWarningMs: 300 })));
-}`,
-    );
-    const start = (...args: string[]) =>
-      new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "-A",
-          "--config",
-          new URL("../../deno.json", import.meta.url).pathname,
-          "p.ts",
-          ...args,
-        ],
-        cwd,
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
-    const started = performance.now();
-    const child = start(dir);
-    let stderr = "";
-    const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-    while (!stderr.includes("has no timeout")) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      stderr += value;
-    }
-    const warnedMs = performance.now() - started;
-    child.kill("SIGTERM");
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      stderr += value;
-    }
-    const status = await child.status;
-    await child.stdout.cancel();
-    const runs = join(cwd, ".glacier", "runs");
-    const [stopped] = await listReports(runs);
-    const leftover = await processesIn(cwd);
-    await Deno.writeTextFile(join(dir, "fixed"), "");
-    const resumed = await start(dir, "resume").output();
-    const [second] = await listReports(runs);
-    const firstRuns = (await Array.fromAsync(Deno.readDir(dir))).filter((e) =>
-      e.name.startsWith("first-")
-    ).length;
-    return {
-      fault: "a task with no timeout never settles (hangWarningMs 300 ms; the default is 10 minutes)",
-      detected: /call "stuck" of pipeline "hung" has run \d+ s and task "stuck" has no timeout/.test(stderr),
-      attempts: `warned, then SIGTERM: exit ${status.code}`,
-      retriedAsConfigured: status.code === 143,
-      independentFinished: stopped.tasks.find((t) => t.id === "first")?.status === "done",
-      checkpointsKept: second.tasks.find((t) => t.id === "first")?.restoredFrom === stopped.runId &&
-        firstRuns === 1,
-      completed: resumed.success && JSON.parse(new TextDecoder().decode(resumed.stdout)) === 42,
-      partialOutputs: await tempLeftovers(join(cwd, ".glacier")) + leftover,
-      notes: `warned ${
-        Math.round(warnedMs)
-      } ms after start; report ${stopped.status}; resume restored the finished call; ${leftover} processes left`,
-    };
-  } finally {
-    await Deno.remove(cwd, { recursive: true });
-    await Deno.remove(dir, { recursive: true });
+  await using project = await faultProject(
+    "hung",
+    `async function stuck(dir: string, n: number): Promise<number> {
+      if (!(await Deno.stat(dir + "/fixed").then(() => true, () => false))) await new Promise(() => {});
+      return n * 2;
+    }`,
+    "hangWarningMs: 300",
+  );
+  const { cwd, dir } = project;
+  const start = (...args: string[]) => projectCommand(cwd, args).spawn();
+  const started = performance.now();
+  const child = start(dir);
+  let stderr = "";
+  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  while (!stderr.includes("has no timeout")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    stderr += value;
   }
+  const warnedMs = performance.now() - started;
+  child.kill("SIGTERM");
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    stderr += value;
+  }
+  const status = await child.status;
+  await child.stdout.cancel();
+  const runs = join(cwd, ".glacier", "runs");
+  const [stopped] = await listReports(runs);
+  const leftover = await processesIn(cwd);
+  await Deno.writeTextFile(join(dir, "fixed"), "");
+  const resumed = await start(dir, "resume").output();
+  const [second] = await listReports(runs);
+  return {
+    fault: "a task with no timeout never settles (hangWarningMs 300 ms; the default is 10 minutes)",
+    detected: /call "stuck" of pipeline "hung" has run \d+ s and task "stuck" has no timeout/.test(stderr),
+    attempts: `warned, then SIGTERM: exit ${status.code}`,
+    retriedAsConfigured: status.code === 143,
+    independentFinished: stopped.tasks.find((t) => t.id === "first")?.status === "done",
+    checkpointsKept: second.tasks.find((t) => t.id === "first")?.restoredFrom === stopped.runId &&
+      await project.firstRuns() === 1,
+    completed: resumed.success && JSON.parse(new TextDecoder().decode(resumed.stdout)) === 42,
+    partialOutputs: await tempLeftovers(join(cwd, ".glacier")) + leftover,
+    notes: `warned ${
+      Math.round(warnedMs)
+    } ms after start; report ${stopped.status}; resume restored the finished call; ${leftover} processes left`,
+  };
 }
 
 // A cache: true task whose imported helper changes between runs, or whose

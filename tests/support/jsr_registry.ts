@@ -125,3 +125,14 @@ export async function startJsrRegistry(): Promise<JsrRegistry> {
     stop: () => server.shutdown(),
   };
 }
+
+/** Deno's npm cache folder, which a test's own DENO_DIR can point at so npm packages are not fetched again. */
+export async function npmCache(): Promise<string> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json"],
+    stdout: "piped",
+    stderr: "null",
+  })
+    .output();
+  return JSON.parse(new TextDecoder().decode(out.stdout)).npmCache;
+}

@@ -6,17 +6,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { launchBrowser, pageErrors } from "../../support/browser.ts";
-import { startJsrRegistry } from "../../support/jsr_registry.ts";
-
-async function npmCache(): Promise<string> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["info", "--json"],
-    stdout: "piped",
-    stderr: "null",
-  })
-    .output();
-  return JSON.parse(new TextDecoder().decode(out.stdout)).npmCache;
-}
+import { npmCache, startJsrRegistry } from "../../support/jsr_registry.ts";
 
 Deno.test({
   name:
