@@ -50,6 +50,7 @@ const SYMBOL: Record<string, string> = {
   retry: "↻",
   done: "✓",
   cached: "⚡",
+  restored: "↺",
   failed: "✗",
   skipped: "-",
   interrupted: "■",
@@ -116,7 +117,8 @@ export function createProgress(options: ProgressOptions): Progress {
       } else if (event.type === "retry") {
         row.state = "retry";
       } else {
-        row.state = event.type;
+        // A resumed run's call whose checkpoint stood in for it.
+        row.state = event.type === "cached" && event.from === "checkpoint" ? "restored" : event.type;
         row.ended = performance.now();
       }
       if (!live && event.type !== "start") {
@@ -125,7 +127,7 @@ export function createProgress(options: ProgressOptions): Progress {
           : event.type === "skipped"
           ? " (an input failed)"
           : ` (${row.executor}, ${ms(row)})`;
-        write(`${SYMBOL[row.state]} ${event.type.padEnd(7)} ${event.id}${detail}\n`);
+        write(`${SYMBOL[row.state]} ${row.state.padEnd(7)} ${event.id}${detail}\n`);
       }
     },
     output(stream, text) {
@@ -138,6 +140,7 @@ export function createProgress(options: ProgressOptions): Progress {
     finish(summary) {
       if (timer !== undefined) clearInterval(timer);
       if (live && rows.size) draw();
+      drawn = 0; // the last table stays on the screen
       write(summary + "\n");
     },
   };

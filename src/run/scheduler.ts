@@ -32,6 +32,8 @@ export interface RunEvent {
   error?: TaskError;
   /** The task's `timeout` in ms, when it has one. */
   timeout?: number;
+  /** For `cached`: where the value came from, `cache` or `checkpoint` (a resumed run's restored call). */
+  from?: string;
 }
 
 /** A call's value found without running it (cache or checkpoint). */
@@ -362,6 +364,7 @@ export class Scheduler implements CallObserver {
       executor: call.task.resource.name,
       attempt: node.attempts,
       ...(call.task.options.timeout === undefined ? {} : { timeout: call.task.options.timeout }),
+      ...(type === "cached" && node.ranOn ? { from: node.ranOn } : {}),
       ...(error ? { error } : {}),
     });
   }

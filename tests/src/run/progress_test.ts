@@ -67,3 +67,29 @@ Deno.test("quiet progress writes nothing", () => {
   progress.finish("x");
   assert.deepEqual(out.chunks, []);
 });
+
+Deno.test("a call restored from a checkpoint shows as restored, one from the cache as cached; task output goes above the table", () => {
+  const out = writer(false);
+  const printed: string[] = [];
+  const stream = { writeSync: (p: Uint8Array) => (printed.push(new TextDecoder().decode(p)), p.length) };
+  const progress = createProgress({
+    pipeline: "p",
+    writer: out,
+    streams: { stdout: stream, stderr: stream },
+  });
+  progress.event({ ...event("queued", "a"), type: "cached", from: "checkpoint" });
+  progress.event({ ...event("queued", "b"), type: "cached", from: "cache" });
+  progress.output("stdout", "a task says hi\n");
+  const text = out.chunks.join("");
+  assert.match(text, /↺ restored a/);
+  assert.match(text, /⚡ cached +b/);
+  assert.deepEqual(printed, ["a task says hi\n"]);
+
+  const live = writer(true);
+  const table = createProgress({ pipeline: "p", writer: live, streams: { stdout: stream, stderr: stream } });
+  table.event(event("start", "c"));
+  table.finish("done"); // draws the table once more
+  const before = live.chunks.length;
+  table.output("stderr", "late line\n");
+  assert.ok(!live.chunks.slice(before).join("").includes("\x1b[J"), "the final table stays");
+});
