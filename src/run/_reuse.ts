@@ -50,6 +50,8 @@ export class Reuse {
   readonly #own: Checkpoints;
   readonly #keys = new WeakMap<RecordedCall, string>(); // hash inputs once per call
   #writes: Promise<void> = Promise.resolve();
+  /** Checkpoints waiting for the drain; the first is the one being written. */
+  readonly #queue: { call: RecordedCall; value: unknown }[] = [];
 
   constructor(options: ReuseOptions) {
     this.#options = options;
@@ -101,34 +103,45 @@ export class Reuse {
     return call.task.options.cache ? this.#store(call, args, value) : undefined;
   }
 
-  // One checkpoint written at a time, in the order calls finish.
+  // One checkpoint written at a time, in the order calls finish. A drain
+  // starts a turn after the first call it writes ends, so the calls that end
+  // made ready reach workers first and run while this thread encodes the
+  // output; calls that end meanwhile join the same drain (one turn, not one
+  // timer per call: timers are clamped to milliseconds).
   #checkpoint(call: RecordedCall, value: unknown): void {
-    this.#writes = this.#writes.then(async () => {
-      // A turn later: the calls this one's end made ready are handed to workers
-      // first, and run while this thread encodes and seals the output.
-      await new Promise((resolve) => setTimeout(resolve, 0));
-      try {
-        const bytes = await storeBytes(value, "machine");
-        const { runId, journal } = this.#options;
-        if (bytes.byteLength <= INLINE_CHECKPOINT_BYTES) {
-          journal.append({
-            node: call.nodeId,
-            status: "done",
-            checkpoint: runId,
-            inline: inlineCheckpoint(call.task, bytes),
-          });
-        } else {
-          await this.#own.saveBytes(call.nodeId, call.task, bytes);
-          journal.append({ node: call.nodeId, status: "done", checkpoint: runId });
+    this.#queue.push({ call, value });
+    if (this.#queue.length > 1) return;
+    this.#writes = this.#writes
+      .then(() => new Promise((resolve) => setTimeout(resolve, 0)))
+      .then(async () => {
+        for (let next = this.#queue[0]; next; this.#queue.shift(), next = this.#queue[0]) {
+          await this.#write(next.call, next.value);
         }
-      } catch (error) {
-        console.warn(
-          `glacier: no checkpoint for "${call.nodeId}" (it will run again on resume): ${
-            (error as Error).message
-          }`,
-        );
+      });
+  }
+
+  async #write(call: RecordedCall, value: unknown): Promise<void> {
+    try {
+      const bytes = await storeBytes(value, "machine");
+      const { runId, journal } = this.#options;
+      if (bytes.byteLength <= INLINE_CHECKPOINT_BYTES) {
+        journal.append({
+          node: call.nodeId,
+          status: "done",
+          checkpoint: runId,
+          inline: inlineCheckpoint(call.task, bytes),
+        });
+      } else {
+        await this.#own.saveBytes(call.nodeId, call.task, bytes);
+        journal.append({ node: call.nodeId, status: "done", checkpoint: runId });
       }
-    });
+    } catch (error) {
+      console.warn(
+        `glacier: no checkpoint for "${call.nodeId}" (it will run again on resume): ${
+          (error as Error).message
+        }`,
+      );
+    }
   }
 
   /** Resolves when every checkpoint asked for so far is written (or given up). */
