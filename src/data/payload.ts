@@ -186,6 +186,17 @@ export async function loadLibraries(value: unknown): Promise<void> {
   await Promise.all([holds.arrow ? loadArrow() : undefined, holds.polars ? loadPolars() : undefined]);
 }
 
+/**
+ * Whether a value holds Arrow tables (or their encoded data): buffers a
+ * call may lend away by transfer, so what must read them reads them first.
+ *
+ * @param value A value.
+ * @returns `true` when it holds any.
+ */
+export function holdsTables(value: unknown): boolean {
+  return holdsData(value).arrow;
+}
+
 // Whether a value holds Arrow tables (or their encoded data) and encoded polars data.
 function holdsData(value: unknown): { arrow: boolean; polars: boolean } {
   const holds = { arrow: false, polars: false };

@@ -14,7 +14,9 @@ import {
   OutputCache,
   readInlineCheckpoint,
   storeBytes,
+  storeBytesNow,
 } from "./cache.ts";
+import { holdsTables } from "../data/payload.ts";
 import type { RunJournal } from "./journal.ts";
 
 /** What a run reuses and keeps. */
@@ -51,7 +53,7 @@ export class Reuse {
   readonly #keys = new WeakMap<RecordedCall, string>(); // hash inputs once per call
   #writes: Promise<void> = Promise.resolve();
   /** Checkpoints waiting for the drain; the first is the one being written. */
-  readonly #queue: { call: RecordedCall; value: unknown }[] = [];
+  readonly #queue: { call: RecordedCall; value: unknown; bytes?: Uint8Array }[] = [];
 
   constructor(options: ReuseOptions) {
     this.#options = options;
@@ -109,20 +111,27 @@ export class Reuse {
   // output; calls that end meanwhile join the same drain (one turn, not one
   // timer per call: timers are clamped to milliseconds).
   #checkpoint(call: RecordedCall, value: unknown): void {
-    this.#queue.push({ call, value });
+    // Arrow tables are encoded now: the call they go to next may take their buffers by transfer.
+    let bytes: Uint8Array | undefined;
+    try {
+      bytes = holdsTables(value) ? storeBytesNow(value, "machine") : undefined;
+    } catch (error) {
+      return this.#unsaved(call, error);
+    }
+    this.#queue.push({ call, value, bytes });
     if (this.#queue.length > 1) return;
     this.#writes = this.#writes
       .then(() => new Promise((resolve) => setTimeout(resolve, 0)))
       .then(async () => {
         for (let next = this.#queue[0]; next; this.#queue.shift(), next = this.#queue[0]) {
-          await this.#write(next.call, next.value);
+          await this.#write(next.call, next.value, next.bytes);
         }
       });
   }
 
-  async #write(call: RecordedCall, value: unknown): Promise<void> {
+  async #write(call: RecordedCall, value: unknown, encoded?: Uint8Array): Promise<void> {
     try {
-      const bytes = await storeBytes(value, "machine");
+      const bytes = encoded ?? await storeBytes(value, "machine");
       const { runId, journal } = this.#options;
       if (bytes.byteLength <= INLINE_CHECKPOINT_BYTES) {
         journal.append({
@@ -136,12 +145,16 @@ export class Reuse {
         journal.append({ node: call.nodeId, status: "done", checkpoint: runId });
       }
     } catch (error) {
-      console.warn(
-        `glacier: no checkpoint for "${call.nodeId}" (it will run again on resume): ${
-          (error as Error).message
-        }`,
-      );
+      this.#unsaved(call, error);
     }
+  }
+
+  #unsaved(call: RecordedCall, error: unknown): void {
+    console.warn(
+      `glacier: no checkpoint for "${call.nodeId}" (it will run again on resume): ${
+        (error as Error).message
+      }`,
+    );
   }
 
   /** Resolves when every checkpoint asked for so far is written (or given up). */

@@ -54,6 +54,17 @@ export async function storeBytes(value: unknown, encoding: "ipc" | "machine" = "
   return new Uint8Array(serialize(encodeValue(value, encoding).value));
 }
 
+/**
+ * {@linkcode storeBytes} in this turn, when the libraries the value needs are
+ * loaded (a value holding live tables has them).
+ *
+ * @returns The bytes, or undefined when a library must load first.
+ */
+export function storeBytesNow(value: unknown, encoding: "ipc" | "machine" = "ipc"): Uint8Array | undefined {
+  if (needsLibraries(value)) return undefined;
+  return new Uint8Array(serialize(encodeValue(value, encoding).value));
+}
+
 /** Decodes bytes written by {@linkcode storeBytes}, rebuilding buckets with `storage`. */
 export async function loadBytes(bytes: Uint8Array, storage: StorageWiring): Promise<unknown> {
   const encoded = deserialize(bytes);

@@ -121,6 +121,25 @@ Deno.test("a task changed since its checkpoint runs again on resume, and the run
   assert.equal(await firstRuns(p), 2, "the changed task ran again");
 });
 
+Deno.test("a table lent by transfer to its only consumer is checkpointed before its buffers go", async () => {
+  const fx = await import("../../fixtures/lent_tasks.ts");
+  const warnings: string[] = [];
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => void warnings.push(args.join(" "));
+  try {
+    assert.equal(await fx.lent.run({ quiet: true, workers: 2 }), 249750);
+  } finally {
+    console.warn = warn;
+  }
+  assert.deepEqual(warnings.filter((w) => w.includes("no checkpoint")), []);
+  const report = fx.lent.lastRun!;
+  const journal = await readJournal(
+    join(new URL("../../fixtures/", import.meta.url).pathname, "..", "..", ".glacier", "runs"),
+    report.runId,
+  );
+  assert.ok(journal.get("make")?.inline ?? journal.get("make")?.checkpoint, "make's output was checkpointed");
+});
+
 Deno.test("SIGKILL loses only the running call: the killed run stays running in its report and resumes from its journal", async () => {
   await using p = await project();
   const killed = await stopMidRun(p, "SIGKILL");
