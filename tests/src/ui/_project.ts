@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { listReports } from "../../../src/run/report.ts";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const FIXTURE = new URL("./fixtures/shop.ts", import.meta.url);
@@ -70,15 +71,8 @@ export function startPipeline(p: UiProject, pipeline: string, args: string[] = [
 
 /** The ids of the project's runs of a pipeline, oldest first. */
 export async function runIds(p: UiProject, pipeline: string): Promise<string[]> {
-  const ids: string[] = [];
-  try {
-    for await (const e of Deno.readDir(p.runs)) {
-      if (e.name.startsWith(`${pipeline}-`) && e.name.endsWith(".json")) ids.push(e.name.slice(0, -5));
-    }
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  }
-  return ids.sort();
+  // Oldest first by start time: two runs in one second have ids that sort at random.
+  return (await listReports(p.runs, pipeline)).map((r) => r.runId).reverse();
 }
 
 /** A `glacier ui` process: its URL, and how it ended once stopped. */
