@@ -30,6 +30,10 @@ export const GLACIER_WIRING: Wiring = defineWiring({
     emr: async (options) => (await import("./executors/emr/executor.ts")).createEmrExecutor(options),
     dataproc: async (options) =>
       (await import("./executors/dataproc/executor.ts")).createDataprocExecutor(options),
+    "cloud-function": async (options) =>
+      (await import("./executors/cloud_function/executor.ts")).createCloudFunctionExecutor(options),
+    "azure-function": async (options) =>
+      (await import("./executors/azure_function/executor.ts")).createAzureFunctionExecutor(options),
     ec2: ssh,
     "compute-engine": ssh,
     "azure-vm": ssh,

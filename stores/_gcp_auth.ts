@@ -25,7 +25,8 @@ export function gcpEnv(name: string): string | undefined {
   }
 }
 
-function onGcp(): boolean {
+/** Whether this machine is on GCP (the metadata server may be asked). */
+export function onGcp(): boolean {
   if (gcpEnv("GCE_METADATA_HOST")) return true;
   try {
     return /Google/.test(Deno.readTextFileSync("/sys/class/dmi/id/product_name"));

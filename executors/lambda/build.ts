@@ -37,6 +37,14 @@ import { GlacierError } from "../../src/errors.ts";
 import type { Pipeline } from "../../src/pipeline.ts";
 import { codeSha256 } from "./executor.ts";
 import type { ArtifactManifest } from "./runtime.ts";
+import { CLOUD_FUNCTION_TARGET } from "../cloud_function/artifact.ts";
+import { AZURE_FUNCTION_TARGET } from "../azure_function/artifact.ts";
+
+// The function services whose artifact is this layout plus their own entry files.
+const FUNCTION_TARGETS: Readonly<Record<string, ArtifactTarget>> = {
+  "cloud-function": CLOUD_FUNCTION_TARGET,
+  "azure-function": AZURE_FUNCTION_TARGET,
+};
 
 /** Options for {@linkcode buildLambdaArtifacts}. */
 export interface BuildOptions {
@@ -112,15 +120,21 @@ export async function buildLambdaArtifacts(
       n,
     ) => [n.resource.name, n.resource]),
   );
+  // Cloud Run functions and Azure function apps: a zip each, with the service's own entry files.
+  const functionApps = new Map<string, ResourceInfo>(
+    nodes.filter((n) => Object.hasOwn(FUNCTION_TARGETS, n.resource.service)).map((
+      n,
+    ) => [n.resource.name, n.resource]),
+  );
   // Step Functions (AWS only) runs local tasks and Databricks submit/poll on the launcher function.
   const onAws = nodes.every((n) => (serviceCloud(n.resource.service) ?? "aws") === "aws");
   if (onAws && nodes.some((n) => n.resource.kind === "local" || n.resource.service === "databricks")) {
     resources.set(LAUNCHER.name, LAUNCHER);
   }
-  if (resources.size === 0) {
+  if (resources.size === 0 && functionApps.size === 0) {
     throw new GlacierError(
       "USER:NOTHING_TO_BUILD",
-      `Pipeline "${pipeline.name}" has no task bound to a Lambda resource, to Databricks or to this machine on AWS, so there is nothing to build; bind a task with provider.serverless({ config: new LambdaConfig() })`,
+      `Pipeline "${pipeline.name}" has no task bound to a Lambda resource, a Cloud Run function, an Azure function app, to Databricks or to this machine on AWS, so there is nothing to build; bind a task with provider.serverless({ config: new LambdaConfig() })`,
     );
   }
   for (const resource of resources.values()) {
@@ -141,11 +155,23 @@ export async function buildLambdaArtifacts(
       } is not a local file; build from the project that defines it`,
     );
   }
-  const zip = await buildZip(pipeline.name, fileURLToPath(pipeline.module), options);
-  const sha = await codeSha256(zip);
   const cwd = options.cwd ?? Deno.cwd();
   const built: BuiltArtifact[] = [];
-  for (const resource of resources.values()) {
+  const zips = new Map<string, Promise<Uint8Array>>();
+  const zipFor = (service: string): Promise<Uint8Array> => {
+    const key = Object.hasOwn(FUNCTION_TARGETS, service) ? service : "lambda";
+    let zip = zips.get(key);
+    if (!zip) {
+      zips.set(
+        key,
+        zip = buildZip(pipeline.name, fileURLToPath(pipeline.module!), options, FUNCTION_TARGETS[key]),
+      );
+    }
+    return zip;
+  };
+  for (const resource of [...resources.values(), ...functionApps.values()]) {
+    const zip = await zipFor(resource.service);
+    const sha = await codeSha256(zip);
     const path = artifactPath(pipeline.name, resource.name);
     await Deno.mkdir(dirname(resolve(cwd, path)), { recursive: true });
     const temp = `${resolve(cwd, path)}.tmp-${crypto.randomUUID().slice(0, 8)}`;
@@ -162,14 +188,37 @@ export async function buildLambdaArtifacts(
   return built;
 }
 
-async function buildZip(pipeline: string, entry: string, options: BuildOptions): Promise<Uint8Array> {
+/**
+ * What one kind of artifact adds to the common layout: the runtime module the
+ * bootstrap starts, Glacier modules it loads lazily, and the service's own files.
+ */
+export interface ArtifactTarget {
+  /** The runtime module (the manifest's `runtime`). */
+  readonly runtime: URL;
+  /** More Glacier modules to carry (stores a remote side reads staging with). */
+  readonly entries: readonly URL[];
+  /** Service files by path in the zip (a Node shim, host.json, …). */
+  readonly files: Readonly<Record<string, { readonly data: Uint8Array; readonly executable?: boolean }>>;
+}
+
+const LAMBDA_TARGET: ArtifactTarget = {
+  runtime: new URL("./runtime.ts", import.meta.url),
+  entries: [new URL("../../stores/s3.ts", import.meta.url)],
+  files: {},
+};
+
+async function buildZip(
+  pipeline: string,
+  entry: string,
+  options: BuildOptions,
+  target: ArtifactTarget = LAMBDA_TARGET,
+): Promise<Uint8Array> {
   const root = await projectRoot(dirname(entry));
   // Glacier's own entries: files of this checkout, or URLs when Glacier was imported from JSR.
-  const runtimeUrl = new URL("./runtime.ts", import.meta.url);
-  const s3Url = new URL("../../stores/s3.ts", import.meta.url);
+  const runtimeUrl = target.runtime;
   const local = (url: URL) => url.protocol === "file:" ? fileURLToPath(url) : url.href;
   const infos = await Promise.all(
-    [entry, local(runtimeUrl), local(s3Url)].map((file) => denoInfo(file, root)),
+    [entry, local(runtimeUrl), ...target.entries.map(local)].map((file) => denoInfo(file, root)),
   );
   const modules = new Set<string>();
   // Remote modules (Glacier from a JSR registry): vendored under app/vendor/, so the
@@ -230,6 +279,7 @@ async function buildZip(pipeline: string, entry: string, options: BuildOptions):
     files[path] = [data, { level, mtime: MTIME, os: 3, attrs: executable ? EXECUTABLE : REGULAR }];
   };
   add("bootstrap", await asset(new URL("./bootstrap", import.meta.url)), true);
+  for (const [path, file] of Object.entries(target.files)) add(path, file.data, file.executable);
   add("bin/deno", await Deno.readFile(options.denoBinary ?? await denoBinary()), true);
   const sorted = [...modules].sort();
   for (const m of sorted) add(`app/${m}`, await Deno.readFile(join(root, m)));

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Cloud, ExecutionConfigBase } from "./base.ts";
-import { intInRange, matches, oneOf } from "../_validate.ts";
+import { intInRange, matches, oneOf, stagingPrefix } from "../_validate.ts";
 import { VMConfigBase, type VMConfigOptions } from "./vm.ts";
 
 /** Options for {@linkcode AzureConfig}. */
@@ -18,6 +18,8 @@ export interface AzureConfigOptions {
   location?: string;
   /** The storage account that holds the containers. @default {undefined} */
   storageAccount?: string;
+  /** Where data between executors is staged, such as `az://container/prefix`. @default {undefined} */
+  stagingBucket?: string;
 }
 
 /**
@@ -41,6 +43,8 @@ export class AzureConfig {
   readonly location: string;
   /** The storage account. */
   readonly storageAccount?: string;
+  /** Where data between executors is staged. */
+  readonly stagingBucket?: string;
   /**
    * Builds it.
    * @param options The subscription, group and location.
@@ -73,6 +77,15 @@ export class AzureConfig {
       "3-24 lower-case letters or digits",
     );
     this.storageAccount = options.storageAccount;
+    matches(
+      "AzureConfig",
+      "stagingBucket",
+      options.stagingBucket,
+      /^az:\/\/[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9](\/.*)?$/,
+      'an Azure Blob URI such as "az://staging/glacier"',
+    );
+    stagingPrefix("AzureConfig", "stagingBucket", options.stagingBucket);
+    this.stagingBucket = options.stagingBucket;
   }
 }
 
