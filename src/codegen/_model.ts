@@ -141,6 +141,8 @@ export interface ModelInput {
   readonly modules?: Readonly<Record<string, string>>;
   /** Glacier's runner as generated commands name it. @default {DEFAULT_RUNNER} */
   readonly runner?: string;
+  /** Whether tasks bound to this machine run on a cloud function (Step Functions' launcher). @default {false} */
+  readonly localTasksRemote?: boolean;
 }
 
 /** A lower-case identifier safe in HCL, CloudFormation logical ids (after casing), Python and TS. */
@@ -256,7 +258,22 @@ export function buildModel(input: ModelInput): InfraModel {
     for (const use of tasks) {
       for (const [uris, access] of [[use.node.reads, "read"], [use.node.writes, "write"]] as const) {
         for (const uri of uris) {
-          if (uri.startsWith("file:")) continue; // local folders are not cloud resources
+          if (uri.startsWith("file:")) {
+            // A function's code folder is read-only and sandboxes share no disk: a folder cannot travel.
+            if (resource.kind !== "local" || input.localTasksRemote) {
+              throw new GlacierError(
+                "USER:DEPLOY_LOCAL_FOLDER",
+                `Cannot generate ${input.what} for pipeline "${dag.name}": task "${use.node.task.name}" (node "${use.node.id}") ${access}s the local folder bucket ${
+                  JSON.stringify(uri)
+                }, and on ${
+                  resource.kind === "local"
+                    ? "the launcher function"
+                    : `"${resource.name}" (${resource.service})`
+                } there is no such folder (a function's code folder is read-only and its /tmp is its own); bind the bucket to a cloud provider, such as provider.bucket() of an AwsConfig provider`,
+              );
+            }
+            continue; // local folders are not cloud resources
+          }
           const parsed = parseUri(uri);
           if (!parsed || parsed.scheme !== scheme) {
             skipped.add(uri);
@@ -299,6 +316,11 @@ export function buildModel(input: ModelInput): InfraModel {
     notes.push(`${uri} is not ${CLOUD_LABEL[cloud]} storage (${scheme}://); no grant was generated for it`);
   }
   const staging = stagingOf(dag.name, target);
+  if (!staging.configured && cloud === "aws" && !target.accountId) {
+    notes.push(
+      `The staging bucket ${staging.bucket} carries no account id, and S3 names are global: give AwsConfig({ accountId }) or AwsConfig({ stagingBucket }) before deploying to a second account`,
+    );
+  }
   return {
     pipeline: dag.name,
     ...(input.description ? { description: input.description } : {}),
@@ -355,8 +377,16 @@ function stagingOf(pipeline: string, target: Target): Staging {
     const prefix = parsed.key === "" ? "" : parsed.key.replace(/\/*$/, "/");
     return { bucket: parsed.bucket, id: "staging", prefix, configured: true, expireDays: 7 };
   }
-  // S3 and GCS bucket names: lower-case letters, digits, '-'; Azure containers alike.
-  const bucket = `glacier-${pipeline}-staging`.toLowerCase().replace(/[^a-z0-9-]+/g, "-").slice(0, 63);
+  // S3 and GCS names are global: the account and region (AWS) or the project (GCP) keep two
+  // deployments of one pipeline apart. Azure containers live in one storage account.
+  const scope = target.cloud === "aws"
+    ? [target.accountId ?? "", target.region]
+    : target.cloud === "gcp"
+    ? [target.project ?? ""]
+    : [];
+  const name = ["glacier", pipeline, ...scope, "staging"].filter(Boolean).join("-").toLowerCase()
+    .replace(/[^a-z0-9-]+/g, "-").replace(/-+/g, "-");
+  const bucket = shortName(name, 63);
   return { bucket, id: "staging", prefix: "", configured: false, expireDays: 7 };
 }
 

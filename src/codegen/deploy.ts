@@ -18,7 +18,8 @@ import type { CodegenInput } from "./generate.ts";
 import { artifactPath, functionName } from "./naming.ts";
 import { prefectFlow } from "./prefect.ts";
 import { launcherName, stateMachine, stateMachineName, stepFunctionsTerraform } from "./step_functions.ts";
-import { generateTerraform, orchestratorName } from "./terraform.ts";
+import { generateTerraform } from "./terraform.ts";
+import { orchestratorName } from "./_aws_stack.ts";
 import type { GeneratedFiles } from "./write_files.ts";
 
 /** The orchestrators of deploy mode. */
@@ -122,6 +123,7 @@ export function planDeployment(
     modules: input.modules,
     runner: input.runner,
     what: orchestrator,
+    localTasksRemote: orchestrator === "step_functions",
     allowLocalOnly: true,
     defaultCloud: "aws",
   });

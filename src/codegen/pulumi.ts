@@ -7,17 +7,11 @@
  * @module
  */
 import { GlacierError } from "../errors.ts";
-import { type ExecutorModel, headerLines, type InfraModel, remoteExecutors } from "./_model.ts";
+import { headerLines, type InfraModel } from "./_model.ts";
+import { type AwsRef, awsStack, type AwsText, RESOURCE_SUFFIX } from "./_aws_stack.ts";
 import { databricksJobsJson } from "./_databricks.ts";
 import { databricksLauncher, denoInstallScript } from "./_scripts.ts";
-import {
-  executorStatements,
-  type IamResource,
-  type IamStatement,
-  orchestratorStatements,
-  policyDocument,
-  s3Statements,
-} from "./iam.ts";
+import { type IamResource, type IamStatement, policyDocument } from "./iam.ts";
 import type { GeneratedFiles } from "./write_files.ts";
 import { commentText, tsStr, tsTemplate, yamlStr } from "./_escape.ts";
 
@@ -74,15 +68,16 @@ export function generatePulumi(model: InfraModel, options: { artifactRoot?: stri
     );
   }
   const artifactRoot = options.artifactRoot ?? ".";
-  const remote = remoteExecutors(model);
-  const lambdas = remote.filter((e) => e.resource.service === "lambda");
-  const vms = remote.filter((e) => e.resource.service === "ec2");
-  const profiled = remote.filter((e) => e.resource.service !== "lambda");
-  const locals = model.executors.filter((e) => e.resource.kind === "local");
+  const stack = awsStack(model, { uploads: true });
   const out: string[] = [];
   const line = (s = "") => out.push(s);
+  const hashes = stack.resources.some((r) => r.kind === "function" && r.code.hashOf !== undefined);
 
   out.push(...headerLines(model).map((l) => `// ${commentText(l)}`));
+  if (hashes) {
+    line('import { createHash } from "node:crypto";');
+    line('import { readFileSync } from "node:fs";');
+  }
   line('import * as aws from "@pulumi/aws";');
   line('import * as pulumi from "@pulumi/pulumi";');
   line();
@@ -90,12 +85,35 @@ export function generatePulumi(model: InfraModel, options: { artifactRoot?: stri
   line(`/** The project root, where \`glacier build\` writes .glacier/build/, relative to this folder. */`);
   line(`const artifactRoot = config.get("artifactRoot") ?? ${tsStr(artifactRoot)};`);
   line(`const tags = ${ts({ "glacier:pipeline": model.pipeline, "glacier:version": model.version })};`);
+  for (const i of stack.inputs) {
+    line(
+      `const ${camel(i.name)} = config.${i.secret ? "requireSecret" : "require"}(${
+        tsStr(camel(i.name))
+      }); // ${commentText(i.description)}`,
+    );
+  }
   line();
 
-  const bucketVar = (bucket: string) =>
-    bucket === model.staging.bucket
-      ? "stagingBucket"
-      : `${camel(model.buckets.find((b) => b.name === bucket)!.id)}Bucket`;
+  const name = (r: AwsRef) => `${camel(r.id)}${RESOURCE_SUFFIX[r.ref]}`;
+  const attr: Record<AwsRef["attr"], string> = {
+    arn: "arn",
+    name: "name",
+    id: "id",
+    key: "key",
+    privateIp: "privateIp",
+  };
+  const pref = (r: AwsRef): Code => {
+    if (r.ref === "ami") return code(`${name(r)}.value`);
+    if ((r.ref === "bucket" || r.ref === "existingBucket") && r.attr === "name") {
+      return code(`${name(r)}.bucket`);
+    }
+    return code(`${name(r)}.${attr[r.attr]}`);
+  };
+  const text = (v: AwsText): unknown => typeof v === "string" ? v : code(camel(v.input));
+  const bucketVar = (bucket: string) => {
+    const id = stack.bucketIds[bucket];
+    return `${camel(id)}Bucket`;
+  };
   const resource = (r: IamResource): Code | string => {
     if (typeof r === "string") return r;
     if (r.ref === "bucket") {
@@ -121,189 +139,151 @@ export function generatePulumi(model: InfraModel, options: { artifactRoot?: stri
         Statement: [{ Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole" }],
       }, "  ")
     })`);
+  const path = (source: string) => code(`\`\${artifactRoot}/${tpl(source)}\``);
 
-  line("// Staging: data handed between executors, expired after a week.");
-  line(
-    `const stagingBucket = new aws.s3.Bucket("staging", ${
-      ts({ bucket: model.staging.bucket, tags: code("tags") })
-    });`,
-  );
-  line(`new aws.s3.BucketPublicAccessBlock("staging", ${
-    ts({
-      bucket: code("stagingBucket.id"),
-      blockPublicAcls: true,
-      blockPublicPolicy: true,
-      ignorePublicAcls: true,
-      restrictPublicBuckets: true,
-    })
-  });`);
-  line(`new aws.s3.BucketServerSideEncryptionConfiguration("staging", ${
-    ts({
-      bucket: code("stagingBucket.id"),
-      rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }],
-    })
-  });`);
-  line(`new aws.s3.BucketLifecycleConfiguration("staging", ${
-    ts({
-      bucket: code("stagingBucket.id"),
-      rules: [{
-        id: "expire-glacier-runs",
-        status: "Enabled",
-        filter: { prefix: `${model.staging.prefix}runs/` },
-        expiration: { days: model.staging.expireDays },
-        abortIncompleteMultipartUpload: { daysAfterInitiation: 1 },
-      }],
-    })
-  });`);
-  for (const b of model.buckets) {
-    line();
-    line(
-      `// Existing data bucket: ${
-        commentText([...b.reads.map((u) => `reads ${u}`), ...b.writes.map((u) => `writes ${u}`)].join(", "))
-      }`,
-    );
-    line(`const ${camel(b.id)}Bucket = aws.s3.getBucketOutput(${ts({ bucket: b.name })});`);
-  }
-
-  const role = (e: ExecutorModel, service: string) => {
-    const v = camel(e.id);
-    line(`const ${v}Role = new aws.iam.Role(${tsStr(e.id)}, ${
-      ts({
-        name: e.name,
-        description: `Glacier ${model.pipeline}: ${e.resource.service} executor ${e.resource.name}`,
-        assumeRolePolicy: assume(service),
-        tags: code("tags"),
-      })
-    });`);
-    line(`new aws.iam.RolePolicy(${tsStr(e.id)}, ${
-      ts({
-        name: "glacier-least-privilege",
-        role: code(`${v}Role.id`),
-        policy: policy(executorStatements(model, e), "  "),
-      })
-    });`);
-  };
-  for (const e of lambdas) {
-    const v = camel(e.id);
-    const c = e.config;
-    line();
-    line(
-      commentText(`// Executor "${e.resource.name}" (Lambda): ${e.tasks.map((t) => t.node.id).join(", ")}`),
-    );
-    line(`const ${v}LogGroup = new aws.cloudwatch.LogGroup(${tsStr(e.id)}, ${
-      ts({
-        name: `/aws/lambda/${e.name}`,
-        retentionInDays: 14,
-        tags: code("tags"),
-      })
-    });`);
-    role(e, "lambda.amazonaws.com");
-    const variables: Record<string, unknown> = {
-      GLACIER_PIPELINE: model.pipeline,
-      GLACIER_STAGING: `s3://${model.staging.bucket}/${model.staging.prefix}`,
-    };
-    for (const n of (c.environment as string[] | undefined) ?? []) {
-      variables[n] = code(`config.requireSecret(${tsStr(n)})`);
+  for (const r of stack.resources) {
+    const v = name({ ref: r.kind, id: r.id, attr: "id" });
+    switch (r.kind) {
+      case "bucket":
+        line(`// ${commentText(r.comment)}`);
+        line(
+          `const ${v} = new aws.s3.Bucket(${tsStr(r.id)}, ${ts({ bucket: r.name, tags: code("tags") })});`,
+        );
+        line(`new aws.s3.BucketPublicAccessBlock(${tsStr(r.id)}, ${
+          ts({
+            bucket: code(`${v}.id`),
+            blockPublicAcls: true,
+            blockPublicPolicy: true,
+            ignorePublicAcls: true,
+            restrictPublicBuckets: true,
+          })
+        });`);
+        line(`new aws.s3.BucketServerSideEncryptionConfiguration(${tsStr(r.id)}, ${
+          ts({
+            bucket: code(`${v}.id`),
+            rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }],
+          })
+        });`);
+        line(`new aws.s3.BucketLifecycleConfiguration(${tsStr(r.id)}, ${
+          ts({
+            bucket: code(`${v}.id`),
+            rules: [{
+              id: "expire-glacier-runs",
+              status: "Enabled",
+              filter: { prefix: r.expire.prefix },
+              expiration: { days: r.expire.days },
+              abortIncompleteMultipartUpload: { daysAfterInitiation: 1 },
+            }],
+          })
+        });`);
+        break;
+      case "existingBucket":
+        line();
+        line(`// ${commentText(r.comment)}`);
+        line(`const ${v} = aws.s3.getBucketOutput(${ts({ bucket: r.name })});`);
+        break;
+      case "artifactObject":
+        line("// The `glacier build` artifact: Lambda reads code over 50 MB only from S3.");
+        line(`const ${v} = new aws.s3.BucketObjectv2(${tsStr(r.id)}, ${
+          ts({
+            bucket: pref(r.bucket),
+            key: r.key,
+            source: code(`new pulumi.asset.FileAsset(${path(r.source).text})`),
+          })
+        });`);
+        break;
+      case "logGroup":
+        line();
+        line(
+          `const ${v} = new aws.cloudwatch.LogGroup(${tsStr(r.id)}, ${
+            ts({ name: r.name, retentionInDays: r.retentionDays, tags: code("tags") })
+          });`,
+        );
+        break;
+      case "role":
+        line();
+        line(
+          `const ${v} = new aws.iam.Role(${tsStr(r.id)}, ${
+            ts({
+              name: r.name,
+              description: r.description,
+              assumeRolePolicy: assume(r.service),
+              tags: code("tags"),
+            })
+          });`,
+        );
+        line(
+          `new aws.iam.RolePolicy(${tsStr(r.id)}, ${
+            ts({ name: r.policyName, role: code(`${v}.id`), policy: policy(r.statements, "  ") })
+          });`,
+        );
+        break;
+      case "function": {
+        const variables: Record<string, unknown> = {};
+        for (const [k, x] of Object.entries(r.environment)) variables[k] = text(x);
+        line(`// ${commentText(r.comment)}`);
+        line(`const ${v} = new aws.lambda.Function(${tsStr(r.id)}, ${
+          ts({
+            name: r.name,
+            description: r.description,
+            role: pref(r.role),
+            s3Bucket: "input" in r.code.bucket ? text(r.code.bucket) : pref(r.code.bucket),
+            s3Key: typeof r.code.key === "string" ? r.code.key : pref(r.code.key),
+            sourceCodeHash: r.code.hashOf === undefined ? undefined : code(
+              `createHash("sha256").update(readFileSync(${path(r.code.hashOf).text})).digest("base64")`,
+            ),
+            runtime: r.runtime,
+            handler: r.handler,
+            architectures: [r.architecture],
+            memorySize: r.memory,
+            timeout: r.timeout,
+            ephemeralStorage: { size: r.ephemeralStorage },
+            environment: { variables },
+            tags: code("tags"),
+          })
+        }, { dependsOn: [${name(r.logGroup)}] });`);
+        break;
+      }
+      case "instanceProfile":
+        line(
+          `const ${v} = new aws.iam.InstanceProfile(${tsStr(r.id)}, ${
+            ts({ name: r.name, role: pref(r.role) })
+          });`,
+        );
+        break;
+      case "managedPolicy":
+        line();
+        line(`// ${commentText(r.comment)}`);
+        line(
+          `const ${v} = new aws.iam.Policy(${tsStr(r.id)}, ${
+            ts({ name: r.name, description: r.description, policy: policy(r.statements, "  ") })
+          });`,
+        );
+        break;
+      case "ami":
+        line();
+        line(`const ${v} = aws.ssm.getParameterOutput(${ts({ name: r.parameter })});`);
+        break;
+      case "instance":
+        line(`// ${commentText(r.comment)}`);
+        line(`const ${v} = new aws.ec2.Instance(${tsStr(r.id)}, ${
+          ts({
+            ami: pref(r.ami),
+            instanceType: r.instanceType,
+            iamInstanceProfile: pref(r.profile),
+            keyName: text(r.keyName),
+            userData: r.userData,
+            tags: code(`{ ...tags, Name: ${tsStr(r.name)} }`),
+          })
+        });`);
+        break;
+      case "existingInstance":
+        line(`// ${commentText(r.comment)} (instance ${commentText(r.instanceId)})`);
+        break;
     }
-    line(`const ${v}Function = new aws.lambda.Function(${tsStr(e.id)}, ${
-      ts({
-        name: e.name,
-        description: `Glacier pipeline ${model.pipeline}: ${e.tasks.map((t) => t.node.id).join(", ")}`,
-        role: code(`${v}Role.arn`),
-        code: code(`new pulumi.asset.FileArchive(\`\${artifactRoot}/${tpl(e.artifact)}\`)`),
-        runtime: "provided.al2023",
-        handler: "bootstrap",
-        architectures: [String(c.architecture ?? "x86_64")],
-        memorySize: Number(c.memory ?? 1024),
-        timeout: Number(c.timeout ?? 300),
-        ephemeralStorage: { size: Number(c.ephemeralStorage ?? 512) },
-        reservedConcurrentExecutions: typeof c.concurrency === "number" ? c.concurrency : undefined,
-        environment: { variables },
-        tags: code("tags"),
-      })
-    }, { dependsOn: [${v}LogGroup] });`);
-    line(`export const ${v}FunctionArn = ${v}Function.arn;`);
-  }
-  for (const e of profiled) {
-    const v = camel(e.id);
-    line();
-    line(
-      commentText(
-        `// Executor "${e.resource.name}" (${e.resource.service}): ${
-          e.tasks.map((t) => t.node.id).join(", ")
-        }`,
-      ),
-    );
-    role(e, "ec2.amazonaws.com");
-    line(
-      `const ${v}InstanceProfile = new aws.iam.InstanceProfile(${tsStr(e.id)}, ${
-        ts({ name: e.name, role: code(`${v}Role.name`) })
-      });`,
-    );
-    line(`export const ${v}InstanceProfileArn = ${v}InstanceProfile.arn;`);
-  }
-  if (vms.some((v) => !v.config.instanceId)) {
-    line();
-    line('const sshKeyName = config.require("sshKeyName");');
-    line(
-      'const al2023 = aws.ssm.getParameterOutput({ name: "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64" });',
-    );
-  }
-  for (const e of vms) {
-    if (e.config.instanceId) continue;
-    const v = camel(e.id);
-    line(`const ${v}Instance = new aws.ec2.Instance(${tsStr(e.id)}, ${
-      ts({
-        ami: code("al2023.value"),
-        instanceType: String(e.config.instanceType ?? "m7i.large"),
-        iamInstanceProfile: code(`${v}InstanceProfile.name`),
-        keyName: code("sshKeyName"),
-        userData: denoInstallScript(),
-        tags: code(`{ ...tags, Name: ${tsStr(e.name)} }`),
-      })
-    });`);
-    line(`export const ${v}PrivateIp = ${v}Instance.privateIp;`);
-  }
-  for (const e of locals) {
-    const v = camel(e.id);
-    line();
-    line(`// Local tasks run where \`glacier run\` runs: attach this policy to that role or user.`);
-    line(`const ${v}Policy = new aws.iam.Policy(${tsStr(e.id)}, ${
-      ts({
-        name: e.name,
-        description: `Glacier ${model.pipeline}: for whoever runs the local tasks (${
-          e.tasks.map((t) => t.node.id).join(", ")
-        })`,
-        policy: policy(s3Statements(e.grants, model, true), "  "),
-      })
-    });`);
-    line(`export const ${v}PolicyArn = ${v}Policy.arn;`);
-  }
-  const invoke = orchestratorStatements(model);
-  if (invoke.length) {
-    line();
-    line("// The orchestration role: may invoke exactly the pipeline's functions.");
-    line(`const orchestratorRole = new aws.iam.Role("orchestrator", ${
-      ts({
-        name: `glacier-${model.pipeline}-orchestrator`.toLowerCase().replace(/[^a-z0-9_-]/g, "-").slice(
-          0,
-          64,
-        ),
-        assumeRolePolicy: assume("states.amazonaws.com"),
-        tags: code("tags"),
-      })
-    });`);
-    line(`new aws.iam.RolePolicy("orchestrator", ${
-      ts({
-        name: "glacier-invoke-functions",
-        role: code("orchestratorRole.id"),
-        policy: policy(invoke, "  "),
-      })
-    });`);
-    line("export const orchestratorRoleArn = orchestratorRole.arn;");
   }
   line();
-  line("export const stagingBucketName = stagingBucket.bucket;");
+  for (const o of stack.outputs) line(`export const ${camel(o.name)} = ${pref(o.value).text};`);
 
   const project = `glacier-${model.pipeline}`.toLowerCase().replace(/[^a-z0-9-]/g, "-");
   const header = headerLines(model).map((l) => `# ${commentText(l)}`).join("\n");

@@ -25,6 +25,7 @@
  *
  * @module
  */
+import { stagingArn } from "./terraform.ts";
 import { type Cond, type FlowNode, OUTPUT_LIMIT_BYTES, PAYLOAD_VERSION, payloadModule } from "./_flow.ts";
 import { jobName } from "./_databricks.ts";
 import { headerLines, type InfraModel } from "./_model.ts";
@@ -454,7 +455,7 @@ export function stepFunctionsTerraform(
       Sid = "ReadMapItems"
       Effect = "Allow"
       Action = ["s3:GetObject"]
-      Resource = ["\${aws_s3_bucket.staging.arn}/${str(`${model.staging.prefix}runs/*`).slice(1, -1)}"]
+      Resource = ["\${${stagingArn(model)}}/${str(`${model.staging.prefix}runs/*`).slice(1, -1)}"]
     },
   ]
 })`),

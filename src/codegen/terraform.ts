@@ -6,6 +6,7 @@
  * @module
  */
 import { type ExecutorModel, headerLines, type InfraModel, remoteExecutors, shortName } from "./_model.ts";
+import { type AwsRef, type AwsResource, awsStack, type AwsText } from "./_aws_stack.ts";
 import {
   base64Heredoc,
   type Block,
@@ -27,14 +28,7 @@ import {
 } from "./_scripts.ts";
 import { jobName } from "./_databricks.ts";
 import type { GeneratedFiles } from "./write_files.ts";
-import {
-  executorStatements,
-  type IamResource,
-  type IamStatement,
-  orchestratorStatements,
-  policyDocument,
-  s3Statements,
-} from "./iam.ts";
+import { type IamResource, type IamStatement, policyDocument } from "./iam.ts";
 
 /** Options for {@linkcode generateTerraform}. */
 export interface TerraformOptions {
@@ -93,24 +87,55 @@ const variable = (name: string, description: string, def?: string | number, sens
 const output = (name: string, description: string, value: Raw): Block =>
   block("output", [name], [["description", description], ["value", value]]);
 
-const envVar = (name: string) => `env_${name.toLowerCase().replace(/[^a-z0-9_]/g, "_")}`;
-
 function taskList(e: ExecutorModel): string {
   return e.tasks.map((t) => t.node.id).join(", ");
 }
 
 // ---------------------------------------------------------------- AWS
 
+// Terraform's address of each stack resource kind.
+const TF_TYPE: Record<AwsResource["kind"], string> = {
+  bucket: "aws_s3_bucket",
+  existingBucket: "data.aws_s3_bucket",
+  artifactObject: "aws_s3_object",
+  logGroup: "aws_cloudwatch_log_group",
+  function: "aws_lambda_function",
+  role: "aws_iam_role",
+  instanceProfile: "aws_iam_instance_profile",
+  ami: "data.aws_ssm_parameter",
+  instance: "aws_instance",
+  existingInstance: "data.aws_instance",
+  managedPolicy: "aws_iam_policy",
+};
+
+function tfRef(r: AwsRef): Raw {
+  const attr = r.ref === "ami"
+    ? "value"
+    : r.attr === "privateIp"
+    ? "private_ip"
+    : r.attr === "name" && (r.ref === "bucket" || r.ref === "existingBucket")
+    ? "bucket"
+    : r.attr;
+  return raw(`${TF_TYPE[r.ref]}.${r.id}.${attr}`);
+}
+
+const tfText = (v: AwsText): string | Raw => typeof v === "string" ? v : raw(`var.${v.input}`);
+
+/** The Terraform address of the staging bucket's ARN (a resource, or a data source when the bucket exists). */
+export function stagingArn(model: InfraModel): string {
+  return `${model.staging.configured ? "data." : ""}aws_s3_bucket.staging.arn`;
+}
+
 function aws(ctx: Context): Record<string, Block[]> {
   const { model } = ctx;
-  const remote = remoteExecutors(model);
-  const lambdas = remote.filter((e) => e.resource.service === "lambda");
-  const databricks = remote.filter((e) => e.resource.service === "databricks");
-  const vms = remote.filter((e) => e.resource.service === "ec2");
-  const others = remote.filter((e) => !["lambda", "databricks", "ec2"].includes(e.resource.service));
-  const locals = model.executors.filter((e) => e.resource.kind === "local");
-  const envNames = [...new Set(lambdas.flatMap((e) => (e.config.environment as string[] | undefined) ?? []))]
-    .sort();
+  const stack = awsStack(model, { uploads: true });
+  const databricks = remoteExecutors(model).filter((e) => e.resource.service === "databricks");
+  const byId = new Map(stack.resources.map((r) => [`${r.kind}:${r.id}`, r]));
+  const bucketArn = (bucket: string) => {
+    const id = stack.bucketIds[bucket];
+    return `${byId.has(`bucket:${id}`) ? "" : "data."}aws_s3_bucket.${id}.arn`;
+  };
+  const policy = (statements: readonly IamStatement[]) => awsPolicy(statements, bucketArn);
 
   const main: Block[] = [
     block("terraform", [], [
@@ -146,48 +171,151 @@ function aws(ctx: Context): Record<string, Block[]> {
         databricks.map((d) => d.config.host).find((h): h is string => typeof h === "string"),
       )]
       : []),
-    ...(vms.some((v) => !v.config.instanceId)
-      ? [variable("ssh_key_name", "The EC2 key pair for SSH to the task VMs.")]
-      : []),
-    ...envNames.map((n) =>
-      variable(envVar(n), `The value of ${n} for the pipeline's functions.`, undefined, true)
-    ),
+    ...stack.inputs.map((i) => variable(i.name, `${i.description}.`, i.default, i.secret)),
   ];
 
-  const lambdaTf: Block[] = lambdas.flatMap((e) => {
-    const c = e.config;
-    const env: Record<string, Raw | string> = {
-      GLACIER_PIPELINE: model.pipeline,
-      GLACIER_STAGING: `s3://${model.staging.bucket}/${model.staging.prefix}`,
-    };
-    for (const n of (c.environment as string[] | undefined) ?? []) env[n] = raw(`var.${envVar(n)}`);
-    // Deploy's launcher function submits Databricks runs to the workspace the provider uses.
-    if (e.resource.name === "launcher" && databricks.length) env.DATABRICKS_HOST = raw("var.databricks_host");
-    return [
-      block("resource", ["aws_cloudwatch_log_group", e.id], [
-        ["name", `/aws/lambda/${e.name}`],
-        ["retention_in_days", 14],
-      ]),
-      block("resource", ["aws_lambda_function", e.id], [
-        ["function_name", e.name],
-        ["description", `Glacier pipeline ${model.pipeline}: ${taskList(e)}`],
-        ["role", raw(`aws_iam_role.${e.id}.arn`)],
-        ["filename", ctx.artifact(e)],
-        ["source_code_hash", raw(`filebase64sha256(${ctx.artifact(e).text})`)],
-        ["runtime", "provided.al2023"],
-        ["handler", "bootstrap"],
-        ["architectures", [String(c.architecture ?? "x86_64")]],
-        ["memory_size", Number(c.memory ?? 1024)],
-        ["timeout", Number(c.timeout ?? 300)],
-        typeof c.concurrency === "number" && ["reserved_concurrent_executions", c.concurrency],
-        block("ephemeral_storage", [], [["size", Number(c.ephemeralStorage ?? 512)]]),
-        block("environment", [], [["variables", env]]),
-        ["depends_on", [raw(`aws_cloudwatch_log_group.${e.id}`)]],
-      ], `Tasks ${taskList(e)}: the artifact is built by \`glacier build\`.`),
-    ];
-  });
+  const files: Record<string, Block[]> = {
+    "main.tf": main,
+    "lambda.tf": [],
+    "databricks.tf": [],
+    "vm.tf": [],
+    "s3.tf": [],
+    "iam.tf": [],
+    "orchestration.tf": [],
+    "outputs.tf": [],
+  };
+  for (const r of stack.resources) {
+    switch (r.kind) {
+      case "existingBucket":
+        files["s3.tf"].push(block("data", ["aws_s3_bucket", r.id], [["bucket", r.name]], r.comment));
+        break;
+      case "bucket": {
+        const bucket = raw(`aws_s3_bucket.${r.id}.id`);
+        files["s3.tf"].push(
+          block("resource", ["aws_s3_bucket", r.id], [["bucket", r.name]], r.comment),
+          block("resource", ["aws_s3_bucket_public_access_block", r.id], [
+            ["bucket", bucket],
+            ["block_public_acls", true],
+            ["block_public_policy", true],
+            ["ignore_public_acls", true],
+            ["restrict_public_buckets", true],
+          ]),
+          block("resource", ["aws_s3_bucket_server_side_encryption_configuration", r.id], [
+            ["bucket", bucket],
+            block("rule", [], [
+              block("apply_server_side_encryption_by_default", [], [["sse_algorithm", "AES256"]]),
+            ]),
+          ]),
+          block("resource", ["aws_s3_bucket_lifecycle_configuration", r.id], [
+            ["bucket", bucket],
+            block("rule", [], [
+              ["id", "expire-glacier-runs"],
+              ["status", "Enabled"],
+              block("filter", [], [["prefix", r.expire.prefix]]),
+              block("expiration", [], [["days", r.expire.days]]),
+              block("abort_incomplete_multipart_upload", [], [["days_after_initiation", 1]]),
+            ]),
+          ]),
+        );
+        break;
+      }
+      case "artifactObject": {
+        const source = interp(raw("var.artifact_root"), `/${r.source}`);
+        files["s3.tf"].push(block("resource", ["aws_s3_object", r.id], [
+          ["bucket", tfRef(r.bucket)],
+          ["key", r.key],
+          ["source", source],
+          ["etag", raw(`filemd5(${source.text})`)],
+        ], "The `glacier build` artifact: Lambda reads code over 50 MB only from S3."));
+        break;
+      }
+      case "logGroup":
+        files["lambda.tf"].push(block("resource", ["aws_cloudwatch_log_group", r.id], [
+          ["name", r.name],
+          ["retention_in_days", r.retentionDays],
+        ]));
+        break;
+      case "function": {
+        const code = r.code;
+        const key = typeof code.key === "string" ? code.key : tfRef(code.key);
+        const bucket = "input" in code.bucket ? raw(`var.${code.bucket.input}`) : tfRef(code.bucket);
+        const env: Record<string, string | Raw> = {};
+        for (const [k, v] of Object.entries(r.environment)) env[k] = tfText(v);
+        // Deploy's launcher function submits Databricks runs to the workspace the provider uses.
+        if (r.id === "launcher" && databricks.length) env.DATABRICKS_HOST = raw("var.databricks_host");
+        files["lambda.tf"].push(block("resource", ["aws_lambda_function", r.id], [
+          ["function_name", r.name],
+          ["description", r.description],
+          ["role", tfRef(r.role)],
+          ["s3_bucket", bucket],
+          ["s3_key", key],
+          code.hashOf !== undefined &&
+          [
+            "source_code_hash",
+            raw(`filebase64sha256(${interp(raw("var.artifact_root"), `/${code.hashOf}`).text})`),
+          ],
+          ["runtime", r.runtime],
+          ["handler", r.handler],
+          ["architectures", [r.architecture]],
+          ["memory_size", r.memory],
+          ["timeout", r.timeout],
+          block("ephemeral_storage", [], [["size", r.ephemeralStorage]]),
+          block("environment", [], [["variables", env]]),
+          ["depends_on", [raw(`${TF_TYPE.logGroup}.${r.logGroup.id}`)]],
+        ], r.comment));
+        break;
+      }
+      case "role": {
+        const file = r.id === "orchestrator" ? "orchestration.tf" : "iam.tf";
+        files[file].push(
+          block("resource", ["aws_iam_role", r.id], [
+            ["name", r.name],
+            ["description", r.description],
+            ["assume_role_policy", assumeRole(r.service)],
+          ]),
+          block("resource", ["aws_iam_role_policy", r.id], [
+            ["name", r.policyName],
+            ["role", raw(`aws_iam_role.${r.id}.id`)],
+            ["policy", policy(r.statements)],
+          ]),
+        );
+        break;
+      }
+      case "instanceProfile":
+        files["iam.tf"].push(block("resource", ["aws_iam_instance_profile", r.id], [
+          ["name", r.name],
+          ["role", tfRef(r.role)],
+        ]));
+        break;
+      case "managedPolicy":
+        files["iam.tf"].push(block("resource", ["aws_iam_policy", r.id], [
+          ["name", r.name],
+          ["description", r.description],
+          ["policy", policy(r.statements)],
+        ], r.comment));
+        break;
+      case "ami":
+        files["vm.tf"].push(block("data", ["aws_ssm_parameter", r.id], [["name", r.parameter]]));
+        break;
+      case "existingInstance":
+        files["vm.tf"].push(
+          block("data", ["aws_instance", r.id], [["instance_id", r.instanceId]], r.comment),
+        );
+        break;
+      case "instance":
+        files["vm.tf"].push(block("resource", ["aws_instance", r.id], [
+          ["ami", tfRef(r.ami)],
+          ["instance_type", r.instanceType],
+          ["iam_instance_profile", tfRef(r.profile)],
+          ["key_name", raw(`var.${r.keyName.input}`)],
+          ["user_data", heredoc(r.userData)],
+          ["tags", { Name: r.name }],
+        ], r.comment));
+        break;
+    }
+  }
 
-  const databricksTf: Block[] = databricks.length
+  files["databricks.tf"] = databricks.length
     ? [
       block("resource", ["databricks_workspace_file", "deno_init"], [
         ["path", `/Shared/glacier/${model.pipeline}/init_deno.sh`],
@@ -207,145 +335,9 @@ function aws(ctx: Context): Record<string, Block[]> {
     ]
     : [];
 
-  const s3: Block[] = [
-    ...model.buckets.map((b) =>
-      block(
-        "data",
-        ["aws_s3_bucket", b.id],
-        [["bucket", b.name]],
-        `Existing data bucket: ${
-          [...b.reads.map((u) => `reads ${u}`), ...b.writes.map((u) => `writes ${u}`)].join(", ")
-        }`,
-      )
-    ),
-    block(
-      "resource",
-      ["aws_s3_bucket", "staging"],
-      [["bucket", model.staging.bucket]],
-      "Data handed between executors.",
-    ),
-    block("resource", ["aws_s3_bucket_public_access_block", "staging"], [
-      ["bucket", raw("aws_s3_bucket.staging.id")],
-      ["block_public_acls", true],
-      ["block_public_policy", true],
-      ["ignore_public_acls", true],
-      ["restrict_public_buckets", true],
-    ]),
-    block("resource", ["aws_s3_bucket_server_side_encryption_configuration", "staging"], [
-      ["bucket", raw("aws_s3_bucket.staging.id")],
-      block("rule", [], [
-        block("apply_server_side_encryption_by_default", [], [["sse_algorithm", "AES256"]]),
-      ]),
-    ]),
-    block("resource", ["aws_s3_bucket_lifecycle_configuration", "staging"], [
-      ["bucket", raw("aws_s3_bucket.staging.id")],
-      block("rule", [], [
-        ["id", "expire-glacier-runs"],
-        ["status", "Enabled"],
-        block("filter", [], [["prefix", `${model.staging.prefix}runs/`]]),
-        block("expiration", [], [["days", model.staging.expireDays]]),
-        block("abort_incomplete_multipart_upload", [], [["days_after_initiation", 1]]),
-      ]),
-    ]),
-  ];
-
-  const bucketArn = (bucket: string) =>
-    bucket === model.staging.bucket
-      ? "aws_s3_bucket.staging.arn"
-      : `data.aws_s3_bucket.${model.buckets.find((b) => b.name === bucket)!.id}.arn`;
-  const policy = (statements: readonly IamStatement[]) => awsPolicy(statements, bucketArn);
-
-  const iam: Block[] = [];
-  for (const e of [...lambdas, ...databricks, ...vms, ...others]) {
-    const service = e.resource.service === "lambda" ? "lambda.amazonaws.com" : "ec2.amazonaws.com";
-    iam.push(
-      block("resource", ["aws_iam_role", e.id], [
-        ["name", e.name],
-        [
-          "description",
-          `Glacier ${model.pipeline}: ${e.resource.service} executor "${e.resource.name}" (${taskList(e)})`,
-        ],
-        ["assume_role_policy", assumeRole(service)],
-      ]),
-      block("resource", ["aws_iam_role_policy", e.id], [
-        ["name", "glacier-least-privilege"],
-        ["role", raw(`aws_iam_role.${e.id}.id`)],
-        ["policy", policy(executorStatements(model, e))],
-      ]),
-    );
-    if (e.resource.service !== "lambda") {
-      iam.push(block("resource", ["aws_iam_instance_profile", e.id], [
-        ["name", e.name],
-        ["role", raw(`aws_iam_role.${e.id}.name`)],
-      ]));
-    }
-  }
-  for (const e of locals) {
-    iam.push(block(
-      "resource",
-      ["aws_iam_policy", e.id],
-      [
-        ["name", e.name],
-        [
-          "description",
-          `Glacier ${model.pipeline}: what the tasks on this machine (${taskList(e)}) may touch`,
-        ],
-        ["policy", policy(s3Statements(e.grants, model, true))],
-      ],
-      "Local tasks run where `glacier run` runs: attach this policy to that role or user.",
-    ));
-  }
-
-  const orchestration: Block[] = [];
-  const invoke = orchestratorStatements(model);
-  if (invoke.length) {
-    orchestration.push(
-      block("resource", ["aws_iam_role", "orchestrator"], [
-        ["name", orchestratorName(model)],
-        ["description", `Glacier ${model.pipeline}: may invoke exactly the pipeline's functions`],
-        ["assume_role_policy", assumeRole("states.amazonaws.com")],
-      ]),
-      block("resource", ["aws_iam_role_policy", "orchestrator"], [
-        ["name", "glacier-invoke-functions"],
-        ["role", raw("aws_iam_role.orchestrator.id")],
-        ["policy", policy(invoke)],
-      ]),
-    );
-  }
-
-  const vm: Block[] = [];
-  if (vms.some((v) => !v.config.instanceId)) {
-    vm.push(block("data", ["aws_ssm_parameter", "al2023"], [
-      ["name", "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"],
-    ]));
-  }
-  for (const e of vms) {
-    if (typeof e.config.instanceId === "string") {
-      vm.push(block(
-        "data",
-        ["aws_instance", e.id],
-        [["instance_id", e.config.instanceId]],
-        `Existing instance: associate aws_iam_instance_profile.${e.id} with it.`,
-      ));
-      continue;
-    }
-    vm.push(block("resource", ["aws_instance", e.id], [
-      ["ami", raw("data.aws_ssm_parameter.al2023.value")],
-      ["instance_type", String(e.config.instanceType ?? "m7i.large")],
-      ["iam_instance_profile", raw(`aws_iam_instance_profile.${e.id}.name`)],
-      ["key_name", raw("var.ssh_key_name")],
-      ["user_data", heredoc(denoInstallScript())],
-      ["tags", { Name: e.name }],
-    ]));
-  }
-
-  const outputs: Block[] = [
-    ...lambdas.map((e) =>
-      output(
-        `${e.id}_function_arn`,
-        `The Lambda function of "${e.resource.name}".`,
-        raw(`aws_lambda_function.${e.id}.arn`),
-      )
+  files["outputs.tf"] = [
+    ...stack.outputs.filter((o) => o.value.ref === "function").map((o) =>
+      output(o.name, `${o.description}.`, tfRef(o.value))
     ),
     ...databricks.flatMap((e) =>
       e.tasks.map((t) =>
@@ -356,54 +348,11 @@ function aws(ctx: Context): Record<string, Block[]> {
         )
       )
     ),
-    ...[...databricks, ...vms, ...others].map((e) =>
-      output(
-        `${e.id}_instance_profile_arn`,
-        `The instance profile for "${e.resource.name}".`,
-        raw(`aws_iam_instance_profile.${e.id}.arn`),
-      )
+    ...stack.outputs.filter((o) => o.value.ref !== "function").map((o) =>
+      output(o.name, `${o.description}.`, tfRef(o.value))
     ),
-    ...vms.filter((e) => !e.config.instanceId).map((e) =>
-      output(
-        `${e.id}_private_ip`,
-        `The private IP of "${e.resource.name}".`,
-        raw(`aws_instance.${e.id}.private_ip`),
-      )
-    ),
-    ...locals.map((e) =>
-      output(
-        `${e.id}_policy_arn`,
-        "The policy for whoever runs the local tasks.",
-        raw(`aws_iam_policy.${e.id}.arn`),
-      )
-    ),
-    ...(invoke.length
-      ? [
-        output(
-          "orchestrator_role_arn",
-          "The role orchestrators assume.",
-          raw("aws_iam_role.orchestrator.arn"),
-        ),
-      ]
-      : []),
-    output("staging_bucket", "The staging bucket.", raw("aws_s3_bucket.staging.bucket")),
   ];
-
-  return {
-    "main.tf": main,
-    "lambda.tf": lambdaTf,
-    "databricks.tf": databricksTf,
-    "vm.tf": vm,
-    "s3.tf": s3,
-    "iam.tf": iam,
-    "orchestration.tf": orchestration,
-    "outputs.tf": outputs,
-  };
-}
-
-/** The orchestration role's name. */
-export function orchestratorName(model: InfraModel): string {
-  return `glacier-${model.pipeline}-orchestrator`.toLowerCase().replace(/[^a-z0-9_-]/g, "-").slice(0, 64);
+  return files;
 }
 
 function jobId(e: ExecutorModel, node: string): string {

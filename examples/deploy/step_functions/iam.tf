@@ -35,13 +35,13 @@ resource "aws_iam_role_policy" "lambda" {
         Sid = "ReadGlacierStaging"
         Effect = "Allow"
         Action = ["s3:GetObject"]
-        Resource = ["${aws_s3_bucket.staging.arn}/ml/runs/*"]
+        Resource = ["${data.aws_s3_bucket.staging.arn}/ml/runs/*"]
       },
       {
         Sid = "ListGlacierStaging"
         Effect = "Allow"
         Action = ["s3:ListBucket"]
-        Resource = [aws_s3_bucket.staging.arn]
+        Resource = [data.aws_s3_bucket.staging.arn]
         Condition = {
           StringLike = {
             "s3:prefix" = ["ml/runs/*"]
@@ -52,7 +52,7 @@ resource "aws_iam_role_policy" "lambda" {
         Sid = "WriteGlacierStaging"
         Effect = "Allow"
         Action = ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:PutObject"]
-        Resource = ["${aws_s3_bucket.staging.arn}/ml/runs/*"]
+        Resource = ["${data.aws_s3_bucket.staging.arn}/ml/runs/*"]
       },
     ]
   })
@@ -91,13 +91,13 @@ resource "aws_iam_role_policy" "launcher" {
         Sid = "ReadGlacierStaging"
         Effect = "Allow"
         Action = ["s3:GetObject"]
-        Resource = ["${aws_s3_bucket.staging.arn}/ml/runs/*"]
+        Resource = ["${data.aws_s3_bucket.staging.arn}/ml/runs/*"]
       },
       {
         Sid = "ListGlacierStaging"
         Effect = "Allow"
         Action = ["s3:ListBucket"]
-        Resource = [aws_s3_bucket.staging.arn]
+        Resource = [data.aws_s3_bucket.staging.arn]
         Condition = {
           StringLike = {
             "s3:prefix" = ["ml/runs/*"]
@@ -108,7 +108,7 @@ resource "aws_iam_role_policy" "launcher" {
         Sid = "WriteGlacierStaging"
         Effect = "Allow"
         Action = ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:PutObject"]
-        Resource = ["${aws_s3_bucket.staging.arn}/ml/runs/*"]
+        Resource = ["${data.aws_s3_bucket.staging.arn}/ml/runs/*"]
       },
       {
         Sid = "ReadMlLake"
@@ -164,13 +164,13 @@ resource "aws_iam_role_policy" "databricks" {
         Sid = "ReadGlacierStaging"
         Effect = "Allow"
         Action = ["s3:GetObject"]
-        Resource = ["${aws_s3_bucket.staging.arn}/ml/runs/*"]
+        Resource = ["${data.aws_s3_bucket.staging.arn}/ml/runs/*"]
       },
       {
         Sid = "ListGlacierStaging"
         Effect = "Allow"
         Action = ["s3:ListBucket"]
-        Resource = [aws_s3_bucket.staging.arn]
+        Resource = [data.aws_s3_bucket.staging.arn]
         Condition = {
           StringLike = {
             "s3:prefix" = ["ml/runs/*"]
@@ -181,7 +181,7 @@ resource "aws_iam_role_policy" "databricks" {
         Sid = "WriteGlacierStaging"
         Effect = "Allow"
         Action = ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:PutObject"]
-        Resource = ["${aws_s3_bucket.staging.arn}/ml/runs/*"]
+        Resource = ["${data.aws_s3_bucket.staging.arn}/ml/runs/*"]
       },
     ]
   })

@@ -7,41 +7,23 @@ data "aws_s3_bucket" "ml_lake" {
   bucket = "ml-lake"
 }
 
-# Data handed between executors.
-resource "aws_s3_bucket" "staging" {
+# The staging bucket AwsConfig({ stagingBucket }) names: it must exist (pipelines may share it, each under its own prefix); expire ml/runs/ with a lifecycle rule of your own
+data "aws_s3_bucket" "staging" {
   bucket = "glacier-staging"
 }
 
-resource "aws_s3_bucket_public_access_block" "staging" {
-  bucket = aws_s3_bucket.staging.id
-  block_public_acls = true
-  block_public_policy = true
-  ignore_public_acls = true
-  restrict_public_buckets = true
+# The `glacier build` artifact: Lambda reads code over 50 MB only from S3.
+resource "aws_s3_object" "lambda" {
+  bucket = data.aws_s3_bucket.staging.bucket
+  key = "ml/artifacts/lambda.zip"
+  source = "${var.artifact_root}/.glacier/build/ml_inference/lambda.zip"
+  etag = filemd5("${var.artifact_root}/.glacier/build/ml_inference/lambda.zip")
 }
 
-resource "aws_s3_bucket_server_side_encryption_configuration" "staging" {
-  bucket = aws_s3_bucket.staging.id
-  rule {
-    apply_server_side_encryption_by_default {
-      sse_algorithm = "AES256"
-    }
-  }
-}
-
-resource "aws_s3_bucket_lifecycle_configuration" "staging" {
-  bucket = aws_s3_bucket.staging.id
-  rule {
-    id = "expire-glacier-runs"
-    status = "Enabled"
-    filter {
-      prefix = "ml/runs/"
-    }
-    expiration {
-      days = 7
-    }
-    abort_incomplete_multipart_upload {
-      days_after_initiation = 1
-    }
-  }
+# The `glacier build` artifact: Lambda reads code over 50 MB only from S3.
+resource "aws_s3_object" "launcher" {
+  bucket = data.aws_s3_bucket.staging.bucket
+  key = "ml/artifacts/launcher.zip"
+  source = "${var.artifact_root}/.glacier/build/ml_inference/launcher.zip"
+  etag = filemd5("${var.artifact_root}/.glacier/build/ml_inference/launcher.zip")
 }

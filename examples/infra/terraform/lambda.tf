@@ -7,12 +7,13 @@ resource "aws_cloudwatch_log_group" "lambda" {
   retention_in_days = 14
 }
 
-# Tasks clean: the artifact is built by `glacier build`.
+# Tasks clean: the artifact is built by `glacier build` and read from S3.
 resource "aws_lambda_function" "lambda" {
   function_name = "glacier-ml_inference-lambda"
   description = "Glacier pipeline ml_inference: clean"
   role = aws_iam_role.lambda.arn
-  filename = "${var.artifact_root}/.glacier/build/ml_inference/lambda.zip"
+  s3_bucket = data.aws_s3_bucket.staging.bucket
+  s3_key = aws_s3_object.lambda.key
   source_code_hash = filebase64sha256("${var.artifact_root}/.glacier/build/ml_inference/lambda.zip")
   runtime = "provided.al2023"
   handler = "bootstrap"

@@ -27,7 +27,7 @@ output "orchestrator_role_arn" {
   value = aws_iam_role.orchestrator.arn
 }
 
-output "staging_bucket" {
+output "staging_bucket_name" {
   description = "The staging bucket."
-  value = aws_s3_bucket.staging.bucket
+  value = data.aws_s3_bucket.staging.bucket
 }

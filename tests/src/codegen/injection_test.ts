@@ -360,13 +360,12 @@ async function assertIntact(v: Values, files: GeneratedFiles, shapes: Shapes): P
     assert.ok(py.strings.includes(wellFormed(v.literal)), `${name}: condition literal`);
   }
 
-  // Terraform: the lifecycle prefix and the GCP condition on the read grant.
+  // Terraform: the artifact's key under the staging prefix and the GCP condition on the read grant.
   type Blocks = Record<string, Record<string, Record<string, unknown>[]>>;
   const s3 = await terraformJson("s3.tf", files["terraform-aws/s3.tf"]);
-  const lifecycle = (s3.resource as Blocks).aws_s3_bucket_lifecycle_configuration.staging[0] as {
-    rule: { filter: { prefix: string }[] }[];
-  };
-  assert.equal(hclLiteral(lifecycle.rule[0].filter[0].prefix), `${prefix}runs/`);
+  const artifacts = Object.values((s3.resource as Blocks).aws_s3_object) as { key: string }[][];
+  assert.ok(artifacts.length > 0, `${name}: an artifact object`);
+  for (const a of artifacts) assert.ok(hclLiteral(a[0].key).startsWith(`${prefix}artifacts/`));
   const { pattern, prefix: grantPrefix } = grantPattern(path);
   const gcpIam = await terraformJson("iam.tf", files["terraform-gcp/iam.tf"]);
   const members = Object.values((gcpIam.resource as Blocks).google_storage_bucket_iam_member) as {

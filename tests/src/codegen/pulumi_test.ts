@@ -41,11 +41,14 @@ Deno.test("generate pulumi: the program declares the same AWS resources, least p
       "aws.iam.Policy(",
     ]
   ) assert.ok(program.includes(kind), kind);
-  assert.match(program, /API_KEY: config\.requireSecret\("API_KEY"\)/);
+  assert.match(program, /const envApiKey = config\.requireSecret\("envApiKey"\)/);
+  assert.match(program, /API_KEY: envApiKey/);
   assert.match(
     program,
-    /code: new pulumi\.asset\.FileArchive\(`\$\{artifactRoot\}\/\.glacier\/build\/aws_wide\/api\.zip`\)/,
+    /source: new pulumi\.asset\.FileAsset\(`\$\{artifactRoot\}\/\.glacier\/build\/aws_wide\/api\.zip`\)/,
   );
+  assert.match(program, /s3Key: apiArtifact\.key/);
+  assert.ok(!program.includes("FileArchive"), "no inline upload of the function code");
   for (const m of program.matchAll(/Action: \[([^\]]*)\]/g)) assert.ok(!m[1].includes("*"), m[1]);
   assert.ok(!/Resource: \[\s*"\*"/.test(program));
   assert.ok(!program.includes("vault"));

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import aslValidator from "asl-validator";
 import { patterns } from "../../fixtures/codegen/aws_patterns.ts";
 import { wide } from "../../fixtures/codegen/aws_wide.ts";
+import { wideVm } from "../../fixtures/codegen/aws_wide_vm.ts";
 import { mlInference } from "../../../examples/ml_inference.ts";
 import { dynamicFanOut } from "../../../examples/patterns/dynamic_fan_out.ts";
 import { gcpPipeline } from "../../fixtures/analyze/clouds.ts";
@@ -133,18 +134,21 @@ Deno.test("deploy step_functions: fan-out is Parallel, dynamic fan-out a Distrib
   );
 });
 
-Deno.test("deploy step_functions: an inline Map at 40 or less, for a pipeline that runs only on this machine", async () => {
-  const { files } = await dynamicFanOut.deploy({ orchestrator: "step_functions" });
-  const states = allStates(validAsl(files["state_machine.asl.json"]));
-  assert.deepEqual(states.processFile.ItemProcessor.ProcessorConfig, { Mode: "INLINE" });
-  assert.equal(states.processFile.MaxConcurrency, 40);
-  assert.equal(states.processFile.ItemsPath, "$.results.listfiles.value");
-  assert.deepEqual(states.listFiles.ResultSelector, { "value.$": "$.Payload" });
+Deno.test("deploy step_functions refuses local-folder buckets, naming the bucket and the task (the launcher's code folder is read-only)", async () => {
+  for (const [p, task] of [[dynamicFanOut, "seed"], [wide, "publish"]] as const) {
+    await assert.rejects(
+      () => p.deploy({ orchestrator: "step_functions" }),
+      (e: unknown) =>
+        e instanceof GlacierError && e.code === "USER:DEPLOY_LOCAL_FOLDER" &&
+        e.message.includes(`task "${task}"`) && /local folder bucket "file:\/\/\/.+"/.test(e.message) &&
+        e.message.includes("bind the bucket to a cloud provider"),
+    );
+  }
 });
 
 Deno.test("deploy step_functions refuses tasks it cannot reach and clouds other than AWS, naming the task", async () => {
   await assert.rejects(
-    () => wide.deploy({ orchestrator: "step_functions" }),
+    () => wideVm.deploy({ orchestrator: "step_functions" }),
     (e: unknown) =>
       e instanceof GlacierError && e.code === "USER:DEPLOY_UNSUPPORTED" &&
       e.message.includes('task "old" (node "old") runs on "legacy" (ec2)') &&

@@ -59,7 +59,9 @@ Deno.test("generate terraform for ml_inference: Lambda from the glacier build ar
   assert.equal(fn.memory_size, 2048);
   assert.equal(fn.timeout, 300);
   assert.deepEqual(fn.architectures, ["x86_64"]);
-  assert.equal(fn.filename, "${var.artifact_root}/.glacier/build/ml_inference/lambda.zip");
+  assert.equal(fn.filename, undefined, "code over 50 MB cannot be uploaded inline");
+  assert.equal(fn.s3_bucket, "${data.aws_s3_bucket.staging.bucket}");
+  assert.equal(fn.s3_key, "${aws_s3_object.lambda.key}");
   assert.equal(
     fn.source_code_hash,
     '${filebase64sha256("${var.artifact_root}/.glacier/build/ml_inference/lambda.zip")}',
@@ -73,10 +75,15 @@ Deno.test("generate terraform for ml_inference: Lambda from the glacier build ar
     "ml-lake",
     "the data bucket is looked up, not created",
   );
-  assert.equal(s3.resource.aws_s3_bucket.staging[0].bucket, "glacier-staging");
-  const rule = s3.resource.aws_s3_bucket_lifecycle_configuration.staging[0].rule[0];
-  assert.equal(rule.filter[0].prefix, "ml/runs/");
-  assert.equal(rule.expiration[0].days, 7);
+  assert.equal(
+    s3.data.aws_s3_bucket.staging[0].bucket,
+    "glacier-staging",
+    "a configured staging bucket is looked up",
+  );
+  assert.equal(s3.resource.aws_s3_bucket, undefined, "nothing global is created under a shared name");
+  const artifact = s3.resource.aws_s3_object.lambda[0];
+  assert.equal(artifact.key, "ml/artifacts/lambda.zip");
+  assert.equal(artifact.source, "${var.artifact_root}/.glacier/build/ml_inference/lambda.zip");
 });
 
 Deno.test("generate terraform: IAM grants exactly the objects each executor's tasks touch, never wildcards", async () => {
