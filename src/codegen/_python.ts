@@ -1,6 +1,7 @@
 // Python text shared by the Airflow, Prefect and Dagster generators: literals
 // and the helpers that build Glacier payloads and call each executor. All three
 // send the same payload (see _flow.ts) the Step Functions output sends.
+import { lambdaTimeout } from "./_aws_stack.ts";
 import { type FlowNode, OUTPUT_LIMIT_BYTES, PAYLOAD_VERSION, payloadModule, runsPrefix } from "./_flow.ts";
 import type { InfraModel } from "./_model.ts";
 import { DENO_VERSION } from "./_scripts.ts";
@@ -137,11 +138,17 @@ export function executorHelpers(model: InfraModel, flow: readonly FlowNode[]): s
     bucket, _, object_key = uri[len("s3://"):].partition("/")
     return json.loads(boto3.client("s3").get_object(Bucket=bucket, Key=object_key)["Body"].read())`];
   if (vias.has("lambda")) {
-    parts.push(`def run_lambda(function_name, payload):
-    """Invokes a Glacier Lambda function with a payload; returns its (encoded) output."""
-    import boto3
+    parts.push(`def run_lambda(function_name, payload, timeout_seconds):
+    """Invokes a Glacier Lambda function with a payload; returns its (encoded) output.
 
-    response = boto3.client("lambda").invoke(
+    boto3 waits as long as the function may run (its default 60 s read timeout would cut a longer call
+    off and invoke it again) and never retries by itself: a retry is the orchestrator's, with a new attempt.
+    """
+    import boto3
+    from botocore.config import Config
+
+    config = Config(read_timeout=timeout_seconds + 60, connect_timeout=10, retries={"total_max_attempts": 1})
+    response = boto3.client("lambda", config=config).invoke(
         FunctionName=function_name, InvocationType="RequestResponse", Payload=json.dumps(payload).encode()
     )
     body = response["Payload"].read().decode()
@@ -203,7 +210,7 @@ export function executorHelpers(model: InfraModel, flow: readonly FlowNode[]): s
 export function executorCall(model: InfraModel, n: FlowNode): string {
   switch (n.via) {
     case "lambda":
-      return `run_lambda(${pyStr(n.executor.name)}, payload)`;
+      return `run_lambda(${pyStr(n.executor.name)}, payload, ${lambdaTimeout(model, n.executor)})`;
     case "databricks":
       return `run_databricks(${py(databricksRun(model, n), "        ")}, payload)`;
     case "ssh":

@@ -10,6 +10,7 @@
  * @module
  */
 import { type FlowNode, pythonCondition } from "./_flow.ts";
+import { lambdaTimeout } from "./_aws_stack.ts";
 import type { InfraModel } from "./_model.ts";
 import {
   argsOf,
@@ -124,31 +125,44 @@ def templated(payload):
   }
 
   // What an operator is given for one payload expression (Python text).
-  const operatorArgs = (n: FlowNode, payloadExpr: string): string[] => {
+  // A mapped task's values come through XCom, which Airflow never renders: they are final JSON.
+  const operatorArgs = (n: FlowNode, payloadExpr: string, rendered = true): string[] => {
+    const json = rendered ? `templated(${payloadExpr})` : `json.dumps(${payloadExpr})`;
     switch (n.via) {
       case "lambda":
-        return [`function_name=${pyStr(n.executor.name)}`, `payload=templated(${payloadExpr})`];
+        return [
+          `function_name=${pyStr(n.executor.name)}`,
+          `payload=${json}`,
+          // boto3's 60 s read timeout would re-invoke a longer call; retries are Airflow's.
+          `botocore_config={"read_timeout": ${
+            lambdaTimeout(model, n.executor) + 60
+          }, "connect_timeout": 10, "retries": {"total_max_attempts": 1}}`,
+        ];
       case "databricks": {
         const run = databricksRun(model, n);
-        return [`json=databricks_run(${py(run, "        ")}, ${payloadExpr})`];
+        return [
+          `json=databricks_run(${py(run, "        ")}, ${payloadExpr}${rendered ? "" : ", rendered=False"})`,
+        ];
       }
       case "ssh":
         return [
           `ssh_conn_id=${pyStr(`glacier_${n.executor.id}`)}`,
-          `command=ssh_command(templated(${payloadExpr}))`,
+          `command=ssh_command(${json})`,
+          // SSHOperator stops a command after 10 s by default; the task's own timeout governs.
+          `cmd_timeout=${n.timeoutMs !== undefined ? Math.ceil(n.timeoutMs / 1000) : "None"}`,
         ];
       case "local":
-        return [`bash_command=deno_command(templated(${payloadExpr}))`];
+        return [`bash_command=deno_command(${json})`];
     }
   };
   if (vias.has("databricks")) {
     out.push(
       "",
       "",
-      `def databricks_run(run, payload):
-    """A runs/submit body (rendered by Airflow, so its text is kept from Jinja) with the payload as the launcher's last parameter."""
-    body = json.loads(jinja_literal(json.dumps(run)))
-    body["tasks"][0]["spark_python_task"]["parameters"].append(templated(payload))
+      `def databricks_run(run, payload, rendered=True):
+    """A runs/submit body with the payload as the launcher's last parameter; a body Airflow renders keeps its text from Jinja."""
+    body = json.loads(jinja_literal(json.dumps(run))) if rendered else run
+    body["tasks"][0]["spark_python_task"]["parameters"].append(templated(payload) if rendered else json.dumps(payload))
     return body`,
     );
   }
@@ -201,7 +215,7 @@ def templated(payload):
         ? "command"
         : "bash_command";
       const fixed = operatorArgs(n, "payload").filter((a) => !a.startsWith(`${field}=`));
-      const value = operatorArgs(n, "payload").find((a) => a.startsWith(`${field}=`))!.slice(
+      const value = operatorArgs(n, "payload", false).find((a) => a.startsWith(`${field}=`))!.slice(
         field.length + 1,
       );
       out.push(
@@ -212,9 +226,10 @@ def templated(payload):
         "        context = get_current_context()",
         '        run_id = context["run_id"]',
         '        params = context["dag_run"].conf or {}',
+        '        attempt = context["ti"].try_number',
         "        calls = []",
         `        for index, value in enumerate(glacier_items(listing, run_id, ${pyStr(source.key)})):`,
-        `            payload = glacier_payload(${site}, run_id, ATTEMPT, ${args}, f"${n.key}/{index}.out", {"value": value, "index": index}, params)`,
+        `            payload = glacier_payload(${site}, run_id, attempt, ${args}, f"${n.key}/{index}.out", {"value": value, "index": index}, params)`,
         `            calls.append(${value})`,
         "        return calls",
         "",

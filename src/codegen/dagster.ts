@@ -79,9 +79,6 @@ export function dagsterDefinitions(model: InfraModel, flow: readonly FlowNode[],
       ...(n.retries > 0
         ? [`retry_policy=RetryPolicy(max_retries=${n.retries}, delay=${n.retryDelayMs / 1000})`]
         : []),
-      ...(n.timeoutMs !== undefined
-        ? [`tags={"dagster/max_runtime": ${Math.ceil(n.timeoutMs / 1000)}}`]
-        : []),
       'config_schema={"params": Field(Permissive(), is_required=False, default_value={})}',
     ];
     // Nothing inputs order the ops but are not parameters.
@@ -133,7 +130,7 @@ export function dagsterDefinitions(model: InfraModel, flow: readonly FlowNode[],
     "",
     `@job(name=${pyStr(model.pipeline.replace(/[^A-Za-z0-9_]/g, "_"))}, description=${
       pyStr(model.description ?? `Glacier pipeline ${model.pipeline}`)
-    })`,
+    }${runLimit(flow)})`,
     `def ${job}():`,
   );
   for (const n of flow) {
@@ -170,4 +167,12 @@ export function dagsterDefinitions(model: InfraModel, flow: readonly FlowNode[],
     out.push(`defs = Definitions(jobs=[${job}])`);
   }
   return out.join("\n") + "\n";
+}
+
+// Dagster reads dagster/max_runtime on runs only (an op's tag does nothing): when every task
+// has a timeout, the run may take at most their sum, with each retry counted.
+function runLimit(flow: readonly FlowNode[]): string {
+  if (flow.length === 0 || flow.some((n) => n.timeoutMs === undefined || n.mapOver)) return "";
+  const seconds = flow.reduce((sum, n) => sum + Math.ceil(n.timeoutMs! / 1000) * (n.retries + 1), 0);
+  return `, tags={"dagster/max_runtime": ${seconds}}`;
 }

@@ -287,3 +287,59 @@ export async function denoCheckPulumi(files: Record<string, string>): Promise<vo
     await Deno.remove(dir, { recursive: true });
   }
 }
+
+// ------------------------------------------------------------------ Service rules
+
+/** Lambda's cap on code uploaded inline with CreateFunction (a 50 MB zip); larger code must come from S3. */
+export const LAMBDA_INLINE_LIMIT = 50 * 1024 * 1024;
+
+/**
+ * Rules the services enforce that no schema says, checked on parsed AWS Terraform:
+ * every function reads its code from S3 (not an inline `filename`, refused over 50 MB),
+ * the uploaded object is the `glacier build` artifact, every instance's AMI is of its
+ * instance type's architecture, and each function's timeout covers its tasks' timeouts.
+ */
+export function checkAwsServiceRules(
+  parsed: Record<string, Json>,
+  taskTimeouts: Readonly<Record<string, number>> = {},
+): void {
+  const all = (kind: "resource" | "data", type: string) =>
+    Object.values(parsed).flatMap((j) =>
+      Object.entries(((j[kind] ?? {}) as Record<string, Record<string, Json[]>>)[type] ?? {})
+    );
+  const objects = new Map(all("resource", "aws_s3_object").map(([n, b]) => [n, b[0]]));
+  for (const [name, [fn]] of all("resource", "aws_lambda_function")) {
+    assert.equal(
+      fn.filename,
+      undefined,
+      `${name}: inline code is refused by Lambda over 50 MB; upload to S3`,
+    );
+    const key = String(fn.s3_key);
+    const m = key.match(/^\$\{aws_s3_object\.([a-z0-9_]+)\.key\}$/);
+    assert.ok(m && objects.has(m[1]), `${name}: s3_key ${key} is not an uploaded artifact object`);
+    assert.match(String(objects.get(m![1])!.source), /\.glacier\/build\/[^/]+\/[^/]+\.zip$/);
+    assert.deepEqual(fn.architectures, ["x86_64"], `${name}: glacier build builds x86_64 only`);
+    const timeout = Number(fn.timeout);
+    assert.ok(timeout >= 1 && timeout <= 900, `${name}: Lambda timeout ${timeout} is outside 1-900 s`);
+    const task = taskTimeouts[name];
+    if (task !== undefined) {
+      assert.ok(timeout >= task, `${name}: timeout ${timeout} s < task timeout ${task} s`);
+    }
+  }
+  const amis = new Map(all("data", "aws_ssm_parameter").map(([n, b]) => [n, String(b[0].name)]));
+  for (const [name, [vm]] of all("resource", "aws_instance")) {
+    const m = String(vm.ami).match(/^\$\{data\.aws_ssm_parameter\.([a-z0-9_]+)\.value\}$/);
+    assert.ok(m && amis.has(m[1]), `${name}: the AMI is not read from an SSM parameter`);
+    const graviton = /^(a1|[a-z]+[0-9]+g[a-z0-9]*)\./.test(String(vm.instance_type));
+    assert.ok(
+      amis.get(m![1])!.endsWith(graviton ? "-arm64" : "-x86_64"),
+      `${name}: ${vm.instance_type} gets AMI ${amis.get(m![1])}`,
+    );
+  }
+}
+
+/** The name of the S3 bucket a Terraform configuration creates for staging, or undefined when it looks one up. */
+export function createdStagingBucket(parsed: Record<string, Json>): string | undefined {
+  const s3 = parsed["s3.tf"] as { resource?: { aws_s3_bucket?: { staging?: Json[] } } };
+  return s3.resource?.aws_s3_bucket?.staging?.[0].bucket as string | undefined;
+}

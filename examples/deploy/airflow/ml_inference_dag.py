@@ -81,10 +81,10 @@ def deno_command(payload_json):
     return 'cd "${GLACIER_PROJECT:-.}" && deno run -A --quiet executors/runner.ts --payload ' + shlex.quote(payload_json)
 
 
-def databricks_run(run, payload):
-    """A runs/submit body (rendered by Airflow, so its text is kept from Jinja) with the payload as the launcher's last parameter."""
-    body = json.loads(jinja_literal(json.dumps(run)))
-    body["tasks"][0]["spark_python_task"]["parameters"].append(templated(payload))
+def databricks_run(run, payload, rendered=True):
+    """A runs/submit body with the payload as the launcher's last parameter; a body Airflow renders keeps its text from Jinja."""
+    body = json.loads(jinja_literal(json.dumps(run))) if rendered else run
+    body["tasks"][0]["spark_python_task"]["parameters"].append(templated(payload) if rendered else json.dumps(payload))
     return body
 
 
@@ -105,6 +105,7 @@ with DAG(
         task_id="clean",
         function_name="glacier-ml_inference-lambda",
         payload=templated(glacier_payload("clean", "clean", "examples/ml_inference.ts", RUN_ID, ATTEMPT, [{"$ref": "extract.out"}], "clean.out", params=PARAMS)),
+        botocore_config={"read_timeout": 360, "connect_timeout": 10, "retries": {"total_max_attempts": 1}},
         retries=2,
         retry_delay=timedelta(milliseconds=200),
         retry_exponential_backoff=True,

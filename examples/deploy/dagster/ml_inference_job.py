@@ -77,11 +77,17 @@ def glacier_items(value, run_id, key):
     return json.loads(boto3.client("s3").get_object(Bucket=bucket, Key=object_key)["Body"].read())
 
 
-def run_lambda(function_name, payload):
-    """Invokes a Glacier Lambda function with a payload; returns its (encoded) output."""
-    import boto3
+def run_lambda(function_name, payload, timeout_seconds):
+    """Invokes a Glacier Lambda function with a payload; returns its (encoded) output.
 
-    response = boto3.client("lambda").invoke(
+    boto3 waits as long as the function may run (its default 60 s read timeout would cut a longer call
+    off and invoke it again) and never retries by itself: a retry is the orchestrator's, with a new attempt.
+    """
+    import boto3
+    from botocore.config import Config
+
+    config = Config(read_timeout=timeout_seconds + 60, connect_timeout=10, retries={"total_max_attempts": 1})
+    response = boto3.client("lambda", config=config).invoke(
         FunctionName=function_name, InvocationType="RequestResponse", Payload=json.dumps(payload).encode()
     )
     body = response["Payload"].read().decode()
@@ -142,20 +148,18 @@ def op_extract(context: OpExecutionContext):
     ins={"after_extract": In(Nothing)},
     out=Out(Nothing),
     retry_policy=RetryPolicy(max_retries=2, delay=0.2),
-    tags={"dagster/max_runtime": 60},
     config_schema={"params": Field(Permissive(), is_required=False, default_value={})},
 )
 def op_clean(context: OpExecutionContext):
     """Runs node clean (task clean) on lambda (lambda)."""
     payload = glacier_payload("clean", "clean", "examples/ml_inference.ts", context.run_id, context.retry_number + 1, [{"$ref": "extract.out"}], "clean.out", params=context.op_config["params"])
-    run_lambda("glacier-ml_inference-lambda", payload)
+    run_lambda("glacier-ml_inference-lambda", payload, 300)
 
 
 @op(
     name="predict",
     ins={"after_clean": In(Nothing)},
     out=Out(Nothing),
-    tags={"dagster/max_runtime": 600},
     config_schema={"params": Field(Permissive(), is_required=False, default_value={})},
 )
 def op_predict(context: OpExecutionContext):
