@@ -343,3 +343,66 @@ export function createdStagingBucket(parsed: Record<string, Json>): string | und
   const s3 = parsed["s3.tf"] as { resource?: { aws_s3_bucket?: { staging?: Json[] } } };
   return s3.resource?.aws_s3_bucket?.staging?.[0].bucket as string | undefined;
 }
+
+// ------------------------------------------------------------------ IAM simulation
+
+/**
+ * The concrete ARN of a resource of a parsed CloudFormation template (what
+ * `Fn::GetAtt [id, Arn]` or `${id.Arn}` resolves to once deployed).
+ */
+function cfnArn(template: Json, id: string, account: string, region: string): string {
+  const r = (template.Resources as Record<string, { Type: string; Properties: Json }>)[id];
+  assert.ok(r, `no resource ${id}`);
+  const p = r.Properties;
+  switch (r.Type) {
+    case "AWS::S3::Bucket":
+      return `arn:aws:s3:::${p.BucketName}`;
+    case "AWS::Logs::LogGroup":
+      return `arn:aws:logs:${region}:${account}:log-group:${p.LogGroupName}:*`;
+    case "AWS::Lambda::Function":
+      return `arn:aws:lambda:${region}:${account}:function:${p.FunctionName}`;
+    default:
+      throw new Error(`no ARN rule for ${r.Type}`);
+  }
+}
+
+/** Every role's and managed policy's documents with intrinsic functions resolved to concrete ARNs. */
+export function resolvedCloudFormationPolicies(
+  template: Json,
+  account: string,
+  region: string,
+): Record<string, Json[]> {
+  const resolve = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(resolve);
+    if (!v || typeof v !== "object") return v;
+    const o = v as Json;
+    if ("Fn::GetAtt" in o) {
+      const [id, attr] = o["Fn::GetAtt"] as [string, string];
+      assert.equal(attr, "Arn");
+      return cfnArn(template, id, account, region);
+    }
+    if ("Fn::Sub" in o) {
+      return String(o["Fn::Sub"]).replace(/\$\{([^}]+)\}/g, (_, name: string) => {
+        if (name === "AWS::Partition") return "aws";
+        if (name === "AWS::Region") return region;
+        if (name === "AWS::AccountId") return account;
+        const [id] = name.split(".");
+        return cfnArn(template, id, account, region);
+      });
+    }
+    return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, resolve(x)]));
+  };
+  const out: Record<string, Json[]> = {};
+  for (
+    const [id, r] of Object.entries(template.Resources as Record<string, { Type: string; Properties: Json }>)
+  ) {
+    if (r.Type === "AWS::IAM::Role") {
+      out[id] = ((r.Properties.Policies ?? []) as { PolicyDocument: Json }[]).map((p) =>
+        resolve(p.PolicyDocument) as Json
+      );
+    } else if (r.Type === "AWS::IAM::ManagedPolicy") {
+      out[id] = [resolve(r.Properties.PolicyDocument) as Json];
+    }
+  }
+  return out;
+}
