@@ -171,6 +171,12 @@ function aws(ctx: Context): Record<string, Block[]> {
         databricks.map((d) => d.config.host).find((h): h is string => typeof h === "string"),
       )]
       : []),
+    ...(databricks.some((d) => d.config.newCluster)
+      ? [variable(
+        "databricks_cross_account_role",
+        "The name of the IAM role the Databricks workspace launches clusters with (its cross-account role).",
+      )]
+      : []),
     ...stack.inputs.map((i) => variable(i.name, `${i.description}.`, i.default, i.secret)),
   ];
 
@@ -326,6 +332,26 @@ function aws(ctx: Context): Record<string, Block[]> {
         ["content_base64", base64Heredoc(databricksLauncher())],
       ]),
       ...databricks.flatMap((e) => [
+        ...(e.config.newCluster
+          ? [
+            block(
+              "resource",
+              ["databricks_instance_profile", e.id],
+              [["instance_profile_arn", raw(`aws_iam_instance_profile.${e.id}.arn`)]],
+              "A job cluster may use only an instance profile registered with the workspace.",
+            ),
+            block(
+              "resource",
+              ["aws_iam_role_policy", `${e.id}_pass_role`],
+              [
+                ["name", `glacier-${model.pipeline}-${e.resource.name}-pass-role`.slice(0, 128)],
+                ["role", raw("var.databricks_cross_account_role")],
+                ["policy", passRole(e)],
+              ],
+              "The workspace's cross-account role launches the job cluster, so it must pass the cluster's role.",
+            ),
+          ]
+          : []),
         block("resource", ["databricks_workspace_file", `${e.id}_artifact`], [
           ["path", `/Shared/glacier/${model.pipeline}/${e.resource.name}.zip`],
           ["source", ctx.artifact(e)],
@@ -375,7 +401,10 @@ function databricksJob(e: ExecutorModel, node: string, options: Readonly<Record<
         ["spark_version", cluster.sparkVersion],
         ["node_type_id", cluster.nodeTypeId],
         ["num_workers", cluster.numWorkers],
-        block("aws_attributes", [], [["instance_profile_arn", raw(`aws_iam_instance_profile.${e.id}.arn`)]]),
+        block("aws_attributes", [], [[
+          "instance_profile_arn",
+          raw(`databricks_instance_profile.${e.id}.id`),
+        ]]),
         block("init_scripts", [], [
           block("workspace", [], [["destination", raw("databricks_workspace_file.deno_init.path")]]),
         ]),
@@ -394,6 +423,20 @@ function databricksJob(e: ExecutorModel, node: string, options: Readonly<Record<
     ]),
     block("parameter", [], [["name", "payload"], ["default", "{}"]]),
   ], `Node "${node}" on "${e.resource.name}": runs one Glacier payload per run.`);
+}
+
+function passRole(e: ExecutorModel): Raw {
+  return raw(`jsonencode(${
+    hclValueText({
+      Version: "2012-10-17",
+      Statement: [{
+        Sid: "PassClusterRole",
+        Effect: "Allow",
+        Action: ["iam:PassRole"],
+        Resource: [raw(`aws_iam_role.${e.id}.arn`)],
+      }],
+    })
+  })`);
 }
 
 function assumeRole(service: string): Raw {

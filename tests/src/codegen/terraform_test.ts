@@ -144,3 +144,22 @@ Deno.test("the Terraform reference check rejects a reference to something not de
     /reference aws_iam_role\.missing in .* is not declared/,
   );
 });
+
+Deno.test("generate terraform: a Databricks job cluster's instance profile is registered and its role may be passed", async () => {
+  const parsed = await parseTerraform((await wide.generate({ format: "terraform" })).files);
+  const res = parsed["databricks.tf"].resource as any;
+  assert.equal(
+    res.databricks_instance_profile.jobs[0].instance_profile_arn,
+    "${aws_iam_instance_profile.jobs.arn}",
+  );
+  const job = res.databricks_job.jobs_train[0];
+  assert.equal(
+    job.task[0].new_cluster[0].aws_attributes[0].instance_profile_arn,
+    "${databricks_instance_profile.jobs.id}",
+  );
+  const pass = res.aws_iam_role_policy.jobs_pass_role[0];
+  assert.equal(pass.role, "${var.databricks_cross_account_role}");
+  assert.match(pass.policy, /iam:PassRole/);
+  assert.match(pass.policy, /aws_iam_role\.jobs\.arn/);
+  checkTerraformReferences(parsed);
+});
