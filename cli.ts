@@ -784,6 +784,8 @@ function toJson(analysis: PipelineAnalysis, cost: CostEstimate) {
     dataSources: analysis.dataSources,
     dataSinks: analysis.dataSinks,
     cost,
+    undecided: analysis.undecided,
+    warnings: [...analysis.warnings, ...cost.warnings],
   };
 }
 
@@ -828,6 +830,11 @@ function summary(analysis: PipelineAnalysis, cost: CostEstimate, file: string): 
   out.push("Data sinks:");
   if (analysis.dataSinks.length === 0) out.push("  (none)");
   for (const s of analysis.dataSinks) out.push(`  ${s.nodes.join(", ")} → ${s.uri}`);
+  const warnings = [...analysis.warnings, ...cost.warnings];
+  if (warnings.length) {
+    out.push("\nWarnings:");
+    for (const w of warnings) out.push(`  ${w}`);
+  }
   if (analysis.undecided.length) {
     out.push("\nNot decided statically (glacier analyze --trace follows one run's choices):");
     for (const u of analysis.undecided) out.push(`  ${u}`);

@@ -384,6 +384,7 @@ export class Pipeline<P = AnyParams, R = unknown> {
       facts: result.facts,
       schedule,
       runsDir,
+      warnings: result.warnings,
     });
   }
 

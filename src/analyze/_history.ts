@@ -1,5 +1,8 @@
 // The newest run report of a pipeline, for cost figures: the same reader
-// `resume` uses, narrowed to what estimates need.
+// `resume` uses, narrowed to what estimates need; and the sizes of the objects
+// its tasks read and wrote, measured where that run kept them on this machine.
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { latestReport, RUNS_DIR, type TaskReport } from "../run/report.ts";
 
 /** What cost estimates read from a run report. */
@@ -7,6 +10,8 @@ export interface PastRun {
   readonly runId: string;
   readonly startedAt: string;
   readonly tasks: readonly TaskReport[];
+  /** The folder the run's buckets were mapped to, if any. */
+  readonly dataRoot?: string;
 }
 
 /** Reads the newest report of `pipeline` in `dir`; undefined when none is readable. */
@@ -15,5 +20,60 @@ export async function newestRun(pipeline: string, dir: string = RUNS_DIR): Promi
     return await latestReport(pipeline, dir);
   } catch {
     return undefined; // an unreadable runs folder: estimate without history
+  }
+}
+
+const MAX_FILES = 10_000;
+
+/**
+ * Per node id, the bytes of the objects it reads and writes, as they are now
+ * in the storage the run used on this machine: `file:` URIs, or cloud URIs
+ * under the run's data root. Nodes whose objects are elsewhere are left out.
+ */
+export async function measuredSizes(
+  run: PastRun | undefined,
+  nodes: readonly { id: string; reads: readonly string[]; writes: readonly string[] }[],
+): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  if (!run) return out;
+  const sizes = new Map<string, number | undefined>();
+  for (const node of nodes) {
+    let total = 0, known = false;
+    for (const uri of [...node.reads, ...node.writes]) {
+      if (!sizes.has(uri)) sizes.set(uri, await sizeOf(localPath(uri, run.dataRoot)));
+      const size = sizes.get(uri);
+      if (size !== undefined) [total, known] = [total + size, true];
+    }
+    if (known) out.set(node.id, total);
+  }
+  return out;
+}
+
+function localPath(uri: string, dataRoot: string | undefined): string | undefined {
+  if (uri.startsWith("file:")) return fileURLToPath(uri.replace(/\*$/, ""));
+  const m = /^(s3|gs|az):\/\/([^/]+)\/?(.*)$/.exec(uri);
+  if (!m || dataRoot === undefined) return undefined;
+  return join(resolve(dataRoot), m[2], m[3].replace(/\*$/, ""));
+}
+
+// A file's size, or the sum under a folder (a prefix); undefined when there is nothing.
+async function sizeOf(path: string | undefined): Promise<number | undefined> {
+  if (path === undefined) return undefined;
+  try {
+    const info = await Deno.stat(path);
+    if (info.isFile) return info.size;
+    let total = 0, count = 0;
+    const walk = async (dir: string): Promise<void> => {
+      for await (const entry of Deno.readDir(dir)) {
+        if (++count > MAX_FILES) return;
+        const p = join(dir, entry.name);
+        if (entry.isDirectory) await walk(p);
+        else if (entry.isFile) total += (await Deno.stat(p)).size;
+      }
+    };
+    await walk(path);
+    return total;
+  } catch {
+    return undefined;
   }
 }

@@ -6,13 +6,12 @@ import * as configs from "../config/mod.ts";
 import { Provider } from "../provider.ts";
 import { ExecutionResource } from "../resources/execution.ts";
 import { Bucket } from "../resources/storage.ts";
-import { accessAt } from "./bucket_usage.ts";
-import { type Node, textOf, where } from "./_source.ts";
+import { bucketGrants, type UsageContext, usesOf } from "./bucket_usage.ts";
+import { displayPath, type Node, textOf, where } from "./_source.ts";
 import {
   depsOf,
   type FnValue,
   fromPlain,
-  hasRef,
   type ModuleRecord,
   NotLiteral,
   type PathKey,
@@ -69,6 +68,10 @@ export type ImportResolver = (module: ModuleRecord, name: string) => Value;
 export class Interpreter {
   readonly pipelines: PipelineValue[] = [];
   readonly undecided: string[] = [];
+  /** Whether some task calls may be missing from the DAG (a task chosen at run time, an unknown resource, …). */
+  incomplete = false;
+  /** What the user should know: tasks that would fail at run time, grants widened to a prefix. */
+  readonly warnings: string[] = [];
   readonly nodes: DAGNodeInit[] = [];
   readonly facts = new Map<string, TaskFacts>();
   /** The provider configs of the resources and buckets the recorded calls use, in order of first use. */
@@ -77,7 +80,6 @@ export class Interpreter {
   #inPipeline = false;
   #counts = new Map<string, number>();
   #conds: string[] = [];
-  #dynamic = false;
   #loops = 0;
   #depth = 0;
   /** The lines (`url:line`) of the user calls being followed, outermost first. */
@@ -116,6 +118,7 @@ export class Interpreter {
     try {
       const fn = pipeline.fn;
       if (fn.t !== "fn") {
+        this.incomplete = true;
         this.undecided.push(
           `${pipeline.where}: the function of pipeline "${pipeline.name}" is not written here`,
         );
@@ -125,6 +128,20 @@ export class Interpreter {
     } finally {
       this.#inPipeline = false;
     }
+  }
+
+  #usageContext(fn: FnValue): UsageContext {
+    return usageContextOf(fn, (obj, key) => this.#member(obj, key), this.#resolveImport);
+  }
+
+  #once(list: string[], message: string): void {
+    if (!list.includes(message)) list.push(message);
+  }
+
+  // A note about a call that may be missing from the DAG: generate and deploy trace instead.
+  #missing(module: ModuleRecord, node: Node, what: string): void {
+    this.incomplete = true;
+    this.#note(module, node, what);
   }
 
   #note(module: ModuleRecord, node: Node, what: string): void {
@@ -555,9 +572,9 @@ export class Interpreter {
         return last;
       }
       case "AwaitExpression": {
-        const v = this.#expr(e.argument as Node, scope, module);
-        if (this.#inPipeline && hasRef(v)) this.#dynamic = true;
-        return awaited(v);
+        // Awaiting makes a value run-time, not the calls after it: only a
+        // call whose count depends on a run-time value (a loop over one) is dynamic.
+        return awaited(this.#expr(e.argument as Node, scope, module));
       }
       case "ConditionalExpression": {
         const test = this.#expr(e.test as Node, scope, module);
@@ -733,7 +750,7 @@ export class Interpreter {
       if (key === undefined) {
         const args = this.#args(argNodes, scope, module);
         if (tasksIn(obj).length > 0 && args) {
-          this.#note(
+          this.#missing(
             module,
             e,
             `the task called by "${
@@ -746,7 +763,7 @@ export class Interpreter {
       // Glacier objects built for real from literal arguments.
       if (obj.t === "real") return this.#realMethod(obj.value, String(key), e, argNodes, scope, module);
       if (key === "task" && obj.t === "unknown" && !this.#inPipeline) {
-        this.#note(
+        this.#missing(
           module,
           e,
           `the resource of "${
@@ -846,11 +863,31 @@ export class Interpreter {
     const name = (typeof options.name === "string" ? options.name : undefined) ??
       (fn.t === "fn" ? fn.name : undefined);
     if (!name) {
-      this.#note(module, e, "the task's name is not written here (an anonymous function without { name })");
+      this.#missing(
+        module,
+        e,
+        "the task's name is not written here (an anonymous function without { name })",
+      );
       return UNKNOWN;
     }
+    if (this.#inPipeline) {
+      this.#once(
+        this.warnings,
+        `${
+          where(module.parsed, e)
+        }: task "${name}" is defined inside the pipeline function; workers and remote executors find a task at its module's top level, so it fails at run time: declare it at the top level`,
+      );
+    }
     const source = fn.t === "fn" ? fn.module.parsed.code.slice(fn.node.start, fn.node.end) : "";
-    const task: TaskValue = { t: "task", name, module: module.parsed.url, resource, options, source };
+    const task: TaskValue = {
+      t: "task",
+      name,
+      module: module.parsed.url,
+      resource,
+      options,
+      source,
+      ...(fn.t === "fn" ? { fn } : {}),
+    };
     return task;
   }
 
@@ -910,7 +947,7 @@ export class Interpreter {
         return UNKNOWN;
       case "any":
         if (tasksIn(fn).length > 0 && this.#inPipeline) {
-          this.#note(
+          this.#missing(
             module,
             e,
             `the task called by "${
@@ -926,7 +963,7 @@ export class Interpreter {
 
   #invokeFn(fn: FnValue, args: Value[], module: ModuleRecord, e?: Node): Value {
     if (this.#depth >= MAX_DEPTH) {
-      this.#note(
+      this.#missing(
         module,
         e ?? fn.node,
         `calls nest deeper than ${MAX_DEPTH} (recursion?); the rest is not followed`,
@@ -982,9 +1019,38 @@ export class Interpreter {
     args.forEach((arg, index) => {
       forEachBucket(arg, (bucket, nested) => {
         this.providers.add(bucket.location.config);
-        const access = nested ? { read: true, write: true } : accessAt(task, task.source, index);
-        if (access.read) reads.add(bucket.uri);
-        if (access.write) writes.add(bucket.uri);
+        const uses = nested || !task.fn
+          ? "escapes"
+          : usesOf(task.fn.node, index, this.#usageContext(task.fn));
+        const grants = bucketGrants(bucket, uses);
+        grants.reads.forEach((u) => reads.add(u));
+        grants.writes.forEach((u) => writes.add(u));
+        for (const use of grants.prefixes) {
+          this.#once(
+            this.warnings,
+            `${use.where ?? task.module}: task "${task.name}" ${
+              use.write ? "writes" : "reads"
+            } a computed key under "${
+              use.key.kind === "prefix" ? use.key.prefix : ""
+            }" of ${bucket.uri}, so it is granted that prefix`,
+          );
+        }
+        for (const use of grants.unknown) {
+          this.#once(
+            this.undecided,
+            `${use.where ?? task.module}: task "${task.name}" ${use.write ? "writes" : "reads"} "${
+              use.key.kind === "unknown" ? use.key.text : ""
+            }", a key known only at run time; it is granted as ${bucket.uri}: if the key lies elsewhere, declare it in the task's reads/writes options`,
+          );
+        }
+        if (bucket.uri.startsWith("file:") && task.resource.kind !== "local") {
+          this.#once(
+            this.warnings,
+            `${
+              displayAt(at)
+            }: task "${task.name}" runs on "${task.resource.name}" (${task.resource.service}) but is given ${bucket.uri}, a folder on this machine that it cannot reach there; use a cloud bucket, or run({ dataRoot }) to run locally`,
+          );
+        }
       });
     });
     const node: DAGNodeInit = {
@@ -994,7 +1060,7 @@ export class Interpreter {
       inputs: depsOf({ t: "arr", items: args }),
       reads: [...reads],
       writes: [...writes],
-      dynamic: this.#dynamic || this.#loops > 0,
+      dynamic: this.#loops > 0,
       ...(this.#conds.length ? { condition: this.#conds.join(" && ") } : {}),
     };
     this.nodes.push(node);
@@ -1002,6 +1068,42 @@ export class Interpreter {
     this.sites.set(id, { at, via: [...this.#via] });
     return { t: "ref", id, path: [] };
   }
+}
+
+// How a task body's helpers resolve: by the names in scope where the function is written.
+function usageContextOf(
+  fn: FnValue,
+  member: (obj: Value, key: string) => Value,
+  resolveImport: ImportResolver,
+): UsageContext {
+  const context: UsageContext = {
+    locate: (node) => where(fn.module.parsed, node as Node),
+    resolve: (callee) => {
+      const value = evalName(callee as Node, fn.scope, member, resolveImport);
+      return value?.t === "fn"
+        ? { fn: value.node, context: usageContextOf(value, member, resolveImport) }
+        : undefined;
+    },
+  };
+  return context;
+}
+
+// A name or a chain of property names (`save`, `io.save`), without calling anything.
+function evalName(
+  node: Node,
+  scope: Scope,
+  member: (obj: Value, key: string) => Value,
+  resolveImport: ImportResolver,
+): Value | undefined {
+  if (node.type === "Identifier") {
+    const v = scope.get(node.name as string);
+    return v?.t === "import" ? resolveImport(v.module, v.name) : v;
+  }
+  if (node.type === "MemberExpression" && !node.computed) {
+    const obj = evalName(node.object as Node, scope, member, resolveImport);
+    return obj ? member(obj, (node.property as Node).name as string) : undefined;
+  }
+  return undefined;
 }
 
 // The literal part of a value: object fields known only at run time are left out and named.
@@ -1174,6 +1276,12 @@ function patternNames(p: Node, out: Set<string>): void {
       patternNames(p.left as Node, out);
       break;
   }
+}
+
+// A call position (`url:line:col`) as a path relative to the working directory.
+function displayAt(at: string): string {
+  const m = /^(.*):(\d+):(\d+)$/.exec(at);
+  return m ? `${displayPath(m[1])}:${m[2]}:${m[3]}` : at;
 }
 
 // Where V8 places a call in a stack frame: at the callee's name (the property

@@ -2,7 +2,7 @@
 // imports (followed), Glacier's own modules (known by name, never read) and
 // everything else (unknown values).
 import { GlacierError } from "../errors.ts";
-import { type Node, parseModule } from "./_source.ts";
+import { displayPath, type Node, parseModule } from "./_source.ts";
 import { Interpreter } from "./_interpreter.ts";
 import { type ModuleRecord, Scope, UNKNOWN, type Value } from "./_values.ts";
 
@@ -42,7 +42,8 @@ export class ModuleGraph {
       if (!/^(\.{1,2}\/|\/|file:)/.test(source)) return "external";
       const resolved = new URL(source, url).href;
       if (resolved === GLACIER_MOD || resolved.startsWith(GLACIER_SRC)) return "glacier";
-      const p = this.load(resolved);
+      // A module imported by the pipeline's that cannot be read is left out: its values are unknown.
+      const p = this.load(resolved).catch((error) => this.#unreadable(resolved, error));
       deps.push(p);
       return p;
     };
@@ -94,6 +95,22 @@ export class ModuleGraph {
     await Promise.all(pending);
     this.#deps.set(record, await Promise.all(deps));
     return record;
+  }
+
+  #unreadable(url: string, error: unknown): ModuleRecord {
+    if (!(error instanceof GlacierError) || !error.code.startsWith("USER:STATIC_")) throw error;
+    this.interpreter.undecided.push(
+      `${displayPath(url)}:1:1: not analyzed (${error.message}), so what it exports is unknown here`,
+    );
+    const program = { type: "Program", body: [], start: 0, end: 0 } as unknown as Node;
+    return {
+      parsed: { url, source: "", code: "", program },
+      scope: new Scope(),
+      exports: new Map(),
+      reexports: new Map(),
+      stars: [],
+      evaluated: false,
+    };
   }
 
   /** Evaluates a module after the modules it imports, each once. */

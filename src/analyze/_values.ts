@@ -16,6 +16,8 @@ export interface TaskValue {
   readonly options: Readonly<Record<string, unknown>>;
   /** The function's JavaScript (types blanked), for bucket usage. */
   readonly source: string;
+  /** The function as written, when it is: its body is read for bucket usage through helpers. */
+  readonly fn?: FnValue;
 }
 
 /** A `pipeline(...)` call found in the source. */

@@ -8,7 +8,8 @@
 import type { DataLocation, PipelineDAG, ResourceInfo } from "../dag.ts";
 import type { ExecutionResource } from "../resources/execution.ts";
 import type { TaskEstimate, TaskPermissions } from "../task.ts";
-import { newestRun } from "./_history.ts";
+import { measuredSizes, newestRun } from "./_history.ts";
+import { runsPerMonth as cronRunsPerMonth } from "../schedule.ts";
 import { type CostEstimate, type CostOptions, estimateCost } from "./cost.ts";
 
 /** An execution resource the pipeline uses, with the calls bound to it. */
@@ -68,6 +69,8 @@ export interface PipelineAnalysisOptions {
   schedule?: string;
   /** Where the pipeline's run reports are (its project's `.glacier/runs`). @default {".glacier/runs"} */
   runsDir?: string;
+  /** What the user should know, each as `file:line:col: what`. @default {[]} */
+  warnings?: readonly string[];
 }
 
 const RUNTIMES: Record<string, string> = {
@@ -107,6 +110,12 @@ export class PipelineAnalysis {
   readonly method: AnalysisMethod;
   /** What static analysis could not decide, each as `file:line:col: what`; empty for traced DAGs. */
   readonly undecided: readonly string[];
+  /**
+   * What the user should know: tasks declared inside the pipeline function,
+   * local folders given to remote executors, grants widened to a computed
+   * key's prefix, a schedule that does not parse, a traced fallback.
+   */
+  readonly warnings: readonly string[];
   readonly #facts: ReadonlyMap<string, NodeFacts>;
   readonly #schedule?: string;
   readonly #runsDir?: string;
@@ -129,8 +138,26 @@ export class PipelineAnalysis {
     this.method = method;
     this.undecided = undecided;
     this.#facts = options.facts ?? new Map();
-    this.#schedule = options.schedule;
     this.#runsDir = options.runsDir;
+    const warnings = [...options.warnings ?? []];
+    if (options.schedule !== undefined) {
+      try {
+        cronRunsPerMonth(options.schedule);
+        this.#schedule = options.schedule;
+      } catch (error) {
+        warnings.push(
+          `pipeline "${dag.name}": its schedule ${JSON.stringify(options.schedule)} does not parse (${
+            (error as Error).message
+          }), so deploy will refuse it and cost assumes 30 runs a month: write 5-field cron, such as "0 2 * * *"`,
+        );
+      }
+    }
+    this.warnings = warnings;
+  }
+
+  /** Per node id, the options of its task as written. */
+  get facts(): ReadonlyMap<string, NodeFacts> {
+    return this.#facts;
   }
 
   /** The pipeline's name. */
@@ -248,7 +275,8 @@ export class PipelineAnalysis {
     for (const node of this.dag.nodes) {
       estimates.set(node.id, this.#facts.get(node.id)?.options.estimate as TaskEstimate | undefined);
     }
-    return estimateCost(this.dag, estimates, run, { ...options, pipelineSchedule: this.#schedule });
+    const sizes = await measuredSizes(run, this.dag.nodes);
+    return estimateCost(this.dag, estimates, run, { ...options, pipelineSchedule: this.#schedule, sizes });
   }
 }
 

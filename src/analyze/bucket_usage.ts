@@ -1,8 +1,13 @@
 /**
- * How a task uses its parameters as buckets: read from its source. A
- * parameter on which the body calls `scan`/`scanArrow`/`localPath`/`read`/`list`/`exists` is read;
- * `write`/`put`/`delete` is written. This gives the DAG its sources and
- * sinks and generated IAM its least privilege.
+ * How a task uses its parameters as buckets, read from its source. A call of
+ * `scan`/`scanArrow`/`localPath`/`read`/`list`/`exists` on a parameter is a
+ * read; `write`/`put`/`delete` is a write; `.at(key)` moves the use to that
+ * key (literal, or a computed key under a literal prefix); `.uri`, `.bucket`
+ * and `.path` are no I/O. A bucket passed on to a helper function keeps the
+ * helper's direction when the caller can resolve the helper (static
+ * analysis does); any other use counts as both, so nothing is under-granted.
+ * This gives the DAG its sources and sinks and generated IAM its least
+ * privilege.
  *
  * @module
  */
@@ -16,81 +21,267 @@ export interface Access {
   write: boolean;
 }
 
-/** How a function uses each of its parameters. */
-export interface ParamUsage {
-  /** Parameter names by position; `undefined` for a destructured or rest parameter. */
-  readonly params: readonly (string | undefined)[];
-  /** Access per parameter name, for those the body calls bucket methods on. */
-  readonly access: ReadonlyMap<string, Access>;
-  /** Parameters the body uses other than by calling bucket methods (passed on, stored, destructured). */
-  readonly escapes: ReadonlySet<string>;
+/** Which object of a bucket a use reaches. */
+export type KeyUse =
+  | { readonly kind: "self" }
+  | { readonly kind: "exact"; readonly key: string; readonly node?: Node }
+  | { readonly kind: "prefix"; readonly prefix: string; readonly node?: Node }
+  | { readonly kind: "unknown"; readonly text: string; readonly node?: Node };
+
+/** One read or write through a bucket parameter. */
+export interface BucketUse {
+  /** A write (`write`, `put`, `delete`), else a read. */
+  readonly write: boolean;
+  /** Where, relative to the bucket passed. */
+  readonly key: KeyUse;
+  /** `file:line:col` of the key, when the caller can locate it. */
+  readonly where?: string;
 }
+
+/** What a parameter is used for: its reads and writes, or `escapes` when it is used in a way not followed. */
+export type ParamUses = readonly BucketUse[] | "escapes";
+
+/** How static analysis resolves helper functions a task body calls, and where nodes are written. */
+export interface UsageContext {
+  /** The function a callee expression names, with the context of its own module; undefined when unknown. */
+  readonly resolve?: (callee: Node) => { fn: Node; context: UsageContext } | undefined;
+  /** `file:line:col` of a node. */
+  readonly locate?: (node: Node) => string;
+}
+
+/** The storage URIs a bucket argument gives a task, and the keys that could not be known. */
+export interface BucketGrants {
+  /** URIs read (a URI ending in `/` or holding `*` is a prefix). */
+  readonly reads: readonly string[];
+  /** URIs written. */
+  readonly writes: readonly string[];
+  /** Computed keys under a literal prefix, granted as that prefix. */
+  readonly prefixes: readonly BucketUse[];
+  /** Keys known only at run time, granted as the bucket's own URI. */
+  readonly unknown: readonly BucketUse[];
+}
+
+/** An ESTree node. */
+export type Node = acorn.Node & Record<string, unknown> & { loc?: acorn.SourceLocation };
 
 const READS = new Set(["scan", "scanArrow", "localPath", "read", "list", "exists"]);
 const WRITES = new Set(["write", "put", "delete"]);
-const cache = new WeakMap<object, ParamUsage>();
-
-type Node = acorn.Node & Record<string, unknown>;
+const INERT = new Set(["uri", "bucket", "path", "isPattern", "location"]);
+const MAX_HELPER_DEPTH = 8;
+const cache = new WeakMap<object, Map<number, ParamUses>>();
+const parsed = new WeakMap<object, Node | null>();
 
 /**
- * Reads a function's source and tells how it uses its parameters.
+ * The reads and writes a function makes through its parameter at `index`.
  *
- * @param source The function's source text (JavaScript, as the runtime gives it).
- * @returns Parameter names and their bucket access; empty when the source cannot be parsed.
+ * @param fn The function's ESTree node.
+ * @param index The parameter's position.
+ * @param context How helpers are resolved and nodes located.
+ * @returns The uses, or `escapes`.
  */
-export function paramUsage(source: string): ParamUsage {
-  const fn = parseFunction(source);
-  if (!fn) return { params: [], access: new Map(), escapes: new Set() };
-  const params = (fn.params as Node[]).map((p) =>
-    p.type === "Identifier"
-      ? p.name as string
-      : p.type === "AssignmentPattern" && (p.left as Node).type === "Identifier"
-      ? (p.left as Node).name as string
-      : undefined
-  );
-  const access = new Map<string, Access>();
-  const seen = new Map<string, number>(); // references per parameter
-  const understood = new Map<string, number>(); // of which, bucket-method roots
-  walk(fn.body as Node, (node) => {
-    if (node.type === "Identifier" && params.includes(node.name as string)) {
-      seen.set(node.name as string, (seen.get(node.name as string) ?? 0) + 1);
+export function usesOf(fn: Node, index: number, context: UsageContext = {}, depth = 0): ParamUses {
+  const params = fn.params as Node[];
+  const param = params[index];
+  if (!param) return params.some((p) => p.type === "RestElement") ? "escapes" : [];
+  const name = param.type === "Identifier"
+    ? param.name as string
+    : param.type === "AssignmentPattern" && (param.left as Node).type === "Identifier"
+    ? (param.left as Node).name as string
+    : undefined;
+  if (name === undefined) return "escapes";
+  const parents = new Map<Node, Node>();
+  const refs = new Map<string, Node[]>();
+  const consts = new Map<string, Node>();
+  walk(fn.body as Node, (node, parent) => {
+    if (parent) parents.set(node, parent);
+    if (node.type === "VariableDeclarator" && (node.id as Node).type === "Identifier" && node.init) {
+      consts.set((node.id as Node).name as string, node.init as Node);
     }
-    if (node.type === "MemberExpression" && !node.computed && (node.property as Node).type === "Identifier") {
-      // `x.param` is a property name, not a reference to the parameter.
-      const name = (node.property as Node).name as string;
-      if (params.includes(name)) seen.set(name, (seen.get(name) ?? 0) - 1);
-    }
-    if (node.type !== "CallExpression") return;
-    const callee = node.callee as Node;
-    if (callee.type !== "MemberExpression" || callee.computed) return;
-    const method = (callee.property as Node).name as string;
-    const isRead = READS.has(method), isWrite = WRITES.has(method);
-    if (!isRead && !isWrite) return;
-    const root = rootName(callee.object as Node);
-    if (root === undefined || !params.includes(root)) return;
-    understood.set(root, (understood.get(root) ?? 0) + 1);
-    const entry = access.get(root) ?? { read: false, write: false };
-    entry.read ||= isRead;
-    entry.write ||= isWrite;
-    access.set(root, entry);
+    if (node.type !== "Identifier" || !parent || !isReference(node, parent)) return;
+    const list = refs.get(node.name as string) ?? [];
+    list.push(node);
+    refs.set(node.name as string, list);
   });
-  const escapes = new Set(
-    [...seen].filter(([name, n]) => n > (understood.get(name) ?? 0)).map(([name]) => name),
-  );
-  return { params, access, escapes };
+  const uses: BucketUse[] = [];
+  const seen = new Set<string>();
+  const work: [string, KeyUse][] = [[name, { kind: "self" }]];
+  const located = (key: KeyUse): BucketUse["where"] =>
+    key.kind !== "self" && key.node && context.locate ? context.locate(key.node) : undefined;
+  while (work.length) {
+    const [variable, base] = work.pop()!;
+    if (seen.has(variable)) continue;
+    seen.add(variable);
+    for (const ref of refs.get(variable) ?? []) {
+      let expr: Node = ref, key = base;
+      for (;;) {
+        const parent = parents.get(expr);
+        if (!parent) return "escapes";
+        if (parent.type === "ChainExpression" || parent.type === "ParenthesizedExpression") {
+          expr = parent;
+          continue;
+        }
+        if (parent.type === "MemberExpression" && parent.object === expr && !parent.computed) {
+          const prop = (parent.property as Node).name as string;
+          const call = parents.get(parent);
+          const called = call?.type === "CallExpression" && call.callee === parent;
+          if (called && (READS.has(prop) || WRITES.has(prop))) {
+            const where = located(key);
+            uses.push({ write: WRITES.has(prop), key, ...(where ? { where } : {}) });
+            break;
+          }
+          if (called && prop === "at") {
+            key = keyOf((call.arguments as Node[])[0], consts);
+            expr = call;
+            continue;
+          }
+          if (!called && INERT.has(prop)) break;
+          return "escapes";
+        }
+        if (parent.type === "CallExpression" && parent.callee !== expr) {
+          const at = (parent.arguments as Node[]).indexOf(expr);
+          const helper = depth < MAX_HELPER_DEPTH ? context.resolve?.(parent.callee as Node) : undefined;
+          if (at < 0 || !helper) return "escapes";
+          const inner = usesOf(helper.fn, at, helper.context, depth + 1);
+          if (inner === "escapes") return "escapes";
+          for (const u of inner) {
+            const where = u.key.kind === "self" ? located(key) : u.where;
+            uses.push({
+              write: u.write,
+              key: u.key.kind === "self" ? key : u.key,
+              ...(where ? { where } : {}),
+            });
+          }
+          break;
+        }
+        if (
+          parent.type === "VariableDeclarator" && parent.init === expr &&
+          (parent.id as Node).type === "Identifier"
+        ) {
+          work.push([(parent.id as Node).name as string, key]);
+          break;
+        }
+        return "escapes";
+      }
+    }
+  }
+  return uses;
+}
+
+/**
+ * The uses of the parameter at `index` of a function given as source text
+ * (as the runtime gives it), cached per `key`. Helpers are not resolved.
+ *
+ * @param key What the result is cached by (the task).
+ * @param source The function's source.
+ * @param index The parameter's position.
+ * @returns The uses, or `escapes` (also when the source cannot be parsed).
+ */
+export function usesAt(key: object, source: string, index: number): ParamUses {
+  let byIndex = cache.get(key);
+  if (!byIndex) cache.set(key, byIndex = new Map());
+  let uses = byIndex.get(index);
+  if (uses === undefined) {
+    let fn = parsed.get(key);
+    if (fn === undefined) parsed.set(key, fn = parseFunction(source) ?? null);
+    uses = fn ? usesOf(fn, index) : "escapes";
+    byIndex.set(index, uses);
+  }
+  return uses;
 }
 
 /**
  * The access of a task to the bucket given at an argument position. Unknown
- * use (passed on, destructured, a rest parameter) counts as both, so nothing
- * is under-granted; an unused parameter is neither.
+ * use (stored, destructured, a rest parameter, passed to an unknown
+ * function) counts as both, so nothing is under-granted; an unused parameter,
+ * or one whose `uri` is only read, is neither.
  */
 export function accessAt(key: object, source: string, index: number): Access {
-  let usage = cache.get(key);
-  if (!usage) cache.set(key, usage = paramUsage(source));
-  const name = usage.params[index];
-  if (name === undefined || usage.escapes.has(name)) return { read: true, write: true };
-  return usage.access.get(name) ?? { read: false, write: false };
+  return accessOf(usesAt(key, source, index));
+}
+
+/** Read and write of a parameter's uses. */
+export function accessOf(uses: ParamUses): Access {
+  if (uses === "escapes") return { read: true, write: true };
+  return { read: uses.some((u) => !u.write), write: uses.some((u) => u.write) };
+}
+
+/**
+ * The URIs a bucket gets granted for a parameter's uses: its own URI, a
+ * literal key under it, or a computed key's literal prefix (as `prefix*`, or
+ * the prefix itself when it ends in `/`). A key known only at run time is
+ * granted the bucket's own URI and listed in `unknown`.
+ *
+ * @param bucket The bucket passed.
+ * @param uses The parameter's uses.
+ * @returns The URIs read and written.
+ */
+export function bucketGrants(
+  bucket: { readonly uri: string; at(path: string): { readonly uri: string } },
+  uses: ParamUses,
+): BucketGrants {
+  if (uses === "escapes") return { reads: [bucket.uri], writes: [bucket.uri], prefixes: [], unknown: [] };
+  const reads = new Set<string>(), writes = new Set<string>();
+  const prefixes: BucketUse[] = [], unknown: BucketUse[] = [];
+  for (const use of uses) {
+    const k = use.key;
+    let uri = bucket.uri;
+    if (k.kind === "exact") uri = bucket.at(k.key).uri;
+    else if (k.kind === "prefix") {
+      const at = bucket.at(k.prefix).uri;
+      uri = at.endsWith("/") ? at : `${at}*`;
+      prefixes.push(use);
+    } else if (k.kind === "unknown") unknown.push(use);
+    (use.write ? writes : reads).add(uri);
+  }
+  return { reads: [...reads], writes: [...writes], prefixes, unknown };
+}
+
+// The key an `.at(...)` argument names.
+function keyOf(node: Node | undefined, consts: Map<string, Node>, depth = 0): KeyUse {
+  const unknown: KeyUse = {
+    kind: "unknown",
+    text: node ? sourceText(node) : "(no key)",
+    ...(node ? { node } : {}),
+  };
+  if (!node || depth > 8) return unknown;
+  if (node.type === "Literal" && typeof node.value === "string") {
+    return { kind: "exact", key: node.value, node };
+  }
+  if (node.type === "TemplateLiteral") {
+    const quasis = node.quasis as Node[];
+    const head = (quasis[0].value as { cooked: string | null }).cooked ?? "";
+    if ((node.expressions as Node[]).length === 0) return { kind: "exact", key: head, node };
+    return head ? { kind: "prefix", prefix: head, node } : unknown;
+  }
+  if (node.type === "BinaryExpression" && node.operator === "+") {
+    const left = keyOf(node.left as Node, consts, depth + 1);
+    if (left.kind === "exact") {
+      const right = keyOf(node.right as Node, consts, depth + 1);
+      if (right.kind === "exact") return { kind: "exact", key: left.key + right.key, node };
+      return left.key ? { kind: "prefix", prefix: left.key, node } : unknown;
+    }
+    return left.kind === "prefix" ? { kind: "prefix", prefix: left.prefix, node } : unknown;
+  }
+  if (node.type === "Identifier" && consts.has(node.name as string)) {
+    const inner = keyOf(consts.get(node.name as string), consts, depth + 1);
+    return inner.kind === "unknown" || inner.kind === "self" ? unknown : { ...inner, node };
+  }
+  return unknown;
+}
+
+function sourceText(node: Node): string {
+  return node.type === "Identifier" ? node.name as string : `${node.type} at ${node.start}`;
+}
+
+// An identifier that names a variable here (not a property name, a key or a declaration).
+function isReference(node: Node, parent: Node): boolean {
+  if (parent.type === "MemberExpression") return parent.object === node || parent.computed === true;
+  if (parent.type === "Property") return parent.value === node || parent.computed === true;
+  if (parent.type === "VariableDeclarator") return parent.init === node;
+  if (/Function|Class|Label|MethodDefinition|PropertyDefinition/.test(parent.type)) {
+    return parent.type === "ArrowFunctionExpression" && parent.body === node;
+  }
+  return true;
 }
 
 function parseFunction(source: string): Node | undefined {
@@ -113,27 +304,16 @@ function parseFunction(source: string): Node | undefined {
   return undefined;
 }
 
-function rootName(node: Node): string | undefined {
-  let current = node;
-  for (;;) {
-    if (current.type === "Identifier") return current.name as string;
-    if (current.type === "MemberExpression") current = current.object as Node;
-    else if (current.type === "CallExpression") current = current.callee as Node;
-    else if (current.type === "AwaitExpression") current = current.argument as Node;
-    else return undefined;
-  }
-}
-
-/** Visits every node of an ESTree, parents first. */
-export function walk(node: Node, visit: (node: Node) => void): void {
-  visit(node);
+/** Visits every node of an ESTree, parents first, each with its parent. */
+export function walk(node: Node, visit: (node: Node, parent?: Node) => void, parent?: Node): void {
+  visit(node, parent);
   for (const key in node) {
     if (key === "loc" || key === "range") continue;
     const child = node[key];
     if (Array.isArray(child)) {
-      for (const item of child) if (item && typeof item.type === "string") walk(item, visit);
+      for (const item of child) if (item && typeof item.type === "string") walk(item, visit, node);
     } else if (child && typeof (child as Node).type === "string") {
-      walk(child as Node, visit);
+      walk(child as Node, visit, node);
     }
   }
 }

@@ -36,6 +36,8 @@ export interface CostLine {
   readonly perRun: number;
   /** US dollars per month. */
   readonly perMonth: number;
+  /** Where its durations and sizes come from, such as `durations: run time in last run <id>`. */
+  readonly basis: string;
 }
 
 /** The figures used for one DAG node. */
@@ -50,6 +52,8 @@ export interface TaskFigures {
   readonly dataBytes: number;
   /** Where the figures come from: `last run <runId>`, `estimate option` or `default`. */
   readonly source: string;
+  /** Where `dataBytes` comes from: `measured in last run <runId>`, `estimate option` or `default`. */
+  readonly dataSource: string;
 }
 
 /** A cost estimate, in US dollars. */
@@ -72,6 +76,8 @@ export interface CostEstimate {
   readonly tasks: readonly TaskFigures[];
   /** Every assumption behind the numbers. */
   readonly assumptions: readonly string[];
+  /** Risks the figures show, such as a table likely over a remote executor's payload limit without staging. */
+  readonly warnings: readonly string[];
 }
 
 /** Defaults when neither a run report nor an `estimate` option gives a figure. */
@@ -89,6 +95,13 @@ const ORCHESTRATOR = {
   azure: "Azure Logic Apps",
 } as const;
 
+// The request and response caps of the serverless executors (executors/*/executor.ts, *_PAYLOAD_CAP).
+const PAYLOAD_CAPS: Readonly<Record<string, number>> = {
+  lambda: 6 * 1024 * 1024,
+  "cloud-function": 32 * 1024 * 1024,
+  "azure-function": 64 * 1024 * 1024,
+};
+
 /**
  * Estimates what a pipeline costs.
  *
@@ -103,8 +116,12 @@ export function estimateCost(
   dag: PipelineDAG,
   estimates: ReadonlyMap<string, TaskEstimate | undefined>,
   run: PastRun | undefined,
-  options: CostOptions & { pipelineSchedule?: string } = {},
+  options: CostOptions & {
+    pipelineSchedule?: string;
+    sizes?: ReadonlyMap<string, number>;
+  } = {},
 ): CostEstimate {
+  const warnings: string[] = [];
   const assumptions: string[] = [
     `Public on-demand list prices of ${PRICES.asOf} for ${
       Object.entries(PRICES.regions).map(([c, r]) => `${CLOUD_LABEL[c]} ${r}`).join(", ")
@@ -128,9 +145,20 @@ export function estimateCost(
     assumptions.push(`${runs} runs per month (once a day): no schedule or runsPerMonth given`);
   }
 
-  const figures = dag.nodes.map((node) => figuresFor(node, dag, estimates.get(node.id), run));
+  const figures = dag.nodes.map((node) =>
+    figuresFor(node, dag, estimates.get(node.id), run, options.sizes?.get(node.id))
+  );
   if (figures.some((f) => f.source.startsWith("last run"))) {
-    assumptions.push(`Task durations from the last run ${run!.runId}`);
+    assumptions.push(
+      `Task durations from the last run ${
+        run!.runId
+      }: each call's run time, without the time it queued for a worker`,
+    );
+  }
+  if (figures.some((f) => f.dataSource.startsWith("measured"))) {
+    assumptions.push(
+      `Data sizes measured in the last run ${run!.runId}: the bytes of the objects each task read and wrote`,
+    );
   }
   if (figures.some((f) => f.source === "default")) {
     assumptions.push(
@@ -141,8 +169,9 @@ export function estimateCost(
   }
   const byId = new Map(figures.map((f) => [f.id, f]));
   const lines: CostLine[] = [];
+  let basis = "";
   const add = (item: string, executor: string, quantity: string, perRun: number) => {
-    if (perRun > 0) lines.push({ item, executor, quantity, perRun, perMonth: perRun * runs });
+    if (perRun > 0) lines.push({ item, executor, quantity, perRun, perMonth: perRun * runs, basis });
   };
 
   const byExecutor = new Map<string, DAGNode[]>();
@@ -160,6 +189,7 @@ export function estimateCost(
     const seconds = sum(nodes, (n) => (byId.get(n.id)!.calls * byId.get(n.id)!.durationMs) / 1000);
     const cloud = serviceCloud(r.service);
     if (cloud) clouds.add(cloud);
+    basis = `durations: ${sourcesOf(nodes.map((n) => byId.get(n.id)!.source))}`;
     if (r.kind !== "local") orchestrated += calls;
     switch (r.service) {
       case "local":
@@ -239,15 +269,20 @@ export function estimateCost(
         break;
       }
       case "databricks": {
-        const sku = (c.sku ?? "jobs-compute") as keyof typeof PRICES.databricksDbu;
         const nodeCount = Number(c.nodes ?? 2);
         const nodeType = String(
-          (c.newCluster as { nodeTypeId?: string } | undefined)?.nodeTypeId ?? "i3.xlarge",
+          (c.newCluster as { nodeTypeId?: string } | undefined)?.nodeTypeId ?? c.nodeTypeId ?? "i3.xlarge",
         );
         const dbuRate = PRICES.databricksDbuPerNodeHour[nodeType] ?? PRICES.databricksDbuPerNodeHour.default;
         const cloud = [...clouds][0] ?? "aws";
         const vmRate = PRICES.aws.ec2Hourly[nodeType] ?? PRICES.databricksNodeHourly[cloud];
-        const hours = (seconds / 3600) * nodeCount;
+        // An existing cluster is all-purpose compute, up for as long as its tasks span.
+        const existing = typeof c.clusterId === "string";
+        const sku = (existing ? "all-purpose" : c.sku ?? "jobs-compute") as keyof typeof PRICES.databricksDbu;
+        const window = existing ? uptimeSeconds(nodes, run) : undefined;
+        const billed = window?.seconds ?? seconds;
+        if (window) basis = `durations: uptime window in last run ${run!.runId}`;
+        const hours = (billed / 3600) * nodeCount;
         add(
           `Databricks ${sku} DBUs`,
           executor,
@@ -256,7 +291,13 @@ export function estimateCost(
         );
         add("Databricks node VMs", executor, `${round(hours, 4)} node-h`, hours * vmRate);
         assumptions.push(
-          `"${executor}": ${nodeCount} ${nodeType} nodes at ${dbuRate} DBU per node-hour, billed only while its tasks run (no start-up time)`,
+          existing
+            ? `"${executor}" is the existing cluster "${c.clusterId}": priced at all-purpose rates for ${nodeCount} ${nodeType} nodes at ${dbuRate} DBU per node-hour, up ${
+              window
+                ? `from its first task's start to its last task's end in the last run (${round(billed, 1)} s)`
+                : "for the sum of its tasks' durations (no run to measure its uptime window)"
+            }; idle time before and after, and auto-termination, are not counted`
+            : `"${executor}": ${nodeCount} ${nodeType} nodes at ${dbuRate} DBU per node-hour, billed only while its tasks run (no start-up time)`,
         );
         break;
       }
@@ -311,6 +352,7 @@ export function estimateCost(
     az: ["Blob Storage", PRICES.azure.blobRead, PRICES.azure.blobWrite, PRICES.azure.blobGbMonth, "azure"],
   } as const;
   let storageUsed = false;
+  basis = `sizes: ${sourcesOf(figures.map((f) => f.dataSource))}; one request per call and URI`;
   for (const [key, s] of Object.entries(storage) as [keyof typeof storage, (typeof storage)["s3"]][]) {
     if (s.ops[0] + s.ops[1] === 0) continue;
     storageUsed = true;
@@ -330,6 +372,7 @@ export function estimateCost(
       "Storage: one request per call for each URI a task reads or writes; half of a task's data is written, kept a month and overwritten by the next run",
     );
   }
+  basis = "one step per remote call";
   if (orchestrated > 0) {
     const cloud = [...clouds][0] ?? "aws";
     const steps = orchestrated + 2;
@@ -351,6 +394,7 @@ export function estimateCost(
       `Orchestration on ${ORCHESTRATOR[cloud]}: one step per remote call plus two`,
     );
   }
+  warnings.push(...payloadWarnings(dag, byId));
   const perRun = sum(lines, (l) => l.perRun);
   return {
     currency: "USD",
@@ -362,7 +406,48 @@ export function estimateCost(
     lines,
     tasks: figures,
     assumptions,
+    warnings,
   };
+}
+
+// The sources of a line's figures, each once: `last run x`, `estimate option`, `default`.
+function sourcesOf(sources: readonly string[]): string {
+  return [...new Set(sources)].map((s) => s.startsWith("last run") ? `run time in ${s}` : s).join(", ");
+}
+
+// From the first start to the last end of the nodes' calls in a run.
+function uptimeSeconds(nodes: readonly DAGNode[], run: PastRun | undefined): { seconds: number } | undefined {
+  const ids = new Set(nodes.map((n) => n.id)), names = new Set(nodes.map((n) => n.task.name));
+  const calls = (run?.tasks ?? []).filter((t) =>
+    (ids.has(t.id) || names.has(t.task)) && t.startedAt && typeof t.durationMs === "number" && !t.cached
+  );
+  if (calls.length === 0) return undefined;
+  const start = Math.min(...calls.map((t) => Date.parse(t.startedAt!)));
+  const end = Math.max(...calls.map((t) => Date.parse(t.startedAt!) + t.durationMs!));
+  return { seconds: Math.max(0, end - start) / 1000 };
+}
+
+// A task on a capped executor that takes a table an upstream task likely makes over the cap, with no staging.
+function payloadWarnings(dag: PipelineDAG, byId: ReadonlyMap<string, TaskFigures>): string[] {
+  const out: string[] = [];
+  for (const node of dag.nodes) {
+    const cap = PAYLOAD_CAPS[node.resource.service];
+    if (cap === undefined) continue;
+    const provider = node.executor.providerConfig as { stagingBucket?: string } | undefined;
+    if (provider?.stagingBucket) continue;
+    for (const input of node.inputs) {
+      const f = byId.get(input.id)!;
+      if (f.dataSource === "default" || f.dataBytes <= cap) continue;
+      out.push(
+        `node "${node.id}" on "${node.executor.name}" (${node.resource.service}) takes the output of "${input.id}", which moves about ${
+          round(f.dataBytes / 2 ** 20, 1)
+        } MiB (${f.dataSource}), likely over the ${
+          cap / 2 ** 20
+        } MiB payload limit, and no staging bucket is set: set one (AwsConfig({ stagingBucket: "s3://bucket/prefix" })) so large tables travel by reference`,
+      );
+    }
+  }
+  return out;
 }
 
 function figuresFor(
@@ -370,19 +455,26 @@ function figuresFor(
   dag: PipelineDAG,
   estimate: TaskEstimate | undefined,
   run: PastRun | undefined,
+  measuredBytes: number | undefined,
 ): TaskFigures {
   const measured = (run?.tasks ?? []).filter((t) =>
     (t.id === node.id || (node.dynamic && t.task === node.task.name && !dag.get(t.id))) &&
     typeof t.durationMs === "number" && !t.cached
   );
-  const dataBytes = estimate?.dataBytes ?? COST_DEFAULTS.dataBytes;
+  const dataBytes = measuredBytes ?? estimate?.dataBytes ?? COST_DEFAULTS.dataBytes;
+  const dataSource = measuredBytes !== undefined
+    ? `measured in last run ${run!.runId}`
+    : estimate?.dataBytes !== undefined
+    ? "estimate option"
+    : "default";
   if (measured.length > 0) {
     return {
       id: node.id,
       calls: measured.length,
       durationMs: sum(measured, (t) => t.durationMs!) / measured.length,
-      dataBytes,
+      dataBytes: measuredBytes !== undefined ? measuredBytes / measured.length : dataBytes,
       source: `last run ${run!.runId}`,
+      dataSource,
     };
   }
   const fromEstimate = estimate?.durationMs !== undefined || (node.dynamic && estimate?.calls !== undefined);
@@ -392,6 +484,7 @@ function figuresFor(
     durationMs: estimate?.durationMs ?? COST_DEFAULTS.durationMs,
     dataBytes,
     source: fromEstimate ? "estimate option" : "default",
+    dataSource,
   };
 }
 

@@ -28,6 +28,10 @@ export interface StaticResult {
   readonly dag: PipelineDAG;
   /** What could not be decided, each as `file:line:col: what`. */
   readonly undecided: readonly string[];
+  /** What the user should know, each as `file:line:col: what` (tasks declared inside the pipeline function, prefix grants, local folders on remote executors). */
+  readonly warnings: readonly string[];
+  /** Whether some task calls may be missing from the DAG: what it could not decide picks tasks at run time. */
+  readonly incomplete: boolean;
   /** Per node id, the task's options as written. */
   readonly facts: ReadonlyMap<string, NodeFacts>;
   /** Per node id, where its call is written: what a replay matches traced calls by. */
@@ -75,6 +79,7 @@ export async function analyzeStatic(target: StaticTarget): Promise<StaticResult>
       step();
     } catch (error) {
       if (error instanceof GlacierError) throw error;
+      if (isStackOverflow(error)) throw tooDeep(target.name, error);
       throw new GlacierError(
         "SYSTEM:STATIC_ANALYSIS",
         `Static analysis of pipeline "${target.name}" failed: ${
@@ -98,6 +103,8 @@ export async function analyzeStatic(target: StaticTarget): Promise<StaticResult>
   return {
     dag: new PipelineDAG(target.name, interp.nodes),
     undecided: interp.undecided,
+    warnings: interp.warnings,
+    incomplete: interp.incomplete,
     facts: interp.facts,
     sites: interp.sites,
     providers: [...interp.providers].filter(isCloudConfig),
@@ -146,6 +153,7 @@ export async function exportedPipelines(module: string): Promise<ExportedPipelin
     graph.evaluate(root);
   } catch (error) {
     if (error instanceof GlacierError) throw error;
+    if (isStackOverflow(error)) throw tooDeep(displayPath(module), error);
     throw new GlacierError(
       "SYSTEM:STATIC_ANALYSIS",
       `Cannot read the pipelines of ${displayPath(module)}: ${errorMessage(error)}; report this`,
@@ -180,4 +188,16 @@ export async function exportedPipelines(module: string): Promise<ExportedPipelin
 
 function isCloudConfig(config: unknown): config is AwsConfig | GcpConfig | AzureConfig {
   return config instanceof AwsConfig || config instanceof GcpConfig || config instanceof AzureConfig;
+}
+
+function isStackOverflow(error: unknown): boolean {
+  return error instanceof RangeError && /call stack/i.test(error.message);
+}
+
+function tooDeep(what: string, error: unknown): GlacierError {
+  return new GlacierError(
+    "USER:STATIC_TOO_DEEP",
+    `Static analysis of "${what}" gave up: its source nests expressions or calls too deeply to follow; split the expression, or use analyze({ trace: true })`,
+    { cause: error },
+  );
 }

@@ -7,10 +7,14 @@
  *
  * @module
  */
-import { relative, resolve } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PipelineAnalysis } from "../analyze/analysis.ts";
 import { analyzeStatic } from "../analyze/static.ts";
+import { traceIsolated } from "../analyze/trace_isolated.ts";
+import { newestRun } from "../analyze/_history.ts";
+import { glacierDir } from "../_project.ts";
+import { AwsConfig, AzureConfig, GcpConfig } from "../config/mod.ts";
 import { GlacierError } from "../errors.ts";
 import { parseSchedule } from "../schedule.ts";
 import type { ApplierLoader } from "../wiring.ts";
@@ -121,19 +125,16 @@ function artifactRoot(options: { artifactRoot?: string; outputDir?: string }): s
 // Generators read the static analysis (nothing user-written runs), each
 // node's task options, and the provider configs declared with the pipeline.
 async function codegenInput(target: CodegenTarget): Promise<CodegenInput> {
-  const result = await analyzeStatic(target);
-  const analysis = new PipelineAnalysis(result.dag, "static", result.undecided, {
-    facts: result.facts,
-    schedule: target.config.schedule,
-  });
-  const options = new Map([...result.facts].map(([id, f]) => [id, f.options]));
+  const result = await codegenAnalysis(target);
+  const { analysis } = result;
+  const options = new Map([...analysis.facts].map(([id, f]) => [id, f.options]));
   const projectPath = (url: string) => {
     if (!url.startsWith("file:")) return url;
     const path = relative(Deno.cwd(), new URL(url).pathname).replaceAll("\\", "/");
     return path.startsWith("..") ? path.split("/").pop()! : path;
   };
   const modules: Record<string, string> = {};
-  for (const node of result.dag.nodes) {
+  for (const node of analysis.dag.nodes) {
     if (node.task.module) modules[node.task.module] = projectPath(node.task.module);
   }
   return {
@@ -148,6 +149,63 @@ async function codegenInput(target: CodegenTarget): Promise<CodegenInput> {
     ...(target.description ? { description: target.description } : {}),
     ...(target.config.schedule ? { schedule: target.config.schedule } : {}),
   };
+}
+
+// The analysis generators read: static (nothing user-written runs); when it
+// cannot read the module or cannot decide which tasks are called, the
+// pipeline is traced in the sandbox with the params of its newest run, and a
+// warning says so.
+async function codegenAnalysis(
+  target: CodegenTarget,
+): Promise<{ analysis: PipelineAnalysis; providers: readonly (AwsConfig | GcpConfig | AzureConfig)[] }> {
+  let failure: GlacierError | undefined;
+  try {
+    const result = await analyzeStatic(target);
+    const analysis = new PipelineAnalysis(result.dag, "static", result.undecided, {
+      facts: result.facts,
+      schedule: target.config.schedule,
+      warnings: result.warnings,
+    });
+    if (!result.incomplete || !target.module?.startsWith("file:")) {
+      return { analysis, providers: result.providers };
+    }
+  } catch (error) {
+    if (!(error instanceof GlacierError) || !error.code.startsWith("USER:STATIC_")) throw error;
+    if (!target.module?.startsWith("file:")) throw error;
+    failure = error;
+  }
+  const file = fileURLToPath(target.module);
+  const run = await newestRun(target.name, join(glacierDir(target.module), "runs"));
+  const params = (run as { params?: Record<string, unknown> } | undefined)?.params ?? {};
+  let traced: PipelineAnalysis;
+  try {
+    traced = await traceIsolated(file, target.name, { params, schedule: target.config.schedule });
+  } catch (error) {
+    if (failure) throw failure;
+    throw error;
+  }
+  const why = failure ? failure.message : `static analysis could not decide: ${traced.undecided.join("; ")}`;
+  const warning = `pipeline "${target.name}": ${
+    failure ? `static analysis failed (${why})` : "static analysis cannot tell which tasks are called"
+  }, so its DAG was traced with the params of ${run ? `its newest run ${run.runId}` : "no run ({})"} ${
+    JSON.stringify(params)
+  }: branches other params take are not in the generated code`;
+  console.warn(`glacier: ${warning}`);
+  const analysis = new PipelineAnalysis(traced.dag, "trace", [], {
+    facts: traced.facts,
+    schedule: target.config.schedule,
+    warnings: [warning],
+  });
+  const providers = [
+    ...new Set(
+      traced.dag.nodes.map((n) => n.executor.providerConfig).filter((
+        c,
+      ): c is AwsConfig | GcpConfig | AzureConfig =>
+        c instanceof AwsConfig || c instanceof GcpConfig || c instanceof AzureConfig
+      ),
+    ),
+  ];
+  return { analysis, providers };
 }
 
 // How generated commands reach Glacier's runner: a path from the project when
