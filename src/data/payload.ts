@@ -51,7 +51,7 @@ import type { TaskInvocation } from "../run/executor.ts";
  * How tables are encoded: `transfer` and `share` for another thread (their
  * buffers moved or shared), `ipc` for another process or machine and the
  * cache (Arrow IPC bytes; a LazyFrame collected), `machine` for a file this
- * machine reads back, a checkpoint (as `ipc`, but a LazyFrame keeps its plan).
+ * machine reads back, a checkpoint (as `ipc`, but a LazyFrame keeps its plan and a frame its shared bytes).
  */
 export type TableEncoding = "transfer" | "share" | "ipc" | "machine";
 

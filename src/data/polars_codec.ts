@@ -188,8 +188,8 @@ export function polarsRefusal(value: unknown): string | undefined {
  *
  * @param value The value ({@linkcode isCrossingPolars}).
  * @param where `thread` for another thread of this process (bytes on a `SharedArrayBuffer`, a LazyFrame as
- *   its plan); `machine` for a file read back on this machine, a checkpoint (bytes on an `ArrayBuffer`, a
- *   LazyFrame as its plan); `remote` for another machine or the cache (bytes on an `ArrayBuffer`, a
+ *   its plan); `machine` for a file read back on this machine, a checkpoint (a LazyFrame as its plan; a
+ *   frame's bytes on an `ArrayBuffer`, or the shared ones of a {@linkcode RoutedFrame}, not to transfer); `remote` for another machine or the cache (bytes on an `ArrayBuffer`, a
  *   LazyFrame collected).
  * @param keep For `thread`: keep the frame in this thread a while, so a task here given it back takes a clone
  *   instead of reading the bytes (a pool worker's results).
@@ -203,7 +203,9 @@ export function encodePolars(
   const thread = where === "thread";
   if (value instanceof RoutedFrame) {
     const { $polars, ipc, token } = value;
-    return thread ? { value: { $polars, ipc, token }, transfer: [] } : own({ $polars }, "ipc", ipc);
+    if (thread) return { value: { $polars, ipc, token }, transfer: [] };
+    // A checkpoint writes the shared bytes where they lie; nothing reads them from another process.
+    return where === "machine" ? { value: { $polars, ipc }, transfer: [] } : own({ $polars }, "ipc", ipc);
   }
   const kind = polarsKind(value);
   if (kind === "LazyDataFrame") {

@@ -8,14 +8,16 @@ import type { RecordedCall } from "../trace/context.ts";
 import {
   cacheKey,
   type CacheMode,
+  checkpointParts,
   Checkpoints,
   INLINE_CHECKPOINT_BYTES,
   inlineCheckpoint,
   OutputCache,
   readInlineCheckpoint,
-  storeBytes,
-  storeBytesNow,
+  storeValue,
+  storeValueNow,
 } from "./cache.ts";
+import { sealedSize } from "./_sealed.ts";
 import { holdsTables } from "../data/payload.ts";
 import type { RunJournal } from "./journal.ts";
 
@@ -53,7 +55,7 @@ export class Reuse {
   readonly #keys = new WeakMap<RecordedCall, string>(); // hash inputs once per call
   #writes: Promise<void> = Promise.resolve();
   /** Checkpoints waiting for the drain; the first is the one being written. */
-  readonly #queue: { call: RecordedCall; value: unknown; bytes?: Uint8Array }[] = [];
+  readonly #queue: { call: RecordedCall; value: unknown; now?: { encoded: unknown } }[] = [];
 
   constructor(options: ReuseOptions) {
     this.#options = options;
@@ -112,36 +114,36 @@ export class Reuse {
   // timer per call: timers are clamped to milliseconds).
   #checkpoint(call: RecordedCall, value: unknown): void {
     // Arrow tables are encoded now: the call they go to next may take their buffers by transfer.
-    let bytes: Uint8Array | undefined;
+    let now: { encoded: unknown } | undefined;
     try {
-      bytes = holdsTables(value) ? storeBytesNow(value, "machine") : undefined;
+      now = holdsTables(value) ? storeValueNow(value, "machine") : undefined;
     } catch (error) {
       return this.#unsaved(call, error);
     }
-    this.#queue.push({ call, value, bytes });
+    this.#queue.push({ call, value, now });
     if (this.#queue.length > 1) return;
     this.#writes = this.#writes
       .then(() => new Promise((resolve) => setTimeout(resolve, 0)))
       .then(async () => {
         for (let next = this.#queue[0]; next; this.#queue.shift(), next = this.#queue[0]) {
-          await this.#write(next.call, next.value, next.bytes);
+          await this.#write(next.call, next.value, next.now);
         }
       });
   }
 
-  async #write(call: RecordedCall, value: unknown, encoded?: Uint8Array): Promise<void> {
+  async #write(call: RecordedCall, value: unknown, now?: { encoded: unknown }): Promise<void> {
     try {
-      const bytes = encoded ?? await storeBytes(value, "machine");
+      const parts = checkpointParts(call.task, now ? now.encoded : await storeValue(value, "machine"));
       const { runId, journal } = this.#options;
-      if (bytes.byteLength <= INLINE_CHECKPOINT_BYTES) {
+      if (sealedSize(parts) <= INLINE_CHECKPOINT_BYTES) {
         journal.append({
           node: call.nodeId,
           status: "done",
           checkpoint: runId,
-          inline: inlineCheckpoint(call.task, bytes),
+          inline: inlineCheckpoint(parts),
         });
       } else {
-        await this.#own.saveBytes(call.nodeId, call.task, bytes);
+        await this.#own.saveParts(call.nodeId, parts);
         journal.append({ node: call.nodeId, status: "done", checkpoint: runId });
       }
     } catch (error) {

@@ -23,7 +23,6 @@ import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { deserialize, serialize } from "node:v8";
 import { decodeValue, encodeValue, loadLibraries, needsLibraries } from "../data/payload.ts";
 import { GlacierError } from "../errors.ts";
 import { bucketStore } from "../resources/bucket_store.ts";
@@ -34,6 +33,7 @@ import type { Task } from "../task.ts";
 import { isNotFound, writeFileAtomic } from "../_fs.ts";
 import { projectDir } from "../_project.ts";
 import { withDataRoot } from "./data_root.ts";
+import { joinParts, sealParts, unseal } from "./_sealed.ts";
 
 /** Where cached outputs live. */
 export const CACHE_DIR: string = join(".glacier", "cache");
@@ -41,33 +41,35 @@ export const CACHE_DIR: string = join(".glacier", "cache");
 export const CHECKPOINT_DIR: string = join(".glacier", "checkpoints");
 
 /**
- * Encodes a value to bytes for storage (tables as Arrow IPC, loading
- * apache-arrow for them).
+ * Encodes a value for storage (tables as Arrow IPC, loading apache-arrow for
+ * them): plain data and typed arrays, which {@linkcode sealParts} writes.
  *
  * @param value The value.
  * @param encoding `ipc` for the cache (a snapshot: a LazyFrame collected), `machine` for a checkpoint read
- *   back on this machine (a LazyFrame keeps its plan). @default {"ipc"}
- * @returns The bytes.
+ *   back on this machine (a LazyFrame keeps its plan; a frame's shared bytes stay where they are). @default {"ipc"}
+ * @returns The encoded value.
  */
-export async function storeBytes(value: unknown, encoding: "ipc" | "machine" = "ipc"): Promise<Uint8Array> {
+export async function storeValue(value: unknown, encoding: "ipc" | "machine" = "ipc"): Promise<unknown> {
   if (needsLibraries(value)) await loadLibraries(value);
-  return new Uint8Array(serialize(encodeValue(value, encoding).value));
+  return encodeValue(value, encoding).value;
 }
 
 /**
- * {@linkcode storeBytes} in this turn, when the libraries the value needs are
+ * {@linkcode storeValue} in this turn, when the libraries the value needs are
  * loaded (a value holding live tables has them).
  *
- * @returns The bytes, or undefined when a library must load first.
+ * @returns The encoded value, or undefined when a library must load first.
  */
-export function storeBytesNow(value: unknown, encoding: "ipc" | "machine" = "ipc"): Uint8Array | undefined {
+export function storeValueNow(
+  value: unknown,
+  encoding: "ipc" | "machine" = "ipc",
+): { encoded: unknown } | undefined {
   if (needsLibraries(value)) return undefined;
-  return new Uint8Array(serialize(encodeValue(value, encoding).value));
+  return { encoded: encodeValue(value, encoding).value };
 }
 
-/** Decodes bytes written by {@linkcode storeBytes}, rebuilding buckets with `storage`. */
-export async function loadBytes(bytes: Uint8Array, storage: StorageWiring): Promise<unknown> {
-  const encoded = deserialize(bytes);
+/** Decodes a value encoded by {@linkcode storeValue}, rebuilding buckets with `storage`. */
+export async function loadValue(encoded: unknown, storage: StorageWiring): Promise<unknown> {
   if (needsLibraries(encoded)) await loadLibraries(encoded);
   return decodeValue(encoded, storage);
 }
@@ -355,38 +357,14 @@ async function objectState(store: StatStore, bucket: Bucket, key: string): Promi
   return `${key}\0${bytes.byteLength}\0sha256:${createHash("sha256").update(bytes).digest("hex")}`;
 }
 
-// --- Sealed files ------------------------------------------------------------
-
-// `GLC2`, the SHA-256 of what follows, when it was written (float64 ms), the payload.
-const MAGIC = new TextEncoder().encode("GLC2");
-const HEADER = MAGIC.byteLength + 32 + 8;
-
-/** Wraps a payload with its write time and a SHA-256 of both. */
-function seal(payload: Uint8Array, writtenAt: number): Uint8Array {
-  const out = new Uint8Array(HEADER + payload.byteLength);
-  out.set(MAGIC, 0);
-  new DataView(out.buffer).setFloat64(MAGIC.byteLength + 32, writtenAt, true);
-  out.set(payload, HEADER);
-  out.set(createHash("sha256").update(out.subarray(MAGIC.byteLength + 32)).digest(), MAGIC.byteLength);
-  return out;
-}
-
-/** The payload and write time of sealed bytes, or undefined when they are not intact. */
-function unseal(bytes: Uint8Array): { payload: Uint8Array; writtenAt: number } | undefined {
-  if (bytes.byteLength < HEADER || MAGIC.some((b, i) => bytes[i] !== b)) return undefined;
-  const sum = createHash("sha256").update(bytes.subarray(MAGIC.byteLength + 32)).digest();
-  const stored = bytes.subarray(MAGIC.byteLength, MAGIC.byteLength + 32);
-  if (sum.some((b, i) => stored[i] !== b)) return undefined;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return { payload: bytes.subarray(HEADER), writtenAt: view.getFloat64(MAGIC.byteLength + 32, true) };
-}
+// --- Sealed files (_sealed.ts) ----------------------------------------------
 
 // Reads a sealed file: undefined when it is missing or not intact (then warns once per file).
 async function readSealed(
   path: string,
   warned: Set<string>,
   what: string,
-): Promise<{ payload: Uint8Array; writtenAt: number } | undefined> {
+): Promise<{ value: unknown; writtenAt: number } | undefined> {
   let bytes: Uint8Array;
   try {
     bytes = await Deno.readFile(path);
@@ -395,12 +373,18 @@ async function readSealed(
     warnOnce(warned, path, `glacier: ignoring ${what} ${path}: ${(error as Error).message}`);
     return undefined;
   }
-  const entry = unseal(bytes);
+  let entry;
+  try {
+    entry = unseal(bytes);
+  } catch (error) {
+    warnOnce(warned, path, `glacier: ignoring ${what} ${path}: ${(error as Error).message}`);
+    return undefined;
+  }
   if (!entry) {
     warnOnce(
       warned,
       path,
-      `glacier: ignoring ${what} ${path}: it is corrupt or truncated (checksum mismatch)`,
+      `glacier: ignoring ${what} ${path}: it is corrupt or truncated, or from another Glacier version (checksum mismatch)`,
     );
   }
   return entry;
@@ -486,7 +470,7 @@ export class OutputCache {
     if (options.expiry !== undefined && now - entry.writtenAt >= options.expiry) return undefined;
     let value: unknown;
     try {
-      value = await loadBytes(entry.payload, storage);
+      value = await loadValue(entry.value, storage);
     } catch (error) {
       warnOnce(this.#warned, path, `glacier: ignoring cache entry ${path}: ${(error as Error).message}`);
       return undefined;
@@ -500,7 +484,7 @@ export class OutputCache {
   /** Stores a value under a key, atomically (nothing in `"off"` mode). */
   async put(key: string, value: unknown, now: number = Date.now()): Promise<void> {
     if (this.#mode === "off") return;
-    await writeFileAtomic(this.path(key), seal(await storeBytes(value), now));
+    await writeFileAtomic(this.path(key), sealParts(await storeValue(value), now));
   }
 }
 
@@ -532,18 +516,17 @@ export class Checkpoints {
    * task is not resumed from a stale value.
    */
   async save(nodeId: string, task: Task, value: unknown): Promise<void> {
-    await this.saveBytes(nodeId, task, await storeBytes(value, "machine"));
+    await this.saveParts(nodeId, checkpointParts(task, await storeValue(value, "machine")));
   }
 
   /**
-   * Saves a finished call's output already encoded by `storeBytes(value, "machine")`.
+   * Saves a finished call's checkpoint made by {@linkcode checkpointParts}.
    *
    * @param nodeId The call-site id.
-   * @param task The task (its source tags the checkpoint).
-   * @param bytes The encoded output.
+   * @param parts The checkpoint.
    */
-  async saveBytes(nodeId: string, task: Task, bytes: Uint8Array): Promise<void> {
-    await writeFileAtomic(this.path(nodeId), sealCheckpoint(task, bytes));
+  async saveParts(nodeId: string, parts: readonly Uint8Array[]): Promise<void> {
+    await writeFileAtomic(this.path(nodeId), parts);
   }
 
   /**
@@ -556,7 +539,7 @@ export class Checkpoints {
     const sealed = await readSealed(path, this.#warned, "checkpoint");
     if (!sealed) return undefined;
     try {
-      return await openCheckpoint(sealed.payload, task);
+      return await openCheckpoint(sealed.value, task);
     } catch (error) {
       warnOnce(this.#warned, path, `glacier: ignoring checkpoint ${path}: ${(error as Error).message}`);
       return undefined;
@@ -564,36 +547,41 @@ export class Checkpoints {
   }
 }
 
-// A checkpoint's sealed bytes: the task's source (a changed task is not
-// resumed from a stale value) and the output, with their checksum.
-function sealCheckpoint(task: Task, bytes: Uint8Array): Uint8Array {
-  return seal(new Uint8Array(serialize({ source: task.source, bytes })), Date.now());
+/**
+ * A checkpoint's sealed parts: the task's source (a changed task is not
+ * resumed from a stale value) and the output, with their checksum.
+ *
+ * @param task The task.
+ * @param encoded The output, encoded by `storeValue(value, "machine")`.
+ * @returns The parts, to save or to inline ({@linkcode inlineCheckpoint}).
+ */
+export function checkpointParts(task: Task, encoded: unknown): Uint8Array[] {
+  return sealParts({ source: task.source, value: encoded }, Date.now());
 }
 
-async function openCheckpoint(payload: Uint8Array, task: Task): Promise<{ value: unknown } | undefined> {
-  const entry = deserialize(payload) as { source: string; bytes: Uint8Array };
+async function openCheckpoint(sealed: unknown, task: Task): Promise<{ value: unknown } | undefined> {
+  const entry = sealed as { source: string; value: unknown };
   if (entry.source !== task.source) {
     console.warn(
       `glacier: task "${task.name}" changed since its checkpoint was written: it runs again instead of being restored`,
     );
     return undefined;
   }
-  return { value: await loadBytes(entry.bytes, task.resource.storage) };
+  return { value: await loadValue(entry.value, task.resource.storage) };
 }
 
-/** Outputs up to this size are checkpointed inside the run's journal line, not in a file of their own. */
+/** Checkpoints up to this size are kept inside the run's journal line, not in a file of their own. */
 export const INLINE_CHECKPOINT_BYTES = 64 << 10;
 
 /**
  * A small checkpoint as text for the run's journal (base64 of the same
  * sealed bytes a checkpoint file holds).
  *
- * @param task The task.
- * @param bytes The output, encoded by `storeBytes(value, "machine")`.
+ * @param parts The checkpoint ({@linkcode checkpointParts}).
  * @returns The text.
  */
-export function inlineCheckpoint(task: Task, bytes: Uint8Array): string {
-  return Buffer.from(sealCheckpoint(task, bytes)).toString("base64");
+export function inlineCheckpoint(parts: readonly Uint8Array[]): string {
+  return Buffer.from(joinParts(parts)).toString("base64");
 }
 
 /**
@@ -607,10 +595,9 @@ export async function readInlineCheckpoint(
   text: string,
   task: Task,
 ): Promise<{ value: unknown } | undefined> {
-  const sealed = unseal(new Uint8Array(Buffer.from(text, "base64")));
-  if (!sealed) return undefined;
   try {
-    return await openCheckpoint(sealed.payload, task);
+    const sealed = unseal(new Uint8Array(Buffer.from(text, "base64")));
+    return sealed && await openCheckpoint(sealed.value, task);
   } catch {
     return undefined;
   }

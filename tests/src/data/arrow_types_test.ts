@@ -19,7 +19,8 @@ import {
   reattach,
   type TableEncoding,
 } from "../../../src/data/payload.ts";
-import { loadBytes, storeBytes } from "../../../src/run/cache.ts";
+import { loadValue, storeValue } from "../../../src/run/cache.ts";
+import { joinParts, sealParts, unseal } from "../../../src/run/_sealed.ts";
 import { openWorkerPool } from "../../../mod.ts";
 import * as fx from "../../fixtures/arrow_types_tasks.ts";
 import { CORE_STORAGE } from "../../../src/resources/object_store.ts";
@@ -362,10 +363,11 @@ Deno.test("every Arrow type passes between tasks run in-process (workers: 0) as 
   );
 });
 
-Deno.test("every Arrow type survives the cache encoding (Arrow IPC in a v8-serialized entry)", async () => {
+Deno.test("every Arrow type survives the cache encoding (Arrow IPC in a sealed entry)", async () => {
   await fc.assert(
     fc.asyncProperty(tableSpec(), async (spec) => {
-      const back = await loadBytes(await storeBytes({ t: buildTable(spec) }), CORE_STORAGE) as { t: A.Table };
+      const sealed = unseal(joinParts(sealParts(await storeValue({ t: buildTable(spec) }), 0)));
+      const back = await loadValue(sealed!.value, CORE_STORAGE) as { t: A.Table };
       assertTablesEqual(back.t, buildTable(spec), "cache", { strictDictionaries: true, metadata: true });
     }),
     runs(80),
