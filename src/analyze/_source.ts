@@ -146,6 +146,15 @@ export function parseSource(url: string, source: string, strip: Strip): ParsedMo
 }
 
 function stripFailed(url: string, error: unknown): GlacierError {
+  if (isWasmFault(error)) {
+    return new GlacierError(
+      "USER:STATIC_TOO_DEEP",
+      `Cannot strip the types of ${JSON.stringify(displayPath(url))}: the type stripper ran out of stack (${
+        errorMessage(error)
+      }), as it does on deeply nested or very long expressions; split them, or use analyze({ trace: true })`,
+      { cause: error },
+    );
+  }
   return new GlacierError(
     "USER:STATIC_PARSE",
     `Cannot strip the types of ${JSON.stringify(displayPath(url))}: ${
