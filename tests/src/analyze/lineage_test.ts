@@ -110,3 +110,28 @@ Deno.test("glacier analyze --json carries undecided and warnings", async () => {
   assert.ok(p.warnings.some((w: string) => w.includes('task "report" writes a computed key')));
   assert.ok(p.cost.lines.every((l: { basis: string }) => typeof l.basis === "string" && l.basis.length > 0));
 });
+
+Deno.test("estimateCost() warns when a table likely over Lambda's payload limit reaches it without staging", async () => {
+  const { PipelineDAG } = await import("../../../src/dag.ts");
+  const { Provider } = await import("../../../src/provider.ts");
+  const { AwsConfig, LambdaConfig } = await import("../../../src/config/mod.ts");
+  const dag = (stagingBucket?: string) => {
+    const aws = new Provider({ config: new AwsConfig({ region: "us-east-1", stagingBucket }) });
+    const lambda = aws.serverless({ config: new LambdaConfig({ memory: 1024 }) });
+    return new PipelineDAG("big", [
+      { id: "load", task: { name: "load" }, executor: aws.local() },
+      { id: "score", task: { name: "score" }, executor: lambda, inputs: ["load"] },
+    ]);
+  };
+  const facts = new Map([["load", { options: { estimate: { dataBytes: 40 * 2 ** 20 } } }]]);
+  const bare = await new PipelineAnalysis(dag(), "static", [], { facts }).estimateCost({ runsDir: false });
+  assert.equal(bare.warnings.length, 1);
+  assert.match(
+    bare.warnings[0],
+    /node "score" .* takes the output of "load", which moves about 40 MiB .* over the 6 MiB payload limit/,
+  );
+  const staged = await new PipelineAnalysis(dag("s3://stage/x"), "static", [], { facts }).estimateCost({
+    runsDir: false,
+  });
+  assert.deepEqual(staged.warnings, []);
+});
