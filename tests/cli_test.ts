@@ -20,6 +20,8 @@ Deno.test("glacier analyze --json prints the pipelines with nodes, edges, execut
     "dataSources",
     "dataSinks",
     "cost",
+    "undecided",
+    "warnings",
   ]);
   assert.equal(p.name, "sequential");
   assert.deepEqual(p.nodes.map((n: { id: string }) => n.id), ["extract", "clean", "enrich", "save"]);
