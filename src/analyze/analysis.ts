@@ -261,8 +261,12 @@ export class PipelineAnalysis {
   /**
    * Estimates what the pipeline costs per run and per month, from the dated
    * price table in `pricing.ts`. Durations come from the newest run report
-   * of this pipeline in `.glacier/runs/`, else the tasks' `estimate` option,
-   * else stated defaults; every assumption is listed in the result.
+   * of this pipeline in `.glacier/runs/` (each call's run time, not the time
+   * it queued), else the tasks' `estimate` option, else stated defaults; data
+   * sizes from the objects that run read and wrote where they are on this
+   * machine (`file:` or its data root). Every line says where its figures
+   * come from (`basis`), every assumption is listed, and risks such as a
+   * table over a serverless payload limit without staging are in `warnings`.
    *
    * @param options Runs per month, or a cron schedule (default: the pipeline's `config.schedule`, else 30 runs).
    * @returns The estimate with its lines and assumptions.

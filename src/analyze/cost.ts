@@ -2,8 +2,11 @@
  * Cost estimates: what one run and a month of runs of a pipeline would cost
  * on its executors and storage, from the dated {@linkcode PRICES} table, with
  * every assumption stated. Per-task duration comes from the newest run report
- * in `.glacier/runs/` when there is one, else from the task's `estimate`
- * option, else from stated defaults.
+ * in `.glacier/runs/` when there is one (run time; queue time is not billed),
+ * else from the task's `estimate` option, else from stated defaults; data size
+ * from the bytes measured for that run, else the option, else a default. An
+ * existing Databricks cluster (`clusterId`) is all-purpose compute, priced
+ * for the window its tasks span.
  *
  * @module
  */
