@@ -12,6 +12,7 @@ import {
   Checkpoints,
   INLINE_CHECKPOINT_BYTES,
   inlineCheckpoint,
+  inputsState,
   OutputCache,
   readInlineCheckpoint,
   storeValue,
@@ -20,6 +21,15 @@ import {
 import { sealedSize } from "./_sealed.ts";
 import { holdsTables } from "../data/payload.ts";
 import type { RunJournal } from "./journal.ts";
+
+// A checkpoint waiting to be written: the output (already encoded when it
+// holds tables) and what the call's bucket inputs held as it ended.
+interface Pending {
+  readonly call: RecordedCall;
+  readonly value: unknown;
+  readonly now?: { encoded: unknown };
+  readonly inputs: Promise<string | undefined>;
+}
 
 /** What a run reuses and keeps. */
 export interface ReuseOptions {
@@ -55,7 +65,7 @@ export class Reuse {
   readonly #keys = new WeakMap<RecordedCall, string>(); // hash inputs once per call
   #writes: Promise<void> = Promise.resolve();
   /** Checkpoints waiting for the drain; the first is the one being written. */
-  readonly #queue: { call: RecordedCall; value: unknown; now?: { encoded: unknown } }[] = [];
+  readonly #queue: Pending[] = [];
 
   constructor(options: ReuseOptions) {
     this.#options = options;
@@ -73,9 +83,10 @@ export class Reuse {
   ): Promise<{ value: unknown; from: string } | undefined> {
     const from = this.#options.restorable?.get(call.nodeId);
     if (from !== undefined) {
+      const inputs = () => inputsState(args, this.#options.dataRoot);
       const hit = from.inline !== undefined
-        ? await readInlineCheckpoint(from.inline, call.task)
-        : await new Checkpoints(from.run, this.#root).load(call.nodeId, call.task);
+        ? await readInlineCheckpoint(from.inline, call.task, inputs)
+        : await new Checkpoints(from.run, this.#root).load(call.nodeId, call.task, inputs);
       if (hit) {
         this.restored.set(call.nodeId, from.run);
         // This run's journal names it too, so a resume of this run finds it.
@@ -103,7 +114,7 @@ export class Reuse {
    * settles once it is stored), and in this run's checkpoints (behind).
    */
   keep(call: RecordedCall, args: readonly unknown[], value: unknown): Promise<void> | undefined {
-    if (this.#options.durable !== false) this.#checkpoint(call, value);
+    if (this.#options.durable !== false) this.#checkpoint(call, args, value);
     return call.task.options.cache ? this.#store(call, args, value) : undefined;
   }
 
@@ -112,7 +123,8 @@ export class Reuse {
   // made ready reach workers first and run while this thread encodes the
   // output; calls that end meanwhile join the same drain (one turn, not one
   // timer per call: timers are clamped to milliseconds).
-  #checkpoint(call: RecordedCall, value: unknown): void {
+  // What its bucket inputs hold is asked as the call ends, before a later call can write them.
+  #checkpoint(call: RecordedCall, args: readonly unknown[], value: unknown): void {
     // Arrow tables are encoded now: the call they go to next may take their buffers by transfer.
     let now: { encoded: unknown } | undefined;
     try {
@@ -120,20 +132,22 @@ export class Reuse {
     } catch (error) {
       return this.#unsaved(call, error);
     }
-    this.#queue.push({ call, value, now });
+    const inputs = inputsState(args, this.#options.dataRoot).catch(() => `unknown:${crypto.randomUUID()}`);
+    this.#queue.push({ call, value, now, inputs });
     if (this.#queue.length > 1) return;
     this.#writes = this.#writes
       .then(() => new Promise((resolve) => setTimeout(resolve, 0)))
       .then(async () => {
         for (let next = this.#queue[0]; next; this.#queue.shift(), next = this.#queue[0]) {
-          await this.#write(next.call, next.value, next.now);
+          await this.#write(next);
         }
       });
   }
 
-  async #write(call: RecordedCall, value: unknown, now?: { encoded: unknown }): Promise<void> {
+  async #write({ call, value, now, inputs }: Pending): Promise<void> {
     try {
-      const parts = checkpointParts(call.task, now ? now.encoded : await storeValue(value, "machine"));
+      const encoded = now ? now.encoded : await storeValue(value, "machine");
+      const parts = checkpointParts(call.task, encoded, await inputs);
       const { runId, journal } = this.#options;
       if (sealedSize(parts) <= INLINE_CHECKPOINT_BYTES) {
         journal.append({

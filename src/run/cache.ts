@@ -105,6 +105,22 @@ export async function cacheKey(task: Task, args: readonly unknown[], dataRoot?: 
   return hash.digest("hex");
 }
 
+/**
+ * What a call's bucket inputs hold now (the state of every object they name,
+ * hashed), kept with its checkpoint so a resume does not restore an output of
+ * inputs that have since changed.
+ *
+ * @param args The call's arguments.
+ * @param dataRoot The run's data root. @default {undefined}
+ * @returns A hex SHA-256, or undefined when no argument holds a `Bucket`.
+ */
+export async function inputsState(args: readonly unknown[], dataRoot?: string): Promise<string | undefined> {
+  const buckets = findBuckets(args);
+  if (buckets.length === 0) return undefined;
+  const states = await withDataRoot(dataRoot, () => bucketStates(buckets));
+  return createHash("sha256").update(JSON.stringify(states)).digest("hex");
+}
+
 function hashValue(hash: ReturnType<typeof createHash>, value: unknown): void {
   if (value instanceof Uint8Array) {
     hash.update(`b${value.byteLength}:`);
@@ -530,16 +546,21 @@ export class Checkpoints {
   }
 
   /**
-   * The output of a call, if it was checkpointed by the same task source;
-   * undefined for a missing, corrupt or truncated checkpoint (the latter two
-   * warned once, naming the file).
+   * The output of a call, if it was checkpointed by the same task source
+   * from inputs that hold what they held then (`inputs`, asked only when the
+   * checkpoint recorded them); undefined for a missing, corrupt or truncated
+   * checkpoint (the latter two warned once, naming the file).
    */
-  async load(nodeId: string, task: Task): Promise<{ value: unknown } | undefined> {
+  async load(
+    nodeId: string,
+    task: Task,
+    inputs?: () => Promise<string | undefined>,
+  ): Promise<{ value: unknown } | undefined> {
     const path = this.path(nodeId);
     const sealed = await readSealed(path, this.#warned, "checkpoint");
     if (!sealed) return undefined;
     try {
-      return await openCheckpoint(sealed.value, task);
+      return await openCheckpoint(sealed.value, task, inputs);
     } catch (error) {
       warnOnce(this.#warned, path, `glacier: ignoring checkpoint ${path}: ${(error as Error).message}`);
       return undefined;
@@ -549,21 +570,33 @@ export class Checkpoints {
 
 /**
  * A checkpoint's sealed parts: the task's source (a changed task is not
- * resumed from a stale value) and the output, with their checksum.
+ * resumed from a stale value), what its bucket inputs held, and the output,
+ * with their checksum.
  *
  * @param task The task.
  * @param encoded The output, encoded by `storeValue(value, "machine")`.
+ * @param inputs {@linkcode inputsState} of the call's arguments. @default {undefined}
  * @returns The parts, to save or to inline ({@linkcode inlineCheckpoint}).
  */
-export function checkpointParts(task: Task, encoded: unknown): Uint8Array[] {
-  return sealParts({ source: task.source, value: encoded }, Date.now());
+export function checkpointParts(task: Task, encoded: unknown, inputs?: string): Uint8Array[] {
+  return sealParts({ source: task.source, inputs, value: encoded }, Date.now());
 }
 
-async function openCheckpoint(sealed: unknown, task: Task): Promise<{ value: unknown } | undefined> {
-  const entry = sealed as { source: string; value: unknown };
+async function openCheckpoint(
+  sealed: unknown,
+  task: Task,
+  inputs?: () => Promise<string | undefined>,
+): Promise<{ value: unknown } | undefined> {
+  const entry = sealed as { source: string; inputs?: string; value: unknown };
   if (entry.source !== task.source) {
     console.warn(
       `glacier: task "${task.name}" changed since its checkpoint was written: it runs again instead of being restored`,
+    );
+    return undefined;
+  }
+  if (entry.inputs !== undefined && entry.inputs !== await inputs?.()) {
+    console.warn(
+      `glacier: the objects task "${task.name}" was given changed since its checkpoint was written: it runs again instead of being restored`,
     );
     return undefined;
   }
@@ -589,15 +622,17 @@ export function inlineCheckpoint(parts: readonly Uint8Array[]): string {
  *
  * @param text The journal's text.
  * @param task The task.
- * @returns The output, or undefined when the text is corrupt or the task's source changed.
+ * @param inputs What the call's bucket inputs hold now ({@linkcode inputsState}), asked when needed.
+ * @returns The output, or undefined when the text is corrupt or the task's source or inputs changed.
  */
 export async function readInlineCheckpoint(
   text: string,
   task: Task,
+  inputs?: () => Promise<string | undefined>,
 ): Promise<{ value: unknown } | undefined> {
   try {
     const sealed = unseal(new Uint8Array(Buffer.from(text, "base64")));
-    return sealed && await openCheckpoint(sealed.value, task);
+    return sealed && await openCheckpoint(sealed.value, task, inputs);
   } catch {
     return undefined;
   }

@@ -121,6 +121,69 @@ Deno.test("a task changed since its checkpoint runs again on resume, and the run
   assert.equal(await firstRuns(p), 2, "the changed task ran again");
 });
 
+Deno.test("a call whose bucket input changed since its checkpoint runs again on resume; an unchanged one is restored", async () => {
+  await using p = await project();
+  await Deno.mkdir(join(p.cwd, "data", "inputs"), { recursive: true });
+  const input = join(p.cwd, "data", "inputs", "n.txt");
+  await Deno.writeTextFile(input, "20");
+  const code = `
+import { type Bucket, pipeline, Provider } from ${
+    JSON.stringify(new URL("../../../mod.ts", import.meta.url).href)
+  };
+const provider = new Provider();
+const local = provider.local();
+const src = provider.bucket({ bucket: "inputs", path: "n.txt" });
+const readN = local.task(async function readN(b: Bucket): Promise<number> {
+  await Deno.writeTextFile(${JSON.stringify(p.dir)} + "/first-" + crypto.randomUUID(), "");
+  return Number(new TextDecoder().decode(await b.read()));
+});
+const add = local.task(async function add(n: number): Promise<number> {
+  await Deno.stat(${JSON.stringify(p.dir)} + "/go"); // fails until the test allows it
+  return n + 1;
+});
+const p = pipeline({ name: "inputs" }, () => add(readN(src)));
+const resume = Deno.args.length > 0;
+try {
+  console.log(JSON.stringify(await p.run({ quiet: true, resume })));
+} catch (e) {
+  console.log("failed");
+  console.error(String(e));
+}
+`;
+  const runOnce = async (resume: boolean) => {
+    const file = join(p.cwd, "inputs.ts");
+    await Deno.writeTextFile(file, code);
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "--config",
+        new URL("../../../deno.json", import.meta.url).pathname,
+        file,
+        ...(resume ? ["resume"] : []),
+      ],
+      cwd: p.cwd,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    return {
+      stdout: new TextDecoder().decode(out.stdout).trim(),
+      stderr: new TextDecoder().decode(out.stderr),
+    };
+  };
+  const failed = await runOnce(false);
+  assert.equal(failed.stdout, "failed", failed.stderr);
+  assert.equal(await firstRuns(p), 1);
+  assert.equal((await runOnce(true)).stdout, "failed");
+  assert.equal(await firstRuns(p), 1, "an unchanged input: the reader is restored");
+  await Deno.writeTextFile(input, "41");
+  await Deno.writeTextFile(join(p.dir, "go"), "");
+  const resumed = await runOnce(true);
+  assert.equal(resumed.stdout, "42", resumed.stderr);
+  assert.equal(await firstRuns(p), 2, "a changed input: the reader ran again");
+  assert.match(resumed.stderr, /the objects task "readN" was given changed since its checkpoint was written/);
+});
+
 Deno.test("a table lent by transfer to its only consumer is checkpointed before its buffers go", async () => {
   const fx = await import("../../fixtures/lent_tasks.ts");
   const warnings: string[] = [];
