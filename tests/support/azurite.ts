@@ -107,7 +107,8 @@ export async function startAzurite(
       if (stopped) return;
       stopped = true;
       try {
-        child.kill("SIGTERM");
+        // In memory, nothing to flush; Azurite waits on idle keep-alive sockets after SIGTERM.
+        child.kill("SIGKILL");
       } catch { /* gone */ }
       await child.status;
     },
