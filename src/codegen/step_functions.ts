@@ -378,10 +378,13 @@ export function stateMachine(model: InfraModel, flow: readonly FlowNode[]): Reco
     };
     next = names[i];
   }
+  // Reached only through a Catch, which put the failed state's error at $.error:
+  // the execution fails with the task's own error and cause, not a generic one.
   states[FAILED] = {
     Type: "Fail",
-    Error: "GlacierPipelineFailed",
-    Cause: `A task of pipeline "${model.pipeline}" failed; see the execution's events`,
+    Comment: `A task of pipeline "${model.pipeline}" failed: the execution fails with its error and cause`,
+    ErrorPath: "$.error.Error",
+    CausePath: "$.error.Cause",
   };
   return {
     Comment:
