@@ -36,17 +36,22 @@ Deno.test("a random DAG whose worker crashes mid-run gives the undisturbed value
 });
 
 // Random pipeline sources: N tasks, each call taking earlier results (alone,
-// in an array, or in an object), sometimes destructured.
+// in an array, or in an object), sometimes destructured; some calls awaited,
+// some made over an earlier awaited list (`.map` or `for…of`), and fixed-count
+// calls after those awaits.
 const programs = fc.array(
   fc.record({
     task: fc.nat({ max: 3 }),
     inputs: fc.array(fc.nat(), { maxLength: 3 }),
     shape: fc.constantFrom("plain", "array", "object"),
+    kind: fc.constantFrom("call", "call", "await", "map", "loop"),
   }),
   { minLength: 1, maxLength: 15 },
 );
 
-function source(steps: { task: number; inputs: number[]; shape: string }[]): string {
+type Step = { task: number; inputs: number[]; shape: string; kind?: string };
+
+function source(steps: Step[]): string {
   const mod = new URL("../mod.ts", import.meta.url).href;
   const lines = [
     `import { pipeline, Provider } from ${JSON.stringify(mod)};`,
@@ -54,16 +59,34 @@ function source(steps: { task: number; inputs: number[]; shape: string }[]): str
     ...[0, 1, 2, 3].map((t) =>
       `export const t${t} = local.task(function t${t}(...xs: unknown[]) { return xs.length; });`
     ),
-    `export const generated = pipeline({ name: "generated" }, () => {`,
+    `export const generated = pipeline({ name: "generated" }, async () => {`,
   ];
+  const awaited = new Set<number>();
   steps.forEach((step, i) => {
-    const refs = [...new Set(step.inputs.filter(() => i > 0).map((x) => `v${x % i}`))];
-    const args = step.shape === "array"
-      ? `[${refs.join(", ")}]`
-      : step.shape === "object"
-      ? `{ ${refs.map((r, k) => `k${k}: ${r}`).join(", ")} }`
-      : refs.join(", ");
-    lines.push(`  const v${i} = t${step.task}(${args});`);
+    // Awaited values are run-time stand-ins: only loops take them (as their list).
+    const refs = [...new Set(step.inputs.filter(() => i > 0).map((x) => x % i))]
+      .filter((x) => !awaited.has(x)).map((x) => `v${x}`);
+    const over = [...awaited][(step.inputs[0] ?? 0) % Math.max(awaited.size, 1)];
+    const kind = (step.kind === "map" || step.kind === "loop") && over === undefined ? "call" : step.kind;
+    const args = (extra: string[]) => {
+      const all = [...extra, ...refs];
+      return step.shape === "array"
+        ? `[${all.join(", ")}]`
+        : step.shape === "object"
+        ? `{ ${all.map((r, k) => `k${k}: ${r}`).join(", ")} }`
+        : all.join(", ");
+    };
+    if (kind === "await") {
+      lines.push(`  const v${i} = await t${step.task}(${args([])}) as unknown as unknown[];`);
+      awaited.add(i);
+    } else if (kind === "map") {
+      lines.push(`  const v${i} = v${over}.map((x) => t${step.task}(${args(["x"])}));`);
+    } else if (kind === "loop") {
+      lines.push(
+        `  const v${i}: unknown[] = [];`,
+        `  for (const x of v${over}) v${i}.push(t${step.task}(${args(["x"])}));`,
+      );
+    } else lines.push(`  const v${i} = t${step.task}(${args([])});`);
   });
   lines.push(`  return v${steps.length - 1};`, "});", "");
   return lines.join("\n");
@@ -72,6 +95,7 @@ function source(steps: { task: number; inputs: number[]; shape: string }[]): str
 Deno.test("static analysis and tracing agree on random generated pipelines", async () => {
   const dir = await Deno.makeTempDir();
   let n = 0;
+  const kinds = { dynamic: 0, fixedAfterAwait: 0 };
   await fc.assert(
     fc.asyncProperty(programs, async (steps) => {
       const file = join(dir, `generated_${n++}.ts`);
@@ -81,13 +105,30 @@ Deno.test("static analysis and tracing agree on random generated pipelines", asy
       const traced = await generated.trace();
       const { dag } = await analyzeStatic({ name: "generated", module: url });
       const shape = (d: typeof traced) =>
-        d.nodes.map((node) => [node.id, node.task.name, node.inputs.map((i) => i.id)]);
+        d.nodes.map((node) => [node.id, node.task.name, node.inputs.map((i) => i.id), node.dynamic]);
       assert.deepEqual(shape(dag), shape(traced));
       assert.deepEqual(dag.toJSON().edges, traced.toJSON().edges);
+      const afterAwait = traced.nodes.findIndex((node) => awaitedIds(steps).includes(node.id)) + 1;
+      kinds.dynamic += traced.nodes.filter((node) => node.dynamic).length;
+      kinds.fixedAfterAwait += traced.nodes.slice(afterAwait || Infinity).filter((node) =>
+        !node.dynamic
+      ).length;
     }),
     { numRuns: 25 },
   );
+  // The runs met both kinds the tracer must tell apart.
+  assert.ok(kinds.dynamic > 0 && kinds.fixedAfterAwait > 0, JSON.stringify(kinds));
 });
+
+// The node ids of the awaited calls of a program (ids are counted per task, as tracing names them).
+function awaitedIds(steps: Step[]): string[] {
+  const counts = new Map<number, number>();
+  return steps.flatMap((step) => {
+    const n = (counts.get(step.task) ?? 0) + 1;
+    counts.set(step.task, n);
+    return step.kind === "await" ? [n === 1 ? `t${step.task}` : `t${step.task}#${n}`] : [];
+  });
+}
 
 Deno.test("the static analyzer never crashes on arbitrary source: it answers or gives a GlacierError", async () => {
   const dir = await Deno.makeTempDir();

@@ -128,9 +128,10 @@ export function buildFlow(
         );
       }
     }
-    // Static analysis marks every call after an `await` dynamic. A dynamic call
-    // that takes the awaited (static) node's value maps over that list; the
-    // inputs that are mapped calls are gathered as lists (fan-in).
+    // A call is dynamic when made in a loop or callback over a run-time list
+    // (static analysis and tracing agree). A dynamic call that takes a static
+    // node's value maps over that list (the last such input); the inputs that
+    // are mapped calls are gathered as lists (fan-in).
     const inputs = t.node.inputs.map((i) => i.id);
     const staticInputs = inputs.filter((i) => !dynamic.has(i));
     const mapOver = t.node.dynamic && staticInputs.length > 0

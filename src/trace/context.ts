@@ -20,7 +20,11 @@ export interface RecordedCall extends RefSource {
   readonly args: readonly unknown[];
   /** The ids of the calls whose values this call needs, each once, in order. */
   readonly deps: readonly string[];
-  /** Whether the call was recorded after an `await` in tracing (its count is known only at run time). */
+  /**
+   * Whether the call was made in a callback run over a list known only at run
+   * time (tracing's stand-in for an awaited value): its count is known only at
+   * run time. A call after an `await` is not dynamic for that alone.
+   */
   readonly dynamic: boolean;
   /** The position of the call in recording order. */
   readonly index: number;
@@ -40,8 +44,8 @@ export class PipelineContext {
   readonly pipeline: string;
   /** The calls in recording order. */
   readonly calls: RecordedCall[] = [];
-  /** Set once tracing has passed an `await` on a ref: later calls are dynamic. */
-  dynamic = false;
+  /** How many loops over a run-time list (`for…of` over a stand-in) are open here: their calls are dynamic. */
+  loops = 0;
   readonly #observer: CallObserver;
   readonly #byId = new Map<string, RecordedCall>();
   readonly #counts = new Map<string, number>();
@@ -96,7 +100,7 @@ export class PipelineContext {
       task,
       args,
       deps: [...deps],
-      dynamic: this.dynamic,
+      dynamic: this.loops > 0 || (runtimeLoops.getStore() ?? 0) > 0,
       index: this.calls.length,
       resolve(path) {
         return observer.resolve(call, path);
@@ -110,6 +114,16 @@ export class PipelineContext {
 }
 
 const storage = new AsyncLocalStorage<PipelineContext | undefined>();
+// The callbacks over run-time lists this code runs in, also across their awaits.
+const runtimeLoops = new AsyncLocalStorage<number>();
+
+/**
+ * Runs `fn` as a callback over a list known only at run time: the calls it
+ * makes, also after its own awaits, are dynamic.
+ */
+export function inRuntimeLoop<T>(fn: () => T): T {
+  return runtimeLoops.run((runtimeLoops.getStore() ?? 0) + 1, fn);
+}
 
 /** The context of the pipeline execution this code runs in, if any. */
 export function currentContext(): PipelineContext | undefined {

@@ -6,7 +6,7 @@
  * to upstream calls are replaced, by values the caller reads (from staging).
  *
  * Which calls are mapped follows the orchestrators' rule (`src/codegen/_flow.ts`):
- * a dynamic call (recorded after an `await`) that takes a static call's value
+ * a dynamic call (made in a callback over a run-time list) that takes a static call's value
  * runs once per element of that value; a mapped call's outputs are gathered
  * as a list by the calls that take them.
  *

@@ -1,6 +1,8 @@
 /**
  * Turns recorded calls into the {@linkcode PipelineDAG} model: inputs from
- * refs, data sources and sinks from bucket arguments and `reads`/`writes`.
+ * refs, data sources and sinks from bucket arguments (down to the keys a
+ * task reaches with `.at(...)`, as static analysis grants them) and
+ * `reads`/`writes`.
  *
  * @module
  */
@@ -21,7 +23,7 @@ export async function callsToDAG(name: string, calls: readonly RecordedCall[]): 
   // Whether a task reads or writes a bucket argument is read from its source
   // (acorn): loaded only when some call passes a bucket.
   const passesBucket = calls.some((call) => call.args.some((arg) => hasBucket(arg)));
-  const { accessAt } = passesBucket ? await import("../analyze/bucket_usage.ts") : { accessAt: undefined };
+  const usage = passesBucket ? await import("../analyze/bucket_usage.ts") : undefined;
   return new PipelineDAG(
     name,
     calls.map((call) => {
@@ -29,9 +31,14 @@ export async function callsToDAG(name: string, calls: readonly RecordedCall[]): 
       const writes = new Set(call.task.options.writes);
       call.args.forEach((arg, index) => {
         forEachBucket(arg, (bucket, nested) => {
-          const access = nested ? { read: true, write: true } : accessAt!(call.task, call.task.source, index);
-          if (access.read) reads.add(bucket.uri);
-          if (access.write) writes.add(bucket.uri);
+          // The same grants as static analysis (keys under `.at(...)`); helpers
+          // are not resolved here, so a bucket passed to one is read and written.
+          const grants = usage!.bucketGrants(
+            bucket,
+            nested ? "escapes" : usage!.usesAt(call.task, call.task.source, index),
+          );
+          grants.reads.forEach((uri) => reads.add(uri));
+          grants.writes.forEach((uri) => writes.add(uri));
         });
       });
       return {

@@ -1,12 +1,15 @@
 /**
  * The trace-mode observer: records calls without running anything. An
- * `await` on a ref gives a symbolic stand-in and marks every later call
- * dynamic, so `const files = await list(b); files.map(process)` traces as one
- * dynamic `process` node fed by `list`.
+ * `await` on a ref gives a symbolic stand-in; a callback run over a stand-in
+ * list (`.map`, `for…of`, …) runs once and its calls are dynamic, so
+ * `const files = await list(b); files.map(process)` traces as one dynamic
+ * `process` node fed by `list`. A call after an `await` is not dynamic for
+ * that alone: `const n = await count(x); use(n)` traces `use` as one call,
+ * as static analysis does.
  *
  * @module
  */
-import type { CallObserver, PipelineContext, RecordedCall } from "./context.ts";
+import { type CallObserver, inRuntimeLoop, type PipelineContext, type RecordedCall } from "./context.ts";
 import { makeRef, type PathKey } from "./ref.ts";
 
 const ITERATORS = new Set(["map", "flatMap", "forEach", "filter", "some", "every", "find"]);
@@ -23,34 +26,40 @@ export class Tracer implements CallObserver {
   /** Nothing runs while tracing. */
   onCall(_call: RecordedCall): void {}
 
-  /** Marks the rest of the pipeline dynamic and returns a stand-in for the value. */
+  /** A stand-in for the value. */
   resolve(call: RecordedCall, path: readonly PathKey[]): Promise<unknown> {
-    if (this.#context) this.#context.dynamic = true;
-    return Promise.resolve(symbolic(call, path));
+    return Promise.resolve(symbolic(call, path, this.#context));
   }
 }
 
 // A stand-in for a value known only at run time. Iterating methods call their
-// callback once with a ref to "an element", so the calls inside are recorded.
-function symbolic(call: RecordedCall, path: readonly PathKey[]): unknown {
+// callback once with a ref to "an element", so the calls inside are recorded
+// (dynamic); `for…of` gets one element, and its body's calls are dynamic
+// until the loop asks for the next one.
+function symbolic(call: RecordedCall, path: readonly PathKey[], context?: PipelineContext): unknown {
   const element = () => makeRef(call, [...path, 0]);
   return new Proxy(function dynamicValue() {}, {
     get(_t, key) {
       if (key === "then") return undefined; // not thenable: `await` must stop here
       if (typeof key === "string" && ITERATORS.has(key)) {
         return (fn: (item: unknown, index: number) => unknown) => {
-          const result = fn(element(), 0);
+          const result = inRuntimeLoop(() => fn(element(), 0));
           return key === "map" || key === "flatMap" || key === "filter" ? [result] : undefined;
         };
       }
       if (key === Symbol.iterator) {
         return function* () {
-          yield element();
+          if (context) context.loops++;
+          try {
+            yield element();
+          } finally {
+            if (context) context.loops--;
+          }
         };
       }
       if (key === Symbol.toPrimitive) return (hint: string) => (hint === "string" ? `<${call.nodeId}>` : 1);
       if (typeof key === "symbol") return undefined;
-      return symbolic(call, [...path, key]);
+      return symbolic(call, [...path, key], context);
     },
   });
 }
