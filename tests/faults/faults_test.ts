@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { type Figures, lambdaScenarios, remoteScenarios, scenarios, stopShared } from "./scenarios.ts";
+import { functionScenarios } from "./function_scenarios.ts";
 
 function check(figures: Figures): void {
   assert.equal(figures.detected, true, `not detected: ${JSON.stringify(figures)}`);
@@ -44,6 +45,19 @@ Deno.test({
       }
     } finally {
       await stopShared();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "fault: Cloud Run function and Azure function app faults are detected, retried as configured, and lose nothing",
+  // The emulators' instance processes are reaped as each row stops its service.
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn(t) {
+    for (const [name, scenario] of Object.entries(functionScenarios)) {
+      await t.step(name, async () => check(await scenario()));
     }
   },
 });

@@ -2,10 +2,18 @@
 // `deno task faults`: runs every fault scenario and writes tests/faults/RESULTS.md.
 import { fileURLToPath } from "node:url";
 import { type Figures, lambdaScenarios, remoteScenarios, scenarios, stopShared } from "./scenarios.ts";
+import { functionScenarios } from "./function_scenarios.ts";
 
 const yes = (b: boolean) => (b ? "yes" : "**no**");
 const rows: string[] = [];
-for (const [name, scenario] of Object.entries({ ...scenarios, ...remoteScenarios, ...lambdaScenarios })) {
+for (
+  const [name, scenario] of Object.entries({
+    ...scenarios,
+    ...remoteScenarios,
+    ...lambdaScenarios,
+    ...functionScenarios,
+  })
+) {
   console.error(`running: ${name}`);
   let f: Figures;
   try {
