@@ -11,6 +11,7 @@ const scripts = [
   "analyze_bench.ts",
   "parquet_bench.ts",
   "lambda_bench.ts",
+  "functions_bench.ts",
   "cold_start_bench.ts",
   "polars_bench.ts",
 ].filter((name) => {
@@ -41,6 +42,8 @@ const GOALS: Record<string, [(v: number, r: Record<string, number | null>) => bo
   analyze_200_ms: [(v) => v <= 50, "≤ 50 ms"],
   parquet_bucket_overhead_ratio: [(v) => v <= 1.1, "≤ 1.10"],
   lambda_overhead_ratio: [(v) => v <= 1.5, "≤ 1.5"],
+  cloud_function_overhead_ratio: [(v) => v <= 1.5, "≤ 1.5"],
+  azure_function_overhead_ratio: [(v) => v <= 1.5, "≤ 1.5"],
   cold_start_ratio: [(v) => v <= 1.5, "≤ 1.5× the apache-arrow script"],
   cold_start_inprocess_ratio: [(v) => v <= 1.5, "≤ 1.5× the apache-arrow script"],
   etl_polars_ratio: [(v) => v <= 1.5, "≤ 1.5× one plain polars script"],
