@@ -4,8 +4,9 @@
 // Invoke API to the Lambda emulator, which runs the artifact `glacier build`
 // writes (its real bootstrap and runtime) for the launcher and the Lambda
 // resource, created with the environment the generated lambda.tf gives them.
-// Staging is s3rver. One execution fans out through the inline Map and sums;
-// one fails in a Map item, and the execution fails with the task's error.
+// Staging is s3rver. Executions run a Parallel stage, an inline Map fan-out and
+// a Choice on a param; one fails in a Map item and one in a Parallel branch,
+// and the execution fails with the task's error.
 // deno-lint-ignore-file no-explicit-any -- the ASL and the events are navigated by path
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -74,26 +75,43 @@ Deno.test({
           CORE_STORAGE,
         );
 
-      await t.step("seed, square per item in the Map, total: the sum lands in staging", async () => {
-        const run = await executeStateMachine(asl, { params: { n: 5 } }, client, "exec-ok");
+      await t.step(
+        "seed and count at once, square per item in the Map, total, describe: outputs land in staging",
+        async () => {
+          const run = await executeStateMachine(asl, { params: { n: 5, label: true } }, client, "exec-ok");
+          assert.equal(run.error, undefined, JSON.stringify(run.error));
+          assert.deepEqual(
+            run.output.stages.s1.seed.value,
+            [1, 2, 3, 4, 5],
+            "seed's list went inline to the Map",
+          );
+          assert.equal(await readOutput("exec-ok/count.out"), 5);
+          for (let i = 0; i < 5; i++) assert.equal(await readOutput(`exec-ok/square/${i}.out`), (i + 1) ** 2);
+          assert.equal(await readOutput("exec-ok/total.out"), 55);
+          assert.equal(await readOutput("exec-ok/describe.out"), "5 squares sum to 55");
+          const byState = (s: string) => run.invocations.filter((i) => i.state === s);
+          assert.deepEqual(byState("seed").map((i) => i.functionName), ["glacier-sfn_execute-launcher"]);
+          assert.deepEqual(
+            byState("square (item)").map((i) => i.payload.item).sort((a, b) => a.index - b.index),
+            [1, 2, 3, 4, 5].map((value, index) => ({ value, index })),
+          );
+          assert.ok(byState("square (item)").every((i) => i.functionName === "glacier-sfn_execute-lambda"));
+          assert.deepEqual(byState("total").map((i) => i.payload.args), [[{ $refs: "square/" }]]);
+          assert.deepEqual(run.invocations.filter((i) => i.functionError), []);
+          // 5 squares, count and describe on the Lambda resource; seed and total on the launcher.
+          assert.equal(lambda.invocations.get("glacier-sfn_execute-lambda"), 7);
+          assert.equal(lambda.invocations.get("glacier-sfn_execute-launcher"), 2);
+        },
+      );
+
+      await t.step("without the param the Choice skips describe", async () => {
+        const run = await executeStateMachine(asl, { params: { n: 3 } }, client, "exec-nolabel");
         assert.equal(run.error, undefined, JSON.stringify(run.error));
-        assert.deepEqual(
-          run.output.results.seed.value,
-          [1, 2, 3, 4, 5],
-          "seed's list went inline to the Map",
+        assert.equal(await readOutput("exec-nolabel/total.out"), 14);
+        assert.ok(!run.invocations.some((i) => i.state === "describe"));
+        assert.ok(
+          run.events.some((e) => e.type === "StateEntered" && e.state?.name === "describe (skipped)"),
         );
-        assert.equal(await readOutput("exec-ok/total.out"), 55);
-        for (let i = 0; i < 5; i++) assert.equal(await readOutput(`exec-ok/square/${i}.out`), (i + 1) ** 2);
-        const byState = (s: string) => run.invocations.filter((i) => i.state === s);
-        assert.deepEqual(byState("seed").map((i) => i.functionName), ["glacier-sfn_execute-launcher"]);
-        assert.deepEqual(
-          byState("square (item)").map((i) => i.payload.item).sort((a, b) => a.index - b.index),
-          [1, 2, 3, 4, 5].map((value, index) => ({ value, index })),
-        );
-        assert.ok(byState("square (item)").every((i) => i.functionName === "glacier-sfn_execute-lambda"));
-        assert.deepEqual(byState("total").map((i) => i.payload.args), [[{ $refs: "square/" }]]);
-        assert.equal(lambda.invocations.get("glacier-sfn_execute-lambda"), 5);
-        assert.equal(lambda.invocations.get("glacier-sfn_execute-launcher"), 2);
       });
 
       await t.step(
@@ -125,12 +143,12 @@ Deno.test({
           assert.equal(ended.Error, "RangeError");
         },
       );
-      await t.step("a task state that fails (not in a Map) fails the execution the same way", async () => {
+      await t.step("a task that fails in a Parallel branch fails the execution the same way", async () => {
         const run = await executeStateMachine(asl, { params: { n: -1 } }, client, "exec-seed");
         assert.equal(run.error?.name, "RangeError");
         assert.match(JSON.parse(run.error!.message).errorMessage, /seed needs n >= 1, got -1/);
-        assert.deepEqual(run.invocations.map((i) => i.state), ["seed"]);
-        assert.equal(run.invocations[0].functionError, "Unhandled");
+        assert.ok(!run.invocations.some((i) => i.state === "square (item)" || i.state === "total"));
+        assert.equal(run.invocations.find((i) => i.state === "seed")?.functionError, "Unhandled");
       });
     } finally {
       client.destroy();
