@@ -10,6 +10,9 @@
 import { fileURLToPath } from "node:url";
 import { AZURITE_ACCOUNT, AZURITE_KEY, sharedKeyAuthorization } from "../../stores/_azure_auth.ts";
 import { BLOB_API_VERSION } from "../../stores/azure_blob.ts";
+import { freePort } from "./_function_host.ts";
+
+export { freePort };
 
 /** A running Azurite Blob service. */
 export interface Azurite {
@@ -26,14 +29,6 @@ export interface Azurite {
 }
 
 const CONFIG = fileURLToPath(new URL("../deno.test.json", import.meta.url));
-
-/** A free port on 127.0.0.1. */
-export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
 
 /**
  * Starts Azurite's Blob service.
