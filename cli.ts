@@ -134,7 +134,7 @@ const COMMANDS: Record<string, Command> = {
     summary: "build the remote artifact of a pipeline's tasks",
     options: ["pipeline", "output-dir", "json"],
     details:
-      "Writes <output-dir>/.glacier/build/<pipeline>/<resource>.zip per Lambda resource (output-dir defaults to the pipeline file's project: the nearest folder with a deno.json, else the file's folder).",
+      "Writes <output-dir>/.glacier/build/<pipeline>/<resource>.zip per Lambda, Cloud Run function or Azure function app resource (output-dir defaults to the pipeline file's project: the nearest folder with a deno.json, else the file's folder).",
   },
   generate: {
     summary: "generate infrastructure code for a pipeline",
