@@ -15,7 +15,7 @@
  *
  * @module
  */
-import type { ArtifactTarget } from "../lambda/build.ts";
+import type { ArtifactTarget } from "../_artifact_target.ts";
 
 /** The function's name in the app, and so its route: `/api/glacier`. */
 export const AZURE_FUNCTION_NAME = "glacier";

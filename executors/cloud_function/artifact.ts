@@ -15,7 +15,7 @@
  *
  * @module
  */
-import type { ArtifactTarget } from "../lambda/build.ts";
+import type { ArtifactTarget } from "../_artifact_target.ts";
 
 /** The exported function name Cloud Run functions calls (`--entry-point`). */
 export const CLOUD_FUNCTION_ENTRY_POINT = "glacier";

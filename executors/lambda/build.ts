@@ -37,6 +37,7 @@ import { GlacierError } from "../../src/errors.ts";
 import type { Pipeline } from "../../src/pipeline.ts";
 import { codeSha256 } from "./executor.ts";
 import type { ArtifactManifest } from "./runtime.ts";
+import type { ArtifactTarget } from "../_artifact_target.ts";
 import { CLOUD_FUNCTION_TARGET } from "../cloud_function/artifact.ts";
 import { AZURE_FUNCTION_TARGET } from "../azure_function/artifact.ts";
 
@@ -186,19 +187,6 @@ export async function buildLambdaArtifacts(
     });
   }
   return built;
-}
-
-/**
- * What one kind of artifact adds to the common layout: the runtime module the
- * bootstrap starts, Glacier modules it loads lazily, and the service's own files.
- */
-export interface ArtifactTarget {
-  /** The runtime module (the manifest's `runtime`). */
-  readonly runtime: URL;
-  /** More Glacier modules to carry (stores a remote side reads staging with). */
-  readonly entries: readonly URL[];
-  /** Service files by path in the zip (a Node shim, host.json, …). */
-  readonly files: Readonly<Record<string, { readonly data: Uint8Array; readonly executable?: boolean }>>;
 }
 
 const LAMBDA_TARGET: ArtifactTarget = {
