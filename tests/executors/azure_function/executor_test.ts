@@ -41,20 +41,25 @@ Deno.test({
     });
     try {
       const [built] = await buildLambdaArtifacts(azurePipeline);
-      await t.step("glacier build writes a function app: host.json customHandler and function.json", async () => {
-        assert.equal(built.path, ".glacier/build/azure_fixture/fn.zip");
-        const files = unzipSync(await Deno.readFile(built.path), {
-          filter: (f) => !f.name.startsWith("deno_dir/") && f.name !== "bin/deno",
-        });
-        const hostJson = JSON.parse(new TextDecoder().decode(files["host.json"]));
-        assert.equal(hostJson.customHandler.description.defaultExecutablePath, "bootstrap");
-        assert.equal(hostJson.customHandler.enableForwardingHttpRequest, false);
-        const fnJson = JSON.parse(new TextDecoder().decode(files["glacier/function.json"]));
-        assert.deepEqual(fnJson.bindings.map((b: { type: string }) => b.type), ["httpTrigger", "http"]);
-        const manifest = JSON.parse(new TextDecoder().decode(files["glacier.json"]));
-        assert.equal(manifest.runtime, "executors/azure_function/runtime.ts");
+      await t.step(
+        "glacier build writes a function app: host.json customHandler and function.json",
+        async () => {
+          assert.equal(built.path, ".glacier/build/azure_fixture/fn.zip");
+          const files = unzipSync(await Deno.readFile(built.path), {
+            filter: (f) => !f.name.startsWith("deno_dir/") && f.name !== "bin/deno",
+          });
+          const hostJson = JSON.parse(new TextDecoder().decode(files["host.json"]));
+          assert.equal(hostJson.customHandler.description.defaultExecutablePath, "bootstrap");
+          assert.equal(hostJson.customHandler.enableForwardingHttpRequest, false);
+          const fnJson = JSON.parse(new TextDecoder().decode(files["glacier/function.json"]));
+          assert.deepEqual(fnJson.bindings.map((b: { type: string }) => b.type), ["httpTrigger", "http"]);
+          const manifest = JSON.parse(new TextDecoder().decode(files["glacier.json"]));
+          assert.equal(manifest.runtime, "executors/azure_function/runtime.ts");
+        },
+      );
+      await host.deploy(APP, built.path, {
+        env: { AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString },
       });
-      await host.deploy(APP, built.path, { env: { AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString } });
       await t.step("a run in cloud mode runs scale in the app through the host's envelopes", async () => {
         const value = await azurePipeline.run({ ...cloud, params: { rows: 10 } });
         assert.equal(value, 90);
@@ -106,7 +111,10 @@ Deno.test({
         assert.ok(error instanceof TaskError, String(error));
         assert.equal(error.attempt, 3);
         assert.match(error.message, /RangeError: scale was told to fail on 10 rows \(on Azure function app/);
-        assert.match(error.stack ?? "", /Remote stack \(Azure function app "glacier-azure-fixture-fn"\):\nRangeError/);
+        assert.match(
+          error.stack ?? "",
+          /Remote stack \(Azure function app "glacier-azure-fixture-fn"\):\nRangeError/,
+        );
       });
       await t.step("a wrong function key is refused once, not retried", async () => {
         const back = withEnv({ AZURE_FUNCTIONS_KEY: "wrong" });

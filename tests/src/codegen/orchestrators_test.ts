@@ -139,7 +139,10 @@ Deno.test("deploy prefect and dagster: the cron schedule, retries, mapping and t
   assert.match(dagster, /r_total = op_total\(after_sizeof=r_sizeof\.collect\(\)\)/);
   for (const source of [prefect, dagster]) {
     assert.match(source, /def run_lambda\(function_name, payload, timeout_seconds\):/);
-    assert.match(source, /Config\(read_timeout=timeout_seconds \+ 60, connect_timeout=10, retries=\{"total_max_attempts": 1\}\)/);
+    assert.match(
+      source,
+      /Config\(read_timeout=timeout_seconds \+ 60, connect_timeout=10, retries=\{"total_max_attempts": 1\}\)/,
+    );
     assert.match(source, /glacier_payload\("total", "total", "tests\/fixtures\/codegen\/aws_patterns\.ts", /);
   }
 });
@@ -149,12 +152,18 @@ Deno.test("deploy airflow: mapped calls carry final JSON with the real attempt, 
   assert.match(dag, /attempt = context\["ti"\]\.try_number/);
   assert.match(dag, /glacier_payload\("sizeOf", .*, run_id, attempt, /);
   assert.match(dag, /calls\.append\(json\.dumps\(payload\)\)/, "XCom values are never rendered by Airflow");
-  assert.match(dag, /botocore_config=\{"read_timeout": \d+, "connect_timeout": 10, "retries": \{"total_max_attempts": 1\}\}/);
+  assert.match(
+    dag,
+    /botocore_config=\{"read_timeout": \d+, "connect_timeout": 10, "retries": \{"total_max_attempts": 1\}\}/,
+  );
   const wideDag = (await wide.deploy({ orchestrator: "airflow" })).files["aws_wide_dag.py"];
   assert.match(wideDag, /cmd_timeout=120,/, "the VM task's own 120 s timeout, not SSHOperator's 10 s");
   assert.match(wideDag, /cmd_timeout=None,/, "no timeout: no SSH cut-off");
   const dagster = (await wide.deploy({ orchestrator: "dagster" })).files["aws_wide_job.py"];
-  assert.ok(!/@op\([^)]*dagster\/max_runtime/s.test(dagster), "an op-level max_runtime does nothing in Dagster");
+  assert.ok(
+    !/@op\([^)]*dagster\/max_runtime/s.test(dagster),
+    "an op-level max_runtime does nothing in Dagster",
+  );
 });
 
 Deno.test("deploy to a Python orchestrator refuses a task on a service it cannot reach, naming it", async () => {
