@@ -131,6 +131,7 @@ function same(a: Value, b: Value): boolean {
 export function depsOf(value: Value, out: string[] = []): string[] {
   switch (value.t) {
     case "ref":
+    case "dyn": // an awaited output passed on is still that call's output
       if (!out.includes(value.id)) out.push(value.id);
       break;
     case "arr":

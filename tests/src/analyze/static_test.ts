@@ -89,6 +89,13 @@ Deno.test("analyzeStatic() agrees with tracing on dynamic_fan_out.ts but keeps t
   );
 });
 
+Deno.test("analyzeStatic() keeps the edge from an awaited output to the one call given it", async () => {
+  const pipeline = await load("awaited_input.ts");
+  const result = await analyzeStatic(pipeline);
+  assert.deepEqual(result.dag.get("count")?.inputs.map((n) => n.id), ["seed"]);
+  assert.equal(result.dag.get("count")?.dynamic, false);
+});
+
 Deno.test("analyzeStatic() reads the sequential pattern with executors, buckets and edges", async () => {
   const { dag } = await analyzeStatic(await load("sequential.ts"));
   assert.deepEqual(dag.nodes.map((n) => `${n.id}@${n.executor.name}`), [
