@@ -242,15 +242,13 @@ Deno.test("glacier run prints the result, and exits 1 when the pipeline fails", 
 Deno.test("glacier build of a pipeline with nothing to package exits 1 and says how to bind a task", async () => {
   const { code, stdout, stderr } = await glacier([
     "build",
-    `${FIXTURES}/clouds.ts`,
-    "--pipeline",
-    "gcp_pipeline",
+    `${FIXTURES}/vm_only.ts`,
   ]);
   assert.equal(code, 1);
   assert.equal(stdout, "");
   assert.match(
     stderr,
-    /no task bound to a Lambda resource, to Databricks or to this machine on AWS, so there is nothing to build; bind a task with provider\.serverless/,
+    /Pipeline "vm_only" has no task bound to a Lambda resource, a Cloud Run function, an Azure function app, to Databricks or to this machine on AWS, so there is nothing to build; bind a task with provider\.serverless/,
   );
 });
 
