@@ -8,6 +8,7 @@ import { serviceCloud } from "../config/services.ts";
 import { BUCKET_NAME } from "../_validate.ts";
 import { GlacierError } from "../errors.ts";
 import { STORAGE_SCHEMES } from "../provider.ts";
+import { listPrefix } from "../resources/_glob.ts";
 import type { TaskPermissions } from "../task.ts";
 import { artifactPath, functionName } from "./naming.ts";
 import type { CloudConfig } from "./_target.ts";
@@ -40,6 +41,8 @@ export interface Grant {
   /** The literal prefix (the pattern without a trailing `*`). */
   readonly prefix: string;
   readonly access: "read" | "write";
+  /** The prefix a listing of it asks the store for (a glob lists from its last `/`). @default {prefix} */
+  readonly list?: string;
 }
 
 /** One task call that runs on an executor. */
@@ -190,7 +193,15 @@ function grantOf(uri: string, access: "read" | "write"): Grant | undefined {
   const glob = p.key.search(/[*?[{]/);
   const prefix = glob >= 0 ? p.key.slice(0, glob) : p.key;
   const isPrefix = glob >= 0 || p.key === "" || p.key.endsWith("/");
-  return { bucket: p.bucket, pattern: isPrefix ? `${prefix}*` : prefix, prefix, access };
+  // What the store is asked for when listing it (by the key's literal prefix).
+  const list = glob >= 0 ? listPrefix(`${prefix}*`) : prefix;
+  return {
+    bucket: p.bucket,
+    pattern: isPrefix ? `${prefix}*` : prefix,
+    prefix,
+    access,
+    ...(list !== prefix ? { list } : {}),
+  };
 }
 
 function sortGrants(grants: Grant[]): Grant[] {

@@ -5,7 +5,14 @@
  *
  * @module
  */
-import { type ExecutorModel, headerLines, type InfraModel, remoteExecutors, shortName } from "./_model.ts";
+import {
+  type ExecutorModel,
+  type Grant,
+  headerLines,
+  type InfraModel,
+  remoteExecutors,
+  shortName,
+} from "./_model.ts";
 import { type AwsRef, type AwsResource, awsStack, type AwsText } from "./_aws_stack.ts";
 import {
   base64Heredoc,
@@ -566,20 +573,31 @@ function gcp(ctx: Context): Record<string, Block[]> {
       const exact = !g.pattern.endsWith("*");
       const id = `${e.id}_${g.access}_${g.bucket}_${g.prefix}`.toLowerCase().replace(/[^a-z0-9_]+/g, "_")
         .replace(/_+$/, "");
-      iam.push(block("resource", ["google_storage_bucket_iam_member", id], [
-        ["bucket", raw(bucket)],
-        ["role", g.access === "read" ? "roles/storage.objectViewer" : "roles/storage.objectCreator"],
-        ["member", interp("serviceAccount:", raw(`google_service_account.${e.id}.email`))],
-        block("condition", [], [
-          ["title", `${g.access} ${g.pattern}`.slice(0, 100)],
-          [
-            "expression",
-            `resource.name${exact ? " == " : ".startsWith("}${
-              celStr(`projects/_/buckets/${g.bucket}/objects/${g.prefix}`)
-            }${exact ? "" : ")"}`,
-          ],
-        ]),
-      ]));
+      // storage.objects.list is checked against the bucket, not an object, so
+      // a prefix read also matches the bucket: the names in it, not their data.
+      const listed = !exact && g.access === "read";
+      iam.push(block(
+        "resource",
+        ["google_storage_bucket_iam_member", id],
+        [
+          ["bucket", raw(bucket)],
+          // Writing over an object needs storage.objects.delete, which objectCreator lacks.
+          ["role", g.access === "read" ? "roles/storage.objectViewer" : "roles/storage.objectUser"],
+          ["member", interp("serviceAccount:", raw(`google_service_account.${e.id}.email`))],
+          block("condition", [], [
+            ["title", `${g.access} ${g.pattern}`.slice(0, 100)],
+            [
+              "expression",
+              `${listed ? `resource.type == "storage.googleapis.com/Bucket" || ` : ""}resource.name${
+                exact ? " == " : ".startsWith("
+              }${celStr(`projects/_/buckets/${g.bucket}/objects/${g.prefix}`)}${exact ? "" : ")"}`,
+            ],
+          ]),
+        ],
+        listed
+          ? `Listing is checked on the bucket: ${e.resource.name} may list every name in ${g.bucket}.`
+          : undefined,
+      ));
     }
   }
 
@@ -897,30 +915,43 @@ function azure(ctx: Context): Record<string, Block[]> {
     : [];
   const iam: Block[] = [];
   for (const e of remote) {
-    const containers = new Map<string, "read" | "write">();
-    for (const g of e.grants) {
-      containers.set(
-        g.bucket,
-        g.access === "write" || containers.get(g.bucket) === "write" ? "write" : "read",
-      );
-    }
-    containers.set(model.staging.bucket, "write");
-    for (const [container, access] of [...containers].sort()) {
+    const containers = new Map<string, Grant[]>();
+    for (const g of e.grants) containers.set(g.bucket, [...containers.get(g.bucket) ?? [], g]);
+    // The staging container is the executor's own: all of it.
+    const whole = (access: Grant["access"]): Grant => ({
+      bucket: model.staging.bucket,
+      pattern: "*",
+      prefix: "",
+      access,
+    });
+    containers.set(model.staging.bucket, [whole("read"), whole("write")]);
+    for (const [container, grants] of [...containers].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0)) {
+      const writes = grants.some((g) => g.access === "write");
+      const { condition, widened } = azurePathCondition(grants);
+      const scoped = `${e.resource.name} in container ${container}: ${
+        grants.map((g) => `${g.access} ${g.pattern}`).join(", ")
+      }`;
       iam.push(
         block(
           "resource",
           ["azurerm_role_assignment", `${e.id}_${container.replace(/[^a-z0-9_]+/gi, "_").toLowerCase()}`],
           [
             ["scope", interp(raw(`${accountRef}.id`), `/blobServices/default/containers/${container}`)],
-            [
-              "role_definition_name",
-              access === "write" ? "Storage Blob Data Contributor" : "Storage Blob Data Reader",
-            ],
+            ["role_definition_name", writes ? "Storage Blob Data Contributor" : "Storage Blob Data Reader"],
             ["principal_id", raw(principal(e))],
+            ...(condition ? [["condition_version", "2.0"], ["condition", condition]] as Entry[] : []),
           ],
-          `${e.resource.name} ${
-            access === "write" ? "reads and writes" : "reads"
-          } container ${container} (Azure roles stop at the container).`,
+          condition
+            ? `${scoped} (a role condition on blob paths${
+              widened
+                ? "; a path is cut before a quote, backslash or control character, which a condition cannot hold"
+                : ""
+            }).`
+            : `${e.resource.name} ${writes ? "reads and writes" : "reads"} container ${container}${
+              widened
+                ? " (a path starts with a quote, backslash or control character, which a condition cannot hold)"
+                : ""
+            }.`,
         ),
       );
     }
@@ -949,6 +980,62 @@ function azure(ctx: Context): Record<string, Block[]> {
     "storage.tf": storage,
     "iam.tf": iam,
     "outputs.tf": outputs,
+  };
+}
+
+const BLOB = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs";
+
+// An Azure ABAC condition (version 2.0) that keeps a container role
+// assignment to the grants' blob paths: reads (and listings, by the request's
+// prefix) to what the executor reads or writes, writes to what it writes.
+// Undefined when the grants cover the whole container. A quote, backslash or
+// control character cannot be written in a condition's string: a path is cut
+// before the first one and granted as that prefix (`widened` says so).
+function azurePathCondition(input: readonly Grant[]): { condition?: string; widened: boolean } {
+  // deno-lint-ignore no-control-regex -- control characters are what it cuts at
+  const bad = /['\\\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+  const cut = (text: string) => {
+    const at = text.search(bad);
+    return at < 0 ? text : text.slice(0, at);
+  };
+  // A grant's list prefix is a prefix of its path prefix: testing the path is enough.
+  const widened = input.some((g) => bad.test(g.prefix));
+  const grants = input.map((g) =>
+    bad.test(g.prefix)
+      ? { ...g, prefix: cut(g.prefix), pattern: `${cut(g.prefix)}*`, list: cut(g.list ?? g.prefix) }
+      : g
+  );
+  const paths = (list: readonly Grant[], attribute: string, exactOp: string, of = (g: Grant) => g.prefix) =>
+    list.some((g) => of(g) === "")
+      ? undefined
+      : `(${
+        list.map((g) => `${attribute} ${g.pattern.endsWith("*") ? "StringStartsWith" : exactOp} '${of(g)}'`)
+          .join(" OR ")
+      })`;
+  const writes = grants.filter((g) => g.access === "write");
+  const clauses = [
+    [
+      `!(ActionMatches{'${BLOB}/read'} AND NOT SubOperationMatches{'Blob.List'})`,
+      paths(grants, `@Resource[${BLOB}:path]`, "StringEquals"),
+    ],
+    [
+      `!(ActionMatches{'${BLOB}/read'} AND SubOperationMatches{'Blob.List'})`,
+      paths(grants, `@Request[${BLOB}:prefix]`, "StringStartsWith", (g) => g.list ?? g.prefix),
+    ],
+    ...(writes.length
+      ? [[
+        ["write", "add/action", "delete", "move/action"].map((a) => `!(ActionMatches{'${BLOB}/${a}'})`).join(
+          " AND ",
+        ),
+        paths(writes, `@Resource[${BLOB}:path]`, "StringEquals"),
+      ]]
+      : []),
+  ].filter((c): c is [string, string] => c[1] !== undefined);
+  return {
+    ...(clauses.length
+      ? { condition: clauses.map(([action, where]) => `((${action}) OR ${where})`).join(" AND ") }
+      : {}),
+    widened,
   };
 }
 
