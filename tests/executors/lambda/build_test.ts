@@ -8,7 +8,7 @@ import type { GlacierError } from "../../../src/errors.ts";
 const CLI = new URL("../../../cli.ts", import.meta.url).pathname;
 const FIXTURE = new URL("./fixtures/lambda_pipeline.ts", import.meta.url).pathname;
 // Cloud Functions and Dataproc only: nothing Lambda, Databricks or this machine runs.
-const NO_LAMBDA = new URL("../../fixtures/analyze/clouds.ts", import.meta.url).pathname;
+const GCP = new URL("../../fixtures/analyze/clouds.ts", import.meta.url).pathname;
 
 async function glacier(args: string[]) {
   const out = await new Deno.Command(Deno.execPath(), {
@@ -65,17 +65,25 @@ Deno.test("glacier build writes the Lambda artifact with bootstrap, Deno, the mo
   assert.ok(!("nodejs-polars" in config.imports));
 });
 
-Deno.test("glacier build of a pipeline without Lambda tasks says there is nothing to build", async () => {
-  const { code, stderr } = await glacier([
-    "build",
-    NO_LAMBDA,
-    "--pipeline",
-    "gcp_pipeline",
-    "--output-dir",
-    await Deno.makeTempDir(),
-  ]);
-  assert.equal(code, 1);
-  assert.match(stderr, /no task bound to a Lambda resource, to Databricks or to this machine on AWS/);
+Deno.test("glacier build of a GCP pipeline writes one Cloud Run function source zip per function resource", async () => {
+  const out = await Deno.makeTempDir();
+  try {
+    const { code, stderr } = await glacier(["build", GCP, "--pipeline", "gcp_pipeline", "--output-dir", out]);
+    assert.equal(code, 0, stderr);
+    for (const name of ["cloud_function", "cloud_function_2"]) {
+      const zip = await Deno.readFile(join(out, ".glacier", "build", "gcp_pipeline", `${name}.zip`));
+      const files = Object.keys(
+        unzipSync(zip, { filter: (f) => f.name === "index.js" || f.name === "package.json" }),
+      );
+      assert.deepEqual(
+        files.sort(),
+        ["index.js", "package.json"],
+        `${name}.zip is a Node.js function source`,
+      );
+    }
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
 });
 
 Deno.test("a Lambda task in polars carries polars' Linux x64 glibc binary and no other platform's binary", async () => {
