@@ -112,16 +112,3 @@ Deno.test("list() gives the keys under a prefix, sorted, without temp files", as
     (e: GlacierError) => e.code === "USER:FOLDER_NOT_FOUND" && e.message.includes("evnts"),
   );
 });
-
-Deno.test("az:// is accepted by the model but not read at run time", async () => {
-  const { AzureConfig } = await import("../../../mod.ts");
-  const blob = new Provider({
-    config: new AzureConfig({ subscriptionId: "00000000-0000-0000-0000-000000000000" }),
-  })
-    .bucket({ bucket: "lake", path: "x.csv" });
-  assert.equal(blob.uri, "az://lake/x.csv");
-  await assert.rejects(
-    () => blob.scanArrow(),
-    (e: Error) => e instanceof GlacierError && /no store serves "az:\/\/"/.test(e.message),
-  );
-});

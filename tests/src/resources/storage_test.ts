@@ -177,16 +177,22 @@ Deno.test("Bucket.put(), read(), list(), exists() and delete() handle raw object
   assert.deepEqual(await dir.list(), ["raw/b/c.bin"]);
 });
 
-Deno.test("az:// buckets are modelled but not readable at run time yet", async () => {
-  const bucket = new Provider({
-    config: new AzureConfig({ subscriptionId: "00000000-0000-0000-0000-000000000000" }),
-  }).bucket({ bucket: "lake", path: "x.parquet" });
-  assert.equal(bucket.uri, "az://lake/x.parquet");
-  await assert.rejects(
-    () => bucket.scanArrow(),
-    glacierError("USER:STORE_UNSUPPORTED", bucket.uri, "no store serves"),
+Deno.test("an az:// bucket with no storage account anywhere says where to name one", async () => {
+  const saved = ["AZURE_STORAGE_ACCOUNT", "AZURE_STORAGE_CONNECTION_STRING"].map((k) =>
+    [k, Deno.env.get(k)] as const
   );
-  await assert.rejects(() => bucket.put("x"), glacierError("USER:STORE_UNSUPPORTED", bucket.uri));
+  for (const [k] of saved) Deno.env.delete(k);
+  try {
+    const bucket = new Provider({
+      config: new AzureConfig({ subscriptionId: "00000000-0000-0000-0000-000000000000" }),
+    }).bucket({ bucket: "lake", path: "x.parquet" });
+    assert.equal(bucket.uri, "az://lake/x.parquet");
+    // Served by stores/azure_blob.ts (against Azurite in tests/stores/azure_blob_test.ts).
+    await assert.rejects(() => bucket.scanArrow(), glacierError("USER:AZURE_CREDENTIALS", "storageAccount"));
+    await assert.rejects(() => bucket.put("x"), glacierError("USER:AZURE_CREDENTIALS"));
+  } finally {
+    for (const [k, v] of saved) if (v !== undefined) Deno.env.set(k, v);
+  }
   const gcs = new Provider({ config: new GcpConfig({ project: "my-project" }) }).bucket({
     bucket: "lake",
     path: "x",
