@@ -5,9 +5,14 @@
  * @module
  */
 import type { Cloud, ExecutionConfigBase } from "./base.ts";
-import { envNames, intInRange, matches, oneOf, required, stagingPrefix } from "../_validate.ts";
+import { envNames, matches, oneOf, required, stagingPrefix } from "../_validate.ts";
 import { VMConfigBase, type VMConfigOptions } from "./vm.ts";
-import { envVar, validUrl } from "./_util.ts";
+import { envVar, inRange, validUrl } from "./_util.ts";
+import { serviceClouds, SERVICES } from "./services.ts";
+
+const LAMBDA = SERVICES.lambda;
+const EC2 = SERVICES.ec2;
+const EMR = SERVICES.emr;
 
 /** Options for {@linkcode AwsConfig}. */
 export interface AwsConfigOptions {
@@ -111,11 +116,11 @@ export interface LambdaConfigOptions {
  */
 export class LambdaConfig implements ExecutionConfigBase {
   /** Always `"serverless"`. */
-  readonly kind = "serverless" as const;
+  readonly kind: "serverless" = LAMBDA.kind;
   /** Always `"lambda"`. */
   readonly service = "lambda" as const;
   /** Only AWS. */
-  readonly clouds: readonly Cloud[] = ["aws"];
+  readonly clouds: readonly Cloud[] = serviceClouds("lambda");
   /** Memory in MB. */
   readonly memory: number;
   /** Timeout in seconds. */
@@ -137,11 +142,11 @@ export class LambdaConfig implements ExecutionConfigBase {
    * @throws {TypeError} When `environment` is not a list.
    */
   constructor(options: LambdaConfigOptions = {}) {
-    intInRange("LambdaConfig", "memory", options.memory, 128, 10_240, "MB");
-    intInRange("LambdaConfig", "timeout", options.timeout, 1, 900, "seconds");
-    intInRange("LambdaConfig", "concurrency", options.concurrency, 1, 10_000);
-    intInRange("LambdaConfig", "ephemeralStorage", options.ephemeralStorage, 512, 10_240, "MB");
-    oneOf("LambdaConfig", "architecture", options.architecture, ["x86_64", "arm64"]);
+    inRange("LambdaConfig", "memory", options.memory, LAMBDA.limits.memory);
+    inRange("LambdaConfig", "timeout", options.timeout, LAMBDA.limits.timeout);
+    inRange("LambdaConfig", "concurrency", options.concurrency, LAMBDA.limits.concurrency);
+    inRange("LambdaConfig", "ephemeralStorage", options.ephemeralStorage, LAMBDA.limits.ephemeralStorage);
+    oneOf("LambdaConfig", "architecture", options.architecture, LAMBDA.choices.architecture);
     matches(
       "LambdaConfig",
       "functionName",
@@ -150,11 +155,11 @@ export class LambdaConfig implements ExecutionConfigBase {
       "1-64 letters, digits, '-' or '_'",
     );
     envNames("LambdaConfig", "environment", options.environment);
-    this.memory = options.memory ?? 1024;
-    this.timeout = options.timeout ?? 300;
+    this.memory = options.memory ?? LAMBDA.defaults.memory;
+    this.timeout = options.timeout ?? LAMBDA.defaults.timeout;
     this.concurrency = options.concurrency;
-    this.ephemeralStorage = options.ephemeralStorage ?? 512;
-    this.architecture = options.architecture ?? "x86_64";
+    this.ephemeralStorage = options.ephemeralStorage ?? LAMBDA.defaults.ephemeralStorage;
+    this.architecture = options.architecture ?? LAMBDA.defaults.architecture;
     this.functionName = options.functionName;
     this.environment = [...(options.environment ?? [])];
   }
@@ -182,7 +187,7 @@ export class EC2Config extends VMConfigBase {
   /** Always `"ec2"`. */
   override readonly service = "ec2" as const;
   /** Only AWS. */
-  override readonly clouds: readonly Cloud[] = ["aws"];
+  override readonly clouds: readonly Cloud[] = serviceClouds("ec2");
   /** The instance type. */
   readonly instanceType: string;
   /** An existing instance id. */
@@ -208,7 +213,7 @@ export class EC2Config extends VMConfigBase {
       /^i-[0-9a-f]{8,17}$/,
       'an instance id such as "i-0abc12345def67890"',
     );
-    this.instanceType = options.instanceType ?? "m7i.large";
+    this.instanceType = options.instanceType ?? EC2.defaults.instanceType;
     this.instanceId = options.instanceId;
   }
 }
@@ -235,11 +240,11 @@ export interface EMRConfigOptions {
  */
 export class EMRConfig implements ExecutionConfigBase {
   /** Always `"cluster"`. */
-  readonly kind = "cluster" as const;
+  readonly kind: "cluster" = EMR.kind;
   /** Always `"emr"`. */
   readonly service = "emr" as const;
   /** Only AWS. */
-  readonly clouds: readonly Cloud[] = ["aws"];
+  readonly clouds: readonly Cloud[] = serviceClouds("emr");
   /** The job flow id. */
   readonly clusterId: string;
   /** Instance type. */
@@ -266,8 +271,8 @@ export class EMRConfig implements ExecutionConfigBase {
       /^j-[A-Z0-9]{8,16}$/,
       'an EMR cluster id such as "j-2AXXXXXXGAPLF"',
     );
-    intInRange("EMRConfig", "nodes", options.nodes, 1, 1000);
-    this.instanceType = options.instanceType ?? "m7g.xlarge";
-    this.nodes = options.nodes ?? 3;
+    inRange("EMRConfig", "nodes", options.nodes, EMR.limits.nodes);
+    this.instanceType = options.instanceType ?? EMR.defaults.instanceType;
+    this.nodes = options.nodes ?? EMR.defaults.nodes;
   }
 }

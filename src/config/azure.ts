@@ -5,8 +5,13 @@
  * @module
  */
 import type { Cloud, ExecutionConfigBase } from "./base.ts";
-import { intInRange, matches, oneOf, stagingPrefix } from "../_validate.ts";
+import { matches, oneOf, stagingPrefix } from "../_validate.ts";
 import { VMConfigBase, type VMConfigOptions } from "./vm.ts";
+import { inRange } from "./_util.ts";
+import { serviceClouds, SERVICES } from "./services.ts";
+
+const FUNCTION = SERVICES["azure-function"];
+const VM = SERVICES["azure-vm"];
 
 /** Options for {@linkcode AzureConfig}. */
 export interface AzureConfigOptions {
@@ -111,11 +116,11 @@ export interface AzureFunctionConfigOptions {
  */
 export class AzureFunctionConfig implements ExecutionConfigBase {
   /** Always `"serverless"`. */
-  readonly kind = "serverless" as const;
+  readonly kind: "serverless" = FUNCTION.kind;
   /** Always `"azure-function"`. */
   readonly service = "azure-function" as const;
   /** Only Azure. */
-  readonly clouds: readonly Cloud[] = ["azure"];
+  readonly clouds: readonly Cloud[] = serviceClouds("azure-function");
   /** The hosting plan. */
   readonly plan: "consumption" | "flex" | "premium";
   /** Instance memory in MB. */
@@ -128,22 +133,20 @@ export class AzureFunctionConfig implements ExecutionConfigBase {
    * @throws {RangeError} When a field is outside the plan's limits.
    */
   constructor(options: AzureFunctionConfigOptions = {}) {
-    oneOf("AzureFunctionConfig", "plan", options.plan, ["consumption", "flex", "premium"]);
-    this.plan = options.plan ?? "flex";
+    oneOf("AzureFunctionConfig", "plan", options.plan, FUNCTION.choices.plan);
+    this.plan = options.plan ?? FUNCTION.defaults.plan;
     if (options.memory !== undefined && this.plan === "flex") {
-      oneOf("AzureFunctionConfig", "memory", String(options.memory), ["512", "2048", "4096"]);
+      oneOf("AzureFunctionConfig", "memory", String(options.memory), FUNCTION.choices.flexMemory.map(String));
     }
-    intInRange("AzureFunctionConfig", "memory", options.memory, 512, 14_336, "MB");
-    intInRange(
+    inRange("AzureFunctionConfig", "memory", options.memory, FUNCTION.limits.memory);
+    inRange(
       "AzureFunctionConfig",
       "timeout",
       options.timeout,
-      1,
-      this.plan === "consumption" ? 600 : 3600,
-      "seconds",
+      this.plan === "consumption" ? FUNCTION.limits.consumptionTimeout : FUNCTION.limits.timeout,
     );
-    this.memory = options.memory ?? 2048;
-    this.timeout = options.timeout ?? 300;
+    this.memory = options.memory ?? FUNCTION.defaults.memory;
+    this.timeout = options.timeout ?? FUNCTION.defaults.timeout;
   }
 }
 
@@ -167,7 +170,7 @@ export class AzureVMConfig extends VMConfigBase {
   /** Always `"azure-vm"`. */
   override readonly service = "azure-vm" as const;
   /** Only Azure. */
-  override readonly clouds: readonly Cloud[] = ["azure"];
+  override readonly clouds: readonly Cloud[] = serviceClouds("azure-vm");
   /** The VM size. */
   readonly size: string;
   /**
@@ -184,6 +187,6 @@ export class AzureVMConfig extends VMConfigBase {
       /^(Standard|Basic)_[A-Za-z0-9_]+$/,
       'a VM size such as "Standard_D4s_v5"',
     );
-    this.size = options.size ?? "Standard_D4s_v5";
+    this.size = options.size ?? VM.defaults.size;
   }
 }

@@ -4,8 +4,11 @@
  * @module
  */
 import type { Cloud, ExecutionConfigBase } from "./base.ts";
-import { intInRange, matches, oneOf, required } from "../_validate.ts";
-import { validUrl } from "./_util.ts";
+import { matches, oneOf, required } from "../_validate.ts";
+import { inRange, validUrl } from "./_util.ts";
+import { serviceClouds, SERVICES } from "./services.ts";
+
+const DATABRICKS = SERVICES.databricks;
 
 /** A new job cluster for Databricks. */
 export interface DatabricksNewCluster {
@@ -43,11 +46,11 @@ export interface DatabricksConfigOptions {
  */
 export class DatabricksConfig implements ExecutionConfigBase {
   /** Always `"cluster"`. */
-  readonly kind = "cluster" as const;
+  readonly kind: "cluster" = DATABRICKS.kind;
   /** Always `"databricks"`. */
   readonly service = "databricks" as const;
   /** Databricks runs on all three clouds. */
-  readonly clouds: readonly Cloud[] = ["aws", "gcp", "azure"];
+  readonly clouds: readonly Cloud[] = serviceClouds("databricks");
   /** An existing cluster. */
   readonly clusterId?: string;
   /** A job cluster spec. */
@@ -104,15 +107,22 @@ export class DatabricksConfig implements ExecutionConfigBase {
         /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/,
         'a node type such as "i3.xlarge"',
       );
-      intInRange("DatabricksConfig", "newCluster.numWorkers", options.newCluster.numWorkers, 0, 1000);
+      inRange(
+        "DatabricksConfig",
+        "newCluster.numWorkers",
+        options.newCluster.numWorkers,
+        DATABRICKS.limits.numWorkers,
+      );
     }
     if (options.host !== undefined) validUrl("DatabricksConfig", "host", options.host);
-    oneOf("DatabricksConfig", "sku", options.sku, ["jobs-compute", "all-purpose", "jobs-light"]);
-    intInRange("DatabricksConfig", "nodes", options.nodes, 1, 1000);
+    oneOf("DatabricksConfig", "sku", options.sku, DATABRICKS.choices.sku);
+    inRange("DatabricksConfig", "nodes", options.nodes, DATABRICKS.limits.nodes);
     this.clusterId = options.clusterId;
     this.newCluster = options.newCluster ? { ...options.newCluster } : undefined;
     this.host = options.host;
-    this.sku = options.sku ?? "jobs-compute";
-    this.nodes = options.newCluster ? options.newCluster.numWorkers + 1 : options.nodes ?? 2;
+    this.sku = options.sku ?? DATABRICKS.defaults.sku;
+    this.nodes = options.newCluster
+      ? options.newCluster.numWorkers + 1
+      : options.nodes ?? DATABRICKS.defaults.nodes;
   }
 }

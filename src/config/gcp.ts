@@ -5,8 +5,14 @@
  * @module
  */
 import type { Cloud, ExecutionConfigBase } from "./base.ts";
-import { intInRange, matches, required, stagingPrefix } from "../_validate.ts";
+import { matches, required, stagingPrefix } from "../_validate.ts";
 import { VMConfigBase, type VMConfigOptions } from "./vm.ts";
+import { inRange } from "./_util.ts";
+import { serviceClouds, SERVICES } from "./services.ts";
+
+const FUNCTION = SERVICES["cloud-function"];
+const COMPUTE = SERVICES["compute-engine"];
+const DATAPROC = SERVICES.dataproc;
 
 /** Options for {@linkcode GcpConfig}. */
 export interface GcpConfigOptions {
@@ -96,11 +102,11 @@ export interface CloudFunctionConfigOptions {
  */
 export class CloudFunctionConfig implements ExecutionConfigBase {
   /** Always `"serverless"`. */
-  readonly kind = "serverless" as const;
+  readonly kind: "serverless" = FUNCTION.kind;
   /** Always `"cloud-function"`. */
   readonly service = "cloud-function" as const;
   /** Only GCP. */
-  readonly clouds: readonly Cloud[] = ["gcp"];
+  readonly clouds: readonly Cloud[] = serviceClouds("cloud-function");
   /** Memory in MB. */
   readonly memory: number;
   /** Timeout in seconds. */
@@ -113,12 +119,12 @@ export class CloudFunctionConfig implements ExecutionConfigBase {
    * @throws {RangeError} When a field is outside Cloud Functions' limits.
    */
   constructor(options: CloudFunctionConfigOptions = {}) {
-    intInRange("CloudFunctionConfig", "memory", options.memory, 128, 32_768, "MB");
-    intInRange("CloudFunctionConfig", "timeout", options.timeout, 1, 3600, "seconds");
-    intInRange("CloudFunctionConfig", "maxInstances", options.maxInstances, 1, 1000);
-    this.memory = options.memory ?? 1024;
-    this.timeout = options.timeout ?? 300;
-    this.maxInstances = options.maxInstances ?? 100;
+    inRange("CloudFunctionConfig", "memory", options.memory, FUNCTION.limits.memory);
+    inRange("CloudFunctionConfig", "timeout", options.timeout, FUNCTION.limits.timeout);
+    inRange("CloudFunctionConfig", "maxInstances", options.maxInstances, FUNCTION.limits.maxInstances);
+    this.memory = options.memory ?? FUNCTION.defaults.memory;
+    this.timeout = options.timeout ?? FUNCTION.defaults.timeout;
+    this.maxInstances = options.maxInstances ?? FUNCTION.defaults.maxInstances;
   }
 }
 
@@ -144,7 +150,7 @@ export class ComputeEngineConfig extends VMConfigBase {
   /** Always `"compute-engine"`. */
   override readonly service = "compute-engine" as const;
   /** Only GCP. */
-  override readonly clouds: readonly Cloud[] = ["gcp"];
+  override readonly clouds: readonly Cloud[] = serviceClouds("compute-engine");
   /** The machine type. */
   readonly machineType: string;
   /** The zone. */
@@ -170,8 +176,8 @@ export class ComputeEngineConfig extends VMConfigBase {
       /^[a-z]+-[a-z]+\d+-[a-z]$/,
       'a zone such as "us-central1-a"',
     );
-    this.machineType = options.machineType ?? "e2-standard-4";
-    this.zone = options.zone ?? "us-central1-a";
+    this.machineType = options.machineType ?? COMPUTE.defaults.machineType;
+    this.zone = options.zone ?? COMPUTE.defaults.zone;
   }
 }
 
@@ -199,11 +205,11 @@ export interface DataprocConfigOptions {
  */
 export class DataprocConfig implements ExecutionConfigBase {
   /** Always `"cluster"`. */
-  readonly kind = "cluster" as const;
+  readonly kind: "cluster" = DATAPROC.kind;
   /** Always `"dataproc"`. */
   readonly service = "dataproc" as const;
   /** Only GCP. */
-  readonly clouds: readonly Cloud[] = ["gcp"];
+  readonly clouds: readonly Cloud[] = serviceClouds("dataproc");
   /** The cluster name. */
   readonly cluster: string;
   /** The region. */
@@ -239,7 +245,7 @@ export class DataprocConfig implements ExecutionConfigBase {
       /^[a-z]+-[a-z]+\d+$/,
       'a GCP region such as "us-central1"',
     );
-    intInRange("DataprocConfig", "nodes", options.nodes, 1, 1000);
+    inRange("DataprocConfig", "nodes", options.nodes, DATAPROC.limits.nodes);
     matches(
       "DataprocConfig",
       "machineType",
@@ -248,7 +254,7 @@ export class DataprocConfig implements ExecutionConfigBase {
       'a machine type such as "n2-standard-4"',
     );
     this.region = options.region;
-    this.nodes = options.nodes ?? 3;
-    this.machineType = options.machineType ?? "n2-standard-4";
+    this.nodes = options.nodes ?? DATAPROC.defaults.nodes;
+    this.machineType = options.machineType ?? DATAPROC.defaults.machineType;
   }
 }

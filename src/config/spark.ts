@@ -4,7 +4,11 @@
  * @module
  */
 import type { Cloud, ExecutionConfigBase } from "./base.ts";
-import { intInRange, matches } from "../_validate.ts";
+import { matches } from "../_validate.ts";
+import { inRange } from "./_util.ts";
+import { serviceClouds, SERVICES } from "./services.ts";
+
+const SPARK = SERVICES.spark;
 
 /** Options for {@linkcode SparkConfig}. */
 export interface SparkConfigOptions {
@@ -29,11 +33,11 @@ export interface SparkConfigOptions {
  */
 export class SparkConfig implements ExecutionConfigBase {
   /** Always `"cluster"`. */
-  readonly kind = "cluster" as const;
+  readonly kind: "cluster" = SPARK.kind;
   /** Always `"spark"`. */
   readonly service = "spark" as const;
   /** Any cloud. */
-  readonly clouds: readonly Cloud[] = ["aws", "gcp", "azure"];
+  readonly clouds: readonly Cloud[] = serviceClouds("spark");
   /** The master URL. */
   readonly master?: string;
   /** Executor count. */
@@ -53,10 +57,10 @@ export class SparkConfig implements ExecutionConfigBase {
       /^(spark|yarn|k8s|local)(:\/\/.*|\[.*\])?$/,
       'a Spark master such as "spark://host:7077" or "yarn"',
     );
-    intInRange("SparkConfig", "numExecutors", options.numExecutors, 1, 10_000);
-    intInRange("SparkConfig", "executorMemory", options.executorMemory, 512, 262_144, "MB");
+    inRange("SparkConfig", "numExecutors", options.numExecutors, SPARK.limits.numExecutors);
+    inRange("SparkConfig", "executorMemory", options.executorMemory, SPARK.limits.executorMemory);
     this.master = options.master;
-    this.numExecutors = options.numExecutors ?? 2;
-    this.executorMemory = options.executorMemory ?? 4096;
+    this.numExecutors = options.numExecutors ?? SPARK.defaults.numExecutors;
+    this.executorMemory = options.executorMemory ?? SPARK.defaults.executorMemory;
   }
 }

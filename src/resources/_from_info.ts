@@ -3,7 +3,8 @@
 // The config is built with Glacier's own class, so its checks and defaults
 // apply exactly as in the user's module.
 import type { ExecutionConfig } from "../config/types.ts";
-import { CONFIG_SERVICES, serviceCloud, serviceConfig } from "../config/services.ts";
+import { isService, SERVICE_NAMES, serviceCloud } from "../config/services.ts";
+import { serviceConfig } from "../config/service_configs.ts";
 import type { ResourceInfo } from "./execution.ts";
 import { ExecutionResource } from "./execution.ts";
 
@@ -17,18 +18,16 @@ import { ExecutionResource } from "./execution.ts";
  * @throws {RangeError} When a config field is out of the service's range.
  */
 export function resourceFromInfo(info: ResourceInfo, cloud?: string): ExecutionResource {
-  let config: ExecutionConfig | undefined;
-  if (info.service !== "local") {
-    const Config = serviceConfig(info.service);
-    if (!Config) {
-      throw new TypeError(
-        `Cannot rebuild resource "${info.name}": service "${info.service}" is none of ${
-          ["local", ...CONFIG_SERVICES].join(", ")
-        }`,
-      );
-    }
-    config = new Config(info.config as never);
+  if (!isService(info.service)) {
+    throw new TypeError(
+      `Cannot rebuild resource "${info.name}": service "${info.service}" is none of ${
+        SERVICE_NAMES.join(", ")
+      }`,
+    );
   }
+  // Every service but this machine has a config class.
+  const Config = serviceConfig(info.service);
+  const config: ExecutionConfig | undefined = Config ? new Config(info.config as never) : undefined;
   return new ExecutionResource({
     kind: config?.kind ?? info.kind,
     service: info.service,
