@@ -11,6 +11,7 @@ import type { TaskEstimate, TaskPermissions } from "../task.ts";
 import { measuredSizes, newestRun } from "./_history.ts";
 import { runsPerMonth as cronRunsPerMonth } from "../schedule.ts";
 import { type CostEstimate, type CostOptions, estimateCost } from "./cost.ts";
+import { configField, serviceRecord } from "../config/services.ts";
 
 /** An execution resource the pipeline uses, with the calls bound to it. */
 export interface ExecutorUse extends ResourceInfo {
@@ -72,20 +73,6 @@ export interface PipelineAnalysisOptions {
   /** What the user should know, each as `file:line:col: what`. @default {[]} */
   warnings?: readonly string[];
 }
-
-const RUNTIMES: Record<string, string> = {
-  local: "Deno worker pool on this machine",
-  lambda: "Deno on the provided.al2023 custom runtime",
-  "cloud-function": "Deno in a Cloud Run functions container",
-  "azure-function": "Deno as an Azure Functions custom handler",
-  ec2: "Deno on the instance, over SSH",
-  "compute-engine": "Deno on the instance, over SSH",
-  "azure-vm": "Deno on the VM, over SSH",
-  databricks: "Deno on the driver node of a Jobs run",
-  spark: "Deno on the Spark driver",
-  emr: "Deno on the primary node, as a job-flow step",
-  dataproc: "Deno on the primary node, as a Dataproc job",
-};
 
 /**
  * The analysis of one pipeline.
@@ -235,21 +222,22 @@ export class PipelineAnalysis {
         const p = (o.permissions ?? "inherit") as TaskPermissions;
         if (!permissions.some((q) => JSON.stringify(q) === JSON.stringify(p))) permissions.push(p);
       }
-      const machine = c.instanceType ?? c.machineType ?? c.size ??
-        (c.newCluster as { nodeTypeId?: string } | undefined)?.nodeTypeId;
-      const memory = c.memory ?? c.executorMemory;
+      const service = serviceRecord(e.service);
+      const sizing = service?.sizing;
+      const memory = configField(c, sizing?.memory ?? null);
+      const timeout = configField(c, sizing?.timeout ?? null);
+      const machine = configField(c, sizing?.machine ?? null);
+      const nodes = configField(c, sizing?.nodes ?? null);
       return {
         executor: e.name,
         kind: e.kind,
         service: e.service,
-        runtime: RUNTIMES[e.service] ?? e.service,
+        runtime: service?.runtime ?? e.service,
         ...(typeof memory === "number" ? { memoryMb: memory } : {}),
-        ...(typeof c.timeout === "number" ? { timeoutSeconds: c.timeout } : {}),
+        ...(typeof timeout === "number" ? { timeoutSeconds: timeout } : {}),
         ...(timeouts.length ? { taskTimeoutMs: Math.max(...timeouts) } : {}),
         ...(typeof machine === "string" ? { machine } : {}),
-        ...(typeof (c.nodes ?? c.numExecutors) === "number"
-          ? { nodeCount: (c.nodes ?? c.numExecutors) as number }
-          : {}),
+        ...(typeof nodes === "number" ? { nodeCount: nodes } : {}),
         denoPermissions: permissions,
         reads: e.reads,
         writes: e.writes,

@@ -13,7 +13,15 @@
 import type { DAGNode, PipelineDAG } from "../dag.ts";
 import type { TaskEstimate } from "../task.ts";
 import { runsPerMonth as cronRunsPerMonth } from "../schedule.ts";
-import { serviceCloud } from "../config/services.ts";
+import {
+  configField,
+  type PricingModel,
+  type ServiceCloud,
+  serviceCloud,
+  type ServiceRecord,
+  serviceRecord,
+} from "../config/services.ts";
+import { STORAGE_SCHEMES } from "../provider.ts";
 import type { PastRun } from "./_history.ts";
 import { PRICES } from "./pricing.ts";
 
@@ -97,13 +105,6 @@ const ORCHESTRATOR = {
   gcp: "Google Workflows",
   azure: "Azure Logic Apps",
 } as const;
-
-// The request and response caps of the serverless executors (executors/*/executor.ts, *_PAYLOAD_CAP).
-const PAYLOAD_CAPS: Readonly<Record<string, number>> = {
-  lambda: 6 * 1024 * 1024,
-  "cloud-function": 32 * 1024 * 1024,
-  "azure-function": 64 * 1024 * 1024,
-};
 
 /**
  * Estimates what a pipeline costs.
@@ -194,139 +195,30 @@ export function estimateCost(
     if (cloud) clouds.add(cloud);
     basis = `durations: ${sourcesOf(nodes.map((n) => byId.get(n.id)!.source))}`;
     if (r.kind !== "local") orchestrated += calls;
-    switch (r.service) {
-      case "local":
-        break;
-      case "lambda": {
-        const gbs = (Number(c.memory ?? 1024) / 1024) * seconds;
-        const arch = c.architecture === "arm64" ? "arm64" : "x86_64";
-        add("Lambda compute", executor, `${round(gbs, 3)} GB-s`, gbs * PRICES.aws.lambdaGbSecond[arch]);
-        add("Lambda requests", executor, `${calls} requests`, calls * PRICES.aws.lambdaRequest);
-        break;
-      }
-      case "cloud-function": {
-        const mb = Number(c.memory ?? 1024);
-        const vcpu = gcfVcpu(mb);
-        add(
-          "Cloud Functions compute",
-          executor,
-          `${round(vcpu * seconds, 3)} vCPU-s, ${round((mb / 1024) * seconds, 3)} GiB-s`,
-          vcpu * seconds * PRICES.gcp.functionVcpuSecond +
-            (mb / 1024) * seconds * PRICES.gcp.functionGibSecond,
-        );
-        add(
-          "Cloud Functions invocations",
-          executor,
-          `${calls} invocations`,
-          calls * PRICES.gcp.functionInvocation,
-        );
-        break;
-      }
-      case "azure-function": {
-        const plan = String(c.plan ?? "flex");
-        const gbs = (Number(c.memory ?? 2048) / 1024) * seconds;
-        if (plan === "premium") {
-          add(
-            "Azure Functions Premium (EP1)",
-            executor,
-            `${round(seconds / 3600, 4)} h`,
-            (seconds / 3600) * PRICES.azure.functionsPremiumHourly,
-          );
-          assumptions.push(`"${executor}" on Premium is priced as EP1 instance time for its tasks only`);
-        } else {
-          const p = plan === "consumption" ? "consumption" : "flex";
-          add(
-            "Azure Functions compute",
-            executor,
-            `${round(gbs, 3)} GB-s`,
-            gbs * PRICES.azure.functionsGbSecond[p],
-          );
-          add(
-            "Azure Functions executions",
-            executor,
-            `${calls} executions`,
-            calls * PRICES.azure.functionsExecution[p],
-          );
-        }
-        break;
-      }
-      case "ec2":
-      case "compute-engine":
-      case "azure-vm": {
-        const type = String(c.instanceType ?? c.machineType ?? c.size);
-        const table: Record<string, number> = r.service === "ec2"
-          ? PRICES.aws.ec2Hourly
-          : r.service === "compute-engine"
-          ? PRICES.gcp.computeHourly
-          : PRICES.azure.vmHourly;
-        const hourly = table[type];
-        const billed = Math.max(60, seconds);
-        if (hourly === undefined) {
-          assumptions.push(`"${executor}": no list price for "${type}" in the table, so it is left out`);
-          break;
-        }
-        add(`${type} instance`, executor, `${round(billed / 3600, 4)} h`, (billed / 3600) * hourly);
-        assumptions.push(
-          `"${executor}" (${type}) is billed per second only while its tasks run, at least 60 s per run`,
-        );
-        break;
-      }
-      case "databricks": {
-        const nodeCount = Number(c.nodes ?? 2);
-        const nodeType = String(
-          (c.newCluster as { nodeTypeId?: string } | undefined)?.nodeTypeId ?? c.nodeTypeId ?? "i3.xlarge",
-        );
-        const dbuRate = PRICES.databricksDbuPerNodeHour[nodeType] ?? PRICES.databricksDbuPerNodeHour.default;
-        const cloud = [...clouds][0] ?? "aws";
-        const vmRate = PRICES.aws.ec2Hourly[nodeType] ?? PRICES.databricksNodeHourly[cloud];
-        // An existing cluster is all-purpose compute, up for as long as its tasks span.
-        const existing = typeof c.clusterId === "string";
-        const sku = (existing ? "all-purpose" : c.sku ?? "jobs-compute") as keyof typeof PRICES.databricksDbu;
-        const window = existing ? uptimeSeconds(nodes, run) : undefined;
-        const billed = window?.seconds ?? seconds;
-        if (window) basis = `durations: uptime window in last run ${run!.runId}`;
-        const hours = (billed / 3600) * nodeCount;
-        add(
-          `Databricks ${sku} DBUs`,
-          executor,
-          `${round(hours * dbuRate, 4)} DBU`,
-          hours * dbuRate * PRICES.databricksDbu[sku],
-        );
-        add("Databricks node VMs", executor, `${round(hours, 4)} node-h`, hours * vmRate);
-        assumptions.push(
-          existing
-            ? `"${executor}" is the existing cluster "${c.clusterId}": priced at all-purpose rates for ${nodeCount} ${nodeType} nodes at ${dbuRate} DBU per node-hour, up ${
-              window
-                ? `from its first task's start to its last task's end in the last run (${round(billed, 1)} s)`
-                : "for the sum of its tasks' durations (no run to measure its uptime window)"
-            }; idle time before and after, and auto-termination, are not counted`
-            : `"${executor}": ${nodeCount} ${nodeType} nodes at ${dbuRate} DBU per node-hour, billed only while its tasks run (no start-up time)`,
-        );
-        break;
-      }
-      case "emr": {
-        const type = String(c.instanceType ?? "m7g.xlarge");
-        const nodeCount = Number(c.nodes ?? 3);
-        const ec2 = PRICES.aws.ec2Hourly[type];
-        const emr = PRICES.aws.emrHourly[type] ?? (ec2 ?? 0) * 0.25;
-        const hours = (seconds / 3600) * nodeCount;
-        add(`EMR ${type} nodes`, executor, `${round(hours, 4)} node-h`, hours * ((ec2 ?? 0) + emr));
-        assumptions.push(`"${executor}": ${nodeCount} ${type} nodes billed only while its tasks run`);
-        break;
-      }
-      case "dataproc": {
-        const type = String(c.machineType ?? "n2-standard-4");
-        const nodeCount = Number(c.nodes ?? 3);
-        const vcpus = Number(type.match(/-(\d+)$/)?.[1] ?? 4);
-        const hours = (seconds / 3600) * nodeCount;
-        const rate = (PRICES.gcp.computeHourly[type] ?? 0) + vcpus * PRICES.gcp.dataprocVcpuHour;
-        add(`Dataproc ${type} nodes`, executor, `${round(hours, 4)} node-h`, hours * rate);
-        assumptions.push(`"${executor}": ${nodeCount} ${type} nodes billed only while its tasks run`);
-        break;
-      }
-      default:
-        assumptions.push(`"${executor}" (${r.service}) is a self-managed cluster: its cost is not estimated`);
+    const service = serviceRecord(r.service);
+    if (!service) {
+      assumptions.push(
+        `"${executor}" (${r.service}) is none of Glacier's services: its cost is not estimated`,
+      );
+      continue;
     }
+    PRICERS[service.pricing.model]({
+      executor,
+      service: r.service,
+      record: service,
+      config: c,
+      nodes,
+      calls,
+      seconds,
+      run,
+      clouds,
+      value: (field) => c[field] ?? (service.defaults as Record<string, unknown>)[field],
+      rate: (role) => price(service, role) as number,
+      rates: (role) => price(service, role) as Readonly<Record<string, number>>,
+      add: (item, quantity, perRun) => add(item, executor, quantity, perRun),
+      assume: (text) => assumptions.push(text),
+      basis: (text) => basis = text,
+    });
   }
 
   // Storage: one request per call and URI; what a run writes is kept for a month.
@@ -413,6 +305,141 @@ export function estimateCost(
   };
 }
 
+// What a pricer is given for one executor: its figures, its table record and where to write lines.
+interface PriceContext {
+  readonly executor: string;
+  readonly service: string;
+  readonly record: ServiceRecord;
+  readonly config: Readonly<Record<string, unknown>>;
+  readonly nodes: readonly DAGNode[];
+  readonly calls: number;
+  readonly seconds: number;
+  readonly run: PastRun | undefined;
+  readonly clouds: ReadonlySet<ServiceCloud>;
+  // A config field, else the table's default for it.
+  value(field: string): unknown;
+  // A price the record's pricing names by role: one rate, or rates by type, plan or SKU.
+  rate(role: string): number;
+  rates(role: string): Readonly<Record<string, number>>;
+  add(item: string, quantity: string, perRun: number): void;
+  assume(text: string): void;
+  basis(text: string): void;
+}
+
+// The price a service's pricing names by role, read from the dated table.
+function price(service: ServiceRecord, role: string): unknown {
+  const key = service.pricing.prices[role];
+  let value: unknown = PRICES;
+  for (const part of key?.split(".") ?? []) value = (value as Record<string, unknown>)[part];
+  if (key === undefined || value === undefined) {
+    throw new Error(`the service table prices ${service.config} with no "${role}" price (${key})`);
+  }
+  return value;
+}
+
+// One pricer per pricing model the service table names.
+const PRICERS: { readonly [M in PricingModel]: (p: PriceContext) => void } = {
+  free: () => {},
+  unpriced: (p) => p.assume(`"${p.executor}" (${p.service}) ${p.record.pricing.reason}`),
+  lambda: (p) => {
+    const gbs = (Number(p.value("memory")) / 1024) * p.seconds;
+    const arch = p.value("architecture") === "arm64" ? "arm64" : "x86_64";
+    p.add("Lambda compute", `${round(gbs, 3)} GB-s`, gbs * p.rates("gbSecond")[arch]);
+    p.add("Lambda requests", `${p.calls} requests`, p.calls * p.rate("request"));
+  },
+  "cloud-function": (p) => {
+    const mb = Number(p.value("memory"));
+    const vcpu = gcfVcpu(mb);
+    const gib = mb / 1024;
+    p.add(
+      "Cloud Functions compute",
+      `${round(vcpu * p.seconds, 3)} vCPU-s, ${round(gib * p.seconds, 3)} GiB-s`,
+      vcpu * p.seconds * p.rate("vcpuSecond") + gib * p.seconds * p.rate("gibSecond"),
+    );
+    p.add("Cloud Functions invocations", `${p.calls} invocations`, p.calls * p.rate("invocation"));
+  },
+  "azure-function": (p) => {
+    const plan = String(p.value("plan"));
+    if (plan === "premium") {
+      p.add(
+        "Azure Functions Premium (EP1)",
+        `${round(p.seconds / 3600, 4)} h`,
+        (p.seconds / 3600) * p.rate("premiumHourly"),
+      );
+      p.assume(`"${p.executor}" on Premium is priced as EP1 instance time for its tasks only`);
+      return;
+    }
+    const gbs = (Number(p.value("memory")) / 1024) * p.seconds;
+    const rated = plan === "consumption" ? "consumption" : "flex";
+    p.add("Azure Functions compute", `${round(gbs, 3)} GB-s`, gbs * p.rates("gbSecond")[rated]);
+    p.add("Azure Functions executions", `${p.calls} executions`, p.calls * p.rates("execution")[rated]);
+  },
+  "instance-hours": (p) => {
+    const type = String(p.value(p.record.sizing.machine ?? ""));
+    const hourly = p.rates("hourly")[type];
+    const billed = Math.max(60, p.seconds);
+    if (hourly === undefined) {
+      p.assume(`"${p.executor}": no list price for "${type}" in the table, so it is left out`);
+      return;
+    }
+    p.add(`${type} instance`, `${round(billed / 3600, 4)} h`, (billed / 3600) * hourly);
+    p.assume(
+      `"${p.executor}" (${type}) is billed per second only while its tasks run, at least 60 s per run`,
+    );
+  },
+  databricks: (p) => {
+    const nodeCount = Number(p.value("nodes"));
+    const nodeType = String(
+      configField(p.config, p.record.sizing.machine) ?? p.record.pricing.assumedMachine,
+    );
+    const perNodeHour = p.rates("dbuPerNodeHour");
+    const dbuRate = perNodeHour[nodeType] ?? perNodeHour.default;
+    const cloud = [...p.clouds][0] ?? "aws";
+    const vmRate = p.rates("nodeHourly")[nodeType] ?? p.rates("fallbackNodeHourly")[cloud];
+    // An existing cluster is all-purpose compute, up for as long as its tasks span.
+    const existing = typeof p.config.clusterId === "string";
+    const sku = existing ? "all-purpose" : String(p.value("sku"));
+    const window = existing ? uptimeSeconds(p.nodes, p.run) : undefined;
+    const billed = window?.seconds ?? p.seconds;
+    if (window) p.basis(`durations: uptime window in last run ${p.run!.runId}`);
+    const hours = (billed / 3600) * nodeCount;
+    p.add(
+      `Databricks ${sku} DBUs`,
+      `${round(hours * dbuRate, 4)} DBU`,
+      hours * dbuRate * p.rates("dbu")[sku],
+    );
+    p.add("Databricks node VMs", `${round(hours, 4)} node-h`, hours * vmRate);
+    p.assume(
+      existing
+        ? `"${p.executor}" is the existing cluster "${p.config.clusterId}": priced at all-purpose rates for ${nodeCount} ${nodeType} nodes at ${dbuRate} DBU per node-hour, up ${
+          window
+            ? `from its first task's start to its last task's end in the last run (${round(billed, 1)} s)`
+            : "for the sum of its tasks' durations (no run to measure its uptime window)"
+        }; idle time before and after, and auto-termination, are not counted`
+        : `"${p.executor}": ${nodeCount} ${nodeType} nodes at ${dbuRate} DBU per node-hour, billed only while its tasks run (no start-up time)`,
+    );
+  },
+  emr: (p) => {
+    const type = String(p.value("instanceType"));
+    const nodeCount = Number(p.value("nodes"));
+    const ec2 = p.rates("nodeHourly")[type];
+    // A type without a listed EMR fee is assumed at a quarter of its EC2 price.
+    const emr = p.rates("fee")[type] ?? (ec2 ?? 0) * 0.25;
+    const hours = (p.seconds / 3600) * nodeCount;
+    p.add(`EMR ${type} nodes`, `${round(hours, 4)} node-h`, hours * ((ec2 ?? 0) + emr));
+    p.assume(`"${p.executor}": ${nodeCount} ${type} nodes billed only while its tasks run`);
+  },
+  dataproc: (p) => {
+    const type = String(p.value("machineType"));
+    const nodeCount = Number(p.value("nodes"));
+    const vcpus = Number(type.match(/-(\d+)$/)?.[1] ?? 4);
+    const hours = (p.seconds / 3600) * nodeCount;
+    const rate = (p.rates("nodeHourly")[type] ?? 0) + vcpus * p.rate("vcpuHour");
+    p.add(`Dataproc ${type} nodes`, `${round(hours, 4)} node-h`, hours * rate);
+    p.assume(`"${p.executor}": ${nodeCount} ${type} nodes billed only while its tasks run`);
+  },
+};
+
 // The sources of a line's figures, each once: `last run x`, `estimate option`, `default`.
 function sourcesOf(sources: readonly string[]): string {
   return [...new Set(sources)].map((s) => s.startsWith("last run") ? `run time in ${s}` : s).join(", ");
@@ -434,10 +461,12 @@ function uptimeSeconds(nodes: readonly DAGNode[], run: PastRun | undefined): { s
 function payloadWarnings(dag: PipelineDAG, byId: ReadonlyMap<string, TaskFigures>): string[] {
   const out: string[] = [];
   for (const node of dag.nodes) {
-    const cap = PAYLOAD_CAPS[node.resource.service];
-    if (cap === undefined) continue;
+    const cap = serviceRecord(node.resource.service)?.payloadCap;
+    if (cap === undefined || cap === null) continue;
     const provider = node.executor.providerConfig as { stagingBucket?: string } | undefined;
     if (provider?.stagingBucket) continue;
+    const cloud = serviceCloud(node.resource.service) ?? "aws";
+    const config = provider?.constructor?.name ?? `the ${CLOUD_LABEL[cloud]} provider's config`;
     for (const input of node.inputs) {
       const f = byId.get(input.id)!;
       if (f.dataSource === "default" || f.dataBytes <= cap) continue;
@@ -446,7 +475,9 @@ function payloadWarnings(dag: PipelineDAG, byId: ReadonlyMap<string, TaskFigures
           round(f.dataBytes / 2 ** 20, 1)
         } MiB (${f.dataSource}), likely over the ${
           cap / 2 ** 20
-        } MiB payload limit, and no staging bucket is set: set one (AwsConfig({ stagingBucket: "s3://bucket/prefix" })) so large tables travel by reference`,
+        } MiB payload limit, and no staging bucket is set: set stagingBucket: "${
+          STORAGE_SCHEMES[cloud]
+        }://bucket/prefix" on ${config} so large tables travel by reference`,
       );
     }
   }
