@@ -8,36 +8,17 @@
  *
  * @module
  */
-import type { VMConfigBase } from "./src/config/vm.ts";
+import { SERVICE_EXECUTORS } from "./executors/adapters.ts";
 import { createWorkerPool } from "./executors/local/pool.ts";
 import { STORES } from "./stores/mod.ts";
 import { defineWiring, type Wiring } from "./src/wiring.ts";
-import type { RemoteExecutorFactory } from "./src/run/remote_executors.ts";
-
-const ssh: RemoteExecutorFactory = async ({ resource }) => {
-  const { SshExecutor } = await import("./executors/vm/ssh.ts");
-  return new SshExecutor(resource.name, resource.config as VMConfigBase);
-};
 
 /** The wiring of `Provider` and `pipeline` from `mod.ts`. */
 export const GLACIER_WIRING: Wiring = defineWiring({
   stores: STORES,
   localExecutor: createWorkerPool,
-  executors: {
-    lambda: async (options) => (await import("./executors/lambda/executor.ts")).createLambdaExecutor(options),
-    databricks: async (options) =>
-      (await import("./executors/databricks/executor.ts")).createDatabricksExecutor(options),
-    emr: async (options) => (await import("./executors/emr/executor.ts")).createEmrExecutor(options),
-    dataproc: async (options) =>
-      (await import("./executors/dataproc/executor.ts")).createDataprocExecutor(options),
-    "cloud-function": async (options) =>
-      (await import("./executors/cloud_function/executor.ts")).createCloudFunctionExecutor(options),
-    "azure-function": async (options) =>
-      (await import("./executors/azure_function/executor.ts")).createAzureFunctionExecutor(options),
-    ec2: ssh,
-    "compute-engine": ssh,
-    "azure-vm": ssh,
-  },
+  // Each service of the service table on the adapter its record names (executors/adapters.ts).
+  executors: SERVICE_EXECUTORS,
   appliers: {
     step_functions: async () => (await import("./deploy/aws_apply.ts")).applyStepFunctions,
   },

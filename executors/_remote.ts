@@ -3,6 +3,7 @@
 // far side (region, endpoints, staging; never credentials).
 import { TaskError } from "../src/errors.ts";
 import type { TaskInvocation } from "../src/run/executor.ts";
+import { type AdapterKey, serviceRecord } from "../src/config/services.ts";
 
 export type Fail = (detail: string, code: string, retryable?: boolean, cause?: unknown) => TaskError;
 
@@ -16,14 +17,19 @@ export function providerData(provider: unknown): unknown {
   return JSON.parse(JSON.stringify(provider ?? {}));
 }
 
-// An executor built for another service's resource is a wiring bug.
-export function checkService(
+// An executor built for a resource the service table runs on another adapter is a wiring bug.
+export function checkAdapter(
   resource: { name: string; service: string },
-  service: string,
+  adapter: AdapterKey,
   executor: string,
 ): void {
-  if (resource.service !== service) {
-    throw new TypeError(`${executor}: resource "${resource.name}" is a "${resource.service}" resource`);
+  const runs = serviceRecord(resource.service)?.adapter;
+  if (runs !== adapter) {
+    throw new TypeError(
+      `${executor}: resource "${resource.name}" is a "${resource.service}" resource, which ${
+        runs ? `the "${runs}" adapter runs` : "no adapter runs"
+      }, not the "${adapter}" one`,
+    );
   }
 }
 

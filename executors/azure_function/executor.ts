@@ -15,7 +15,7 @@
  */
 import { functionName } from "../../src/codegen/naming.ts";
 import type { RemoteExecutorOptions } from "../../src/run/remote_executors.ts";
-import { checkService } from "../_remote.ts";
+import { checkAdapter } from "../_remote.ts";
 import { fillTemplate, FunctionExecutor } from "../_function_http.ts";
 import { gcpEnv as env } from "../../stores/_gcp_auth.ts";
 import { azureToken } from "../../stores/_azure_auth.ts";
@@ -50,7 +50,7 @@ export interface AzureFunctionExecutorOptions extends RemoteExecutorOptions {
  */
 export function createAzureFunctionExecutor(options: AzureFunctionExecutorOptions): FunctionExecutor {
   const { resource } = options;
-  checkService(resource, "azure-function", "AzureFunctionExecutor");
+  checkAdapter(resource, "azure-function", "AzureFunctionExecutor");
   const name = functionName(options.pipeline, resource.info()).replace(/_/g, "-");
   const app = fillTemplate(options.endpoint ?? env("GLACIER_AZURE_FUNCTIONS_URL") ?? AZURE_FUNCTION_URL, {
     name,

@@ -20,7 +20,7 @@ import type { CloudFunctionConfig, GcpConfig } from "../../src/config/gcp.ts";
 import { functionName } from "../../src/codegen/naming.ts";
 import { errorMessage, GlacierError } from "../../src/errors.ts";
 import type { RemoteExecutorOptions } from "../../src/run/remote_executors.ts";
-import { checkService } from "../_remote.ts";
+import { checkAdapter } from "../_remote.ts";
 import { fillTemplate, FunctionExecutor } from "../_function_http.ts";
 import { gcpEnv, onGcp } from "../../stores/_gcp_auth.ts";
 
@@ -90,7 +90,7 @@ export async function identityToken(audience: string): Promise<string> {
  */
 export function createCloudFunctionExecutor(options: CloudFunctionExecutorOptions): FunctionExecutor {
   const { resource } = options;
-  checkService(resource, "cloud-function", "CloudFunctionExecutor");
+  checkAdapter(resource, "cloud-function", "CloudFunctionExecutor");
   const gcp = options.provider?.cloud === "gcp" ? options.provider as GcpConfig : undefined;
   const name = functionName(options.pipeline, resource.info()).replace(/_/g, "-");
   const template = options.endpoint ?? gcpEnv("GLACIER_CLOUD_FUNCTIONS_URL") ?? CLOUD_FUNCTION_URL;

@@ -19,7 +19,7 @@
  * @module
  */
 import type { DatabricksConfig } from "../../src/config/databricks.ts";
-import { checkService, failFor, providerData, stagingFailure } from "../_remote.ts";
+import { checkAdapter, failFor, providerData, stagingFailure } from "../_remote.ts";
 import { DatabricksClient, FINAL_STATES, type RunInfo } from "./_client.ts";
 import { launcherTask } from "../../src/codegen/_databricks.ts";
 import type { Executor, TaskInvocation } from "../../src/run/executor.ts";
@@ -63,7 +63,7 @@ export class DatabricksExecutor implements Executor {
    */
   constructor(options: DatabricksExecutorOptions) {
     const { resource } = options;
-    checkService(resource, "databricks", "DatabricksExecutor");
+    checkAdapter(resource, "databricks", "DatabricksExecutor");
     this.#options = options;
     this.#config = resource.config as DatabricksConfig;
     this.#client = new DatabricksClient(

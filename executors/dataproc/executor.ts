@@ -37,7 +37,7 @@ import { redactUrl } from "../../src/_redact.ts";
 import type { Executor, TaskInvocation } from "../../src/run/executor.ts";
 import type { RemoteExecutorOptions } from "../../src/run/remote_executors.ts";
 import { gcpAccessToken, gcpEnv, maskToken } from "../../stores/_gcp_auth.ts";
-import { checkService, type Fail, failFor, providerData, stagingFailure } from "../_remote.ts";
+import { checkAdapter, type Fail, failFor, providerData, stagingFailure } from "../_remote.ts";
 import { pollDelays, pollUntil, sleep } from "../cluster/backoff.ts";
 import {
   remoteMessageError,
@@ -102,7 +102,7 @@ export class DataprocExecutor implements Executor {
    */
   constructor(options: DataprocExecutorOptions) {
     const { resource } = options;
-    checkService(resource, "dataproc", "DataprocExecutor");
+    checkAdapter(resource, "dataproc", "DataprocExecutor");
     this.#options = options;
     const config = resource.config as DataprocConfig;
     const gcp = options.provider?.cloud === "gcp" ? options.provider as GcpConfig : undefined;

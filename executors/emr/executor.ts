@@ -24,7 +24,7 @@ import {
 import type { AwsConfig, EMRConfig } from "../../src/config/aws.ts";
 import { errorMessage, type TaskError } from "../../src/errors.ts";
 import { redactUrl } from "../../src/_redact.ts";
-import { checkService, failFor, providerData, stagingFailure } from "../_remote.ts";
+import { checkAdapter, failFor, providerData, stagingFailure } from "../_remote.ts";
 import type { Executor, TaskInvocation } from "../../src/run/executor.ts";
 import type { RemoteExecutorOptions } from "../../src/run/remote_executors.ts";
 import { pollUntil } from "../cluster/backoff.ts";
@@ -71,7 +71,7 @@ export class EmrExecutor implements Executor {
    */
   constructor(options: EmrExecutorOptions) {
     const { resource } = options;
-    checkService(resource, "emr", "EmrExecutor");
+    checkAdapter(resource, "emr", "EmrExecutor");
     this.#options = options;
     this.clusterId = (resource.config as EMRConfig).clusterId;
     const aws = options.provider?.cloud === "aws" ? options.provider as AwsConfig : undefined;

@@ -32,7 +32,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { artifactPath, functionName } from "../../src/codegen/naming.ts";
 import type { LambdaConfig } from "../../src/config/aws.ts";
 import type { ResourceInfo } from "../../src/dag.ts";
-import { serviceCloud } from "../../src/config/services.ts";
+import { type ArtifactKind, serviceCloud, serviceRecord } from "../../src/config/services.ts";
 import { GlacierError } from "../../src/errors.ts";
 import type { Pipeline } from "../../src/pipeline.ts";
 import { codeSha256 } from "./executor.ts";
@@ -41,11 +41,22 @@ import type { ArtifactTarget } from "../_artifact_target.ts";
 import { CLOUD_FUNCTION_TARGET } from "../cloud_function/artifact.ts";
 import { AZURE_FUNCTION_TARGET } from "../azure_function/artifact.ts";
 
-// The function services whose artifact is this layout plus their own entry files.
-const FUNCTION_TARGETS: Readonly<Record<string, ArtifactTarget>> = {
+const LAMBDA_TARGET: ArtifactTarget = {
+  runtime: new URL("./runtime.ts", import.meta.url),
+  entries: [new URL("../../stores/s3.ts", import.meta.url)],
+  files: {},
+};
+
+/**
+ * The layout of each artifact kind the service table names
+ * (`SERVICES[service].artifact`): the common layout plus the kind's runtime
+ * and files. The Lambda zip is also Databricks' workspace file and the launcher.
+ */
+export const ARTIFACT_TARGETS: { readonly [K in ArtifactKind]: ArtifactTarget } = Object.freeze({
+  lambda: LAMBDA_TARGET,
   "cloud-function": CLOUD_FUNCTION_TARGET,
   "azure-function": AZURE_FUNCTION_TARGET,
-};
+});
 
 /** Options for {@linkcode buildLambdaArtifacts}. */
 export interface BuildOptions {
@@ -98,16 +109,17 @@ const EXECUTABLE = (0o100755 << 16) >>> 0;
 const REGULAR = (0o100644 << 16) >>> 0;
 
 /**
- * Builds the artifact of every Lambda and Databricks resource a pipeline
- * uses, and of the Step Functions launcher function (resource `launcher`)
- * when the pipeline has tasks on this machine or on Databricks and runs on
- * AWS. The pipeline's module is read, not run (its resources come from
- * static analysis).
+ * Builds the artifact of every resource a pipeline uses whose service the
+ * service table gives one (Lambda, Databricks, Cloud Run functions, Azure
+ * function apps), and of the Step Functions launcher function (resource
+ * `launcher`) when the pipeline runs on AWS and has tasks the launcher
+ * reaches (on this machine or on Databricks). The pipeline's module is
+ * read, not run (its resources come from static analysis).
  *
  * @param pipeline The pipeline (its `module` is the entry point).
  * @param options Where to write and what to package.
- * @returns One entry per resource, the launcher last; all are the same zip.
- * @throws {GlacierError} `USER:NOTHING_TO_BUILD` when the pipeline has no task on Lambda, Databricks or this machine.
+ * @returns One entry per resource: the Lambda-layout zips first (one zip, the launcher last), then the function apps'.
+ * @throws {GlacierError} `USER:NOTHING_TO_BUILD` when the pipeline has no task on a service with an artifact, nor one the launcher reaches on AWS.
  * @throws {GlacierError} `USER:BUILD_FAILED` when the module graph cannot be read or holds what cannot be packaged.
  */
 export async function buildLambdaArtifacts(
@@ -116,31 +128,28 @@ export async function buildLambdaArtifacts(
 ): Promise<BuiltArtifact[]> {
   const analysis = await pipeline.analyze();
   const nodes = analysis.dag.nodes;
-  const resources = new Map<string, ResourceInfo>(
-    nodes.filter((n) => n.resource.service === "lambda" || n.resource.service === "databricks").map((
-      n,
-    ) => [n.resource.name, n.resource]),
-  );
-  // Cloud Run functions and Azure function apps: a zip each, with the service's own entry files.
-  const functionApps = new Map<string, ResourceInfo>(
-    nodes.filter((n) => Object.hasOwn(FUNCTION_TARGETS, n.resource.service)).map((
-      n,
-    ) => [n.resource.name, n.resource]),
-  );
-  // Step Functions (AWS only) runs local tasks and Databricks submit/poll on the launcher function.
-  const onAws = nodes.every((n) => (serviceCloud(n.resource.service) ?? "aws") === "aws");
-  if (onAws && nodes.some((n) => n.resource.kind === "local" || n.resource.service === "databricks")) {
-    resources.set(LAUNCHER.name, LAUNCHER);
+  // Each resource whose service the table gives an artifact, by the kind it needs.
+  const resources = new Map<string, { resource: ResourceInfo; artifact: ArtifactKind }>();
+  for (const n of nodes) {
+    const artifact = serviceRecord(n.resource.service)?.artifact;
+    if (artifact) resources.set(n.resource.name, { resource: n.resource, artifact });
   }
-  if (resources.size === 0 && functionApps.size === 0) {
+  // Step Functions (AWS only) reaches some services (this machine's tasks, Databricks submit/poll)
+  // through the launcher function, a Lambda artifact.
+  const onAws = nodes.every((n) => (serviceCloud(n.resource.service) ?? "aws") === "aws");
+  if (onAws && nodes.some((n) => serviceRecord(n.resource.service)?.launcher)) {
+    resources.set(LAUNCHER.name, { resource: LAUNCHER, artifact: "lambda" });
+  }
+  if (resources.size === 0) {
     throw new GlacierError(
       "USER:NOTHING_TO_BUILD",
       `Pipeline "${pipeline.name}" has no task bound to a Lambda resource, a Cloud Run function, an Azure function app, to Databricks or to this machine on AWS, so there is nothing to build; bind a task with provider.serverless({ config: new LambdaConfig() })`,
     );
   }
-  for (const resource of resources.values()) {
-    if (resource.service !== "lambda") continue;
-    const arch = (resource.config as Partial<LambdaConfig>).architecture ?? "x86_64";
+  for (const { resource } of resources.values()) {
+    // Only Lambda configs name an architecture.
+    const arch = (resource.config as Partial<LambdaConfig>).architecture;
+    if (arch === undefined) continue;
     if (arch !== "x86_64") {
       throw new GlacierError(
         "USER:BUILD_FAILED",
@@ -158,20 +167,23 @@ export async function buildLambdaArtifacts(
   }
   const cwd = options.cwd ?? Deno.cwd();
   const built: BuiltArtifact[] = [];
-  const zips = new Map<string, Promise<Uint8Array>>();
-  const zipFor = (service: string): Promise<Uint8Array> => {
-    const key = Object.hasOwn(FUNCTION_TARGETS, service) ? service : "lambda";
-    let zip = zips.get(key);
+  const zips = new Map<ArtifactKind, Promise<Uint8Array>>();
+  const zipFor = (artifact: ArtifactKind): Promise<Uint8Array> => {
+    let zip = zips.get(artifact);
     if (!zip) {
       zips.set(
-        key,
-        zip = buildZip(pipeline.name, fileURLToPath(pipeline.module!), options, FUNCTION_TARGETS[key]),
+        artifact,
+        zip = buildZip(pipeline.name, fileURLToPath(pipeline.module!), options, ARTIFACT_TARGETS[artifact]),
       );
     }
     return zip;
   };
-  for (const resource of [...resources.values(), ...functionApps.values()]) {
-    const zip = await zipFor(resource.service);
+  // Lambda zips first and the launcher last among them, then the function apps.
+  const order = [...resources.values()].sort((a, b) =>
+    Number(a.artifact !== "lambda") - Number(b.artifact !== "lambda")
+  );
+  for (const { resource, artifact } of order) {
+    const zip = await zipFor(artifact);
     const sha = await codeSha256(zip);
     const path = artifactPath(pipeline.name, resource.name);
     await Deno.mkdir(dirname(resolve(cwd, path)), { recursive: true });
@@ -189,17 +201,11 @@ export async function buildLambdaArtifacts(
   return built;
 }
 
-const LAMBDA_TARGET: ArtifactTarget = {
-  runtime: new URL("./runtime.ts", import.meta.url),
-  entries: [new URL("../../stores/s3.ts", import.meta.url)],
-  files: {},
-};
-
 async function buildZip(
   pipeline: string,
   entry: string,
   options: BuildOptions,
-  target: ArtifactTarget = LAMBDA_TARGET,
+  target: ArtifactTarget,
 ): Promise<Uint8Array> {
   const root = await projectRoot(dirname(entry));
   // Glacier's own entries: files of this checkout, or URLs when Glacier was imported from JSR.
