@@ -21,7 +21,9 @@
  *   `runs/get-output`), so the execution shows the real cause.
  *
  * The workspace is `DATABRICKS_HOST`, the bearer token `DATABRICKS_TOKEN`;
- * the token never appears in a message.
+ * the token never appears in a message. A deployed launcher has no
+ * `DATABRICKS_TOKEN` variable: the Lambda runtime reads it at start from the
+ * Secrets Manager secret `GLACIER_SECRET_DATABRICKS_TOKEN` names.
  *
  * @module
  */
@@ -120,7 +122,7 @@ export async function launchDatabricks(
       "USER:DATABRICKS_CONFIG",
       `The launcher function of pipeline "${Deno.env.get("GLACIER_PIPELINE") ?? "?"}" has no ${
         client.host === "" ? "workspace URL: set DATABRICKS_HOST" : "token: set DATABRICKS_TOKEN"
-      } in its environment (the generated Terraform's var.databricks_host and var.databricks_token)`,
+      } in its environment (the generated Terraform's var.databricks_host, and var.env_databricks_token, stored in the Secrets Manager secret that GLACIER_SECRET_DATABRICKS_TOKEN names)`,
     );
   }
   if ("submit" in event) return { runId: await submit(client, event, options) };

@@ -10,8 +10,10 @@
  * Step Functions launcher function (`glacier-<pipeline>-launcher`) it may
  * also be `{ submit: "databricks", job, payload }` or `{ poll: "databricks",
  * runId }`, which start a node's Databricks job and report its run's state
- * (see `executors/databricks/launch.ts`; `DATABRICKS_HOST` and `DATABRICKS_TOKEN` come
- * from the function's environment).
+ * (see `executors/databricks/launch.ts`; `DATABRICKS_HOST` comes from the
+ * function's environment, `DATABRICKS_TOKEN` from the Secrets Manager secret
+ * `GLACIER_SECRET_DATABRICKS_TOKEN` names). Before the first invocation every
+ * `GLACIER_SECRET_<NAME>` is read into `<NAME>` (see `_secrets.ts`).
  * With `--payload <json | s3://…>` (the artifact's `bootstrap --payload …`,
  * as the Databricks launcher calls it) it runs that one payload and exits
  * (see {@linkcode runInArtifact}).
@@ -26,6 +28,7 @@ import { launch } from "../cluster/launcher.ts";
 import { main as runOnce, type OrchestratorPayload, runPayload, type RunPayloadOptions } from "../runner.ts";
 import type { TaskPayload } from "../payload.ts";
 import { isDatabricksLaunchEvent, launchDatabricks } from "../databricks/launch.ts";
+import { loadSecretEnvironment } from "./_secrets.ts";
 
 /** What `glacier build` writes to `glacier.json` in the artifact. */
 export interface ArtifactManifest {
@@ -85,6 +88,7 @@ export async function serve(api: string): Promise<void> {
   try {
     manifest = JSON.parse(await Deno.readTextFile(Deno.env.get("GLACIER_MANIFEST") ?? "glacier.json"));
     appRoot = appRootUrl();
+    await loadSecretEnvironment();
   } catch (error) {
     await post(`${base}/init/error`, errorBody(error), "Runtime.InitError");
     Deno.exit(1);

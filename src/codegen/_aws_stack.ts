@@ -5,7 +5,14 @@
 import { GlacierError } from "../errors.ts";
 import { denoInstallScript } from "./_scripts.ts";
 import { type ExecutorModel, type InfraModel, remoteExecutors, taskTimeoutSeconds } from "./_model.ts";
-import { executorStatements, type IamStatement, orchestratorStatements, s3Statements } from "./iam.ts";
+import {
+  executorStatements,
+  type IamStatement,
+  orchestratorStatements,
+  s3Statements,
+  secretVariables,
+} from "./iam.ts";
+import { SECRET_ENV_PREFIX, secretId, secretName } from "./_secret_env.ts";
 
 /** A reference to an attribute of another resource of the stack. */
 export interface AwsRef {
@@ -33,6 +40,9 @@ export interface AwsInputSpec {
 
 /** A text value: literal, or an input. */
 export type AwsText = string | AwsInput;
+
+/** A function environment value: literal, an input, or another resource's attribute (a secret's ARN). */
+export type AwsEnvValue = AwsText | AwsRef;
 
 /** A bucket the stack creates (the staging bucket). */
 export interface AwsBucket {
@@ -93,8 +103,27 @@ export interface AwsFunction {
   readonly memory: number;
   readonly timeout: number;
   readonly ephemeralStorage: number;
-  readonly environment: Readonly<Record<string, AwsText>>;
+  readonly environment: Readonly<Record<string, AwsEnvValue>>;
+  /** The secrets its runtime reads at start (named in `environment` as `GLACIER_SECRET_<NAME>`): they need a value first. */
+  readonly secrets: readonly AwsRef[];
   readonly logGroup: AwsRef;
+}
+
+/**
+ * A Secrets Manager secret holding the value of a function's environment
+ * variable, given at apply time; the functions get its ARN, never the value,
+ * and their roles may read exactly it. Encrypted with the AWS managed key.
+ */
+export interface AwsSecret {
+  readonly kind: "secret";
+  /** `env_<name>`, also the input's name. */
+  readonly id: string;
+  /** `glacier/<pipeline>/<NAME>`. */
+  readonly name: string;
+  readonly description: string;
+  /** The variable whose value it holds. */
+  readonly variable: string;
+  readonly value: AwsInput;
 }
 
 /** An IAM role with one inline least-privilege policy. */
@@ -162,6 +191,7 @@ export type AwsResource =
   | AwsExistingBucket
   | AwsArtifactObject
   | AwsLogGroup
+  | AwsSecret
   | AwsFunction
   | AwsRole
   | AwsInstanceProfile
@@ -176,6 +206,7 @@ export const RESOURCE_SUFFIX: Record<AwsResource["kind"], string> = {
   existingBucket: "Bucket",
   artifactObject: "Artifact",
   logGroup: "LogGroup",
+  secret: "Secret",
   function: "Function",
   role: "Role",
   instanceProfile: "InstanceProfile",
@@ -224,8 +255,8 @@ const ref = (kind: AwsResource["kind"], id: string, attr: AwsRef["attr"] = "arn"
   attr,
 });
 
-/** The input name of a function environment variable given at apply time. */
-export const envInput = (name: string): string => `env_${name.toLowerCase().replace(/[^a-z0-9_]/g, "_")}`;
+/** The input name of a function environment variable given at apply time (its secret's id). */
+export const envInput = (name: string): string => secretId(name);
 
 /** The S3 key an executor's artifact has in the artifact bucket. */
 export function artifactKey(model: InfraModel, e: ExecutorModel, uploads: boolean): string {
@@ -353,13 +384,24 @@ export function awsStack(model: InfraModel, options: AwsStackOptions): AwsStack 
       keyPair: true,
     });
   }
-  const envNames = [...new Set(lambdas.flatMap((e) => (e.config.environment as string[] | undefined) ?? []))]
-    .sort();
+  const envNames = [...new Set(lambdas.flatMap(secretVariables))].sort();
   for (const n of envNames) {
     inputs.push({
       name: envInput(n),
-      description: `The value of ${n} for the pipeline's functions`,
+      description: `The value of ${n} for the pipeline's functions (stored in Secrets Manager as ${
+        secretName(model.pipeline, n)
+      })`,
       secret: true,
+    });
+    resources.push({
+      kind: "secret",
+      id: secretId(n),
+      name: secretName(model.pipeline, n),
+      description: `Glacier ${model.pipeline}: the value of ${n}, read by ${
+        lambdas.filter((e) => secretVariables(e).includes(n)).map((e) => e.name).join(", ")
+      } at start`,
+      variable: n,
+      value: input(envInput(n)),
     });
   }
 
@@ -378,11 +420,13 @@ export function awsStack(model: InfraModel, options: AwsStackOptions): AwsStack 
   };
 
   for (const e of lambdas) {
-    const environment: Record<string, AwsText> = {
+    const environment: Record<string, AwsEnvValue> = {
       GLACIER_PIPELINE: model.pipeline,
       GLACIER_STAGING: `s3://${staging.bucket}/${staging.prefix}`,
     };
-    for (const n of (e.config.environment as string[] | undefined) ?? []) environment[n] = input(envInput(n));
+    // The value stays in Secrets Manager: the function gets where it is, its runtime reads it at start.
+    const secrets = secretVariables(e).map((n) => ref("secret", secretId(n)));
+    for (const [i, n] of secretVariables(e).entries()) environment[`${SECRET_ENV_PREFIX}${n}`] = secrets[i];
     resources.push({ kind: "logGroup", id: e.id, name: `/aws/lambda/${e.name}`, retentionDays: 14 });
     roles(e, "lambda.amazonaws.com");
     let code: AwsCode;
@@ -414,6 +458,7 @@ export function awsStack(model: InfraModel, options: AwsStackOptions): AwsStack 
       timeout: lambdaTimeout(model, e),
       ephemeralStorage: Number(e.config.ephemeralStorage ?? 512),
       environment,
+      secrets,
       logGroup: ref("logGroup", e.id),
     });
     outputs.push({

@@ -10,7 +10,14 @@
  */
 import { GlacierError } from "../errors.ts";
 import { headerLines, type InfraModel, pascal } from "./_model.ts";
-import { type AwsRef, type AwsResource, awsStack, type AwsText, RESOURCE_SUFFIX } from "./_aws_stack.ts";
+import {
+  type AwsEnvValue,
+  type AwsRef,
+  type AwsResource,
+  awsStack,
+  type AwsText,
+  RESOURCE_SUFFIX,
+} from "./_aws_stack.ts";
 import { databricksJobsJson } from "./_databricks.ts";
 import { databricksLauncher, denoInstallScript } from "./_scripts.ts";
 
@@ -57,6 +64,7 @@ export function generateCloudFormation(model: InfraModel): GeneratedFiles {
     };
   }
   const text = (v: AwsText): unknown => typeof v === "string" ? v : { Ref: param(v.input) };
+  const envText = (v: AwsEnvValue): unknown => typeof v === "string" || "input" in v ? text(v) : cfnRef(v);
   // A bucket the stack does not create has no logical id: its ARN is written out.
   const existing = (r: AwsRef) =>
     r.ref === "existingBucket" ? byId.get(`existingBucket:${r.id}`) as { name: string } : undefined;
@@ -71,7 +79,10 @@ export function generateCloudFormation(model: InfraModel): GeneratedFiles {
     if (r.ref === "ami") {
       return `{{resolve:ssm:${(byId.get(`ami:${r.id}`) as { parameter: string }).parameter}}}`;
     }
-    if (r.attr === "arn" && r.ref !== "managedPolicy") return { "Fn::GetAtt": [id, "Arn"] };
+    // Ref of a managed policy or a secret is its ARN.
+    if (r.attr === "arn" && r.ref !== "managedPolicy" && r.ref !== "secret") {
+      return { "Fn::GetAtt": [id, "Arn"] };
+    }
     if (r.attr === "privateIp") return { "Fn::GetAtt": [id, "PrivateIp"] };
     return { Ref: id };
   };
@@ -94,6 +105,7 @@ export function generateCloudFormation(model: InfraModel): GeneratedFiles {
     if (typeof r === "string") return r;
     if (r.ref === "bucket") return bucketArn(r.bucket, r.path);
     if (r.ref === "logGroup") return { "Fn::GetAtt": [logicalId("logGroup", r.executor), "Arn"] };
+    if (r.ref === "secret") return { Ref: logicalId("secret", r.id) };
     return r.qualified
       ? { "Fn::Sub": `\${${logicalId("function", r.executor)}.Arn}:*` }
       : { "Fn::GetAtt": [logicalId("function", r.executor), "Arn"] };
@@ -141,7 +153,7 @@ export function generateCloudFormation(model: InfraModel): GeneratedFiles {
         break;
       case "function": {
         const variables: Record<string, unknown> = {};
-        for (const [k, v] of Object.entries(r.environment)) variables[k] = text(v);
+        for (const [k, v] of Object.entries(r.environment)) variables[k] = envText(v);
         resources[id] = {
           Type: "AWS::Lambda::Function",
           DependsOn: [cfnRefId(r.logGroup)],
@@ -165,6 +177,17 @@ export function generateCloudFormation(model: InfraModel): GeneratedFiles {
         };
         break;
       }
+      case "secret":
+        resources[id] = {
+          Type: "AWS::SecretsManager::Secret",
+          Properties: {
+            Name: r.name,
+            Description: r.description,
+            SecretString: text(r.value),
+            Tags: tags,
+          },
+        };
+        break;
       case "role":
         resources[id] = {
           Type: "AWS::IAM::Role",

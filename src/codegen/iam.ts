@@ -9,13 +9,15 @@
  * @module
  */
 import { type ExecutorModel, type Grant, type InfraModel, pascal } from "./_model.ts";
+import { secretId, secretName } from "./_secret_env.ts";
 
 /** A resource ARN: literal text, or a reference to something generated in the same output. */
 export type IamResource =
   | string
   | { readonly ref: "bucket"; readonly bucket: string; readonly path?: string }
   | { readonly ref: "logGroup"; readonly executor: string }
-  | { readonly ref: "function"; readonly executor: string; readonly qualified?: boolean };
+  | { readonly ref: "function"; readonly executor: string; readonly qualified?: boolean }
+  | { readonly ref: "secret"; readonly id: string; readonly name: string };
 
 /** One IAM policy statement. Actions are always named; data resources are never `*`. */
 export interface IamStatement {
@@ -118,9 +120,18 @@ export function s3Statements(
   return out;
 }
 
+/** The environment variables a Lambda executor's values come from secrets for (`LambdaConfig({ environment })`). */
+export function secretVariables(executor: ExecutorModel): string[] {
+  if (executor.resource.service !== "lambda") return [];
+  return [...new Set((executor.config.environment as readonly string[] | undefined) ?? [])].sort();
+}
+
 /**
  * The statements of one executor's role: its data, the staging prefix, and
- * for a Lambda function its own log group.
+ * for a Lambda function its own log group and exactly the secrets of its
+ * environment variables (encrypted with Secrets Manager's AWS managed key,
+ * whose key policy lets the account's principals decrypt through Secrets
+ * Manager, so no `kms:Decrypt` is granted).
  *
  * @param model The model.
  * @param executor The executor.
@@ -134,6 +145,18 @@ export function executorStatements(model: InfraModel, executor: ExecutorModel): 
       actions: ["logs:CreateLogStream", "logs:PutLogEvents"],
       resources: [{ ref: "logGroup", executor: executor.id }],
     });
+    const secrets = secretVariables(executor);
+    if (secrets.length) {
+      out.push({
+        sid: "ReadSecrets",
+        actions: ["secretsmanager:GetSecretValue"],
+        resources: secrets.map((v) => ({
+          ref: "secret" as const,
+          id: secretId(v),
+          name: secretName(model.pipeline, v),
+        })),
+      });
+    }
   }
   return [...out, ...s3Statements(executor.grants, model, true)];
 }
@@ -171,6 +194,9 @@ export function literalArn(resource: IamResource): string {
   }
   if (resource.ref === "logGroup") {
     return `arn:aws:logs:<region>:<account>:log-group:<${resource.executor}>:*`;
+  }
+  if (resource.ref === "secret") {
+    return `arn:aws:secretsmanager:<region>:<account>:secret:${resource.name}-<suffix>`;
   }
   return `arn:aws:lambda:<region>:<account>:function:<${resource.executor}>${resource.qualified ? ":*" : ""}`;
 }

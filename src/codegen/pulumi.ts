@@ -8,7 +8,7 @@
  */
 import { GlacierError } from "../errors.ts";
 import { headerLines, type InfraModel } from "./_model.ts";
-import { type AwsRef, awsStack, type AwsText, RESOURCE_SUFFIX } from "./_aws_stack.ts";
+import { type AwsEnvValue, type AwsRef, awsStack, type AwsText, RESOURCE_SUFFIX } from "./_aws_stack.ts";
 import { databricksJobsJson } from "./_databricks.ts";
 import { databricksLauncher, denoInstallScript } from "./_scripts.ts";
 import { type IamResource, type IamStatement, policyDocument } from "./iam.ts";
@@ -110,6 +110,7 @@ export function generatePulumi(model: InfraModel, options: { artifactRoot?: stri
     return code(`${name(r)}.${attr[r.attr]}`);
   };
   const text = (v: AwsText): unknown => typeof v === "string" ? v : code(camel(v.input));
+  const envText = (v: AwsEnvValue): unknown => typeof v === "string" || "input" in v ? text(v) : pref(v);
   const bucketVar = (bucket: string) => {
     const id = stack.bucketIds[bucket];
     return `${camel(id)}Bucket`;
@@ -124,6 +125,7 @@ export function generatePulumi(model: InfraModel, options: { artifactRoot?: stri
       );
     }
     if (r.ref === "logGroup") return code(`pulumi.interpolate\`\${${camel(r.executor)}LogGroup.arn}:*\``);
+    if (r.ref === "secret") return code(`${camel(r.id)}Secret.arn`);
     return code(
       r.qualified
         ? `pulumi.interpolate\`\${${camel(r.executor)}Function.arn}:*\``
@@ -200,6 +202,20 @@ export function generatePulumi(model: InfraModel, options: { artifactRoot?: stri
           });`,
         );
         break;
+      case "secret":
+        line();
+        line(`// ${commentText(`${r.variable}: the functions get this secret's ARN, never its value.`)}`);
+        line(
+          `const ${v} = new aws.secretsmanager.Secret(${tsStr(r.id)}, ${
+            ts({ name: r.name, description: r.description, recoveryWindowInDays: 0, tags: code("tags") })
+          });`,
+        );
+        line(
+          `const ${v}Version = new aws.secretsmanager.SecretVersion(${tsStr(r.id)}, ${
+            ts({ secretId: code(`${v}.id`), secretString: text(r.value) })
+          });`,
+        );
+        break;
       case "role":
         line();
         line(
@@ -220,7 +236,7 @@ export function generatePulumi(model: InfraModel, options: { artifactRoot?: stri
         break;
       case "function": {
         const variables: Record<string, unknown> = {};
-        for (const [k, x] of Object.entries(r.environment)) variables[k] = text(x);
+        for (const [k, x] of Object.entries(r.environment)) variables[k] = envText(x);
         line(`// ${commentText(r.comment)}`);
         line(`const ${v} = new aws.lambda.Function(${tsStr(r.id)}, ${
           ts({
@@ -241,7 +257,9 @@ export function generatePulumi(model: InfraModel, options: { artifactRoot?: stri
             environment: { variables },
             tags: code("tags"),
           })
-        }, { dependsOn: [${name(r.logGroup)}] });`);
+        }, { dependsOn: [${
+          [name(r.logGroup), ...r.secrets.map((x) => `${name(x)}Version`)].join(", ")
+        }] });`);
         break;
       }
       case "instanceProfile":

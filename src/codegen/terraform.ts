@@ -13,7 +13,7 @@ import {
   remoteExecutors,
   shortName,
 } from "./_model.ts";
-import { type AwsRef, type AwsResource, awsStack, type AwsText } from "./_aws_stack.ts";
+import { type AwsEnvValue, type AwsRef, type AwsResource, awsStack } from "./_aws_stack.ts";
 import {
   base64Heredoc,
   type Block,
@@ -106,6 +106,7 @@ const TF_TYPE: Record<AwsResource["kind"], string> = {
   existingBucket: "data.aws_s3_bucket",
   artifactObject: "aws_s3_object",
   logGroup: "aws_cloudwatch_log_group",
+  secret: "aws_secretsmanager_secret",
   function: "aws_lambda_function",
   role: "aws_iam_role",
   instanceProfile: "aws_iam_instance_profile",
@@ -126,7 +127,8 @@ function tfRef(r: AwsRef): Raw {
   return raw(`${TF_TYPE[r.ref]}.${r.id}.${attr}`);
 }
 
-const tfText = (v: AwsText): string | Raw => typeof v === "string" ? v : raw(`var.${v.input}`);
+const tfText = (v: AwsEnvValue): string | Raw =>
+  typeof v === "string" ? v : "input" in v ? raw(`var.${v.input}`) : tfRef(v);
 
 /** The Terraform address of the staging bucket's ARN (a resource, or a data source when the bucket exists). */
 export function stagingArn(model: InfraModel): string {
@@ -190,6 +192,7 @@ function aws(ctx: Context): Record<string, Block[]> {
   const files: Record<string, Block[]> = {
     "main.tf": main,
     "lambda.tf": [],
+    "secrets.tf": [],
     "databricks.tf": [],
     "vm.tf": [],
     "s3.tf": [],
@@ -242,6 +245,20 @@ function aws(ctx: Context): Record<string, Block[]> {
         ], "The `glacier build` artifact: Lambda reads code over 50 MB only from S3."));
         break;
       }
+      case "secret":
+        files["secrets.tf"].push(
+          block("resource", ["aws_secretsmanager_secret", r.id], [
+            ["name", r.name],
+            ["description", r.description],
+            // Deleted at once on destroy, so the stack can be applied again under the same name.
+            ["recovery_window_in_days", 0],
+          ], `${r.variable}: the functions get this secret's ARN, never its value.`),
+          block("resource", ["aws_secretsmanager_secret_version", r.id], [
+            ["secret_id", raw(`aws_secretsmanager_secret.${r.id}.id`)],
+            ["secret_string", raw(`var.${r.value.input}`)],
+          ], "The value is kept in the Terraform state (marked sensitive): protect the state."),
+        );
+        break;
       case "logGroup":
         files["lambda.tf"].push(block("resource", ["aws_cloudwatch_log_group", r.id], [
           ["name", r.name],
@@ -274,7 +291,10 @@ function aws(ctx: Context): Record<string, Block[]> {
           ["timeout", r.timeout],
           block("ephemeral_storage", [], [["size", r.ephemeralStorage]]),
           block("environment", [], [["variables", env]]),
-          ["depends_on", [raw(`${TF_TYPE.logGroup}.${r.logGroup.id}`)]],
+          ["depends_on", [
+            raw(`${TF_TYPE.logGroup}.${r.logGroup.id}`),
+            ...r.secrets.map((x) => raw(`aws_secretsmanager_secret_version.${x.id}`)),
+          ]],
         ], r.comment));
         break;
       }
@@ -462,6 +482,7 @@ function awsPolicy(statements: readonly IamStatement[], bucketArn: (bucket: stri
       return r.path === undefined ? raw(bucketArn(r.bucket)) : interp(raw(bucketArn(r.bucket)), `/${r.path}`);
     }
     if (r.ref === "logGroup") return interp(raw(`aws_cloudwatch_log_group.${r.executor}.arn`), ":*");
+    if (r.ref === "secret") return raw(`aws_secretsmanager_secret.${r.id}.arn`);
     return r.qualified
       ? interp(raw(`aws_lambda_function.${r.executor}.arn`), ":*")
       : raw(`aws_lambda_function.${r.executor}.arn`);

@@ -88,6 +88,12 @@ resource "aws_iam_role_policy" "launcher" {
         Resource = ["${aws_cloudwatch_log_group.launcher.arn}:*"]
       },
       {
+        Sid = "ReadSecrets"
+        Effect = "Allow"
+        Action = ["secretsmanager:GetSecretValue"]
+        Resource = [aws_secretsmanager_secret.env_databricks_token.arn]
+      },
+      {
         Sid = "ReadGlacierStaging"
         Effect = "Allow"
         Action = ["s3:GetObject"]

@@ -56,10 +56,13 @@ resource "aws_lambda_function" "launcher" {
   environment {
     variables = {
       DATABRICKS_HOST = var.databricks_host
-      DATABRICKS_TOKEN = var.env_databricks_token
       GLACIER_PIPELINE = "ml_inference"
+      GLACIER_SECRET_DATABRICKS_TOKEN = aws_secretsmanager_secret.env_databricks_token.arn
       GLACIER_STAGING = "s3://glacier-staging/ml/"
     }
   }
-  depends_on = [aws_cloudwatch_log_group.launcher]
+  depends_on = [
+    aws_cloudwatch_log_group.launcher,
+    aws_secretsmanager_secret_version.env_databricks_token,
+  ]
 }

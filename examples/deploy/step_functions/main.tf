@@ -54,7 +54,7 @@ variable "databricks_host" {
 }
 
 variable "env_databricks_token" {
-  description = "The value of DATABRICKS_TOKEN for the pipeline's functions."
+  description = "The value of DATABRICKS_TOKEN for the pipeline's functions (stored in Secrets Manager as glacier/ml_inference/DATABRICKS_TOKEN)."
   type = string
   sensitive = true
 }

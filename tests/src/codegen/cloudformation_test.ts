@@ -61,17 +61,31 @@ Deno.test("generate cloudformation for ml_inference: the same resources as Terra
   ]);
 });
 
-Deno.test("generate cloudformation: secrets are NoEcho parameters and the sandboxed task's data gets no grant", async () => {
+Deno.test("generate cloudformation: secrets are NoEcho parameters kept in Secrets Manager, and the sandboxed task's data gets no grant", async () => {
   const { files } = await wide.generate({ format: "cloudformation" });
   const template = checkCloudFormation(files["template.yaml"]) as any;
   assert.deepEqual(template.Parameters.EnvApiKey, {
     Type: "String",
     NoEcho: true,
-    Description: "The value of API_KEY for the pipeline's functions",
+    Description:
+      "The value of API_KEY for the pipeline's functions (stored in Secrets Manager as glacier/aws_wide/API_KEY)",
   });
-  assert.deepEqual(template.Resources.ApiFunction.Properties.Environment.Variables.API_KEY, {
-    Ref: "EnvApiKey",
-  });
+  const secret = template.Resources.EnvApiKeySecret;
+  assert.equal(secret.Type, "AWS::SecretsManager::Secret");
+  assert.equal(secret.Properties.Name, "glacier/aws_wide/API_KEY");
+  assert.deepEqual(secret.Properties.SecretString, { Ref: "EnvApiKey" });
+  const variables = template.Resources.ApiFunction.Properties.Environment.Variables;
+  assert.equal(variables.API_KEY, undefined, "the value is not a plain environment variable");
+  assert.deepEqual(
+    variables.GLACIER_SECRET_API_KEY,
+    { Ref: "EnvApiKeySecret" },
+    "Ref of a secret is its ARN",
+  );
+  const reads = template.Resources.ApiRole.Properties.Policies[0].PolicyDocument.Statement.find((
+    s: any,
+  ) => s.Sid === "ReadSecrets");
+  assert.deepEqual(reads.Action, ["secretsmanager:GetSecretValue"]);
+  assert.deepEqual(reads.Resource, [{ Ref: "EnvApiKeySecret" }, { Ref: "EnvLogLevelSecret" }]);
   assert.ok(!files["template.yaml"].includes("vault"));
 });
 

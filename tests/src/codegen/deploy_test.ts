@@ -3,7 +3,7 @@ import { join, relative } from "node:path";
 import { patterns } from "../../fixtures/codegen/aws_patterns.ts";
 import { mlInference } from "../../../examples/ml_inference.ts";
 import { GlacierError } from "../../../src/errors.ts";
-import { ROOT } from "../../support/codegen_checks.ts";
+import { checkTerraformReferences, parseTerraform, ROOT } from "../../support/codegen_checks.ts";
 import { startSfnEmulator } from "../../support/sfn_emulator.ts";
 
 async function untouched(dir: string, act: () => Promise<unknown>, check: (e: unknown) => boolean) {
@@ -40,6 +40,37 @@ Deno.test("deploy rejects a bad schedule before anything is written", async () =
     (e) => e instanceof RangeError && /EventBridge cannot express/.test(e.message),
   );
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("deploy step_functions: the launcher's Databricks token is a Secrets Manager secret only the launcher's role reads", async () => {
+  const { files } = await mlInference.deploy({ orchestrator: "step_functions" });
+  // deno-lint-ignore no-explicit-any
+  const parsed: any = await parseTerraform(files);
+  const launcher = parsed["lambda.tf"].resource.aws_lambda_function.launcher[0];
+  const env = launcher.environment[0].variables;
+  assert.equal(env.DATABRICKS_TOKEN, undefined, "the token is not a plain environment variable");
+  assert.equal(
+    env.GLACIER_SECRET_DATABRICKS_TOKEN,
+    "${aws_secretsmanager_secret.env_databricks_token.arn}",
+  );
+  assert.equal(env.DATABRICKS_HOST, "${var.databricks_host}");
+  const secrets = parsed["secrets.tf"].resource;
+  assert.equal(
+    secrets.aws_secretsmanager_secret.env_databricks_token[0].name,
+    "glacier/ml_inference/DATABRICKS_TOKEN",
+  );
+  assert.equal(
+    secrets.aws_secretsmanager_secret_version.env_databricks_token[0].secret_string,
+    "${var.env_databricks_token}",
+  );
+  assert.equal(parsed["main.tf"].variable.env_databricks_token[0].sensitive, true);
+  const policy = (id: string) => parsed["iam.tf"].resource.aws_iam_role_policy[id][0].policy as string;
+  assert.match(
+    policy("launcher"),
+    /Action = \["secretsmanager:GetSecretValue"\]\n\s+Resource = \[aws_secretsmanager_secret\.env_databricks_token\.arn\]/,
+  );
+  assert.doesNotMatch(policy("lambda"), /secretsmanager/, "the task function reads no secret");
+  checkTerraformReferences(parsed);
 });
 
 Deno.test("deploy is deterministic and writes its files into outputDir", async () => {

@@ -3,7 +3,11 @@
 import assert from "node:assert/strict";
 import { runSimulation } from "@cloud-copilot/iam-simulate";
 import { wide } from "../../fixtures/codegen/aws_wide.ts";
-import { checkCloudFormation, resolvedCloudFormationPolicies } from "../../support/codegen_checks.ts";
+import {
+  checkCloudFormation,
+  resolvedCloudFormationPolicies,
+  SECRET_SUFFIX,
+} from "../../support/codegen_checks.ts";
 
 const ACCOUNT = "123456789012";
 const REGION = "eu-west-1";
@@ -36,6 +40,7 @@ Deno.test("IAM simulator: each generated role allows exactly the requests its ta
   const roles = resolvedCloudFormationPolicies(template, ACCOUNT, REGION);
   const staging = "arn:aws:s3:::glacier-aws-wide-123456789012-eu-west-1-staging";
   const fn = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:glacier-aws_wide-api`;
+  const secret = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:glacier/aws_wide`;
   const cases: [string, string, string, Record<string, string>, "Allowed" | "ImplicitlyDenied"][] = [
     // ingest (on api) reads raw/ and writes clean/orders.parquet; staging under runs/.
     ["ApiRole", "s3:GetObject", "arn:aws:s3:::lake/raw/day=1/part-0.parquet", {}, "Allowed"],
@@ -49,6 +54,24 @@ Deno.test("IAM simulator: each generated role allows exactly the requests its ta
       `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/glacier-aws_wide-api:log-stream:s`,
       {},
       "Allowed",
+    ],
+    // The function's runtime reads exactly its environment's secrets.
+    ["ApiRole", "secretsmanager:GetSecretValue", `${secret}/API_KEY-${SECRET_SUFFIX}`, {}, "Allowed"],
+    ["ApiRole", "secretsmanager:GetSecretValue", `${secret}/LOG_LEVEL-${SECRET_SUFFIX}`, {}, "Allowed"],
+    ["ApiRole", "secretsmanager:GetSecretValue", `${secret}/OTHER-${SECRET_SUFFIX}`, {}, "ImplicitlyDenied"],
+    [
+      "ApiRole",
+      "secretsmanager:PutSecretValue",
+      `${secret}/API_KEY-${SECRET_SUFFIX}`,
+      {},
+      "ImplicitlyDenied",
+    ],
+    [
+      "CrunchVmRole",
+      "secretsmanager:GetSecretValue",
+      `${secret}/API_KEY-${SECRET_SUFFIX}`,
+      {},
+      "ImplicitlyDenied",
     ],
     // Nothing else: not the raw data, not the other bucket, not staging outside runs/.
     ["ApiRole", "s3:PutObject", "arn:aws:s3:::lake/raw/x.parquet", {}, "ImplicitlyDenied"],

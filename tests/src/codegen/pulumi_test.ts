@@ -42,7 +42,17 @@ Deno.test("generate pulumi: the program declares the same AWS resources, least p
     ]
   ) assert.ok(program.includes(kind), kind);
   assert.match(program, /const envApiKey = config\.requireSecret\("envApiKey"\)/);
-  assert.match(program, /API_KEY: envApiKey/);
+  assert.match(
+    program,
+    /const envApiKeySecretVersion = new aws\.secretsmanager\.SecretVersion\("env_api_key", \{\n\s+secretId: envApiKeySecret\.id,\n\s+secretString: envApiKey,/,
+  );
+  assert.match(program, /GLACIER_SECRET_API_KEY: envApiKeySecret\.arn/);
+  assert.doesNotMatch(program, /^\s+API_KEY:/m, "the value is not a plain environment variable");
+  assert.match(
+    program,
+    /Action: \["secretsmanager:GetSecretValue"\],\n\s+Resource: \[envApiKeySecret\.arn, envLogLevelSecret\.arn\]/,
+  );
+  assert.match(program, /dependsOn: \[apiLogGroup, envApiKeySecretVersion, envLogLevelSecretVersion\]/);
   assert.match(
     program,
     /source: new pulumi\.asset\.FileAsset\(`\$\{artifactRoot\}\/\.glacier\/build\/aws_wide\/api\.zip`\)/,

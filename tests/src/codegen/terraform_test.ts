@@ -110,13 +110,37 @@ Deno.test("generate terraform: IAM grants exactly the objects each executor's ta
   );
 });
 
-Deno.test("generate terraform: environment variables are referenced by name through sensitive variables", async () => {
+Deno.test("generate terraform: environment values are Secrets Manager secrets, the function gets their ARNs and its role reads exactly them", async () => {
   const { files } = await wide.generate({ format: "terraform" });
-  const main = await parseTerraform({ "main.tf": files["main.tf"] });
-  const variable = (main["main.tf"].variable as any).env_api_key[0];
+  const parsed = await parseTerraform(files);
+  const variable = (parsed["main.tf"].variable as any).env_api_key[0];
   assert.equal(variable.sensitive, true);
   assert.equal(variable.default, undefined, "no value is written");
-  assert.match(files["lambda.tf"], /API_KEY = var\.env_api_key/);
+  const secrets = parsed["secrets.tf"].resource as any;
+  assert.equal(secrets.aws_secretsmanager_secret.env_api_key[0].name, "glacier/aws_wide/API_KEY");
+  const version = secrets.aws_secretsmanager_secret_version.env_api_key[0];
+  assert.equal(version.secret_id, "${aws_secretsmanager_secret.env_api_key.id}");
+  assert.equal(version.secret_string, "${var.env_api_key}");
+  const fn = (parsed["lambda.tf"].resource as any).aws_lambda_function.api[0];
+  const env = fn.environment[0].variables;
+  assert.equal(env.API_KEY, undefined, "the value is not a plain environment variable");
+  assert.ok(!files["lambda.tf"].includes("var.env_"), "no input reaches the function's environment");
+  assert.equal(env.GLACIER_SECRET_API_KEY, "${aws_secretsmanager_secret.env_api_key.arn}");
+  assert.ok(
+    fn.depends_on.includes("${aws_secretsmanager_secret_version.env_api_key}"),
+    "the secret has its value before the function starts",
+  );
+  const api = files["iam.tf"].slice(
+    files["iam.tf"].indexOf('resource "aws_iam_role_policy" "api"'),
+    files["iam.tf"].indexOf('resource "aws_iam_role" "jobs"'),
+  );
+  assert.match(
+    api,
+    /Action = \["secretsmanager:GetSecretValue"\]\n\s+Resource = \[aws_secretsmanager_secret\.env_api_key\.arn, aws_secretsmanager_secret\.env_log_level\.arn\]/,
+  );
+  const others = files["iam.tf"].replace(api, "") + files["orchestration.tf"];
+  assert.ok(!others.includes("secretsmanager"), "only the function's own role reads its secrets");
+  checkTerraformReferences(parsed);
 });
 
 Deno.test("generate terraform for GCP and Azure: Cloud Functions 2nd gen, Dataproc, Azure Functions and VMs", async () => {
