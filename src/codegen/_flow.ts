@@ -16,6 +16,7 @@
 // `{ "value", "index" }`.
 import type { DAGNode } from "../dag.ts";
 import { GlacierError } from "../errors.ts";
+import { type FlowVia, serviceRecord } from "../config/services.ts";
 import { type ExecutorModel, ident, type InfraModel } from "./_model.ts";
 import { pyStr } from "./_escape.ts";
 
@@ -40,8 +41,8 @@ export interface FlowNode {
   /** Ids of its upstream nodes, in the order it takes their values. */
   readonly inputs: readonly string[];
   readonly executor: ExecutorModel;
-  /** How it is reached. */
-  readonly via: "lambda" | "databricks" | "ssh" | "local";
+  /** How it is reached: the service table's `flow` for its service. */
+  readonly via: FlowVia;
   readonly retries: number;
   readonly retryDelayMs: number;
   readonly timeoutMs?: number;
@@ -70,15 +71,6 @@ export const PAYLOAD_VERSION = 2;
 /** Step Functions' payload cap; outputs past it travel as staging references. */
 export const OUTPUT_LIMIT_BYTES = 262_144;
 
-const VIA: Record<string, FlowNode["via"]> = {
-  lambda: "lambda",
-  databricks: "databricks",
-  ec2: "ssh",
-  "compute-engine": "ssh",
-  "azure-vm": "ssh",
-  local: "local",
-};
-
 /**
  * The flow of a model, in topological order.
  *
@@ -100,7 +92,7 @@ export function buildFlow(
   const out: FlowNode[] = [];
   for (const t of sorted) {
     const executor = byNode.get(t.node.id)!;
-    const via = VIA[executor.resource.service];
+    const via = serviceRecord(executor.resource.service)?.flow;
     if (!via || !supported.includes(via)) {
       throw new GlacierError(
         "USER:DEPLOY_UNSUPPORTED",

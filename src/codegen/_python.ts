@@ -7,6 +7,7 @@ import type { InfraModel } from "./_model.ts";
 import { DENO_VERSION } from "./_scripts.ts";
 import { launcherTask } from "./_databricks.ts";
 import { pyDoc, pyStr } from "./_escape.ts";
+import { VM_DEFAULTS } from "../config/vm.ts";
 
 export { pyDoc, pyStr };
 
@@ -226,7 +227,7 @@ export function sshTarget(n: FlowNode): Record<string, unknown> {
   return {
     executor: n.executor.id,
     host: typeof c.host === "string" ? c.host : null,
-    port: typeof c.port === "number" ? c.port : 22,
-    user: typeof c.user === "string" ? c.user : "glacier",
+    port: typeof c.port === "number" ? c.port : VM_DEFAULTS.port,
+    user: typeof c.user === "string" ? c.user : VM_DEFAULTS.user,
   };
 }

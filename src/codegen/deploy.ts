@@ -8,6 +8,7 @@
  * @module
  */
 import { GlacierError } from "../errors.ts";
+import { serviceRecord, SERVICES } from "../config/services.ts";
 import { buildFlow, type FlowNode } from "./_flow.ts";
 import { buildModel, type ExecutorModel, type InfraModel } from "./_model.ts";
 import { airflowDag, airflowDagId } from "./airflow.ts";
@@ -146,10 +147,12 @@ export function planDeployment(
 }
 
 // Step Functions cannot run anything on "this machine": tasks bound to it run
-// on a launcher Lambda function, which also submits and polls Databricks runs.
+// on a launcher Lambda function, which also submits and polls Databricks runs
+// (the services whose table record says Step Functions reaches them through it).
 function withLauncher(model: InfraModel): InfraModel {
-  const locals = model.executors.filter((e) => e.resource.kind === "local");
-  const databricks = model.executors.some((e) => e.resource.service === "databricks");
+  const reached = model.executors.filter((e) => serviceRecord(e.resource.service)?.launcher);
+  const locals = reached.filter((e) => e.resource.kind === "local");
+  const databricks = reached.some((e) => e.resource.kind !== "local");
   if (locals.length === 0 && !databricks) return model;
   const taken = model.executors.find((e) => e.resource.name === "launcher");
   if (taken) {
@@ -166,7 +169,7 @@ function withLauncher(model: InfraModel): InfraModel {
     name: "launcher",
     config: {
       memory: 2048,
-      timeout: 900,
+      timeout: SERVICES.lambda.limits.timeout.max,
       ephemeralStorage: 2048,
       architecture: "x86_64",
       // The workspace URL comes from var.databricks_host; the token by name, never its value.

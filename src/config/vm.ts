@@ -24,6 +24,13 @@ export interface VMConfigOptions {
   deno?: string;
 }
 
+/** The SSH defaults every VM service shares. */
+export const VM_DEFAULTS: Readonly<{ port: number; user: string; deno: string }> = Object.freeze({
+  port: 22,
+  user: "glacier",
+  deno: "deno",
+});
+
 /**
  * What the VM configs share. Subclasses add the cloud's machine fields.
  */
@@ -61,11 +68,11 @@ export abstract class VMConfigBase implements ExecutionConfigBase {
     matches(owner, "host", options.host, /^[A-Za-z0-9.:[\]-]+$/, "a host name or IP address");
     matches(owner, "user", options.user, /^[a-z_][a-z0-9_.-]{0,31}$/i, "a user name");
     this.host = options.host;
-    this.port = options.port ?? 22;
-    this.user = options.user ?? "glacier";
+    this.port = options.port ?? VM_DEFAULTS.port;
+    this.user = options.user ?? VM_DEFAULTS.user;
     this.keyFile = options.keyFile;
     this.knownHostsFile = options.knownHostsFile;
     this.remoteDir = options.remoteDir;
-    this.deno = options.deno ?? "deno";
+    this.deno = options.deno ?? VM_DEFAULTS.deno;
   }
 }
