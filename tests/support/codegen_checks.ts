@@ -472,6 +472,9 @@ export function createdStagingBucket(parsed: Record<string, Json>): string | und
 /** The random suffix {@linkcode resolvedCloudFormationPolicies} gives secret ARNs. */
 export const SECRET_SUFFIX = "AbC123";
 
+/** The random suffix {@linkcode resolvedCloudFormationPolicies} gives secret ARNs. */
+export const SECRET_SUFFIX = "AbC123";
+
 /**
  * The concrete ARN of a resource of a parsed CloudFormation template (what
  * `Fn::GetAtt [id, Arn]` or `${id.Arn}` resolves to once deployed).
@@ -490,6 +493,9 @@ function cfnArn(template: Json, id: string, account: string, region: string): st
     case "AWS::SecretsManager::Secret":
       // Secrets Manager appends a hyphen and six random characters to the name.
       return `arn:aws:secretsmanager:${region}:${account}:secret:${p.Name}-${SECRET_SUFFIX}`;
+    case "AWS::SecretsManager::Secret":
+      // Secrets Manager appends a hyphen and six random characters to the name.
+      return `arn:aws:secretsmanager:${region}:${account}:secret:${p.Name}-${SECRET_SUFFIX}`;
     default:
       throw new Error(`no ARN rule for ${r.Type}`);
   }
@@ -505,6 +511,10 @@ export function resolvedCloudFormationPolicies(
     if (Array.isArray(v)) return v.map(resolve);
     if (!v || typeof v !== "object") return v;
     const o = v as Json;
+    if ("Ref" in o && Object.keys(o).length === 1) {
+      // Ref of a secret is its ARN; no other Ref appears in a policy.
+      return cfnArn(template, o.Ref as string, account, region);
+    }
     if ("Ref" in o && Object.keys(o).length === 1) {
       // Ref of a secret is its ARN; no other Ref appears in a policy.
       return cfnArn(template, o.Ref as string, account, region);
