@@ -20,6 +20,7 @@ import type { RemoteExecutorOptions } from "../src/run/remote_executors.ts";
 import { stageValue, Staging } from "../src/run/staging.ts";
 import { type Fail, failFor, providerData } from "./_remote.ts";
 import { FUNCTION_ERROR_HEADER } from "./_function_runtime.ts";
+import { LOG_TAIL_HEADER, relayFunctionLog } from "./_remote_log.ts";
 import { fromWireJson, toWireJson } from "./_wire.ts";
 import { payloadFor, type TaskPayload } from "./payload.ts";
 
@@ -43,6 +44,8 @@ export interface FunctionService {
   headers(): Promise<Record<string, string>>;
   /** What to do about a 401/403. */
   readonly authAdvice: string;
+  /** Where the function's whole log is (`Cloud Logging of …`), for a cut log tail. */
+  readonly logs: string;
 }
 
 /** Runs task calls by POSTing their payload to a deployed HTTP function. */
@@ -135,6 +138,7 @@ export class FunctionExecutor implements Executor {
     } finally {
       this.#release();
     }
+    relayFunctionLog(response.headers.get(LOG_TAIL_HEADER), invocation.onLog, s.logs);
     if (response.headers.has(FUNCTION_ERROR_HEADER)) throw this.#functionError(text, fail);
     if (!response.ok) throw this.#serviceError(response.status, text, fail);
     try {

@@ -72,5 +72,6 @@ export function createAzureFunctionExecutor(options: AzureFunctionExecutorOption
     },
     authAdvice:
       "check AZURE_FUNCTIONS_KEY (a function or host key of the app), or the Entra token's audience and the app's authentication settings",
+    logs: `Application Insights of function app "${name}"`,
   });
 }

@@ -26,7 +26,7 @@ if (import.meta.main) {
     );
     Deno.exit(2);
   }
-  const run = await payloadRunner();
+  const run = await payloadRunner({ echo: false });
   const server = Deno.serve({ hostname: "127.0.0.1", port, onListen: () => {} }, async (request) => {
     if (new URL(request.url).pathname !== `/${AZURE_FUNCTION_NAME}`) {
       return new Response("no such function", { status: 404 });
@@ -36,7 +36,7 @@ if (import.meta.main) {
     const answer = await run(typeof body === "string" ? body : JSON.stringify(body ?? null));
     return Response.json({
       Outputs: { res: { statusCode: answer.status, headers: answer.headers, body: answer.body } },
-      Logs: [],
+      Logs: answer.logs.map(([, text]) => text.replace(/\n$/, "")),
       ReturnValue: null,
     });
   });

@@ -16,6 +16,8 @@
  * @module
  */
 import type { ArtifactTarget } from "../_artifact_target.ts";
+import { FUNCTION_ERROR_HEADER } from "../_function_runtime.ts";
+import { LOG_TAIL_HEADER } from "../_remote_log.ts";
 
 /** The exported function name Cloud Run functions calls (`--entry-point`). */
 export const CLOUD_FUNCTION_ENTRY_POINT = "glacier";
@@ -93,7 +95,7 @@ exports.${CLOUD_FUNCTION_ENTRY_POINT} = async (req, res) => {
       body,
     });
     res.status(answer.status);
-    for (const name of ["content-type", "x-glacier-function-error"]) {
+    for (const name of ${JSON.stringify(["content-type", FUNCTION_ERROR_HEADER, LOG_TAIL_HEADER])}) {
       const value = answer.headers.get(name);
       if (value) res.set(name, value);
     }

@@ -111,5 +111,6 @@ export function createCloudFunctionExecutor(options: CloudFunctionExecutorOption
     headers: async () => ({ authorization: `Bearer ${await identityToken(url)}` }),
     authAdvice:
       "give the caller roles/run.invoker on the function, and check GOOGLE_ID_TOKEN (it may have expired; its audience must be the function's URL)",
+    logs: `Cloud Logging of Cloud Run function "${name}"`,
   });
 }

@@ -11,7 +11,7 @@
 import { payloadRunner } from "../_function_runtime.ts";
 
 if (import.meta.main) {
-  const run = await payloadRunner();
+  const run = await payloadRunner({ echo: true });
   const server = Deno.serve({
     hostname: "127.0.0.1",
     port: Number(Deno.env.get("GLACIER_RUNTIME_PORT") ?? 0),

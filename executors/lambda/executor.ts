@@ -40,6 +40,7 @@ import {
 } from "../../src/data/payload.ts";
 import { errorMessage, GlacierError, type TaskError } from "../../src/errors.ts";
 import { redactUrl } from "../../src/_redact.ts";
+import { lambdaLogLines, relayLambdaLog } from "../_remote_log.ts";
 import { failFor, providerData } from "../_remote.ts";
 import type { Executor, TaskInvocation } from "../../src/run/executor.ts";
 import type { RemoteExecutorOptions } from "../../src/run/remote_executors.ts";
@@ -187,7 +188,15 @@ export class LambdaExecutor implements Executor {
       this.#release();
     }
     const text = new TextDecoder().decode(response.Payload ?? new Uint8Array());
-    if (response.FunctionError) throw this.#functionError(text, response.LogResult, fail);
+    relayLambdaLog(
+      response.LogResult,
+      invocation.onLog,
+      `CloudWatch Logs group /aws/lambda/${this.functionName}`,
+    );
+    if (response.FunctionError) {
+      // The call's log shows the tail when it has one; the stack carries it otherwise.
+      throw this.#functionError(text, invocation.onLog ? undefined : response.LogResult, fail);
+    }
     try {
       const storage = this.#options.staging?.root.location.storage ?? invocation.task.resource.storage;
       const resolved = await Staging.resolve(fromWireJson(text), storage);
@@ -413,11 +422,9 @@ export class LambdaExecutor implements Executor {
       !fatal,
       remote,
     );
-    const logs = logResult
-      ? new TextDecoder().decode(Uint8Array.from(atob(logResult), (c) => c.charCodeAt(0)))
-      : "";
+    const logs = logResult ? lambdaLogLines(logResult).lines : [];
     error.stack = `${error.stack}\nRemote stack (Lambda function "${this.functionName}"):\n${remote.stack}${
-      logs ? `\nLog tail:\n${logs.trimEnd()}` : ""
+      logs.length ? `\nLog tail:\n${logs.join("\n")}` : ""
     }`;
     return error;
   }

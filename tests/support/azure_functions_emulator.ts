@@ -50,6 +50,8 @@ export interface AzureFunctionsEmulator {
   readonly invocations: Map<string, number>;
   /** The last request envelope a handler got, per app. */
   readonly lastEnvelope: Map<string, unknown>;
+  /** The `Logs` lines each app's handler answered with, as the host writes them to its log. */
+  readonly logs: Map<string, string[]>;
   /** Handler starts, per app. */
   readonly coldStarts: Map<string, number>;
   /** Deploys a built zip as an app. */
@@ -102,6 +104,7 @@ export async function startAzureFunctionsEmulator(
   const invocations = new Map<string, number>();
   const coldStarts = new Map<string, number>();
   const lastEnvelope = new Map<string, unknown>();
+  const logs = new Map<string, string[]>();
 
   async function load(app: string): Promise<void> {
     const dir = join(root, app, "wwwroot");
@@ -218,7 +221,11 @@ export async function startAzureFunctionsEmulator(
         { statusCode?: number | string; headers?: Record<string, string>; body?: unknown }
       >;
       ReturnValue?: unknown;
+      Logs?: unknown;
     };
+    if (Array.isArray(out.Logs)) {
+      logs.set(name, [...(logs.get(name) ?? []), ...out.Logs.map(String)]);
+    }
     const res = out.Outputs?.[output?.name ?? "res"];
     if (!res) return new Response(null, { status: 204 });
     const resBody = typeof res.body === "string" ? res.body : JSON.stringify(res.body ?? "");
@@ -248,6 +255,7 @@ export async function startAzureFunctionsEmulator(
     entraToken,
     invocations,
     lastEnvelope,
+    logs,
     coldStarts,
     async deploy(app, zipPath, deployment = {}) {
       const old = apps.get(app);

@@ -151,10 +151,10 @@ export async function startCloudFunctionsEmulator(
       const out = new Uint8Array(await answer.arrayBuffer());
       if (out.byteLength > REQUEST_CAP) return text(500, "Response size was too large");
       const headers = new Headers();
-      for (const h of ["content-type", "x-glacier-function-error"]) {
-        const v = answer.headers.get(h);
-        if (v) headers.set(h, v);
-      }
+      // Cloud Run passes the function's own headers through, hop-by-hop ones aside.
+      answer.headers.forEach((v, h) => {
+        if (!/^(connection|keep-alive|transfer-encoding|content-length)$/i.test(h)) headers.set(h, v);
+      });
       return new Response(out, { status: answer.status, headers });
     } catch (error) {
       if (timeout.aborted) return text(504, "upstream request timeout");

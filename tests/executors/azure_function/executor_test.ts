@@ -4,6 +4,7 @@
 // request and response envelopes, FUNCTIONS_CUSTOMHANDLER_PORT), with staging
 // through Azurite (npm `azurite`, a real Blob server).
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { unzipSync } from "fflate";
 import { buildLambdaArtifacts } from "../../../executors/lambda/build.ts";
 import { createAzureFunctionExecutor } from "../../../executors/azure_function/executor.ts";
@@ -69,6 +70,9 @@ Deno.test({
         assert.equal(host.invocations.get(APP), 1);
         const envelope = host.lastEnvelope.get(APP) as { Data: { req: { Method: string } } };
         assert.equal(envelope.Data.req.Method, "POST");
+        // What the task printed in the app is in the call's own log here, and in the host's log.
+        assert.equal(await Deno.readTextFile(join(".glacier", scale.logs![0])), "scale: doubling 10 rows\n");
+        assert.ok(host.logs.get(APP)?.includes("scale: doubling 10 rows"), host.logs.get(APP)?.join("\n"));
       });
       await t.step("an Entra token works in place of the key", async () => {
         const back = withEnv({ AZURE_FUNCTIONS_KEY: undefined, AZURE_ACCESS_TOKEN: host.entraToken });
@@ -115,6 +119,8 @@ Deno.test({
           error.stack ?? "",
           /Remote stack \(Azure function app "glacier-azure-fixture-fn"\):\nRangeError/,
         );
+        const failed = azurePipeline.lastRun!.tasks.find((x) => x.task === "scale")!;
+        assert.deepEqual(failed.error?.logTail, ["scale: doubling 10 rows", "scale: told to fail"]);
       });
       await t.step("a wrong function key is refused once, not retried", async () => {
         const back = withEnv({ AZURE_FUNCTIONS_KEY: "wrong" });

@@ -4,6 +4,7 @@
 // HTTP signature, the artifact's index.js starting Deno), with staging through
 // the Cloud Storage JSON API emulator.
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { buildLambdaArtifacts } from "../../../executors/lambda/build.ts";
 import { createCloudFunctionExecutor } from "../../../executors/cloud_function/executor.ts";
 import { defineWiring, GLACIER_WIRING } from "../../../extend.ts";
@@ -63,6 +64,9 @@ Deno.test({
         assert.equal(scale.status, "done");
         assert.equal(emulator.invocations.get("glacier-gcp-fixture-fn"), 1);
         assert.equal(emulator.coldStarts.get("glacier-gcp-fixture-fn"), 1);
+        // What the task printed on the function is in the call's own log here.
+        assert.equal(scale.logs?.length, 1);
+        assert.equal(await Deno.readTextFile(join(".glacier", scale.logs![0])), "scale: doubling 10 rows\n");
       });
       await t.step(
         "tables over the request cap are staged through gs:// and removed after the run",
@@ -100,6 +104,9 @@ Deno.test({
           /Remote stack \(Cloud Run function "glacier-gcp-fixture-fn"\):\nRangeError/,
         );
         assert.match(error.stack ?? "", /gcp_pipeline\.ts/);
+        const failed = gcpPipeline.lastRun!.tasks.find((x) => x.task === "scale")!;
+        assert.deepEqual(failed.error?.logTail, ["scale: doubling 10 rows", "scale: told to fail"]);
+        assert.match(error.message, /scale: told to fail/, "the run's error ends with what the call printed");
       });
       await t.step("a wrong identity token is refused once, not retried", async () => {
         const back = withEnv({ GOOGLE_ID_TOKEN: "not-the-token" });

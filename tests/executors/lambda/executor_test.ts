@@ -41,6 +41,11 @@ Deno.test({
         );
         const written = JSON.parse(await Deno.readTextFile(join(".glacier", "runs", `${report.runId}.json`)));
         assert.equal(written.tasks.find((r: { id: string }) => r.id === "scale").ranOn, "lambda");
+        // The task's lines from the invocation's log tail, without Lambda's START/END/REPORT.
+        assert.equal(
+          await Deno.readTextFile(join(".glacier", byId.scale.logs![0])),
+          "scale: doubling 10 rows\n",
+        );
       });
 
       await t.step(
@@ -66,7 +71,12 @@ Deno.test({
             error.stack!,
             /Remote stack[^]*at scale \(file:\/\/\/.*\/app\/tests\/executors\/lambda\/fixtures\/lambda_pipeline\.ts/,
           );
-          assert.match(error.stack!, /Log tail:[^]*START RequestId/);
+          const failed = lambdaPipeline.lastRun!.tasks.find((r) => r.id === "scale")!;
+          assert.deepEqual(failed.error?.logTail?.slice(0, 2), [
+            "scale: doubling 10 rows",
+            "scale: told to fail",
+          ]);
+          assert.ok(!failed.error?.logTail?.some((line) => /^(START|END|REPORT) RequestId/.test(line)));
         },
       );
 
