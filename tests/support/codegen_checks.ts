@@ -1,14 +1,11 @@
 // Real validators for generated infrastructure: Terraform through
-// @cdktf/hcl2json (HashiCorp's HCL parser compiled to WebAssembly) and against
-// the AWS/Google/AzureRM/Databricks provider schemas (extracted from the
-// @cdktf/provider-* packages into tests/fixtures/terraform_schemas.json by
-// tools/terraform_schemas.ts), CloudFormation against the CloudFormation registry
-// schemas (@aws-cdk/aws-service-spec), Pulumi
+// @cdktf/hcl2json (HashiCorp's HCL parser compiled to WebAssembly), CloudFormation
+// against the CloudFormation resource specification (@aws-cdk/cfnspec), Pulumi
 // through `deno check` against @pulumi/aws, and IAM statements structurally.
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { parse as parseHcl } from "@cdktf/hcl2json";
-import { loadAwsServiceSpecSync } from "@aws-cdk/aws-service-spec";
+import * as cfnspec from "@aws-cdk/cfnspec";
 import { parse as parseYaml } from "yaml";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -104,125 +101,63 @@ export function terraformPolicyLines(text: string): { actions: string[]; resourc
 
 // ------------------------------------------------------------------ CloudFormation
 
-// The CloudFormation registry schemas as the AWS CDK reads them
-// (@aws-cdk/aws-service-spec, a gzipped database loaded once, in well under a second).
-type SpecType =
-  | { type: "string" | "number" | "integer" | "boolean" | "json" | "date-time" | "null" | "tag" }
-  | { type: "ref"; reference: { $ref: string } }
-  | { type: "array" | "map"; element: SpecType }
-  | { type: "union"; types: SpecType[] };
 interface SpecProperty {
-  type: SpecType;
-  previousTypes?: SpecType[];
-  required?: boolean;
-  relationshipRefs?: { cloudFormationType: string; propertyName: string }[];
+  Required?: boolean;
+  Type?: string;
+  ItemType?: string;
+  PrimitiveType?: string;
+  PrimitiveItemType?: string;
 }
-interface SpecResource {
-  cloudFormationType: string;
-  properties: Record<string, SpecProperty>;
-  attributes: Record<string, unknown>;
-  primaryIdentifier?: string[];
-  cfnRefIdentifier?: string[];
-}
-
-let specDb: ReturnType<typeof loadAwsServiceSpecSync> | undefined;
-const specDatabase = () => specDb ??= loadAwsServiceSpecSync();
-
-/** The registry schema of a CloudFormation resource type, or undefined when there is none. */
-export function cloudFormationResourceSpec(type: string): SpecResource | undefined {
-  const found = specDatabase().lookup("resource", "cloudFormationType", "equals", type);
-  return found.length === 1 ? found[0] as unknown as SpecResource : undefined;
+interface Spec {
+  ResourceTypes: Record<
+    string,
+    { Properties?: Record<string, SpecProperty>; Attributes?: Record<string, unknown> }
+  >;
+  PropertyTypes: Record<string, { Properties?: Record<string, SpecProperty> }>;
 }
 
-const specTypeDefinition = (ref: { $ref: string }) =>
-  specDatabase().get("typeDefinition", ref) as unknown as { name: string; properties: Record<string, SpecProperty> };
-
-/** What `Ref` gives for a resource: its CloudFormation identifier (a name, an id or an ARN). */
-function refIdentifier(spec: SpecResource): string | undefined {
-  const id = spec.cfnRefIdentifier ?? spec.primaryIdentifier ?? [];
-  return id.length === 1 ? id[0] : undefined;
-}
-
-// The pseudo parameters a template may Ref.
-const PSEUDO_PARAMETERS = new Set([
-  "AWS::AccountId",
-  "AWS::NotificationARNs",
-  "AWS::NoValue",
-  "AWS::Partition",
-  "AWS::Region",
-  "AWS::StackId",
-  "AWS::StackName",
-  "AWS::URLSuffix",
-]);
+const spec = (cfnspec as unknown as { specification(): Spec }).specification();
 
 const isIntrinsic = (v: unknown) =>
   v !== null && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length === 1 &&
   /^(Ref|Fn::)/.test(Object.keys(v)[0]);
 
-const describe = (t: SpecType): string =>
-  t.type === "ref"
-    ? specTypeDefinition(t.reference).name
-    : t.type === "array" || t.type === "map"
-    ? `${t.type} of ${describe(t.element)}`
-    : t.type === "union"
-    ? t.types.map(describe).join(" | ")
-    : t.type;
-
-// Asserts `value` is of type `t`; intrinsic functions stand for any value.
-function checkType(where: string, resourceType: string, t: SpecType, value: unknown): void {
+function checkValue(where: string, resourceType: string, prop: SpecProperty, value: unknown): void {
   if (isIntrinsic(value)) return;
-  const expect = (ok: boolean) => assert.ok(ok, `${where}: ${JSON.stringify(value)} is not a ${describe(t)}`);
-  switch (t.type) {
-    case "string":
-    case "date-time":
-      return expect(typeof value === "string");
-    case "number":
-      return expect(typeof value === "number");
-    case "integer":
-      return expect(Number.isInteger(value));
-    case "boolean":
-      return expect(typeof value === "boolean");
-    case "null":
-      return expect(value === null);
-    case "json":
-      return;
-    case "tag":
-      expect(value !== null && typeof value === "object" && !Array.isArray(value));
-      return checkProperties(where, resourceType, {
-        Key: { type: { type: "string" }, required: true },
-        Value: { type: { type: "string" }, required: true },
-      }, value as Json);
-    case "ref": {
-      const def = specTypeDefinition(t.reference);
-      assert.ok(
-        value !== null && typeof value === "object" && !Array.isArray(value),
-        `${where}: expected an object for ${def.name}`,
-      );
-      return checkProperties(where, resourceType, def.properties, value as Json);
+  const struct = (typeName: string, v: unknown) => {
+    const def = spec.PropertyTypes[`${resourceType}.${typeName}`] ?? spec.PropertyTypes[typeName];
+    assert.ok(def, `${where}: no property type ${typeName} in the specification`);
+    assert.ok(
+      v && typeof v === "object" && !Array.isArray(v),
+      `${where}: expected an object for ${typeName}`,
+    );
+    checkProperties(where, resourceType, def.Properties ?? {}, v as Json);
+  };
+  if (prop.Type === "List" || prop.Type === "Map") {
+    const items = prop.Type === "List" ? value : Object.values(value as Json);
+    assert.ok(prop.Type === "Map" || Array.isArray(items), `${where}: expected a list`);
+    for (const [i, item] of (items as unknown[]).entries()) {
+      if (isIntrinsic(item)) continue;
+      if (prop.ItemType) struct(prop.ItemType, item);
+      else checkPrimitive(`${where}[${i}]`, prop.PrimitiveItemType, item);
     }
-    case "array":
-      assert.ok(Array.isArray(value), `${where}: expected a list`);
-      return value.forEach((item, i) => checkType(`${where}[${i}]`, resourceType, t.element, item));
-    case "map":
-      expect(value !== null && typeof value === "object" && !Array.isArray(value));
-      for (const [k, v] of Object.entries(value as Json)) checkType(`${where}.${k}`, resourceType, t.element, v);
-      return;
-    case "union":
-      return checkOneOf(where, resourceType, t.types, value);
+  } else if (prop.Type) {
+    struct(prop.Type, value);
+  } else {
+    checkPrimitive(where, prop.PrimitiveType, value);
   }
 }
 
-function checkOneOf(where: string, resourceType: string, types: SpecType[], value: unknown): void {
-  const errors: string[] = [];
-  for (const t of types) {
-    try {
-      return checkType(where, resourceType, t, value);
-    } catch (error) {
-      if (!(error instanceof assert.AssertionError)) throw error;
-      errors.push(error.message);
-    }
-  }
-  assert.fail(types.length === 1 ? errors[0] : `${where}: matches none of its types: ${errors.join("; ")}`);
+function checkPrimitive(where: string, type: string | undefined, value: unknown): void {
+  if (isIntrinsic(value) || type === undefined || type === "Json") return;
+  const ok = type === "String" || type === "Timestamp"
+    ? typeof value === "string"
+    : type === "Integer" || type === "Long" || type === "Double"
+    ? typeof value === "number"
+    : type === "Boolean"
+    ? typeof value === "boolean"
+    : true;
+  assert.ok(ok, `${where}: ${JSON.stringify(value)} is not a ${type}`);
 }
 
 function checkProperties(
@@ -232,83 +167,59 @@ function checkProperties(
   value: Json,
 ): void {
   for (const [name, prop] of Object.entries(props)) {
-    if (prop.required) assert.ok(name in value, `${where}: required property ${name} is missing`);
+    if (prop.Required) assert.ok(name in value, `${where}: required property ${name} is missing`);
   }
   for (const [name, v] of Object.entries(value)) {
-    const prop = props[name];
-    assert.ok(prop, `${where}: ${resourceType} has no property ${name}`);
-    // A value of a type the property had before is still accepted.
-    checkOneOf(`${where}.${name}`, resourceType, [prop.type, ...prop.previousTypes ?? []], v);
+    assert.ok(props[name], `${where}: ${resourceType} has no property ${name}`);
+    checkValue(`${where}.${name}`, resourceType, props[name], v);
   }
 }
 
 /**
- * Parses a CloudFormation YAML template and checks it against the CloudFormation
- * registry schemas (@aws-cdk/aws-service-spec): resource types and properties
- * exist, required properties are present, values and nested property types
- * match; every Ref names a resource, parameter or pseudo parameter, every
- * GetAtt (and `${X.Attr}` in Sub) an attribute the target's type has, every
- * DependsOn a resource; and a property that takes another resource's
- * identifier gets the one it documents: `Role: {Ref: R}` where the property
- * takes the role's Arn (Ref gives its RoleName) is refused.
+ * Parses a CloudFormation YAML template and checks it against the resource
+ * specification: resource types and properties exist, required properties are
+ * present, nested property types match, and every Ref, GetAtt, Sub and
+ * DependsOn target exists (GetAtt attributes per the specification).
  */
 export function checkCloudFormation(text: string): Json {
   const template = parseYaml(text) as Json;
   assert.equal(template.AWSTemplateFormatVersion, "2010-09-09");
   const resources = template.Resources as Record<
     string,
-    { Type: string; Properties?: Json; DependsOn?: string[] | string }
+    { Type: string; Properties?: Json; DependsOn?: string[] }
   >;
-  const parameters = new Set(Object.keys((template.Parameters ?? {}) as Json));
-  const specs = new Map<string, SpecResource>();
+  const parameters = Object.keys((template.Parameters ?? {}) as Json);
+  const names = new Set([...Object.keys(resources), ...parameters]);
   for (const [id, r] of Object.entries(resources)) {
     assert.match(id, /^[A-Za-z0-9]+$/, `logical id ${id}`);
-    assert.ok(!parameters.has(id), `${id} is both a parameter and a resource`);
-    const spec = cloudFormationResourceSpec(r.Type);
-    assert.ok(spec, `${id}: resource type ${r.Type} is not in the CloudFormation specification`);
-    specs.set(id, spec);
-    checkProperties(id, r.Type, spec.properties, r.Properties ?? {});
-    for (const d of [r.DependsOn ?? []].flat()) assert.ok(resources[d], `${id}: DependsOn ${d} does not exist`);
+    const type = spec.ResourceTypes[r.Type];
+    assert.ok(type, `${id}: resource type ${r.Type} is not in the CloudFormation specification`);
+    checkProperties(id, r.Type, type.Properties ?? {}, r.Properties ?? {});
+    for (const d of r.DependsOn ?? []) assert.ok(resources[d], `${id}: DependsOn ${d} does not exist`);
   }
-  const checkRef = (where: string, target: string) =>
-    assert.ok(
-      resources[target] || parameters.has(target) || PSEUDO_PARAMETERS.has(target),
-      `${where}: Ref ${target} is not a resource, parameter or pseudo parameter of the template`,
-    );
-  const checkGetAtt = (where: string, target: string, attr: string) => {
-    assert.ok(resources[target], `${where}: GetAtt target ${target} does not exist`);
-    assert.ok(
-      attr in specs.get(target)!.attributes,
-      `${where}: ${resources[target].Type} has no attribute ${attr} (it has ${
-        Object.keys(specs.get(target)!.attributes).join(", ")
-      })`,
-    );
-  };
-  const getAtt = (x: unknown): [string, string] => {
-    if (typeof x === "string") {
-      const dot = x.indexOf(".");
-      return [x.slice(0, dot), x.slice(dot + 1)];
-    }
-    return x as [string, string];
-  };
   const visit = (v: unknown, where: string) => {
     if (Array.isArray(v)) return v.forEach((x, i) => visit(x, `${where}[${i}]`));
     if (!v || typeof v !== "object") return;
     for (const [k, x] of Object.entries(v as Json)) {
       if (k === "Ref") {
-        assert.equal(typeof x, "string", `${where}: Ref takes a logical id`);
-        checkRef(where, x as string);
+        assert.ok(names.has(x as string) || /^AWS::/.test(x as string), `${where}: Ref ${x} does not exist`);
       } else if (k === "Fn::GetAtt") {
-        checkGetAtt(where, ...getAtt(x));
+        const [target, attr] = x as [string, string];
+        assert.ok(resources[target], `${where}: GetAtt target ${target} does not exist`);
+        const attrs = spec.ResourceTypes[resources[target].Type].Attributes ?? {};
+        assert.ok(attr in attrs, `${where}: ${resources[target].Type} has no attribute ${attr}`);
       } else if (k === "Fn::Sub") {
-        const [body, vars] = Array.isArray(x) ? x as [string, Json] : [x as string, {}];
-        for (const m of String(body).matchAll(/\$\{([^}!][^}]*)\}/g)) {
-          if (m[1] in vars) continue;
-          const dot = m[1].indexOf(".");
-          if (dot < 0 || PSEUDO_PARAMETERS.has(m[1])) checkRef(`${where} (Sub)`, m[1]);
-          else checkGetAtt(`${where} (Sub)`, m[1].slice(0, dot), m[1].slice(dot + 1));
+        for (const m of String(x).matchAll(/\$\{([^}!]+)\}/g)) {
+          const [target, attr] = m[1].split(".");
+          assert.ok(
+            names.has(target) || /^AWS::/.test(target),
+            `${where}: Sub target ${m[1]} does not exist`,
+          );
+          if (attr) {
+            const attrs = spec.ResourceTypes[resources[target].Type].Attributes ?? {};
+            assert.ok(attr in attrs, `${where}: ${resources[target].Type} has no attribute ${attr}`);
+          }
         }
-        visit(vars, `${where}.Fn::Sub`);
       } else {
         visit(x, `${where}.${k}`);
       }
@@ -316,40 +227,6 @@ export function checkCloudFormation(text: string): Json {
   };
   visit(template.Resources, "Resources");
   visit(template.Outputs, "Outputs");
-  visit(template.Conditions, "Conditions");
-  // A property that refers to another resource gets the identifier the property documents.
-  for (const [id, r] of Object.entries(resources)) {
-    for (const [name, value] of Object.entries(r.Properties ?? {})) {
-      const refs = specs.get(id)!.properties[name]?.relationshipRefs;
-      if (!refs) continue;
-      for (const [i, item] of [value].flat().entries()) {
-        if (!isIntrinsic(item)) continue;
-        const [fn, arg] = Object.entries(item as Json)[0];
-        let target: string, gives: string | undefined;
-        if (fn === "Ref" && resources[arg as string]) {
-          target = arg as string;
-          gives = refIdentifier(specs.get(target)!);
-        } else if (fn === "Fn::GetAtt") {
-          [target, gives] = getAtt(arg);
-        } else {
-          continue;
-        }
-        const type = resources[target].Type;
-        const wanted = refs.filter((ref) => ref.cloudFormationType === type).map((ref) => ref.propertyName);
-        const at = `${id}.${name}${Array.isArray(value) ? `[${i}]` : ""}`;
-        assert.ok(
-          wanted.length > 0,
-          `${at}: refers to ${target} (${type}), but ${name} takes one of: ${
-            [...new Set(refs.map((ref) => ref.cloudFormationType))].join(", ")
-          }`,
-        );
-        assert.ok(
-          gives !== undefined && wanted.includes(gives),
-          `${at}: takes the ${wanted.join(" or ")} of ${type}, but ${fn} ${target} gives ${gives ?? "a composite id"}`,
-        );
-      }
-    }
-  }
   return template;
 }
 
@@ -472,9 +349,6 @@ export function createdStagingBucket(parsed: Record<string, Json>): string | und
 /** The random suffix {@linkcode resolvedCloudFormationPolicies} gives secret ARNs. */
 export const SECRET_SUFFIX = "AbC123";
 
-/** The random suffix {@linkcode resolvedCloudFormationPolicies} gives secret ARNs. */
-export const SECRET_SUFFIX = "AbC123";
-
 /**
  * The concrete ARN of a resource of a parsed CloudFormation template (what
  * `Fn::GetAtt [id, Arn]` or `${id.Arn}` resolves to once deployed).
@@ -493,9 +367,6 @@ function cfnArn(template: Json, id: string, account: string, region: string): st
     case "AWS::SecretsManager::Secret":
       // Secrets Manager appends a hyphen and six random characters to the name.
       return `arn:aws:secretsmanager:${region}:${account}:secret:${p.Name}-${SECRET_SUFFIX}`;
-    case "AWS::SecretsManager::Secret":
-      // Secrets Manager appends a hyphen and six random characters to the name.
-      return `arn:aws:secretsmanager:${region}:${account}:secret:${p.Name}-${SECRET_SUFFIX}`;
     default:
       throw new Error(`no ARN rule for ${r.Type}`);
   }
@@ -511,10 +382,6 @@ export function resolvedCloudFormationPolicies(
     if (Array.isArray(v)) return v.map(resolve);
     if (!v || typeof v !== "object") return v;
     const o = v as Json;
-    if ("Ref" in o && Object.keys(o).length === 1) {
-      // Ref of a secret is its ARN; no other Ref appears in a policy.
-      return cfnArn(template, o.Ref as string, account, region);
-    }
     if ("Ref" in o && Object.keys(o).length === 1) {
       // Ref of a secret is its ARN; no other Ref appears in a policy.
       return cfnArn(template, o.Ref as string, account, region);
