@@ -87,6 +87,13 @@ export interface RefState {
 }
 
 const STATE = Symbol("glacier.ref");
+
+/**
+ * The key a value answers with its {@linkcode RefState} to count as a ref:
+ * refs do, and so do tracing's stand-ins for awaited values (a stand-in is
+ * its call's value at its path, so a call given one depends on that call).
+ */
+export const REF_STATE: symbol = STATE;
 const MAX_DESTRUCTURE = 10_000;
 
 /** Returns the state behind a ref, or undefined for any other value. */

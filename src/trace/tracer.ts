@@ -4,13 +4,13 @@
  * list (`.map`, `for…of`, …) runs once and its calls are dynamic, so
  * `const files = await list(b); files.map(process)` traces as one dynamic
  * `process` node fed by `list`. A call after an `await` is not dynamic for
- * that alone: `const n = await count(x); use(n)` traces `use` as one call,
- * as static analysis does.
+ * that alone: `const n = await count(x); use(n)` traces `use` as one call
+ * fed by `count`, as static analysis does.
  *
  * @module
  */
 import { type CallObserver, inRuntimeLoop, type PipelineContext, type RecordedCall } from "./context.ts";
-import { makeRef, type PathKey } from "./ref.ts";
+import { makeRef, type PathKey, REF_STATE, type RefState } from "./ref.ts";
 
 const ITERATORS = new Set(["map", "flatMap", "forEach", "filter", "some", "every", "find"]);
 
@@ -41,6 +41,8 @@ function symbolic(call: RecordedCall, path: readonly PathKey[], context?: Pipeli
   return new Proxy(function dynamicValue() {}, {
     get(_t, key) {
       if (key === "then") return undefined; // not thenable: `await` must stop here
+      // A call given the stand-in (or a part of it) is fed by its call.
+      if (key === REF_STATE) return { source: call, path } satisfies RefState;
       if (typeof key === "string" && ITERATORS.has(key)) {
         return (fn: (item: unknown, index: number) => unknown) => {
           const result = inRuntimeLoop(() => fn(element(), 0));

@@ -94,6 +94,7 @@ Deno.test("analyzeStatic() keeps the edge from an awaited output to the one call
   const result = await analyzeStatic(pipeline);
   assert.deepEqual(result.dag.get("count")?.inputs.map((n) => n.id), ["seed"]);
   assert.equal(result.dag.get("count")?.dynamic, false);
+  assertSameDag(result.dag, await pipeline.trace({ n: 3 }));
 });
 
 Deno.test("analyzeStatic() reads the sequential pattern with executors, buckets and edges", async () => {
