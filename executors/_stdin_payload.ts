@@ -11,6 +11,7 @@ import {
   needsLibraries,
 } from "../src/data/payload.ts";
 import { withDataRoot } from "../src/run/data_root.ts";
+import { SkippedLineCounter, withSkippedLines } from "../src/run/skipped_lines.ts";
 import { checkPayload, loadTask, type TaskPayload } from "./payload.ts";
 import { frame } from "./_frame.ts";
 
@@ -86,10 +87,19 @@ async function runPayloadBytes(bytes: Uint8Array, onStart?: () => Promise<void>)
     if (needsLibraries(payload.args)) await loadLibraries(payload.args); // apache-arrow loads only for tables
     const args = decodeValue(payload.args, task.resource.storage) as unknown[];
     await onStart?.();
-    const value = await withDataRoot(payload.dataRoot, () => task.fn(...args));
+    const counter = new SkippedLineCounter();
+    const value = await withSkippedLines(
+      counter,
+      () => withDataRoot(payload.dataRoot, () => task.fn(...args)),
+    );
+    const skippedLines = counter.empty ? undefined : await counter.settle();
     assertCrossable(value, `the value returned by task "${payload.task}" (call ${payload.nodeId})`);
     if (needsLibraries(value)) await loadLibraries(value);
-    return frame({ ok: true, value: encodeValue(value, "ipc").value });
+    return frame({
+      ok: true,
+      value: encodeValue(value, "ipc").value,
+      ...(skippedLines ? { skippedLines } : {}),
+    });
   } catch (error) {
     const e = error as Error & { code?: string };
     return frame({

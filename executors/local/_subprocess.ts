@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import { GlacierError, TaskError } from "../../src/errors.ts";
 import { decodeValue, encodeValue, loadLibraries, needsLibraries } from "../../src/data/payload.ts";
 import type { TaskInvocation } from "../../src/run/executor.ts";
+import type { SkippedLines } from "../../src/run/skipped_lines.ts";
 import { projectRoot } from "../../src/_project.ts";
 import { payloadFor } from "../payload.ts";
 import { takeFrame } from "../_frame.ts";
@@ -98,8 +99,11 @@ export class NarrowedChild {
         this.#writer.write(head).then(() => this.#writer.write(body)).catch(() => {}); // a dead child: its status says why
       });
       if (signal.aborted) throw signal.reason;
-      const answer = result as { ok: true; value: unknown } | { ok: false; error: RemoteError };
+      const answer = result as
+        | { ok: true; value: unknown; skippedLines?: SkippedLines }
+        | { ok: false; error: RemoteError };
       if (!answer.ok) throw remoteError(invocation, answer.error);
+      if (answer.skippedLines) invocation.onSkippedLines?.(answer.skippedLines);
       if (needsLibraries(answer.value)) await loadLibraries(answer.value);
       return decodeValue(answer.value, task.resource.storage);
     } catch (error) {

@@ -33,6 +33,7 @@ import {
 } from "../../src/data/payload.ts";
 import type { Executor, TaskInvocation } from "../../src/run/executor.ts";
 import type { LogStream } from "../../src/run/task_log.ts";
+import type { SkippedLines } from "../../src/run/skipped_lines.ts";
 import type { Task, TaskPermissions } from "../../src/task.ts";
 import { projectDir } from "../../src/_project.ts";
 import { payloadFor } from "../payload.ts";
@@ -409,6 +410,7 @@ export class WorkerPool implements Executor {
         slot.job = undefined;
         reattach(job.lent, message.lent as ArrayBuffer[]);
         if (message.type === "result") {
+          if (message.skippedLines) job.invocation.onSkippedLines?.(message.skippedLines as SkippedLines);
           const decode = () => {
             const value = decodeValue(message.value, job.invocation.task.resource.storage, { route: true });
             for (const frame of routedFramesIn(value)) frame.home = slot; // its worker keeps it a while

@@ -20,6 +20,7 @@ import {
 import { checkPayload, loadTask, type TaskPayload } from "../payload.ts";
 import { importQuietly } from "../_stdin_payload.ts";
 import { type LogSink, type LogStream, withTaskLog } from "../../src/run/task_log.ts";
+import { SkippedLineCounter, withSkippedLines } from "../../src/run/skipped_lines.ts";
 import type { Task } from "../../src/task.ts";
 
 suppressRuns(); // a module imported here must not start its own run
@@ -126,16 +127,22 @@ port.onmessage = async (event: MessageEvent<RunMessage | { type: "load"; module:
     if (needsLibraries(payload.args)) await loadLibraries(payload.args); // apache-arrow loads only for tables
     const args = decodeValue(payload.args, task.resource.storage) as unknown[];
     if (timeout !== undefined) port.postMessage({ type: "started", id }); // the task's timeout counts from here
+    const counter = new SkippedLineCounter();
     const value = await withTaskLog(
       relay?.sink,
-      () => withDataRoot(payload.dataRoot, () => callGuarded(timeout, () => task.fn(...args))),
+      () =>
+        withSkippedLines(
+          counter,
+          () => withDataRoot(payload.dataRoot, () => callGuarded(timeout, () => task.fn(...args))),
+        ),
     );
     relay?.flush();
+    const skippedLines = counter.empty ? undefined : await counter.settle();
     assertCrossable(value, `the value returned by task "${payload.task}" (call ${payload.nodeId})`);
     if (needsLibraries(value)) await loadLibraries(value);
     const encoded = encodeValue(value, "transfer", { keepFrames: true });
     const transfer = [...new Set([...encoded.transfer, ...lent.filter((b) => b.byteLength > 0)])];
-    port.postMessage({ type: "result", id, value: encoded.value, lent }, transfer);
+    port.postMessage({ type: "result", id, value: encoded.value, lent, skippedLines }, transfer);
   } catch (error) {
     relay?.flush();
     if (error instanceof Stopped) return; // the pool times the call out and terminates this thread

@@ -47,6 +47,11 @@ export interface ScannedFrame {
   readonly frame: LazyDataFrame;
   /** `name: type` of every column, to compare objects of one scan. */
   readonly schema: readonly string[];
+  /**
+   * With `skipBadLines`, a CSV's count of the rows it drops: a lazy one-row
+   * frame with the column `skipped` (collecting it reads the file).
+   */
+  readonly skipped?: LazyDataFrame;
 }
 
 const OPTION_NAMES = ["delimiter", "header", "schema", "nullValues", "skipBadLines", "encoding"];
@@ -437,6 +442,7 @@ async function scanCsv(
     glob: false,
   } as const;
   let frame: LazyDataFrame;
+  let skipped: LazyDataFrame | undefined;
   if (!skipBadLines) {
     const schema: Record<string, DataType> = {};
     for (const [name, kind] of kinds) {
@@ -452,13 +458,18 @@ async function scanCsv(
   } else {
     // Every field as text; a row is dropped when it has too many fields or
     // any of its fields does not convert to its column's type.
-    frame = pl.scanCSV(path, { ...scan, schema: textSchema([...names, extra]), truncateRaggedLines: true });
+    const text = pl.scanCSV(path, {
+      ...scan,
+      schema: textSchema([...names, extra]),
+      truncateRaggedLines: true,
+    });
     const converted = [...kinds].map(([name, kind]) => ({ name, kind, expr: convert(pl, name, kind) }));
     let bad: Expr = pl.col(extra).isNotNull();
     for (const { name, kind, expr } of converted) {
       if (kind !== "string") bad = bad.or(pl.col(name).isNotNull().and(expr.isNull()));
     }
-    frame = frame.filter(bad.not()).select(...converted.map(({ name, expr }) => expr.alias(name)));
+    frame = text.filter(bad.not()).select(...converted.map(({ name, expr }) => expr.alias(name)));
+    skipped = text.filter(bad).select(pl.len().alias("skipped"));
   }
   let empty: DataFrame;
   try {
@@ -466,7 +477,7 @@ async function scanCsv(
   } catch (error) {
     throw corrupt(uri, "CSV", error);
   }
-  return { uri, frame, schema: schemaOf(empty) };
+  return { uri, frame, schema: schemaOf(empty), ...(skipped ? { skipped } : {}) };
 }
 
 // Each column's sampled fields, for inferCsvKind: its distinct values (the

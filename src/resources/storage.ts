@@ -18,6 +18,7 @@ import { localPath as pathOnThisMachine } from "./_local_path.ts";
 import { checkKey, type ObjectStore, type StorageWiring } from "./object_store.ts";
 import { bucketStore } from "./bucket_store.ts";
 import { BUCKET_NAME } from "../_validate.ts";
+import { currentSkippedLines } from "../run/skipped_lines.ts";
 
 // nodejs-polars' own types, named here under their own names: deno doc
 // cannot follow polars' `export *` chain to them and would call them private.
@@ -72,7 +73,10 @@ export interface ScanOptions {
    * Drop CSV rows that do not parse (a field that is not of its column's
    * type, more fields than the header) instead of failing. Every column is
    * then read as text and converted after the read, so a filter is applied
-   * after it rather than inside it.
+   * after it rather than inside it. In a task call of a run, the rows dropped
+   * are counted (one more read of the file, started by the scan and run
+   * beside the task) and the call's run report lists them per object, in
+   * `skippedLines`.
    * @default {false}
    */
   skipBadLines?: boolean;
@@ -263,6 +267,17 @@ export class Bucket {
       }
       return await read.scanFile(pl, await pathOnThisMachine(store, this.bucket, key), uri, builtIn, checked);
     });
+    const counter = currentSkippedLines();
+    if (counter) {
+      for (const { uri, skipped } of frames) {
+        if (skipped) {
+          counter.note(
+            uri,
+            skipped.collect().then((df) => Number(df.getColumn("skipped").get(0))),
+          );
+        }
+      }
+    }
     return read.concatFrames(pl, frames, this.uri);
   }
 

@@ -54,6 +54,13 @@ export interface TaskInvocation {
    */
   readonly onLog?: LogSink;
   /**
+   * Where the rows its `skipBadLines` scans dropped go, by object URI: an
+   * executor that counts them (`withSkippedLines()` around the call, or a
+   * relay from where it runs) calls it once the attempt succeeds, before
+   * its value resolves, when any scan skipped lines.
+   */
+  readonly onSkippedLines?: (counts: Record<string, number>) => void;
+  /**
    * The call's place in a queue, higher first: the longest chain of calls
    * that wait on it (so the critical path goes first, not the first ready).
    */

@@ -9,23 +9,26 @@
 import { assertArgsCrossable } from "../data/payload.ts";
 import { withDataRoot } from "./data_root.ts";
 import { withTaskLog } from "./task_log.ts";
+import { SkippedLineCounter, withSkippedLines } from "./skipped_lines.ts";
 import type { Executor, TaskInvocation } from "./executor.ts";
 
 /** Runs every task in the calling process. */
 export const inProcess: Executor = {
   name: "in-process",
-  execute(invocation: TaskInvocation): Promise<unknown> {
-    try {
-      assertArgsCrossable(invocation);
-      return Promise.resolve(
-        withTaskLog(
-          invocation.onLog,
+  async execute(invocation: TaskInvocation): Promise<unknown> {
+    assertArgsCrossable(invocation);
+    const counter = invocation.onSkippedLines ? new SkippedLineCounter() : undefined;
+    const value = await withTaskLog(
+      invocation.onLog,
+      () =>
+        withSkippedLines(
+          counter,
           () => withDataRoot(invocation.dataRoot, () => invocation.task.fn(...invocation.args)),
         ),
-      );
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    );
+    const skipped = counter && !counter.empty ? await counter.settle() : undefined;
+    if (skipped) invocation.onSkippedLines!(skipped);
+    return value;
   },
   close(): Promise<void> {
     return Promise.resolve();

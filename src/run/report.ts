@@ -48,6 +48,12 @@ export interface TaskReport {
   logs?: string[];
   /** For a skipped call: the id of the failed call upstream. */
   skippedBecause?: string;
+  /**
+   * CSV rows its `Bucket.scan({ skipBadLines: true })` scans dropped, by
+   * object URI; absent when it made no such scan. Counted where the call ran
+   * locally (in this process, a pool worker or a narrowed subprocess).
+   */
+  skippedLines?: Record<string, number>;
 }
 
 /** What one run of a pipeline did. */

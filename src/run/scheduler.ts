@@ -15,6 +15,7 @@ import { runAttempts, toTaskError } from "./attempt.ts";
 import type { Executor } from "./executor.ts";
 import type { TaskReport, TaskStatus } from "./report.ts";
 import type { LogSink } from "./task_log.ts";
+import type { SkippedLines } from "./skipped_lines.ts";
 
 /** Something that happened to a call, for progress displays. */
 export interface RunEvent {
@@ -81,6 +82,8 @@ interface NodeRun {
   value?: unknown;
   error?: TaskError;
   skippedBecause?: string;
+  /** What the successful attempt's `skipBadLines` scans dropped. */
+  skippedLines?: SkippedLines;
   ranOn?: string;
   startedAt?: number;
   startedWall?: string;
@@ -269,6 +272,7 @@ export class Scheduler implements CallObserver {
       cached: n.status === "cached",
       ...(n.error ? { error: { code: n.error.code, message: n.error.message, stack: n.error.stack } } : {}),
       ...(n.skippedBecause ? { skippedBecause: n.skippedBecause } : {}),
+      ...(n.skippedLines ? { skippedLines: n.skippedLines } : {}),
     }));
   }
 
@@ -322,6 +326,7 @@ export class Scheduler implements CallObserver {
             lendable: this.#lendable(call),
             onStart: started,
             ...(options.log ? { onLog: options.log(call.nodeId, attempt) } : {}),
+            onSkippedLines: (counts) => void (node.skippedLines = counts),
             priority: node.height,
             onDispatch: () => {
               if (node.dispatchedAt !== undefined) return; // a retry runs again, it waited once
