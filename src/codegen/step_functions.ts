@@ -19,9 +19,13 @@
  *   the poll throw `GlacierTaskFailed` with the task's remote error (see
  *   `executors/databricks/launch.ts`).
  * - Each stage of the DAG is one state; a stage with several tasks is a
- *   Parallel state. A dynamic fan-out is a Map (Distributed past 40
- *   concurrent items), a task conditional on a param is a Choice, and task
- *   `retries`, `retryDelay` and `timeout` become Retry and TimeoutSeconds.
+ *   Parallel state. A dynamic fan-out is an inline Map over the list in the
+ *   state, or a Distributed Map that reads the staged list with ItemReader
+ *   and writes its results to staging with ResultWriter: always past 40
+ *   concurrent items, else chosen at run time by a Choice when the list was
+ *   staged (over 256 KiB) or has over 1,000 items. A task conditional on a
+ *   param is a Choice, and task `retries`, `retryDelay` and `timeout` become
+ *   Retry and TimeoutSeconds.
  *
  * @module
  */
@@ -34,6 +38,12 @@ import { aslLiteral } from "./_escape.ts";
 
 /** Inline Map runs at most this many items at once; past it a Distributed Map is used. */
 export const INLINE_MAP_LIMIT = 40;
+/**
+ * An inline Map over more items than this runs as a Distributed Map instead:
+ * each inline iteration adds about seven events to the execution's history,
+ * which Step Functions caps at 25,000.
+ */
+export const INLINE_MAP_MAX_ITEMS = 1000;
 /** How long a Databricks poll loop waits between polls. */
 export const DATABRICKS_POLL_SECONDS = 30;
 /**
@@ -178,11 +188,16 @@ export function stateMachine(model: InfraModel, flow: readonly FlowNode[]): Reco
     ...extra,
   });
 
-  // The states of one call (not mapped): a Task, or the Databricks submit/poll loop.
-  const call = (n: FlowNode, mapped: boolean, next: string | null, catchTo?: string): Fragment => {
-    // State names are unique across the machine: a mapped call's states are named after the item.
-    const id = mapped ? `${n.node.id} (item)` : n.node.id;
+  // The states of one call: a Task, or the Databricks submit/poll loop. A
+  // mapped call (`item` names its states: names are unique across the
+  // machine) ends its iteration with an empty output, since a Map collects
+  // every iteration's output and Step Functions counts that against the
+  // 256 KiB state limit whatever the Map's ResultPath.
+  const call = (n: FlowNode, item: string | null, next: string | null, catchTo?: string): Fragment => {
+    const mapped = item !== null;
+    const id = item ?? n.node.id;
     const end = next === null ? { End: true } : { Next: next };
+    const discard = mapped ? { OutputPath: null } : {};
     const catcher = catchTo
       ? { Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.error", Next: catchTo }] }
       : {};
@@ -233,7 +248,7 @@ export function stateMachine(model: InfraModel, flow: readonly FlowNode[]): Reco
             ],
             Default: `${id} (failed)`,
           },
-          ...(next === null ? { [`${id} (succeeded)`]: { Type: "Succeed" } } : {}),
+          ...(next === null ? { [`${id} (succeeded)`]: { Type: "Succeed", ...discard } } : {}),
           [`${id} (failed)`]: {
             Type: "Fail",
             Error: TASK_FAILED_ERROR,
@@ -249,7 +264,7 @@ export function stateMachine(model: InfraModel, flow: readonly FlowNode[]): Reco
         [id]: invoke(fn, payload(n, mapped), {
           ...(keep
             ? { ResultSelector: { "value.$": "$.Payload" }, ResultPath: `$.results.${n.key}` }
-            : { ResultPath: null }),
+            : { ResultPath: null, ...discard }),
           ...timeout,
           Retry: retry(n),
           ...catcher,
@@ -260,6 +275,17 @@ export function stateMachine(model: InfraModel, flow: readonly FlowNode[]): Reco
   };
 
   // One node: its call, a Map around it when mapped, a Choice before it when conditional.
+  //
+  // A fan-out over a list the state carries is an inline Map over it. The
+  // producer's output is always staged too (`<key>.out`, a JSON array), and
+  // past OUTPUT_LIMIT_BYTES the state only has its `{ "$ref": <uri> }`: then,
+  // as when the list has more than INLINE_MAP_MAX_ITEMS items, when the
+  // concurrency asks for more than an inline Map runs, or when the producer
+  // ran on Databricks (its output never enters the state), the fan-out is a
+  // Distributed Map that reads the staged array with ItemReader and writes
+  // its child executions' results back to staging with ResultWriter, so no
+  // list of any size passes through the state. Where either can happen a
+  // Choice picks the Map at run time; both run the same item processor.
   const unit = (n: FlowNode, next: string | null, catchTo?: string): Fragment => {
     const end = next === null ? { End: true } : { Next: next };
     let fragment: Fragment;
@@ -268,51 +294,84 @@ export function stateMachine(model: InfraModel, flow: readonly FlowNode[]): Reco
       const concurrency = typeof n.executor.config.concurrency === "number"
         ? n.executor.config.concurrency
         : INLINE_MAP_LIMIT;
-      const distributed = concurrency > INLINE_MAP_LIMIT;
-      const inner = call(n, true, null);
-      fragment = {
-        start: n.node.id,
-        states: {
-          [n.node.id]: {
-            Type: "Map",
-            ...(distributed
-              ? {
-                ItemReader: {
-                  Resource: "arn:aws:states:::s3:getObject",
-                  ReaderConfig: { InputType: "JSON" },
-                  Parameters: {
-                    Bucket: model.staging.bucket,
-                    "Key.$": `States.Format('${aslLiteral(model.staging.prefix)}runs/{}/${
-                      aslLiteral(source.key)
-                    }.out', $$.Execution.Name)`,
-                  },
-                },
-              }
-              : { ItemsPath: `${sourcePath.get(source.node.id)}.value` }),
-            ItemSelector: {
-              item: { "value.$": "$$.Map.Item.Value", "index.$": "$$.Map.Item.Index" },
-              "runId.$": "$$.Execution.Name",
-              "params.$": "$.params",
-              "staging.$": `States.Format('${aslLiteral(staging)}{}/', $$.Execution.Name)`,
-            },
-            ItemProcessor: {
-              ProcessorConfig: distributed
-                ? { Mode: "DISTRIBUTED", ExecutionType: "STANDARD" }
-                : { Mode: "INLINE" },
-              StartAt: inner.start,
-              States: inner.states,
-            },
-            MaxConcurrency: concurrency,
-            ResultPath: null,
-            ...(catchTo
-              ? { Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.error", Next: catchTo }] }
-              : {}),
-            ...end,
+      const inState = concurrency <= INLINE_MAP_LIMIT && source.via !== "databricks";
+      const value = `${sourcePath.get(source.node.id)}.value`;
+      const runKey = (suffix: string) =>
+        `States.Format('${aslLiteral(model.staging.prefix)}runs/{}/${
+          aslLiteral(suffix)
+        }', $$.Execution.Name)`;
+      const map = (item: string, distributed: boolean): State => {
+        const inner = call(n, item, null);
+        return {
+          Type: "Map",
+          ...(distributed
+            ? {
+              ItemReader: {
+                Resource: "arn:aws:states:::s3:getObject",
+                ReaderConfig: { InputType: "JSON" },
+                Parameters: { Bucket: model.staging.bucket, "Key.$": runKey(`${source.key}.out`) },
+              },
+            }
+            : { ItemsPath: value }),
+          ItemSelector: {
+            item: { "value.$": "$$.Map.Item.Value", "index.$": "$$.Map.Item.Index" },
+            "runId.$": "$$.Execution.Name",
+            "params.$": "$.params",
+            "staging.$": `States.Format('${aslLiteral(staging)}{}/', $$.Execution.Name)`,
           },
-        },
+          ItemProcessor: {
+            ProcessorConfig: distributed
+              ? { Mode: "DISTRIBUTED", ExecutionType: "STANDARD" }
+              : { Mode: "INLINE" },
+            StartAt: inner.start,
+            States: inner.states,
+          },
+          MaxConcurrency: concurrency,
+          ...(distributed
+            ? {
+              ResultWriter: {
+                Resource: "arn:aws:states:::s3:putObject",
+                Parameters: { Bucket: model.staging.bucket, "Prefix.$": runKey(`${n.key}.map`) },
+              },
+            }
+            : {}),
+          ResultPath: null,
+          ...(catchTo
+            ? { Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.error", Next: catchTo }] }
+            : {}),
+          ...end,
+        };
       };
+      if (!inState) {
+        fragment = { start: n.node.id, states: { [n.node.id]: map(`${n.node.id} (item)`, true) } };
+      } else {
+        const choose = `${n.node.id} (inline?)`;
+        const large = `${n.node.id} (distributed)`;
+        fragment = {
+          start: choose,
+          states: {
+            [choose]: {
+              Type: "Choice",
+              Comment:
+                `Maps "${n.node.id}" over the list of "${source.node.id}" inline, or with a Distributed Map reading it from staging when it was staged (over ${
+                  OUTPUT_LIMIT_BYTES / 1024
+                } KiB) or has over ${INLINE_MAP_MAX_ITEMS} items`,
+              Choices: [{
+                Or: [
+                  { Variable: `${value}['$ref']`, IsPresent: true },
+                  { Variable: `${value}[${INLINE_MAP_MAX_ITEMS}]`, IsPresent: true },
+                ],
+                Next: large,
+              }],
+              Default: n.node.id,
+            },
+            [n.node.id]: map(`${n.node.id} (item)`, false),
+            [large]: map(`${n.node.id} (distributed item)`, true),
+          },
+        };
+      }
     } else {
-      fragment = call(n, false, next, catchTo);
+      fragment = call(n, null, next, catchTo);
     }
     if (!n.condition) return fragment;
     const skip = `${n.node.id} (skipped)`;
@@ -361,7 +420,10 @@ export function stateMachine(model: InfraModel, flow: readonly FlowNode[]): Reco
     }
     const selector: Record<string, string> = {};
     stage.forEach((n, b) => {
-      if (sources.has(n.node.id)) selector[`${n.key}.$`] = `$[${b}].results.${n.key}`;
+      // A Databricks run's output never enters the state (its fan-out reads it from staging).
+      if (sources.has(n.node.id) && n.via !== "databricks") {
+        selector[`${n.key}.$`] = `$[${b}].results.${n.key}`;
+      }
     });
     const resultPath = Object.keys(selector).length ? `$.stages.s${i + 1}` : null;
     states[names[i]] = {
@@ -414,10 +476,8 @@ export function stepFunctionsTerraform(
   flow: readonly FlowNode[],
   expressions: readonly string[],
 ): string {
-  const distributed = flow.some((n) =>
-    n.mapOver && typeof n.executor.config.concurrency === "number" &&
-    n.executor.config.concurrency > INLINE_MAP_LIMIT
-  );
+  // Any fan-out may run as a Distributed Map (see stateMachine).
+  const distributed = flow.some((n) => n.mapOver);
   const name = stateMachineName(model);
   const assume = (service: string) =>
     raw(
@@ -434,12 +494,15 @@ export function stepFunctionsTerraform(
   ];
   if (distributed) {
     const self = `arn:aws:states:\${var.region}:\${data.aws_caller_identity.current.account_id}`;
-    blocks.push(block("resource", ["aws_iam_role_policy", "orchestrator_distributed_map"], [
-      ["name", "glacier-distributed-map"],
-      ["role", raw("aws_iam_role.orchestrator.id")],
+    blocks.push(block(
+      "resource",
+      ["aws_iam_role_policy", "orchestrator_distributed_map"],
       [
-        "policy",
-        raw(`jsonencode({
+        ["name", "glacier-distributed-map"],
+        ["role", raw("aws_iam_role.orchestrator.id")],
+        [
+          "policy",
+          raw(`jsonencode({
   Version = "2012-10-17"
   Statement = [
     {
@@ -455,15 +518,17 @@ export function stepFunctionsTerraform(
       Resource = ["${self}:execution:${name}/*"]
     },
     {
-      Sid = "ReadMapItems"
+      Sid = "ReadMapItemsWriteResults"
       Effect = "Allow"
-      Action = ["s3:GetObject"]
+      Action = ["s3:GetObject", "s3:PutObject", "s3:ListMultipartUploadParts", "s3:AbortMultipartUpload"]
       Resource = ["\${${stagingArn(model)}}/${str(`${model.staging.prefix}runs/*`).slice(1, -1)}"]
     },
   ]
 })`),
+        ],
       ],
-    ], "A Distributed Map starts child executions of this state machine and reads its items from staging."));
+      "A Distributed Map starts child executions of this state machine, reads its items from staging and writes its results there.",
+    ));
   }
   if (expressions.length) {
     blocks.push(

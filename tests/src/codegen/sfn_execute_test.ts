@@ -6,7 +6,11 @@
 // resource, created with the environment the generated lambda.tf gives them.
 // Staging is s3rver. Executions run a Parallel stage, an inline Map fan-out and
 // a Choice on a param; one fails in a Map item and one in a Parallel branch,
-// and the execution fails with the task's error.
+// and the execution fails with the task's error. A second pipeline of the same
+// module (same artifact) fans out over a run-time list over 256 KiB: the
+// runner stages it and returns a reference, and the Distributed Map reads the
+// staged array with ItemReader (emulated against s3rver by
+// tests/support/sfn_execution.ts, which says what it emulates).
 // deno-lint-ignore-file no-explicit-any -- the ASL and the events are navigated by path
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -15,11 +19,12 @@ import { buildLambdaArtifacts } from "../../../executors/lambda/build.ts";
 import { fromWireJson } from "../../../executors/_wire.ts";
 import { decodeValue } from "../../../src/data/payload.ts";
 import { CORE_STORAGE } from "../../../src/resources/object_store.ts";
-import { sfnExecute } from "../../fixtures/codegen/aws_sfn_execute.ts";
+import { sfnExecute, sfnLargeList } from "../../fixtures/codegen/aws_sfn_execute.ts";
 import { parseTerraform } from "../../support/codegen_checks.ts";
 import { startLambdaEmulator } from "../../support/lambda_emulator.ts";
 import { S3RVER_CREDENTIALS, s3rverEnv, s3rverStore, startS3rver } from "../../support/s3rver.ts";
-import { executeStateMachine } from "../../support/sfn_execution.ts";
+import { executeStateMachine, type SfnExecution } from "../../support/sfn_execution.ts";
+import { OUTPUT_LIMIT_BYTES } from "../../../src/codegen/_flow.ts";
 
 const BUCKET = "glacier-staging";
 
@@ -43,22 +48,31 @@ Deno.test({
     try {
       const { files } = await sfnExecute.deploy({ orchestrator: "step_functions" });
       const asl = JSON.parse(files["state_machine.asl.json"]);
-      // The functions as the generated Terraform declares them, code through S3.
-      const tf: any = await parseTerraform({ "lambda.tf": files["lambda.tf"] });
-      const declared = Object.values<any>(tf["lambda.tf"].resource.aws_lambda_function).map((f) => f[0]);
+      const large = await sfnLargeList.deploy({ orchestrator: "step_functions" });
+      const largeAsl = JSON.parse(large.files["state_machine.asl.json"]);
+      // The functions as the generated Terraform declares them (by resource), code through S3.
+      const declaredIn = async (lambdaTf: string) => {
+        const tf: any = await parseTerraform({ "lambda.tf": lambdaTf });
+        return Object.entries<any>(tf["lambda.tf"].resource.aws_lambda_function).map(([resource, f]) => ({
+          resource,
+          ...f[0],
+        }));
+      };
+      const declared = await declaredIn(files["lambda.tf"]);
       const built = await buildLambdaArtifacts(sfnExecute, { cwd });
       assert.deepEqual(
         built.map((a) => a.functionName).sort(),
         declared.map((f) => f.function_name).sort(),
         "glacier build builds every function lambda.tf declares",
       );
-      for (const artifact of built) {
-        const fn = declared.find((f) => f.function_name === artifact.functionName);
-        const key = `code/${artifact.functionName}.zip`;
+      // sfn_large_list's functions run the same artifacts: its tasks are in the same module, on the same resources.
+      for (const fn of [...declared, ...await declaredIn(large.files["lambda.tf"])]) {
+        const artifact = built.find((a) => a.resource === fn.resource)!;
+        const key = `code/${fn.function_name}.zip`;
         await store.put(BUCKET, key, await Deno.readFile(join(cwd, artifact.path)));
         await client.send(
           new CreateFunctionCommand({
-            FunctionName: artifact.functionName,
+            FunctionName: fn.function_name,
             Runtime: fn.runtime,
             Role: "arn:aws:iam::000000000000:role/glacier-test",
             Handler: fn.handler,
@@ -150,6 +164,126 @@ Deno.test({
         assert.ok(!run.invocations.some((i) => i.state === "square (item)" || i.state === "total"));
         assert.equal(run.invocations.find((i) => i.state === "seed")?.functionError, "Unhandled");
       });
+
+      // No state's input or output may pass Step Functions' 256 KiB (the service fails the execution).
+      const assertWithinStateLimit = (run: SfnExecution) => {
+        const events = [...run.events, ...run.mapRuns.flatMap((m) => m.children.flatMap((c) => c.events))];
+        for (const e of events) {
+          for (const data of [e.state?.input, e.output]) {
+            const bytes = new TextEncoder().encode(JSON.stringify(data ?? null)).byteLength;
+            assert.ok(bytes <= OUTPUT_LIMIT_BYTES, `${e.type} ${e.state?.name}: ${bytes} bytes in the state`);
+          }
+        }
+      };
+      const width = 50_000, count = 6, letters = "abcdef";
+
+      await t.step(
+        "a run-time list over 256 KiB is staged and the Choice takes the Distributed Map, which reads it with ItemReader",
+        async () => {
+          const run = await executeStateMachine(
+            largeAsl,
+            { params: { count, width } },
+            client,
+            "exec-large",
+            {
+              store,
+            },
+          );
+          assert.equal(run.error, undefined, JSON.stringify(run.error));
+          // pages' output is in staging, a JSON array (what ItemReader's InputType JSON reads); the state has its reference.
+          const staged = await store.get(BUCKET, "sfn/runs/exec-large/pages.out");
+          assert.ok(staged.byteLength > OUTPUT_LIMIT_BYTES, `${staged.byteLength} bytes staged`);
+          const list = JSON.parse(new TextDecoder().decode(staged));
+          assert.deepEqual(list.map((p: string) => p[0] + p.length), [...letters].map((l) => `${l}${width}`));
+          const choice = run.events.find((e) =>
+            e.type === "StateEntered" && e.state?.name === "measure (inline?)"
+          );
+          assert.deepEqual(choice?.state?.input.results.pages.value, {
+            $ref: "s3://glacier-staging/sfn/runs/exec-large/pages.out",
+          });
+          const entered = run.events.filter((e) => e.type === "StateEntered").map((e) => e.state!.name);
+          assert.ok(
+            entered.includes("measure (distributed)") && !entered.includes("measure"),
+            entered.join(", "),
+          );
+          // One Map Run: the staged list read by ItemReader, one child execution per page, each named apart from the parent.
+          assert.equal(run.mapRuns.length, 1);
+          const [mapRun] = run.mapRuns;
+          assert.deepEqual(mapRun.itemReader, { bucket: BUCKET, key: "sfn/runs/exec-large/pages.out" });
+          assert.equal(mapRun.items, count);
+          assert.equal(mapRun.children.length, count);
+          assert.ok(mapRun.children.every((c) => !c.error && c.name !== "exec-large"));
+          const items = run.invocations.filter((i) => i.state === "measure (distributed item)");
+          assert.deepEqual(
+            items.map((i) => [i.payload.item.index, i.payload.item.value, i.payload.runId]).sort(),
+            list.map((page: string, index: number) => [index, page, "exec-large"]),
+            "each child got its page and index, and the parent's run id",
+          );
+          for (let i = 0; i < count; i++) {
+            assert.equal(await readOutput(`exec-large/measure/${i}.out`), `${letters[i]}${width}`);
+          }
+          assert.equal(
+            await readOutput("exec-large/summary.out"),
+            [...letters].map((l) => `${l}${width}`).join(" "),
+          );
+          // ResultWriter put the children's results in staging, not in the state.
+          assert.match(
+            mapRun.resultWriter!.manifest,
+            /^sfn\/runs\/exec-large\/measure\.map\/[^/]+\/manifest\.json$/,
+          );
+          const succeeded = JSON.parse(
+            new TextDecoder().decode(
+              await store.get(
+                BUCKET,
+                mapRun.resultWriter!.manifest.replace("manifest.json", "SUCCEEDED_0.json"),
+              ),
+            ),
+          );
+          assert.equal(succeeded.length, count);
+          assertWithinStateLimit(run);
+        },
+      );
+
+      await t.step("the same pipeline over a small list takes the inline Map", async () => {
+        const run = await executeStateMachine(
+          largeAsl,
+          { params: { count: 3, width: 10 } },
+          client,
+          "exec-small",
+          {
+            store,
+          },
+        );
+        assert.equal(run.error, undefined, JSON.stringify(run.error));
+        assert.deepEqual(run.mapRuns, []);
+        assert.ok(run.events.some((e) => e.type === "StateEntered" && e.state?.name === "measure"));
+        assert.equal(run.invocations.filter((i) => i.state === "measure (item)").length, 3);
+        assert.equal(await readOutput("exec-small/summary.out"), "a10 b10 c10");
+        assertWithinStateLimit(run);
+      });
+
+      await t.step(
+        "a page that fails in the Distributed Map fails the Map Run, caught into PipelineFailed",
+        async () => {
+          const run = await executeStateMachine(
+            largeAsl,
+            { params: { count, width, failOn: "c" } },
+            client,
+            "exec-large-fail",
+            { store },
+          );
+          // On AWS a failed child fails the Map Run with this error; the task's own is in the child's history.
+          assert.equal(run.error?.name, "States.ExceedToleratedFailureThreshold");
+          // Only page "c" failed (children still running then are aborted, as the Map Run stops them).
+          const failed = run.mapRuns[0].children.filter((c) =>
+            c.error && c.error.name !== "ExecutionAbortedError"
+          );
+          assert.deepEqual(failed.map((c) => [c.input.item.index, c.error!.name]), [[2, "RangeError"]]);
+          assert.match(JSON.parse(failed[0].error!.message).errorMessage, /measure was told to fail on "c"/);
+          assert.ok(run.events.some((e) => e.type === "StateEntered" && e.state?.name === "PipelineFailed"));
+          assert.ok(!run.invocations.some((i) => i.state === "summary"));
+        },
+      );
     } finally {
       client.destroy();
       store.close();

@@ -1,12 +1,15 @@
 // deno-lint-ignore-file no-explicit-any -- the ASL is navigated by path in assertions
 import assert from "node:assert/strict";
 import aslValidator from "asl-validator";
+import { StateMachine } from "aws-local-stepfunctions";
 import { patterns } from "../../fixtures/codegen/aws_patterns.ts";
 import { wide } from "../../fixtures/codegen/aws_wide.ts";
 import { wideVm } from "../../fixtures/codegen/aws_wide_vm.ts";
 import { mlInference } from "../../../examples/ml_inference.ts";
 import { dynamicFanOut } from "../../../examples/patterns/dynamic_fan_out.ts";
 import { gcpPipeline } from "../../fixtures/analyze/clouds.ts";
+import { sfnLargeList } from "../../fixtures/codegen/aws_sfn_execute.ts";
+import { INLINE_MAP_MAX_ITEMS } from "../../../src/codegen/step_functions.ts";
 import { GlacierError } from "../../../src/errors.ts";
 import { checkTerraformReferences, parseTerraform } from "../../support/codegen_checks.ts";
 import { artifactRootFor, assertGolden } from "../../support/golden.ts";
@@ -111,7 +114,17 @@ Deno.test("deploy step_functions: fan-out is Parallel, dynamic fan-out a Distrib
   assert.equal(map.MaxConcurrency, 100);
   assert.deepEqual(map.ItemProcessor.ProcessorConfig, { Mode: "DISTRIBUTED", ExecutionType: "STANDARD" });
   assert.equal(map.ItemReader.Parameters.Bucket, "patterns-staging");
+  // Past 40 at once it is Distributed whatever the list: no Choice before it; its results go to staging.
+  assert.equal(states["sizeOf (inline?)"], undefined);
+  assert.deepEqual(map.ResultWriter, {
+    Resource: "arn:aws:states:::s3:putObject",
+    Parameters: {
+      Bucket: "patterns-staging",
+      "Prefix.$": "States.Format('runs/{}/sizeof.map', $$.Execution.Name)",
+    },
+  });
   assert.equal(states["sizeOf (item)"].Parameters.Payload["item.$"], "$.item");
+  assert.equal(states["sizeOf (item)"].OutputPath, null, "an iteration's output is dropped, not collected");
   assert.deepEqual(states.total.Parameters.Payload.args, [{ $refs: "sizeof/" }]);
   const choice = states["deep (if)"];
   assert.equal(choice.Type, "Choice");
@@ -131,6 +144,84 @@ Deno.test("deploy step_functions: fan-out is Parallel, dynamic fan-out a Distrib
   assert.equal(
     url,
     "https://us-west-2.console.aws.amazon.com/states/home?region=us-west-2#/statemachines/view/arn:aws:states:us-west-2:123456789012:stateMachine:glacier-aws_patterns",
+  );
+});
+
+Deno.test("deploy step_functions: a fan-out over a staged list (over 256 KiB) or a long one runs as a Distributed Map reading staging, else inline", async () => {
+  const { files } = await sfnLargeList.deploy({ orchestrator: "step_functions" });
+  const asl = validAsl(files["state_machine.asl.json"]);
+  const states = allStates(asl);
+  assert.equal(states.pages.Next, "measure (inline?)");
+  const choice = states["measure (inline?)"];
+  const inline = states.measure;
+  const distributed = states["measure (distributed)"];
+  assert.equal(inline.ItemsPath, "$.results.pages.value");
+  assert.deepEqual(inline.ItemProcessor.ProcessorConfig, { Mode: "INLINE" });
+  // The Distributed Map reads the array the runner staged for every output, at the key the runner wrote it.
+  assert.equal(distributed.ItemsPath, undefined);
+  assert.deepEqual(distributed.ItemReader, {
+    Resource: "arn:aws:states:::s3:getObject",
+    ReaderConfig: { InputType: "JSON" },
+    Parameters: {
+      Bucket: "glacier-staging",
+      "Key.$": "States.Format('sfn/runs/{}/pages.out', $$.Execution.Name)",
+    },
+  });
+  assert.equal(states["pages"].Parameters.Payload.output, "pages.out");
+  assert.equal(
+    states["pages"].Parameters.Payload["staging.$"],
+    "States.Format('s3://glacier-staging/sfn/runs/{}/', $$.Execution.Name)",
+  );
+  assert.deepEqual(distributed.ItemProcessor.ProcessorConfig, {
+    Mode: "DISTRIBUTED",
+    ExecutionType: "STANDARD",
+  });
+  assert.equal(
+    distributed.ResultWriter.Parameters["Prefix.$"],
+    "States.Format('sfn/runs/{}/measure.map', $$.Execution.Name)",
+  );
+  // Both run the same item processor (state names differ: they are unique across a machine).
+  assert.deepEqual(distributed.ItemSelector, inline.ItemSelector);
+  assert.equal(distributed.MaxConcurrency, inline.MaxConcurrency);
+  assert.deepEqual(distributed.ItemProcessor.States["measure (distributed item)"], states["measure (item)"]);
+  for (const map of [inline, distributed]) {
+    assert.equal(map.Next, "summary");
+    assert.equal(map.Catch[0].Next, "PipelineFailed");
+  }
+  // The Choice, run by an ASL interpreter on what the producer's result can be.
+  const decide = async (value: any) => {
+    const machine = new StateMachine({
+      StartAt: "choose",
+      States: {
+        choose: {
+          ...choice,
+          Choices: choice.Choices.map((c: any) => ({ ...c, Next: "distributed" })),
+          Default: "inline",
+        },
+        distributed: { Type: "Pass", Result: "distributed", End: true },
+        inline: { Type: "Pass", Result: "inline", End: true },
+      },
+    } as any);
+    return await machine.run({ params: {}, results: { pages: { value } } }).result;
+  };
+  assert.equal(await decide(["a", "b"]), "inline");
+  assert.equal(await decide([]), "inline");
+  assert.equal(await decide(Array(INLINE_MAP_MAX_ITEMS).fill("x")), "inline");
+  assert.equal(await decide(Array(INLINE_MAP_MAX_ITEMS + 1).fill("x")), "distributed");
+  assert.equal(await decide({ $ref: "s3://glacier-staging/sfn/runs/r/pages.out" }), "distributed");
+  // Any fan-out may run distributed: the role may start and manage child executions, read the items and write results.
+  const tf = files["step_functions.tf"];
+  assert.match(tf, /resource "aws_iam_role_policy" "orchestrator_distributed_map"/);
+  assert.match(
+    tf,
+    /Action = \["states:StartExecution"\]\n\s+Resource = \["arn:aws:states:\$\{var\.region\}:\$\{data\.aws_caller_identity\.current\.account_id\}:stateMachine:glacier-sfn_large_list"\]/,
+  );
+  assert.match(
+    tf,
+    /Action = \["s3:GetObject", "s3:PutObject", "s3:ListMultipartUploadParts", "s3:AbortMultipartUpload"\]\n\s+Resource = \["\$\{data\.aws_s3_bucket\.staging\.arn\}\/sfn\/runs\/\*"\]/,
+  );
+  checkTerraformReferences(
+    await parseTerraform(Object.fromEntries(Object.entries(files).filter(([name]) => name.endsWith(".tf")))),
   );
 });
 
