@@ -34,6 +34,10 @@ import {
   denoInstallScript,
 } from "./_scripts.ts";
 import { jobName } from "./_databricks.ts";
+
+// Where the init script and the Dataproc launcher are in the staging bucket, under the staging prefix.
+const SCRIPTS_PREFIX = "scripts/";
+const DENO_INIT_OBJECT = `${SCRIPTS_PREFIX}init_deno.sh`;
 import type { GeneratedFiles } from "./write_files.ts";
 import { type IamResource, type IamStatement, policyDocument } from "./iam.ts";
 
@@ -512,6 +516,33 @@ function hclValueText(v: unknown, indent = ""): string {
 // ---------------------------------------------------------------- GCP
 
 function gcp(ctx: Context): Record<string, Block[]> {
+/** A Google API a GCP configuration enables (`<name>.googleapis.com`), as its `google_project_service` label. */
+export type GcpApi =
+  | "artifactregistry"
+  | "cloudbuild"
+  | "cloudfunctions"
+  | "cloudresourcemanager"
+  | "compute"
+  | "dataproc"
+  | "iam"
+  | "run"
+  | "storage";
+
+// The APIs each kind of resource needs enabled first: Cloud Run functions
+// are built by Cloud Build into Artifact Registry and run on Cloud Run;
+// Dataproc clusters are Compute Engine VMs; project IAM is Resource Manager.
+const GCP_APIS = {
+  bucket: ["storage"],
+  serviceAccount: ["iam"],
+  projectIam: ["cloudresourcemanager"],
+  function: ["artifactregistry", "cloudbuild", "cloudfunctions", "run"],
+  dataproc: ["compute", "dataproc"],
+  vm: ["compute"],
+} as const satisfies Record<string, readonly GcpApi[]>;
+
+/** The role Dataproc documents for a cluster's VM service account (its data plane: agents, logging, staging). */
+export const DATAPROC_WORKER_ROLE = "roles/dataproc.worker";
+
   const { model } = ctx;
   const remote = remoteExecutors(model);
   const functions = remote.filter((e) => e.resource.service === "cloud-function");
@@ -519,6 +550,25 @@ function gcp(ctx: Context): Record<string, Block[]> {
   const vms = remote.filter((e) => e.resource.service === "compute-engine");
   const accounts = remote;
 
+  const used = new Set<GcpApi>(GCP_APIS.bucket);
+  if (accounts.length) GCP_APIS.serviceAccount.forEach((a) => used.add(a));
+  if (functions.length) GCP_APIS.function.forEach((a) => used.add(a));
+  if (dataproc.length) [...GCP_APIS.dataproc, ...GCP_APIS.projectIam].forEach((a) => used.add(a));
+  if (vms.length) GCP_APIS.vm.forEach((a) => used.add(a));
+  const needs = (
+    apis: readonly GcpApi[],
+    ...more: string[]
+  ): Entry => ["depends_on", [...apis.map((a) => raw(`google_project_service.${a}`)), ...more.map(raw)]];
+  const apis: Block[] = [...used].sort().map((a, i) =>
+    block(
+      "resource",
+      ["google_project_service", a],
+      [["project", raw("var.project")], ["service", `${a}.googleapis.com`], ["disable_on_destroy", false]],
+      i === 0
+        ? "The APIs this configuration uses, enabled before what needs them and left enabled on destroy (other configurations may use them)."
+        : undefined,
+    )
+  );
   const main: Block[] = [
     block("terraform", [], [
       ["required_version", ">= 1.5.0"],
@@ -563,6 +613,7 @@ function gcp(ctx: Context): Record<string, Block[]> {
         block("action", [], [["type", "Delete"]]),
       ]),
     ], "Data handed between executors."),
+      needs(GCP_APIS.bucket),
     ...functions.map((e) =>
       block("resource", ["google_storage_bucket_object", `${e.id}_artifact`], [
         ["name", `${model.staging.prefix}artifacts/${e.resource.name}.zip`],
@@ -578,7 +629,9 @@ function gcp(ctx: Context): Record<string, Block[]> {
       ["account_id", shortName(e.name.replace(/_/g, "-"), 30)],
       ["display_name", `Glacier ${model.pipeline}: ${e.resource.name}`],
     ]));
+      needs(GCP_APIS.serviceAccount),
     const grants = [
+    if (e.resource.service === "dataproc") iam.push(...dataprocVmGrants(model, e, needs));
       ...e.grants,
       ...(["read", "write"] as const).map((access) => ({
         bucket: model.staging.bucket,
@@ -646,12 +699,13 @@ function gcp(ctx: Context): Record<string, Block[]> {
         }],
       ]),
     ], "The artifact's Node.js shim starts Deno (Cloud Functions has no Deno runtime).")
+      needs(GCP_APIS.function),
   );
 
   const dp: Block[] = dataproc.length
     ? [
       block("resource", ["google_storage_bucket_object", "deno_init"], [
-        ["name", `${model.staging.prefix}scripts/init_deno.sh`],
+        ["name", `${model.staging.prefix}${DENO_INIT_OBJECT}`],
         ["bucket", raw("google_storage_bucket.staging.name")],
         ["content", heredoc(denoInstallScript())],
       ]),
@@ -688,6 +742,12 @@ function gcp(ctx: Context): Record<string, Block[]> {
             ]]),
           ]),
         ], `Tasks ${taskList(e)}.`);
+          // The VMs run the init script at creation: their account must hold its roles by then.
+          needs(
+            GCP_APIS.dataproc,
+            `google_project_iam_member.${e.id}_dataproc_worker`,
+            `google_storage_bucket_iam_member.${e.id}_read_scripts`,
+          ),
       }),
     ]
     : [];
@@ -704,6 +764,7 @@ function gcp(ctx: Context): Record<string, Block[]> {
       ]]]),
       ["metadata_startup_script", heredoc(denoInstallScript())],
     ], `Tasks ${taskList(e)}, reached over SSH.`)
+      needs(GCP_APIS.vm),
   );
 
   const outputs: Block[] = [
@@ -733,6 +794,7 @@ function gcp(ctx: Context): Record<string, Block[]> {
   return {
     "main.tf": main,
     "functions.tf": fns,
+    "apis.tf": apis,
     "dataproc.tf": dp,
     "vm.tf": vm,
     "storage.tf": storage,
@@ -742,6 +804,41 @@ function gcp(ctx: Context): Record<string, Block[]> {
 }
 
 // ---------------------------------------------------------------- Azure
+// A Dataproc cluster's VM service account: the Dataproc Worker role (what
+// Dataproc documents as a custom VM account's minimum), and read of the
+// scripts prefix of the staging bucket, which holds only the init script and
+// the launcher every job runs.
+function dataprocVmGrants(
+  model: InfraModel,
+  e: ExecutorModel,
+  needs: (apis: readonly GcpApi[], ...more: string[]) => Entry,
+): Block[] {
+  const member = interp("serviceAccount:", raw(`google_service_account.${e.id}.email`));
+  const scripts = `${model.staging.prefix}${SCRIPTS_PREFIX}`;
+  return [
+    block("resource", ["google_project_iam_member", `${e.id}_dataproc_worker`], [
+      ["project", raw("var.project")],
+      ["role", DATAPROC_WORKER_ROLE],
+      ["member", member],
+      needs(GCP_APIS.projectIam),
+    ], `The VM service account of Dataproc cluster "${e.config.cluster}".`),
+    block("resource", ["google_storage_bucket_iam_member", `${e.id}_read_scripts`], [
+      ["bucket", raw("google_storage_bucket.staging.name")],
+      ["role", "roles/storage.objectViewer"],
+      ["member", member],
+      block("condition", [], [
+        ["title", `read ${scripts}*: the init script and the launcher`],
+        [
+          "expression",
+          `resource.name.startsWith(${
+            celStr(`projects/_/buckets/${model.staging.bucket}/objects/${scripts}`)
+          })`,
+        ],
+      ]),
+    ]),
+  ];
+}
+
 
 function azure(ctx: Context): Record<string, Block[]> {
   const { model } = ctx;

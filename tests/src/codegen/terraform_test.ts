@@ -1,6 +1,7 @@
 // Parsed HCL and YAML are navigated by path in these assertions.
 // deno-lint-ignore-file no-explicit-any
 import assert from "node:assert/strict";
+import { run as cel } from "@bufbuild/cel";
 import { wide } from "../../fixtures/codegen/aws_wide.ts";
 import { azurePipeline, gcpPipeline } from "../../fixtures/analyze/clouds.ts";
 import { mlInference } from "../../../examples/ml_inference.ts";
@@ -156,6 +157,79 @@ Deno.test("generate terraform for GCP and Azure: Cloud Functions 2nd gen, Datapr
   assert.match(azure.files["functions.tf"], /resource "azurerm_linux_function_app" "azure_function"/);
   assert.match(azure.files["vm.tf"], /resource "azurerm_linux_virtual_machine" "azure_vm"/);
   assert.match(azure.files["iam.tf"], /Storage Blob Data Contributor/);
+});
+
+// The APIs Google documents for each resource type generated code uses.
+const GOOGLE_APIS: Record<string, readonly string[]> = {
+  google_storage_bucket: ["storage"],
+  google_service_account: ["iam"],
+  google_project_iam_member: ["cloudresourcemanager"],
+  google_cloudfunctions2_function: ["artifactregistry", "cloudbuild", "cloudfunctions", "run"],
+  google_dataproc_cluster: ["compute", "dataproc"],
+  google_compute_instance: ["compute"],
+};
+
+Deno.test("generate terraform for GCP: every API a resource needs is enabled by google_project_service before it", async () => {
+  const parsed = await parseTerraform((await gcpPipeline.generate({ format: "terraform" })).files);
+  const services = (parsed["apis.tf"].resource as any).google_project_service as Record<string, any[]>;
+  for (const [name, [s]] of Object.entries(services)) {
+    assert.equal(s.service, `${name}.googleapis.com`);
+    assert.equal(s.project, "${var.project}");
+    assert.equal(s.disable_on_destroy, false, "destroy leaves an API other configurations may use enabled");
+  }
+  let checked = 0;
+  for (const json of Object.values(parsed)) {
+    for (
+      const [type, byName] of Object.entries((json.resource ?? {}) as Record<string, Record<string, any[]>>)
+    ) {
+      for (const [name, [r]] of Object.entries(byName)) {
+        for (const api of GOOGLE_APIS[type] ?? []) {
+          assert.ok(services[api], `${type}.${name} needs ${api}.googleapis.com, which is not enabled`);
+          assert.ok(
+            (r.depends_on ?? []).includes(`\${google_project_service.${api}}`),
+            `${type}.${name} does not wait for ${api}.googleapis.com`,
+          );
+          checked++;
+        }
+      }
+    }
+  }
+  assert.ok(checked >= 10, `${checked} API dependencies checked`);
+  assert.deepEqual(Object.keys(services).sort(), [...new Set(Object.values(GOOGLE_APIS).flat())].sort());
+  checkTerraformReferences(parsed);
+});
+
+Deno.test("generate terraform for GCP: the Dataproc VM account is a Dataproc Worker and reads its init script and launcher", async () => {
+  const parsed = await parseTerraform((await gcpPipeline.generate({ format: "terraform" })).files);
+  const iam = parsed["iam.tf"].resource as any;
+  const worker = iam.google_project_iam_member.etl_dataproc_worker[0];
+  assert.equal(worker.role, "roles/dataproc.worker");
+  assert.equal(worker.member, "serviceAccount:${google_service_account.etl.email}");
+  const cluster = (parsed["dataproc.tf"].resource as any).google_dataproc_cluster.etl[0];
+  assert.equal(
+    cluster.cluster_config[0].gce_cluster_config[0].service_account,
+    "${google_service_account.etl.email}",
+  );
+  assert.ok(cluster.depends_on.includes("${google_project_iam_member.etl_dataproc_worker}"));
+  assert.ok(cluster.depends_on.includes("${google_storage_bucket_iam_member.etl_read_scripts}"));
+  const scripts = iam.google_storage_bucket_iam_member.etl_read_scripts[0];
+  assert.equal(scripts.bucket, "${google_storage_bucket.staging.name}");
+  assert.equal(scripts.role, "roles/storage.objectViewer");
+  const objects = parsed["dataproc.tf"].resource as any;
+  const staging = "glacier-gcp-pipeline-my-project-staging";
+  const reads = (key: string) =>
+    cel(scripts.condition[0].expression, {
+      resource: new Map([["type", "storage.googleapis.com/Object"], [
+        "name",
+        `projects/_/buckets/${staging}/objects/${key}`,
+      ]]),
+    }) === true;
+  for (const id of ["deno_init", "dataproc_launcher"]) {
+    const key = objects.google_storage_bucket_object[id][0].name;
+    assert.ok(reads(key), `the cluster's account reads ${key}`);
+  }
+  assert.ok(!reads("artifacts/cloud_function.zip"), "not the function code");
+  assert.ok(!reads("runs/r1/x.out"), "staged data only through the account's own grants");
 });
 
 Deno.test("the Terraform reference check rejects a reference to something not declared", async () => {
