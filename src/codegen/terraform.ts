@@ -515,7 +515,6 @@ function hclValueText(v: unknown, indent = ""): string {
 
 // ---------------------------------------------------------------- GCP
 
-function gcp(ctx: Context): Record<string, Block[]> {
 /** A Google API a GCP configuration enables (`<name>.googleapis.com`), as its `google_project_service` label. */
 export type GcpApi =
   | "artifactregistry"
@@ -543,13 +542,13 @@ const GCP_APIS = {
 /** The role Dataproc documents for a cluster's VM service account (its data plane: agents, logging, staging). */
 export const DATAPROC_WORKER_ROLE = "roles/dataproc.worker";
 
+function gcp(ctx: Context): Record<string, Block[]> {
   const { model } = ctx;
   const remote = remoteExecutors(model);
   const functions = remote.filter((e) => e.resource.service === "cloud-function");
   const dataproc = remote.filter((e) => e.resource.service === "dataproc");
   const vms = remote.filter((e) => e.resource.service === "compute-engine");
   const accounts = remote;
-
   const used = new Set<GcpApi>(GCP_APIS.bucket);
   if (accounts.length) GCP_APIS.serviceAccount.forEach((a) => used.add(a));
   if (functions.length) GCP_APIS.function.forEach((a) => used.add(a));
@@ -569,6 +568,7 @@ export const DATAPROC_WORKER_ROLE = "roles/dataproc.worker";
         : undefined,
     )
   );
+
   const main: Block[] = [
     block("terraform", [], [
       ["required_version", ">= 1.5.0"],
@@ -612,8 +612,8 @@ export const DATAPROC_WORKER_ROLE = "roles/dataproc.worker";
         ]]]),
         block("action", [], [["type", "Delete"]]),
       ]),
-    ], "Data handed between executors."),
       needs(GCP_APIS.bucket),
+    ], "Data handed between executors."),
     ...functions.map((e) =>
       block("resource", ["google_storage_bucket_object", `${e.id}_artifact`], [
         ["name", `${model.staging.prefix}artifacts/${e.resource.name}.zip`],
@@ -628,10 +628,10 @@ export const DATAPROC_WORKER_ROLE = "roles/dataproc.worker";
     iam.push(block("resource", ["google_service_account", e.id], [
       ["account_id", shortName(e.name.replace(/_/g, "-"), 30)],
       ["display_name", `Glacier ${model.pipeline}: ${e.resource.name}`],
-    ]));
       needs(GCP_APIS.serviceAccount),
-    const grants = [
+    ]));
     if (e.resource.service === "dataproc") iam.push(...dataprocVmGrants(model, e, needs));
+    const grants = [
       ...e.grants,
       ...(["read", "write"] as const).map((access) => ({
         bucket: model.staging.bucket,
@@ -698,8 +698,8 @@ export const DATAPROC_WORKER_ROLE = "roles/dataproc.worker";
           GLACIER_STAGING: `gs://${model.staging.bucket}/${model.staging.prefix}`,
         }],
       ]),
-    ], "The artifact's Node.js shim starts Deno (Cloud Functions has no Deno runtime).")
       needs(GCP_APIS.function),
+    ], "The artifact's Node.js shim starts Deno (Cloud Functions has no Deno runtime).")
   );
 
   const dp: Block[] = dataproc.length
@@ -741,13 +741,13 @@ export const DATAPROC_WORKER_ROLE = "roles/dataproc.worker";
               ),
             ]]),
           ]),
-        ], `Tasks ${taskList(e)}.`);
           // The VMs run the init script at creation: their account must hold its roles by then.
           needs(
             GCP_APIS.dataproc,
             `google_project_iam_member.${e.id}_dataproc_worker`,
             `google_storage_bucket_iam_member.${e.id}_read_scripts`,
           ),
+        ], `Tasks ${taskList(e)}.`);
       }),
     ]
     : [];
@@ -763,8 +763,8 @@ export const DATAPROC_WORKER_ROLE = "roles/dataproc.worker";
         "cloud-platform",
       ]]]),
       ["metadata_startup_script", heredoc(denoInstallScript())],
-    ], `Tasks ${taskList(e)}, reached over SSH.`)
       needs(GCP_APIS.vm),
+    ], `Tasks ${taskList(e)}, reached over SSH.`)
   );
 
   const outputs: Block[] = [
@@ -793,8 +793,8 @@ export const DATAPROC_WORKER_ROLE = "roles/dataproc.worker";
   ];
   return {
     "main.tf": main,
-    "functions.tf": fns,
     "apis.tf": apis,
+    "functions.tf": fns,
     "dataproc.tf": dp,
     "vm.tf": vm,
     "storage.tf": storage,
@@ -803,7 +803,6 @@ export const DATAPROC_WORKER_ROLE = "roles/dataproc.worker";
   };
 }
 
-// ---------------------------------------------------------------- Azure
 // A Dataproc cluster's VM service account: the Dataproc Worker role (what
 // Dataproc documents as a custom VM account's minimum), and read of the
 // scripts prefix of the staging bucket, which holds only the init script and
@@ -839,6 +838,7 @@ function dataprocVmGrants(
   ];
 }
 
+// ---------------------------------------------------------------- Azure
 
 function azure(ctx: Context): Record<string, Block[]> {
   const { model } = ctx;
