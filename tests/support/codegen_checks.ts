@@ -1,11 +1,14 @@
 // Real validators for generated infrastructure: Terraform through
-// @cdktf/hcl2json (HashiCorp's HCL parser compiled to WebAssembly), CloudFormation
-// against the CloudFormation resource specification (@aws-cdk/cfnspec), Pulumi
+// @cdktf/hcl2json (HashiCorp's HCL parser compiled to WebAssembly) and against
+// the AWS/Google/AzureRM/Databricks provider schemas (extracted from the
+// @cdktf/provider-* packages into tests/fixtures/terraform_schemas.json by
+// tools/terraform_schemas.ts), CloudFormation against the CloudFormation registry
+// schemas (@aws-cdk/aws-service-spec), Pulumi
 // through `deno check` against @pulumi/aws, and IAM statements structurally.
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { parse as parseHcl } from "@cdktf/hcl2json";
-import * as cfnspec from "@aws-cdk/cfnspec";
+import { loadAwsServiceSpecSync } from "@aws-cdk/aws-service-spec";
 import { parse as parseYaml } from "yaml";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -90,6 +93,297 @@ export function checkTerraformReferences(parsed: Record<string, Json>): string[]
   return found;
 }
 
+// ------------------------------------------------------------------ Terraform provider schemas
+
+/** One block of tests/fixtures/terraform_schemas.json (tools/terraform_schemas.ts documents the format). */
+interface SchemaBlock {
+  a?: string;
+  c?: string;
+  b?: Record<string, SchemaBlock>;
+  r?: 1;
+}
+/** One provider's schema as tools/terraform_schemas.ts extracted it from its @cdktf/provider-* package. */
+export interface ProviderSchema {
+  readonly package: string;
+  readonly provider: string;
+  readonly providerVersion: string;
+  /** No version of the package has a newer provider release of the same major version. */
+  readonly newestOfMajor: boolean;
+  readonly providerConfig: SchemaBlock;
+  readonly resources: Record<string, SchemaBlock>;
+  readonly dataSources: Record<string, SchemaBlock>;
+}
+
+let providerSchemas: Record<string, ProviderSchema> | undefined;
+
+/** The provider schemas the tests check Terraform against, by provider local name (aws, google, azurerm, databricks). */
+export function terraformSchemas(): Record<string, ProviderSchema> {
+  if (!providerSchemas) {
+    const { about: _, ...providers } = JSON.parse(
+      Deno.readTextFileSync(`${ROOT}tests/fixtures/terraform_schemas.json`),
+    );
+    providerSchemas = providers as Record<string, ProviderSchema>;
+  }
+  return providerSchemas;
+}
+
+interface Unpacked {
+  readonly args: Map<string, boolean>;
+  readonly computed: Set<string>;
+  readonly blocks: Record<string, SchemaBlock>;
+}
+const unpacked = new WeakMap<SchemaBlock, Unpacked>();
+function unpack(block: SchemaBlock): Unpacked {
+  let u = unpacked.get(block);
+  if (!u) {
+    const args = new Map<string, boolean>();
+    for (const a of block.a?.split(" ") ?? []) args.set(a.replace(/!$/, ""), a.endsWith("!"));
+    u = { args, computed: new Set(block.c?.split(" ") ?? []), blocks: block.b ?? {} };
+    unpacked.set(block, u);
+  }
+  return u;
+}
+
+const RESOURCE_META = new Set([
+  "count",
+  "for_each",
+  "provider",
+  "depends_on",
+  "lifecycle",
+  "provisioner",
+  "connection",
+]);
+const DATA_META = new Set(["count", "for_each", "provider", "depends_on", "lifecycle"]);
+
+// Checks a block body: every key is an argument or a block that may be written, required ones are there.
+function checkBody(where: string, what: string, schema: SchemaBlock, body: Json, meta: Set<string>): void {
+  const { args, computed, blocks } = unpack(schema);
+  const dynamic = new Set(Object.keys((body.dynamic ?? {}) as Json));
+  for (const [name, required] of args) {
+    if (required) assert.ok(name in body, `${where}: required argument ${name} of ${what} is missing`);
+  }
+  for (const [name, b] of Object.entries(blocks)) {
+    if (b.r && !computed.has(name)) {
+      assert.ok(name in body || dynamic.has(name), `${where}: required block ${name} of ${what} is missing`);
+    }
+  }
+  for (const [key, value] of Object.entries(body)) {
+    if (meta.has(key) || args.has(key)) continue;
+    if (key === "dynamic") {
+      for (const [name, defs] of Object.entries(value as Record<string, Json[]>)) {
+        assert.ok(blocks[name] && !computed.has(name), `${where}: ${what} has no block ${name} (dynamic)`);
+        for (const def of defs) {
+          for (const content of (def.content ?? []) as Json[]) {
+            checkBody(`${where}.${name}`, `${what}.${name}`, blocks[name], content, new Set());
+          }
+        }
+      }
+      continue;
+    }
+    const nested = blocks[key];
+    assert.ok(
+      nested && !computed.has(key),
+      `${where}: ${what} has no argument or block ${key}${
+        computed.has(key) ? " that can be set (it is exported only)" : ""
+      }`,
+    );
+    if (typeof value === "string") continue; // an expression for the whole object
+    for (const [i, item] of [value].flat().entries()) {
+      if (item && typeof item === "object") {
+        checkBody(`${where}.${key}[${i}]`, `${what}.${key}`, nested, item as Json, new Set());
+      }
+    }
+  }
+}
+
+function versionParts(v: string): number[] {
+  return v.split(".").map((x) => Number(x));
+}
+function compareVersions(a: number[], b: number[]): number {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const d = (a[i] ?? 0) - (b[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+/** Whether a version satisfies a Terraform version constraint (`~> 5.0`, `>= 1.2, < 2.0`, `= 1.0.0`). */
+export function satisfiesTerraformConstraint(version: string, constraint: string): boolean {
+  const v = versionParts(version);
+  return constraint.split(",").every((part) => {
+    const m = part.trim().match(/^(~>|>=|<=|!=|>|<|=)?\s*v?([0-9][0-9.]*)$/);
+    assert.ok(m, `version constraint ${JSON.stringify(constraint)} is not one Terraform reads`);
+    const c = versionParts(m[2]);
+    const d = compareVersions(v, c);
+    switch (m[1] ?? "=") {
+      case "~>": {
+        // ~> 5.0 allows 5.x; ~> 1.50.2 allows 1.50.x from .2: the last given part may grow.
+        const upper = c.length === 1 ? [c[0] + 1] : [...c.slice(0, -2), c[c.length - 2] + 1];
+        return d >= 0 && compareVersions(v, upper) < 0;
+      }
+      case ">=":
+        return d >= 0;
+      case "<=":
+        return d <= 0;
+      case ">":
+        return d > 0;
+      case "<":
+        return d < 0;
+      case "!=":
+        return d !== 0;
+      default:
+        return d === 0;
+    }
+  });
+}
+
+/**
+ * Checks parsed Terraform against the real provider schemas
+ * (tests/fixtures/terraform_schemas.json, from the pinned @cdktf/provider-aws,
+ * -google, -azurerm and -databricks packages): every provider is required
+ * from its registry source with a version constraint that the checked schema's
+ * version satisfies, every provider block's, resource's and data source's
+ * type exists and each of its arguments and nested blocks is one the schema
+ * has (required ones present, exported-only attributes never written), and
+ * every reference `type.name.attr` (`data.type.name.attr`, `x[0].field`)
+ * names an argument or exported attribute of that type.
+ * A constraint that asks for a newer release of the same major version than
+ * any package has (`~> 1.106` where the newest @cdktf/provider-databricks has
+ * 1.99.0) is checked against that newest schema and listed in `olderSchemas`.
+ * Returns what was checked, for assertions.
+ */
+export function checkTerraformSchemas(
+  parsed: Record<string, Json>,
+): { types: string[]; references: string[]; olderSchemas: string[] } {
+  const schemas = terraformSchemas();
+  const used = new Set<string>();
+  const types = new Set<string>();
+  const required = new Map<string, { source: string; version: string }>();
+  const declared = new Map<string, string>(); // resource address -> type
+  const providerOf = (type: string) => {
+    const name = type.split("_")[0];
+    assert.ok(
+      schemas[name],
+      `${type}: no schema for provider "${name}" in tests/fixtures/terraform_schemas.json`,
+    );
+    used.add(name);
+    return schemas[name];
+  };
+  for (const json of Object.values(parsed)) {
+    for (const block of (json.terraform ?? []) as Json[]) {
+      for (const rp of (block.required_providers ?? []) as Json[]) {
+        for (const [name, req] of Object.entries(rp as Record<string, { source: string; version: string }>)) {
+          required.set(name, req);
+        }
+      }
+    }
+  }
+  for (const [file, json] of Object.entries(parsed)) {
+    for (const [name, blocks] of Object.entries((json.provider ?? {}) as Record<string, Json[]>)) {
+      const schema = providerOf(`${name}_`);
+      for (const body of blocks) {
+        checkBody(
+          `${file}: provider "${name}"`,
+          `the ${schema.provider} provider`,
+          schema.providerConfig,
+          body,
+          new Set(["alias"]),
+        );
+      }
+    }
+    for (const kind of ["resource", "data"] as const) {
+      for (
+        const [type, byName] of Object.entries((json[kind] ?? {}) as Record<string, Record<string, Json[]>>)
+      ) {
+        const schema = providerOf(type);
+        const block = (kind === "resource" ? schema.resources : schema.dataSources)[type];
+        assert.ok(
+          block,
+          `${file}: ${type} is not a ${
+            kind === "resource" ? "resource" : "data source"
+          } type of ${schema.provider} ${schema.providerVersion}`,
+        );
+        types.add(kind === "data" ? `data.${type}` : type);
+        for (const [name, bodies] of Object.entries(byName)) {
+          declared.set(`${kind === "data" ? "data." : ""}${type}.${name}`, type);
+          for (const body of bodies) {
+            checkBody(
+              `${file}: ${kind === "data" ? "data." : ""}${type}.${name}`,
+              type,
+              block,
+              body,
+              kind === "resource" ? RESOURCE_META : DATA_META,
+            );
+          }
+        }
+      }
+    }
+  }
+  const olderSchemas: string[] = [];
+  for (const name of used) {
+    const schema = schemas[name];
+    const req = required.get(name);
+    assert.ok(req, `provider "${name}" is used but not in terraform.required_providers`);
+    assert.equal(req.source, schema.provider, `provider "${name}": source`);
+    if (satisfiesTerraformConstraint(schema.providerVersion, req.version)) continue;
+    // A constraint above every release a package has (cdktf's prebuilt providers stopped at some
+    // release): the newest schema of the same major version is checked, and the caller is told.
+    const [major] = versionParts(schema.providerVersion);
+    const lowerBounds = req.version.split(",").flatMap((part) => {
+      const m = part.trim().match(/^(~>|>=|>|=)?\s*v?([0-9][0-9.]*)$/);
+      return m ? [versionParts(m[2])] : [];
+    });
+    const sameMajorNewer = !satisfiesTerraformConstraint(`${major + 1}.0.0`, req.version) &&
+      lowerBounds.length > 0 &&
+      lowerBounds.every((v) =>
+        v[0] === major && compareVersions(v, versionParts(schema.providerVersion)) > 0
+      );
+    assert.ok(
+      schema.newestOfMajor && sameMajorNewer,
+      `provider "${name}": version "${req.version}" does not allow ${schema.providerVersion}, the version whose schema is checked (${schema.package}): pin the package that fits in tools/terraform_schemas.ts and run it`,
+    );
+    olderSchemas.push(`${name} "${req.version}" against ${schema.providerVersion} (${schema.package})`);
+  }
+  const references: string[] = [];
+  for (const [file, json] of Object.entries(parsed)) {
+    for (const text of strings(json)) {
+      for (const expr of expressions(text)) {
+        const code = expr.replace(/"(?:[^"\\]|\\.)*"/g, '""');
+        const re =
+          /(?<![\w.])((?:data\.)?([a-z][a-z0-9]*_[a-z0-9_]+)\.[A-Za-z0-9_-]+)(?:\[[^\]]*\])?((?:\.[A-Za-z_][A-Za-z0-9_-]*|\[[^\]]*\])+)/g;
+        for (const m of code.matchAll(re)) {
+          const [, address, type, tail] = m;
+          if (!declared.has(address)) continue; // checkTerraformReferences reports it
+          const schema = schemas[type.split("_")[0]];
+          let block: SchemaBlock | undefined = address.startsWith("data.")
+            ? schema.dataSources[type]
+            : schema.resources[type];
+          let path = address;
+          for (const step of tail.match(/\.[A-Za-z_][A-Za-z0-9_-]*|\[[^\]]*\]/g) ?? []) {
+            if (step.startsWith("[")) {
+              path += step;
+              continue;
+            }
+            const attr = step.slice(1);
+            const { args, computed, blocks } = unpack(block!);
+            assert.ok(
+              args.has(attr) || computed.has(attr) || blocks[attr],
+              `${file}: ${path}.${attr} in \${${
+                expr.slice(0, 80)
+              }}: ${type} has no attribute ${attr} at ${path}`,
+            );
+            path += step;
+            block = blocks[attr];
+            if (!block) break; // a plain value (a string, a list, a map): its inside is not in the schema
+          }
+          references.push(`${address}${tail}`);
+        }
+      }
+    }
+  }
+  return { types: [...types].sort(), references, olderSchemas };
+}
+
 /** Actions and resources of every `Statement` written with jsonencode in Terraform text. */
 export function terraformPolicyLines(text: string): { actions: string[]; resources: string[] } {
   const actions = [...text.matchAll(/^\s*Action = (\[.*\]|".*")$/gm)].flatMap((m) =>
@@ -101,63 +395,131 @@ export function terraformPolicyLines(text: string): { actions: string[]; resourc
 
 // ------------------------------------------------------------------ CloudFormation
 
+// The CloudFormation registry schemas as the AWS CDK reads them
+// (@aws-cdk/aws-service-spec, a gzipped database loaded once, in well under a second).
+type SpecType =
+  | { type: "string" | "number" | "integer" | "boolean" | "json" | "date-time" | "null" | "tag" }
+  | { type: "ref"; reference: { $ref: string } }
+  | { type: "array" | "map"; element: SpecType }
+  | { type: "union"; types: SpecType[] };
 interface SpecProperty {
-  Required?: boolean;
-  Type?: string;
-  ItemType?: string;
-  PrimitiveType?: string;
-  PrimitiveItemType?: string;
+  type: SpecType;
+  previousTypes?: SpecType[];
+  required?: boolean;
+  relationshipRefs?: { cloudFormationType: string; propertyName: string }[];
 }
-interface Spec {
-  ResourceTypes: Record<
-    string,
-    { Properties?: Record<string, SpecProperty>; Attributes?: Record<string, unknown> }
-  >;
-  PropertyTypes: Record<string, { Properties?: Record<string, SpecProperty> }>;
+interface SpecResource {
+  cloudFormationType: string;
+  properties: Record<string, SpecProperty>;
+  attributes: Record<string, unknown>;
+  primaryIdentifier?: string[];
+  cfnRefIdentifier?: string[];
 }
 
-const spec = (cfnspec as unknown as { specification(): Spec }).specification();
+let specDb: ReturnType<typeof loadAwsServiceSpecSync> | undefined;
+const specDatabase = () => specDb ??= loadAwsServiceSpecSync();
+
+/** The registry schema of a CloudFormation resource type, or undefined when there is none. */
+export function cloudFormationResourceSpec(type: string): SpecResource | undefined {
+  const found = specDatabase().lookup("resource", "cloudFormationType", "equals", type);
+  return found.length === 1 ? found[0] as unknown as SpecResource : undefined;
+}
+
+const specTypeDefinition = (ref: { $ref: string }) =>
+  specDatabase().get("typeDefinition", ref) as unknown as {
+    name: string;
+    properties: Record<string, SpecProperty>;
+  };
+
+/** What `Ref` gives for a resource: its CloudFormation identifier (a name, an id or an ARN). */
+function refIdentifier(spec: SpecResource): string | undefined {
+  const id = spec.cfnRefIdentifier ?? spec.primaryIdentifier ?? [];
+  return id.length === 1 ? id[0] : undefined;
+}
+
+// The pseudo parameters a template may Ref.
+const PSEUDO_PARAMETERS = new Set([
+  "AWS::AccountId",
+  "AWS::NotificationARNs",
+  "AWS::NoValue",
+  "AWS::Partition",
+  "AWS::Region",
+  "AWS::StackId",
+  "AWS::StackName",
+  "AWS::URLSuffix",
+]);
 
 const isIntrinsic = (v: unknown) =>
   v !== null && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length === 1 &&
   /^(Ref|Fn::)/.test(Object.keys(v)[0]);
 
-function checkValue(where: string, resourceType: string, prop: SpecProperty, value: unknown): void {
+const describe = (t: SpecType): string =>
+  t.type === "ref"
+    ? specTypeDefinition(t.reference).name
+    : t.type === "array" || t.type === "map"
+    ? `${t.type} of ${describe(t.element)}`
+    : t.type === "union"
+    ? t.types.map(describe).join(" | ")
+    : t.type;
+
+// Asserts `value` is of type `t`; intrinsic functions stand for any value.
+function checkType(where: string, resourceType: string, t: SpecType, value: unknown): void {
   if (isIntrinsic(value)) return;
-  const struct = (typeName: string, v: unknown) => {
-    const def = spec.PropertyTypes[`${resourceType}.${typeName}`] ?? spec.PropertyTypes[typeName];
-    assert.ok(def, `${where}: no property type ${typeName} in the specification`);
-    assert.ok(
-      v && typeof v === "object" && !Array.isArray(v),
-      `${where}: expected an object for ${typeName}`,
-    );
-    checkProperties(where, resourceType, def.Properties ?? {}, v as Json);
-  };
-  if (prop.Type === "List" || prop.Type === "Map") {
-    const items = prop.Type === "List" ? value : Object.values(value as Json);
-    assert.ok(prop.Type === "Map" || Array.isArray(items), `${where}: expected a list`);
-    for (const [i, item] of (items as unknown[]).entries()) {
-      if (isIntrinsic(item)) continue;
-      if (prop.ItemType) struct(prop.ItemType, item);
-      else checkPrimitive(`${where}[${i}]`, prop.PrimitiveItemType, item);
+  const expect = (ok: boolean) =>
+    assert.ok(ok, `${where}: ${JSON.stringify(value)} is not of type ${describe(t)}`);
+  switch (t.type) {
+    case "string":
+    case "date-time":
+      return expect(typeof value === "string");
+    case "number":
+      return expect(typeof value === "number");
+    case "integer":
+      return expect(Number.isInteger(value));
+    case "boolean":
+      return expect(typeof value === "boolean");
+    case "null":
+      return expect(value === null);
+    case "json":
+      return;
+    case "tag":
+      expect(value !== null && typeof value === "object" && !Array.isArray(value));
+      return checkProperties(where, resourceType, {
+        Key: { type: { type: "string" }, required: true },
+        Value: { type: { type: "string" }, required: true },
+      }, value as Json);
+    case "ref": {
+      const def = specTypeDefinition(t.reference);
+      assert.ok(
+        value !== null && typeof value === "object" && !Array.isArray(value),
+        `${where}: expected an object for ${def.name}`,
+      );
+      return checkProperties(where, resourceType, def.properties, value as Json);
     }
-  } else if (prop.Type) {
-    struct(prop.Type, value);
-  } else {
-    checkPrimitive(where, prop.PrimitiveType, value);
+    case "array":
+      assert.ok(Array.isArray(value), `${where}: expected a list`);
+      return value.forEach((item, i) => checkType(`${where}[${i}]`, resourceType, t.element, item));
+    case "map":
+      expect(value !== null && typeof value === "object" && !Array.isArray(value));
+      for (const [k, v] of Object.entries(value as Json)) {
+        checkType(`${where}.${k}`, resourceType, t.element, v);
+      }
+      return;
+    case "union":
+      return checkOneOf(where, resourceType, t.types, value);
   }
 }
 
-function checkPrimitive(where: string, type: string | undefined, value: unknown): void {
-  if (isIntrinsic(value) || type === undefined || type === "Json") return;
-  const ok = type === "String" || type === "Timestamp"
-    ? typeof value === "string"
-    : type === "Integer" || type === "Long" || type === "Double"
-    ? typeof value === "number"
-    : type === "Boolean"
-    ? typeof value === "boolean"
-    : true;
-  assert.ok(ok, `${where}: ${JSON.stringify(value)} is not a ${type}`);
+function checkOneOf(where: string, resourceType: string, types: SpecType[], value: unknown): void {
+  const errors: string[] = [];
+  for (const t of types) {
+    try {
+      return checkType(where, resourceType, t, value);
+    } catch (error) {
+      if (!(error instanceof assert.AssertionError)) throw error;
+      errors.push(error.message);
+    }
+  }
+  assert.fail(types.length === 1 ? errors[0] : `${where}: matches none of its types: ${errors.join("; ")}`);
 }
 
 function checkProperties(
@@ -167,59 +529,85 @@ function checkProperties(
   value: Json,
 ): void {
   for (const [name, prop] of Object.entries(props)) {
-    if (prop.Required) assert.ok(name in value, `${where}: required property ${name} is missing`);
+    if (prop.required) assert.ok(name in value, `${where}: required property ${name} is missing`);
   }
   for (const [name, v] of Object.entries(value)) {
-    assert.ok(props[name], `${where}: ${resourceType} has no property ${name}`);
-    checkValue(`${where}.${name}`, resourceType, props[name], v);
+    const prop = props[name];
+    assert.ok(prop, `${where}: ${resourceType} has no property ${name}`);
+    // A value of a type the property had before is still accepted.
+    checkOneOf(`${where}.${name}`, resourceType, [prop.type, ...prop.previousTypes ?? []], v);
   }
 }
 
 /**
- * Parses a CloudFormation YAML template and checks it against the resource
- * specification: resource types and properties exist, required properties are
- * present, nested property types match, and every Ref, GetAtt, Sub and
- * DependsOn target exists (GetAtt attributes per the specification).
+ * Parses a CloudFormation YAML template and checks it against the CloudFormation
+ * registry schemas (@aws-cdk/aws-service-spec): resource types and properties
+ * exist, required properties are present, values and nested property types
+ * match; every Ref names a resource, parameter or pseudo parameter, every
+ * GetAtt (and `${X.Attr}` in Sub) an attribute the target's type has, every
+ * DependsOn a resource; and a property that takes another resource's
+ * identifier gets the one it documents: `Role: {Ref: R}` where the property
+ * takes the role's Arn (Ref gives its RoleName) is refused.
  */
 export function checkCloudFormation(text: string): Json {
   const template = parseYaml(text) as Json;
   assert.equal(template.AWSTemplateFormatVersion, "2010-09-09");
   const resources = template.Resources as Record<
     string,
-    { Type: string; Properties?: Json; DependsOn?: string[] }
+    { Type: string; Properties?: Json; DependsOn?: string[] | string }
   >;
-  const parameters = Object.keys((template.Parameters ?? {}) as Json);
-  const names = new Set([...Object.keys(resources), ...parameters]);
+  const parameters = new Set(Object.keys((template.Parameters ?? {}) as Json));
+  const specs = new Map<string, SpecResource>();
   for (const [id, r] of Object.entries(resources)) {
     assert.match(id, /^[A-Za-z0-9]+$/, `logical id ${id}`);
-    const type = spec.ResourceTypes[r.Type];
-    assert.ok(type, `${id}: resource type ${r.Type} is not in the CloudFormation specification`);
-    checkProperties(id, r.Type, type.Properties ?? {}, r.Properties ?? {});
-    for (const d of r.DependsOn ?? []) assert.ok(resources[d], `${id}: DependsOn ${d} does not exist`);
+    assert.ok(!parameters.has(id), `${id} is both a parameter and a resource`);
+    const spec = cloudFormationResourceSpec(r.Type);
+    assert.ok(spec, `${id}: resource type ${r.Type} is not in the CloudFormation specification`);
+    specs.set(id, spec);
+    checkProperties(id, r.Type, spec.properties, r.Properties ?? {});
+    for (const d of [r.DependsOn ?? []].flat()) {
+      assert.ok(resources[d], `${id}: DependsOn ${d} does not exist`);
+    }
   }
+  const checkRef = (where: string, target: string) =>
+    assert.ok(
+      resources[target] || parameters.has(target) || PSEUDO_PARAMETERS.has(target),
+      `${where}: Ref ${target} is not a resource, parameter or pseudo parameter of the template`,
+    );
+  const checkGetAtt = (where: string, target: string, attr: string) => {
+    assert.ok(resources[target], `${where}: GetAtt target ${target} does not exist`);
+    assert.ok(
+      attr in specs.get(target)!.attributes,
+      `${where}: ${resources[target].Type} has no attribute ${attr} (it has ${
+        Object.keys(specs.get(target)!.attributes).join(", ")
+      })`,
+    );
+  };
+  const getAtt = (x: unknown): [string, string] => {
+    if (typeof x === "string") {
+      const dot = x.indexOf(".");
+      return [x.slice(0, dot), x.slice(dot + 1)];
+    }
+    return x as [string, string];
+  };
   const visit = (v: unknown, where: string) => {
     if (Array.isArray(v)) return v.forEach((x, i) => visit(x, `${where}[${i}]`));
     if (!v || typeof v !== "object") return;
     for (const [k, x] of Object.entries(v as Json)) {
       if (k === "Ref") {
-        assert.ok(names.has(x as string) || /^AWS::/.test(x as string), `${where}: Ref ${x} does not exist`);
+        assert.equal(typeof x, "string", `${where}: Ref takes a logical id`);
+        checkRef(where, x as string);
       } else if (k === "Fn::GetAtt") {
-        const [target, attr] = x as [string, string];
-        assert.ok(resources[target], `${where}: GetAtt target ${target} does not exist`);
-        const attrs = spec.ResourceTypes[resources[target].Type].Attributes ?? {};
-        assert.ok(attr in attrs, `${where}: ${resources[target].Type} has no attribute ${attr}`);
+        checkGetAtt(where, ...getAtt(x));
       } else if (k === "Fn::Sub") {
-        for (const m of String(x).matchAll(/\$\{([^}!]+)\}/g)) {
-          const [target, attr] = m[1].split(".");
-          assert.ok(
-            names.has(target) || /^AWS::/.test(target),
-            `${where}: Sub target ${m[1]} does not exist`,
-          );
-          if (attr) {
-            const attrs = spec.ResourceTypes[resources[target].Type].Attributes ?? {};
-            assert.ok(attr in attrs, `${where}: ${resources[target].Type} has no attribute ${attr}`);
-          }
+        const [body, vars] = Array.isArray(x) ? x as [string, Json] : [x as string, {}];
+        for (const m of String(body).matchAll(/\$\{([^}!][^}]*)\}/g)) {
+          if (m[1] in vars) continue;
+          const dot = m[1].indexOf(".");
+          if (dot < 0 || PSEUDO_PARAMETERS.has(m[1])) checkRef(`${where} (Sub)`, m[1]);
+          else checkGetAtt(`${where} (Sub)`, m[1].slice(0, dot), m[1].slice(dot + 1));
         }
+        visit(vars, `${where}.Fn::Sub`);
       } else {
         visit(x, `${where}.${k}`);
       }
@@ -227,6 +615,42 @@ export function checkCloudFormation(text: string): Json {
   };
   visit(template.Resources, "Resources");
   visit(template.Outputs, "Outputs");
+  visit(template.Conditions, "Conditions");
+  // A property that refers to another resource gets the identifier the property documents.
+  for (const [id, r] of Object.entries(resources)) {
+    for (const [name, value] of Object.entries(r.Properties ?? {})) {
+      const refs = specs.get(id)!.properties[name]?.relationshipRefs;
+      if (!refs) continue;
+      for (const [i, item] of [value].flat().entries()) {
+        if (!isIntrinsic(item)) continue;
+        const [fn, arg] = Object.entries(item as Json)[0];
+        let target: string, gives: string | undefined;
+        if (fn === "Ref" && resources[arg as string]) {
+          target = arg as string;
+          gives = refIdentifier(specs.get(target)!);
+        } else if (fn === "Fn::GetAtt") {
+          [target, gives] = getAtt(arg);
+        } else {
+          continue;
+        }
+        const type = resources[target].Type;
+        const wanted = refs.filter((ref) => ref.cloudFormationType === type).map((ref) => ref.propertyName);
+        const at = `${id}.${name}${Array.isArray(value) ? `[${i}]` : ""}`;
+        assert.ok(
+          wanted.length > 0,
+          `${at}: refers to ${target} (${type}), but ${name} takes one of: ${
+            [...new Set(refs.map((ref) => ref.cloudFormationType))].join(", ")
+          }`,
+        );
+        assert.ok(
+          gives !== undefined && wanted.includes(gives),
+          `${at}: takes the ${wanted.join(" or ")} of ${type}, but ${fn} ${target} gives ${
+            gives ?? "a composite id"
+          }`,
+        );
+      }
+    }
+  }
   return template;
 }
 
