@@ -12,6 +12,7 @@
 import type { VMConfigBase } from "../src/config/vm.ts";
 import { type AdapterKey, SERVICE_NAMES, SERVICES } from "../src/config/services.ts";
 import type { RemoteExecutorFactory } from "../src/run/remote_executors.ts";
+import { checkAdapter } from "./_remote.ts";
 
 /** Each adapter the service table names, loaded lazily. */
 export const ADAPTERS: { readonly [K in AdapterKey]: RemoteExecutorFactory } = Object.freeze({
@@ -24,6 +25,7 @@ export const ADAPTERS: { readonly [K in AdapterKey]: RemoteExecutorFactory } = O
   emr: async (options) => (await import("./emr/executor.ts")).createEmrExecutor(options),
   dataproc: async (options) => (await import("./dataproc/executor.ts")).createDataprocExecutor(options),
   ssh: async ({ resource }) => {
+    checkAdapter(resource, "ssh", "SshExecutor");
     const { SshExecutor } = await import("./vm/ssh.ts");
     return new SshExecutor(resource.name, resource.config as VMConfigBase);
   },

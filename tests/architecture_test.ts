@@ -132,3 +132,65 @@ Deno.test("src/ never imports executors/, stores/, deploy/ or the root wiring", 
   }
   assert.deepEqual(bad, []);
 });
+
+// What Glacier knows about a service is in its entry of the service table
+// (src/config/services.ts); code asks the table, never compares a service name.
+// The infrastructure printers pick which resources each cloud's output prints
+// by service, and stay listed here until they read the table too.
+const PRINTERS = [
+  "src/codegen/_aws_stack.ts",
+  "src/codegen/terraform.ts",
+  "src/codegen/cloudformation.ts",
+  "src/codegen/pulumi.ts",
+  "src/codegen/iam.ts",
+  "src/codegen/step_functions.ts",
+  "src/codegen/_databricks.ts",
+];
+
+async function sources(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const entry of Deno.readDir(new URL(dir, ROOT))) {
+    const path = `${dir}/${entry.name}`;
+    if (entry.isDirectory) out.push(...await sources(path));
+    else if (entry.name.endsWith(".ts")) out.push(path);
+  }
+  return out;
+}
+
+Deno.test("no code outside the service table and the infrastructure printers compares a service name", async () => {
+  const { SERVICE_NAMES } = await import("../src/config/services.ts");
+  const name = `["'](?:${SERVICE_NAMES.map((s) => s.replace(/-/g, "\\-")).join("|")})["']`;
+  const patterns = [
+    new RegExp(`\\bservice\\s*[!=]==?\\s*${name}`, "g"),
+    new RegExp(`${name}\\s*[!=]==?\\s*[\\w.?!]*\\bservice\\b`, "g"),
+    /\bswitch\s*\([^)]*\bservice\s*\)/g,
+  ];
+  const files = [
+    ...await sources("src"),
+    ...await sources("executors"),
+    ...await sources("stores"),
+    "cli.ts",
+    "wiring.ts",
+    "mod.ts",
+    "extend.ts",
+    "internal.ts",
+    "aws.ts",
+  ];
+  for (const printer of PRINTERS) {
+    assert.ok(files.includes(printer), `${printer} is gone: drop it from PRINTERS`);
+  }
+  const found: string[] = [];
+  for (const file of files) {
+    if (PRINTERS.includes(file)) continue;
+    // Comments may name services; code may not compare them.
+    const code = (await Deno.readTextFile(new URL(file, ROOT)))
+      .replace(/\/\*[\s\S]*?\*\//g, (c) => c.replace(/[^\n]/g, " "))
+      .replace(/(^|[^:])\/\/.*$/gm, "$1");
+    for (const pattern of patterns) {
+      for (const m of code.matchAll(pattern)) {
+        found.push(`${file}:${code.slice(0, m.index).split("\n").length}: ${m[0]}`);
+      }
+    }
+  }
+  assert.deepEqual(found, [], `ask the service table (src/config/services.ts) instead:\n${found.join("\n")}`);
+});

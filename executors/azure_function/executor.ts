@@ -16,6 +16,7 @@
 import { functionName } from "../../src/codegen/naming.ts";
 import type { RemoteExecutorOptions } from "../../src/run/remote_executors.ts";
 import { checkAdapter } from "../_remote.ts";
+import { SERVICES } from "../../src/config/services.ts";
 import { fillTemplate, FunctionExecutor } from "../_function_http.ts";
 import { gcpEnv as env } from "../../stores/_gcp_auth.ts";
 import { azureToken } from "../../stores/_azure_auth.ts";
@@ -26,7 +27,7 @@ import { AZURE_FUNCTION_NAME } from "./artifact.ts";
  * (`maxRequestBodySize`), and the custom-handler envelope carries the body as
  * an escaped JSON string, so a margin stays free.
  */
-export const AZURE_FUNCTION_PAYLOAD_CAP: number = 64 * 1024 * 1024;
+export const AZURE_FUNCTION_PAYLOAD_CAP: number = SERVICES["azure-function"].payloadCap;
 
 /** The URL template of a deployed function app. */
 export const AZURE_FUNCTION_URL = "https://{name}.azurewebsites.net";

@@ -21,11 +21,12 @@ import { functionName } from "../../src/codegen/naming.ts";
 import { errorMessage, GlacierError } from "../../src/errors.ts";
 import type { RemoteExecutorOptions } from "../../src/run/remote_executors.ts";
 import { checkAdapter } from "../_remote.ts";
+import { SERVICES } from "../../src/config/services.ts";
 import { fillTemplate, FunctionExecutor } from "../_function_http.ts";
 import { gcpEnv, onGcp } from "../../stores/_gcp_auth.ts";
 
-/** Cloud Run's cap on an HTTP/1 request and response body, in bytes. */
-export const CLOUD_FUNCTION_PAYLOAD_CAP: number = 32 * 1024 * 1024;
+/** Cloud Run's cap on an HTTP/1 request and response body, in bytes (the service table's). */
+export const CLOUD_FUNCTION_PAYLOAD_CAP: number = SERVICES["cloud-function"].payloadCap;
 
 /** The URL template of a deployed function. */
 export const CLOUD_FUNCTION_URL = "https://{region}-{project}.cloudfunctions.net/{name}";

@@ -41,15 +41,16 @@ import {
 import { errorMessage, GlacierError, type TaskError } from "../../src/errors.ts";
 import { redactUrl } from "../../src/_redact.ts";
 import { lambdaLogLines, relayLambdaLog } from "../_remote_log.ts";
-import { failFor, providerData } from "../_remote.ts";
+import { checkAdapter, failFor, providerData } from "../_remote.ts";
+import { SERVICES } from "../../src/config/services.ts";
 import type { Executor, TaskInvocation } from "../../src/run/executor.ts";
 import type { RemoteExecutorOptions } from "../../src/run/remote_executors.ts";
 import { stageValue, Staging } from "../../src/run/staging.ts";
 import { fromWireJson, toWireJson } from "../_wire.ts";
 import { payloadFor, type TaskPayload } from "../payload.ts";
 
-/** Lambda's cap on a synchronous request and response payload, in bytes. */
-export const LAMBDA_PAYLOAD_CAP: number = 6 * 1024 * 1024;
+/** Lambda's cap on a synchronous request and response payload, in bytes (the service table's). */
+export const LAMBDA_PAYLOAD_CAP: number = SERVICES.lambda.payloadCap;
 
 /** What the executor needs of the SDK's `LambdaClient` (which is one). */
 export interface LambdaSender {
@@ -105,9 +106,7 @@ export class LambdaExecutor implements Executor {
    */
   constructor(options: LambdaExecutorOptions) {
     const { resource } = options;
-    if (resource.service !== "lambda") {
-      throw new TypeError(`LambdaExecutor: resource "${resource.name}" is a "${resource.service}" resource`);
-    }
+    checkAdapter(resource, "lambda", "LambdaExecutor");
     this.#options = options;
     this.functionName = functionName(options.pipeline, resource.info());
     const aws = options.provider?.cloud === "aws" ? options.provider as AwsConfig : undefined;
