@@ -32,7 +32,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { artifactPath, functionName } from "../../src/codegen/naming.ts";
 import type { LambdaConfig } from "../../src/config/aws.ts";
 import type { ResourceInfo } from "../../src/dag.ts";
-import { type ArtifactKind, serviceCloud, serviceRecord } from "../../src/config/services.ts";
+import { type ArtifactKind, serviceCloud, serviceRecord, SERVICES } from "../../src/config/services.ts";
 import { GlacierError } from "../../src/errors.ts";
 import type { Pipeline } from "../../src/pipeline.ts";
 import { codeSha256 } from "./executor.ts";
@@ -324,8 +324,8 @@ async function buildZip(
   return zipSync(ordered);
 }
 
-/** Lambda's limit on a function's unzipped code: 250 MB. */
-export const LAMBDA_UNZIPPED_LIMIT = 262_144_000;
+/** Lambda's limit on a function's unzipped code: 250 MB (the service table's). */
+export const LAMBDA_UNZIPPED_LIMIT: number = SERVICES.lambda.codeLimits.unzipped;
 
 // Lambda refuses code over 250 MB unzipped (CreateFunction and
 // UpdateFunctionCode fail), so the build does first, naming what is large.

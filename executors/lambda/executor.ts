@@ -67,8 +67,8 @@ export interface LambdaSender {
   destroy(): void;
 }
 
-/** Lambda's cap on a zip uploaded inline (`ZipFile`); larger ones are uploaded through S3. */
-export const LAMBDA_ZIP_UPLOAD_CAP: number = 50 * 1024 * 1024;
+/** Lambda's cap on a zip uploaded inline (`ZipFile`); larger ones are uploaded through S3 (the service table's). */
+export const LAMBDA_ZIP_UPLOAD_CAP: number = SERVICES.lambda.codeLimits.inlineZip;
 
 /** Options for {@linkcode LambdaExecutor}, beyond what a cloud run gives. */
 export interface LambdaExecutorOptions extends RemoteExecutorOptions {

@@ -134,6 +134,8 @@ export interface ServiceRecord {
   readonly launcher: boolean;
   /** Which config fields size it, for requirements and estimates. */
   readonly sizing: Sizing;
+  /** Limits on its deployed code, in bytes, by name (`unzipped`, `inlineZip`); empty where Glacier checks none. */
+  readonly codeLimits: Readonly<Record<string, number>>;
 }
 
 const MiB = 1024 * 1024;
@@ -156,6 +158,7 @@ const TABLE = {
     flow: "local",
     launcher: true,
     sizing: NO_SIZING,
+    codeLimits: {},
   },
   lambda: {
     kind: "serverless",
@@ -177,6 +180,8 @@ const TABLE = {
     flow: "lambda",
     launcher: false,
     sizing: FUNCTION_SIZING,
+    // 250 MB unzipped; a zip over 50 MB goes up through S3 rather than inline.
+    codeLimits: { unzipped: 262_144_000, inlineZip: 50 * MiB },
   },
   ec2: {
     kind: "vm",
@@ -193,6 +198,7 @@ const TABLE = {
     flow: "ssh",
     launcher: false,
     sizing: { ...NO_SIZING, machine: "instanceType" },
+    codeLimits: {},
   },
   emr: {
     kind: "cluster",
@@ -209,6 +215,7 @@ const TABLE = {
     flow: null,
     launcher: false,
     sizing: { ...NO_SIZING, machine: "instanceType", nodes: "nodes" },
+    codeLimits: {},
   },
   "cloud-function": {
     kind: "serverless",
@@ -236,6 +243,7 @@ const TABLE = {
     flow: null,
     launcher: false,
     sizing: FUNCTION_SIZING,
+    codeLimits: {},
   },
   "compute-engine": {
     kind: "vm",
@@ -252,6 +260,7 @@ const TABLE = {
     flow: "ssh",
     launcher: false,
     sizing: { ...NO_SIZING, machine: "machineType" },
+    codeLimits: {},
   },
   dataproc: {
     kind: "cluster",
@@ -271,6 +280,7 @@ const TABLE = {
     flow: null,
     launcher: false,
     sizing: { ...NO_SIZING, machine: "machineType", nodes: "nodes" },
+    codeLimits: {},
   },
   "azure-function": {
     kind: "serverless",
@@ -298,6 +308,7 @@ const TABLE = {
     flow: null,
     launcher: false,
     sizing: FUNCTION_SIZING,
+    codeLimits: {},
   },
   "azure-vm": {
     kind: "vm",
@@ -314,6 +325,7 @@ const TABLE = {
     flow: "ssh",
     launcher: false,
     sizing: { ...NO_SIZING, machine: "size" },
+    codeLimits: {},
   },
   databricks: {
     kind: "cluster",
@@ -339,6 +351,7 @@ const TABLE = {
     flow: "databricks",
     launcher: true,
     sizing: { ...NO_SIZING, machine: "newCluster.nodeTypeId", nodes: "nodes" },
+    codeLimits: {},
   },
   spark: {
     kind: "cluster",
@@ -362,6 +375,7 @@ const TABLE = {
     flow: null,
     launcher: false,
     sizing: { ...NO_SIZING, memory: "executorMemory", nodes: "numExecutors" },
+    codeLimits: {},
   },
 } as const satisfies Readonly<Record<string, ServiceRecord>>;
 

@@ -86,7 +86,7 @@ export class CloudExecutors {
     const { pipeline, runId } = this.#options;
     const { executors } = this.#options;
     const factory = Object.hasOwn(executors, resource.service) ? executors[resource.service] : undefined;
-    if (!factory) return unavailable(resource);
+    if (!factory) return unavailable(resource, Object.keys(executors));
     const provider = resource.providerConfig;
     const uri = (provider as { stagingBucket?: string } | undefined)?.stagingBucket;
     let staging: Staging | undefined;
@@ -112,13 +112,15 @@ export class CloudExecutors {
   }
 }
 
-function unavailable(resource: ExecutionResource): Executor {
+function unavailable(resource: ExecutionResource, wired: readonly string[]): Executor {
   return {
     name: resource.service,
     execute(invocation: TaskInvocation): Promise<unknown> {
       return Promise.reject(
         new TaskError(
-          `cloud mode has no executor for service "${resource.service}" (resource "${resource.name}") in this run's wiring; bind the task to a resource of a wired service (Glacier's mod.ts wires lambda, databricks, emr, dataproc and VMs), give run() a wiring with a "${resource.service}" executor, or run with mode "local"`,
+          `cloud mode has no executor for service "${resource.service}" (resource "${resource.name}") in this run's wiring; bind the task to a resource of a wired service (${
+            wired.length ? `this run's wiring has ${wired.join(", ")}` : "this run's wiring has none"
+          }), give run() a wiring with a "${resource.service}" executor, or run with mode "local"`,
           {
             pipeline: invocation.pipeline,
             task: invocation.task.name,

@@ -19,7 +19,8 @@ import type { ExecutionResource } from "../../../src/resources/execution.ts";
 import { CONFIG_SERVICES, SERVICE_CONFIGS, serviceConfig } from "../../../src/config/service_configs.ts";
 import type { ExecutionConfig } from "../../../src/config/types.ts";
 import { resourceFromInfo } from "../../../src/resources/_from_info.ts";
-import { LAMBDA_PAYLOAD_CAP } from "../../../executors/lambda/executor.ts";
+import { LAMBDA_PAYLOAD_CAP, LAMBDA_ZIP_UPLOAD_CAP } from "../../../executors/lambda/executor.ts";
+import { LAMBDA_UNZIPPED_LIMIT } from "../../../executors/lambda/build.ts";
 import { CLOUD_FUNCTION_PAYLOAD_CAP } from "../../../executors/cloud_function/executor.ts";
 import { AZURE_FUNCTION_PAYLOAD_CAP } from "../../../executors/azure_function/executor.ts";
 
@@ -89,6 +90,9 @@ Deno.test("every service states each fact: kind, cloud or none, config class, ru
     if (r.adapter === null) noAdapter.push(service);
     // What glacier build makes and how orchestrators reach it are stated, even when null.
     assert.ok("artifact" in r && "flow" in r && "launcher" in r, service);
+    for (const [limit, bytes] of Object.entries(r.codeLimits)) {
+      assert.ok(Number.isInteger(bytes) && bytes > 0, `${service}.codeLimits.${limit}`);
+    }
     if (r.kind === "local") {
       assert.equal(r.config, null);
       assert.equal(serviceConfig(service), undefined);
@@ -184,4 +188,6 @@ Deno.test("analysis and cost read the table: runtime, sizing, a price line or st
   assert.equal(LAMBDA_PAYLOAD_CAP, SERVICES.lambda.payloadCap);
   assert.equal(CLOUD_FUNCTION_PAYLOAD_CAP, SERVICES["cloud-function"].payloadCap);
   assert.equal(AZURE_FUNCTION_PAYLOAD_CAP, SERVICES["azure-function"].payloadCap);
+  assert.equal(LAMBDA_ZIP_UPLOAD_CAP, SERVICES.lambda.codeLimits.inlineZip);
+  assert.equal(LAMBDA_UNZIPPED_LIMIT, SERVICES.lambda.codeLimits.unzipped);
 });

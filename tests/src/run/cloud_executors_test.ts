@@ -33,6 +33,11 @@ Deno.test("A cloud run fails a task whose service has no executor, naming the ta
   assert.equal(error.attempt, 1, "not retried");
   assert.match(error.message, /"rank"/);
   assert.match(error.message, /service "spark"/);
+  // It names what the run's wiring has: every service with an adapter in the service table.
+  assert.match(
+    error.message,
+    /wiring has lambda, ec2, emr, cloud-function, compute-engine, dataproc, azure-function/,
+  );
   const report = ranked.lastRun!;
   assert.equal(report.mode, "cloud");
   assert.equal(
