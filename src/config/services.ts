@@ -11,8 +11,11 @@
  * layout, a config class), the table names it by key and the reader maps keys
  * to implementations in one record the compiler checks for completeness:
  * `executors/adapters.ts`, `src/analyze/cost.ts`, `executors/lambda/build.ts`,
- * `src/config/service_configs.ts`. Adding a service is one entry here plus its
- * config class and, for a new kind of executor, one adapter folder.
+ * `src/config/service_configs.ts`. Adding a service is one entry here, its
+ * config class (named in `service_configs.ts` and the config unions of
+ * `types.ts`, exported from `mod.ts`) and, when no adapter runs it yet, one
+ * adapter folder under `executors/` named in `executors/adapters.ts`; the
+ * compiler points at each place a key is missing.
  *
  * Kept free of runtime imports: the config classes import this table.
  *
