@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { patterns } from "../../fixtures/codegen/aws_patterns.ts";
+import { mapped } from "../../fixtures/codegen/aws_mapped.ts";
 import { wide } from "../../fixtures/codegen/aws_wide.ts";
 import { gcpPipeline } from "../../fixtures/analyze/clouds.ts";
 import { mlInference } from "../../../examples/ml_inference.ts";
@@ -17,6 +18,7 @@ import { GlacierError } from "../../../src/errors.ts";
 import type { Pipeline } from "../../../src/pipeline.ts";
 import { ROOT } from "../../support/codegen_checks.ts";
 import { assertGolden } from "../../support/golden.ts";
+import { findJinjaPython, runPython } from "./_injection.ts";
 
 const ORCHESTRATORS = ["airflow", "prefect", "dagster"] as const;
 
@@ -49,6 +51,7 @@ const safe = (id: string) => id.replace(/[^A-Za-z0-9_]/g, "_");
 const pipelines: Pipeline[] = [
   mlInference,
   patterns,
+  mapped,
   conditional,
   dynamicFanOut,
   fanIn,
@@ -178,4 +181,292 @@ Deno.test("deploy to a Python orchestrator refuses a task on a service it cannot
       'run_ssh({"executor": "crunch_vm", "host": None, "port": 22, "user": "glacier"}, payload)',
     ),
   );
+});
+
+// ------------------------------------------------------------------ Airflow's dynamic task mapping, run
+
+// The templated fields of the operators Glacier maps, as their sources declare them
+// (apache-airflow-providers-amazon: aws_template_fields adds aws_conn_id, region_name and verify;
+// -databricks, -ssh; airflow.operators.bash).
+const TEMPLATE_FIELDS = {
+  LambdaInvokeFunctionOperator: [
+    "aws_conn_id",
+    "function_name",
+    "invocation_type",
+    "payload",
+    "qualifier",
+    "region_name",
+    "verify",
+  ],
+  DatabricksSubmitRunOperator: ["json", "databricks_conn_id"],
+  SSHOperator: ["command", "environment", "remote_host"],
+  BashOperator: ["bash_command", "env", "cwd"],
+};
+
+// Runs a generated DAG module with Airflow stubbed so that `Op.partial(...).expand(field=items(...))`
+// is recorded, then does what Airflow does for each mapped task instance: calls the @task that
+// builds the mapped values with a context (run id, a `ti` whose try_number is 3, the run's conf),
+// stores its return value in XCom (JSON), and renders the operator's template_fields with Jinja,
+// except the expanded field, whose value came from XCom (Airflow marks it seen and never renders it).
+// Each listing is one way the upstream output arrives: a list, its JSON text, or a staged $ref.
+const MAPPING_PROGRAM = String.raw`
+import importlib.abc, importlib.machinery, json, shlex, sys, types
+import jinja2, jinja2.sandbox
+
+inp = json.load(sys.stdin)
+TEMPLATE_FIELDS = inp["templateFields"]
+MAPPED = []
+S3_READS = []
+CONTEXT = {}
+
+class Stub:
+    def __init__(self, *a, **k): pass
+    def __call__(self, *a, **k): return Stub()
+    def __getattr__(self, name): return Stub()
+    def __enter__(self): return self
+    def __exit__(self, *a): return False
+    def __rshift__(self, other): return other
+    def __rrshift__(self, other): return self
+
+class XComArg:
+    def __init__(self, task, args): self.task, self.args = task, args
+
+class TaskFunction:
+    def __init__(self, fn, task_id): self.fn, self.task_id = fn, task_id
+    def __call__(self, *args): return XComArg(self, args)
+
+def task(task_id=None, **kwargs):
+    return lambda fn: TaskFunction(fn, task_id)
+
+class Operator:
+    template_fields = ()
+    def __init__(self, **kwargs):
+        self.kwargs = kwargs
+        self.output = XComArg(None, ())
+    def __rshift__(self, other): return other
+    def __rrshift__(self, other): return self
+    @classmethod
+    def partial(cls, **kwargs): return Partial(cls, kwargs)
+
+class Partial:
+    def __init__(self, cls, kwargs): self.cls, self.kwargs = cls, kwargs
+    def expand(self, **kwargs):
+        MAPPED.append((self.cls, self.kwargs, kwargs))
+        return Stub()
+
+class S3Hook:
+    def read_key(self, key, bucket_name=None):
+        S3_READS.append([bucket_name, key])
+        return json.dumps(inp["staged"])
+
+MODULES = {
+    "airflow.decorators": {"task": task},
+    "airflow.operators.python": {
+        "get_current_context": lambda: CONTEXT,
+        "ShortCircuitOperator": type("ShortCircuitOperator", (Operator,), {}),
+    },
+    "airflow.providers.amazon.aws.hooks.s3": {"S3Hook": S3Hook},
+}
+OPERATOR_MODULES = {
+    "BashOperator": "airflow.operators.bash",
+    "LambdaInvokeFunctionOperator": "airflow.providers.amazon.aws.operators.lambda_function",
+    "DatabricksSubmitRunOperator": "airflow.providers.databricks.operators.databricks",
+    "SSHOperator": "airflow.providers.ssh.operators.ssh",
+}
+for name, module in OPERATOR_MODULES.items():
+    MODULES.setdefault(module, {})[name] = type(name, (Operator,), {"template_fields": tuple(TEMPLATE_FIELDS[name])})
+
+class Finder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    def find_spec(self, name, path, target=None):
+        if name.split(".")[0] in ("airflow", "pendulum"):
+            return importlib.machinery.ModuleSpec(name, self, is_package=True)
+        return None
+    def create_module(self, spec):
+        module = types.ModuleType(spec.name)
+        module.__path__ = []
+        for attr, value in MODULES.get(spec.name, {}).items():
+            setattr(module, attr, value)
+        module.__getattr__ = lambda attr: Stub()
+        return module
+    def exec_module(self, module): pass
+
+sys.meta_path.insert(0, Finder())
+exec(compile(inp["source"], "generated.py", "exec"), {"__name__": "generated"})
+
+# Airflow's environment: sandboxed, StrictUndefined (a DAG's default template_undefined).
+env = jinja2.sandbox.SandboxedEnvironment(undefined=jinja2.StrictUndefined, extensions=["jinja2.ext.do"])
+def render(value, context):
+    if isinstance(value, str):
+        return env.from_string(value).render(**context)
+    if isinstance(value, dict):
+        return {k: render(v, context) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [render(v, context) for v in value]
+    return value
+
+out = []
+for listing in inp["listings"]:
+    CONTEXT.clear()
+    CONTEXT.update({
+        "run_id": inp["runId"],
+        "ti": types.SimpleNamespace(try_number=inp["tryNumber"]),
+        "dag_run": types.SimpleNamespace(conf=inp["conf"]),
+        "params": inp["conf"],
+    })
+    S3_READS.clear()
+    for cls, partial, expand in MAPPED:
+        (field, arg), = expand.items()
+        values = json.loads(json.dumps(arg.task.fn(*[listing for _ in arg.args])))  # through XCom
+        for index, value in enumerate(values):
+            kwargs = dict(partial, **{field: value})
+            rendered = {
+                f: render(kwargs[f], CONTEXT) for f in cls.template_fields if f in kwargs and f != field
+            }
+            if field == "json":
+                payload = value["tasks"][0]["spark_python_task"]["parameters"][-1]
+            elif field == "payload":
+                payload = value
+            else:
+                payload = shlex.split(value)[-1]
+            out.append({
+                "listing": listing,
+                "operator": cls.__name__,
+                "task": partial["task_id"],
+                "itemsTask": arg.task.task_id,
+                "field": field,
+                "index": index,
+                "value": value,
+                "rendered": rendered,
+                "payloadText": payload,
+                "s3Reads": list(S3_READS),
+            })
+print(json.dumps(out))
+`;
+
+interface MappedCall {
+  listing: unknown;
+  operator: keyof typeof TEMPLATE_FIELDS;
+  task: string;
+  itemsTask: string;
+  field: string;
+  index: number;
+  value: unknown;
+  rendered: Record<string, unknown>;
+  payloadText: string;
+  s3Reads: [string, string][];
+}
+
+const KEYS = ["inbox/a.csv", "inbox/b.csv"];
+// How the upstream output reaches the @task that builds the mapped values.
+const LISTINGS = [
+  KEYS,
+  JSON.stringify([...KEYS, "inbox/c.csv"]),
+  JSON.stringify({ $ref: "s3://staged/runs/manual__1/list.out" }),
+];
+
+async function runMapping(source: string, staged: unknown): Promise<MappedCall[]> {
+  const python = await findJinjaPython();
+  return await runPython(python, MAPPING_PROGRAM, {
+    source,
+    templateFields: TEMPLATE_FIELDS,
+    runId: "manual__1",
+    tryNumber: 3,
+    conf: { mode: "full" },
+    staged,
+    listings: LISTINGS,
+  }) as MappedCall[];
+}
+
+Deno.test("deploy airflow: each mapped task instance gets final JSON with the integer attempt, through XCom and Jinja as Airflow runs it", async () => {
+  const source = Object.values((await mapped.deploy({ orchestrator: "airflow" })).files)[0];
+  const staged = ["inbox/x.csv", "inbox/y.csv", "inbox/z.csv", "inbox/w.csv"];
+  const calls = await runMapping(source, staged);
+  const expected = {
+    onLambda: ["LambdaInvokeFunctionOperator", "payload"],
+    onSpark: ["DatabricksSubmitRunOperator", "json"],
+    onVm: ["SSHOperator", "command"],
+    onHere: ["BashOperator", "bash_command"],
+  };
+  assert.deepEqual(
+    [...new Set(calls.map((c) => `${c.task} ${c.operator}.${c.field}`))].sort(),
+    Object.entries(expected).map(([t, [op, field]]) => `${t} ${op}.${field}`).sort(),
+  );
+  const items = [KEYS, [...KEYS, "inbox/c.csv"], staged];
+  for (const [l, listing] of LISTINGS.entries()) {
+    for (const task of Object.keys(expected)) {
+      const mine = calls.filter((c) =>
+        c.task === task && JSON.stringify(c.listing) === JSON.stringify(listing)
+      );
+      assert.equal(
+        mine.length,
+        items[l].length,
+        `${task}: one mapped instance per item (listing ${l})`,
+      );
+      for (const c of mine) {
+        assert.ok(
+          !JSON.stringify(c.value).includes("{{"),
+          `${task}[${c.index}]: a template Airflow will not render`,
+        );
+        let payload: Record<string, unknown>;
+        try {
+          payload = JSON.parse(c.payloadText);
+        } catch (error) {
+          assert.fail(
+            `${task}[${c.index}]: the payload is not JSON: ${c.payloadText.slice(0, 120)} (${error})`,
+          );
+        }
+        assert.equal(payload.attempt, 3, `${task}[${c.index}]: attempt`);
+        assert.ok(Number.isInteger(payload.attempt));
+        assert.equal(payload.runId, "manual__1");
+        assert.equal(payload.staging, "s3://mapped-staging/runs/manual__1/");
+        assert.deepEqual(payload.params, { mode: "full" });
+        assert.deepEqual(payload.item, { value: items[l][c.index], index: c.index });
+        assert.equal(payload.output, `${task.toLowerCase()}/${c.index}.out`);
+        assert.equal(payload.nodeId, task);
+      }
+    }
+  }
+  // The staged list is read from the object its $ref names.
+  const fromRef = calls.filter((c) => c.listing === LISTINGS[2]);
+  assert.equal(fromRef.length, 4 * staged.length);
+  assert.ok(fromRef.every((c) => JSON.stringify(c.s3Reads).includes('["staged","runs/manual__1/list.out"]')));
+  // What Airflow renders of the fixed arguments is as written; the command lines run the runner.
+  const lambda = calls.find((c) => c.task === "onLambda")!;
+  assert.deepEqual(lambda.rendered, { function_name: "glacier-aws_mapped-fn" });
+  const ssh = shellWords(calls.find((c) => c.task === "onVm")!.value as string);
+  assert.deepEqual(ssh.slice(0, -1), [
+    "cd",
+    "glacier",
+    "&&",
+    "deno",
+    "run",
+    "-A",
+    "--quiet",
+    "executors/runner.ts",
+    "--payload",
+  ]);
+  const spark = calls.find((c) => c.task === "onSpark")!.value as { tasks: { new_cluster: unknown }[] };
+  assert.ok(spark.tasks[0].new_cluster, "the job cluster spec travels with each mapped run");
+});
+
+// The words of a POSIX shell command line with single-quoted parts (what shlex.split gives).
+function shellWords(line: string): string[] {
+  return [...line.matchAll(/'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2]);
+}
+
+Deno.test("deploy airflow: the mapping check fails a mapped value that still holds a Jinja template", async () => {
+  // What Glacier wrote before C3 was fixed: the mapped Lambda payload built like an unmapped one,
+  // with templated() and ATTEMPT, whose {{ ti.try_number }} Airflow never renders in a value that
+  // came through XCom.
+  const source = Object.values((await patterns.deploy({ orchestrator: "airflow" })).files)[0];
+  const broken = source
+    .replace(/(payload = glacier_payload\([^\n]*?)run_id, attempt, /, "$1RUN_ID, ATTEMPT, ")
+    .replace(/calls\.append\(json\.dumps\(payload\)\)/, "calls.append(templated(payload))");
+  assert.notEqual(broken, source);
+  const calls = await runMapping(broken, []);
+  assert.ok(calls.length > 0);
+  for (const c of calls) {
+    assert.match(c.payloadText, /"attempt": \{\{ ti\.try_number \}\}/);
+    assert.throws(() => JSON.parse(c.payloadText), SyntaxError);
+  }
 });
