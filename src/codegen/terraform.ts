@@ -14,6 +14,7 @@ import {
   shortName,
 } from "./_model.ts";
 import { type AwsEnvValue, type AwsRef, type AwsResource, awsStack } from "./_aws_stack.ts";
+import { GlacierError } from "../errors.ts";
 import {
   base64Heredoc,
   type Block,
@@ -906,39 +907,90 @@ function azure(ctx: Context): Record<string, Block[]> {
         ]),
       ]),
     ]),
-    ...(functions.some((f) => (f.config.plan ?? "flex") === "flex")
-      ? [block("resource", ["azurerm_storage_container", "deployments"], [
-        ["name", "glacier-deployments"],
+    // A role can only be assigned on a container that exists: an existing account's data containers
+    // are looked up (plan fails on a missing one), a new account's are created.
+    ...model.buckets.map((b) =>
+      account
+        ? block("data", ["azurerm_storage_container", b.id], [
+          ["name", b.name],
+          ["storage_account_id", raw(`${accountRef}.id`)],
+        ], `Existing data container ${b.name}.`)
+        : block(
+          "resource",
+          ["azurerm_storage_container", b.id],
+          [
+            ["name", b.name],
+            ["storage_account_id", raw(`${accountRef}.id`)],
+            ["container_access_type", "private"],
+          ],
+          `Data container ${b.name}, in the account this configuration creates; name an existing account with AzureConfig({ storageAccount }) to use data already in one.`,
+        )
+    ),
+    ...functions.map((e) =>
+      block("resource", ["azurerm_storage_container", `${e.id}_package`], [
+        ["name", packageContainer(e)],
         ["storage_account_id", raw(`${accountRef}.id`)],
         ["container_access_type", "private"],
-      ])]
-      : []),
+      ], `The code package of ${appName(e)}.`)
+    ),
+    ...functions.filter((e) => planOf(e) !== "flex").map((e) =>
+      block("resource", ["azurerm_storage_blob", `${e.id}_package`], [
+        // The name carries the zip's hash, so a new build is a new URL and the app restarts on it.
+        [
+          "name",
+          interp(`${e.resource.name}-`, raw(`substr(filesha256(${ctx.artifact(e).text}), 0, 16)`), ".zip"),
+        ],
+        ["storage_account_name", raw(`${accountRef}.name`)],
+        ["storage_container_name", raw(`azurerm_storage_container.${e.id}_package.name`)],
+        ["type", "Block"],
+        ["source", ctx.artifact(e)],
+        ["content_md5", raw(`filemd5(${ctx.artifact(e).text})`)],
+      ], `The \`glacier build\` artifact the app runs from (WEBSITE_RUN_FROM_PACKAGE).`)
+    ),
   ];
+  const containerRef = (name: string): string => {
+    if (name === model.staging.bucket) return "azurerm_storage_container.staging";
+    const b = model.buckets.find((x) => x.name === name);
+    if (!b) {
+      throw new GlacierError(
+        "SYSTEM:GENERATE_MODEL",
+        `Pipeline "${model.pipeline}": container "${name}" has a grant but no bucket of the model`,
+      );
+    }
+    return `${account ? "data." : ""}azurerm_storage_container.${b.id}`;
+  };
   const principal = (e: ExecutorModel) =>
     e.resource.service === "azure-function"
       ? `${
-        (e.config.plan ?? "flex") === "flex"
-          ? "azurerm_function_app_flex_consumption"
-          : "azurerm_linux_function_app"
+        planOf(e) === "flex" ? "azurerm_function_app_flex_consumption" : "azurerm_linux_function_app"
       }.${e.id}.identity[0].principal_id`
       : `azurerm_linux_virtual_machine.${e.id}.identity[0].principal_id`;
   const fns: Block[] = functions.flatMap((e) => {
-    const plan = String(e.config.plan ?? "flex");
+    const plan = planOf(e);
     const sku = plan === "flex" ? "FC1" : plan === "premium" ? "EP1" : "Y1";
+    const loader = raw(`azurerm_user_assigned_identity.${e.id}_package.id`);
     const common: Entry[] = [
-      ["name", e.name.replace(/_/g, "-")],
+      ["name", appName(e)],
       ["resource_group_name", raw("azurerm_resource_group.glacier.name")],
       ["location", raw("azurerm_resource_group.glacier.location")],
       ["service_plan_id", raw(`azurerm_service_plan.${e.id}.id`)],
-      block("identity", [], [["type", "SystemAssigned"]]),
+      // The system identity reaches the data; the user-assigned one, which exists and holds its
+      // role before the app does, only the code package.
+      block("identity", [], [["type", "SystemAssigned, UserAssigned"], ["identity_ids", [loader]]]),
     ];
+    const after: Entry = ["depends_on", [raw(`azurerm_role_assignment.${e.id}_package`)]];
     const settings = {
       GLACIER_PIPELINE: model.pipeline,
       GLACIER_STAGING: `az://${model.staging.bucket}/${model.staging.prefix}`,
     };
     return [
+      block("resource", ["azurerm_user_assigned_identity", `${e.id}_package`], [
+        ["name", `${appName(e)}-package`],
+        ["resource_group_name", raw("azurerm_resource_group.glacier.name")],
+        ["location", raw("azurerm_resource_group.glacier.location")],
+      ], `Reads (${plan === "flex" ? "and writes" : "only"}) the code package of ${appName(e)}.`),
       block("resource", ["azurerm_service_plan", e.id], [
-        ["name", `${e.name.replace(/_/g, "-")}-plan`],
+        ["name", `${appName(e)}-plan`],
         ["resource_group_name", raw("azurerm_resource_group.glacier.name")],
         ["location", raw("azurerm_resource_group.glacier.location")],
         ["os_type", "Linux"],
@@ -955,30 +1007,36 @@ function azure(ctx: Context): Record<string, Block[]> {
               "storage_container_endpoint",
               interp(
                 raw(`${accountRef}.primary_blob_endpoint`),
-                raw("azurerm_storage_container.deployments.name"),
+                raw(`azurerm_storage_container.${e.id}_package.name`),
               ),
             ],
-            ["storage_authentication_type", "SystemAssignedIdentity"],
+            ["storage_authentication_type", "UserAssignedIdentity"],
+            ["storage_user_assigned_identity_id", loader],
             ["runtime_name", "custom"],
             ["runtime_version", "1.0"],
             ["instance_memory_in_mb", Number(e.config.memory ?? 2048)],
+            // Flex Consumption deploys into its deployment container (one deploy).
+            ["zip_deploy_file", ctx.artifact(e)],
             ["app_settings", settings],
             block("site_config", [], []),
+            after,
           ],
-          `Tasks ${
-            taskList(e)
-          }: Deno as a custom handler; deploy ${e.artifact} with \`az functionapp deployment\`.`,
+          `Tasks ${taskList(e)}: Deno as a custom handler.`,
         )
         : block("resource", ["azurerm_linux_function_app", e.id], [
           ...common,
           ["storage_account_name", raw(`${accountRef}.name`)],
           ["storage_uses_managed_identity", true],
-          ["zip_deploy_file", ctx.artifact(e)],
+          // Linux Consumption runs only from a package URL (no zip deploy): the blob, fetched with the
+          // user-assigned identity, never a SAS.
           ["app_settings", {
             ...settings,
             AzureFunctionsJobHost__functionTimeout: durationText(Number(e.config.timeout ?? 300)),
+            WEBSITE_RUN_FROM_PACKAGE: raw(`azurerm_storage_blob.${e.id}_package.url`),
+            WEBSITE_RUN_FROM_PACKAGE_BLOB_MI_RESOURCE_ID: loader,
           }],
           block("site_config", [], [block("application_stack", [], [["use_custom_runtime", true]])]),
+          after,
         ], `Tasks ${taskList(e)}: Deno as a custom handler.`),
     ];
   });
@@ -1031,7 +1089,16 @@ function azure(ctx: Context): Record<string, Block[]> {
       ]),
     ]
     : [];
-  const iam: Block[] = [];
+  const iam: Block[] = functions.map((e) =>
+    block("resource", ["azurerm_role_assignment", `${e.id}_package`], [
+      ["scope", raw(`azurerm_storage_container.${e.id}_package.resource_manager_id`)],
+      [
+        "role_definition_name",
+        planOf(e) === "flex" ? "Storage Blob Data Contributor" : "Storage Blob Data Reader",
+      ],
+      ["principal_id", raw(`azurerm_user_assigned_identity.${e.id}_package.principal_id`)],
+    ], `The package identity of ${appName(e)} on its package container.`)
+  );
   for (const e of remote) {
     const containers = new Map<string, Grant[]>();
     for (const g of e.grants) containers.set(g.bucket, [...containers.get(g.bucket) ?? [], g]);
@@ -1054,7 +1121,7 @@ function azure(ctx: Context): Record<string, Block[]> {
           "resource",
           ["azurerm_role_assignment", `${e.id}_${container.replace(/[^a-z0-9_]+/gi, "_").toLowerCase()}`],
           [
-            ["scope", interp(raw(`${accountRef}.id`), `/blobServices/default/containers/${container}`)],
+            ["scope", raw(`${containerRef(container)}.resource_manager_id`)],
             ["role_definition_name", writes ? "Storage Blob Data Contributor" : "Storage Blob Data Reader"],
             ["principal_id", raw(principal(e))],
             ...(condition ? [["condition_version", "2.0"], ["condition", condition]] as Entry[] : []),
@@ -1155,6 +1222,17 @@ function azurePathCondition(input: readonly Grant[]): { condition?: string; wide
       : {}),
     widened,
   };
+}
+
+// An Azure Functions hosting plan: Flex Consumption unless the config says otherwise.
+const planOf = (e: ExecutorModel): string => String(e.config.plan ?? "flex");
+
+const appName = (e: ExecutorModel): string => e.name.replace(/_/g, "-");
+
+// A container name: 3-63 lower-case letters, digits and single hyphens.
+function packageContainer(e: ExecutorModel): string {
+  return `${appName(e)}-package`.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/-{2,}/g, "-")
+    .slice(0, 63).replace(/^-+|-+$/g, "");
 }
 
 function durationText(seconds: number): string {

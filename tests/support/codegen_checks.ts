@@ -840,3 +840,117 @@ export function resolvedCloudFormationPolicies(
   }
   return out;
 }
+
+/**
+ * Rules Azure enforces that no schema says, checked on parsed Azure Terraform:
+ * a Linux Consumption (Y1) function app runs only from a package URL (no zip
+ * deploy), fetched here as a blob with a user-assigned identity that holds a
+ * role on the blob's container before the app exists; a Flex Consumption app's
+ * deployment container is one the configuration declares, reachable by the
+ * identity it authenticates with; and every role assignment targets a container
+ * the configuration creates or looks up (or a storage account), never a path
+ * written out to a container that may not exist.
+ */
+export function checkAzureServiceRules(parsed: Record<string, Json>): void {
+  const all = (kind: "resource" | "data", type: string) =>
+    Object.values(parsed).flatMap((j) =>
+      Object.entries(((j[kind] ?? {}) as Record<string, Record<string, Json[]>>)[type] ?? {})
+    );
+  const one = (kind: "resource" | "data", type: string, name: string) =>
+    all(kind, type).find(([n]) => n === name)?.[1][0];
+  const containers = new Set([
+    ...all("resource", "azurerm_storage_container").map(([n]) => `azurerm_storage_container.${n}`),
+    ...all("data", "azurerm_storage_container").map(([n]) => `data.azurerm_storage_container.${n}`),
+  ]);
+  const accounts = new Set([
+    ...all("resource", "azurerm_storage_account").map(([n]) => `azurerm_storage_account.${n}`),
+    ...all("data", "azurerm_storage_account").map(([n]) => `data.azurerm_storage_account.${n}`),
+  ]);
+  const assignments = all("resource", "azurerm_role_assignment");
+  for (const [name, [a]] of assignments) {
+    const scope = String(a.scope);
+    const container = scope.match(
+      /^\$\{((?:data\.)?azurerm_storage_container\.[a-z0-9_]+)\.resource_manager_id\}$/,
+    );
+    const account = scope.match(/^\$\{((?:data\.)?azurerm_storage_account\.[a-z0-9_]+)\.id\}$/);
+    assert.ok(
+      (container && containers.has(container[1])) || (account && accounts.has(account[1])),
+      `role assignment ${name}: scope ${scope} is not a container or storage account this configuration declares`,
+    );
+  }
+  // The roles held by a user-assigned identity, by the container they are on.
+  const rolesOf = (identity: string) =>
+    assignments.filter(([, [a]]) =>
+      a.principal_id === `\${azurerm_user_assigned_identity.${identity}.principal_id}`
+    )
+      .map(([n, [a]]) => ({
+        name: n,
+        role: String(a.role_definition_name),
+        container: String(a.scope).match(/azurerm_storage_container\.([a-z0-9_]+)\./)?.[1],
+      }));
+  const identityOf = (ref: unknown) =>
+    String(ref).match(/^\$\{azurerm_user_assigned_identity\.([a-z0-9_]+)\.id\}$/)?.[1];
+  const plans = new Map(all("resource", "azurerm_service_plan").map(([n, [p]]) => [n, String(p.sku_name)]));
+  for (const [name, [app]] of all("resource", "azurerm_linux_function_app")) {
+    const plan = plans.get(
+      String(app.service_plan_id).match(/azurerm_service_plan\.([a-z0-9_]+)\./)?.[1] ?? "",
+    );
+    const settings = (app.app_settings ?? {}) as Json[] | Json;
+    const s = (Array.isArray(settings) ? settings[0] : settings) as Record<string, unknown>;
+    if (plan === "Y1") {
+      assert.equal(app.zip_deploy_file, undefined, `${name}: Linux Consumption does not support zip deploy`);
+    }
+    if (app.zip_deploy_file !== undefined) {
+      assert.ok(
+        s.WEBSITE_RUN_FROM_PACKAGE === "1" || s.SCM_DO_BUILD_DURING_DEPLOYMENT === "true",
+        `${name}: zip_deploy_file needs WEBSITE_RUN_FROM_PACKAGE=1 or a remote build`,
+      );
+      continue;
+    }
+    const url = String(s.WEBSITE_RUN_FROM_PACKAGE ?? "");
+    const blobName = url.match(/^\$\{azurerm_storage_blob\.([a-z0-9_]+)\.url\}$/)?.[1];
+    assert.ok(blobName, `${name}: no zip deploy, so WEBSITE_RUN_FROM_PACKAGE must be the package blob's URL`);
+    const blob = one("resource", "azurerm_storage_blob", blobName!)!;
+    assert.match(
+      String(blob.source),
+      /\.glacier\/build\/[^/]+\/[^/]+\.zip"?\)?$/,
+      `${name}: the blob is a glacier build zip`,
+    );
+    const blobContainer = String(blob.storage_container_name).match(
+      /azurerm_storage_container\.([a-z0-9_]+)\./,
+    )?.[1];
+    const identity = identityOf(s.WEBSITE_RUN_FROM_PACKAGE_BLOB_MI_RESOURCE_ID);
+    assert.ok(identity, `${name}: the package URL has no SAS, so a user-assigned identity must fetch it`);
+    const ids = ((app.identity as Json[])[0].identity_ids ?? []) as string[];
+    assert.ok(
+      ids.includes(`\${azurerm_user_assigned_identity.${identity}.id}`),
+      `${name}: the app does not hold ${identity}`,
+    );
+    const role = rolesOf(identity!).find((r) =>
+      r.container === blobContainer && /^Storage Blob Data (Reader|Contributor|Owner)$/.test(r.role)
+    );
+    assert.ok(role, `${name}: ${identity} has no role on the package container ${blobContainer}`);
+    assert.ok(
+      ((app.depends_on ?? []) as string[]).includes(`\${azurerm_role_assignment.${role!.name}}`),
+      `${name}: the app may start before its identity can read the package`,
+    );
+  }
+  for (const [name, [app]] of all("resource", "azurerm_function_app_flex_consumption")) {
+    const container = String(app.storage_container_endpoint).match(
+      /\$\{azurerm_storage_container\.([a-z0-9_]+)\.name\}$/,
+    )?.[1];
+    assert.ok(
+      container && containers.has(`azurerm_storage_container.${container}`),
+      `${name}: the deployment container is not one this configuration creates`,
+    );
+    if (app.storage_authentication_type === "UserAssignedIdentity") {
+      const identity = identityOf(app.storage_user_assigned_identity_id);
+      assert.ok(identity, `${name}: no user-assigned identity for the deployment storage`);
+      const role = rolesOf(identity!).find((r) =>
+        r.container === container && /^Storage Blob Data (Contributor|Owner)$/.test(r.role)
+      );
+      assert.ok(role, `${name}: ${identity} cannot write the deployment container ${container}`);
+      assert.ok(((app.depends_on ?? []) as string[]).includes(`\${azurerm_role_assignment.${role!.name}}`));
+    }
+  }
+}

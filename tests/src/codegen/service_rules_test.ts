@@ -8,7 +8,16 @@ import { noAccount } from "../../fixtures/codegen/aws_no_account.ts";
 import { mlInference } from "../../../examples/ml_inference.ts";
 import { armRule, timeoutRule } from "../../fixtures/codegen/aws_rules.ts";
 import { GlacierError } from "../../../src/errors.ts";
-import { checkAwsServiceRules, createdStagingBucket, parseTerraform } from "../../support/codegen_checks.ts";
+import {
+  checkAwsServiceRules,
+  checkAzureServiceRules,
+  checkTerraformReferences,
+  createdStagingBucket,
+  parseTerraform,
+} from "../../support/codegen_checks.ts";
+import { azurePipeline } from "../../fixtures/analyze/clouds.ts";
+import { azureLineage } from "../../fixtures/codegen/lineage_clouds.ts";
+import { azureFlex } from "../../fixtures/codegen/azure_flex.ts";
 
 Deno.test("generate terraform: code reaches Lambda through S3, AMIs match their instances, timeouts fit", async () => {
   const wideTf = await parseTerraform((await wide.generate({ format: "terraform" })).files);
@@ -85,5 +94,66 @@ Deno.test("generate refuses an arm64 Lambda glacier build cannot build, and a ta
     (e: unknown) =>
       e instanceof GlacierError && e.code === "USER:GENERATE_TIMEOUT" && /task "slow"/.test(e.message) &&
       /raise the config's timeout to 120/.test(e.message),
+  );
+});
+
+Deno.test("generate terraform for Azure: Linux Consumption runs from a package blob its identity may read, Flex deploys into its own container, roles only on declared containers", async () => {
+  for (const p of [azurePipeline, azureLineage, azureFlex]) {
+    const parsed = await parseTerraform((await p.generate({ format: "terraform" })).files);
+    checkAzureServiceRules(parsed);
+    checkTerraformReferences(parsed);
+  }
+  const consumption = await parseTerraform((await azurePipeline.generate({ format: "terraform" })).files);
+  const app = (consumption["functions.tf"].resource as any).azurerm_linux_function_app.azure_function[0];
+  assert.equal(app.zip_deploy_file, undefined);
+  assert.equal(
+    app.app_settings.WEBSITE_RUN_FROM_PACKAGE,
+    "${azurerm_storage_blob.azure_function_package.url}",
+  );
+  const storage = consumption["storage.tf"].resource as any;
+  assert.match(
+    storage.azurerm_storage_blob.azure_function_package[0].name,
+    /^azure_function-\$\{substr\(filesha256\(.*azure_function\.zip"\), 0, 16\)\}\.zip$/,
+    "a new build is a new URL, so the app restarts on it",
+  );
+  // No storage account named: the data container is created in the one the configuration creates.
+  assert.equal(storage.azurerm_storage_container.container[0].name, "container");
+  const existing = await parseTerraform((await azureFlex.generate({ format: "terraform" })).files);
+  assert.equal((existing["storage.tf"].data as any).azurerm_storage_container.lake[0].name, "lake");
+  assert.equal((existing["storage.tf"].resource as any).azurerm_storage_container.lake, undefined);
+  const flex = (existing["functions.tf"].resource as any).azurerm_function_app_flex_consumption.reader[0];
+  assert.equal(flex.zip_deploy_file, "${var.artifact_root}/.glacier/build/azure_flex/reader.zip");
+  const roles = (existing["iam.tf"].resource as any).azurerm_role_assignment;
+  assert.equal(roles.reader_lake[0].scope, "${data.azurerm_storage_container.lake.resource_manager_id}");
+});
+
+Deno.test("generate terraform for Azure: the check itself refuses zip deploy on Linux Consumption and a role on a container path", () => {
+  const config = (app: Record<string, unknown>, scope: string) => ({
+    "main.tf": {
+      resource: {
+        azurerm_service_plan: { p: [{ sku_name: "Y1" }] },
+        azurerm_storage_account: { a: [{}] },
+        azurerm_linux_function_app: { f: [{ service_plan_id: "${azurerm_service_plan.p.id}", ...app }] },
+        azurerm_role_assignment: { r: [{ scope, principal_id: "x" }] },
+      },
+    },
+  });
+  assert.throws(
+    () => checkAzureServiceRules(config({ zip_deploy_file: "f.zip" }, "${azurerm_storage_account.a.id}")),
+    /Linux Consumption does not support zip deploy/,
+  );
+  assert.throws(
+    () =>
+      checkAzureServiceRules(
+        config(
+          { zip_deploy_file: "f.zip" },
+          "${azurerm_storage_account.a.id}/blobServices/default/containers/x",
+        ),
+      ),
+    /scope .* is not a container or storage account this configuration declares/,
+  );
+  assert.throws(
+    () => checkAzureServiceRules(config({ app_settings: {} }, "${azurerm_storage_account.a.id}")),
+    /WEBSITE_RUN_FROM_PACKAGE must be the package blob's URL/,
   );
 });
