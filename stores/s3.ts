@@ -97,7 +97,7 @@ export class S3Store implements ObjectStore {
    * @param bucket The bucket.
    * @param key The key.
    * @returns The bytes.
-   * @throws {GlacierError} `USER:OBJECT_NOT_FOUND` when it is missing, naming the URI.
+   * @throws {GlacierError} `USER:OBJECT_NOT_FOUND` when it is missing, naming the URI (also when S3 answers 403 for it and a listing of the key, see {@linkcode S3Store.exists}, finds nothing).
    * @throws {GlacierError} `SYSTEM:STORE_UNREACHABLE` when the endpoint cannot be reached, naming it.
    */
   async get(bucket: string, key: string): Promise<Uint8Array> {
@@ -107,6 +107,10 @@ export class S3Store implements ObjectStore {
       if (!out.Body) return new Uint8Array();
       return await out.Body.transformToByteArray();
     } catch (error) {
+      // Without s3:ListBucket on the whole bucket S3 answers a missing key with 403, not 404.
+      if (statusOf(error) === 403 && await this.#listed(bucket, key) === false) {
+        throw this.#notFound(bucket, key, error);
+      }
       throw this.#wrap(error, "read", bucket, key);
     }
   }
@@ -171,12 +175,16 @@ export class S3Store implements ObjectStore {
   }
 
   /**
-   * Whether an object exists.
+   * Whether an object exists. S3 answers HEAD of a missing key with 403
+   * unless the caller may `s3:ListBucket` the whole bucket, which a role
+   * whose listing is limited by an `s3:prefix` condition (as Glacier's
+   * generated roles are) may not; on 403 the answer is a listing of the key
+   * itself (`ListObjectsV2`, prefix the key, one key), which that role may make.
    *
    * @param bucket The bucket.
    * @param key The key.
    * @returns `true` when it exists.
-   * @throws {GlacierError} When S3 cannot be reached or refuses the request.
+   * @throws {GlacierError} When S3 cannot be reached, or refuses both the HEAD and the listing of the key.
    */
   async exists(bucket: string, key: string): Promise<boolean> {
     checkKey(bucket, key);
@@ -185,6 +193,24 @@ export class S3Store implements ObjectStore {
       return true;
     } catch (error) {
       if (statusOf(error) === 404) return false;
+      if (statusOf(error) === 403) {
+        const listed = await this.#listed(bucket, key);
+        if (listed !== undefined) return listed;
+      }
+      throw this.#wrap(error, "check", bucket, key);
+    }
+  }
+
+  // Whether a listing of exactly `key` finds it (the first key under a prefix
+  // is the prefix itself when it exists); undefined when the listing is refused too.
+  async #listed(bucket: string, key: string): Promise<boolean | undefined> {
+    try {
+      const out = await this.#client.send(
+        new ListObjectsV2Command({ Bucket: bucket, Prefix: key, MaxKeys: 1 }),
+      );
+      return out.Contents?.[0]?.Key === key;
+    } catch (error) {
+      if (statusOf(error) === 403 || nameOf(error) === "AccessDenied") return undefined;
       throw this.#wrap(error, "check", bucket, key);
     }
   }
@@ -212,6 +238,14 @@ export class S3Store implements ObjectStore {
     this.#client.destroy();
   }
 
+  #notFound(bucket: string, key: string, cause: unknown): GlacierError {
+    return new GlacierError(
+      "USER:OBJECT_NOT_FOUND",
+      `No object at ${this.uri(bucket, key)}: check the bucket and path, or write it first`,
+      { cause },
+    );
+  }
+
   #wrap(error: unknown, action: string, bucket: string, key: string): GlacierError {
     if (error instanceof GlacierError) return error;
     const uri = this.uri(bucket, key);
@@ -219,11 +253,7 @@ export class S3Store implements ObjectStore {
     const status = statusOf(error);
     const detail = redactUrls(errorMessage(error));
     if (name === "NoSuchKey" || (status === 404 && action === "read" && name !== "NoSuchBucket")) {
-      return new GlacierError(
-        "USER:OBJECT_NOT_FOUND",
-        `No object at ${uri}: check the bucket and path, or write it first`,
-        { cause: error },
-      );
+      return this.#notFound(bucket, key, error);
     }
     if (name === "NoSuchBucket") {
       return new GlacierError(
