@@ -18,7 +18,7 @@ import { redactUrl } from "../src/_redact.ts";
 import type { Executor, TaskInvocation } from "../src/run/executor.ts";
 import type { RemoteExecutorOptions } from "../src/run/remote_executors.ts";
 import { stageValue, Staging } from "../src/run/staging.ts";
-import { type Fail, failFor, providerData } from "./_remote.ts";
+import { type Fail, failFor, providerData, remoteTaskError } from "./_remote.ts";
 import { FUNCTION_ERROR_HEADER } from "./_function_runtime.ts";
 import { LOG_TAIL_HEADER, relayFunctionLog } from "./_remote_log.ts";
 import { fromWireJson, toWireJson } from "./_wire.ts";
@@ -139,7 +139,9 @@ export class FunctionExecutor implements Executor {
       this.#release();
     }
     relayFunctionLog(response.headers.get(LOG_TAIL_HEADER), invocation.onLog, s.logs);
-    if (response.headers.has(FUNCTION_ERROR_HEADER)) throw this.#functionError(text, fail);
+    if (response.headers.has(FUNCTION_ERROR_HEADER)) {
+      throw remoteTaskError(text, `${s.label} "${s.functionName}"`, `SYSTEM:${s.code}_RUNTIME`, fail);
+    }
     if (!response.ok) throw this.#serviceError(response.status, text, fail);
     try {
       const storage = staging?.root.location.storage ?? invocation.task.resource.storage;
@@ -213,40 +215,6 @@ export class FunctionExecutor implements Executor {
       );
     }
     return fail(`invoking ${fn} failed (${status}: ${detail})`, `SYSTEM:${s.code}_INVOKE`);
-  }
-
-  #functionError(text: string, fail: Fail): TaskError {
-    const s = this.#service;
-    let body: { errorType?: string; errorMessage?: string; stackTrace?: string[] | string; code?: string } =
-      {};
-    try {
-      body = JSON.parse(text);
-    } catch {
-      body = { errorMessage: text };
-    }
-    const type = body.errorType ?? "Error";
-    const message = body.errorMessage ?? "no message";
-    const stack = Array.isArray(body.stackTrace) ? body.stackTrace.join("\n") : body.stackTrace ?? "";
-    const remote = new Error(message);
-    remote.name = type;
-    remote.stack = stack.startsWith(type) ? stack : `${type}: ${message}\n${stack}`;
-    const code = typeof body.code === "string" && /^(USER|SYSTEM):/.test(body.code) ? body.code : undefined;
-    const fatal = code !== undefined && [
-      "USER:TASK_NOT_FOUND",
-      "USER:TASK_AMBIGUOUS",
-      "SYSTEM:PAYLOAD_VERSION",
-      "USER:MODULE_NOT_IN_ARTIFACT",
-      "USER:PAYLOAD_TOO_LARGE",
-    ].includes(code);
-    const where = `${s.label} "${s.functionName}"`;
-    const error = fail(
-      `${type}: ${message} (on ${where})`,
-      code ?? (type.startsWith("Runtime.") ? `SYSTEM:${s.code}_RUNTIME` : "USER:TASK_FAILED"),
-      !fatal,
-      remote,
-    );
-    error.stack = `${error.stack}\nRemote stack (${where}):\n${remote.stack}`;
-    return error;
   }
 }
 

@@ -45,3 +45,68 @@ export function stagingFailure(error: unknown, fail: Fail): Error {
     error,
   );
 }
+
+// A task's own failure as a function runtime reports it (Lambda's
+// `{ errorType, errorMessage, stackTrace }`, which Glacier's HTTP function
+// runtimes send too, with Glacier's `code` when it has one).
+interface RemoteErrorBody {
+  errorType?: string;
+  errorMessage?: string;
+  stackTrace?: string[] | string;
+  code?: string;
+}
+
+// Failures no retry can mend: the artifact does not hold the task, or was built by another Glacier.
+const FATAL_REMOTE_CODES = new Set([
+  "USER:TASK_NOT_FOUND",
+  "USER:TASK_AMBIGUOUS",
+  "SYSTEM:PAYLOAD_VERSION",
+  "USER:MODULE_NOT_IN_ARTIFACT",
+  "USER:PAYLOAD_TOO_LARGE",
+]);
+
+/**
+ * The TaskError of a task that failed on a function: its remote type,
+ * message and stack (the stack under "Remote stack (<where>)", with
+ * `extra` lines after it), Glacier's code when the runtime sent one, else
+ * `runtimeCode` for the runtime's own `Runtime.*`/`Sandbox.*` errors and
+ * `USER:TASK_FAILED` for the task's; retryable unless no retry can help.
+ *
+ * @param text The response body.
+ * @param where The function, for messages (`Lambda function "f"`).
+ * @param runtimeCode The code of the runtime's own failures (`SYSTEM:LAMBDA_RUNTIME`).
+ * @param fail The attempt's TaskError maker.
+ * @param extra Lines to show after the remote stack (a log tail).
+ * @returns The error.
+ */
+export function remoteTaskError(
+  text: string,
+  where: string,
+  runtimeCode: string,
+  fail: Fail,
+  extra: readonly string[] = [],
+): TaskError {
+  let body: RemoteErrorBody = {};
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = { errorMessage: text };
+  }
+  const type = body.errorType ?? "Error";
+  const message = body.errorMessage ?? "no message";
+  const stack = Array.isArray(body.stackTrace) ? body.stackTrace.join("\n") : body.stackTrace ?? "";
+  const remote = new Error(message);
+  remote.name = type;
+  remote.stack = stack.startsWith(type) ? stack : `${type}: ${message}\n${stack}`;
+  const code = typeof body.code === "string" && /^(USER|SYSTEM):/.test(body.code) ? body.code : undefined;
+  const error = fail(
+    `${type}: ${message} (on ${where})`,
+    code ?? (/^(Runtime|Sandbox)\./.test(type) ? runtimeCode : "USER:TASK_FAILED"),
+    code === undefined || !FATAL_REMOTE_CODES.has(code),
+    remote,
+  );
+  error.stack = `${error.stack}\nRemote stack (${where}):\n${remote.stack}${
+    extra.length ? `\nLog tail:\n${extra.join("\n")}` : ""
+  }`;
+  return error;
+}

@@ -41,7 +41,7 @@ import {
 import { errorMessage, GlacierError, type TaskError } from "../../src/errors.ts";
 import { redactUrl } from "../../src/_redact.ts";
 import { lambdaLogLines, relayLambdaLog } from "../_remote_log.ts";
-import { checkAdapter, failFor, providerData } from "../_remote.ts";
+import { checkAdapter, failFor, providerData, remoteTaskError } from "../_remote.ts";
 import { SERVICES } from "../../src/config/services.ts";
 import type { Executor, TaskInvocation } from "../../src/run/executor.ts";
 import type { RemoteExecutorOptions } from "../../src/run/remote_executors.ts";
@@ -194,7 +194,14 @@ export class LambdaExecutor implements Executor {
     );
     if (response.FunctionError) {
       // The call's log shows the tail when it has one; the stack carries it otherwise.
-      throw this.#functionError(text, invocation.onLog ? undefined : response.LogResult, fail);
+      const tail = !invocation.onLog && response.LogResult ? lambdaLogLines(response.LogResult).lines : [];
+      throw remoteTaskError(
+        text,
+        `Lambda function "${this.functionName}"`,
+        "SYSTEM:LAMBDA_RUNTIME",
+        fail,
+        tail,
+      );
     }
     try {
       const storage = this.#options.staging?.root.location.storage ?? invocation.task.resource.storage;
@@ -386,46 +393,6 @@ export class LambdaExecutor implements Executor {
       false,
       error,
     );
-  }
-
-  #functionError(
-    text: string,
-    logResult: string | undefined,
-    fail: (detail: string, code: string, retryable: boolean, cause?: unknown) => TaskError,
-  ): TaskError {
-    let body: { errorType?: string; errorMessage?: string; stackTrace?: string[] | string; code?: string } =
-      {};
-    try {
-      body = JSON.parse(text);
-    } catch {
-      body = { errorMessage: text };
-    }
-    const type = body.errorType ?? "Error";
-    const message = body.errorMessage ?? "no message";
-    const stack = Array.isArray(body.stackTrace) ? body.stackTrace.join("\n") : body.stackTrace ?? "";
-    const remote = new Error(message);
-    remote.name = type;
-    remote.stack = stack.startsWith(type) ? stack : `${type}: ${message}\n${stack}`;
-    const glacierCode = typeof body.code === "string" && /^(USER|SYSTEM):/.test(body.code)
-      ? body.code
-      : undefined;
-    const fatal = glacierCode === "USER:TASK_NOT_FOUND" || glacierCode === "USER:TASK_AMBIGUOUS" ||
-      glacierCode === "SYSTEM:PAYLOAD_VERSION" || glacierCode === "USER:MODULE_NOT_IN_ARTIFACT" ||
-      glacierCode === "USER:PAYLOAD_TOO_LARGE";
-    const error = fail(
-      `${type}: ${message} (on Lambda function "${this.functionName}")`,
-      glacierCode ??
-        (type.startsWith("Runtime.") || type.startsWith("Sandbox.")
-          ? "SYSTEM:LAMBDA_RUNTIME"
-          : "USER:TASK_FAILED"),
-      !fatal,
-      remote,
-    );
-    const logs = logResult ? lambdaLogLines(logResult).lines : [];
-    error.stack = `${error.stack}\nRemote stack (Lambda function "${this.functionName}"):\n${remote.stack}${
-      logs.length ? `\nLog tail:\n${logs.join("\n")}` : ""
-    }`;
-    return error;
   }
 }
 
