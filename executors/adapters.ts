@@ -12,7 +12,6 @@
 import type { VMConfigBase } from "../src/config/vm.ts";
 import { type AdapterKey, SERVICE_NAMES, SERVICES } from "../src/config/services.ts";
 import type { RemoteExecutorFactory } from "../src/run/remote_executors.ts";
-import { checkAdapter } from "./_remote.ts";
 
 /** Each adapter the service table names, loaded lazily. */
 export const ADAPTERS: { readonly [K in AdapterKey]: RemoteExecutorFactory } = Object.freeze({
@@ -25,8 +24,11 @@ export const ADAPTERS: { readonly [K in AdapterKey]: RemoteExecutorFactory } = O
   emr: async (options) => (await import("./emr/executor.ts")).createEmrExecutor(options),
   dataproc: async (options) => (await import("./dataproc/executor.ts")).createDataprocExecutor(options),
   ssh: async ({ resource }) => {
+    const [{ checkAdapter }, { SshExecutor }] = await Promise.all([
+      import("./_remote.ts"),
+      import("./vm/ssh.ts"),
+    ]);
     checkAdapter(resource, "ssh", "SshExecutor");
-    const { SshExecutor } = await import("./vm/ssh.ts");
     return new SshExecutor(resource.name, resource.config as VMConfigBase);
   },
 });

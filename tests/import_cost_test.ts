@@ -32,6 +32,8 @@ const FORBIDDEN: readonly [RegExp, string][] = [
  */
 const ALLOWED: Readonly<Record<string, string>> = {
   "stores/mod.ts": "the table of store loaders by scheme: it only holds import() calls, no SDK",
+  "executors/adapters.ts":
+    "the executor adapters by the service table's keys: it only holds import() calls, no executor",
   "executors/payload.ts":
     "the task payload every executor sends, the local pool included: its shape, version check and task lookup",
   "executors/_frame.ts": "the framing of a piped task's result, which narrowed subprocesses use too",
@@ -46,9 +48,12 @@ const ALLOWED: Readonly<Record<string, string>> = {
  * small core modules. Two of that room went to `node:worker_threads` (pool
  * workers a timeout can stop and a process can exit past) and
  * `src/data/polars_codec.ts` (tracing tells a polars frame from a plain
- * object), so the bound is 62.
+ * object), so the bound was 62. The service table added four small ones
+ * with no imports of their own beyond config (`src/config/services.ts`,
+ * `service_configs.ts`, `executors/adapters.ts` of import() calls, and
+ * `src/run/skipped_lines.ts` for scan reports), so it is 66.
  */
-const MAX_MODULES = 62;
+const MAX_MODULES = 66;
 
 interface InfoDependency {
   specifier: string;
