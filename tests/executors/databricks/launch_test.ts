@@ -4,7 +4,9 @@
 // machine (JSONPath resolved as Step Functions does for a start input), and
 // submits and polls runs of the generated Databricks jobs on the Jobs API
 // emulator, which runs each job's generated glacier_launcher.py with python3
-// on the built artifact. Staging goes through s3rver.
+// on the built artifact. Staging goes through s3rver. The launcher gets its
+// Databricks token as the generated stack gives it: the ARN of a Secrets
+// Manager secret (a stand-in on 127.0.0.1), read by the artifact's runtime.
 // deno-lint-ignore-file no-explicit-any -- the ASL is navigated by path
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -25,12 +27,15 @@ import {
 } from "../../support/s3rver.ts";
 import { TaskError } from "../../../mod.ts";
 import { dbxPipeline } from "./fixtures/dbx_pipeline.ts";
+import { startSecretsManager } from "../../support/secrets_manager.ts";
 
 await ensureArrow(); // encodeValue()/decodeValue() of tables need apache-arrow loaded first
 
 const TOKEN = `dapi-glacier-secret-${crypto.randomUUID()}`;
 const BUCKET = "glacier-staging";
 const REGION = "us-east-1";
+const TOKEN_SECRET =
+  `arn:aws:secretsmanager:${REGION}:000000000000:secret:glacier/dbx_test/DATABRICKS_TOKEN-AbC123`;
 
 // One JSONPath or intrinsic of a `.$` field, as Step Functions evaluates it
 // for a state whose input is `input` in execution `name` (first attempt).
@@ -78,6 +83,7 @@ Deno.test({
       env: { ...Deno.env.toObject(), ...awsEnv },
       workspaceDir: workspace,
     });
+    const secrets = startSecretsManager({ [TOKEN_SECRET]: TOKEN });
     const lambda = await startLambdaEmulator({ env: awsEnv });
     const client = new LambdaClient({
       endpoint: lambda.endpoint,
@@ -97,6 +103,11 @@ Deno.test({
       const deployed = await dbxPipeline.deploy({ orchestrator: "step_functions" });
       const states = JSON.parse(deployed.files["state_machine.asl.json"]).States;
       const staging = /GLACIER_STAGING\s*=\s*"([^"]+)"/.exec(deployed.files["lambda.tf"])![1];
+      assert.match(
+        deployed.files["lambda.tf"],
+        /GLACIER_SECRET_DATABRICKS_TOKEN = aws_secretsmanager_secret\.env_databricks_token\.arn/,
+      );
+      assert.doesNotMatch(deployed.files["lambda.tf"], /^\s+DATABRICKS_TOKEN = /m, "no token variable");
       const generated = (await dbxPipeline.generate({ format: "cloudformation" })).files;
       const dir = join(workspace, "Shared/glacier/dbx_test");
       await Deno.mkdir(dir, { recursive: true });
@@ -128,7 +139,9 @@ Deno.test({
               GLACIER_PIPELINE: "dbx_test",
               GLACIER_STAGING: staging,
               DATABRICKS_HOST: dbx.host,
-              DATABRICKS_TOKEN: TOKEN,
+              // Where the token is, as lambda.tf says; the runtime reads it at start.
+              GLACIER_SECRET_DATABRICKS_TOKEN: TOKEN_SECRET,
+              AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
             },
           },
         }),
@@ -178,6 +191,12 @@ Deno.test({
       await t.step("a Databricks task runs as a run of its job and its output lands in staging", async () => {
         const { polled, submitted } = await execute("exec-ok", { rows: 10 });
         assert.equal(polled.body.state, "SUCCESS");
+        assert.ok(
+          secrets.seen.some((r) =>
+            r.secretId === TOKEN_SECRET && r.target === "secretsmanager.GetSecretValue"
+          ),
+          "the launcher read its token from the secret",
+        );
         const run = dbx.runs.get(submitted.body.runId)!;
         assert.equal(run.body.run_name, submitted.event.job);
         // Step Functions retrying the submit (its answer lost) starts no second run.
@@ -274,6 +293,7 @@ Deno.test({
     } finally {
       client.destroy();
       store.close();
+      await secrets.stop();
       await lambda.stop();
       await dbx.stop();
       await s3.stop();

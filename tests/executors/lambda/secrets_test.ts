@@ -8,51 +8,16 @@ import assert from "node:assert/strict";
 import { loadSecretEnvironment } from "../../../executors/lambda/_secrets.ts";
 import { GlacierError } from "../../../src/errors.ts";
 import { AWS_CREDENTIAL_VARIABLES, S3RVER_CREDENTIALS } from "../../support/s3rver.ts";
+import {
+  answerSecretRequest,
+  type SecretRequest,
+  startSecretsManager,
+} from "../../support/secrets_manager.ts";
 
 const RUNTIME = new URL("../../../executors/lambda/runtime.ts", import.meta.url).pathname;
 const ROOT = new URL("../../../", import.meta.url).pathname;
 const ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:glacier/p/DATABRICKS_TOKEN-AbC123";
 const TOKEN = "dapi-from-the-secret";
-
-interface Seen {
-  target: string | null;
-  authorization: string;
-  secretId: string;
-}
-
-// Secrets Manager's JSON 1.1 protocol: POST / with X-Amz-Target, a SecretId in, SecretString out.
-async function secretsManager(
-  request: Request,
-  seen: Seen[],
-  values: Record<string, string>,
-): Promise<Response> {
-  const body = await request.json() as { SecretId: string };
-  seen.push({
-    target: request.headers.get("x-amz-target"),
-    authorization: request.headers.get("authorization") ?? "",
-    secretId: body.SecretId,
-  });
-  const json = (status: number, value: unknown) =>
-    new Response(JSON.stringify(value), {
-      status,
-      headers: { "content-type": "application/x-amz-json-1.1" },
-    });
-  if (!(body.SecretId in values)) {
-    return json(400, {
-      __type: "AccessDeniedException",
-      Message:
-        `User is not authorized to perform: secretsmanager:GetSecretValue on resource: ${body.SecretId}`,
-    });
-  }
-  return json(200, {
-    ARN: body.SecretId,
-    Name: "glacier/p/DATABRICKS_TOKEN",
-    SecretString: values[body.SecretId],
-    VersionId: "v1",
-    VersionStages: ["AWSCURRENT"],
-    CreatedDate: 1_700_000_000,
-  });
-}
 
 // The SDK's environment pointed at the stand-in with dummy keys; no way to real credentials.
 function awsEnvFor(endpoint: string): Record<string, string> {
@@ -84,12 +49,9 @@ function memoryEnv(values: Record<string, string>): Pick<typeof Deno.env, "get" 
 }
 
 Deno.test("loadSecretEnvironment() reads each GLACIER_SECRET_<NAME> with GetSecretValue into <NAME>, and keeps a <NAME> already set", async () => {
-  const seen: Seen[] = [];
-  const server = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen() {} },
-    (r) => secretsManager(r, seen, { [ARN]: TOKEN }),
-  );
-  const restore = withEnv(awsEnvFor(`http://127.0.0.1:${server.addr.port}`));
+  const server = startSecretsManager({ [ARN]: TOKEN });
+  const seen = server.seen;
+  const restore = withEnv(awsEnvFor(server.endpoint));
   try {
     const env = memoryEnv({
       GLACIER_SECRET_DATABRICKS_TOKEN: ARN,
@@ -110,17 +72,13 @@ Deno.test("loadSecretEnvironment() reads each GLACIER_SECRET_<NAME> with GetSecr
     assert.deepEqual(await loadSecretEnvironment({ env: memoryEnv({ API_KEY: "x" }) }), []);
   } finally {
     restore();
-    await server.shutdown();
+    await server.stop();
   }
 });
 
 Deno.test("loadSecretEnvironment() fails with USER:SECRET_READ naming the variable and the secret, never a value", async () => {
-  const seen: Seen[] = [];
-  const server = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen() {} },
-    (r) => secretsManager(r, seen, {}),
-  );
-  const restore = withEnv(awsEnvFor(`http://127.0.0.1:${server.addr.port}`));
+  const server = startSecretsManager({});
+  const restore = withEnv(awsEnvFor(server.endpoint));
   try {
     const env = memoryEnv({ GLACIER_SECRET_DATABRICKS_TOKEN: ARN });
     await assert.rejects(
@@ -134,12 +92,12 @@ Deno.test("loadSecretEnvironment() fails with USER:SECRET_READ naming the variab
     assert.equal(env.get("DATABRICKS_TOKEN"), undefined);
   } finally {
     restore();
-    await server.shutdown();
+    await server.stop();
   }
 });
 
 Deno.test("The Lambda runtime reads the launcher's Databricks token from its secret before the first invocation", async () => {
-  const seen: Seen[] = [];
+  const seen: SecretRequest[] = [];
   const bearers: (string | null)[] = [];
   const queue = [{ id: "poll-1", body: JSON.stringify({ poll: "databricks", runId: 7 }) }];
   const posts: { path: string; body: string }[] = [];
@@ -147,7 +105,7 @@ Deno.test("The Lambda runtime reads the launcher's Databricks token from its sec
   // One server plays the Runtime API, Secrets Manager and the Databricks workspace.
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) => {
     const path = new URL(request.url).pathname;
-    if (request.headers.get("x-amz-target")) return secretsManager(request, seen, { [ARN]: TOKEN });
+    if (request.headers.get("x-amz-target")) return answerSecretRequest(request, seen, { [ARN]: TOKEN });
     if (path === "/api/2.1/jobs/runs/get") {
       bearers.push(request.headers.get("authorization"));
       return Response.json({ run_id: 7, state: { life_cycle_state: "RUNNING" } });
