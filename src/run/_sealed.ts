@@ -1,21 +1,31 @@
 // Sealed files: how cache entries and checkpoints lie on disk.
 //
-//   "GLC3" | SHA-256 of all that follows (32) | written at (float64 ms) |
+//   "GLC4" | CRC-32 of all that follows (uint32) | written at (float64 ms) |
 //   structure length (uint32) | segment count (uint32) | each segment's length (float64) |
 //   the structure (v8-serialized, every typed array in it replaced by a segment's number) |
 //   the segments, each starting on an 8-byte boundary.
 //
 // A value's byte buffers (a frame's Arrow IPC, a table's) are written where
 // they lie, shared memory included: never copied into a serialization, never
-// joined into one buffer, hashed in place. Reading takes one file buffer; the
-// typed arrays come back as views of it.
+// joined into one buffer, checksummed in place. Reading takes one file
+// buffer; the typed arrays come back as views of it.
+//
+// The checksum finds corruption (a flipped bit, a torn or mixed-up file),
+// not tampering: what is in `.glacier/` is as trusted as the code that runs.
+// CRC-32 (zlib's, native) reads ~25 GB/s where SHA-256 read ~1.5 GB/s: a
+// demo checkpoint of 33 MB was 18-22 ms of hashing, now ~1 ms. Files of the
+// older "GLC3" layout (a SHA-256 in place of the CRC) are still read.
 import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import { DefaultDeserializer, DefaultSerializer } from "node:v8";
+import { crc32 } from "node:zlib";
 
-const MAGIC = new TextEncoder().encode("GLC3");
+const MAGIC = new TextEncoder().encode("GLC4");
 const SUM_AT = MAGIC.byteLength;
-const FIXED = SUM_AT + 32 + 8 + 4 + 4; // magic, sum, time, structure length, segment count
+const FIXED = SUM_AT + 4 + 8 + 4 + 4; // magic, sum, time, structure length, segment count
+/** The older layout: the same, with a SHA-256 (32 bytes) where the CRC is. */
+const LEGACY_MAGIC = new TextEncoder().encode("GLC3");
+const LEGACY_SUM = 32;
 const SEGMENT = 0x53; // the tag of a typed array stored as a segment
 
 // The typed arrays (and DataView) a structure may hold, by the number written for each.
@@ -91,9 +101,9 @@ export function sealParts(value: unknown, writtenAt: number): Uint8Array[] {
   const head = new Uint8Array(FIXED + 8 * segments.length);
   const view = new DataView(head.buffer);
   head.set(MAGIC, 0);
-  view.setFloat64(SUM_AT + 32, writtenAt, true);
-  view.setUint32(SUM_AT + 40, structure.byteLength, true);
-  view.setUint32(SUM_AT + 44, segments.length, true);
+  view.setFloat64(SUM_AT + 4, writtenAt, true);
+  view.setUint32(SUM_AT + 12, structure.byteLength, true);
+  view.setUint32(SUM_AT + 16, segments.length, true);
   segments.forEach((s, i) => view.setFloat64(FIXED + 8 * i, s.byteLength, true));
   const parts: Uint8Array[] = [head, structure];
   let at = head.byteLength + structure.byteLength;
@@ -103,10 +113,9 @@ export function sealParts(value: unknown, writtenAt: number): Uint8Array[] {
     parts.push(segment);
     at += segment.byteLength;
   }
-  const sum = createHash("sha256");
-  sum.update(head.subarray(SUM_AT + 32));
-  for (const part of parts.slice(1)) sum.update(part);
-  head.set(sum.digest(), SUM_AT);
+  let sum = crc32(head.subarray(SUM_AT + 4));
+  for (const part of parts.slice(1)) sum = crc32(part, sum);
+  view.setUint32(SUM_AT, sum, true);
   return parts;
 }
 
@@ -134,24 +143,34 @@ export function joinParts(parts: readonly Uint8Array[]): Uint8Array {
  * @returns The value (its typed arrays views of `bytes`) and when it was written.
  */
 export function unseal(bytes: Uint8Array): { value: unknown; writtenAt: number } | undefined {
-  if (bytes.byteLength < FIXED || MAGIC.some((b, i) => bytes[i] !== b)) return undefined;
-  const sum = createHash("sha256").update(bytes.subarray(SUM_AT + 32)).digest();
-  if (sum.some((b, i) => bytes[SUM_AT + i] !== b)) return undefined;
+  const is = (magic: Uint8Array) =>
+    bytes.byteLength >= magic.byteLength && magic.every((b, i) => bytes[i] === b);
+  const legacy = is(LEGACY_MAGIC);
+  if (!legacy && !is(MAGIC)) return undefined;
+  const sumLength = legacy ? LEGACY_SUM : 4;
+  const fixed = SUM_AT + sumLength + 8 + 4 + 4;
+  if (bytes.byteLength < fixed) return undefined;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const structureLength = view.getUint32(SUM_AT + 40, true);
-  const count = view.getUint32(SUM_AT + 44, true);
-  let at = FIXED + 8 * count;
+  if (legacy) {
+    const sum = createHash("sha256").update(bytes.subarray(SUM_AT + LEGACY_SUM)).digest();
+    if (sum.some((b, i) => bytes[SUM_AT + i] !== b)) return undefined;
+  } else if (crc32(bytes.subarray(SUM_AT + 4)) !== view.getUint32(SUM_AT, true)) return undefined;
+  const fields = SUM_AT + sumLength; // written at, structure length, segment count
+  const structureLength = view.getUint32(fields + 8, true);
+  const count = view.getUint32(fields + 12, true);
+  if (bytes.byteLength < fixed + 8 * count) return undefined;
+  let at = fixed + 8 * count;
   const structure = bytes.subarray(at, at + structureLength);
   at += structureLength;
   const segments: Uint8Array[] = [];
   for (let i = 0; i < count; i++) {
     at += pad(at);
-    const length = view.getFloat64(FIXED + 8 * i, true);
+    const length = view.getFloat64(fixed + 8 * i, true);
     segments.push(bytes.subarray(at, at + length));
     at += length;
   }
   if (at !== bytes.byteLength) return undefined;
   const reader = new SegmentReader(structure, segments);
   reader.readHeader();
-  return { value: reader.readValue(), writtenAt: view.getFloat64(SUM_AT + 32, true) };
+  return { value: reader.readValue(), writtenAt: view.getFloat64(fields, true) };
 }

@@ -12,8 +12,8 @@
  * - Checkpoints keep the outputs of a failed run's finished calls, so
  *   `run({ resume: true })` re-runs only what failed or never ran.
  *
- * Every entry and checkpoint carries a SHA-256 of its bytes: a corrupt or
- * truncated one is a miss (with one warning naming the file), never data.
+ * Every entry and checkpoint carries a CRC-32 of its bytes (`_sealed.ts`):
+ * a corrupt or truncated one is a miss (with one warning naming the file), never data.
  * Values are stored with the payload codec (tables as Arrow IPC) and written
  * atomically: a reader never sees half an entry.
  *
