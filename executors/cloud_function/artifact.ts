@@ -16,11 +16,12 @@
  * @module
  */
 import type { ArtifactTarget } from "../_artifact_target.ts";
+import { CLOUD_FUNCTION_ENTRY } from "../../src/codegen/naming.ts";
 import { FUNCTION_ERROR_HEADER } from "../_function_runtime.ts";
 import { LOG_TAIL_HEADER } from "../_remote_log.ts";
 
 /** The exported function name Cloud Run functions calls (`--entry-point`). */
-export const CLOUD_FUNCTION_ENTRY_POINT = "glacier";
+export const CLOUD_FUNCTION_ENTRY_POINT: string = CLOUD_FUNCTION_ENTRY.entryPoint;
 
 const encoder = new TextEncoder();
 
@@ -111,7 +112,7 @@ const PACKAGE = {
   name: "glacier-function",
   private: true,
   main: "index.js",
-  engines: { node: ">=20" },
+  engines: { node: `>=${CLOUD_FUNCTION_ENTRY.runtime.replace("nodejs", "")}` },
   dependencies: {},
 };
 

@@ -55,3 +55,10 @@ function fnv1a(text: string): string {
   }
   return (hash >>> 0).toString(16).padStart(8, "0");
 }
+
+/**
+ * How Cloud Run functions starts the `glacier build` source: the Node.js
+ * runtime that runs its shim, and the shim's exported function
+ * (`--entry-point`). The artifact and generated Terraform both read it.
+ */
+export const CLOUD_FUNCTION_ENTRY = { runtime: "nodejs22", entryPoint: "glacier" } as const;

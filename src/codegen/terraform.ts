@@ -35,6 +35,7 @@ import {
   denoInstallScript,
 } from "./_scripts.ts";
 import { jobName } from "./_databricks.ts";
+import { CLOUD_FUNCTION_ENTRY } from "./naming.ts";
 
 // Where the init script and the Dataproc launcher are in the staging bucket, under the staging prefix.
 const SCRIPTS_PREFIX = "scripts/";
@@ -156,7 +157,8 @@ function aws(ctx: Context): Record<string, Block[]> {
       ["required_version", ">= 1.5.0"],
       block("required_providers", [], [
         ["aws", { source: "hashicorp/aws", version: "~> 5.0" }],
-        databricks.length > 0 && ["databricks", { source: "databricks/databricks", version: "~> 1.50" }],
+        // 1.106 uploads workspace files up to 500 MB (the artifact is ~60 MB); older versions import at most 10 MiB.
+        databricks.length > 0 && ["databricks", { source: "databricks/databricks", version: "~> 1.106" }],
       ]),
     ]),
     block("provider", ["aws"], [
@@ -617,7 +619,16 @@ function gcp(ctx: Context): Record<string, Block[]> {
     ], "Data handed between executors."),
     ...functions.map((e) =>
       block("resource", ["google_storage_bucket_object", `${e.id}_artifact`], [
-        ["name", `${model.staging.prefix}artifacts/${e.resource.name}.zip`],
+        // The name carries the zip's hash: the function's source names the object, so a new
+        // build is a new name and Cloud Build rebuilds (a new object under the same name is not).
+        [
+          "name",
+          interp(
+            `${model.staging.prefix}artifacts/${e.resource.name}-`,
+            raw(`substr(filesha256(${ctx.artifact(e).text}), 0, 16)`),
+            ".zip",
+          ),
+        ],
         ["bucket", raw("google_storage_bucket.staging.name")],
         ["source", ctx.artifact(e)],
       ])
@@ -682,8 +693,8 @@ function gcp(ctx: Context): Record<string, Block[]> {
       ["location", raw("var.region")],
       ["description", `Glacier pipeline ${model.pipeline}: ${taskList(e)}`],
       block("build_config", [], [
-        ["runtime", "nodejs22"],
-        ["entry_point", "glacier"],
+        ["runtime", CLOUD_FUNCTION_ENTRY.runtime],
+        ["entry_point", CLOUD_FUNCTION_ENTRY.entryPoint],
         block("source", [], [block("storage_source", [], [
           ["bucket", raw("google_storage_bucket.staging.name")],
           ["object", raw(`google_storage_bucket_object.${e.id}_artifact.name`)],

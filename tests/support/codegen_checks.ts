@@ -760,6 +760,24 @@ export function checkAwsServiceRules(
       `${name}: ${vm.instance_type} gets AMI ${amis.get(m![1])}`,
     );
   }
+  // Workspace files over 10 MiB (a glacier build zip is ~60 MB) need the Files API upload of
+  // databricks/databricks 1.106+; older versions import at most 10 MiB and apply fails.
+  const artifacts = all("resource", "databricks_workspace_file").filter(([, [f]]) =>
+    /\.glacier\/build\/.+\.zip"?\)?$/.test(String(f.source))
+  );
+  if (artifacts.length) {
+    const providers = Object.values(parsed).flatMap((j) =>
+      ((j.terraform ?? []) as Json[]).flatMap((t) => (t.required_providers ?? []) as Json[])
+    );
+    const constraint = String((providers.find((p) => p.databricks)?.databricks as Json)?.version);
+    assert.ok(
+      satisfiesTerraformConstraint("1.106.0", constraint) &&
+        !satisfiesTerraformConstraint("1.105.9", constraint),
+      `${
+        artifacts.map(([n]) => n).join(", ")
+      }: a zip over 10 MiB needs databricks/databricks >= 1.106, but the constraint is ${constraint}`,
+    );
+  }
 }
 
 /** The name of the S3 bucket a Terraform configuration creates for staging, or undefined when it looks one up. */

@@ -11,7 +11,7 @@ terraform {
     }
     databricks = {
       source = "databricks/databricks"
-      version = "~> 1.50"
+      version = "~> 1.106"
     }
   }
 }

@@ -58,6 +58,20 @@ Deno.test("generate terraform: the check itself refuses inline code and an x86_6
       }),
     /m7g.large gets AMI/,
   );
+  const workspace = (version: string) => ({
+    "main.tf": {
+      terraform: [{ required_providers: [{ databricks: { source: "databricks/databricks", version } }] }],
+    },
+    "databricks.tf": {
+      resource: {
+        databricks_workspace_file: {
+          a: [{ path: "/Shared/x.zip", source: "${var.artifact_root}/.glacier/build/p/databricks.zip" }],
+        },
+      },
+    },
+  });
+  assert.throws(() => checkAwsServiceRules(workspace("~> 1.50")), /needs databricks\/databricks >= 1.106/);
+  checkAwsServiceRules(workspace("~> 1.106"));
 });
 
 Deno.test("generate: staging bucket names never collide across pipelines, accounts or regions; a given name is looked up", async () => {
