@@ -41,7 +41,7 @@ const WHOLE: ReadonlySet<CsvKind> = new Set(["int", "bigint"]);
  * whole numbers with decimals make `float`; dates with timestamps make
  * `timestamp`; any other mix is a string.
  *
- * @param column The column's fields, `""` for an empty one.
+ * @param column The column's fields, `""` (or `null`) for an empty one.
  * @returns The kind.
  * @example Leading zeros, int64 and special floats
  * ```ts
@@ -53,10 +53,10 @@ const WHOLE: ReadonlySet<CsvKind> = new Set(["int", "bigint"]);
  * assert.equal(inferCsvKind(["2024-01-02", "2024-01-02 03:04"]), "timestamp");
  * ```
  */
-export function inferCsvKind(column: readonly string[]): CsvKind {
+export function inferCsvKind(column: readonly (string | null)[]): CsvKind {
   let kind: CsvKind | undefined;
   for (const value of column) {
-    if (value === "") continue;
+    if (value === "" || value === null) continue;
     const k: CsvKind = INT.test(value)
       ? wholeKind(value)
       : FLOAT.test(value) || SPECIAL_FLOAT.test(value)

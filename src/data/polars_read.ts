@@ -394,7 +394,8 @@ async function scanCsv(
   const sampleRows = Math.max(10, Math.min(CSV_SAMPLE_ROWS, Math.floor(CSV_SAMPLE_CELLS / (width + 1)))) +
     (header ? 1 : 0);
   try {
-    sample = pl.readCSV(lines(head, sampleRows), {
+    // The head holds at most CSV_SAMPLE_ROWS + 1 lines: a sample of that many is all of it.
+    sample = pl.readCSV(lines(head, sampleRows > CSV_SAMPLE_ROWS ? Infinity : sampleRows), {
       ...read,
       schema: textSchema([...names, extra]),
       truncateRaggedLines: true,
@@ -429,7 +430,12 @@ async function scanCsv(
       kinds.set(name, options.schema[name]);
       continue;
     }
-    kinds.set(name, inferCsvKind(column(i).map((v) => v === null || nulls.has(v) ? "" : v)));
+    // Null markers other than the empty field are few: only then is every field looked up.
+    const fields = column(i);
+    kinds.set(
+      name,
+      inferCsvKind(nulls.size > 1 ? fields.map((v) => v !== null && nulls.has(v) ? "" : v) : fields),
+    );
   }
 
   const scan = {
@@ -598,6 +604,7 @@ async function csvHead(path: string, rows: number): Promise<Uint8Array> {
 
 // The first `n` lines of the head, as polars reads bytes (a Buffer over them, not a copy).
 function lines(bytes: Uint8Array, n: number): Buffer {
+  if (n === Infinity) return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let end = 0;
   for (let i = 0; i < n && end < bytes.length; i++) {
     const next = bytes.indexOf(0x0a, end);
