@@ -5,7 +5,10 @@
 // nodeId, and replaces each ref to an upstream call with that call's output
 // staged at `<staging><key>.out` (a mapped call's outputs at
 // `<staging><key>/<index>.out`) and the ref to a mapped call's list element
-// with the payload's item. Literals and buckets come from the user's code.
+// with the payload's item: its value, or, when the payload gives only the
+// item's index (Airflow, whose mapped task instances render nothing but their
+// map index), the element at that index of the list's staged output.
+// Literals and buckets come from the user's code.
 //
 // Staged outputs are the payload codec's value with Arrow tables as IPC, as
 // wire JSON (executors/_wire.ts): a list of plain values is a plain JSON
@@ -22,7 +25,7 @@ import { ident } from "../src/codegen/_model.ts";
 import { errorMessage, GlacierError } from "../src/errors.ts";
 import { Bucket } from "../src/resources/storage.ts";
 import type { RecordedCall } from "../src/trace/context.ts";
-import { bindArgs, type Traceable, traceCall } from "../src/trace/replay.ts";
+import { bindArgs, type ReplayedCall, type Traceable, traceCall } from "../src/trace/replay.ts";
 import { fromWireJson, toWireJson } from "./_wire.ts";
 
 /** The payload a generated orchestrator sends for one call. */
@@ -53,8 +56,11 @@ export interface OrchestratorPayload {
   readonly outputLimitBytes?: number;
   /** The run's params, given to the pipeline function. @default {{}} */
   readonly params?: Record<string, unknown>;
-  /** For a mapped call: the list element and its index. */
-  readonly item?: { readonly value: unknown; readonly index: number };
+  /**
+   * For a mapped call: the element's index in the list it maps over, and the element. Without
+   * `value` the runner reads the list's staged output and takes the element at `index`.
+   */
+  readonly item?: { readonly value?: unknown; readonly index: number };
 }
 
 /** Whether a payload is an orchestrator's (has a staging prefix and an output name, no encoded args). */
@@ -72,6 +78,8 @@ export function isOrchestratorPayload(payload: unknown): payload is Orchestrator
  * @returns The output's encoded value when it fits `outputLimitBytes`, else `{ $ref: <staged uri> }`.
  * @throws {GlacierError} `USER:PIPELINE_NOT_FOUND` when the module exports no pipeline of that name.
  * @throws {GlacierError} `SYSTEM:STAGING_READ` naming the URI when an upstream output cannot be read.
+ * @throws {GlacierError} `USER:REPLAY_ITEM_MISSING` when a mapped call's payload has no item.
+ * @throws {GlacierError} `SYSTEM:REPLAY_ITEM_INDEX` when an item given by index is not in the staged list.
  * @throws {GlacierError} `SYSTEM:STAGING_WRITE` naming the URI when the output cannot be written.
  */
 export async function runOrchestratorPayload(
@@ -112,13 +120,22 @@ export async function runOrchestratorPayload(
   if (replayed.mapOver !== undefined && payload.item === undefined) {
     throw new GlacierError(
       "USER:REPLAY_ITEM_MISSING",
-      `Call "${payload.nodeId}" maps over "${replayed.mapOver}" but the payload has no "item": send { "item": { "value": …, "index": … } } for each element`,
+      `Call "${payload.nodeId}" maps over "${replayed.mapOver}" but the payload has no "item": send { "item": { "index": …, "value": … } } for each element (without "value" the runner reads it from the list's staged output)`,
     );
   }
+  // Airflow's mapped task instances send only their map index (see itemAt).
+  const byIndex = replayed.mapOver !== undefined && payload.item !== undefined && !("value" in payload.item);
+  const item = !byIndex ? payload.item?.value : await itemAt(
+    payload.item!.index,
+    `${staging}${keys.get(replayed.mapOver!)}.out`,
+    replayed,
+    payload,
+    store,
+  );
   const args = bindArgs(replayed, {
     value: (id) => values.get(id),
     gathered: (id) => gathered.get(id) ?? [],
-    item: payload.item?.value,
+    item,
   });
   const value = await replayed.call.task.fn(...args);
   assertCrossable(value, `the value returned by task "${payload.task}" (call ${payload.nodeId})`);
@@ -138,6 +155,28 @@ export async function runOrchestratorPayload(
   }
   const limit = payload.outputLimitBytes ?? Infinity;
   return new TextEncoder().encode(text).byteLength <= limit ? JSON.parse(text) : { $ref: uri };
+}
+
+// The element at `index` of the list a mapped call maps over, read from that list's staged output.
+async function itemAt(
+  index: number,
+  uri: string,
+  replayed: ReplayedCall,
+  payload: OrchestratorPayload,
+  storage: StorageWiring,
+): Promise<unknown> {
+  const list = await readStaged(uri, replayed.mapOver!, payload.nodeId, storage);
+  if (!Array.isArray(list) || !Number.isInteger(index) || index < 0 || index >= list.length) {
+    throw new GlacierError(
+      "SYSTEM:REPLAY_ITEM_INDEX",
+      `Call "${payload.nodeId}" has no item ${
+        JSON.stringify(index)
+      } in the output of "${replayed.mapOver}" at ${JSON.stringify(uri)} (${
+        Array.isArray(list) ? `a list of ${list.length}` : "not a list"
+      }): that output changed after the orchestrator mapped the call; run "${replayed.mapOver}" and the calls that map over it again`,
+    );
+  }
+  return list[index];
 }
 
 // The staging key of each call, as src/codegen/_flow.ts names them.

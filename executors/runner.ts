@@ -72,6 +72,7 @@ export interface RunPayloadOptions {
  * @throws {GlacierError} `USER:TASK_NOT_FOUND` / `USER:TASK_AMBIGUOUS` when the task cannot be found by name.
  * @throws {GlacierError} `SYSTEM:STAGING_READ` when a staged input (or, for an orchestrator payload, an upstream output) cannot be read; the message names its URI.
  * @throws {GlacierError} `USER:PIPELINE_NOT_FOUND` / `USER:REPLAY_NODE_MISSING` when an orchestrator payload's pipeline or call is not in its module.
+ * @throws {GlacierError} `SYSTEM:REPLAY_ITEM_INDEX` when a mapped orchestrator payload's item index is not in the staged list.
  * @throws {TypeError} When the task returns a value that cannot cross back.
  * @throws {Error} Whatever the task throws.
  */

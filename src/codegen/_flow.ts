@@ -13,7 +13,8 @@
 // `{ "$ref": <uri> }`. `args` lists the upstream outputs the call reads
 // (`{ "$ref": "<key>.out" }`, `{ "$refs": "<key>/" }`), for people reading
 // the definitions; the replay finds them itself. A mapped call's `item` is
-// `{ "value", "index" }`.
+// `{ "value", "index" }`, or `{ "index" }` alone (Airflow), for which the
+// runner reads the element from the list's staged output.
 import type { DAGNode } from "../dag.ts";
 import { GlacierError } from "../errors.ts";
 import { type FlowVia, serviceRecord } from "../config/services.ts";

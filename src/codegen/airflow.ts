@@ -4,8 +4,13 @@
  * `DatabricksSubmitRunOperator`, VM tasks as `SSHOperator`, and tasks bound to
  * this machine as a `BashOperator` running Deno on the Airflow worker. Task
  * `retries`, `retryDelay` and `timeout` map to `retries`, `retry_delay` and
- * `execution_timeout`; a dynamic fan-out is `.partial(...).expand(...)`; a
- * task conditional on a param waits on a `ShortCircuitOperator`.
+ * `execution_timeout`; a task conditional on a param waits on a
+ * `ShortCircuitOperator`. A dynamic fan-out is a mapped task group (Airflow
+ * 2.5+) around the task's operator: every argument stays a templated field
+ * that Airflow renders per mapped task instance, so each one sends its own
+ * try number and map index, and the runner reads its item by that index from
+ * the mapped list's staged output. (Values expanded from XCom are never
+ * rendered, and every operator has just one field that reaches the executor.)
  *
  * @module
  */
@@ -48,7 +53,7 @@ export function airflowDag(model: InfraModel, flow: readonly FlowNode[], schedul
   out.push("import json", "import re");
   if (vias.has("local") || vias.has("ssh")) out.push("import shlex");
   out.push("from datetime import timedelta", "", "import pendulum", "from airflow import DAG");
-  if (flow.some((n) => n.mapOver)) out.push("from airflow.decorators import task");
+  if (flow.some((n) => n.mapOver)) out.push("from airflow.decorators import task, task_group");
   if (vias.has("local")) out.push("from airflow.operators.bash import BashOperator");
   if (flow.some((n) => n.mapOver)) out.push("from airflow.operators.python import get_current_context");
   if (flow.some((n) => n.condition)) out.push("from airflow.operators.python import ShortCircuitOperator");
@@ -64,6 +69,7 @@ export function airflowDag(model: InfraModel, flow: readonly FlowNode[], schedul
   out.push("", payloadHelpers(model), "", "");
   out.push(`RUN_ID = "{{ run_id }}"
 ATTEMPT = "{{ ti.try_number }}"
+MAP_INDEX = "{{ ti.map_index }}"
 PARAMS = "{{ dag_run.conf | tojson }}"
 
 
@@ -73,13 +79,18 @@ def jinja_literal(text):
 
 
 def templated(payload):
-    """The payload as JSON for a templated field: Airflow renders the run id, the attempt number and the run's conf (params); every other value stays as written."""
+    """The payload as JSON for a templated field: Airflow renders the run id, the attempt number, the run's conf (params) and a mapped task instance's map index (its item and output); every other value stays as written."""
     templates = {
         "runId": (RUN_ID, '"{{ run_id }}"'),
         "staging": (f"{STAGING}{RUN_ID}/", jinja_literal(json.dumps(STAGING))[:-1] + '{{ run_id }}/"'),
         "attempt": (ATTEMPT, ATTEMPT),
         "params": (PARAMS, PARAMS),
+        "item": ({"index": MAP_INDEX}, '{"index": {{ ti.map_index }}}'),
     }
+    output = payload.get("output", "")
+    if output.endswith(f"/{MAP_INDEX}.out"):
+        folder = output[: -len(f"{MAP_INDEX}.out")]
+        templates["output"] = (output, jinja_literal(json.dumps(folder))[:-1] + '{{ ti.map_index }}.out"')
     fields = []
     for key, value in payload.items():
         template = templates.get(key)
@@ -124,45 +135,40 @@ def templated(payload):
     );
   }
 
-  // What an operator is given for one payload expression (Python text).
-  // A mapped task's values come through XCom, which Airflow never renders: they are final JSON.
-  const operatorArgs = (n: FlowNode, payloadExpr: string, rendered = true): string[] => {
-    const json = rendered ? `templated(${payloadExpr})` : `json.dumps(${payloadExpr})`;
+  // What an operator is given for one payload expression (Python text), every argument in a
+  // templated field (`indent`: where its lines start).
+  const operatorArgs = (n: FlowNode, payloadExpr: string, indent: string): string[] => {
     switch (n.via) {
       case "lambda":
         return [
           `function_name=${pyStr(n.executor.name)}`,
-          `payload=${json}`,
+          `payload=templated(${payloadExpr})`,
           // boto3's 60 s read timeout would re-invoke a longer call; retries are Airflow's.
           `botocore_config={"read_timeout": ${
             lambdaTimeout(model, n.executor) + 60
           }, "connect_timeout": 10, "retries": {"total_max_attempts": 1}}`,
         ];
-      case "databricks": {
-        const run = databricksRun(model, n);
-        return [
-          `json=databricks_run(${py(run, "        ")}, ${payloadExpr}${rendered ? "" : ", rendered=False"})`,
-        ];
-      }
+      case "databricks":
+        return [`json=databricks_run(${py(databricksRun(model, n), indent)}, ${payloadExpr})`];
       case "ssh":
         return [
           `ssh_conn_id=${pyStr(`glacier_${n.executor.id}`)}`,
-          `command=ssh_command(${json})`,
+          `command=ssh_command(templated(${payloadExpr}))`,
           // SSHOperator stops a command after 10 s by default; the task's own timeout governs.
           `cmd_timeout=${n.timeoutMs !== undefined ? Math.ceil(n.timeoutMs / 1000) : "None"}`,
         ];
       case "local":
-        return [`bash_command=deno_command(${json})`];
+        return [`bash_command=deno_command(templated(${payloadExpr}))`];
     }
   };
   if (vias.has("databricks")) {
     out.push(
       "",
       "",
-      `def databricks_run(run, payload, rendered=True):
-    """A runs/submit body with the payload as the launcher's last parameter; a body Airflow renders keeps its text from Jinja."""
-    body = json.loads(jinja_literal(json.dumps(run))) if rendered else run
-    body["tasks"][0]["spark_python_task"]["parameters"].append(templated(payload) if rendered else json.dumps(payload))
+      `def databricks_run(run, payload):
+    """A runs/submit body with the payload as the launcher's last parameter; Airflow renders the body, which keeps its text from Jinja."""
+    body = json.loads(jinja_literal(json.dumps(run)))
+    body["tasks"][0]["spark_python_task"]["parameters"].append(templated(payload))
     return body`,
     );
   }
@@ -195,7 +201,6 @@ def templated(payload):
   out.push(") as dag:");
   for (const n of flow) {
     const site = callSite(model, n);
-    const args = py(argsOf(n, byId), "        ");
     if (n.condition) {
       out.push(
         `    ${v(n)}__if = ShortCircuitOperator(`,
@@ -205,52 +210,47 @@ def templated(payload):
         "    )",
       );
     }
-    if (n.mapOver) {
-      const source = byId.get(n.mapOver)!;
-      const field = n.via === "lambda"
-        ? "payload"
-        : n.via === "databricks"
-        ? "json"
-        : n.via === "ssh"
-        ? "command"
-        : "bash_command";
-      const fixed = operatorArgs(n, "payload").filter((a) => !a.startsWith(`${field}=`));
-      const value = operatorArgs(n, "payload", false).find((a) => a.startsWith(`${field}=`))!.slice(
-        field.length + 1,
-      );
-      out.push(
-        "",
-        `    @task(task_id=${pyStr(`${n.name}__items`)})`,
-        `    def ${n.key}__items(listing):`,
-        `        """One ${field} per item of ${pyDoc(source.node.id)}'s output."""`,
-        "        context = get_current_context()",
-        '        run_id = context["run_id"]',
-        '        params = context["dag_run"].conf or {}',
-        '        attempt = context["ti"].try_number',
-        "        calls = []",
-        `        for index, value in enumerate(glacier_items(listing, run_id, ${pyStr(source.key)})):`,
-        `            payload = glacier_payload(${site}, run_id, attempt, ${args}, f"${n.key}/{index}.out", {"value": value, "index": index}, params)`,
-        `            calls.append(${value})`,
-        "        return calls",
-        "",
-        `    ${v(n)} = ${operator[n.via]}.partial(`,
-        `        task_id=${pyStr(n.name)},`,
-        ...[...fixed, ...common(n)].map((a) => `        ${a},`),
-        `    ).expand(${field}=${n.key}__items(${v(source)}.output))`,
-      );
+    // The operator at `depth` levels of indentation, with a payload for `output` and `item` (Python text).
+    const operatorLines = (depth: string, output: string, item: string): string[] => {
+      const inner = `${depth}    `;
+      const payload = `glacier_payload(${site}, RUN_ID, ATTEMPT, ${
+        py(argsOf(n, byId), inner)
+      }, ${output}${item}, params=PARAMS)`;
+      return [
+        `${depth}${v(n)} = ${operator[n.via]}(`,
+        `${inner}task_id=${pyStr(n.name)},`,
+        ...[...operatorArgs(n, payload, inner), ...common(n)].map((a) => `${inner}${a},`),
+        `${depth})`,
+      ];
+    };
+    if (!n.mapOver) {
+      out.push(...operatorLines("    ", pyStr(`${n.key}.out`), ""));
       continue;
     }
+    // A mapped task group, not Op.partial().expand(): an expanded argument comes through XCom, is never
+    // rendered and is the one field that reaches the executor, so its attempt would be the __items task's.
+    const source = byId.get(n.mapOver)!;
     out.push(
-      `    ${v(n)} = ${operator[n.via]}(`,
-      `        task_id=${pyStr(n.name)},`,
-      ...[
-        ...operatorArgs(
-          n,
-          `glacier_payload(${site}, RUN_ID, ATTEMPT, ${args}, ${pyStr(`${n.key}.out`)}, params=PARAMS)`,
-        ),
-        ...common(n),
-      ].map((a) => `        ${a},`),
-      "    )",
+      "",
+      `    @task(task_id=${pyStr(`${n.name}__items`)})`,
+      `    def ${n.key}__items(listing):`,
+      `        """One map index per item of ${
+        pyDoc(source.node.id)
+      }'s output (inline, its JSON text or a staged $ref)."""`,
+      `        items = glacier_items(listing, get_current_context()["run_id"], ${pyStr(source.key)})`,
+      "        return list(range(len(items)))",
+      "",
+      `    @task_group(group_id=${pyStr(`${n.name}__map`)}, prefix_group_id=False)`,
+      `    def ${n.key}__map(index):`,
+      `        """${
+        pyDoc(n.node.id)
+      } once per item: Airflow renders each mapped task instance's own try number and map index into its payload, and the runner reads the item at that index from ${
+        pyDoc(source.node.id)
+      }'s staged output."""`,
+      ...operatorLines("        ", `f"${n.key}/{MAP_INDEX}.out"`, ', {"index": MAP_INDEX}'),
+      `        return ${v(n)}`,
+      "",
+      `    ${v(n)} = ${n.key}__map.expand(index=${n.key}__items(${v(source)}.output))`,
     );
   }
   out.push("");

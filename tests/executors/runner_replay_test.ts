@@ -2,14 +2,17 @@
 // Runs the payloads a generated Step Functions state machine sends, step by
 // step in topological order, through runPayload (and one through the
 // `runner.ts --payload` command line) with s3rver as staging and data lake,
-// and checks the outputs equal a local run of the same pipeline.
+// and checks the outputs equal a local run of the same pipeline; and the
+// payloads a generated Airflow DAG's task instances send, rendered as Airflow
+// renders them (tests/support/airflow_render.ts).
 import assert from "node:assert/strict";
 import type { Table } from "apache-arrow";
 import { runPayload } from "../../executors/runner.ts";
 import { decodeValue, ensureArrow } from "../../src/data/payload.ts";
 import { GlacierError } from "../../src/errors.ts";
-import { fromWireJson } from "../../executors/_wire.ts";
 import { S3RVER_CREDENTIALS, s3rverStore, startS3rver, useS3rverEnv } from "../support/s3rver.ts";
+import { runAirflowDag } from "../support/airflow_render.ts";
+import { fromWireJson, toWireJson } from "../../executors/_wire.ts";
 import { inbox, out, raw, replayEtl } from "../fixtures/replay_pipeline.ts";
 
 await ensureArrow(); // encodeValue()/decodeValue() of tables need apache-arrow loaded first
@@ -133,6 +136,69 @@ Deno.test("runner replays a generated Step Functions run: literal buckets, param
         assert.equal(error.code, "SYSTEM:STAGING_READ");
         assert.match(error.message, /s3:\/\/replay-staging\/g\/runs\/exec-2\/extract\.out/);
         assert.match(error.message, /run "extract" first/);
+        return true;
+      },
+    );
+  } finally {
+    restoreEnv();
+    store.close();
+    await s3.stop();
+  }
+});
+
+Deno.test("runner replays a generated Airflow run: each mapped task instance sends its own try number and map index, and the runner reads its item at that index from the list's staged output", async () => {
+  const s3 = await startS3rver({ buckets: ["replay-staging", "replay-lake"] });
+  const store = s3rverStore(s3.endpoint);
+  const restoreEnv = useS3rverEnv(s3.endpoint);
+  try {
+    await raw.put("name,score\na,1\nb,2\nc,3\nd,4\n");
+    for (let i = 1; i <= 3; i++) await inbox.at(`inbox/part-${i}.txt`).put("x".repeat(i * 10));
+    const expected = await replayEtl.run({ workers: 0, quiet: true, params: PARAMS });
+    await out.delete();
+
+    const source = Object.values((await replayEtl.deploy({ orchestrator: "airflow" })).files)[0];
+    const run = { runId: "manual__af", conf: PARAMS, itemsTry: 1 };
+    const resolveModule = (m: string) => new URL(m, ROOT).href;
+    // Every task runs on this machine: a BashOperator whose command ends with the payload.
+    const unmapped = await runAirflowDag(source, { ...run, taskTry: 1 });
+    const payloads = new Map(unmapped.plain.map((t) => [t.task, JSON.parse(t.payloadText)]));
+    assert.deepEqual([...payloads.keys()].sort(), ["clean", "combine", "extract", "listFiles", "save"]);
+    const results = new Map<string, unknown>();
+    for (const id of ["extract", "clean", "save", "listFiles"]) {
+      results.set(id, await runPayload(payloads.get(id), { resolveModule }));
+    }
+    const keys = results.get("listFiles") as string[];
+    assert.equal(keys.length, 3);
+
+    // The mapped instances, on their second try (the list's @task on its first): BashOperator pushed the
+    // runner's last stdout line, the list's JSON text, to XCom.
+    const { mapped } = await runAirflowDag(source, { ...run, taskTry: 2, listings: [toWireJson(keys)] });
+    assert.deepEqual(mapped.map((c) => `${c.task}[${c.index}]`), [
+      "processFile[0]",
+      "processFile[1]",
+      "processFile[2]",
+    ]);
+    for (const c of mapped) {
+      const payload = JSON.parse(c.payloadText);
+      assert.equal(payload.attempt, 2, "the mapped task instance's own try number");
+      assert.deepEqual(payload.item, { index: c.index });
+      assert.equal(payload.output, `processfile/${c.index}.out`);
+      const size = await runPayload(payload, { resolveModule });
+      assert.equal(size, (await inbox.at(keys[c.index]).read()).byteLength, `processFile[${c.index}]`);
+    }
+    assert.equal(await runPayload(payloads.get("combine"), { resolveModule }), expected.total);
+    assert.equal(expected.total, 60);
+
+    // A map index past the staged list (the list changed after Airflow mapped the call) is refused.
+    const stale = { ...JSON.parse(mapped[0].payloadText), item: { index: 3 } };
+    await assert.rejects(
+      () => runPayload(stale, { resolveModule }),
+      (error: unknown) => {
+        assert.ok(error instanceof GlacierError);
+        assert.equal(error.code, "SYSTEM:REPLAY_ITEM_INDEX");
+        assert.match(error.message, /has no item 3 in the output of "listFiles"/);
+        assert.match(error.message, /s3:\/\/replay-staging\/g\/runs\/manual__af\/listfiles\.out/);
+        assert.match(error.message, /a list of 3/);
         return true;
       },
     );

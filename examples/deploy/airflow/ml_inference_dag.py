@@ -52,6 +52,7 @@ def glacier_payload(node_id, task, module, run_id, attempt, args, output, item=N
 
 RUN_ID = "{{ run_id }}"
 ATTEMPT = "{{ ti.try_number }}"
+MAP_INDEX = "{{ ti.map_index }}"
 PARAMS = "{{ dag_run.conf | tojson }}"
 
 
@@ -61,13 +62,18 @@ def jinja_literal(text):
 
 
 def templated(payload):
-    """The payload as JSON for a templated field: Airflow renders the run id, the attempt number and the run's conf (params); every other value stays as written."""
+    """The payload as JSON for a templated field: Airflow renders the run id, the attempt number, the run's conf (params) and a mapped task instance's map index (its item and output); every other value stays as written."""
     templates = {
         "runId": (RUN_ID, '"{{ run_id }}"'),
         "staging": (f"{STAGING}{RUN_ID}/", jinja_literal(json.dumps(STAGING))[:-1] + '{{ run_id }}/"'),
         "attempt": (ATTEMPT, ATTEMPT),
         "params": (PARAMS, PARAMS),
+        "item": ({"index": MAP_INDEX}, '{"index": {{ ti.map_index }}}'),
     }
+    output = payload.get("output", "")
+    if output.endswith(f"/{MAP_INDEX}.out"):
+        folder = output[: -len(f"{MAP_INDEX}.out")]
+        templates["output"] = (output, jinja_literal(json.dumps(folder))[:-1] + '{{ ti.map_index }}.out"')
     fields = []
     for key, value in payload.items():
         template = templates.get(key)
@@ -81,10 +87,10 @@ def deno_command(payload_json):
     return 'cd "${GLACIER_PROJECT:-.}" && deno run -A --quiet executors/runner.ts --payload ' + shlex.quote(payload_json)
 
 
-def databricks_run(run, payload, rendered=True):
-    """A runs/submit body with the payload as the launcher's last parameter; a body Airflow renders keeps its text from Jinja."""
-    body = json.loads(jinja_literal(json.dumps(run))) if rendered else run
-    body["tasks"][0]["spark_python_task"]["parameters"].append(templated(payload) if rendered else json.dumps(payload))
+def databricks_run(run, payload):
+    """A runs/submit body with the payload as the launcher's last parameter; Airflow renders the body, which keeps its text from Jinja."""
+    body = json.loads(jinja_literal(json.dumps(run)))
+    body["tasks"][0]["spark_python_task"]["parameters"].append(templated(payload))
     return body
 
 

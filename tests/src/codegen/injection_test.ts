@@ -615,6 +615,14 @@ const JINJA_PROGRAM = STUB_RUN_PROGRAM.replace(
 ).replace(
   'source = sys.stdin.read()\nexec(compile(source, "generated.py", "exec"), {"__name__": "generated"})\nprint("GLACIER_MODULE_RAN")',
   String.raw`import json, shlex, jinja2, jinja2.sandbox
+import airflow.decorators
+
+class MappedGroup:
+    """A mapped task group: its function runs once, as Airflow parses it; its operators render per mapped task instance."""
+    def __init__(self, fn): self.fn = fn
+    def expand(self, **kwargs): return self.fn(**{k: Stub() for k in kwargs})
+
+airflow.decorators.task_group = lambda **kwargs: MappedGroup
 source = json.load(sys.stdin)
 exec(compile(source, "generated.py", "exec"), {"__name__": "generated"})
 
@@ -626,7 +634,7 @@ class Connections:
 env = jinja2.sandbox.SandboxedEnvironment(undefined=jinja2.StrictUndefined)
 context = {
     "run_id": "manual__1",
-    "ti": types.SimpleNamespace(try_number=1),
+    "ti": types.SimpleNamespace(try_number=1, map_index=0),
     "dag_run": types.SimpleNamespace(conf={"mode": "full"}),
     "conn": Connections(),
 }
@@ -657,7 +665,7 @@ for kwargs in RECORDED:
 print(json.dumps(out))`,
 );
 
-Deno.test("deploy airflow: Jinja renders the run id, attempt and params, and leaves {{ conn.… }} in any value as text", async () => {
+Deno.test("deploy airflow: Jinja renders the run id, attempt, params and map index, and leaves {{ conn.… }} in any value as text", async () => {
   const python = await findJinjaPython();
   const secret = "{{ conn.glacier_api.password }}";
   const v: Values = {
@@ -703,7 +711,10 @@ Deno.test("deploy airflow: Jinja renders the run id, attempt and params, and lea
     rendered: unknown;
     payload: Record<string, unknown>;
   }[];
-  assert.deepEqual(results.map((r) => r.field).sort(), ["bash_command", "command", "json", "payload"]);
+  assert.deepEqual(
+    results.map((r) => `${r.task}.${r.field}`).sort(),
+    ["crunch.command", "ingest.payload", "publish.bash_command", "score.payload", "train.json"],
+  );
   for (const r of results) {
     assert.ok(
       !JSON.stringify(r.rendered).includes("GLACIER_SECRET"),
@@ -716,6 +727,9 @@ Deno.test("deploy airflow: Jinja renders the run id, attempt and params, and lea
     assert.equal(r.payload.runId, "manual__1");
     assert.equal(r.payload.attempt, 1);
     assert.deepEqual(r.payload.params, { mode: "full" });
+    // A mapped task instance's map index (score maps over ingest's output).
+    assert.deepEqual(r.payload.item, r.task === "score" ? { index: 0 } : undefined, `${r.task}: item`);
+    assert.equal(r.payload.output, r.task === "score" ? "score/0.out" : `${r.task}.out`, `${r.task}: output`);
   }
   const json = results.find((r) => r.field === "json")!.rendered as {
     tasks: { new_cluster: { spark_version: string } }[];

@@ -18,7 +18,7 @@ import { GlacierError } from "../../../src/errors.ts";
 import type { Pipeline } from "../../../src/pipeline.ts";
 import { ROOT } from "../../support/codegen_checks.ts";
 import { assertGolden } from "../../support/golden.ts";
-import { findJinjaPython, runPython } from "./_injection.ts";
+import { type MappedTask, runAirflowDag } from "../../support/airflow_render.ts";
 
 const ORCHESTRATORS = ["airflow", "prefect", "dagster"] as const;
 
@@ -112,13 +112,14 @@ Deno.test("deploy airflow maps executors to operators, retries and timeouts, wit
   assert.equal(url, "https://airflow.example.com/dags/ml_inference/grid");
 });
 
-Deno.test("deploy airflow: dynamic fan-out through .expand(), a conditional behind a ShortCircuitOperator", async () => {
+Deno.test("deploy airflow: dynamic fan-out through a mapped task group, a conditional behind a ShortCircuitOperator", async () => {
   const { files } = await patterns.deploy({ orchestrator: "airflow" });
   const dag = files["aws_patterns_dag.py"];
   assert.match(
     dag,
-    /t_sizeof = LambdaInvokeFunctionOperator\.partial\([\s\S]*?\)\.expand\(payload=sizeof__items\(t_listfiles\.output\)\)/,
+    /@task_group\(group_id="sizeOf__map", prefix_group_id=False\)\n\s+def sizeof__map\(index\):\n\s+"""[^\n]*"""\n\s+t_sizeof = LambdaInvokeFunctionOperator\(\n\s+task_id="sizeOf",/,
   );
+  assert.match(dag, /t_sizeof = sizeof__map\.expand\(index=sizeof__items\(t_listfiles\.output\)\)/);
   assert.match(
     dag,
     /python_callable=lambda params: \(bool\(params\.get\("deep"\)\)\) and \(params\.get\("mode"\) != "quick"\)/,
@@ -150,11 +151,13 @@ Deno.test("deploy prefect and dagster: the cron schedule, retries, mapping and t
   }
 });
 
-Deno.test("deploy airflow: mapped calls carry final JSON with the real attempt, Lambda waits past boto3's 60 s, SSH past its 10 s", async () => {
+Deno.test("deploy airflow: a mapped call's payload is a templated field of its own task instance, Lambda waits past boto3's 60 s, SSH past its 10 s", async () => {
   const dag = (await patterns.deploy({ orchestrator: "airflow" })).files["aws_patterns_dag.py"];
-  assert.match(dag, /attempt = context\["ti"\]\.try_number/);
-  assert.match(dag, /glacier_payload\("sizeOf", .*, run_id, attempt, /);
-  assert.match(dag, /calls\.append\(json\.dumps\(payload\)\)/, "XCom values are never rendered by Airflow");
+  assert.match(
+    dag,
+    /payload=templated\(glacier_payload\("sizeOf", .*, RUN_ID, ATTEMPT, .*, f"sizeof\/\{MAP_INDEX\}\.out", \{"index": MAP_INDEX\}, params=PARAMS\)\)/,
+  );
+  assert.ok(!dag.includes(".partial("), "an expanded (XCom) value is never rendered by Airflow");
   assert.match(
     dag,
     /botocore_config=\{"read_timeout": \d+, "connect_timeout": 10, "retries": \{"total_max_attempts": 1\}\}/,
@@ -185,202 +188,67 @@ Deno.test("deploy to a Python orchestrator refuses a task on a service it cannot
 
 // ------------------------------------------------------------------ Airflow's dynamic task mapping, run
 
-// The templated fields of the operators Glacier maps, as their sources declare them
-// (apache-airflow-providers-amazon: aws_template_fields adds aws_conn_id, region_name and verify;
-// -databricks, -ssh; airflow.operators.bash).
-const TEMPLATE_FIELDS = {
-  LambdaInvokeFunctionOperator: [
-    "aws_conn_id",
-    "function_name",
-    "invocation_type",
-    "payload",
-    "qualifier",
-    "region_name",
-    "verify",
-  ],
-  DatabricksSubmitRunOperator: ["json", "databricks_conn_id"],
-  SSHOperator: ["command", "environment", "remote_host"],
-  BashOperator: ["bash_command", "env", "cwd"],
-};
-
-// Runs a generated DAG module with Airflow stubbed so that `Op.partial(...).expand(field=items(...))`
-// is recorded, then does what Airflow does for each mapped task instance: calls the @task that
-// builds the mapped values with a context (run id, a `ti` whose try_number is 3, the run's conf),
-// stores its return value in XCom (JSON), and renders the operator's template_fields with Jinja,
-// except the expanded field, whose value came from XCom (Airflow marks it seen and never renders it).
-// Each listing is one way the upstream output arrives: a list, its JSON text, or a staged $ref.
-const MAPPING_PROGRAM = String.raw`
-import importlib.abc, importlib.machinery, json, shlex, sys, types
-import jinja2, jinja2.sandbox
-
-inp = json.load(sys.stdin)
-TEMPLATE_FIELDS = inp["templateFields"]
-MAPPED = []
-S3_READS = []
-CONTEXT = {}
-
-class Stub:
-    def __init__(self, *a, **k): pass
-    def __call__(self, *a, **k): return Stub()
-    def __getattr__(self, name): return Stub()
-    def __enter__(self): return self
-    def __exit__(self, *a): return False
-    def __rshift__(self, other): return other
-    def __rrshift__(self, other): return self
-
-class XComArg:
-    def __init__(self, task, args): self.task, self.args = task, args
-
-class TaskFunction:
-    def __init__(self, fn, task_id): self.fn, self.task_id = fn, task_id
-    def __call__(self, *args): return XComArg(self, args)
-
-def task(task_id=None, **kwargs):
-    return lambda fn: TaskFunction(fn, task_id)
-
-class Operator:
-    template_fields = ()
-    def __init__(self, **kwargs):
-        self.kwargs = kwargs
-        self.output = XComArg(None, ())
-    def __rshift__(self, other): return other
-    def __rrshift__(self, other): return self
-    @classmethod
-    def partial(cls, **kwargs): return Partial(cls, kwargs)
-
-class Partial:
-    def __init__(self, cls, kwargs): self.cls, self.kwargs = cls, kwargs
-    def expand(self, **kwargs):
-        MAPPED.append((self.cls, self.kwargs, kwargs))
-        return Stub()
-
-class S3Hook:
-    def read_key(self, key, bucket_name=None):
-        S3_READS.append([bucket_name, key])
-        return json.dumps(inp["staged"])
-
-MODULES = {
-    "airflow.decorators": {"task": task},
-    "airflow.operators.python": {
-        "get_current_context": lambda: CONTEXT,
-        "ShortCircuitOperator": type("ShortCircuitOperator", (Operator,), {}),
-    },
-    "airflow.providers.amazon.aws.hooks.s3": {"S3Hook": S3Hook},
-}
-OPERATOR_MODULES = {
-    "BashOperator": "airflow.operators.bash",
-    "LambdaInvokeFunctionOperator": "airflow.providers.amazon.aws.operators.lambda_function",
-    "DatabricksSubmitRunOperator": "airflow.providers.databricks.operators.databricks",
-    "SSHOperator": "airflow.providers.ssh.operators.ssh",
-}
-for name, module in OPERATOR_MODULES.items():
-    MODULES.setdefault(module, {})[name] = type(name, (Operator,), {"template_fields": tuple(TEMPLATE_FIELDS[name])})
-
-class Finder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    def find_spec(self, name, path, target=None):
-        if name.split(".")[0] in ("airflow", "pendulum"):
-            return importlib.machinery.ModuleSpec(name, self, is_package=True)
-        return None
-    def create_module(self, spec):
-        module = types.ModuleType(spec.name)
-        module.__path__ = []
-        for attr, value in MODULES.get(spec.name, {}).items():
-            setattr(module, attr, value)
-        module.__getattr__ = lambda attr: Stub()
-        return module
-    def exec_module(self, module): pass
-
-sys.meta_path.insert(0, Finder())
-exec(compile(inp["source"], "generated.py", "exec"), {"__name__": "generated"})
-
-# Airflow's environment: sandboxed, StrictUndefined (a DAG's default template_undefined).
-env = jinja2.sandbox.SandboxedEnvironment(undefined=jinja2.StrictUndefined, extensions=["jinja2.ext.do"])
-def render(value, context):
-    if isinstance(value, str):
-        return env.from_string(value).render(**context)
-    if isinstance(value, dict):
-        return {k: render(v, context) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [render(v, context) for v in value]
-    return value
-
-out = []
-for listing in inp["listings"]:
-    CONTEXT.clear()
-    CONTEXT.update({
-        "run_id": inp["runId"],
-        "ti": types.SimpleNamespace(try_number=inp["tryNumber"]),
-        "dag_run": types.SimpleNamespace(conf=inp["conf"]),
-        "params": inp["conf"],
-    })
-    S3_READS.clear()
-    for cls, partial, expand in MAPPED:
-        (field, arg), = expand.items()
-        values = json.loads(json.dumps(arg.task.fn(*[listing for _ in arg.args])))  # through XCom
-        for index, value in enumerate(values):
-            kwargs = dict(partial, **{field: value})
-            rendered = {
-                f: render(kwargs[f], CONTEXT) for f in cls.template_fields if f in kwargs and f != field
-            }
-            if field == "json":
-                payload = value["tasks"][0]["spark_python_task"]["parameters"][-1]
-            elif field == "payload":
-                payload = value
-            else:
-                payload = shlex.split(value)[-1]
-            out.append({
-                "listing": listing,
-                "operator": cls.__name__,
-                "task": partial["task_id"],
-                "itemsTask": arg.task.task_id,
-                "field": field,
-                "index": index,
-                "value": value,
-                "rendered": rendered,
-                "payloadText": payload,
-                "s3Reads": list(S3_READS),
-            })
-print(json.dumps(out))
-`;
-
-interface MappedCall {
-  listing: unknown;
-  operator: keyof typeof TEMPLATE_FIELDS;
-  task: string;
-  itemsTask: string;
-  field: string;
-  index: number;
-  value: unknown;
-  rendered: Record<string, unknown>;
-  payloadText: string;
-  s3Reads: [string, string][];
-}
-
+// Try numbers that tell a mapped task instance's own from its list task's.
+const ITEMS_TRY = 1;
+const TASK_TRY = 2;
 const KEYS = ["inbox/a.csv", "inbox/b.csv"];
-// How the upstream output reaches the @task that builds the mapped values.
+const STAGED = ["inbox/x.csv", "inbox/y.csv", "inbox/z.csv", "inbox/w.csv"];
+// How the upstream output reaches the @task that gives the list: a list, its JSON text, or a staged $ref.
 const LISTINGS = [
   KEYS,
   JSON.stringify([...KEYS, "inbox/c.csv"]),
   JSON.stringify({ $ref: "s3://staged/runs/manual__1/list.out" }),
 ];
+const ITEMS = [KEYS, [...KEYS, "inbox/c.csv"], STAGED];
 
-async function runMapping(source: string, staged: unknown): Promise<MappedCall[]> {
-  const python = await findJinjaPython();
-  return await runPython(python, MAPPING_PROGRAM, {
-    source,
-    templateFields: TEMPLATE_FIELDS,
+async function runMapping(source: string): Promise<MappedTask[]> {
+  const run = await runAirflowDag(source, {
     runId: "manual__1",
-    tryNumber: 3,
     conf: { mode: "full" },
-    staged,
+    itemsTry: ITEMS_TRY,
+    taskTry: TASK_TRY,
     listings: LISTINGS,
-  }) as MappedCall[];
+    staged: STAGED,
+  });
+  return run.mapped;
 }
 
-Deno.test("deploy airflow: each mapped task instance gets final JSON with the integer attempt, through XCom and Jinja as Airflow runs it", async () => {
+// What is wrong with what one mapped task instance sends, if anything. Its item is the element at
+// its map index: given, or (without a value) read by the runner from the list's staged output.
+function mappedProblem(c: MappedTask, items: readonly unknown[]): string | undefined {
+  if (JSON.stringify(c.value).includes("{{")) return "a template Airflow will not render";
+  let payload: Record<string, unknown>;
+  try {
+    payload = JSON.parse(c.payloadText);
+  } catch (error) {
+    return `the payload is not JSON: ${c.payloadText.slice(0, 120)} (${error})`;
+  }
+  const item = payload.item as { index?: unknown; value?: unknown } | undefined;
+  const checks: [string, unknown, unknown][] = [
+    ["attempt", payload.attempt, TASK_TRY],
+    ["runId", payload.runId, "manual__1"],
+    ["staging", payload.staging, "s3://mapped-staging/runs/manual__1/"],
+    ["params", payload.params, { mode: "full" }],
+    ["nodeId", payload.nodeId, c.task],
+    ["output", payload.output, `${c.task.toLowerCase()}/${c.index}.out`],
+    ["item.index", item?.index, c.index],
+    ...(item && "value" in item
+      ? [["item.value", item.value, items[c.index]] as [string, unknown, unknown]]
+      : []),
+  ];
+  for (const [name, actual, expected] of checks) {
+    if (JSON.stringify(actual) !== JSON.stringify(expected)) {
+      return `${name} ${JSON.stringify(actual)}, not ${JSON.stringify(expected)}${
+        name === "attempt" ? " (the mapped task instance's own try number)" : ""
+      }`;
+    }
+  }
+  return undefined;
+}
+
+Deno.test("deploy airflow: each mapped task instance sends final JSON with its own try number and map index, for a list, its JSON text and a staged $ref, through XCom and Jinja as Airflow runs it", async () => {
   const source = Object.values((await mapped.deploy({ orchestrator: "airflow" })).files)[0];
-  const staged = ["inbox/x.csv", "inbox/y.csv", "inbox/z.csv", "inbox/w.csv"];
-  const calls = await runMapping(source, staged);
+  const calls = await runMapping(source);
   const expected = {
     onLambda: ["LambdaInvokeFunctionOperator", "payload"],
     onSpark: ["DatabricksSubmitRunOperator", "json"],
@@ -391,46 +259,27 @@ Deno.test("deploy airflow: each mapped task instance gets final JSON with the in
     [...new Set(calls.map((c) => `${c.task} ${c.operator}.${c.field}`))].sort(),
     Object.entries(expected).map(([t, [op, field]]) => `${t} ${op}.${field}`).sort(),
   );
-  const items = [KEYS, [...KEYS, "inbox/c.csv"], staged];
   for (const [l, listing] of LISTINGS.entries()) {
     for (const task of Object.keys(expected)) {
       const mine = calls.filter((c) =>
         c.task === task && JSON.stringify(c.listing) === JSON.stringify(listing)
       );
-      assert.equal(
-        mine.length,
-        items[l].length,
+      assert.deepEqual(
+        mine.map((c) => c.index),
+        ITEMS[l].map((_, i) => i),
         `${task}: one mapped instance per item (listing ${l})`,
       );
       for (const c of mine) {
-        assert.ok(
-          !JSON.stringify(c.value).includes("{{"),
-          `${task}[${c.index}]: a template Airflow will not render`,
-        );
-        let payload: Record<string, unknown>;
-        try {
-          payload = JSON.parse(c.payloadText);
-        } catch (error) {
-          assert.fail(
-            `${task}[${c.index}]: the payload is not JSON: ${c.payloadText.slice(0, 120)} (${error})`,
-          );
-        }
-        assert.equal(payload.attempt, 3, `${task}[${c.index}]: attempt`);
-        assert.ok(Number.isInteger(payload.attempt));
-        assert.equal(payload.runId, "manual__1");
-        assert.equal(payload.staging, "s3://mapped-staging/runs/manual__1/");
-        assert.deepEqual(payload.params, { mode: "full" });
-        assert.deepEqual(payload.item, { value: items[l][c.index], index: c.index });
-        assert.equal(payload.output, `${task.toLowerCase()}/${c.index}.out`);
-        assert.equal(payload.nodeId, task);
+        assert.equal(mappedProblem(c, ITEMS[l]), undefined, `${task}[${c.index}] (listing ${l})`);
+        assert.ok(Number.isInteger(JSON.parse(c.payloadText).attempt));
       }
     }
   }
   // The staged list is read from the object its $ref names.
   const fromRef = calls.filter((c) => c.listing === LISTINGS[2]);
-  assert.equal(fromRef.length, 4 * staged.length);
+  assert.equal(fromRef.length, 4 * STAGED.length);
   assert.ok(fromRef.every((c) => JSON.stringify(c.s3Reads).includes('["staged","runs/manual__1/list.out"]')));
-  // What Airflow renders of the fixed arguments is as written; the command lines run the runner.
+  // What Airflow renders of the other arguments is as written; the command lines run the runner.
   const lambda = calls.find((c) => c.task === "onLambda")!;
   assert.deepEqual(lambda.rendered, { function_name: "glacier-aws_mapped-fn" });
   const ssh = shellWords(calls.find((c) => c.task === "onVm")!.value as string);
@@ -454,19 +303,43 @@ function shellWords(line: string): string[] {
   return [...line.matchAll(/'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2]);
 }
 
-Deno.test("deploy airflow: the mapping check fails a mapped value that still holds a Jinja template", async () => {
-  // What Glacier wrote before C3 was fixed: the mapped Lambda payload built like an unmapped one,
-  // with templated() and ATTEMPT, whose {{ ti.try_number }} Airflow never renders in a value that
-  // came through XCom.
-  const source = Object.values((await patterns.deploy({ orchestrator: "airflow" })).files)[0];
-  const broken = source
-    .replace(/(payload = glacier_payload\([^\n]*?)run_id, attempt, /, "$1RUN_ID, ATTEMPT, ")
-    .replace(/calls\.append\(json\.dumps\(payload\)\)/, "calls.append(templated(payload))");
-  assert.notEqual(broken, source);
-  const calls = await runMapping(broken, []);
-  assert.ok(calls.length > 0);
-  for (const c of calls) {
-    assert.match(c.payloadText, /"attempt": \{\{ ti\.try_number \}\}/);
-    assert.throws(() => JSON.parse(c.payloadText), SyntaxError);
+// The mapped Lambda call as Glacier wrote it before: Op.partial().expand() over the payloads the list's
+// @task builds, either with templates (before C3) or final, with that @task's try number (C3).
+function expandedForm(source: string, form: "templated" | "final"): string {
+  const call = (runId: string, attempt: string, params: string) =>
+    `glacier_payload("onLambda", "onLambda", "m.ts", ${runId}, ${attempt}, [], f"onlambda/{index}.out", {"value": value, "index": index}, ${params})`;
+  const payload = form === "templated"
+    ? `templated(${call("RUN_ID", "ATTEMPT", "PARAMS")})`
+    : `json.dumps(${call('context["run_id"]', 'context["ti"].try_number', 'context["dag_run"].conf')})`;
+  return `${source.slice(0, source.indexOf("\nwith DAG("))}
+with DAG(dag_id="before") as dag:
+    t_listkeys = BashOperator(task_id="listKeys", bash_command="true")
+
+    @task(task_id="onLambda__items")
+    def onlambda__items(listing):
+        context = get_current_context()
+        values = glacier_items(listing, context["run_id"], "listkeys")
+        return [${payload} for index, value in enumerate(values)]
+
+    t_onlambda = LambdaInvokeFunctionOperator.partial(task_id="onLambda", function_name="f").expand(
+        payload=onlambda__items(t_listkeys.output)
+    )
+`;
+}
+
+Deno.test("deploy airflow: the mapping check fails payloads the list's @task builds: a template Airflow never renders, or that task's try number", async () => {
+  const source = Object.values((await mapped.deploy({ orchestrator: "airflow" })).files)[0];
+  for (
+    const [form, problem] of [
+      ["templated", /^a template Airflow will not render$/],
+      ["final", /^attempt 1, not 2 \(the mapped task instance's own try number\)$/],
+    ] as const
+  ) {
+    const calls = await runMapping(expandedForm(source, form));
+    assert.equal(calls.length, ITEMS.flat().length, form);
+    for (const c of calls) {
+      const items = ITEMS[LISTINGS.findIndex((l) => JSON.stringify(l) === JSON.stringify(c.listing))];
+      assert.match(mappedProblem(c, items) ?? "no problem", problem, `${form}: ${c.task}[${c.index}]`);
+    }
   }
 });
