@@ -21,7 +21,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { Writable } from "node:stream";
+import type { Writable } from "node:stream";
 import type { DataFrame, LazyDataFrame, Series } from "nodejs-polars";
 import type { PolarsModule } from "./_polars.ts";
 
@@ -249,6 +249,8 @@ const SHARED_RESERVE = 2 ** 34;
 // new page costs more than copying into it), so one copy less is about half
 // the hand-off's cost on the writing side.
 function sharedIpc(frame: DataFrame): Uint8Array {
+  const Sink = writableClass();
+  if (!Sink) return shared(frame.writeIPCStream());
   let sab: SharedArrayBuffer;
   try {
     sab = new SharedArrayBuffer(0, { maxByteLength: SHARED_RESERVE });
@@ -257,7 +259,7 @@ function sharedIpc(frame: DataFrame): Uint8Array {
   }
   let length = 0;
   let failed: unknown;
-  const sink = new Writable({
+  const sink = new Sink({
     write(chunk: Uint8Array, _encoding, done) {
       try {
         const end = length + chunk.byteLength;
@@ -275,6 +277,19 @@ function sharedIpc(frame: DataFrame): Uint8Array {
   // polars writes synchronously (its own writeIPCStream() relies on it); a batch still buffered would mean it did not.
   if (failed !== undefined || sink.writableLength > 0) return shared(frame.writeIPCStream());
   return new Uint8Array(sab, 0, length);
+}
+
+let writable: typeof Writable | undefined;
+
+// node:stream's Writable, taken from the runtime when a frame is first
+// written, not imported: loading node:stream costs ~20 ms in every process
+// and worker, and one that never writes a frame never needs it (polars has
+// loaded it by the time one is written).
+function writableClass(): typeof Writable | undefined {
+  const runtime = (globalThis as { process?: { getBuiltinModule?(id: string): unknown } }).process;
+  return writable ??=
+    (runtime?.getBuiltinModule?.("node:stream") as { Writable?: typeof Writable } | undefined)
+      ?.Writable;
 }
 
 // The bytes copied once onto a SharedArrayBuffer.
