@@ -4,6 +4,8 @@
  * back on stdout, stderr is kept for the error. Host keys are always
  * checked (`StrictHostKeyChecking=yes`); keys come from the SSH agent or the
  * config's `keyFile` path and are never copied into payloads or reports.
+ * With a `remoteDir`, the task module's project files are copied there over
+ * the same SSH connection settings before the first task (see `_sync.ts`).
  *
  * @module
  */
@@ -22,6 +24,7 @@ import type { Executor, TaskInvocation } from "../../src/run/executor.ts";
 import { payloadFor } from "../payload.ts";
 import { projectRoot } from "../../src/_project.ts";
 import { unframe } from "../_frame.ts";
+import { projectFiles, stampOf, SYNC_STAMP, tarOf } from "./_sync.ts";
 
 const REMOTE = new URL("./remote.ts", import.meta.url);
 
@@ -37,6 +40,7 @@ export class SshExecutor implements Executor {
   readonly name = "vm";
   readonly #config: VMConfigBase;
   readonly #resource: string;
+  readonly #synced = new Map<string, Promise<void>>();
 
   /**
    * @param resource The resource's name, for messages.
@@ -65,23 +69,19 @@ export class SshExecutor implements Executor {
     }
     assertArgsCrossable(invocation);
     if (needsLibraries(invocation.args)) await loadLibraries(invocation.args);
+    await this.#sync(task.module, invocation);
+    const root = task.module.startsWith("file:") ? projectRoot(fileURLToPath(task.module)) : undefined;
     const payload = payloadFor(
       invocation,
       encodeValue(invocation.args, "ipc").value,
-      this.#remoteUrl(task.module),
+      this.#remoteUrl(task.module, root),
     );
     const target = `${config.user}@${config.host}`;
-    const child = new Deno.Command("ssh", {
-      args: [...this.#sshOptions(), target, this.#remoteCommand(task.options.timeout)],
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-      signal: invocation.signal,
-    }).spawn();
-    const writer = child.stdin.getWriter();
-    await writer.write(new Uint8Array(serialize(payload))).catch(() => {}); // a dead connection shows in the exit code
-    await writer.close().catch(() => {});
-    const out = await child.output();
+    const out = await this.#ssh(
+      this.#remoteCommand(task.options.timeout, root),
+      new Uint8Array(serialize(payload)),
+      invocation.signal,
+    );
     const stderr = new TextDecoder().decode(out.stderr).trim();
     const { value, log } = unframe(out.stdout);
     if (value === undefined) throw this.#sshError(out.code, stderr, log, invocation);
@@ -130,18 +130,78 @@ export class SshExecutor implements Executor {
     ];
   }
 
-  #remoteCommand(timeoutMs: number | undefined): string {
-    // A timeout also bounds the remote process: closing SSH alone may leave it running.
-    const limit = timeoutMs === undefined ? "" : `timeout -s KILL ${Math.ceil(timeoutMs / 1000) + 1} `;
-    return `${limit}${quote(this.#config.deno)} run -A --quiet ${quote(this.#remoteUrl(REMOTE.href))}`;
+  // One SSH session running `command` with `input` on its stdin.
+  async #ssh(command: string, input: Uint8Array, signal: AbortSignal): Promise<Deno.CommandOutput> {
+    const c = this.#config;
+    const child = new Deno.Command("ssh", {
+      args: [...this.#sshOptions(), `${c.user}@${c.host}`, command],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+      signal,
+    }).spawn();
+    const writer = child.stdin.getWriter();
+    await writer.write(input).catch(() => {}); // a dead connection shows in the exit code
+    await writer.close().catch(() => {});
+    return await child.output();
   }
 
-  // Where a module of this project is on the VM: the same path, or under remoteDir.
-  #remoteUrl(module: string): string {
+  // With a remoteDir, the task module's project files are copied there before the first task that
+  // needs them (once per executor, and only when the VM holds another copy).
+  #sync(module: string, invocation: TaskInvocation): Promise<void> {
     const remoteDir = this.#config.remoteDir;
-    if (!remoteDir || !module.startsWith("file:")) return module;
+    if (!remoteDir || !module.startsWith("file:")) return Promise.resolve();
+    let done = this.#synced.get(module);
+    if (!done) {
+      done = this.#copy(module, remoteDir, invocation);
+      this.#synced.set(module, done);
+      done.catch(() => this.#synced.delete(module)); // the next attempt copies again
+    }
+    return done;
+  }
+
+  async #copy(module: string, remoteDir: string, invocation: TaskInvocation): Promise<void> {
+    const root = projectRoot(fileURLToPath(module));
+    const archive = await tarOf(root, await projectFiles([module, REMOTE.href], root));
+    const stamp = await stampOf(archive);
+    const dir = quote(remoteDir.replace(/(.)\/+$/, "$1"));
+    const check = await this.#ssh(
+      `cat ${dir}/${SYNC_STAMP} 2>/dev/null || true`,
+      new Uint8Array(),
+      invocation.signal,
+    );
+    if (check.code === 0 && new TextDecoder().decode(check.stdout).trim() === stamp) return;
+    const put = check.code === 0
+      ? await this.#ssh(
+        `mkdir -p ${dir}/.glacier && tar -xf - -C ${dir} && printf %s ${stamp} >${dir}/${SYNC_STAMP}`,
+        archive,
+        invocation.signal,
+      )
+      : check;
+    if (put.code === 0) return;
+    const stderr = new TextDecoder().decode(put.stderr).trim();
+    if (put.code === 255) throw this.#sshError(put.code, stderr, "", invocation);
+    if (invocation.signal.aborted) throw invocation.signal.reason;
+    throw new GlacierError(
+      "SYSTEM:VM_SYNC",
+      `Cannot copy the project to ${remoteDir} on VM "${this.#resource}" (${this.#config.user}@${this.#config.host}): ${
+        stderr || `exit code ${put.code}`
+      }; the user must be able to write there`,
+      { retryable: true },
+    );
+  }
+
+  #remoteCommand(timeoutMs: number | undefined, root: string | undefined): string {
+    // A timeout also bounds the remote process: closing SSH alone may leave it running.
+    const limit = timeoutMs === undefined ? "" : `timeout -s KILL ${Math.ceil(timeoutMs / 1000) + 1} `;
+    return `${limit}${quote(this.#config.deno)} run -A --quiet ${quote(this.#remoteUrl(REMOTE.href, root))}`;
+  }
+
+  // Where a module of the task's project is on the VM: the same path, or under remoteDir.
+  #remoteUrl(module: string, root: string | undefined): string {
+    const remoteDir = this.#config.remoteDir;
+    if (!remoteDir || !root || !module.startsWith("file:")) return module;
     const path = fileURLToPath(module);
-    const root = projectRoot(fileURLToPath(REMOTE.href));
     return path.startsWith(root + "/")
       ? pathToFileURL(remoteDir.replace(/\/+$/, "") + path.slice(root.length)).href
       : module;

@@ -3,7 +3,15 @@
 // CloudFormation and Pulumi print this stack and decide nothing themselves,
 // so a fix to a resource is made here once.
 import { GlacierError } from "../errors.ts";
-import { denoInstallScript } from "./_scripts.ts";
+import { SERVICES } from "../config/services.ts";
+import {
+  SSH_CIDR_INPUT,
+  SSH_INPUT_DESCRIPTIONS,
+  SSH_PUBLIC_KEY_INPUT,
+  vmAccess,
+  vmBootScript,
+  vmHostHint,
+} from "./_vm.ts";
 import { type ExecutorModel, type InfraModel, remoteExecutors, taskTimeoutSeconds } from "./_model.ts";
 import {
   executorStatements,
@@ -18,7 +26,7 @@ import { SECRET_ENV_PREFIX, secretId, secretName } from "./_secret_env.ts";
 export interface AwsRef {
   readonly ref: AwsResource["kind"];
   readonly id: string;
-  readonly attr: "arn" | "name" | "id" | "key" | "privateIp";
+  readonly attr: "arn" | "name" | "id" | "key" | "privateIp" | "publicIp" | "vpcId" | "subnetId";
 }
 
 /** A value the person applying the stack gives (a Terraform variable, a CloudFormation parameter, Pulumi config). */
@@ -28,14 +36,14 @@ export interface AwsInput {
 
 /** What the person applying must give. */
 export interface AwsInputSpec {
-  /** A snake_case name: `ssh_key_name`. */
+  /** A snake_case name: `ssh_cidr`. */
   readonly name: string;
   readonly description: string;
   readonly default?: string;
   /** A secret: never shown, never written. */
   readonly secret?: boolean;
-  /** An EC2 key pair name (CloudFormation checks it exists). */
-  readonly keyPair?: boolean;
+  /** An IPv4 CIDR (the tools check its form before anything is created). */
+  readonly cidr?: boolean;
 }
 
 /** A text value: literal, or an input. */
@@ -154,6 +162,45 @@ export interface AwsAmi {
   readonly parameter: string;
 }
 
+/**
+ * Where an instance is launched, looked up (never created): the subnet the
+ * config names, or the default VPC's default subnet (the first by id). Its
+ * `vpcId` is the VPC its security group belongs to.
+ */
+export interface AwsNetwork {
+  readonly kind: "network";
+  readonly id: string;
+  /** The subnet the config names; absent for the default VPC's default subnet. */
+  readonly subnetId?: string;
+}
+
+/** A security group admitting SSH from one CIDR the person applying gives; all egress (Deno, npm, S3). */
+export interface AwsSecurityGroup {
+  readonly kind: "securityGroup";
+  readonly id: string;
+  readonly name: string;
+  readonly description: string;
+  /** The VPC: its network's `vpcId`. */
+  readonly vpc: AwsRef;
+  readonly ssh: { readonly port: number; readonly from: AwsInput };
+}
+
+/** The EC2 key pair of the stack's VMs, imported from a public key the person applying gives. */
+export interface AwsKeyPair {
+  readonly kind: "keyPair";
+  readonly id: string;
+  readonly name: string;
+  readonly publicKey: AwsInput;
+}
+
+/** An Elastic IP on an instance: a public address that stays through stops and starts. */
+export interface AwsElasticIp {
+  readonly kind: "eip";
+  readonly id: string;
+  readonly name: string;
+  readonly instance: AwsRef;
+}
+
 /** An EC2 instance the stack creates. */
 export interface AwsInstance {
   readonly kind: "instance";
@@ -163,7 +210,13 @@ export interface AwsInstance {
   readonly ami: AwsRef;
   readonly instanceType: string;
   readonly profile: AwsRef;
-  readonly keyName: AwsInput;
+  readonly keyName: AwsRef;
+  /** The subnet: its network's `subnetId`. */
+  readonly subnet: AwsRef;
+  /** Whether the network is the default VPC's (CloudFormation, which cannot look it up, lets EC2 pick). */
+  readonly defaultSubnet: boolean;
+  readonly securityGroups: readonly AwsRef[];
+  /** The cloud-init user data: installs Deno, makes the SSH user and the project folder. */
   readonly userData: string;
 }
 
@@ -196,6 +249,10 @@ export type AwsResource =
   | AwsRole
   | AwsInstanceProfile
   | AwsAmi
+  | AwsNetwork
+  | AwsSecurityGroup
+  | AwsKeyPair
+  | AwsElasticIp
   | AwsInstance
   | AwsExistingInstance
   | AwsManagedPolicy;
@@ -211,6 +268,10 @@ export const RESOURCE_SUFFIX: Record<AwsResource["kind"], string> = {
   role: "Role",
   instanceProfile: "InstanceProfile",
   ami: "Ami",
+  network: "Network",
+  securityGroup: "SecurityGroup",
+  keyPair: "KeyPair",
+  eip: "Eip",
   instance: "Instance",
   existingInstance: "Instance",
   managedPolicy: "Policy",
@@ -377,12 +438,12 @@ export function awsStack(model: InfraModel, options: AwsStackOptions): AwsStack 
         `The S3 bucket holding the glacier build artifacts, uploaded under glacier/${model.pipeline}/ (same region as the stack)`,
     });
   }
-  if (vms.some((v) => !v.config.instanceId)) {
-    inputs.push({
-      name: "ssh_key_name",
-      description: "The EC2 key pair for SSH to the task VMs",
-      keyPair: true,
-    });
+  const created = vms.filter((v) => typeof v.config.instanceId !== "string");
+  if (created.length) {
+    inputs.push(
+      { name: SSH_PUBLIC_KEY_INPUT, description: SSH_INPUT_DESCRIPTIONS[SSH_PUBLIC_KEY_INPUT] },
+      { name: SSH_CIDR_INPUT, description: SSH_INPUT_DESCRIPTIONS[SSH_CIDR_INPUT], cidr: true },
+    );
   }
   const envNames = [...new Set(lambdas.flatMap(secretVariables))].sort();
   for (const n of envNames) {
@@ -473,6 +534,15 @@ export function awsStack(model: InfraModel, options: AwsStackOptions): AwsStack 
     resources.push({ kind: "instanceProfile", id: e.id, name: e.name, role: ref("role", e.id, "name") });
   }
   const amis = new Set<"x86_64" | "arm64">();
+  const networks = new Set<string>();
+  if (created.length) {
+    resources.push({
+      kind: "keyPair",
+      id: "ssh",
+      name: `glacier-${model.pipeline}`.slice(0, 255),
+      publicKey: input(SSH_PUBLIC_KEY_INPUT),
+    });
+  }
   for (const e of vms) {
     if (typeof e.config.instanceId === "string") {
       resources.push({
@@ -483,7 +553,8 @@ export function awsStack(model: InfraModel, options: AwsStackOptions): AwsStack 
       });
       continue;
     }
-    const instanceType = String(e.config.instanceType ?? "m7i.large");
+    const access = vmAccess(model, e);
+    const instanceType = String(e.config.instanceType ?? SERVICES.ec2.defaults.instanceType);
     const architecture = instanceArchitecture(instanceType);
     const amiId = `al2023_${architecture}`;
     if (!amis.has(architecture)) {
@@ -495,17 +566,41 @@ export function awsStack(model: InfraModel, options: AwsStackOptions): AwsStack 
         parameter: `/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-${architecture}`,
       });
     }
+    const subnetId = typeof e.config.subnetId === "string" ? e.config.subnetId : undefined;
+    const networkId = subnetId ? `subnet_${subnetId.replace(/^subnet-/, "")}` : "default";
+    if (!networks.has(networkId)) {
+      networks.add(networkId);
+      resources.push(
+        subnetId ? { kind: "network", id: networkId, subnetId } : { kind: "network", id: networkId },
+      );
+    }
+    resources.push({
+      kind: "securityGroup",
+      id: e.id,
+      name: `${e.name}-ssh`.slice(0, 255),
+      description: `Glacier ${model.pipeline}: SSH to VM ${e.resource.name} from the ssh_cidr input`,
+      vpc: ref("network", networkId, "vpcId"),
+      ssh: { port: access.port, from: input(SSH_CIDR_INPUT) },
+    });
     resources.push({
       kind: "instance",
       id: e.id,
       name: e.name,
-      comment: `Tasks ${tasksOf(e)} (${architecture}), reached over SSH.`,
+      comment: `Tasks ${
+        tasksOf(e)
+      } (${architecture}), reached over SSH as ${access.user}; tasks run from ${access.dir}.`,
       ami: ref("ami", amiId, "id"),
       instanceType,
       profile: ref("instanceProfile", e.id, "name"),
-      keyName: input("ssh_key_name"),
-      userData: denoInstallScript(),
+      keyName: ref("keyPair", "ssh", "name"),
+      subnet: ref("network", networkId, "subnetId"),
+      defaultSubnet: !subnetId,
+      securityGroups: [ref("securityGroup", e.id, "id")],
+      userData: vmBootScript(access, "aws"),
     });
+    if (access.publicIp) {
+      resources.push({ kind: "eip", id: e.id, name: e.name, instance: ref("instance", e.id, "id") });
+    }
   }
   for (const e of profiled) {
     outputs.push({
@@ -514,12 +609,21 @@ export function awsStack(model: InfraModel, options: AwsStackOptions): AwsStack 
       value: ref("instanceProfile", e.id),
     });
   }
-  for (const e of vms.filter((v) => !v.config.instanceId)) {
-    outputs.push({
-      name: `${e.id}_private_ip`,
-      description: `The private IP of "${e.resource.name}"`,
-      value: ref("instance", e.id, "privateIp"),
-    });
+  for (const e of created) {
+    const access = vmAccess(model, e);
+    outputs.push(
+      access.publicIp
+        ? {
+          name: `${e.id}_public_ip`,
+          description: vmHostHint(e, access, "EC2Config"),
+          value: ref("eip", e.id, "publicIp"),
+        }
+        : {
+          name: `${e.id}_private_ip`,
+          description: vmHostHint(e, access, "EC2Config"),
+          value: ref("instance", e.id, "privateIp"),
+        },
+    );
   }
   for (const e of locals) {
     resources.push({

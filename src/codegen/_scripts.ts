@@ -5,17 +5,93 @@ import { commentText } from "./_escape.ts";
 /** The Deno version remote machines install. */
 export const DENO_VERSION = "2.9.6";
 
-/** Installs Deno system-wide; idempotent. */
+/** Where remote machines install Deno: `<prefix>/bin/deno`. */
+export const DENO_PREFIX = "/usr/local";
+
+// Installs the pinned Deno under DENO_PREFIX unless that version is there
+// (an image's older Deno is replaced); Deno's installer needs unzip.
+function denoInstallLines(): string[] {
+  return [
+    `if ! ${DENO_PREFIX}/bin/deno --version 2>/dev/null | grep -q "^deno ${
+      DENO_VERSION.replace(/\./g, "\\.")
+    } "; then`,
+    "  if ! command -v unzip >/dev/null; then",
+    "    if command -v apt-get >/dev/null; then",
+    "      apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q unzip",
+    "    else",
+    "      dnf install -y -q unzip",
+    "    fi",
+    "  fi",
+    `  curl -fsSL https://deno.land/install.sh | DENO_INSTALL=${DENO_PREFIX} sh -s -- --yes v${DENO_VERSION}`,
+    "fi",
+  ];
+}
+
+/** Installs the pinned Deno system-wide (clusters' init script); idempotent. */
 export function denoInstallScript(header: readonly string[] = []): string {
   return [
     "#!/bin/bash",
     ...header.map((l) => `# ${commentText(l)}`),
     "# Installs Deno for Glacier tasks; safe to run more than once.",
     "set -euo pipefail",
-    "if [ -x /usr/local/bin/deno ]; then exit 0; fi",
-    `curl -fsSL https://deno.land/install.sh | DENO_INSTALL=/usr/local sh -s -- --yes v${DENO_VERSION}`,
+    ...denoInstallLines(),
     "",
   ].join("\n");
+}
+
+/** What a VM's first-boot script prepares. */
+export interface VmInitOptions {
+  /** The SSH user (a name VMConfigBase checked: letters, digits, `_.-`). */
+  readonly user: string;
+  /** The project folder, absolute (where the VM executor copies the task modules). */
+  readonly dir: string;
+  /**
+   * Where the user's SSH key comes from: `aws` copies the instance's key pair
+   * from the instance metadata service (IMDSv2) into the user's
+   * authorized_keys; `cloud` leaves it to the cloud (GCP's guest agent from
+   * the ssh-keys metadata, Azure's admin_ssh_key).
+   */
+  readonly key: "aws" | "cloud";
+}
+
+/**
+ * A VM's boot script (cloud-init user data, a startup script): installs the
+ * pinned Deno as the cluster init script does, makes the SSH user and gives it
+ * the project folder the VM executor copies the task modules into. Safe to run
+ * more than once (Compute Engine runs its startup script at every boot).
+ */
+export function vmInitScript(options: VmInitOptions): string {
+  const { user } = options;
+  const home = `/home/${user}`;
+  const dir = shellWord(options.dir);
+  return [
+    "#!/bin/bash",
+    `# Prepares this VM for Glacier tasks over SSH: Deno ${DENO_VERSION}, the user ${user} and`,
+    `# ${commentText(options.dir)}; safe to run more than once.`,
+    "set -euo pipefail",
+    ...denoInstallLines(),
+    `if ! id -u ${user} >/dev/null 2>&1; then`,
+    `  useradd --create-home --home-dir ${home} --shell /bin/bash ${user}`,
+    "fi",
+    ...(options.key === "aws"
+      ? [
+        "# The key pair's public key, from the instance metadata service (IMDSv2).",
+        `install -d -m 700 -o ${user} -g ${user} ${home}/.ssh`,
+        'TOKEN="$(curl -fsS -X PUT -H "X-aws-ec2-metadata-token-ttl-seconds: 300" http://169.254.169.254/latest/api/token)"',
+        'curl -fsS -H "X-aws-ec2-metadata-token: $TOKEN" \\',
+        `  http://169.254.169.254/latest/meta-data/public-keys/0/openssh-key >${home}/.ssh/authorized_keys.new`,
+        `install -m 600 -o ${user} -g ${user} ${home}/.ssh/authorized_keys.new ${home}/.ssh/authorized_keys`,
+        `rm -f ${home}/.ssh/authorized_keys.new`,
+      ]
+      : []),
+    `install -d -m 755 -o ${user} -g ${user} ${dir}`,
+    "",
+  ].join("\n");
+}
+
+// A word the shell reads as the text itself.
+function shellWord(text: string): string {
+  return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
 /**

@@ -12,6 +12,7 @@ import { GlacierError } from "../errors.ts";
 import { headerLines, type InfraModel, pascal } from "./_model.ts";
 import {
   type AwsEnvValue,
+  type AwsNetwork,
   type AwsRef,
   type AwsResource,
   awsStack,
@@ -57,12 +58,28 @@ export function generateCloudFormation(model: InfraModel): GeneratedFiles {
   const parameters: Record<string, unknown> = {};
   for (const i of stack.inputs) {
     parameters[param(i.name)] = {
-      Type: i.keyPair ? "AWS::EC2::KeyPair::KeyName" : "String",
+      Type: "String",
       ...(i.secret ? { NoEcho: true } : {}),
       ...(i.default !== undefined ? { Default: i.default } : {}),
+      ...(i.cidr
+        ? {
+          AllowedPattern: "^([0-9]{1,3}\\.){3}[0-9]{1,3}/([0-9]|[12][0-9]|3[0-2])$",
+          ConstraintDescription: "an IPv4 CIDR such as 203.0.113.7/32",
+        }
+        : {}),
       Description: i.description,
     };
   }
+  // CloudFormation cannot look a subnet's VPC up: the person applying names it.
+  const vpcParameter = (n: AwsNetwork) => `${pascal(n.id)}VpcId`;
+  for (const n of stack.resources.filter((r): r is AwsNetwork => r.kind === "network")) {
+    if (n.subnetId === undefined) continue;
+    parameters[vpcParameter(n)] = {
+      Type: "AWS::EC2::VPC::Id",
+      Description: `The VPC of subnet ${n.subnetId} (EC2Config({ subnetId })), for the VMs' security groups`,
+    };
+  }
+  const network = (r: AwsRef) => byId.get(`network:${r.id}`) as AwsNetwork;
   const text = (v: AwsText): unknown => typeof v === "string" ? v : { Ref: param(v.input) };
   const envText = (v: AwsEnvValue): unknown => typeof v === "string" || "input" in v ? text(v) : cfnRef(v);
   // A bucket the stack does not create has no logical id: its ARN is written out.
@@ -84,6 +101,7 @@ export function generateCloudFormation(model: InfraModel): GeneratedFiles {
       return { "Fn::GetAtt": [id, "Arn"] };
     }
     if (r.attr === "privateIp") return { "Fn::GetAtt": [id, "PrivateIp"] };
+    if (r.attr === "publicIp") return { "Fn::GetAtt": [id, "PublicIp"] };
     return { Ref: id };
   };
   const bucketArn = (bucket: string, path?: string): unknown => {
@@ -213,15 +231,63 @@ export function generateCloudFormation(model: InfraModel): GeneratedFiles {
           Properties: { InstanceProfileName: r.name, Roles: [cfnRef(r.role)] },
         };
         break;
-      case "instance":
+      case "securityGroup": {
+        const n = network(r.vpc);
+        resources[id] = {
+          Type: "AWS::EC2::SecurityGroup",
+          Properties: {
+            GroupName: r.name,
+            GroupDescription: r.description,
+            // Without a VpcId the group is the default VPC's.
+            ...(n.subnetId !== undefined ? { VpcId: { Ref: vpcParameter(n) } } : {}),
+            SecurityGroupIngress: [{
+              Description: "SSH from the ssh_cidr input only",
+              IpProtocol: "tcp",
+              FromPort: r.ssh.port,
+              ToPort: r.ssh.port,
+              CidrIp: text(r.ssh.from),
+            }],
+            SecurityGroupEgress: [{
+              Description: "Out to Deno, npm and AWS APIs",
+              IpProtocol: "-1",
+              CidrIp: "0.0.0.0/0",
+            }],
+            Tags: tags,
+          },
+        };
+        break;
+      }
+      case "keyPair":
+        resources[id] = {
+          Type: "AWS::EC2::KeyPair",
+          Properties: { KeyName: r.name, PublicKeyMaterial: text(r.publicKey), Tags: tags },
+        };
+        break;
+      case "instance": {
+        const n = network(r.subnet);
         resources[id] = {
           Type: "AWS::EC2::Instance",
           Properties: {
             ImageId: cfnRef(r.ami),
             InstanceType: r.instanceType,
             IamInstanceProfile: cfnRef(r.profile),
-            KeyName: text(r.keyName),
+            KeyName: cfnRef(r.keyName),
+            // Without a SubnetId EC2 launches into a default subnet of the default VPC.
+            ...(n.subnetId !== undefined ? { SubnetId: n.subnetId } : {}),
+            SecurityGroupIds: r.securityGroups.map(cfnRef),
+            MetadataOptions: { HttpTokens: "required" },
             UserData: { "Fn::Base64": r.userData },
+            Tags: [...tags, { Key: "Name", Value: r.name }],
+          },
+        };
+        break;
+      }
+      case "eip":
+        resources[id] = {
+          Type: "AWS::EC2::EIP",
+          Properties: {
+            Domain: "vpc",
+            InstanceId: cfnRef(r.instance),
             Tags: [...tags, { Key: "Name", Value: r.name }],
           },
         };
@@ -240,6 +306,7 @@ export function generateCloudFormation(model: InfraModel): GeneratedFiles {
       case "existingBucket":
       case "existingInstance":
       case "ami":
+      case "network":
       case "artifactObject":
         break;
     }

@@ -8,7 +8,14 @@
  */
 import { GlacierError } from "../errors.ts";
 import { headerLines, type InfraModel } from "./_model.ts";
-import { type AwsEnvValue, type AwsRef, awsStack, type AwsText, RESOURCE_SUFFIX } from "./_aws_stack.ts";
+import {
+  type AwsEnvValue,
+  type AwsNetwork,
+  type AwsRef,
+  awsStack,
+  type AwsText,
+  RESOURCE_SUFFIX,
+} from "./_aws_stack.ts";
 import { databricksJobsJson } from "./_databricks.ts";
 import { databricksLauncher, denoInstallScript } from "./_scripts.ts";
 import { type IamResource, type IamStatement, policyDocument } from "./iam.ts";
@@ -91,6 +98,15 @@ export function generatePulumi(model: InfraModel, options: { artifactRoot?: stri
         tsStr(camel(i.name))
       }); // ${commentText(i.description)}`,
     );
+    if (i.cidr) {
+      line(`if (!/^(\\d{1,3}\\.){3}\\d{1,3}\\/(\\d|[12]\\d|3[0-2])$/.test(${camel(i.name)})) {`);
+      line(
+        `  throw new Error(${
+          tsStr(`glacier:${camel(i.name)} must be an IPv4 CIDR such as 203.0.113.7/32`)
+        });`,
+      );
+      line("}");
+    }
   }
   line();
 
@@ -101,9 +117,22 @@ export function generatePulumi(model: InfraModel, options: { artifactRoot?: stri
     id: "id",
     key: "key",
     privateIp: "privateIp",
+    publicIp: "publicIp",
+    vpcId: "vpcId",
+    subnetId: "id",
   };
+  const networks = new Map(
+    stack.resources.filter((r): r is AwsNetwork => r.kind === "network").map((n) => [n.id, n]),
+  );
   const pref = (r: AwsRef): Code => {
     if (r.ref === "ami") return code(`${name(r)}.value`);
+    if (r.ref === "keyPair" && r.attr === "name") return code(`${name(r)}.keyName`);
+    // The default VPC's first default subnet by id, as Terraform picks it.
+    if (r.ref === "network" && networks.get(r.id)!.subnetId === undefined) {
+      return code(
+        r.attr === "vpcId" ? `${name(r)}Vpc.id` : `${name(r)}.ids.apply((ids) => [...ids].sort()[0])`,
+      );
+    }
     if ((r.ref === "bucket" || r.ref === "existingBucket") && r.attr === "name") {
       return code(`${name(r)}.bucket`);
     }
@@ -282,6 +311,56 @@ export function generatePulumi(model: InfraModel, options: { artifactRoot?: stri
         line();
         line(`const ${v} = aws.ssm.getParameterOutput(${ts({ name: r.parameter })});`);
         break;
+      case "network":
+        line();
+        if (r.subnetId !== undefined) {
+          line("// The subnet EC2Config({ subnetId }) names.");
+          line(`const ${v} = aws.ec2.getSubnetOutput(${ts({ id: r.subnetId })});`);
+        } else {
+          line("// The default VPC and its default subnets.");
+          line(`const ${v}Vpc = aws.ec2.getVpcOutput(${ts({ default: true })});`);
+          line(`const ${v} = aws.ec2.getSubnetsOutput(${
+            ts({
+              filters: [
+                { name: "vpc-id", values: [code(`${v}Vpc.id`)] },
+                { name: "default-for-az", values: ["true"] },
+              ],
+            })
+          });`);
+        }
+        break;
+      case "securityGroup":
+        line(`const ${v} = new aws.ec2.SecurityGroup(${tsStr(r.id)}, ${
+          ts({
+            name: r.name,
+            description: r.description,
+            vpcId: pref(r.vpc),
+            ingress: [{
+              description: "SSH from the sshCidr config only",
+              protocol: "tcp",
+              fromPort: r.ssh.port,
+              toPort: r.ssh.port,
+              cidrBlocks: [text(r.ssh.from)],
+            }],
+            egress: [{
+              description: "Out to Deno, npm and AWS APIs",
+              protocol: "-1",
+              fromPort: 0,
+              toPort: 0,
+              cidrBlocks: ["0.0.0.0/0"],
+            }],
+            tags: code("tags"),
+          })
+        });`);
+        break;
+      case "keyPair":
+        line("// The key the VMs' boot script gives the SSH user.");
+        line(
+          `const ${v} = new aws.ec2.KeyPair(${tsStr(r.id)}, ${
+            ts({ keyName: r.name, publicKey: text(r.publicKey), tags: code("tags") })
+          });`,
+        );
+        break;
       case "instance":
         line(`// ${commentText(r.comment)}`);
         line(`const ${v} = new aws.ec2.Instance(${tsStr(r.id)}, ${
@@ -289,11 +368,26 @@ export function generatePulumi(model: InfraModel, options: { artifactRoot?: stri
             ami: pref(r.ami),
             instanceType: r.instanceType,
             iamInstanceProfile: pref(r.profile),
-            keyName: text(r.keyName),
+            keyName: pref(r.keyName),
+            subnetId: pref(r.subnet),
+            vpcSecurityGroupIds: r.securityGroups.map(pref),
+            metadataOptions: { httpTokens: "required" },
             userData: r.userData,
             tags: code(`{ ...tags, Name: ${tsStr(r.name)} }`),
           })
         });`);
+        break;
+      case "eip":
+        line("// A public address that stays through stops and starts (the host the VM config names).");
+        line(
+          `const ${v} = new aws.ec2.Eip(${tsStr(r.id)}, ${
+            ts({
+              domain: "vpc",
+              instance: pref(r.instance),
+              tags: code(`{ ...tags, Name: ${tsStr(r.name)} }`),
+            })
+          });`,
+        );
         break;
       case "existingInstance":
         line(`// ${commentText(r.comment)} (instance ${commentText(r.instanceId)})`);

@@ -13,7 +13,7 @@ import {
   remoteExecutors,
   shortName,
 } from "./_model.ts";
-import { type AwsEnvValue, type AwsRef, type AwsResource, awsStack } from "./_aws_stack.ts";
+import { type AwsEnvValue, type AwsNetwork, type AwsRef, type AwsResource, awsStack } from "./_aws_stack.ts";
 import { GlacierError } from "../errors.ts";
 import {
   base64Heredoc,
@@ -36,6 +36,15 @@ import {
 } from "./_scripts.ts";
 import { jobName } from "./_databricks.ts";
 import { CLOUD_FUNCTION_ENTRY } from "./naming.ts";
+import { SERVICES } from "../config/services.ts";
+import {
+  SSH_CIDR_INPUT,
+  SSH_INPUT_DESCRIPTIONS,
+  SSH_PUBLIC_KEY_INPUT,
+  vmAccess,
+  vmBootScript,
+  vmHostHint,
+} from "./_vm.ts";
 
 // Where the init script and the Dataproc launcher are in the staging bucket, under the staging prefix.
 const SCRIPTS_PREFIX = "scripts/";
@@ -89,12 +98,26 @@ class Context {
   }
 }
 
-const variable = (name: string, description: string, def?: string | number, sensitive = false): Block =>
+const variable = (
+  name: string,
+  description: string,
+  def?: string | number,
+  sensitive = false,
+  validation?: Block,
+): Block =>
   block("variable", [name], [
     ["description", description],
     ["type", raw("string")],
     def !== undefined && ["default", def],
     sensitive && ["sensitive", true],
+    validation,
+  ]);
+
+// Refuses a value that is not an IPv4 CIDR before anything is planned.
+const cidrValidation = (name: string): Block =>
+  block("validation", [], [
+    ["condition", raw(`can(cidrnetmask(var.${name}))`)],
+    ["error_message", `${name} must be an IPv4 CIDR such as 203.0.113.7/32.`],
   ]);
 
 const output = (name: string, description: string, value: Raw): Block =>
@@ -117,20 +140,42 @@ const TF_TYPE: Record<AwsResource["kind"], string> = {
   role: "aws_iam_role",
   instanceProfile: "aws_iam_instance_profile",
   ami: "data.aws_ssm_parameter",
+  network: "data.aws_subnet",
+  securityGroup: "aws_security_group",
+  keyPair: "aws_key_pair",
+  eip: "aws_eip",
   instance: "aws_instance",
   existingInstance: "data.aws_instance",
   managedPolicy: "aws_iam_policy",
 };
 
+// Terraform's name of each reference attribute, where it is not the same.
+const TF_ATTR: Partial<Record<AwsRef["attr"], string>> = {
+  privateIp: "private_ip",
+  publicIp: "public_ip",
+  vpcId: "vpc_id",
+};
+
 function tfRef(r: AwsRef): Raw {
   const attr = r.ref === "ami"
     ? "value"
-    : r.attr === "privateIp"
-    ? "private_ip"
+    : r.ref === "keyPair" && r.attr === "name"
+    ? "key_name"
     : r.attr === "name" && (r.ref === "bucket" || r.ref === "existingBucket")
     ? "bucket"
-    : r.attr;
+    : TF_ATTR[r.attr] ?? r.attr;
   return raw(`${TF_TYPE[r.ref]}.${r.id}.${attr}`);
+}
+
+// A network is the subnet the config names (data.aws_subnet), or the default
+// VPC (data.aws_vpc) and the first of its default subnets (data.aws_subnets).
+function tfNetworkRef(network: AwsNetwork, attr: AwsRef["attr"]): Raw {
+  if (network.subnetId !== undefined) {
+    return raw(`data.aws_subnet.${network.id}.${attr === "vpcId" ? "vpc_id" : "id"}`);
+  }
+  return raw(
+    attr === "vpcId" ? `data.aws_vpc.${network.id}.id` : `sort(data.aws_subnets.${network.id}.ids)[0]`,
+  );
 }
 
 const tfText = (v: AwsEnvValue): string | Raw =>
@@ -193,7 +238,15 @@ function aws(ctx: Context): Record<string, Block[]> {
         "The name of the IAM role the Databricks workspace launches clusters with (its cross-account role).",
       )]
       : []),
-    ...stack.inputs.map((i) => variable(i.name, `${i.description}.`, i.default, i.secret)),
+    ...stack.inputs.map((i) =>
+      variable(
+        i.name,
+        `${i.description}.`,
+        i.default,
+        i.secret,
+        i.cidr ? cidrValidation(i.name) : undefined,
+      )
+    ),
   ];
 
   const files: Record<string, Block[]> = {
@@ -342,15 +395,82 @@ function aws(ctx: Context): Record<string, Block[]> {
           block("data", ["aws_instance", r.id], [["instance_id", r.instanceId]], r.comment),
         );
         break;
+      case "network":
+        files["vm.tf"].push(
+          ...(r.subnetId !== undefined
+            ? [
+              block(
+                "data",
+                ["aws_subnet", r.id],
+                [["id", r.subnetId]],
+                "The subnet EC2Config({ subnetId }) names.",
+              ),
+            ]
+            : [
+              block(
+                "data",
+                ["aws_vpc", r.id],
+                [["default", true]],
+                "The default VPC and its default subnets.",
+              ),
+              block("data", ["aws_subnets", r.id], [
+                block("filter", [], [["name", "vpc-id"], ["values", [raw(`data.aws_vpc.${r.id}.id`)]]]),
+                block("filter", [], [["name", "default-for-az"], ["values", ["true"]]]),
+              ]),
+            ]),
+        );
+        break;
+      case "securityGroup": {
+        const group = raw(`aws_security_group.${r.id}.id`);
+        files["vm.tf"].push(
+          block("resource", ["aws_security_group", r.id], [
+            ["name", r.name],
+            ["description", r.description],
+            ["vpc_id", tfNetworkRef(byId.get(`network:${r.vpc.id}`) as AwsNetwork, "vpcId")],
+          ]),
+          block("resource", ["aws_vpc_security_group_ingress_rule", `${r.id}_ssh`], [
+            ["security_group_id", group],
+            ["description", "SSH from the ssh_cidr input only"],
+            ["cidr_ipv4", raw(`var.${r.ssh.from.input}`)],
+            ["ip_protocol", "tcp"],
+            ["from_port", r.ssh.port],
+            ["to_port", r.ssh.port],
+          ]),
+          block("resource", ["aws_vpc_security_group_egress_rule", `${r.id}_all`], [
+            ["security_group_id", group],
+            ["description", "Out to Deno, npm and AWS APIs"],
+            ["cidr_ipv4", "0.0.0.0/0"],
+            ["ip_protocol", "-1"],
+          ]),
+        );
+        break;
+      }
+      case "keyPair":
+        files["vm.tf"].push(block("resource", ["aws_key_pair", r.id], [
+          ["key_name", r.name],
+          ["public_key", raw(`var.${r.publicKey.input}`)],
+        ], "The key the VMs' boot script gives the SSH user."));
+        break;
       case "instance":
         files["vm.tf"].push(block("resource", ["aws_instance", r.id], [
           ["ami", tfRef(r.ami)],
           ["instance_type", r.instanceType],
           ["iam_instance_profile", tfRef(r.profile)],
-          ["key_name", raw(`var.${r.keyName.input}`)],
+          ["key_name", tfRef(r.keyName)],
+          ["subnet_id", tfNetworkRef(byId.get(`network:${r.subnet.id}`) as AwsNetwork, "subnetId")],
+          ["vpc_security_group_ids", r.securityGroups.map(tfRef)],
+          // The boot script reads the key with an IMDSv2 token; IMDSv1 stays off.
+          block("metadata_options", [], [["http_tokens", "required"]]),
           ["user_data", heredoc(r.userData)],
           ["tags", { Name: r.name }],
         ], r.comment));
+        break;
+      case "eip":
+        files["vm.tf"].push(block("resource", ["aws_eip", r.id], [
+          ["domain", "vpc"],
+          ["instance", tfRef(r.instance)],
+          ["tags", { Name: r.name }],
+        ], "A public address that stays through stops and starts (the host the VM config names)."));
         break;
     }
   }
@@ -516,7 +636,33 @@ function hclValueText(v: unknown, indent = ""): string {
   }\n${indent}}`;
 }
 
+// The SSH inputs of a configuration that creates VMs: both required.
+function sshVariables(): Block[] {
+  return [
+    variable(SSH_PUBLIC_KEY_INPUT, `${SSH_INPUT_DESCRIPTIONS[SSH_PUBLIC_KEY_INPUT]}.`),
+    variable(
+      SSH_CIDR_INPUT,
+      `${SSH_INPUT_DESCRIPTIONS[SSH_CIDR_INPUT]}.`,
+      undefined,
+      false,
+      cidrValidation(SSH_CIDR_INPUT),
+    ),
+  ];
+}
+
 // ---------------------------------------------------------------- GCP
+
+// A Compute Engine name: lower-case letters, digits and hyphens, starting with a letter, at most 63.
+function gcpName(text: string): string {
+  const name = text.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^[^a-z]+/, "").slice(0, 63);
+  return name.replace(/-+$/, "") || "glacier";
+}
+
+const gcpZone = (e: ExecutorModel): string =>
+  String(e.config.zone ?? SERVICES["compute-engine"].defaults.zone);
+
+// A zone's region: us-central1-a is in us-central1.
+const gcpRegion = (e: ExecutorModel): string => gcpZone(e).replace(/-[a-z]$/, "");
 
 /** A Google API a GCP configuration enables (`<name>.googleapis.com`), as its `google_project_service` label. */
 export type GcpApi =
@@ -593,6 +739,7 @@ function gcp(ctx: Context): Record<string, Block[]> {
       "The project root, where `glacier build` writes .glacier/build/, relative to this directory.",
       ctx.artifactRoot,
     ),
+    ...(vms.length ? sshVariables() : []),
   ];
 
   const storage: Block[] = [
@@ -764,20 +911,60 @@ function gcp(ctx: Context): Record<string, Block[]> {
     ]
     : [];
 
-  const vm: Block[] = vms.map((e) =>
-    block("resource", ["google_compute_instance", e.id], [
-      ["name", e.name.replace(/_/g, "-")],
-      ["machine_type", String(e.config.machineType ?? "e2-standard-4")],
-      ["zone", String(e.config.zone ?? "us-central1-a")],
-      block("boot_disk", [], [block("initialize_params", [], [["image", "debian-cloud/debian-12"]])]),
-      block("network_interface", [], [["network", "default"]]),
-      block("service_account", [], [["email", raw(`google_service_account.${e.id}.email`)], ["scopes", [
-        "cloud-platform",
-      ]]]),
-      ["metadata_startup_script", heredoc(denoInstallScript())],
-      needs(GCP_APIS.vm),
-    ], `Tasks ${taskList(e)}, reached over SSH.`)
-  );
+  // One network for the pipeline's VMs, a subnetwork in each region they are in, SSH from ssh_cidr only
+  // to instances with the tag; egress is open in a VPC network (Deno, npm, Google APIs).
+  const sshTag = gcpName(`glacier-${model.pipeline}-ssh`);
+  const regions = [...new Set(vms.map((e) => gcpRegion(e)))].sort();
+  const subnetwork = (e: ExecutorModel) => `glacier_${gcpRegion(e).replace(/-/g, "_")}`;
+  const vm: Block[] = vms.length
+    ? [
+      block("resource", ["google_compute_network", "glacier"], [
+        ["name", gcpName(`glacier-${model.pipeline}`)],
+        ["auto_create_subnetworks", false],
+        needs(GCP_APIS.vm),
+      ], "The network of the pipeline's VMs."),
+      ...regions.map((region, i) =>
+        block("resource", ["google_compute_subnetwork", `glacier_${region.replace(/-/g, "_")}`], [
+          ["name", gcpName(`glacier-${model.pipeline}-${region}`)],
+          ["region", region],
+          ["network", raw("google_compute_network.glacier.id")],
+          ["ip_cidr_range", `10.42.${i}.0/24`],
+          needs(GCP_APIS.vm),
+        ])
+      ),
+      block("resource", ["google_compute_firewall", "glacier_ssh"], [
+        ["name", sshTag],
+        ["network", raw("google_compute_network.glacier.name")],
+        ["direction", "INGRESS"],
+        ["source_ranges", [raw(`var.${SSH_CIDR_INPUT}`)]],
+        ["target_tags", [sshTag]],
+        block("allow", [], [["protocol", "tcp"], ["ports", ["22"]]]),
+        needs(GCP_APIS.vm),
+      ], "SSH from the ssh_cidr input only."),
+      ...vms.map((e) => {
+        const access = vmAccess(model, e);
+        return block("resource", ["google_compute_instance", e.id], [
+          ["name", e.name.replace(/_/g, "-")],
+          ["machine_type", String(e.config.machineType ?? SERVICES["compute-engine"].defaults.machineType)],
+          ["zone", gcpZone(e)],
+          ["tags", [sshTag]],
+          block("boot_disk", [], [block("initialize_params", [], [["image", "debian-cloud/debian-12"]])]),
+          block("network_interface", [], [
+            ["subnetwork", raw(`google_compute_subnetwork.${subnetwork(e)}.id`)],
+            // An ephemeral external address: the host the VM config names.
+            block("access_config", [], []),
+          ]),
+          block("service_account", [], [["email", raw(`google_service_account.${e.id}.email`)], ["scopes", [
+            "cloud-platform",
+          ]]]),
+          // The guest agent makes the user and gives it the key; the startup script runs at every boot.
+          ["metadata", { "ssh-keys": interp(`${access.user}:`, raw(`var.${SSH_PUBLIC_KEY_INPUT}`)) }],
+          ["metadata_startup_script", heredoc(vmBootScript(access, "cloud"))],
+          needs(GCP_APIS.vm),
+        ], `Tasks ${taskList(e)}, reached over SSH as ${access.user}; tasks run from ${access.dir}.`);
+      }),
+    ]
+    : [];
 
   const outputs: Block[] = [
     ...functions.map((e) =>
@@ -796,9 +983,9 @@ function gcp(ctx: Context): Record<string, Block[]> {
     ),
     ...vms.map((e) =>
       output(
-        `${e.id}_internal_ip`,
-        `The VM of "${e.resource.name}".`,
-        raw(`google_compute_instance.${e.id}.network_interface[0].network_ip`),
+        `${e.id}_external_ip`,
+        `${vmHostHint(e, vmAccess(model, e), "ComputeEngineConfig")}.`,
+        raw(`google_compute_instance.${e.id}.network_interface[0].access_config[0].nat_ip`),
       )
     ),
     output("staging_bucket", "The staging bucket.", raw("google_storage_bucket.staging.name")),
@@ -873,7 +1060,7 @@ function azure(ctx: Context): Record<string, Block[]> {
       "The project root, where `glacier build` writes .glacier/build/, relative to this directory.",
       ctx.artifactRoot,
     ),
-    ...(vms.length ? [variable("ssh_public_key", "The SSH public key for the task VMs.")] : []),
+    ...(vms.length ? sshVariables() : []),
     block("resource", ["azurerm_resource_group", "glacier"], [
       ["name", raw("var.resource_group")],
       ["location", raw("var.location")],
@@ -1065,39 +1252,73 @@ function azure(ctx: Context): Record<string, Block[]> {
         ["virtual_network_name", raw("azurerm_virtual_network.glacier.name")],
         ["address_prefixes", ["10.42.1.0/24"]],
       ]),
-      ...vms.flatMap((e) => [
-        block("resource", ["azurerm_network_interface", e.id], [
-          ["name", `${e.name.replace(/_/g, "-")}-nic`],
-          ["resource_group_name", raw("azurerm_resource_group.glacier.name")],
-          ["location", raw("azurerm_resource_group.glacier.location")],
-          block("ip_configuration", [], [
-            ["name", "internal"],
-            ["subnet_id", raw("azurerm_subnet.glacier.id")],
-            ["private_ip_address_allocation", "Dynamic"],
-          ]),
+      block("resource", ["azurerm_network_security_group", "glacier"], [
+        ["name", `glacier-${model.pipeline}-ssh`.replace(/_/g, "-")],
+        ["resource_group_name", raw("azurerm_resource_group.glacier.name")],
+        ["location", raw("azurerm_resource_group.glacier.location")],
+        block("security_rule", [], [
+          ["name", "ssh"],
+          ["description", "SSH from the ssh_cidr input only"],
+          ["priority", 100],
+          ["direction", "Inbound"],
+          ["access", "Allow"],
+          ["protocol", "Tcp"],
+          ["source_port_range", "*"],
+          ["destination_port_range", "22"],
+          ["source_address_prefix", raw(`var.${SSH_CIDR_INPUT}`)],
+          ["destination_address_prefix", "*"],
         ]),
-        block("resource", ["azurerm_linux_virtual_machine", e.id], [
-          ["name", e.name.replace(/_/g, "-")],
-          ["resource_group_name", raw("azurerm_resource_group.glacier.name")],
-          ["location", raw("azurerm_resource_group.glacier.location")],
-          ["size", String(e.config.size ?? "Standard_D4s_v5")],
-          ["admin_username", String(e.config.user ?? "glacier")],
-          ["network_interface_ids", [raw(`azurerm_network_interface.${e.id}.id`)]],
-          ["custom_data", base64Heredoc(denoInstallScript())],
-          block("admin_ssh_key", [], [["username", String(e.config.user ?? "glacier")], [
-            "public_key",
-            raw("var.ssh_public_key"),
-          ]]),
-          block("identity", [], [["type", "SystemAssigned"]]),
-          block("os_disk", [], [["caching", "ReadWrite"], ["storage_account_type", "Standard_LRS"]]),
-          block("source_image_reference", [], [
-            ["publisher", "Canonical"],
-            ["offer", "ubuntu-24_04-lts"],
-            ["sku", "server"],
-            ["version", "latest"],
-          ]),
-        ], `Tasks ${taskList(e)}, reached over SSH.`),
+      ], "SSH from the ssh_cidr input only; the rest of the inbound traffic is denied by default."),
+      block("resource", ["azurerm_subnet_network_security_group_association", "glacier"], [
+        ["subnet_id", raw("azurerm_subnet.glacier.id")],
+        ["network_security_group_id", raw("azurerm_network_security_group.glacier.id")],
       ]),
+      ...vms.flatMap((e) => {
+        const access = vmAccess(model, e);
+        return [
+          block("resource", ["azurerm_public_ip", e.id], [
+            ["name", `${e.name.replace(/_/g, "-")}-ip`],
+            ["resource_group_name", raw("azurerm_resource_group.glacier.name")],
+            ["location", raw("azurerm_resource_group.glacier.location")],
+            ["allocation_method", "Static"],
+            ["sku", "Standard"],
+          ], "The host the VM config names (a Standard address: closed but for the security group's rules)."),
+          block("resource", ["azurerm_network_interface", e.id], [
+            ["name", `${e.name.replace(/_/g, "-")}-nic`],
+            ["resource_group_name", raw("azurerm_resource_group.glacier.name")],
+            ["location", raw("azurerm_resource_group.glacier.location")],
+            block("ip_configuration", [], [
+              ["name", "internal"],
+              ["subnet_id", raw("azurerm_subnet.glacier.id")],
+              ["private_ip_address_allocation", "Dynamic"],
+              ["public_ip_address_id", raw(`azurerm_public_ip.${e.id}.id`)],
+            ]),
+          ]),
+          block("resource", ["azurerm_linux_virtual_machine", e.id], [
+            ["name", e.name.replace(/_/g, "-")],
+            ["resource_group_name", raw("azurerm_resource_group.glacier.name")],
+            ["location", raw("azurerm_resource_group.glacier.location")],
+            ["size", String(e.config.size ?? SERVICES["azure-vm"].defaults.size)],
+            ["admin_username", access.user],
+            ["network_interface_ids", [raw(`azurerm_network_interface.${e.id}.id`)]],
+            ["custom_data", base64Heredoc(vmBootScript(access, "cloud"))],
+            block("admin_ssh_key", [], [["username", access.user], [
+              "public_key",
+              raw(`var.${SSH_PUBLIC_KEY_INPUT}`),
+            ]]),
+            block("identity", [], [["type", "SystemAssigned"]]),
+            block("os_disk", [], [["caching", "ReadWrite"], ["storage_account_type", "Standard_LRS"]]),
+            block("source_image_reference", [], [
+              ["publisher", "Canonical"],
+              ["offer", "ubuntu-24_04-lts"],
+              ["sku", "server"],
+              ["version", "latest"],
+            ]),
+            // The subnet admits SSH only once its security group is attached.
+            ["depends_on", [raw("azurerm_subnet_network_security_group_association.glacier")]],
+          ], `Tasks ${taskList(e)}, reached over SSH as ${access.user}; tasks run from ${access.dir}.`),
+        ];
+      }),
     ]
     : [];
   const iam: Block[] = functions.map((e) =>
@@ -1162,9 +1383,9 @@ function azure(ctx: Context): Record<string, Block[]> {
     ),
     ...vms.map((e) =>
       output(
-        `${e.id}_private_ip`,
-        `The VM of "${e.resource.name}".`,
-        raw(`azurerm_linux_virtual_machine.${e.id}.private_ip_address`),
+        `${e.id}_public_ip`,
+        `${vmHostHint(e, vmAccess(model, e), "AzureVMConfig")}.`,
+        raw(`azurerm_public_ip.${e.id}.ip_address`),
       )
     ),
     output("staging_container", "The staging container.", raw("azurerm_storage_container.staging.name")),

@@ -171,6 +171,13 @@ export interface EC2ConfigOptions extends VMConfigOptions {
   instanceType?: string;
   /** An existing instance id (`i-…`). @default {undefined} */
   instanceId?: string;
+  /** The subnet a generated instance is launched in (`subnet-…`). @default {the default VPC's default subnet} */
+  subnetId?: string;
+  /**
+   * Whether a generated instance gets a public address (an Elastic IP); false
+   * for a private subnet that SSH reaches through a VPN or bastion. @default {true}
+   */
+  publicIp?: boolean;
 }
 
 /**
@@ -192,10 +199,15 @@ export class EC2Config extends VMConfigBase {
   readonly instanceType: string;
   /** An existing instance id. */
   readonly instanceId?: string;
+  /** The subnet of a generated instance. */
+  readonly subnetId?: string;
+  /** Whether a generated instance gets a public address. */
+  readonly publicIp: boolean;
   /**
    * Builds it.
    * @param options The instance and how to reach it.
-   * @throws {RangeError} When the instance type, id or port are malformed.
+   * @throws {RangeError} When the instance type, id, subnet or port are malformed.
+   * @throws {TypeError} When `publicIp` is not a boolean.
    */
   constructor(options: EC2ConfigOptions = {}) {
     super("EC2Config", options);
@@ -213,8 +225,22 @@ export class EC2Config extends VMConfigBase {
       /^i-[0-9a-f]{8,17}$/,
       'an instance id such as "i-0abc12345def67890"',
     );
+    matches(
+      "EC2Config",
+      "subnetId",
+      options.subnetId,
+      /^subnet-[0-9a-f]{8,17}$/,
+      'a subnet id such as "subnet-0abc12345def67890"',
+    );
+    if (options.publicIp !== undefined && typeof options.publicIp !== "boolean") {
+      throw new TypeError(
+        `EC2Config: "publicIp" must be true or false, got ${JSON.stringify(options.publicIp)}`,
+      );
+    }
     this.instanceType = options.instanceType ?? EC2.defaults.instanceType;
     this.instanceId = options.instanceId;
+    this.subnetId = options.subnetId;
+    this.publicIp = options.publicIp ?? true;
   }
 }
 

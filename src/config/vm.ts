@@ -18,7 +18,12 @@ export interface VMConfigOptions {
   keyFile?: string;
   /** A known_hosts file to check the host key against; host keys are always checked. @default {ssh's own} */
   knownHostsFile?: string;
-  /** Where the project is on the machine, when not at the same path as here. @default {undefined} */
+  /**
+   * Where the project is on the machine, when not at the same path as here.
+   * When set, the VM executor copies the task module's project files there
+   * over SSH before the first task of a run (only when they changed).
+   * @default {undefined}
+   */
   remoteDir?: string;
   /** The Deno executable on the machine. @default {"deno"} */
   deno?: string;

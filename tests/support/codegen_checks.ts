@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { parse as parseHcl } from "@cdktf/hcl2json";
 import { loadAwsServiceSpecSync } from "@aws-cdk/aws-service-spec";
 import { parse as parseYaml } from "yaml";
+import { DENO_VERSION } from "../../src/codegen/_scripts.ts";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -778,6 +779,214 @@ export function checkAwsServiceRules(
       }: a zip over 10 MiB needs databricks/databricks >= 1.106, but the constraint is ${constraint}`,
     );
   }
+}
+
+/** The line of every VM boot script that installs the pinned Deno (as the cluster init script does). */
+export const DENO_INSTALL_LINE =
+  `curl -fsSL https://deno.land/install.sh | DENO_INSTALL=/usr/local sh -s -- --yes v${DENO_VERSION}`;
+
+/**
+ * Rules a generated VM must meet to be reachable and ready, checked on parsed
+ * Terraform of any cloud (no schema says them): every VM has a network path
+ * (a subnet this configuration looks up or creates, and a public address
+ * unless it is in a private subnet the config names); SSH ingress to it comes
+ * only from a variable with no default (never 0.0.0.0/0 or any literal), on
+ * port 22 alone; it gets the SSH public key from a variable; and its boot
+ * script installs the pinned Deno, makes the SSH user and the project folder.
+ * Returns what it checked, by VM.
+ */
+export function checkVmServiceRules(parsed: Record<string, Json>): Record<string, string[]> {
+  const all = (kind: "resource" | "data", type: string) =>
+    Object.values(parsed).flatMap((j) =>
+      Object.entries(((j[kind] ?? {}) as Record<string, Record<string, Json[]>>)[type] ?? {})
+    );
+  const one = (kind: "resource" | "data", type: string, name: string) =>
+    all(kind, type).find(([n]) => n === name)?.[1][0];
+  const variables = new Map(
+    Object.values(parsed).flatMap((j) =>
+      Object.entries((j.variable ?? {}) as Record<string, Json[]>).map(([n, [v]]) => [n, v] as const)
+    ),
+  );
+  const checked: Record<string, string[]> = {};
+  const note = (vm: string, what: string) => (checked[vm] ??= []).push(what);
+  // An ingress source: one variable with no default, so apply asks for it.
+  const fromVariable = (where: string, value: unknown) => {
+    const m = String(value).match(/^\$\{var\.([a-z0-9_]+)\}$/);
+    assert.ok(
+      m,
+      `${where}: SSH ingress from ${JSON.stringify(value)}, not from a variable the person applying gives`,
+    );
+    const v = variables.get(m![1]);
+    assert.ok(v, `${where}: variable ${m![1]} is not declared`);
+    assert.equal(
+      v!.default,
+      undefined,
+      `${where}: ${m![1]} has a default, so SSH may be open without anyone choosing`,
+    );
+    return m![1];
+  };
+  const bootScript = (where: string, text: unknown, user: string) => {
+    const script = String(text);
+    assert.ok(
+      script.includes(DENO_INSTALL_LINE),
+      `${where}: the boot script does not install Deno ${DENO_VERSION}`,
+    );
+    assert.ok(
+      script.includes(`grep -q "^deno ${DENO_VERSION.replaceAll(".", "\\.")} "`),
+      `${where}: the boot script keeps an image's other Deno`,
+    );
+    assert.ok(
+      script.includes(`id -u ${user} `) && script.includes(`useradd `),
+      `${where}: the SSH user ${user} is not made`,
+    );
+    assert.match(
+      script,
+      new RegExp(`install -d -m 755 -o ${user} -g ${user} /`),
+      `${where}: no project folder for ${user}`,
+    );
+  };
+  const sshKey = (where: string, value: unknown) => {
+    assert.match(String(value), /\$\{var\.([a-z0-9_]+)\}$/, `${where}: the SSH key is not a variable`);
+    const name = String(value).match(/\$\{var\.([a-z0-9_]+)\}$/)![1];
+    assert.ok(
+      variables.has(name) && variables.get(name)!.default === undefined,
+      `${where}: ${name} is not a required variable`,
+    );
+  };
+
+  // AWS: a looked-up subnet, a security group admitting only SSH from the variable, the key pair from a
+  // variable, an Elastic IP unless the subnet is the config's (private) one.
+  const ingress = all("resource", "aws_vpc_security_group_ingress_rule");
+  const eips = all("resource", "aws_eip");
+  for (const [name, [vm]] of all("resource", "aws_instance")) {
+    const where = `aws_instance.${name}`;
+    const subnet = String(vm.subnet_id);
+    const configured = subnet.match(/^\$\{data\.aws_subnet\.([a-z0-9_]+)\.id\}$/);
+    const fallback = subnet.match(/^\$\{sort\(data\.aws_subnets\.([a-z0-9_]+)\.ids\)\[0\]\}$/);
+    assert.ok(
+      (configured && one("data", "aws_subnet", configured[1])) ||
+        (fallback && one("data", "aws_subnets", fallback[1])),
+      `${where}: subnet_id ${subnet} is not a subnet this configuration looks up`,
+    );
+    const groups = (vm.vpc_security_group_ids ?? []) as string[];
+    assert.ok(groups.length > 0, `${where}: no security group`);
+    let ssh = 0;
+    for (const g of groups) {
+      const id = g.match(/^\$\{aws_security_group\.([a-z0-9_]+)\.id\}$/)?.[1];
+      assert.ok(id && one("resource", "aws_security_group", id), `${where}: group ${g} is not declared`);
+      assert.equal(
+        one("resource", "aws_security_group", id!)!.ingress,
+        undefined,
+        `${where}: inline ingress rules`,
+      );
+      for (const [rule, [r]] of ingress.filter(([, [r]]) => r.security_group_id === g)) {
+        assert.equal(r.cidr_ipv6, undefined, `${rule}: IPv6 ingress`);
+        assert.ok(
+          r.ip_protocol === "tcp" && r.from_port === 22 && r.to_port === 22,
+          `${rule}: ingress beyond SSH`,
+        );
+        fromVariable(`aws_vpc_security_group_ingress_rule.${rule}`, r.cidr_ipv4);
+        ssh++;
+      }
+    }
+    assert.ok(ssh > 0, `${where}: no SSH ingress, so Glacier cannot reach it`);
+    const key = String(vm.key_name).match(/^\$\{aws_key_pair\.([a-z0-9_]+)\.key_name\}$/)?.[1];
+    assert.ok(
+      key && one("resource", "aws_key_pair", key),
+      `${where}: the key pair is not this configuration's`,
+    );
+    sshKey(`aws_key_pair.${key}`, one("resource", "aws_key_pair", key!)!.public_key);
+    const eip = eips.find(([, [e]]) => e.instance === `\${aws_instance.${name}.id}`);
+    assert.ok(eip || configured, `${where}: in the default VPC without a public address`);
+    note(name, eip ? "public address" : "private subnet");
+    const user = String(vm.user_data).match(/useradd [^\n]* ([a-z_][a-z0-9_.-]*)\n/i)?.[1] ?? "";
+    bootScript(where, vm.user_data, user);
+    assert.ok(
+      String(vm.user_data).includes("/latest/meta-data/public-keys/0/openssh-key"),
+      `${where}: the user never gets the key`,
+    );
+    assert.deepEqual(
+      (vm.metadata_options as Json[] | undefined)?.[0]?.http_tokens,
+      "required",
+      `${where}: IMDSv1 on`,
+    );
+    note(name, "ssh from variable");
+  }
+
+  // GCP: a subnetwork this configuration creates, an external address, a firewall rule for the VM's tag.
+  const firewalls = all("resource", "google_compute_firewall");
+  for (const [name, [vm]] of all("resource", "google_compute_instance")) {
+    const where = `google_compute_instance.${name}`;
+    const nic = (vm.network_interface as Json[])[0];
+    const sub = String(nic.subnetwork).match(/^\$\{google_compute_subnetwork\.([a-z0-9_]+)\.id\}$/)?.[1];
+    assert.ok(
+      sub && one("resource", "google_compute_subnetwork", sub),
+      `${where}: no subnetwork of this configuration`,
+    );
+    assert.ok(
+      Array.isArray(nic.access_config) && nic.access_config.length === 1,
+      `${where}: no external address`,
+    );
+    const tags = (vm.tags ?? []) as string[];
+    const rules = firewalls.filter(([, [f]]) =>
+      ((f.target_tags ?? []) as string[]).some((t) => tags.includes(t))
+    );
+    assert.ok(rules.length > 0, `${where}: no firewall rule admits SSH to it`);
+    for (const [rule, [f]] of rules) {
+      assert.deepEqual(f.allow, [{ protocol: "tcp", ports: ["22"] }], `${rule}: allows beyond SSH`);
+      for (const source of f.source_ranges as string[]) {
+        fromVariable(`google_compute_firewall.${rule}`, source);
+      }
+    }
+    const metadata = (Array.isArray(vm.metadata) ? vm.metadata[0] : vm.metadata) as Json;
+    const [user, key] = String(metadata["ssh-keys"]).split(/:(.*)/s);
+    sshKey(where, key);
+    bootScript(where, vm.metadata_startup_script, user);
+    note(name, "public address");
+    note(name, "ssh from variable");
+  }
+
+  // Azure: the NIC's public address, the subnet's security group admitting only SSH from the variable.
+  const associations = all("resource", "azurerm_subnet_network_security_group_association");
+  for (const [name, [vm]] of all("resource", "azurerm_linux_virtual_machine")) {
+    const where = `azurerm_linux_virtual_machine.${name}`;
+    const nics = (vm.network_interface_ids as string[]).map((r) =>
+      one("resource", "azurerm_network_interface", r.match(/azurerm_network_interface\.([a-z0-9_]+)\./)![1])!
+    );
+    const ip = (nics[0].ip_configuration as Json[])[0];
+    const pip = String(ip.public_ip_address_id).match(/^\$\{azurerm_public_ip\.([a-z0-9_]+)\.id\}$/)?.[1];
+    assert.ok(pip && one("resource", "azurerm_public_ip", pip), `${where}: no public address`);
+    const subnet = String(ip.subnet_id);
+    const nsgs = associations.filter(([, [a]]) => a.subnet_id === subnet).map(([, [a]]) =>
+      one(
+        "resource",
+        "azurerm_network_security_group",
+        String(a.network_security_group_id).match(/azurerm_network_security_group\.([a-z0-9_]+)\./)![1],
+      )!
+    );
+    assert.ok(
+      nsgs.length > 0,
+      `${where}: its subnet has no security group, and a Standard address admits nothing`,
+    );
+    const inbound = nsgs.flatMap((g) => (g.security_rule ?? []) as Json[]).filter((r) =>
+      r.direction === "Inbound" && r.access === "Allow"
+    );
+    assert.ok(inbound.length > 0, `${where}: no rule admits SSH`);
+    for (const r of inbound) {
+      assert.ok(
+        r.protocol === "Tcp" && r.destination_port_range === "22",
+        `${where}: rule ${r.name} admits beyond SSH`,
+      );
+      fromVariable(`${where} rule ${r.name}`, r.source_address_prefix);
+    }
+    const key = (vm.admin_ssh_key as Json[])[0];
+    assert.equal(key.username, vm.admin_username);
+    sshKey(where, key.public_key);
+    bootScript(where, vm.custom_data, String(vm.admin_username));
+    note(name, "public address");
+    note(name, "ssh from variable");
+  }
+  return checked;
 }
 
 /** The name of the S3 bucket a Terraform configuration creates for staging, or undefined when it looks one up. */

@@ -9,8 +9,16 @@ resource "databricks_workspace_file" "deno_init" {
 #!/bin/bash
 # Installs Deno for Glacier tasks; safe to run more than once.
 set -euo pipefail
-if [ -x /usr/local/bin/deno ]; then exit 0; fi
-curl -fsSL https://deno.land/install.sh | DENO_INSTALL=/usr/local sh -s -- --yes v2.9.6
+if ! /usr/local/bin/deno --version 2>/dev/null | grep -q "^deno 2\.9\.6 "; then
+  if ! command -v unzip >/dev/null; then
+    if command -v apt-get >/dev/null; then
+      apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q unzip
+    else
+      dnf install -y -q unzip
+    fi
+  fi
+  curl -fsSL https://deno.land/install.sh | DENO_INSTALL=/usr/local sh -s -- --yes v2.9.6
+fi
 EOT
 )
 }

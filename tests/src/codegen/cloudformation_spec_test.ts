@@ -10,6 +10,7 @@ import { wide } from "../../fixtures/codegen/aws_wide.ts";
 import { patterns } from "../../fixtures/codegen/aws_patterns.ts";
 import { mlInference } from "../../../examples/ml_inference.ts";
 import { cloudDemo } from "../../../examples/cloud.ts";
+import { awsPrivateVm } from "../../fixtures/codegen/vms.ts";
 import { checkCloudFormation, cloudFormationResourceSpec, ROOT } from "../../support/codegen_checks.ts";
 
 async function templates(dir: string, out: string[] = []): Promise<string[]> {
@@ -37,7 +38,7 @@ Deno.test("every committed CloudFormation template and every AWS example's gener
   const committed = [...await templates("examples"), ...await templates("tests/fixtures/codegen/golden")];
   assert.ok(committed.length >= 2, committed.join(", "));
   const texts = await Promise.all(committed.map((f) => Deno.readTextFile(join(ROOT, f))));
-  for (const p of [mlInference, wide, cloudDemo, patterns]) {
+  for (const p of [mlInference, wide, cloudDemo, patterns, awsPrivateVm]) {
     texts.push((await p.generate({ format: "cloudformation" })).files["template.yaml"]);
   }
   for (const text of texts) {

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { wide } from "../../fixtures/codegen/aws_wide.ts";
 import { gcpPipeline } from "../../fixtures/analyze/clouds.ts";
 import { mlInference } from "../../../examples/ml_inference.ts";
+import { awsPrivateVm } from "../../fixtures/codegen/vms.ts";
 import { GlacierError } from "../../../src/errors.ts";
 import {
   assertLeastPrivilege,
@@ -122,4 +123,50 @@ Deno.test("the CloudFormation specification check rejects unknown properties, mi
     () => checkCloudFormation(template("    Type: AWS::Nope::Thing")),
     /not in the CloudFormation specification/,
   );
+});
+
+Deno.test("generate cloudformation: a VM gets a key pair from SshPublicKey, SSH only from SshCidr, its subnet and an Elastic IP", async () => {
+  const wideTemplate = checkCloudFormation(
+    (await wide.generate({ format: "cloudformation" })).files["template.yaml"],
+  ) as any;
+  assert.deepEqual(Object.keys(wideTemplate.Parameters).filter((p) => p.startsWith("Ssh")), [
+    "SshPublicKey",
+    "SshCidr",
+  ]);
+  assert.equal(wideTemplate.Parameters.SshCidr.Default, undefined, "SSH is never open by default");
+  assert.ok(new RegExp(wideTemplate.Parameters.SshCidr.AllowedPattern).test("203.0.113.7/32"));
+  assert.ok(!new RegExp(wideTemplate.Parameters.SshCidr.AllowedPattern).test("203.0.113.7"));
+  const r = wideTemplate.Resources;
+  assert.deepEqual(r.SshKeyPair.Properties.PublicKeyMaterial, { Ref: "SshPublicKey" });
+  const vm = r.CrunchVmInstance.Properties;
+  assert.deepEqual(vm.KeyName, { Ref: "SshKeyPair" });
+  assert.deepEqual(vm.SecurityGroupIds, [{ Ref: "CrunchVmSecurityGroup" }]);
+  assert.equal(vm.SubnetId, undefined, "the default VPC: EC2 picks its default subnet");
+  assert.deepEqual(vm.MetadataOptions, { HttpTokens: "required" });
+  assert.match(vm.UserData["Fn::Base64"], /DENO_INSTALL=\/usr\/local sh -s -- --yes v\d+\.\d+\.\d+/);
+  const group = r.CrunchVmSecurityGroup.Properties;
+  assert.equal(group.VpcId, undefined);
+  assert.deepEqual(group.SecurityGroupIngress, [{
+    Description: "SSH from the ssh_cidr input only",
+    IpProtocol: "tcp",
+    FromPort: 22,
+    ToPort: 22,
+    CidrIp: { Ref: "SshCidr" },
+  }]);
+  assert.deepEqual(r.CrunchVmEip.Properties.InstanceId, { Ref: "CrunchVmInstance" });
+  assert.deepEqual(wideTemplate.Outputs.CrunchVmPublicIp.Value, {
+    "Fn::GetAtt": ["CrunchVmEip", "PublicIp"],
+  });
+
+  const priv = checkCloudFormation(
+    (await awsPrivateVm.generate({ format: "cloudformation" })).files["template.yaml"],
+  ) as any;
+  assert.equal(priv.Parameters.Subnet0abc12345def67890VpcId.Type, "AWS::EC2::VPC::Id");
+  assert.equal(priv.Resources.InsideInstance.Properties.SubnetId, "subnet-0abc12345def67890");
+  assert.deepEqual(priv.Resources.InsideSecurityGroup.Properties.VpcId, {
+    Ref: "Subnet0abc12345def67890VpcId",
+  });
+  assert.equal(priv.Resources.InsideEip, undefined, "no public address in a private subnet");
+  assert.deepEqual(priv.Outputs.InsidePrivateIp.Value, { "Fn::GetAtt": ["InsideInstance", "PrivateIp"] });
+  assert.ok(priv.Resources.OpenEip);
 });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { wide } from "../../fixtures/codegen/aws_wide.ts";
 import { mlInference } from "../../../examples/ml_inference.ts";
+import { awsPrivateVm } from "../../fixtures/codegen/vms.ts";
 import { denoCheckPulumi } from "../../support/codegen_checks.ts";
 import { artifactRootFor, assertGolden } from "../../support/golden.ts";
 
@@ -62,4 +63,24 @@ Deno.test("generate pulumi: the program declares the same AWS resources, least p
   for (const m of program.matchAll(/Action: \[([^\]]*)\]/g)) assert.ok(!m[1].includes("*"), m[1]);
   assert.ok(!/Resource: \[\s*"\*"/.test(program));
   assert.ok(!program.includes("vault"));
+});
+
+Deno.test("generate pulumi: VMs get a looked-up subnet, a key pair and SSH from config, and the program type-checks", async () => {
+  const { files } = await awsPrivateVm.generate({ format: "pulumi" });
+  const program = files["index.ts"];
+  assert.match(program, /const sshPublicKey = config\.require\("sshPublicKey"\)/);
+  assert.match(program, /const sshCidr = config\.require\("sshCidr"\)/);
+  assert.match(program, /aws\.ec2\.getSubnetOutput\(\{\n\s+id: "subnet-0abc12345def67890",/);
+  assert.match(program, /vpcId: subnet0abc12345def67890Network\.vpcId,/);
+  assert.match(program, /cidrBlocks: \[sshCidr\]/);
+  assert.match(program, /keyName: sshKeyPair\.keyName,/);
+  assert.doesNotMatch(program, /new aws\.ec2\.Eip\("inside"/, "no public address in a private subnet");
+  assert.match(program, /new aws\.ec2\.Eip\("open"/);
+  assert.match(program, /export const insidePrivateIp = insideInstance\.privateIp;/);
+  await denoCheckPulumi(files);
+  const wideProgram = (await wide.generate({ format: "pulumi" })).files["index.ts"];
+  assert.match(
+    wideProgram,
+    /subnetId: defaultNetwork\.ids\.apply\(\(ids\) => \[\.\.\.ids\]\.sort\(\)\[0\]\),/,
+  );
 });

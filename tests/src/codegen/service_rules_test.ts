@@ -12,12 +12,14 @@ import {
   checkAwsServiceRules,
   checkAzureServiceRules,
   checkTerraformReferences,
+  checkVmServiceRules,
   createdStagingBucket,
   parseTerraform,
 } from "../../support/codegen_checks.ts";
 import { azurePipeline } from "../../fixtures/analyze/clouds.ts";
 import { azureLineage } from "../../fixtures/codegen/lineage_clouds.ts";
 import { azureFlex } from "../../fixtures/codegen/azure_flex.ts";
+import { awsPrivateVm, gcpVms } from "../../fixtures/codegen/vms.ts";
 
 Deno.test("generate terraform: code reaches Lambda through S3, AMIs match their instances, timeouts fit", async () => {
   const wideTf = await parseTerraform((await wide.generate({ format: "terraform" })).files);
@@ -170,4 +172,67 @@ Deno.test("generate terraform for Azure: the check itself refuses zip deploy on 
     () => checkAzureServiceRules(config({ app_settings: {} }, "${azurerm_storage_account.a.id}")),
     /WEBSITE_RUN_FROM_PACKAGE must be the package blob's URL/,
   );
+});
+
+Deno.test("generate terraform: every VM is reachable (a subnet, a public address, SSH from a required CIDR) and its boot script installs the pinned Deno", async () => {
+  const seen: Record<string, string[]> = {};
+  for (const p of [wide, azurePipeline, gcpVms, awsPrivateVm]) {
+    const parsed = await parseTerraform((await p.generate({ format: "terraform" })).files);
+    Object.assign(seen, checkVmServiceRules(parsed));
+    checkTerraformReferences(parsed);
+  }
+  assert.deepEqual(Object.keys(seen).sort(), ["azure_vm", "crunch_vm", "eu_box", "inside", "open", "us_box"]);
+  assert.deepEqual(seen.inside, ["private subnet", "ssh from variable"], "EC2Config({ publicIp: false })");
+  assert.deepEqual(seen.open, ["public address", "ssh from variable"]);
+  const priv = await parseTerraform((await awsPrivateVm.generate({ format: "terraform" })).files);
+  const vm = priv["vm.tf"].resource as any;
+  assert.equal(vm.aws_instance.inside[0].subnet_id, "${data.aws_subnet.subnet_0abc12345def67890.id}");
+  assert.equal(
+    vm.aws_security_group.inside[0].vpc_id,
+    "${data.aws_subnet.subnet_0abc12345def67890.vpc_id}",
+    "the group is in the subnet's VPC",
+  );
+  assert.equal(vm.aws_eip.inside, undefined, "no public address in the private subnet");
+  const outputs = priv["outputs.tf"].output as any;
+  assert.equal(outputs.inside_private_ip[0].value, "${aws_instance.inside.private_ip}");
+  assert.equal(outputs.open_public_ip[0].value, "${aws_eip.open.public_ip}");
+  assert.match(
+    outputs.open_public_ip[0].description,
+    /set EC2Config\(\{ host: <this>, user: "glacier", remoteDir: "\/home\/glacier\/glacier" \}\)/,
+  );
+  const gcp = await parseTerraform((await gcpVms.generate({ format: "terraform" })).files);
+  assert.equal(
+    (gcp["vm.tf"].resource as any).google_compute_instance.us_box[0].metadata["ssh-keys"],
+    "etl:${var.ssh_public_key}",
+  );
+  assert.match(
+    (gcp["vm.tf"].resource as any).google_compute_instance.us_box[0].metadata_startup_script,
+    /install -d -m 755 -o etl -g etl \/srv\/etl\n/,
+  );
+  const apis = (gcp["apis.tf"].resource as any).google_project_service;
+  for (const type of ["google_compute_network", "google_compute_subnetwork", "google_compute_firewall"]) {
+    for (const [, [r]] of Object.entries((gcp["vm.tf"].resource as any)[type]) as [string, any[]][]) {
+      assert.ok(apis.compute && r.depends_on.includes("${google_project_service.compute}"), type);
+    }
+  }
+});
+
+Deno.test("generate terraform: the VM check itself refuses SSH from 0.0.0.0/0, a CIDR variable with a default and a VM with no address", async () => {
+  const parsed = await parseTerraform((await wide.generate({ format: "terraform" })).files);
+  const copy = () => structuredClone(parsed) as any;
+  const open = copy();
+  open["vm.tf"].resource.aws_vpc_security_group_ingress_rule.crunch_vm_ssh[0].cidr_ipv4 = "0.0.0.0/0";
+  assert.throws(() => checkVmServiceRules(open), /SSH ingress from "0\.0\.0\.0\/0"/);
+  const defaulted = copy();
+  defaulted["main.tf"].variable.ssh_cidr[0].default = "0.0.0.0/0";
+  assert.throws(() => checkVmServiceRules(defaulted), /ssh_cidr has a default/);
+  const bare = copy();
+  delete bare["vm.tf"].resource.aws_eip;
+  assert.throws(() => checkVmServiceRules(bare), /in the default VPC without a public address/);
+  const noDeno = copy();
+  noDeno["vm.tf"].resource.aws_instance.crunch_vm[0].user_data = "#!/bin/bash\n";
+  assert.throws(() => checkVmServiceRules(noDeno), /does not install Deno/);
+  const wider = copy();
+  wider["vm.tf"].resource.aws_vpc_security_group_ingress_rule.crunch_vm_ssh[0].to_port = 65535;
+  assert.throws(() => checkVmServiceRules(wider), /ingress beyond SSH/);
 });

@@ -15,6 +15,7 @@ import { mlInference } from "../../../examples/ml_inference.ts";
 import { cloudDemo } from "../../../examples/cloud.ts";
 import { gcpDemo } from "../../../examples/gcp.ts";
 import { azureDemo } from "../../../examples/azure.ts";
+import { awsPrivateVm, gcpVms } from "../../fixtures/codegen/vms.ts";
 import type { Pipeline } from "../../../src/pipeline.ts";
 import {
   checkTerraformReferences,
@@ -117,6 +118,8 @@ const generated: { name: string; pipeline: Pipeline; how: "generate" | "step_fun
   { name: "aws_wide", pipeline: wide, how: "generate" },
   { name: "gcp_pipeline", pipeline: gcpPipeline, how: "generate" },
   { name: "azure_pipeline", pipeline: azurePipeline, how: "generate" },
+  { name: "gcp_vms", pipeline: gcpVms, how: "generate" },
+  { name: "aws_private_vm", pipeline: awsPrivateVm, how: "generate" },
   { name: "ml_inference (step_functions)", pipeline: mlInference, how: "step_functions" },
   { name: "aws_patterns (step_functions)", pipeline: patterns, how: "step_functions" },
 ];
