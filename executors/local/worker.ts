@@ -7,7 +7,7 @@
  * @module
  */
 /// <reference lib="deno.worker" />
-import { Script } from "node:vm";
+import type { Script } from "node:vm";
 import { suppressRuns } from "../../src/run/_guard.ts";
 import { withDataRoot } from "../../src/run/data_root.ts";
 import {
@@ -88,17 +88,24 @@ async function find(module: string, name: string): Promise<Task> {
 // catch or finally in the task runs), and the thread goes idle before the
 // pool terminates it. What runs after the task's first await is not covered.
 const CALL = Symbol.for("glacier.worker.call");
-const guarded = new Script("globalThis[Symbol.for('glacier.worker.call')]()");
+// Made when the first task with a timeout comes: loading node:vm costs ~6 ms
+// of every worker's start, and calls without a timeout never need it.
+let guarded: Promise<Script> | undefined;
+function guardedScript(): Promise<Script> {
+  return guarded ??= import("node:vm").then((vm) =>
+    new vm.Script("globalThis[Symbol.for('glacier.worker.call')]()")
+  );
+}
 /** Thrown in place of the watchdog's error: the pool's own timer reports the timeout. */
 class Stopped {}
 
-function callGuarded(timeout: number | undefined, fn: () => unknown): unknown {
-  if (timeout === undefined) return fn();
+function callGuarded(timeout: number | undefined, script: Script | undefined, fn: () => unknown): unknown {
+  if (timeout === undefined || !script) return fn();
   const global = globalThis as unknown as Record<symbol, unknown>;
   global[CALL] = fn;
   const startedAt = performance.now();
   try {
-    return guarded.runInThisContext({ timeout });
+    return script.runInThisContext({ timeout });
   } catch (error) {
     // The watchdog's error, not one the task threw (it cannot catch a termination).
     if (
@@ -126,6 +133,7 @@ port.onmessage = async (event: MessageEvent<RunMessage | { type: "load"; module:
     const task = await find(payload.module, payload.task);
     if (needsLibraries(payload.args)) await loadLibraries(payload.args); // apache-arrow loads only for tables
     const args = decodeValue(payload.args, task.resource.storage) as unknown[];
+    const script = timeout === undefined ? undefined : await guardedScript();
     if (timeout !== undefined) port.postMessage({ type: "started", id }); // the task's timeout counts from here
     const counter = new SkippedLineCounter();
     const value = await withTaskLog(
@@ -133,7 +141,7 @@ port.onmessage = async (event: MessageEvent<RunMessage | { type: "load"; module:
       () =>
         withSkippedLines(
           counter,
-          () => withDataRoot(payload.dataRoot, () => callGuarded(timeout, () => task.fn(...args))),
+          () => withDataRoot(payload.dataRoot, () => callGuarded(timeout, script, () => task.fn(...args))),
         ),
     );
     relay?.flush();
