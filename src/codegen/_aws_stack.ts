@@ -105,8 +105,10 @@ export interface AwsFunction {
   readonly comment: string;
   readonly role: AwsRef;
   readonly code: AwsCode;
-  readonly runtime: "provided.al2023";
-  readonly handler: "bootstrap";
+  /** Lambda's runtime identifier (the service table's). */
+  readonly runtime: string;
+  /** The handler the runtime starts. */
+  readonly handler: string;
   readonly architecture: "x86_64";
   readonly memory: number;
   readonly timeout: number;
@@ -305,8 +307,7 @@ export interface AwsStackOptions {
   readonly uploads: boolean;
 }
 
-/** Lambda's cap on a function's timeout, in seconds. */
-export const LAMBDA_MAX_TIMEOUT = 900;
+const LAMBDA = SERVICES.lambda;
 
 /** An input reference. */
 export const input = (name: string): AwsInput => ({ input: name });
@@ -346,7 +347,7 @@ export function instanceArchitecture(instanceType: string): "x86_64" | "arm64" {
   return ARM_FAMILY.test(instanceType) ? "arm64" : "x86_64";
 }
 
-/** The Lambda timeout in seconds: the config's, else the longest task timeout (at least 300). */
+/** The Lambda timeout in seconds: the config's, else the longest task timeout (at least the config's default). */
 export function lambdaTimeout(model: InfraModel, e: ExecutorModel): number {
   const configured = typeof e.config.timeout === "number" ? e.config.timeout : undefined;
   const longest = taskTimeoutSeconds(e);
@@ -354,10 +355,10 @@ export function lambdaTimeout(model: InfraModel, e: ExecutorModel): number {
     typeof t.options.timeout === "number" &&
     Math.ceil(t.options.timeout / 1000) === longest
   );
-  if (longest !== undefined && longest > LAMBDA_MAX_TIMEOUT) {
+  if (longest !== undefined && longest > LAMBDA.limits.timeout.max) {
     throw new GlacierError(
       "USER:GENERATE_TIMEOUT",
-      `Pipeline "${model.pipeline}": task "${longestTask?.node.task.name}" (node "${longestTask?.node.id}") has timeout ${longest} s, over Lambda's ${LAMBDA_MAX_TIMEOUT} s cap for resource "${e.resource.name}"; lower the task's timeout or bind it to provider.vm() or provider.cluster()`,
+      `Pipeline "${model.pipeline}": task "${longestTask?.node.task.name}" (node "${longestTask?.node.id}") has timeout ${longest} s, over Lambda's ${LAMBDA.limits.timeout.max} s cap for resource "${e.resource.name}"; lower the task's timeout or bind it to provider.vm() or provider.cluster()`,
     );
   }
   if (configured !== undefined && longest !== undefined && configured < longest) {
@@ -366,7 +367,7 @@ export function lambdaTimeout(model: InfraModel, e: ExecutorModel): number {
       `Pipeline "${model.pipeline}": task "${longestTask?.node.task.name}" (node "${longestTask?.node.id}") has timeout ${longest} s, longer than LambdaConfig({ timeout: ${configured} }) of resource "${e.resource.name}", so Lambda would stop it first; raise the config's timeout to ${longest} or lower the task's`,
     );
   }
-  return configured ?? Math.max(300, longest ?? 0);
+  return configured ?? Math.max(LAMBDA.defaults.timeout, longest ?? 0);
 }
 
 /**
@@ -380,9 +381,10 @@ export function lambdaTimeout(model: InfraModel, e: ExecutorModel): number {
  */
 export function awsStack(model: InfraModel, options: AwsStackOptions): AwsStack {
   const remote = remoteExecutors(model);
-  const lambdas = remote.filter((e) => e.resource.service === "lambda");
-  const profiled = remote.filter((e) => e.resource.service !== "lambda");
-  const vms = remote.filter((e) => e.resource.service === "ec2");
+  // On AWS the functions are Lambda's, the VMs EC2's; every other executor runs on instances with a profile.
+  const lambdas = remote.filter((e) => e.resource.kind === "serverless");
+  const profiled = remote.filter((e) => e.resource.kind !== "serverless");
+  const vms = remote.filter((e) => e.resource.kind === "vm");
   const locals = model.executors.filter((e) => e.resource.kind === "local");
   const inputs: AwsInputSpec[] = [];
   const resources: AwsResource[] = [];
@@ -390,7 +392,7 @@ export function awsStack(model: InfraModel, options: AwsStackOptions): AwsStack 
   const staging = model.staging;
 
   for (const e of lambdas) {
-    const arch = String(e.config.architecture ?? "x86_64");
+    const arch = String(e.config.architecture ?? LAMBDA.defaults.architecture);
     if (arch !== "x86_64") {
       throw new GlacierError(
         "USER:GENERATE_ARCHITECTURE",
@@ -512,12 +514,12 @@ export function awsStack(model: InfraModel, options: AwsStackOptions): AwsStack 
       comment: `Tasks ${tasksOf(e)}: the artifact is built by \`glacier build\` and read from S3.`,
       role: ref("role", e.id),
       code,
-      runtime: "provided.al2023",
-      handler: "bootstrap",
+      runtime: LAMBDA.entry.runtime,
+      handler: LAMBDA.entry.handler,
       architecture: "x86_64",
-      memory: Number(e.config.memory ?? 1024),
+      memory: Number(e.config.memory ?? LAMBDA.defaults.memory),
       timeout: lambdaTimeout(model, e),
-      ephemeralStorage: Number(e.config.ephemeralStorage ?? 512),
+      ephemeralStorage: Number(e.config.ephemeralStorage ?? LAMBDA.defaults.ephemeralStorage),
       environment,
       secrets,
       logGroup: ref("logGroup", e.id),

@@ -6,6 +6,7 @@
  * @module
  */
 import type { ResourceInfo } from "../dag.ts";
+import { SERVICES } from "../config/services.ts";
 
 /** Lambda's limit on function names. */
 const MAX_FUNCTION_NAME = 64;
@@ -59,6 +60,10 @@ function fnv1a(text: string): string {
 /**
  * How Cloud Run functions starts the `glacier build` source: the Node.js
  * runtime that runs its shim, and the shim's exported function
- * (`--entry-point`). The artifact and generated Terraform both read it.
+ * (`--entry-point`), as the service table states them. The artifact and
+ * generated Terraform both read it.
  */
-export const CLOUD_FUNCTION_ENTRY = { runtime: "nodejs22", entryPoint: "glacier" } as const;
+export const CLOUD_FUNCTION_ENTRY: { readonly runtime: string; readonly entryPoint: string } = Object.freeze({
+  runtime: SERVICES["cloud-function"].entry.runtime,
+  entryPoint: SERVICES["cloud-function"].entry.handler,
+});

@@ -36,7 +36,7 @@ import {
 } from "./_scripts.ts";
 import { jobName } from "./_databricks.ts";
 import { CLOUD_FUNCTION_ENTRY } from "./naming.ts";
-import { SERVICES } from "../config/services.ts";
+import { serviceCloud, serviceRecord, SERVICES } from "../config/services.ts";
 import {
   SSH_CIDR_INPUT,
   SSH_INPUT_DESCRIPTIONS,
@@ -189,7 +189,9 @@ export function stagingArn(model: InfraModel): string {
 function aws(ctx: Context): Record<string, Block[]> {
   const { model } = ctx;
   const stack = awsStack(model, { uploads: true });
-  const databricks = remoteExecutors(model).filter((e) => e.resource.service === "databricks");
+  const databricks = remoteExecutors(model).filter((e) =>
+    serviceRecord(e.resource.service)?.adapter === "databricks"
+  );
   const byId = new Map(stack.resources.map((r) => [`${r.kind}:${r.id}`, r]));
   const bucketArn = (bucket: string) => {
     const id = stack.bucketIds[bucket];
@@ -652,6 +654,13 @@ function sshVariables(): Block[] {
 
 // ---------------------------------------------------------------- GCP
 
+const CLOUD_FUNCTION = SERVICES["cloud-function"];
+const AZURE_FUNCTION = SERVICES["azure-function"];
+
+// Dataproc: GCP's cluster service (Databricks and Spark are clusters of no one cloud).
+const isDataproc = (e: ExecutorModel): boolean =>
+  e.resource.kind === "cluster" && serviceCloud(e.resource.service) === "gcp";
+
 // A Compute Engine name: lower-case letters, digits and hyphens, starting with a letter, at most 63.
 function gcpName(text: string): string {
   const name = text.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^[^a-z]+/, "").slice(0, 63);
@@ -694,9 +703,9 @@ export const DATAPROC_WORKER_ROLE = "roles/dataproc.worker";
 function gcp(ctx: Context): Record<string, Block[]> {
   const { model } = ctx;
   const remote = remoteExecutors(model);
-  const functions = remote.filter((e) => e.resource.service === "cloud-function");
-  const dataproc = remote.filter((e) => e.resource.service === "dataproc");
-  const vms = remote.filter((e) => e.resource.service === "compute-engine");
+  const functions = remote.filter((e) => e.resource.kind === "serverless");
+  const dataproc = remote.filter(isDataproc);
+  const vms = remote.filter((e) => e.resource.kind === "vm");
   const accounts = remote;
   const used = new Set<GcpApi>(GCP_APIS.bucket);
   if (accounts.length) GCP_APIS.serviceAccount.forEach((a) => used.add(a));
@@ -789,7 +798,7 @@ function gcp(ctx: Context): Record<string, Block[]> {
       ["display_name", `Glacier ${model.pipeline}: ${e.resource.name}`],
       needs(GCP_APIS.serviceAccount),
     ]));
-    if (e.resource.service === "dataproc") iam.push(...dataprocVmGrants(model, e, needs));
+    if (isDataproc(e)) iam.push(...dataprocVmGrants(model, e, needs));
     const grants = [
       ...e.grants,
       ...(["read", "write"] as const).map((access) => ({
@@ -835,30 +844,35 @@ function gcp(ctx: Context): Record<string, Block[]> {
   }
 
   const fns: Block[] = functions.map((e) =>
-    block("resource", ["google_cloudfunctions2_function", e.id], [
-      ["name", e.name.replace(/_/g, "-")],
-      ["location", raw("var.region")],
-      ["description", `Glacier pipeline ${model.pipeline}: ${taskList(e)}`],
-      block("build_config", [], [
-        ["runtime", CLOUD_FUNCTION_ENTRY.runtime],
-        ["entry_point", CLOUD_FUNCTION_ENTRY.entryPoint],
-        block("source", [], [block("storage_source", [], [
-          ["bucket", raw("google_storage_bucket.staging.name")],
-          ["object", raw(`google_storage_bucket_object.${e.id}_artifact.name`)],
-        ])]),
-      ]),
-      block("service_config", [], [
-        ["available_memory", `${Number(e.config.memory ?? 1024)}M`],
-        ["timeout_seconds", Number(e.config.timeout ?? 300)],
-        ["max_instance_count", Number(e.config.maxInstances ?? 100)],
-        ["service_account_email", raw(`google_service_account.${e.id}.email`)],
-        ["environment_variables", {
-          GLACIER_PIPELINE: model.pipeline,
-          GLACIER_STAGING: `gs://${model.staging.bucket}/${model.staging.prefix}`,
-        }],
-      ]),
-      needs(GCP_APIS.function),
-    ], "The artifact's Node.js shim starts Deno (Cloud Functions has no Deno runtime).")
+    block(
+      "resource",
+      ["google_cloudfunctions2_function", e.id],
+      [
+        ["name", e.name.replace(/_/g, "-")],
+        ["location", raw("var.region")],
+        ["description", `Glacier pipeline ${model.pipeline}: ${taskList(e)}`],
+        block("build_config", [], [
+          ["runtime", CLOUD_FUNCTION_ENTRY.runtime],
+          ["entry_point", CLOUD_FUNCTION_ENTRY.entryPoint],
+          block("source", [], [block("storage_source", [], [
+            ["bucket", raw("google_storage_bucket.staging.name")],
+            ["object", raw(`google_storage_bucket_object.${e.id}_artifact.name`)],
+          ])]),
+        ]),
+        block("service_config", [], [
+          ["available_memory", `${Number(e.config.memory ?? CLOUD_FUNCTION.defaults.memory)}M`],
+          ["timeout_seconds", Number(e.config.timeout ?? CLOUD_FUNCTION.defaults.timeout)],
+          ["max_instance_count", Number(e.config.maxInstances ?? CLOUD_FUNCTION.defaults.maxInstances)],
+          ["service_account_email", raw(`google_service_account.${e.id}.email`)],
+          ["environment_variables", {
+            GLACIER_PIPELINE: model.pipeline,
+            GLACIER_STAGING: `gs://${model.staging.bucket}/${model.staging.prefix}`,
+          }],
+        ]),
+        needs(GCP_APIS.function),
+      ],
+      "The artifact's Node.js shim starts Deno (Cloud Functions has no Deno runtime).",
+    )
   );
 
   const dp: Block[] = dataproc.length
@@ -874,8 +888,8 @@ function gcp(ctx: Context): Record<string, Block[]> {
         ["content", heredoc(dataprocLauncher())],
       ], "The main file of every Dataproc job (a PySpark job): runs one task payload with Deno."),
       ...dataproc.map((e) => {
-        const nodes = Number(e.config.nodes ?? 3);
-        const machine = String(e.config.machineType ?? "n2-standard-4");
+        const nodes = Number(e.config.nodes ?? SERVICES.dataproc.defaults.nodes);
+        const machine = String(e.config.machineType ?? SERVICES.dataproc.defaults.machineType);
         return block("resource", ["google_dataproc_cluster", e.id], [
           ["name", String(e.config.cluster)],
           ["region", e.config.region ? String(e.config.region) : raw("var.region")],
@@ -1042,8 +1056,8 @@ function dataprocVmGrants(
 function azure(ctx: Context): Record<string, Block[]> {
   const { model } = ctx;
   const remote = remoteExecutors(model);
-  const functions = remote.filter((e) => e.resource.service === "azure-function");
-  const vms = remote.filter((e) => e.resource.service === "azure-vm");
+  const functions = remote.filter((e) => e.resource.kind === "serverless");
+  const vms = remote.filter((e) => e.resource.kind === "vm");
   const account = model.target.storageAccount;
   const accountRef = account ? "data.azurerm_storage_account.data" : "azurerm_storage_account.glacier";
   const main: Block[] = [
@@ -1158,7 +1172,7 @@ function azure(ctx: Context): Record<string, Block[]> {
     return `${account ? "data." : ""}azurerm_storage_container.${b.id}`;
   };
   const principal = (e: ExecutorModel) =>
-    e.resource.service === "azure-function"
+    e.resource.kind === "serverless"
       ? `${
         planOf(e) === "flex" ? "azurerm_function_app_flex_consumption" : "azurerm_linux_function_app"
       }.${e.id}.identity[0].principal_id`
@@ -1210,16 +1224,16 @@ function azure(ctx: Context): Record<string, Block[]> {
             ],
             ["storage_authentication_type", "UserAssignedIdentity"],
             ["storage_user_assigned_identity_id", loader],
-            ["runtime_name", "custom"],
+            ["runtime_name", AZURE_FUNCTION.entry.runtime],
             ["runtime_version", "1.0"],
-            ["instance_memory_in_mb", Number(e.config.memory ?? 2048)],
+            ["instance_memory_in_mb", Number(e.config.memory ?? AZURE_FUNCTION.defaults.memory)],
             // Flex Consumption deploys into its deployment container (one deploy).
             ["zip_deploy_file", ctx.artifact(e)],
             ["app_settings", settings],
             block("site_config", [], []),
             after,
           ],
-          `Tasks ${taskList(e)}: Deno as a custom handler.`,
+          `Tasks ${taskList(e)}: ${AZURE_FUNCTION.runtime}.`,
         )
         : block("resource", ["azurerm_linux_function_app", e.id], [
           ...common,
@@ -1229,13 +1243,15 @@ function azure(ctx: Context): Record<string, Block[]> {
           // user-assigned identity, never a SAS.
           ["app_settings", {
             ...settings,
-            AzureFunctionsJobHost__functionTimeout: durationText(Number(e.config.timeout ?? 300)),
+            AzureFunctionsJobHost__functionTimeout: durationText(
+              Number(e.config.timeout ?? AZURE_FUNCTION.defaults.timeout),
+            ),
             WEBSITE_RUN_FROM_PACKAGE: raw(`azurerm_storage_blob.${e.id}_package.url`),
             WEBSITE_RUN_FROM_PACKAGE_BLOB_MI_RESOURCE_ID: loader,
           }],
           block("site_config", [], [block("application_stack", [], [["use_custom_runtime", true]])]),
           after,
-        ], `Tasks ${taskList(e)}: Deno as a custom handler.`),
+        ], `Tasks ${taskList(e)}: ${AZURE_FUNCTION.runtime}.`),
     ];
   });
   const vm: Block[] = vms.length
@@ -1457,7 +1473,7 @@ function azurePathCondition(input: readonly Grant[]): { condition?: string; wide
 }
 
 // An Azure Functions hosting plan: Flex Consumption unless the config says otherwise.
-const planOf = (e: ExecutorModel): string => String(e.config.plan ?? "flex");
+const planOf = (e: ExecutorModel): string => String(e.config.plan ?? AZURE_FUNCTION.defaults.plan);
 
 const appName = (e: ExecutorModel): string => e.name.replace(/_/g, "-");
 

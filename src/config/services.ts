@@ -139,6 +139,21 @@ export interface ServiceRecord {
   readonly sizing: Sizing;
   /** Limits on its deployed code, in bytes, by name (`unzipped`, `inlineZip`); empty where Glacier checks none. */
   readonly codeLimits: Readonly<Record<string, number>>;
+  /**
+   * How the service starts the deployed artifact of a function: the cloud's
+   * runtime identifier and the entry it calls (Lambda's handler, a Cloud Run
+   * function's entry point, an Azure custom handler's executable); null where
+   * no function is deployed.
+   */
+  readonly entry: Entry | null;
+}
+
+/** How a function service starts Glacier's artifact. */
+export interface Entry {
+  /** The runtime identifier the cloud's API takes: `provided.al2023`, `nodejs22`, `custom`. */
+  readonly runtime: string;
+  /** What that runtime calls: the handler, entry point or executable. */
+  readonly handler: string;
 }
 
 const MiB = 1024 * 1024;
@@ -162,6 +177,7 @@ const TABLE = {
     launcher: true,
     sizing: NO_SIZING,
     codeLimits: {},
+    entry: null,
   },
   lambda: {
     kind: "serverless",
@@ -185,6 +201,8 @@ const TABLE = {
     sizing: FUNCTION_SIZING,
     // 250 MB unzipped; a zip over 50 MB goes up through S3 rather than inline.
     codeLimits: { unzipped: 262_144_000, inlineZip: 50 * MiB },
+    // The custom runtime starts the artifact's `bootstrap` script.
+    entry: { runtime: "provided.al2023", handler: "bootstrap" },
   },
   ec2: {
     kind: "vm",
@@ -202,6 +220,7 @@ const TABLE = {
     launcher: false,
     sizing: { ...NO_SIZING, machine: "instanceType" },
     codeLimits: {},
+    entry: null,
   },
   emr: {
     kind: "cluster",
@@ -219,6 +238,7 @@ const TABLE = {
     launcher: false,
     sizing: { ...NO_SIZING, machine: "instanceType", nodes: "nodes" },
     codeLimits: {},
+    entry: null,
   },
   "cloud-function": {
     kind: "serverless",
@@ -247,6 +267,8 @@ const TABLE = {
     launcher: false,
     sizing: FUNCTION_SIZING,
     codeLimits: {},
+    // The artifact's Node.js shim exports the entry point that starts Deno.
+    entry: { runtime: "nodejs22", handler: "glacier" },
   },
   "compute-engine": {
     kind: "vm",
@@ -264,6 +286,7 @@ const TABLE = {
     launcher: false,
     sizing: { ...NO_SIZING, machine: "machineType" },
     codeLimits: {},
+    entry: null,
   },
   dataproc: {
     kind: "cluster",
@@ -284,6 +307,7 @@ const TABLE = {
     launcher: false,
     sizing: { ...NO_SIZING, machine: "machineType", nodes: "nodes" },
     codeLimits: {},
+    entry: null,
   },
   "azure-function": {
     kind: "serverless",
@@ -312,6 +336,8 @@ const TABLE = {
     launcher: false,
     sizing: FUNCTION_SIZING,
     codeLimits: {},
+    // A custom handler: the host starts the artifact's `bootstrap` (host.json defaultExecutablePath).
+    entry: { runtime: "custom", handler: "bootstrap" },
   },
   "azure-vm": {
     kind: "vm",
@@ -329,6 +355,7 @@ const TABLE = {
     launcher: false,
     sizing: { ...NO_SIZING, machine: "size" },
     codeLimits: {},
+    entry: null,
   },
   databricks: {
     kind: "cluster",
@@ -355,6 +382,7 @@ const TABLE = {
     launcher: true,
     sizing: { ...NO_SIZING, machine: "newCluster.nodeTypeId", nodes: "nodes" },
     codeLimits: {},
+    entry: null,
   },
   spark: {
     kind: "cluster",
@@ -379,6 +407,7 @@ const TABLE = {
     launcher: false,
     sizing: { ...NO_SIZING, memory: "executorMemory", nodes: "numExecutors" },
     codeLimits: {},
+    entry: null,
   },
 } as const satisfies Readonly<Record<string, ServiceRecord>>;
 

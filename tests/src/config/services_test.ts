@@ -89,7 +89,9 @@ Deno.test("every service states each fact: kind, cloud or none, config class, ru
     }
     if (r.adapter === null) noAdapter.push(service);
     // What glacier build makes and how orchestrators reach it are stated, even when null.
-    assert.ok("artifact" in r && "flow" in r && "launcher" in r, service);
+    assert.ok("artifact" in r && "flow" in r && "launcher" in r && "entry" in r, service);
+    // A function service states how it starts the artifact it deploys.
+    assert.equal(r.entry !== null, r.kind === "serverless", `${service}: entry ${JSON.stringify(r.entry)}`);
     for (const [limit, bytes] of Object.entries(r.codeLimits)) {
       assert.ok(Number.isInteger(bytes) && bytes > 0, `${service}.codeLimits.${limit}`);
     }
