@@ -1159,6 +1159,32 @@ function azure(ctx: Context): Record<string, Block[]> {
         ["content_md5", raw(`filemd5(${ctx.artifact(e).text})`)],
       ], `The \`glacier build\` artifact the app runs from (WEBSITE_RUN_FROM_PACKAGE).`)
     ),
+    ...(functions.length
+      ? [block("data", ["azurerm_client_config", "current"], [], "The subscription, for host storage names.")]
+      : []),
+    ...functions.map((e) =>
+      block("resource", ["azurerm_storage_account", `${e.id}_host`], [
+        // Storage account names are global: 24 lower-case letters and digits, unique per subscription here.
+        [
+          "name",
+          interp(
+            "gh",
+            raw(`substr(sha1(${
+              interp(
+                raw("data.azurerm_client_config.current.subscription_id"),
+                `/${model.pipeline}/${e.resource.name}`,
+              ).text
+            }), 0, 22)`),
+          ),
+        ],
+        ["resource_group_name", raw("azurerm_resource_group.glacier.name")],
+        ["location", raw("azurerm_resource_group.glacier.location")],
+        ["account_tier", "Standard"],
+        ["account_replication_type", "LRS"],
+        ["allow_nested_items_to_be_public", false],
+        ["tags", raw("local.tags")],
+      ], `The Functions host storage of ${appName(e)} (AzureWebJobsStorage), apart from the data.`)
+    ),
   ];
   const containerRef = (name: string): string => {
     if (name === model.staging.bucket) return "azurerm_storage_container.staging";
@@ -1181,21 +1207,35 @@ function azure(ctx: Context): Record<string, Block[]> {
     const plan = planOf(e);
     const sku = plan === "flex" ? "FC1" : plan === "premium" ? "EP1" : "Y1";
     const loader = raw(`azurerm_user_assigned_identity.${e.id}_package.id`);
+    const host = raw(`azurerm_user_assigned_identity.${e.id}_host.id`);
     const common: Entry[] = [
       ["name", appName(e)],
       ["resource_group_name", raw("azurerm_resource_group.glacier.name")],
       ["location", raw("azurerm_resource_group.glacier.location")],
       ["service_plan_id", raw(`azurerm_service_plan.${e.id}.id`)],
-      // The system identity reaches the data; the user-assigned one, which exists and holds its
-      // role before the app does, only the code package.
-      block("identity", [], [["type", "SystemAssigned, UserAssigned"], ["identity_ids", [loader]]]),
+      // The system identity reaches the data; the user-assigned ones, which exist and hold their
+      // roles before the app does, only the code package and the host storage.
+      block("identity", [], [["type", "SystemAssigned, UserAssigned"], ["identity_ids", [loader, host]]]),
     ];
-    const after: Entry = ["depends_on", [raw(`azurerm_role_assignment.${e.id}_package`)]];
+    const after: Entry = ["depends_on", [
+      raw(`azurerm_role_assignment.${e.id}_package`),
+      raw(`azurerm_role_assignment.${e.id}_host`),
+    ]];
     const settings = {
       GLACIER_PIPELINE: model.pipeline,
       GLACIER_STAGING: `az://${model.staging.bucket}/${model.staging.prefix}`,
     };
+    // The host's own storage (AzureWebJobsStorage: leases, keys) through the host identity, by client id.
+    const hostStorage = {
+      AzureWebJobsStorage__credential: "managedidentity",
+      AzureWebJobsStorage__clientId: raw(`azurerm_user_assigned_identity.${e.id}_host.client_id`),
+    };
     return [
+      block("resource", ["azurerm_user_assigned_identity", `${e.id}_host`], [
+        ["name", `${appName(e)}-host`],
+        ["resource_group_name", raw("azurerm_resource_group.glacier.name")],
+        ["location", raw("azurerm_resource_group.glacier.location")],
+      ], `Owns the host storage of ${appName(e)} (its own account) and nothing else.`),
       block("resource", ["azurerm_user_assigned_identity", `${e.id}_package`], [
         ["name", `${appName(e)}-package`],
         ["resource_group_name", raw("azurerm_resource_group.glacier.name")],
@@ -1229,7 +1269,11 @@ function azure(ctx: Context): Record<string, Block[]> {
             ["instance_memory_in_mb", Number(e.config.memory ?? AZURE_FUNCTION.defaults.memory)],
             // Flex Consumption deploys into its deployment container (one deploy).
             ["zip_deploy_file", ctx.artifact(e)],
-            ["app_settings", settings],
+            ["app_settings", {
+              ...settings,
+              ...hostStorage,
+              AzureWebJobsStorage__accountName: raw(`azurerm_storage_account.${e.id}_host.name`),
+            }],
             block("site_config", [], []),
             after,
           ],
@@ -1237,12 +1281,14 @@ function azure(ctx: Context): Record<string, Block[]> {
         )
         : block("resource", ["azurerm_linux_function_app", e.id], [
           ...common,
-          ["storage_account_name", raw(`${accountRef}.name`)],
+          // The provider sets AzureWebJobsStorage__accountName; the settings below name the identity.
+          ["storage_account_name", raw(`azurerm_storage_account.${e.id}_host.name`)],
           ["storage_uses_managed_identity", true],
           // Linux Consumption runs only from a package URL (no zip deploy): the blob, fetched with the
           // user-assigned identity, never a SAS.
           ["app_settings", {
             ...settings,
+            ...hostStorage,
             AzureFunctionsJobHost__functionTimeout: durationText(
               Number(e.config.timeout ?? AZURE_FUNCTION.defaults.timeout),
             ),
@@ -1347,6 +1393,15 @@ function azure(ctx: Context): Record<string, Block[]> {
       ["principal_id", raw(`azurerm_user_assigned_identity.${e.id}_package.principal_id`)],
     ], `The package identity of ${appName(e)} on its package container.`)
   );
+  // Azure documents Storage Blob Data Owner on the host storage account for the Functions host; the
+  // account is the app's own, so the role reaches no data and no other app's keys.
+  iam.push(...functions.map((e) =>
+    block("resource", ["azurerm_role_assignment", `${e.id}_host`], [
+      ["scope", raw(`azurerm_storage_account.${e.id}_host.id`)],
+      ["role_definition_name", "Storage Blob Data Owner"],
+      ["principal_id", raw(`azurerm_user_assigned_identity.${e.id}_host.principal_id`)],
+    ], `The host identity of ${appName(e)} on its host storage account.`)
+  ));
   for (const e of remote) {
     const containers = new Map<string, Grant[]>();
     for (const g of e.grants) containers.set(g.bucket, [...containers.get(g.bucket) ?? [], g]);

@@ -1162,6 +1162,94 @@ export function checkAzureServiceRules(parsed: Record<string, Json>): void {
       `${name}: the app may start before its identity can read the package`,
     );
   }
+  // Host storage (AzureWebJobsStorage): Azure documents Storage Blob Data Owner on the account for the
+  // Functions host. Least privilege: the account is the app's own (no data container or package blob in
+  // it, no other app's host), reached by a user-assigned identity that holds that one role and holds it
+  // before the app starts, named to the host by client id.
+  const settingsOf = (app: Json) => {
+    const settings = (app.app_settings ?? {}) as Json[] | Json;
+    return (Array.isArray(settings) ? settings[0] : settings) as Record<string, unknown>;
+  };
+  const hostAccounts = new Map<string, string>();
+  const apps = [
+    ...all("resource", "azurerm_linux_function_app").map(([n, [a]]) =>
+      [`azurerm_linux_function_app.${n}`, a] as const
+    ),
+    ...all("resource", "azurerm_function_app_flex_consumption").map(([n, [a]]) =>
+      [`azurerm_function_app_flex_consumption.${n}`, a] as const
+    ),
+  ];
+  for (const [name, app] of apps) {
+    const s = settingsOf(app);
+    assert.equal(
+      app.storage_account_access_key,
+      undefined,
+      `${name}: the host storage is reached with a key`,
+    );
+    assert.equal(s.AzureWebJobsStorage, undefined, `${name}: a host storage connection string`);
+    const flex = name.startsWith("azurerm_function_app_flex_consumption.");
+    if (!flex) {
+      assert.equal(app.storage_uses_managed_identity, true, `${name}: host storage without an identity`);
+    }
+    const accountRef = String(flex ? s.AzureWebJobsStorage__accountName : app.storage_account_name);
+    const account = accountRef.match(/^\$\{azurerm_storage_account\.([a-z0-9_]+)\.name\}$/)?.[1];
+    assert.ok(
+      account && accounts.has(`azurerm_storage_account.${account}`),
+      `${name}: host storage ${accountRef} is not an account this configuration creates`,
+    );
+    assert.ok(
+      !hostAccounts.has(account!),
+      `${name}: shares host storage ${account} with ${hostAccounts.get(account!)}`,
+    );
+    hostAccounts.set(account!, name);
+    assert.equal(
+      s.AzureWebJobsStorage__credential,
+      "managedidentity",
+      `${name}: the host does not authenticate with an identity`,
+    );
+    const identity = String(s.AzureWebJobsStorage__clientId).match(
+      /^\$\{azurerm_user_assigned_identity\.([a-z0-9_]+)\.client_id\}$/,
+    )?.[1];
+    assert.ok(identity, `${name}: AzureWebJobsStorage__clientId does not name a user-assigned identity`);
+    const ids = ((app.identity as Json[])[0].identity_ids ?? []) as string[];
+    assert.ok(
+      ids.includes(`\${azurerm_user_assigned_identity.${identity}.id}`),
+      `${name}: the app does not hold ${identity}`,
+    );
+    const roles = assignments.filter(([, [a]]) =>
+      a.principal_id === `\${azurerm_user_assigned_identity.${identity}.principal_id}`
+    );
+    const owner = roles.find(([, [a]]) =>
+      a.scope === `\${azurerm_storage_account.${account}.id}` &&
+      a.role_definition_name === "Storage Blob Data Owner"
+    );
+    assert.ok(owner, `${name}: ${identity} is not Storage Blob Data Owner of its host storage ${account}`);
+    assert.equal(
+      roles.length,
+      1,
+      `${name}: the host identity ${identity} holds more than its host storage role`,
+    );
+    assert.ok(
+      ((app.depends_on ?? []) as string[]).includes(`\${azurerm_role_assignment.${owner![0]}}`),
+      `${name}: the host may start before its identity owns the host storage`,
+    );
+    const others = assignments.filter(([, [a]]) =>
+      String(a.scope).startsWith(`\${azurerm_storage_account.${account}.`) && a !== owner![1][0]
+    );
+    assert.deepEqual(others.map(([n]) => n), [], `${name}: others hold roles on its host storage`);
+  }
+  for (const type of ["azurerm_storage_container", "azurerm_storage_blob"]) {
+    for (const [n, [r]] of all("resource", type)) {
+      const inAccount = String(r.storage_account_id ?? r.storage_account_name).match(
+        /azurerm_storage_account\.([a-z0-9_]+)\./,
+      )?.[1];
+      assert.ok(
+        !inAccount || !hostAccounts.has(inAccount),
+        `${type}.${n} is in host storage ${inAccount}, which its host identity owns`,
+      );
+    }
+  }
+
   for (const [name, [app]] of all("resource", "azurerm_function_app_flex_consumption")) {
     const container = String(app.storage_container_endpoint).match(
       /\$\{azurerm_storage_container\.([a-z0-9_]+)\.name\}$/,

@@ -236,3 +236,72 @@ Deno.test("generate terraform: the VM check itself refuses SSH from 0.0.0.0/0, a
   wider["vm.tf"].resource.aws_vpc_security_group_ingress_rule.crunch_vm_ssh[0].to_port = 65535;
   assert.throws(() => checkVmServiceRules(wider), /ingress beyond SSH/);
 });
+
+Deno.test("generate terraform for Azure: each function app's host storage is its own account, owned by a host identity before the app starts", async () => {
+  for (const p of [azurePipeline, azureLineage, azureFlex]) {
+    checkAzureServiceRules(await parseTerraform((await p.generate({ format: "terraform" })).files));
+  }
+  const parsed = await parseTerraform((await azurePipeline.generate({ format: "terraform" })).files);
+  const app = (parsed["functions.tf"].resource as any).azurerm_linux_function_app.azure_function[0];
+  assert.equal(app.storage_account_name, "${azurerm_storage_account.azure_function_host.name}");
+  assert.equal(app.app_settings.AzureWebJobsStorage__credential, "managedidentity");
+  assert.equal(
+    app.app_settings.AzureWebJobsStorage__clientId,
+    "${azurerm_user_assigned_identity.azure_function_host.client_id}",
+  );
+  const host = (parsed["storage.tf"].resource as any).azurerm_storage_account.azure_function_host[0];
+  assert.match(
+    host.name,
+    /^gh\$\{substr\(sha1\("\$\{data\.azurerm_client_config\.current\.subscription_id\}\/azure_pipeline\/azure_function"\), 0, 22\)\}$/,
+  );
+  assert.equal("gh".length + 22, 24, "a storage account name holds at most 24 characters");
+  const owner = (parsed["iam.tf"].resource as any).azurerm_role_assignment.azure_function_host[0];
+  assert.equal(owner.role_definition_name, "Storage Blob Data Owner");
+  assert.equal(owner.scope, "${azurerm_storage_account.azure_function_host.id}");
+  const flex = await parseTerraform((await azureFlex.generate({ format: "terraform" })).files);
+  const reader = (flex["functions.tf"].resource as any).azurerm_function_app_flex_consumption.reader[0];
+  assert.equal(
+    reader.app_settings.AzureWebJobsStorage__accountName,
+    "${azurerm_storage_account.reader_host.name}",
+  );
+  assert.equal(
+    reader.app_settings.AzureWebJobsStorage__clientId,
+    "${azurerm_user_assigned_identity.reader_host.client_id}",
+  );
+  const accounts = (flex["storage.tf"].resource as any).azurerm_storage_account;
+  assert.ok(
+    accounts.reader_host && accounts.writer_host,
+    "one host account per app: no app reads another's keys",
+  );
+});
+
+Deno.test("generate terraform for Azure: the host storage check refuses a shared or data account, a missing Owner role and a key", async () => {
+  const parsed = await parseTerraform((await azureFlex.generate({ format: "terraform" })).files);
+  const copy = () => structuredClone(parsed) as any;
+  const shared = copy();
+  shared["functions.tf"].resource.azurerm_function_app_flex_consumption.writer[0].app_settings
+    .AzureWebJobsStorage__accountName = "${azurerm_storage_account.reader_host.name}";
+  assert.throws(() => checkAzureServiceRules(shared), /shares host storage reader_host/);
+  const noRole = copy();
+  noRole["iam.tf"].resource.azurerm_role_assignment.reader_host[0].role_definition_name =
+    "Storage Blob Data Reader";
+  assert.throws(() => checkAzureServiceRules(noRole), /is not Storage Blob Data Owner of its host storage/);
+  const keyed = copy();
+  keyed["functions.tf"].resource.azurerm_function_app_flex_consumption.reader[0].app_settings
+    .AzureWebJobsStorage = "DefaultEndpointsProtocol=https;AccountKey=x";
+  assert.throws(() => checkAzureServiceRules(keyed), /a host storage connection string/);
+  const early = copy();
+  early["functions.tf"].resource.azurerm_function_app_flex_consumption.reader[0].depends_on = [
+    "${azurerm_role_assignment.reader_package}",
+  ];
+  assert.throws(() => checkAzureServiceRules(early), /may start before its identity owns the host storage/);
+  const data = copy();
+  data["storage.tf"].resource.azurerm_storage_container.x = [{
+    name: "x",
+    storage_account_id: "${azurerm_storage_account.reader_host.id}",
+  }];
+  assert.throws(
+    () => checkAzureServiceRules(data),
+    /is in host storage reader_host, which its host identity owns/,
+  );
+});
