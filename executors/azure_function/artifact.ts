@@ -16,6 +16,7 @@
  * @module
  */
 import type { ArtifactTarget } from "../_artifact_target.ts";
+import { SERVICES } from "../../src/config/services.ts";
 
 /** The function's name in the app, and so its route: `/api/glacier`. */
 export const AZURE_FUNCTION_NAME = "glacier";
@@ -26,7 +27,12 @@ const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value, 
 export const HOST_JSON = {
   version: "2.0",
   customHandler: {
-    description: { defaultExecutablePath: "bootstrap", workingDirectory: "", arguments: [] },
+    // The handler the service table states for Azure Functions: the zip's bootstrap script.
+    description: {
+      defaultExecutablePath: SERVICES["azure-function"].entry!.handler,
+      workingDirectory: "",
+      arguments: [],
+    },
     enableForwardingHttpRequest: false,
   },
   extensions: { http: { routePrefix: "api" } },
