@@ -31,9 +31,9 @@ export interface EncodedPolars {
   readonly $polars: "DataFrame" | "Series" | "LazyFrame";
   /**
    * Arrow IPC bytes of the data (a Series as a one-column frame): an IPC
-   * stream, or an IPC file (to another thread of this process, or a
-   * checkpoint, which polars writes faster); readers tell them apart by the
-   * file's magic (`ARROW1`).
+   * stream, or an IPC file (a frame of many chunks to another thread of this
+   * process or a checkpoint, which polars writes faster so); readers tell
+   * them apart by the file's magic (`ARROW1`).
    */
   readonly ipc?: Uint8Array;
   /** A LazyFrame's plan, in polars' bincode serialization. */
@@ -224,7 +224,7 @@ export function encodePolars(
   const frame = kind === "Series" ? (value as Series).toFrame() : value as DataFrame;
   // Another machine may run another polars: it gets the stream, the format every reader takes.
   if (where === "remote") return own({ $polars }, "ipc", frame.writeIPCStream());
-  if (!thread) return own({ $polars }, "ipc", frame.writeIPC());
+  if (!thread) return own({ $polars }, "ipc", asFile(frame) ? frame.writeIPC() : frame.writeIPCStream());
   const ipc = sharedIpc(frame);
   if (!keep) return { value: { $polars, ipc }, transfer: [] };
   const token = crypto.randomUUID();
@@ -248,23 +248,35 @@ function own(
 /** The address space a frame's shared bytes may grow into (reserved, not allocated). */
 const SHARED_RESERVE = 2 ** 34;
 
-// A frame as an Arrow IPC file on a SharedArrayBuffer, which every thread
-// given it reads in place. polars hands the file to a Writable piece by
-// piece, synchronously; each piece is copied once into a growable
-// SharedArrayBuffer. writeIPC() would join the pieces into a new Buffer and
+// Whether a frame is written as an IPC file rather than a stream. polars'
+// stream writer merges a frame's chunks into a few whole record batches
+// before it hands them over (8.9 MB pieces for the demo's frame of 111
+// chunks, each fresh memory), where its file writer hands over each chunk as
+// it is, in pieces of at most ~300 KB, and the reader joins them: for a frame
+// of many chunks the file is written in about half the time (the writer is
+// the producing task's worker, the reader another worker). A frame of one
+// chunk is the other way round (a 100 MB column: ~105 ms as a stream, ~180 ms
+// as a file).
+function asFile(frame: DataFrame): boolean {
+  return frame.nChunks() > 1;
+}
+
+// A frame's Arrow IPC bytes on a SharedArrayBuffer, which every thread given
+// them reads in place. polars hands them to a Writable piece by piece,
+// synchronously; each piece is copied once into a growable SharedArrayBuffer.
+// writeIPC() / writeIPCStream() would join the pieces into a new Buffer and
 // that would be copied again: fresh memory is what costs here (touching a new
-// page costs more than copying into it). The file format, not the stream:
-// polars writes it in pieces of at most ~300 KB where its stream writer hands
-// over whole record batches (8.9 MB for the demo's frame), each a fresh
-// buffer, and the demo frame's file is written in about half the time.
+// page costs more than copying into it).
 function sharedIpc(frame: DataFrame): Uint8Array {
+  const file = asFile(frame);
+  const plain = () => shared(file ? frame.writeIPC() : frame.writeIPCStream());
   const Sink = writableClass();
-  if (!Sink) return shared(frame.writeIPC());
+  if (!Sink) return plain();
   let sab: SharedArrayBuffer;
   try {
     sab = new SharedArrayBuffer(0, { maxByteLength: SHARED_RESERVE });
   } catch {
-    return shared(frame.writeIPCStream()); // no address space to reserve: the plain way
+    return plain(); // no address space to reserve
   }
   let length = 0;
   let failed: unknown;
@@ -282,9 +294,10 @@ function sharedIpc(frame: DataFrame): Uint8Array {
       }
     },
   });
-  frame.writeIPC(sink);
+  if (file) frame.writeIPC(sink);
+  else frame.writeIPCStream(sink);
   // polars writes synchronously (its own writeIPC() relies on it); a piece still buffered would mean it did not.
-  if (failed !== undefined || sink.writableLength > 0) return shared(frame.writeIPC());
+  if (failed !== undefined || sink.writableLength > 0) return plain();
   return new Uint8Array(sab, 0, length);
 }
 

@@ -217,3 +217,22 @@ Deno.test("a remote runner takes and returns frames through the wire format, sta
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("a frame of many chunks crosses to a thread or a checkpoint as an IPC file, of one chunk as a stream, and both read back", () => {
+  const one = pl.DataFrame({ a: [1, 2, 3], s: ["x", null, "z"] });
+  const many = pl.concat([one, one.slice(1, 2), one], { rechunk: false, how: "vertical" });
+  assert.ok(many.nChunks() > 1 && one.nChunks() === 1);
+  const magic = (ipc: Uint8Array) => new TextDecoder().decode(ipc.subarray(0, 6));
+  for (const encoding of ["share", "transfer"] as const) {
+    const encoded = encodeValue({ one, many }, encoding).value as Record<string, { ipc: Uint8Array }>;
+    assert.equal(magic(encoded.many.ipc), "ARROW1", `${encoding}: many chunks, a file`);
+    assert.notEqual(magic(encoded.one.ipc), "ARROW1", `${encoding}: one chunk, a stream`);
+    const back = decodeValue(encoded, CORE_STORAGE) as { one: pl.DataFrame; many: pl.DataFrame };
+    assert.ok(back.one.frameEqual(one) && back.many.frameEqual(many));
+  }
+  const checkpoint = encodeValue(many, "machine").value as { ipc: Uint8Array };
+  assert.equal(magic(checkpoint.ipc), "ARROW1");
+  assert.ok((decodeValue(checkpoint, CORE_STORAGE) as pl.DataFrame).frameEqual(many));
+  // Another machine always gets a stream.
+  assert.notEqual(magic((encodeValue(many, "ipc").value as { ipc: Uint8Array }).ipc), "ARROW1");
+});
