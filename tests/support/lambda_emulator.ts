@@ -95,6 +95,10 @@ interface Sandbox {
   closed?: Promise<void>;
   /** An invocation handed over before the sandbox polled. */
   queued?: Invocation;
+  /** When the runtime last printed (performance.now()). */
+  printedAt: number;
+  /** Whose log the runtime's output goes to: the current invocation, and after its answer until the next starts (what it printed before answering may still be in the pipe). */
+  logging?: Invocation;
 }
 
 type Bytes = Uint8Array<ArrayBuffer>;
@@ -288,12 +292,14 @@ export async function startLambdaEmulator(options: LambdaEmulatorOptions = {}): 
       process,
       busy: false,
       dead: false,
+      printedAt: 0,
     };
     for (const stream of [process.stdout, process.stderr]) {
       stream.pipeThrough(new TextDecoderStream()).pipeTo(
         new WritableStream({
           write(chunk) {
-            if (sandbox.current) sandbox.current.log = (sandbox.current.log + chunk).slice(-8192);
+            sandbox.printedAt = performance.now();
+            if (sandbox.logging) sandbox.logging.log = (sandbox.logging.log + chunk).slice(-8192);
           },
         }),
       ).catch(() => {});
@@ -328,7 +334,7 @@ export async function startLambdaEmulator(options: LambdaEmulatorOptions = {}): 
       sandbox.queued = undefined;
       sandbox.poll = undefined;
       if (!invocation) return new Response("the sandbox is shutting down", { status: 410 });
-      sandbox.current = invocation;
+      sandbox.current = sandbox.logging = invocation;
       invocation.log = `START RequestId: ${invocation.id} Version: $LATEST\n`;
       return new Response(invocation.body, {
         headers: {
@@ -451,8 +457,13 @@ export async function startLambdaEmulator(options: LambdaEmulatorOptions = {}): 
     }, config.Timeout * 1000);
     const result = await invocation.done.promise;
     clearTimeout(timer);
-    // What the runtime printed just before answering may still be in the pipe.
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    // What the runtime printed before answering may still be in its pipes (Lambda's log has
+    // it): read on until they have been quiet for 25 ms since the answer, a second at most.
+    const answered = performance.now();
+    for (const until = answered + 1000; performance.now() < until;) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      if (performance.now() - Math.max(answered, sandbox.printedAt) >= 25) break;
+    }
     const elapsed = (performance.now() - started).toFixed(2);
     const log = invocation.log +
       `END RequestId: ${invocation.id}\nREPORT RequestId: ${invocation.id}\tDuration: ${elapsed} ms\tMemory Size: ${config.MemorySize} MB\n`;
