@@ -700,6 +700,9 @@ const GCP_APIS = {
 /** The role Dataproc documents for a cluster's VM service account (its data plane: agents, logging, staging). */
 export const DATAPROC_WORKER_ROLE = "roles/dataproc.worker";
 
+/** The role Google documents for a custom Cloud Build service account building Cloud Run functions. */
+export const CLOUD_BUILD_ROLE = "roles/cloudbuild.builds.builder";
+
 function gcp(ctx: Context): Record<string, Block[]> {
   const { model } = ctx;
   const remote = remoteExecutors(model);
@@ -709,7 +712,7 @@ function gcp(ctx: Context): Record<string, Block[]> {
   const accounts = remote;
   const used = new Set<GcpApi>(GCP_APIS.bucket);
   if (accounts.length) GCP_APIS.serviceAccount.forEach((a) => used.add(a));
-  if (functions.length) GCP_APIS.function.forEach((a) => used.add(a));
+  if (functions.length) [...GCP_APIS.function, ...GCP_APIS.projectIam].forEach((a) => used.add(a));
   if (dataproc.length) [...GCP_APIS.dataproc, ...GCP_APIS.projectIam].forEach((a) => used.add(a));
   if (vms.length) GCP_APIS.vm.forEach((a) => used.add(a));
   const needs = (
@@ -854,6 +857,7 @@ function gcp(ctx: Context): Record<string, Block[]> {
         block("build_config", [], [
           ["runtime", CLOUD_FUNCTION_ENTRY.runtime],
           ["entry_point", CLOUD_FUNCTION_ENTRY.entryPoint],
+          ["service_account", raw("google_service_account.function_build.id")],
           block("source", [], [block("storage_source", [], [
             ["bucket", raw("google_storage_bucket.staging.name")],
             ["object", raw(`google_storage_bucket_object.${e.id}_artifact.name`)],
@@ -869,11 +873,34 @@ function gcp(ctx: Context): Record<string, Block[]> {
             GLACIER_STAGING: `gs://${model.staging.bucket}/${model.staging.prefix}`,
           }],
         ]),
-        needs(GCP_APIS.function),
+        needs(GCP_APIS.function, "google_project_iam_member.function_build"),
       ],
       "The artifact's Node.js shim starts Deno (Cloud Functions has no Deno runtime).",
     )
   );
+  // Cloud Build builds each function's source as this account, not the project's default
+  // compute account (which new projects no longer give roles): it holds the one role Google
+  // documents for a custom build account. Whoever applies needs iam.serviceAccountUser on it.
+  if (functions.length) {
+    iam.push(
+      block(
+        "resource",
+        ["google_service_account", "function_build"],
+        [
+          ["account_id", shortName(`glacier-${model.pipeline.replace(/_/g, "-")}-build`, 30)],
+          ["display_name", `Glacier ${model.pipeline}: builds its Cloud Run functions`],
+          needs(GCP_APIS.serviceAccount),
+        ],
+        "Cloud Build builds the functions as this account; whoever applies needs iam.serviceAccountUser on it.",
+      ),
+      block("resource", ["google_project_iam_member", "function_build"], [
+        ["project", raw("var.project")],
+        ["role", CLOUD_BUILD_ROLE],
+        ["member", interp("serviceAccount:", raw("google_service_account.function_build.email"))],
+        needs(GCP_APIS.projectIam),
+      ]),
+    );
+  }
 
   const dp: Block[] = dataproc.length
     ? [

@@ -212,6 +212,28 @@ Deno.test("generate terraform for GCP: every API a resource needs is enabled by 
   checkTerraformReferences(parsed);
 });
 
+Deno.test("generate terraform for GCP: Cloud Build builds the functions as their own account holding the builder role", async () => {
+  const parsed = await parseTerraform((await gcpPipeline.generate({ format: "terraform" })).files);
+  const all = Object.assign({}, ...Object.values(parsed).map((j) => j.resource ?? {})) as Record<
+    string,
+    Record<string, any[]>
+  >;
+  const functions = Object.values(all.google_cloudfunctions2_function);
+  assert.equal(functions.length, 2);
+  for (const [fn] of functions) {
+    assert.equal(fn.build_config[0].service_account, "${google_service_account.function_build.id}");
+    assert.ok(
+      fn.depends_on.includes("${google_project_iam_member.function_build}"),
+      "the role is there first",
+    );
+  }
+  const [grant] = all.google_project_iam_member.function_build;
+  assert.equal(grant.role, "roles/cloudbuild.builds.builder");
+  assert.equal(grant.member, "serviceAccount:${google_service_account.function_build.email}");
+  // The runtime accounts are not the build account: building gets no data access, running no build rights.
+  assert.ok(functions.every(([fn]) => fn.service_config[0].service_account_email !== grant.member));
+});
+
 Deno.test("generate terraform for GCP: the Dataproc VM account is a Dataproc Worker and reads its init script and launcher", async () => {
   const parsed = await parseTerraform((await gcpPipeline.generate({ format: "terraform" })).files);
   const iam = parsed["iam.tf"].resource as any;
