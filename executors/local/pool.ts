@@ -78,6 +78,8 @@ interface Slot {
   busy: boolean;
   job?: Job;
   dead: boolean;
+  /** Module imports asked of it (`load`) and not yet done. */
+  loading: number;
 }
 
 /** What a group of workers is started with, and the key that names the group. */
@@ -124,6 +126,8 @@ export class WorkerPool implements Executor {
   /** Narrowed calls waiting for one of the `workers` subprocess places. */
   readonly #queued: (() => void)[] = [];
   #subprocesses = 0;
+  /** Workers the DAG's widest level can use (`expect()`), started once none is still starting. */
+  #expected = 0;
 
   /**
    * Starts `start` workers at once (all of them unless told otherwise) so
@@ -220,20 +224,31 @@ export class WorkerPool implements Executor {
     this.#modules.add(task.module);
     for (const slots of this.#groups.values()) {
       for (const slot of slots) {
-        if (!slot.dead) slot.worker.postMessage({ type: "load", module: task.module });
+        if (slot.dead) continue;
+        slot.loading++;
+        slot.worker.postMessage({ type: "load", module: task.module });
       }
     }
   }
 
   /**
    * Starts workers for calls that may run at once, up to the pool's size, so
-   * they are ready when those calls are (a run starts with one worker).
+   * they are ready when those calls are (a run starts with one worker). They
+   * start once no worker is still starting or importing modules: on two
+   * cores a second worker booting beside the first one slows the first (the
+   * one the run's first call waits for) by about as long as it takes to boot.
    */
   expect(calls: number): void {
+    this.#expected = Math.max(this.#expected, calls);
+    this.#grow();
+  }
+
+  #grow(): void {
     if (this.#closed) return;
-    const slots = this.#groups.get(INHERIT.key) ?? [];
-    const alive = slots.filter((s) => !s.dead).length;
-    for (let n = alive; n < Math.min(calls, this.#size); n++) this.#spawn(INHERIT);
+    const alive = (this.#groups.get(INHERIT.key) ?? []).filter((s) => !s.dead);
+    if (alive.some((s) => !s.ready || s.loading > 0)) return; // `ready` and `loaded` call again
+    for (let n = alive.length; n < Math.min(this.#expected, this.#size); n++) this.#spawn(INHERIT);
+    this.#expected = 0;
   }
 
   /** Terminates every worker and narrowed subprocess. */
@@ -367,11 +382,12 @@ export class WorkerPool implements Executor {
   #spawn(grant: Grant): Slot {
     const { key } = grant;
     const worker = new Worker(WORKER_URL, { type: "module", name: `glacier-${grant.name}` });
-    const slot: Slot = { worker, ready: false, busy: false, dead: false };
+    const slot: Slot = { worker, ready: false, busy: false, dead: false, loading: 0 };
     const slots = this.#groups.get(key) ?? [];
     slots.push(slot);
     this.#groups.set(key, slots);
     for (const module of this.#modules) {
+      slot.loading++;
       worker.postMessage({ type: "load", module });
     }
     worker.onmessage = (event) => this.#onMessage(slot, key, event.data);
@@ -390,7 +406,10 @@ export class WorkerPool implements Executor {
       case "ready":
         slot.ready = true;
         this.#release(slot, key);
-        return;
+        return this.#grow();
+      case "loaded":
+        slot.loading--;
+        return this.#grow();
       case "exit":
         return this.#died(slot, key, `it called Deno.exit(${message.code})`);
       case "started":
