@@ -257,6 +257,16 @@ function registerTask(task: Task): void {
 }
 
 /**
+ * Whether a module defined tasks when it was imported in this process.
+ *
+ * @param module The module URL.
+ * @returns Whether it did.
+ */
+export function definesTasks(module: string): boolean {
+  return registry.has(module);
+}
+
+/**
  * Finds a task defined at the top level of an imported module.
  *
  * @param module The module URL.

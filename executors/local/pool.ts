@@ -220,13 +220,23 @@ export class WorkerPool implements Executor {
    * first call on each worker does not wait for the import.
    */
   prepare(task: Task): void {
-    if (this.#modules.has(task.module) || this.#closed) return;
-    this.#modules.add(task.module);
+    this.preload(task.module);
+  }
+
+  /**
+   * Starts importing a module that defines tasks in every worker, once per
+   * module, and in every worker started later.
+   *
+   * @param module The module's URL.
+   */
+  preload(module: string): void {
+    if (this.#modules.has(module) || this.#closed) return;
+    this.#modules.add(module);
     for (const slots of this.#groups.values()) {
       for (const slot of slots) {
         if (slot.dead) continue;
         slot.loading++;
-        slot.worker.postMessage({ type: "load", module: task.module });
+        slot.worker.postMessage({ type: "load", module });
       }
     }
   }

@@ -91,6 +91,12 @@ export interface Executor {
    */
   prepare?(task: Task): void;
   /**
+   * Told as a run starts that its tasks come from `module` (the pipeline's
+   * own module, when it defines tasks), before any call is recorded: a pool's
+   * workers import it while the run sets up.
+   */
+  preload?(module: string): void;
+  /**
    * Told once every call is recorded how many of its calls may run at once
    * (the widest level of the DAG), so it can start workers before calls
    * queue for them.

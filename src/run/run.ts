@@ -17,6 +17,7 @@ import { GlacierError, TaskError } from "../errors.ts";
 import { PipelineContext, withContext } from "../trace/context.ts";
 import { isRef, resolveAll } from "../trace/ref.ts";
 import { callsToDAG } from "../trace/to_dag.ts";
+import { definesTasks } from "../task.ts";
 import type { Wiring } from "../wiring.ts";
 import { CloudExecutors } from "./cloud_executors.ts";
 import type { Executor } from "./executor.ts";
@@ -108,6 +109,11 @@ export async function runPipeline(
   options: ExecuteOptions,
 ): Promise<{ value: unknown; report: RunReport; error?: unknown }> {
   const name = target.name;
+  // Workers import the pipeline's module (where its tasks usually are) while the run sets up;
+  // a module without tasks is not imported there (its top level may do more than define a pipeline).
+  if (options.mode === "local" && target.module && definesTasks(target.module)) {
+    (options.pool ?? options.started)?.preload?.(target.module);
+  }
   const glacier = glacierDir(target.module);
   const runs = join(glacier, "runs");
   let previous: RunReport | undefined;

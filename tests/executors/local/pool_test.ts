@@ -184,3 +184,22 @@ Deno.test("workers a wide level can use start once the first worker has booted a
     await pool.close();
   }
 });
+
+Deno.test("workers import a pipeline's module as its run starts only when that module defines tasks", async () => {
+  const dir = await Deno.makeTempDir();
+  const marker = `${dir}/marker`;
+  Deno.env.set("GLACIER_PRELOAD_MARKER", marker);
+  try {
+    const { noTasksHere } = await import("../../fixtures/pool_preload_pipeline.ts");
+    assert.equal(await noTasksHere.run({ quiet: true, workers: 1 }), 6);
+    assert.equal(noTasksHere.lastRun!.tasks[0].ranOn, "worker");
+    await assert.rejects(
+      () => Deno.stat(marker),
+      Deno.errors.NotFound,
+      "a worker imported the pipeline's module",
+    );
+  } finally {
+    Deno.env.delete("GLACIER_PRELOAD_MARKER");
+    await Deno.remove(dir, { recursive: true });
+  }
+});
