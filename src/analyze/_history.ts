@@ -37,10 +37,11 @@ export async function measuredSizes(
   const out = new Map<string, number>();
   if (!run) return out;
   const sizes = new Map<string, number | undefined>();
+  const buckets = await folders(run.dataRoot);
   for (const node of nodes) {
     let total = 0, known = false;
     for (const uri of [...node.reads, ...node.writes]) {
-      if (!sizes.has(uri)) sizes.set(uri, await sizeOf(localPath(uri, run.dataRoot)));
+      if (!sizes.has(uri)) sizes.set(uri, await sizeOf(localPath(uri, run.dataRoot, buckets)));
       const size = sizes.get(uri);
       if (size !== undefined) [total, known] = [total + size, true];
     }
@@ -49,11 +50,47 @@ export async function measuredSizes(
   return out;
 }
 
-function localPath(uri: string, dataRoot: string | undefined): string | undefined {
-  if (uri.startsWith("file:")) return fileURLToPath(uri.replace(/\*$/, ""));
+// Where a URI's object was on this machine for the run. Under a data root every bucket is
+// the folder <root>/<bucket>, local ones too: a file: URI's bucket is a folder of its path
+// that the data root holds, the first that has the object (its local root is not in the URI).
+function localPath(
+  uri: string,
+  dataRoot: string | undefined,
+  buckets: readonly string[],
+): string | undefined {
+  if (uri.startsWith("file:")) {
+    const path = fileURLToPath(uri.replace(/\*$/, ""));
+    if (dataRoot === undefined) return path;
+    const parts = path.split("/");
+    for (let i = 0; i < parts.length - 1; i++) {
+      if (!buckets.includes(parts[i])) continue;
+      const candidate = join(resolve(dataRoot), ...parts.slice(i));
+      if (exists(candidate)) return candidate;
+    }
+    return undefined;
+  }
   const m = /^(s3|gs|az):\/\/([^/]+)\/?(.*)$/.exec(uri);
   if (!m || dataRoot === undefined) return undefined;
   return join(resolve(dataRoot), m[2], m[3].replace(/\*$/, ""));
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// The folders at the top of a data root: the buckets a run under it used.
+async function folders(dataRoot: string | undefined): Promise<string[]> {
+  if (dataRoot === undefined) return [];
+  try {
+    return (await Array.fromAsync(Deno.readDir(dataRoot))).filter((e) => e.isDirectory).map((e) => e.name);
+  } catch {
+    return [];
+  }
 }
 
 // A file's size, or the sum under a folder (a prefix); undefined when there is nothing.
