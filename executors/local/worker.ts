@@ -124,7 +124,6 @@ port.onmessage = async (event: MessageEvent<RunMessage | { type: "load"; module:
   const message = event.data;
   if (message.type === "load") {
     await importQuietly(message.module).catch(() => {}); // errors surface on run
-    port.postMessage({ type: "loaded" }); // the pool starts more workers once this one is warm
     return;
   }
   const { id, payload, lent, timeout } = message;

@@ -162,29 +162,6 @@ Deno.test("an open pool serves several runs with the same workers and stays open
   await assert.rejects(() => fx.isolatesPipeline.run({ pool, quiet: true }), /pool is closed/);
 });
 
-Deno.test("workers a wide level can use start once the first worker has booted and imported the task's module", async () => {
-  const pool = openWorkerPool({ workers: 3, start: 1 });
-  try {
-    pool.prepare(fx.add);
-    pool.expect(3);
-    // Started beside the first worker, they would slow the import the run's first call waits for.
-    assert.equal(pool.size, 1);
-    const value = await pool.execute({
-      pipeline: "pool_expect",
-      runId: "pool_expect-1",
-      nodeId: "add",
-      task: fx.add,
-      args: [1, 2],
-      attempt: 1,
-      signal: new AbortController().signal,
-    });
-    assert.equal(value, 3);
-    assert.equal(pool.size, 3, "the first worker is warm: the others start");
-  } finally {
-    await pool.close();
-  }
-});
-
 Deno.test("workers import a pipeline's module as its run starts only when that module defines tasks", async () => {
   const dir = await Deno.makeTempDir();
   const marker = `${dir}/marker`;
