@@ -1080,6 +1080,17 @@ function dataprocVmGrants(
 
 // ---------------------------------------------------------------- Azure
 
+// What every storage account Glacier creates has besides its name: the pipeline's resource
+// group, standard locally redundant storage, nothing public, the pipeline's tags.
+const STORAGE_ACCOUNT: readonly Entry[] = [
+  ["resource_group_name", raw("azurerm_resource_group.glacier.name")],
+  ["location", raw("azurerm_resource_group.glacier.location")],
+  ["account_tier", "Standard"],
+  ["account_replication_type", "LRS"],
+  ["allow_nested_items_to_be_public", false],
+  ["tags", raw("local.tags")],
+];
+
 function azure(ctx: Context): Record<string, Block[]> {
   const { model } = ctx;
   const remote = remoteExecutors(model);
@@ -1118,12 +1129,7 @@ function azure(ctx: Context): Record<string, Block[]> {
       ]], "Existing storage account with the data containers.")
       : block("resource", ["azurerm_storage_account", "glacier"], [
         ["name", accountName],
-        ["resource_group_name", raw("azurerm_resource_group.glacier.name")],
-        ["location", raw("azurerm_resource_group.glacier.location")],
-        ["account_tier", "Standard"],
-        ["account_replication_type", "LRS"],
-        ["allow_nested_items_to_be_public", false],
-        ["tags", raw("local.tags")],
+        ...STORAGE_ACCOUNT,
       ]),
     block("resource", ["azurerm_storage_container", "staging"], [
       ["name", model.staging.bucket],
@@ -1204,12 +1210,7 @@ function azure(ctx: Context): Record<string, Block[]> {
             }), 0, 22)`),
           ),
         ],
-        ["resource_group_name", raw("azurerm_resource_group.glacier.name")],
-        ["location", raw("azurerm_resource_group.glacier.location")],
-        ["account_tier", "Standard"],
-        ["account_replication_type", "LRS"],
-        ["allow_nested_items_to_be_public", false],
-        ["tags", raw("local.tags")],
+        ...STORAGE_ACCOUNT,
       ], `The Functions host storage of ${appName(e)} (AzureWebJobsStorage), apart from the data.`)
     ),
   ];
