@@ -289,7 +289,9 @@ export async function runPipeline(
         `${
           final.status === "succeeded" ? "✓" : "✗"
         } pipeline "${name}" ${final.status} in ${final.durationMs} ms: ` +
-          Object.entries(counts).map(([s, n]) => `${n} ${s}`).join(", ") + ` — report ${path}`,
+          Object.entries(counts).map(([s, n]) => `${n} ${s}`).join(", ") + ` — report ${path}` +
+          // Bucket URIs stay as written; under a data root the objects are folders there.
+          (dataRoot === undefined ? "" : `; buckets are folders under ${dataRoot}`),
       );
       if (stopped) {
         const kept = final.tasks.filter((t) => t.status === "done" || t.status === "cached").length;

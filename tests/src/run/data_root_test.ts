@@ -239,10 +239,12 @@ Deno.test("glacier run --data-root runs the pipeline on folders under a path rel
   try {
     await Deno.rename(root, join(cwd, "lake"));
     const { code, stdout, stderr } = await glacier(
-      ["run", FIXTURE, "--data-root", "lake", "--workers", "1", "--quiet", "--json"],
+      ["run", FIXTURE, "--data-root", "lake", "--workers", "1", "--json"],
       { cwd },
     );
     assert.equal(code, 0, stderr);
+    // The URIs stay as written; the summary says where the objects went.
+    assert.match(stderr, new RegExp(`succeeded in .*; buckets are folders under ${join(cwd, "lake")}\n`));
     const { result } = JSON.parse(stdout);
     assert.deepEqual(result, {
       audit: { listed: ["output/scores.parquet"], net: false },
