@@ -13,15 +13,16 @@ export interface S3IamProxy {
   stop(): Promise<void>;
 }
 
-const ACCOUNT = "123456789012";
+/** The account the simulated role is in. */
+export const ACCOUNT = "123456789012";
 
-/** Whether the policies allow the action (as the role's principal in ACCOUNT). */
-export async function allows(
+/** iam-simulate's decision (`Allowed`, `ImplicitlyDenied`, …) on one request by the role's principal in ACCOUNT. */
+export async function simulate(
   policies: readonly Record<string, unknown>[],
   action: string,
   resource: string,
   context: Record<string, string> = {},
-): Promise<boolean> {
+): Promise<string> {
   const response = await runSimulation({
     request: {
       principal: `arn:aws:iam::${ACCOUNT}:role/executor`,
@@ -34,7 +35,17 @@ export async function allows(
     resourceControlPolicies: [],
   }, {});
   if (response.resultType === "error") throw new Error(`iam-simulate: ${JSON.stringify(response)}`);
-  return (response as { overallResult: string }).overallResult === "Allowed";
+  return (response as { overallResult: string }).overallResult;
+}
+
+/** Whether the policies allow the action (as the role's principal in ACCOUNT). */
+export async function allows(
+  policies: readonly Record<string, unknown>[],
+  action: string,
+  resource: string,
+  context: Record<string, string> = {},
+): Promise<boolean> {
+  return await simulate(policies, action, resource, context) === "Allowed";
 }
 
 const denied = (method: string) =>

@@ -1,7 +1,7 @@
 // The generated roles, evaluated by an IAM policy simulator
 // (@cloud-copilot/iam-simulate) on the requests each executor's tasks make.
 import assert from "node:assert/strict";
-import { runSimulation } from "@cloud-copilot/iam-simulate";
+import { ACCOUNT, simulate } from "../../support/s3_iam_proxy.ts";
 import { wide } from "../../fixtures/codegen/aws_wide.ts";
 import {
   checkCloudFormation,
@@ -9,29 +9,7 @@ import {
   SECRET_SUFFIX,
 } from "../../support/codegen_checks.ts";
 
-const ACCOUNT = "123456789012";
 const REGION = "eu-west-1";
-
-async function decide(
-  policies: Record<string, unknown>[],
-  action: string,
-  resource: string,
-  context: Record<string, string> = {},
-): Promise<string> {
-  const response = await runSimulation({
-    request: {
-      principal: `arn:aws:iam::${ACCOUNT}:role/executor`,
-      action,
-      resource: { resource, accountId: ACCOUNT },
-      contextVariables: context,
-    },
-    identityPolicies: policies.map((policy, i) => ({ name: `p${i}`, policy })),
-    serviceControlPolicies: [],
-    resourceControlPolicies: [],
-  }, {});
-  assert.notEqual(response.resultType, "error", JSON.stringify(response));
-  return (response as { overallResult: string }).overallResult;
-}
 
 Deno.test("IAM simulator: each generated role allows exactly the requests its tasks make", async () => {
   const template = checkCloudFormation(
@@ -98,7 +76,7 @@ Deno.test("IAM simulator: each generated role allows exactly the requests its ta
   for (const [role, action, resource, context, expected] of cases) {
     assert.ok(roles[role], `role ${role} exists`);
     assert.equal(
-      await decide(roles[role], action, resource, context),
+      await simulate(roles[role], action, resource, context),
       expected,
       `${role} ${action} ${resource}`,
     );
