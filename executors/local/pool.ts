@@ -9,7 +9,9 @@
  * so a user's `deno run -A` needs no unstable option. Arrow tables
  * cross as their buffers: lent by transfer when the call is the value's only
  * consumer and cannot be retried, else shared through a
- * `SharedArrayBuffer` copied once. A worker that dies (`Deno.exit`, an
+ * `SharedArrayBuffer` copied once. A call whose input frames a worker
+ * holds runs on that worker (it reads a clone, not the bytes) unless the
+ * worker stays busy longer than moving the frames would take. A worker that dies (`Deno.exit`, an
  * uncaught error) or times out is terminated and replaced and the call fails
  * with a retryable error, so the scheduler retries it within the task's
  * `retries`. Workers are Deno Web Workers: their structured clone moves
@@ -90,12 +92,21 @@ interface Grant {
 interface Waiter {
   readonly grant: Grant;
   readonly priority: number;
+  /** The worker holding the call's input frames, which it waits for until `local` ends. */
+  readonly home?: Slot;
+  /** Waiting for its home alone: until the wait has cost what moving its inputs would. */
+  local: boolean;
   readonly take: (slot: Slot) => void;
 }
 
 const INHERIT: Grant = { key: "inherit", name: "inherit" };
 
 const WORKER_URL = new URL("./worker.ts", import.meta.url);
+
+/** About how long a worker takes to read a frame's bytes into polars: ~2 ms a MB, measured on 2 cores. */
+const READ_MS_PER_BYTE = 2 / 1e6;
+/** About how long a worker takes to start and import polars and a task module, measured on 2 cores. */
+const WORKER_START_MS = 100;
 
 /** A warm pool of module workers that runs task calls. */
 export class WorkerPool implements Executor {
@@ -175,8 +186,10 @@ export class WorkerPool implements Executor {
     if (task.options.permissions !== "inherit") return await this.#narrowed(invocation);
     const grant = INHERIT;
     // A worker that made an input frame reads it as a clone of the frame it kept, not from the bytes.
-    const home = routedFramesIn(invocation.args).map((f) => f.home as Slot | undefined).find((s) => s);
-    const slot = await this.#acquire(grant, invocation.priority ?? 0, home);
+    const frames = routedFramesIn(invocation.args);
+    const home = frames.map((f) => f.home as Slot | undefined).find((s) => s);
+    const moving = frames.filter((f) => f.home === home).reduce((n, f) => n + f.ipc.byteLength, 0);
+    const slot = await this.#acquire(grant, invocation.priority ?? 0, home, moving);
     invocation.onDispatch?.();
     // A lent table is detached here until the worker hands it back, so lend
     // only what nothing else needs meanwhile and what a retry will not need.
@@ -349,33 +362,66 @@ export class WorkerPool implements Executor {
   }
 
   // A free worker, or a place in the queue: by priority, then in arrival order.
-  #acquire(grant: Grant, priority = 0, prefer?: Slot): Promise<Slot> {
+  // A call whose input frames one worker holds waits for that worker while
+  // its wait costs less than moving them (`moving` bytes read on another
+  // worker): rent or buy, so it loses at most that much against the best
+  // choice made knowing when the home frees.
+  #acquire(grant: Grant, priority = 0, home?: Slot, moving = 0): Promise<Slot> {
     const key = grant.key;
     const slots = this.#groups.get(key) ?? [];
     const free = (s: Slot) => s.ready && !s.busy && !s.dead;
-    const idle = prefer && slots.includes(prefer) && free(prefer) ? prefer : slots.find(free);
+    const atHome = home !== undefined && slots.includes(home) && !home.dead;
+    // Moving costs reading the bytes, and starting a worker to read them when none is free.
+    const spare = slots.some((s) => s !== home && free(s));
+    const wait = atHome ? moving * READ_MS_PER_BYTE + (spare ? 0 : WORKER_START_MS) : 0;
+    const idle = atHome && free(home) ? home : wait > 0 ? undefined : slots.find(free);
     if (idle) {
       idle.busy = true;
       return Promise.resolve(idle);
     }
-    // A worker still starting will take a waiting call: spawn only for calls
-    // beyond those (else the first call of a run starts a second worker that
-    // competes with the first for the CPU while both boot).
-    const starting = slots.filter((s) => !s.ready && !s.dead).length;
-    const queued = this.#waiting.filter((w) => w.grant.key === key).length;
-    if (queued >= starting && slots.filter((s) => !s.dead).length < this.#size) this.#spawn(grant);
     return new Promise((resolve, reject) => {
-      const after = this.#waiting.findIndex((w) => w.priority < priority);
-      this.#waiting.splice(after < 0 ? this.#waiting.length : after, 0, {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const waiter: Waiter = {
         grant,
         priority,
+        ...(wait > 0 ? { home } : {}),
+        local: wait > 0,
         take: (slot) => {
+          clearTimeout(timer);
           if (slot.dead) return reject(new GlacierError("SYSTEM:POOL_CLOSED", "The worker pool was closed"));
           slot.busy = true;
           resolve(slot);
         },
-      });
+      };
+      const after = this.#waiting.findIndex((w) => w.priority < priority);
+      this.#waiting.splice(after < 0 ? this.#waiting.length : after, 0, waiter);
+      if (waiter.local) timer = setTimeout(() => this.#leaveHome(waiter), wait);
+      else this.#grow(grant);
     });
+  }
+
+  // A call waited for its home as long as moving its inputs costs: any free worker takes it now.
+  #leaveHome(waiter: Waiter): void {
+    waiter.local = false;
+    const slots = this.#groups.get(waiter.grant.key) ?? [];
+    const idle = slots.find((s) => s.ready && !s.busy && !s.dead);
+    if (idle) {
+      this.#waiting.splice(this.#waiting.indexOf(waiter), 1);
+      return waiter.take(idle);
+    }
+    this.#grow(waiter.grant);
+  }
+
+  // A worker still starting will take a waiting call: spawn only for calls
+  // beyond those (else the first call of a run starts a second worker that
+  // competes with the first for the CPU while both boot). A call waiting for
+  // its home worker counts for none.
+  #grow(grant: Grant): void {
+    const key = grant.key;
+    const slots = this.#groups.get(key) ?? [];
+    const starting = slots.filter((s) => !s.ready && !s.dead).length;
+    const queued = this.#waiting.filter((w) => w.grant.key === key && !w.local).length;
+    if (queued > starting && slots.filter((s) => !s.dead).length < this.#size) this.#spawn(grant);
   }
 
   #spawn(grant: Grant): Slot {
@@ -447,7 +493,9 @@ export class WorkerPool implements Executor {
 
   #release(slot: Slot, key: string): void {
     slot.busy = false;
-    const index = this.#waiting.findIndex((w) => w.grant.key === key);
+    const index = this.#waiting.findIndex((w) =>
+      w.grant.key === key && (!w.local || w.home === slot || w.home?.dead === true)
+    );
     if (index >= 0 && !slot.dead) this.#waiting.splice(index, 1)[0].take(slot);
   }
 

@@ -97,6 +97,22 @@ interface NodeRun {
 
 const ms = (t: number) => Math.round(t * 1000) / 1000;
 
+// How many groups the calls fall into when calls that share an upstream call are one group.
+function independentGroups(calls: readonly NodeRun[]): number {
+  const group = new Map<string, number>(); // upstream call → its group
+  const parent: number[] = [];
+  const root = (g: number): number => (parent[g] === g ? g : (parent[g] = root(parent[g])));
+  for (const [i, node] of calls.entries()) {
+    parent.push(i);
+    for (const dep of node.call.deps) {
+      const other = group.get(dep);
+      if (other === undefined) group.set(dep, i);
+      else parent[root(other)] = root(i);
+    }
+  }
+  return new Set(parent.map((_, i) => root(i))).size;
+}
+
 // How far a call's priority looks down the DAG: enough to put a long chain
 // first, and recording stays linear for a pipeline of thousands of calls.
 const MAX_HEIGHT = 64;
@@ -211,19 +227,25 @@ export class Scheduler implements CallObserver {
     this.#expect();
   }
 
-  // Each executor hears how many of its waiting calls share a level (calls
-  // with chains of the same length below them): about how many may run at once.
+  // Each executor hears how many of its waiting calls may run at once: per
+  // level (calls with chains of the same length below them), the groups of
+  // calls joined by an upstream call they share. Calls that share one likely
+  // read the same frame, which a pool runs where that frame already is
+  // (`pool.ts`): starting a worker for each of them ahead would compete with
+  // the upstream call for the CPU, and they start workers as they queue.
   #expect(): void {
-    const levels = new Map<Executor, Map<number, number>>();
+    const levels = new Map<Executor, Map<number, NodeRun[]>>();
     for (const node of this.#nodes.values()) {
       if (node.status !== "waiting") continue;
       const executor = this.#options.executorFor(node.call.task);
       if (!executor.expect) continue;
-      const counts = levels.get(executor) ?? new Map<number, number>();
-      counts.set(node.height, (counts.get(node.height) ?? 0) + 1);
-      levels.set(executor, counts);
+      const byLevel = levels.get(executor) ?? new Map<number, NodeRun[]>();
+      byLevel.set(node.height, [...byLevel.get(node.height) ?? [], node]);
+      levels.set(executor, byLevel);
     }
-    for (const [executor, counts] of levels) executor.expect!(Math.max(...counts.values()));
+    for (const [executor, byLevel] of levels) {
+      executor.expect!(Math.max(...[...byLevel.values()].map(independentGroups)));
+    }
   }
 
   // Memory follows the working set, not the DAG: a value nobody will take
