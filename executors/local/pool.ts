@@ -369,10 +369,9 @@ export class WorkerPool implements Executor {
   #acquire(grant: Grant, priority = 0, home?: Slot, moving = 0): Promise<Slot> {
     const key = grant.key;
     const slots = this.#groups.get(key) ?? [];
-    const free = (s: Slot) => s.ready && !s.busy && !s.dead;
     const atHome = home !== undefined && slots.includes(home) && !home.dead;
     // Moving costs reading the bytes, and starting a worker to read them when none is free.
-    const spare = slots.some((s) => s !== home && free(s));
+    const spare = atHome && slots.some((s) => s !== home && free(s));
     const wait = atHome ? moving * READ_MS_PER_BYTE + (spare ? 0 : WORKER_START_MS) : 0;
     const idle = atHome && free(home) ? home : wait > 0 ? undefined : slots.find(free);
     if (idle) {
@@ -404,7 +403,7 @@ export class WorkerPool implements Executor {
   #leaveHome(waiter: Waiter): void {
     waiter.local = false;
     const slots = this.#groups.get(waiter.grant.key) ?? [];
-    const idle = slots.find((s) => s.ready && !s.busy && !s.dead);
+    const idle = slots.find(free);
     if (idle) {
       this.#waiting.splice(this.#waiting.indexOf(waiter), 1);
       return waiter.take(idle);
@@ -539,6 +538,11 @@ export class WorkerPool implements Executor {
     const waiting = this.#waiting.find((w) => w.grant.key === key);
     if (key === "inherit" || waiting) this.#spawn(waiting?.grant ?? INHERIT);
   }
+}
+
+// Whether a worker can take a call now.
+function free(slot: Slot): boolean {
+  return slot.ready && !slot.busy && !slot.dead;
 }
 
 function linkError(invocation: TaskInvocation, escape: Escape): TaskError {

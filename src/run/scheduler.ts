@@ -240,7 +240,9 @@ export class Scheduler implements CallObserver {
       const executor = this.#options.executorFor(node.call.task);
       if (!executor.expect) continue;
       const byLevel = levels.get(executor) ?? new Map<number, NodeRun[]>();
-      byLevel.set(node.height, [...byLevel.get(node.height) ?? [], node]);
+      const level = byLevel.get(node.height);
+      if (level) level.push(node);
+      else byLevel.set(node.height, [node]);
       levels.set(executor, byLevel);
     }
     for (const [executor, byLevel] of levels) {
